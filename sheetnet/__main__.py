@@ -1,0 +1,3 @@
+from sheetnet.cli import main
+
+main()

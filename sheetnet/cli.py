@@ -1,0 +1,275 @@
+"""The ``sheetnet`` command line: thin commands over the library."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.console import Console, Group
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from sheetnet import presets, terminal, xlsx
+
+from sheetnet.errors import SheetnetError
+from sheetnet.presets import DEFAULT_SEED, Options
+
+# Recent typer vendors its own click: take the exception base from typer itself.
+ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+app = typer.Typer(rich_markup_mode="rich", no_args_is_help=True, add_completion=False,
+                  help="See how a neural network learns: the book's Excel exercises as live,"
+                       " audited workbooks.")
+console = Console()
+err_console = Console(stderr=True)
+
+
+def fail(message: str) -> None:
+    """One line on stderr, exit code 2."""
+    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True, highlight=False)
+    raise typer.Exit(code=2)
+
+
+def user_errors(func):
+    """Turn a ``SheetnetError`` into one line on stderr and exit code 2."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except SheetnetError as e:
+            fail(str(e).replace("[", r"\["))
+    return wrapper
+
+
+NetOpt = Annotated[str, typer.Option("--net", "-n", help="Which net: see `sheetnet nets`.")]
+ItersOpt = Annotated[int | None, typer.Option(help="Gradient-descent iterations (default: the"
+                                                   " preset's, 50).")]
+EtaOpt = Annotated[float | None, typer.Option(help="Learning rate η > 0 (default: 0.2).")]
+SeedOpt = Annotated[int, typer.Option(help="Seed of the standard-normal initial parameters.")]
+InitOpt = Annotated[Path | None, typer.Option(help="JSON file of initial parameters"
+                                                    " (W2, b2, W3, b3 …) instead of --seed.")]
+DataOpt = Annotated[Path | None, typer.Option(help="CSV of your own images: a `label` column,"
+                                                   " then the pixels row by row.")]
+ShapeOpt = Annotated[str | None, typer.Option(help="Image shape ROWSxCOLS for --data, e.g. 4x3.")]
+ForceOpt = Annotated[bool, typer.Option("--force", "-f", help="Overwrite an existing file.")]
+
+
+def _options(iterations, eta, seed, init, data, shape) -> Options:
+    return Options(iterations=iterations, eta=eta, seed=seed, init=init, data=data, shape=shape)
+
+
+def _check_out(path: Path, force: bool, suffix: str) -> None:
+    if path.suffix.lower() != suffix:
+        raise SheetnetError(f"{path}: the file name must end in {suffix}")
+    if path.is_dir():
+        raise SheetnetError(f"{path} is a folder; give a file name ending in {suffix}")
+    if not path.parent.is_dir():
+        raise SheetnetError(f"{path.parent}: no such folder; create it or write elsewhere")
+    if path.exists() and not force:
+        raise SheetnetError(f"{path} exists; add --force to overwrite it")
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console, transient=True)
+
+
+def _train(preset: presets.Preset, run, label: str = "training"):
+    with _progress() as bar:
+        task = bar.add_task(label, total=run.iterations + 1)
+        return preset.trace(run, lambda k: bar.update(task, completed=k + 1))
+
+
+@app.command()
+@user_errors
+def export(
+    out: Annotated[Path, typer.Option("--out", "-o", help="The workbook to write (.xlsx).")],
+    net: NetOpt = "mlp",
+    iterations: ItersOpt = None,
+    eta: EtaOpt = None,
+    seed: SeedOpt = DEFAULT_SEED,
+    init: InitOpt = None,
+    data: DataOpt = None,
+    shape: ShapeOpt = None,
+    force: ForceOpt = False,
+) -> None:
+    """Write a training run as a workbook where every number is a live formula.
+
+    Example: [bold]sheetnet export --net mlp --out mlp.xlsx[/] then [bold]sheetnet verify
+    mlp.xlsx[/]. Edit η or an initial weight in the yellow cells and the run recomputes.
+    """
+    _check_out(out, force, ".xlsx")
+    preset = presets.get(net)
+    run = preset.run(_options(iterations, eta, seed, init, data, shape))
+    started = time.perf_counter()
+    trace = _train(preset, run, "NumPy core")
+    spec = preset.workbook(run)
+    spec.check_limits()
+    with _progress() as bar:
+        task = bar.add_task("writing sheets", total=len(spec.sheets))
+        cells = xlsx.write(spec, out, lambda name: bar.advance(task))
+    seconds = time.perf_counter() - started
+    console.print(f"[green]✓[/] wrote [bold]{out}[/]: {len(spec.sheets)} sheets,"
+                  f" {cells:,} formula cells in {seconds:.1f} s"
+                  f" ({cells / seconds:,.0f} cells/s)")
+    console.print(f"  C_T {trace.cost[0]:.6f} → {trace.cost[-1]:.6f} over {run.iterations}"
+                  f" iterations, accuracy {trace.accuracy[0]:.1%} → {trace.accuracy[-1]:.1%}")
+    console.print(f"  next: [bold]sheetnet verify {out}[/]")
+
+
+@app.command()
+@user_errors
+def verify(
+    workbook: Annotated[Path, typer.Argument(help="A workbook written by `sheetnet export`.")],
+    timeout: Annotated[float, typer.Option(help="Seconds LibreOffice may take.")] = 600,
+) -> None:
+    """Recalculate a workbook in LibreOffice and check every cell against the NumPy core.
+
+    Example: [bold]sheetnet verify mlp.xlsx[/]. Inputs (data, initial parameters, η) are read
+    from the workbook, so your edits count. Exit 0 when every cell agrees within 1e-9.
+    """
+    from sheetnet.verify import TOLERANCE
+    from sheetnet.verify import verify as run_verify
+
+    with console.status("recalculating in LibreOffice …") as status:
+        report = run_verify(workbook, timeout, lambda msg: status.update(msg + " …"))
+    console.print(terminal.report_table(report))
+    console.print(f"{report.cells:,} cells compared, {report.inputs_read:,} inputs read;"
+                  f" LibreOffice {report.recalc_seconds:.1f} s, total"
+                  f" {report.total_seconds:.1f} s")
+    if report.ok:
+        console.print(f"[green]✓ every cell agrees with NumPy within {TOLERANCE:g}[/]")
+        return
+    for line in report.error_cells[:5]:
+        err_console.print(f"[red]error value[/] {line}", soft_wrap=True, highlight=False)
+    for line in report.first_differences():
+        err_console.print(f"[red]differs[/] {line}", soft_wrap=True, highlight=False)
+    err_console.print("[bold red]✗ the workbook does not match the NumPy core[/]")
+    raise typer.Exit(code=1)
+
+
+@app.command()
+@user_errors
+def train(
+    net: NetOpt = "mlp",
+    iterations: ItersOpt = None,
+    eta: EtaOpt = None,
+    seed: SeedOpt = DEFAULT_SEED,
+    init: InitOpt = None,
+    data: DataOpt = None,
+    shape: ShapeOpt = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write cost, accuracy and"
+                                                                 " every block to this file.")] = None,
+    every: Annotated[int, typer.Option(min=1, help="Show every k-th iteration.")] = 1,
+    force: ForceOpt = False,
+) -> None:
+    """Run the NumPy core alone and print C_T and accuracy per iteration.
+
+    Example: [bold]sheetnet train --net mlp --eta 0.5 --json run.json[/]
+    """
+    if json_out is not None:
+        _check_out(json_out, force, ".json")
+    preset = presets.get(net)
+    run = preset.run(_options(iterations, eta, seed, init, data, shape))
+    trace = _train(preset, run)
+    console.print(terminal.cost_table(trace, every))
+    if json_out is not None:
+        _write_json(json_out, trace.to_json())
+        console.print(f"[green]✓[/] wrote {json_out}")
+
+
+def _write_json(path: Path, obj: object) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(obj, f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@app.command()
+@user_errors
+def show(
+    net: NetOpt = "mlp",
+    iteration: Annotated[int, typer.Option(help="Which iteration (0 = initial parameters).")] = 0,
+    image: Annotated[int, typer.Option(help="Which image, 1-based as in the workbook.")] = 1,
+    iterations: ItersOpt = None,
+    eta: EtaOpt = None,
+    seed: SeedOpt = DEFAULT_SEED,
+    init: InitOpt = None,
+    data: DataOpt = None,
+    shape: ShapeOpt = None,
+) -> None:
+    """Print one image and its z, a and δ at one iteration.
+
+    Example: [bold]sheetnet show --net mlp --iteration 50 --image 33[/]
+    """
+    preset = presets.get(net)
+    opts = _options(iterations, eta, seed, init, data, shape)
+    run = preset.run(opts)
+    if not 0 <= iteration <= run.iterations:
+        raise SheetnetError(f"--iteration {iteration} is outside 0..{run.iterations}; pick one"
+                            " in range or raise --iterations")
+    if not 1 <= image <= run.n_images:
+        raise SheetnetError(f"--image {image} is outside 1..{run.n_images}")
+    if opts.iterations is None:  # only compute what is shown
+        run = presets.replace_iterations(run, max(iteration, 1))
+    trace = preset.trace(run)
+    blocks = trace.iterations[iteration]
+    i = image - 1
+    label = run.data.labels[i]
+    pic = terminal.picture(run.data.x[i].reshape(run.data.shape),
+                           f"image {image} (label {label:g})" if isinstance(label, float)
+                           else f"image {image} (label {label})")
+    layers = sorted(int(k[1:]) for k in blocks if k[0] == "z" and k[1:].isdigit())
+    tables = [terminal.vector_table(f"layer {l}", {"z": blocks[f"z{l}"][i],
+                                                   "a": blocks[f"a{l}"][i],
+                                                   "δ": blocks[f"delta{l}"][i]})
+              for l in layers]
+    tables.append(terminal.vector_table("target", {"t": blocks["t"][i]}))
+    console.print(Group(pic, *tables))
+    console.print(f"iteration {iteration}: C = {blocks['C'][i]:.6f},"
+                  f" C_T = {float(blocks['C_T']):.6f}, accuracy {float(blocks['accuracy']):.1%}")
+
+
+@app.command()
+def nets() -> None:
+    """List the nets that export, train and show know.
+
+    Example: [bold]sheetnet nets[/]
+    """
+    from rich.table import Table
+
+    table = Table(title="sheetnet nets")
+    for col in ("net", "what it is", "follows", "data", "η", "iterations"):
+        table.add_column(col)
+    for p in presets.PRESETS.values():
+        table.add_row(p.name, p.summary, p.follows, p.dataset, f"{p.eta:g}", str(p.iterations))
+    console.print(table)
+
+
+def main() -> None:
+    """Console entry point: usage errors become one line on stderr with exit code 2."""
+    try:
+        code = app(standalone_mode=False)
+    except ClickException as e:
+        ctx = getattr(e, "ctx", None)
+        hint = f" (see `{ctx.command_path} --help`)" if ctx else ""
+        message = " ".join(e.format_message().split())
+        err_console.print(f"[bold red]error:[/] {message}{hint}".replace("[", r"\[", 0),
+                          soft_wrap=True, highlight=False, markup=True)
+        sys.exit(2)
+    except typer.Abort:
+        err_console.print("aborted")
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+

@@ -1,0 +1,151 @@
+"""Data sets: the book's appendix images shipped in the package, or a user's CSV.
+
+A CSV has a ``label`` column, then the pixels row by row. Classes are the distinct labels, sorted
+(numerically when every label is a number).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from sheetnet.errors import SheetnetError
+from sheetnet.ops import one_hot
+
+Label = float | str
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Images as rows of pixels.
+
+    x: (N, rows·cols) float pixels, row by row; labels: N labels; classes: sorted distinct labels.
+    """
+
+    name: str
+    x: np.ndarray
+    labels: tuple[Label, ...]
+    classes: tuple[Label, ...]
+    shape: tuple[int, int]
+
+    @property
+    def targets(self) -> np.ndarray:
+        """t: (N, K) one-hot targets, class order as in ``classes``."""
+        return one_hot(self.labels, self.classes)
+
+    @property
+    def n_images(self) -> int:
+        return self.x.shape[0]
+
+    def pixel_names(self) -> list[str]:
+        """``p11, p12, …`` as in the book's appendix (1-based row, column)."""
+        rows, cols = self.shape
+        return [f"p{r + 1}{c + 1}" if rows < 10 and cols < 10 else f"p{r + 1}_{c + 1}"
+                for r in range(rows) for c in range(cols)]
+
+
+BUILTIN = {
+    "digits01": ("digits01_4x3.csv", (4, 3), "book appendix A: 64 images 4×3 of 0 and 1"),
+    "digits123": ("digits123_6x6.csv", (6, 6), "book appendix B: 96 images 6×6 of 1, 2 and 3"),
+}
+
+
+def parse_shape(text: str) -> tuple[int, int]:
+    """``"4x3"`` -> (4, 3)."""
+    parts = text.lower().replace("×", "x").split("x")
+    try:
+        rows, cols = (int(p) for p in parts)
+    except ValueError:
+        raise SheetnetError(f"--shape {text!r} is not ROWSxCOLS; write it like 4x3") from None
+    if rows < 1 or cols < 1:
+        raise SheetnetError(f"--shape {text!r} needs positive sizes; write it like 4x3")
+    return rows, cols
+
+
+def builtin(name: str) -> Dataset:
+    """One of the book's data sets shipped inside the package."""
+    filename, shape, _ = BUILTIN[name]
+    text = resources.files("sheetnet.datasets").joinpath(filename).read_text(encoding="utf-8")
+    return parse_csv(text, shape, name=name, source=filename)
+
+
+def load_csv(path: Path, shape: tuple[int, int]) -> Dataset:
+    """A user's CSV file: ``label`` then rows·cols pixel columns."""
+    if not path.is_file():
+        raise SheetnetError(f"--data {path}: no such file; give the path of a CSV file")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise SheetnetError(f"--data {path}: not a UTF-8 text CSV file; save it as CSV") from None
+    return parse_csv(text, shape, name=path.name, source=str(path))
+
+
+def _label(text: str) -> Label:
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    return value if math.isfinite(value) else text
+
+
+def parse_csv(text: str, shape: tuple[int, int], *, name: str, source: str) -> Dataset:
+    rows = [r for r in csv.reader(text.splitlines()) if any(cell.strip() for cell in r)]
+    if not rows:
+        raise SheetnetError(f"{source}: the CSV is empty; it needs a header row `label,p11,…`"
+                            " and one row per image")
+    header, body = rows[0], rows[1:]
+    if not header or header[0].strip().lower() != "label":
+        raise SheetnetError(f"{source}: the first column must be `label` (header is"
+                            f" {','.join(header[:3])}…); put the label first, then the pixels")
+    if not body:
+        raise SheetnetError(f"{source}: the CSV has a header but no images; add one row per image")
+    n_pixels = shape[0] * shape[1]
+    if len(header) - 1 != n_pixels:
+        raise SheetnetError(
+            f"{source}: {len(header) - 1} pixel columns do not fit --shape {shape[0]}x{shape[1]}"
+            f" ({n_pixels} pixels); give the image's real --shape ROWSxCOLS")
+    pixels = np.empty((len(body), n_pixels))
+    raw_labels: list[str] = []
+    for i, row in enumerate(body, start=2):
+        if len(row) != len(header):
+            raise SheetnetError(f"{source}: line {i} has {len(row)} columns, the header has"
+                                f" {len(header)}; every row needs a label and {n_pixels} pixels")
+        label = row[0].strip()
+        if not label:
+            raise SheetnetError(f"{source}: line {i} has an empty label; give every image a label")
+        raw_labels.append(label)
+        try:
+            pixels[i - 2] = [float(v) for v in row[1:]]
+        except ValueError:
+            bad = next(v for v in row[1:] if not _is_number(v))
+            raise SheetnetError(f"{source}: line {i} has a pixel {bad!r} that is not a number;"
+                                " pixels must be numbers") from None
+        if not np.all(np.isfinite(pixels[i - 2])):
+            raise SheetnetError(f"{source}: line {i} has a pixel that is not finite (nan/inf);"
+                                " pixels must be finite numbers")
+    as_numbers = [_label(v) for v in raw_labels]
+    labels: list[Label] = (as_numbers if all(isinstance(v, float) for v in as_numbers)
+                           else raw_labels)
+    classes = tuple(sorted(set(labels)))
+    folded = {str(c).casefold() for c in classes}
+    if len(folded) < len(classes):
+        raise SheetnetError(f"{source}: labels that differ only in upper/lower case (e.g."
+                            f" {', '.join(map(str, classes[:4]))}); spreadsheets compare text"
+                            " ignoring case, so rename one")
+    if len(classes) < 2:
+        raise SheetnetError(f"{source}: only one class ({classes[0]!r}); a classifier needs images"
+                            " of at least two different labels")
+    return Dataset(name=name, x=pixels, labels=tuple(labels), classes=classes, shape=shape)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,192 @@
+"""The fully connected network of the book's chapters 3-5 and 4-4, vectorized over images.
+
+Layer 1 is the input. For layers l = 2..L: zˡ = Wˡaˡ⁻¹ + bˡ, aˡ = σ(zˡ); the neural unit errors
+δᴸ = (aᴸ−t)⊙σ'(zᴸ), δˡ = (Wˡ⁺¹)ᵀδˡ⁺¹⊙σ'(zˡ); gradients ∂C/∂Wˡ = δˡ(aˡ⁻¹)ᵀ, ∂C/∂bˡ = δˡ per image,
+summed over the images; full-batch gradient descent.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from sheetnet import ops
+from sheetnet.errors import SheetnetError
+from sheetnet.ops import SIGMOID, Activation
+from sheetnet.trace import Trace, check_finite
+
+Params = dict[str, np.ndarray]
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class FCNet:
+    """Layer sizes (n₁, …, n_L) and the activations of the hidden and output layers."""
+
+    sizes: tuple[int, ...]
+    activation: Activation = SIGMOID
+    output_activation: Activation = SIGMOID
+
+    @property
+    def layers(self) -> range:
+        """The computing layers l = 2..L."""
+        return range(2, len(self.sizes) + 1)
+
+    def n(self, layer: int) -> int:
+        """nₗ, the number of units in layer l (1-based as in the book)."""
+        return self.sizes[layer - 1]
+
+    def act(self, layer: int) -> Activation:
+        return self.output_activation if layer == len(self.sizes) else self.activation
+
+    def param_shapes(self) -> dict[str, tuple[int, ...]]:
+        """``{"W2": (n2, n1), "b2": (n2,), …}`` in the order the workbook lists them."""
+        shapes: dict[str, tuple[int, ...]] = {}
+        for l in self.layers:
+            shapes[f"W{l}"] = (self.n(l), self.n(l - 1))
+            shapes[f"b{l}"] = (self.n(l),)
+        return shapes
+
+
+def init_params(net: FCNet, seed: int) -> Params:
+    """Standard-normal initial weights and biases, drawn in the order W2, b2, W3, b3, …"""
+    rng = np.random.default_rng(seed)
+    return {name: rng.standard_normal(shape) for name, shape in net.param_shapes().items()}
+
+
+def params_from_json(net: FCNet, obj: object, source: str) -> Params:
+    """Validate an ``--init`` object: for each layer l ≥ 2, ``W{l}`` (nₗ×nₗ₋₁) and ``b{l}`` (nₗ)."""
+    return validate_params(net.param_shapes(), obj, source)
+
+
+def validate_params(shapes: Mapping[str, tuple[int, ...]], obj: object, source: str) -> Params:
+    """Check an ``--init`` object against the expected shapes; copies into float64 arrays."""
+    if not isinstance(obj, dict):
+        raise SheetnetError(f"{source}: expected a JSON object with keys {', '.join(shapes)}")
+    missing = [k for k in shapes if k not in obj]
+    if missing:
+        raise SheetnetError(f"{source}: missing {', '.join(missing)}; it needs"
+                            f" {', '.join(f'{k} {_fmt_shape(s)}' for k, s in shapes.items())}")
+    extra = [k for k in obj if k not in shapes]
+    if extra:
+        raise SheetnetError(f"{source}: unknown key {', '.join(extra)}; this net takes"
+                            f" {', '.join(shapes)}")
+    params: Params = {}
+    for key, shape in shapes.items():
+        try:
+            value = np.array(obj[key], dtype=float)
+        except (TypeError, ValueError):
+            raise SheetnetError(f"{source}: {key} must be {_fmt_shape(shape)} numbers"
+                                " (nested lists, no text or ragged rows)") from None
+        if value.shape != shape:
+            raise SheetnetError(f"{source}: {key} has shape {_fmt_shape(value.shape)}, this net"
+                                f" needs {_fmt_shape(shape)}")
+        if not np.all(np.isfinite(value)):
+            raise SheetnetError(f"{source}: {key} holds a value that is not finite; use numbers")
+        params[key] = value
+    return params
+
+
+def _fmt_shape(shape: tuple[int, ...]) -> str:
+    return "×".join(str(s) for s in shape) if shape else "a number"
+
+
+def iteration(net: FCNet, params: Mapping[str, np.ndarray], x: np.ndarray,
+              t: np.ndarray) -> dict[str, np.ndarray]:
+    """Every block of one iteration: forward, cost, backpropagation, gradients.
+
+    x: (N, n₁) inputs, t: (N, n_L) targets. Per-image blocks have shape (N, …).
+    """
+    b: dict[str, np.ndarray] = {}
+    for name in net.param_shapes():
+        b[name] = params[name]
+    b["x"], b["t"] = x, t
+    a = {1: x}
+    z: dict[int, np.ndarray] = {}
+    for l in net.layers:
+        z[l] = ops.weighted_input(a[l - 1], params[f"W{l}"], params[f"b{l}"])
+        a[l] = net.act(l).value(z[l])
+        b[f"z{l}"], b[f"a{l}"] = z[l], a[l]
+    last = len(net.sizes)
+    b["C"] = ops.half_sse(a[last], t)
+    b["C_T"] = ops.total(b["C"])
+    b["correct"] = ops.correct(a[last], t)
+    b["accuracy"] = ops.mean(b["correct"])
+    delta = {last: ops.output_error(a[last], t, net.act(last), z[last])}
+    for l in range(last - 1, 1, -1):
+        back = ops.back_sum(delta[l + 1], params[f"W{l + 1}"])
+        delta[l] = ops.hidden_error(back, net.act(l), z[l], a[l])
+    for l in range(last, 1, -1):
+        b[f"delta{l}"] = delta[l]
+    for l in net.layers:
+        b[f"dC_dW{l}"] = ops.weight_gradient(delta[l], a[l - 1])
+        b[f"dC_db{l}"] = delta[l]
+        b[f"dCT_dW{l}"] = ops.total(b[f"dC_dW{l}"])
+        b[f"dCT_db{l}"] = ops.total(b[f"dC_db{l}"])
+    return b
+
+
+def train(net: FCNet, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarray,
+          eta: float, iterations: int, progress: Progress | None = None) -> Trace:
+    """Iterations 0..``iterations``: each one's blocks, then the gradient-descent update."""
+    check_run(eta, iterations)
+    current = {k: np.array(v, dtype=float) for k, v in params.items()}
+    x = np.array(x, dtype=float)
+    t = np.array(t, dtype=float)
+    run: list[dict[str, np.ndarray]] = []
+    for k in range(iterations + 1):
+        blocks = iteration(net, current, x, t)
+        check_finite(blocks, k, eta)
+        run.append(blocks)
+        current = {name: ops.update(current[name], blocks[f"dCT_d{name}"], eta)
+                   for name in net.param_shapes()}
+        if progress:
+            progress(k)
+    return Trace(run, describe(net))
+
+
+def check_run(eta: float, iterations: int) -> None:
+    if not (isinstance(eta, (int, float)) and math.isfinite(eta) and eta > 0):
+        raise SheetnetError(f"--eta {eta} must be a positive finite number, e.g. --eta 0.2")
+    if iterations < 1:
+        raise SheetnetError(f"--iterations {iterations} must be at least 1, e.g. --iterations 50")
+
+
+def cost(net: FCNet, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarray) -> float:
+    """C_T for one set of parameters (for gradient checks)."""
+    return float(iteration(net, params, x, t)["C_T"])
+
+
+def sup(n: int) -> str:
+    return str(n).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
+
+
+def describe(net: FCNet) -> dict[str, str]:
+    """What each block is, in the book's notation (for the Map sheet and the terminal)."""
+    last = len(net.sizes)
+    d = {"x": "x: the image's pixels, row by row (layer 1's outputs a¹)",
+         "t": "t: the target, 1 for the image's class and 0 for the others"}
+    for l in net.layers:
+        s, p = sup(l), sup(l - 1)
+        d[f"W{l}"] = f"W{s}: weights w{s}ⱼᵢ from unit i of layer {l - 1} to unit j of layer {l}"
+        d[f"b{l}"] = f"b{s}: biases of layer {l}"
+        d[f"z{l}"] = f"z{s}: weighted inputs of layer {l}, = W{s}a{p} + b{s}"
+        d[f"a{l}"] = f"a{s}: outputs of layer {l}, = {net.act(l).name}(z{s})"
+        if l == last:
+            d[f"delta{l}"] = (f"δ{s}: neural unit errors of the output layer,"
+                              f" = (a{s} − t) ⊙ σ'(z{s})")
+        else:
+            d[f"delta{l}"] = (f"δ{s}: neural unit errors of hidden layer {l},"
+                              f" = (W{sup(l + 1)})ᵀδ{sup(l + 1)} ⊙ σ'(z{s})")
+        d[f"dC_dW{l}"] = f"∂C/∂w{s}ⱼᵢ per image, = δ{s}ⱼ·a{p}ᵢ"
+        d[f"dC_db{l}"] = f"∂C/∂b{s}ⱼ per image, = δ{s}ⱼ"
+        d[f"dCT_dW{l}"] = f"∂C_T/∂w{s}ⱼᵢ, the per-image gradients summed over the images"
+        d[f"dCT_db{l}"] = f"∂C_T/∂b{s}ⱼ, summed over the images"
+    d["C"] = f"C = ½Σ(a{sup(last)} − t)²: the cost of each image"
+    d["C_T"] = "C_T: the total cost, Σ of C over the images"
+    d["correct"] = "1 where the largest output is the target class, else 0"
+    d["accuracy"] = "share of images classified right"
+    return d

@@ -1,0 +1,262 @@
+"""The fully connected net's workbook: one sheet per iteration, laid out like the book.
+
+Columns: A block, B element, C this iteration's value (parameters, accuracy), D Σ over the images
+(∂C_T/∂w, C_T), E… one column per image. Rows: parameters with their gradients at the top, then
+the forward pass (x, t, zˡ, aˡ, C), then backpropagation (δᴸ … δ²).
+"""
+
+from __future__ import annotations
+
+from sheetnet import ops
+from sheetnet.fc import FCNet, describe, sup
+from sheetnet.layout import (
+    FORMAT_MARK,
+    ColorScale,
+    Grid,
+    Place,
+    RowSpec,
+    SheetSpec,
+    Styled,
+    Template,
+    WorkbookSpec,
+    a1,
+    render_rows,
+)
+from sheetnet.run import Run
+from sheetnet.sheets import (
+    FIRST_IMAGE_COL,
+    data_sheet,
+    inputs_sheet,
+    iteration_sheet,
+    map_sheet,
+    summary_sheet,
+)
+
+VALUE, TOTAL, IMG = 3, 4, FIRST_IMAGE_COL
+
+
+def _sub(n: int) -> str:
+    return str(n).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
+
+
+def _idx(*ix: int) -> str:
+    """Subscripts like the book's: w²₁₂, and w²₁,₁₂ once an index has two digits."""
+    parts = [_sub(i) for i in ix]
+    return ("," if any(i >= 10 for i in ix) else "").join(parts)
+
+
+def element_labels(net: FCNet, name: str) -> list[str]:
+    l = int(name[1:])
+    if name[0] == "W":
+        return [f"w{sup(l)}{_idx(j + 1, i + 1)}"
+                for j in range(net.n(l)) for i in range(net.n(l - 1))]
+    return [f"b{sup(l)}{_sub(j + 1)}" for j in range(net.n(l))]
+
+
+def config(run: Run) -> dict[str, object]:
+    net: FCNet = run.model  # type: ignore[assignment]
+    ds = run.data
+    return {
+        "workbook": FORMAT_MARK,
+        "net": run.net,
+        "layers": ",".join(str(n) for n in net.sizes),
+        "activation": net.activation.name,
+        "output activation": net.output_activation.name,
+        "iterations": run.iterations,
+        "image shape": f"{ds.shape[0]}x{ds.shape[1]}",
+        "images": ds.n_images,
+        "classes": len(ds.classes),
+        "data": run.origin.get("data", ds.name),
+        "initial parameters": run.origin.get("init", ""),
+    }
+
+
+def iteration_places(net: FCNet, n_images: int, n_classes: int, k: int) -> dict[str, Place]:
+    """Where each block of iteration k lives (the same rows on every iteration sheet)."""
+    sheet = iteration_sheet(k)
+    d = describe(net)
+    places: dict[str, Place] = {}
+
+    def add(name: str, row: int, rows: int, col: int = IMG) -> None:
+        per_image = n_images if col == IMG else 0
+        places[name] = Place(name, sheet, row, col, rows, images=per_image, iteration=k,
+                             description=d[name])
+
+    row = 4
+    for l in net.layers:
+        for p, n in ((f"W{l}", net.n(l) * net.n(l - 1)), (f"b{l}", net.n(l))):
+            add(p, row, n, VALUE)
+            add(f"dCT_d{p}", row, n, TOTAL)
+            add(f"dC_d{p}", row, n)
+            row += n
+    row += 2
+    add("x", row, net.n(1))
+    row += net.n(1)
+    add("t", row, n_classes)
+    row += n_classes
+    for l in net.layers:
+        add(f"z{l}", row, net.n(l))
+        add(f"a{l}", row + net.n(l), net.n(l))
+        row += 2 * net.n(l)
+    add("C", row, 1)
+    add("C_T", row, 1, TOTAL)
+    add("correct", row + 1, 1)
+    add("accuracy", row + 1, 1, VALUE)
+    row += 4
+    for l in reversed(net.layers):
+        add(f"delta{l}", row, net.n(l))
+        row += net.n(l)
+    return places
+
+
+def _symbol(name: str) -> str:
+    """The block's label in column A, in the book's notation."""
+    for prefix, sym in (("dCT_d", "∂C_T/∂"), ("dC_d", "∂C/∂"), ("delta", "δ")):
+        if name.startswith(prefix):
+            rest = name[len(prefix):]
+            if rest[0] in "Wb":
+                return sym + rest[0].lower() + sup(int(rest[1:]))
+            return sym + sup(int(rest))
+    if name[0] in "zaWb" and name[1:].isdigit():
+        return name[0] + sup(int(name[1:]))
+    return name
+
+
+def iteration_rows(net: FCNet, run: Run, here: dict[str, Place], prev: dict[str, Place] | None,
+                   inputs: dict[str, Place], data: dict[str, Place]) -> list[RowSpec]:
+    """Every row of one iteration sheet: labels, fixed formulas and per-image templates."""
+    sheet = here["x"].sheet
+    rows: dict[int, RowSpec] = {}
+
+    def row(r: int) -> RowSpec:
+        return rows.setdefault(r, RowSpec(r))
+
+    def label(place: Place, labels: list[str]) -> None:
+        row(place.row).fixed[1] = Styled(_symbol(place.name), "label")
+        for i, text in enumerate(labels):
+            row(place.row + i).fixed[2] = Styled(text, "element")
+
+    def per_image(place: Place, i: int, formula: str) -> None:
+        row(place.row + i).per_image.append((place.col, Template(formula)))
+
+    def fixed(place: Place, i: int, formula: str, style: str = "value") -> None:
+        row(place.row + i).fixed[place.col] = Styled("=" + formula, style)
+
+    last = len(net.sizes)
+    act = net.act
+    # parameters, their gradients per image and summed, and the update from the previous sheet
+    for l in net.layers:
+        a_prev = here["x"] if l == 2 else here[f"a{l - 1}"]
+        m = net.n(l - 1)
+        for p in (f"W{l}", f"b{l}"):
+            labels = element_labels(net, p)
+            label(here[p], labels)
+            for i in range(len(labels)):
+                if prev is None:
+                    fixed(here[p], i, inputs[p].ref(i, absolute=True, sheet=sheet))
+                else:
+                    fixed(here[p], i, ops.update_xl(prev[p].ref(i, sheet=sheet),
+                                                    prev[f"dCT_d{p}"].ref(i, sheet=sheet)))
+                grad = here[f"dC_d{p}"]
+                fixed(here[f"dCT_d{p}"], i, ops.total_xl(grad.all_images_row(i)), "total")
+                j = i // m if p[0] == "W" else i
+                d = here[f"delta{l}"].ref(j)
+                per_image(grad, i, ops.weight_gradient_xl(d, a_prev.ref(i % m))
+                          if p[0] == "W" else d)
+    row(3).fixed[1] = Styled("Parameters · gradients", "section")
+    row(here["x"].row - 1).fixed[1] = Styled("Forward pass", "section")
+    # forward pass
+    x, t = here["x"], here["t"]
+    label(x, run.data.pixel_names())
+    for i in range(x.rows):
+        per_image(x, i, data["x"].ref(i, sheet=sheet))
+    label(t, [f"t{_sub(k + 1)}" for k in range(t.rows)])
+    for k in range(t.rows):
+        per_image(t, k, ops.one_hot_xl(data["label"].ref(sheet=sheet),
+                                       inputs["classes"].ref(k, absolute=True, sheet=sheet)))
+    for l in net.layers:
+        z, a = here[f"z{l}"], here[f"a{l}"]
+        a_prev = x if l == 2 else here[f"a{l - 1}"]
+        w, b, m = here[f"W{l}"], here[f"b{l}"], net.n(l - 1)
+        label(z, [f"z{sup(l)}{_sub(j + 1)}" for j in range(z.rows)])
+        label(a, [f"a{sup(l)}{_sub(j + 1)}" for j in range(a.rows)])
+        for j in range(z.rows):
+            per_image(z, j, ops.weighted_input_xl(
+                w.span(j * m, j * m + m - 1, absolute=True), a_prev.span(0, m - 1),
+                b.ref(j, absolute=True)))
+            per_image(a, j, act(l).excel_value(z.ref(j)))
+    a_out = here[f"a{last}"]
+    c, correct = here["C"], here["correct"]
+    label(c, ["½Σ(a−t)²"])
+    per_image(c, 0, ops.half_sse_xl(a_out.span(0, a_out.rows - 1), t.span(0, t.rows - 1)))
+    fixed(here["C_T"], 0, ops.total_xl(c.all_images_row(0)), "total")
+    label(correct, ["1 if right"])
+    per_image(correct, 0, ops.correct_xl(a_out.span(0, a_out.rows - 1), t.span(0, t.rows - 1)))
+    fixed(here["accuracy"], 0, ops.mean_xl(correct.all_images_row(0)), "total")
+    # backpropagation
+    first_delta = here[f"delta{last}"]
+    row(first_delta.row - 1).fixed[1] = Styled("Backpropagation", "section")
+    for l in reversed(net.layers):
+        d = here[f"delta{l}"]
+        label(d, [f"δ{sup(l)}{_sub(j + 1)}" for j in range(d.rows)])
+        z, a = here[f"z{l}"], here[f"a{l}"]
+        for i in range(d.rows):
+            if l == last:
+                f = ops.output_error_xl(a.ref(i), t.ref(i), act(l), z.ref(i))
+            else:
+                w_next, d_next = here[f"W{l + 1}"], here[f"delta{l + 1}"]
+                pairs = [(w_next.ref(j * d.rows + i, absolute=True), d_next.ref(j))
+                         for j in range(d_next.rows)]
+                f = ops.hidden_error_xl(ops.back_sum_xl(pairs), act(l), z.ref(i), a.ref(i))
+            per_image(d, i, f)
+    return [rows[r] for r in sorted(rows)]
+
+
+def workbook(run: Run) -> WorkbookSpec:
+    """The whole workbook's layout for a fully connected run."""
+    net: FCNet = run.model  # type: ignore[assignment]
+    n, k_classes = run.n_images, len(run.data.classes)
+    d = describe(net)
+    param_rows = [(p, element_labels(net, p), run.params[p]) for p in net.param_shapes()]
+    inputs_spec, inputs_list = inputs_sheet(run, config(run), param_rows, d)
+    data_spec, data_list = data_sheet(run)
+    inputs = {p.name: p for p in inputs_list}
+    data = {p.name: p for p in data_list}
+    per_iter = [iteration_places(net, n, k_classes, k) for k in range(run.iterations + 1)]
+    summary_spec, summary_list = summary_sheet(
+        run.iterations, [p["C_T"] for p in per_iter], [p["accuracy"] for p in per_iter])
+
+    iter_specs: list[SheetSpec] = []
+    templates: list[Template] = []
+    for k, here in enumerate(per_iter):
+        prev = per_iter[k - 1] if k else None
+        if k <= 1:  # sheets from 1 on differ only in their sheet references
+            templates += [t for rs in iteration_rows(net, run, here, prev, inputs, data)
+                          for _, t in rs.per_image]
+        iter_specs.append(_iteration_spec(net, run, k, here, prev, inputs, data))
+
+    places = inputs_list + data_list + [p for it in per_iter for p in it.values()] + summary_list
+    sheets = [summary_spec, inputs_spec, data_spec, *iter_specs, map_sheet(places)]
+    return WorkbookSpec(sheets, places, {"eta": inputs["eta"].ref(absolute=True, sheet="")},
+                        templates)
+
+
+def _iteration_spec(net: FCNet, run: Run, k: int, here: dict[str, Place],
+                    prev: dict[str, Place] | None, inputs: dict[str, Place],
+                    data: dict[str, Place]) -> SheetSpec:
+    n = run.n_images
+    last_row = here[f"delta{net.layers[0]}"].row + here[f"delta{net.layers[0]}"].rows - 1
+    last_col = IMG + n - 1
+
+    def build() -> Grid:
+        g: Grid = {1: {1: Styled(f"Iteration {k} of {run.iterations} · {run.net}", "title")},
+                   2: {1: Styled("block", "header"), 2: Styled("element", "header"),
+                       VALUE: Styled("value", "header"), TOTAL: Styled("Σ images", "header")}}
+        for i in range(n):
+            g[2][IMG + i] = Styled(i + 1, "header")
+        return render_rows(iteration_rows(net, run, here, prev, inputs, data), n, g)
+
+    x = here["x"]
+    scales = [ColorScale(f"{a1(x.row, IMG)}:{a1(x.row + x.rows - 1, last_col)}")]
+    return SheetSpec(iteration_sheet(k), build, widths={1: 9, 2: 9, 3: 12, 4: 12},
+                     freeze=a1(3, IMG), color_scales=scales, max_col=last_col, max_row=last_row)

@@ -1,0 +1,244 @@
+"""Pure workbook layout: where every block lives and what every cell holds, no file involved.
+
+A ``Place`` says where a trace block is: one footprint of ``rows × cols`` cells, or one per image,
+``stride`` columns apart. Per-image formulas are written once per row as a ``Template`` whose image
+columns are tokens; rendering a row for image i only substitutes column letters, which keeps the
+writer fast.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sheetnet.errors import SheetnetError
+
+MAX_ROWS = 1_048_576
+MAX_COLS = 16_384
+MAX_FORMULA = 8_192
+FORMAT_MARK = "sheetnet workbook 1"
+
+
+def col_letter(n: int) -> str:
+    """1 -> A, 27 -> AA (also past Excel's last column, so limits can be reported)."""
+    s = ""
+    while n:
+        n, r = divmod(n - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+COL = [""] + [col_letter(n) for n in range(1, MAX_COLS + 1)]  # COL[1] == "A"; fast lookup
+
+
+def a1(row: int, col: int, absolute: bool = False) -> str:
+    letter = COL[col] if col <= MAX_COLS else col_letter(col)
+    return f"${letter}${row}" if absolute else f"{letter}{row}"
+
+
+def sheet_prefix(sheet: str) -> str:
+    return f"'{sheet}'!" if not sheet.isalnum() else f"{sheet}!"
+
+
+_TOKEN = re.compile("\x00(\\d+)\x01")
+
+
+def token(col: int) -> str:
+    """Stands for image i's column ``col + i·stride`` inside a ``Template``."""
+    return f"\x00{col}\x01"
+
+
+class Template:
+    """A formula whose per-image columns are tokens; ``render(i)`` gives image i's formula."""
+
+    __slots__ = ("parts", "cols", "stride")
+
+    def __init__(self, text: str, stride: int = 1):
+        pieces = _TOKEN.split(text)
+        self.parts = pieces[0::2]
+        self.cols = [int(c) for c in pieces[1::2]]
+        self.stride = stride
+
+    def render(self, image: int) -> str:
+        if not self.cols:
+            return self.parts[0]
+        shift = image * self.stride
+        out = [self.parts[0]]
+        for col, text in zip(self.cols, self.parts[1:], strict=True):
+            out.append(COL[col + shift])
+            out.append(text)
+        return "".join(out)
+
+    def longest(self) -> int:
+        """Length of the longest rendering (three-letter columns)."""
+        return sum(map(len, self.parts)) + 3 * len(self.cols)
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a block lives. Per-image blocks (``images > 0``) repeat ``stride`` columns apart."""
+
+    name: str
+    sheet: str
+    row: int
+    col: int
+    rows: int
+    cols: int = 1
+    images: int = 0
+    stride: int = 1
+    iteration: int | None = None
+    kind: str = "formula"  # or "input"
+    description: str = ""
+
+    def ref(self, r: int = 0, c: int = 0, *, image: int | None = None,
+            absolute: bool = False, sheet: str | None = None) -> str:
+        """One cell's reference; for a per-image block with ``image=None``, the current image.
+
+        ``sheet`` is the sheet the formula lives on (None: this block's own sheet).
+        """
+        prefix = "" if sheet in (None, self.sheet) else sheet_prefix(self.sheet)
+        row = self.row + r
+        if self.images and image is None:
+            return f"{prefix}{token(self.col + c)}{row}"
+        col = self.col + c + (image or 0) * self.stride
+        return prefix + a1(row, col, absolute)
+
+    def span(self, r0: int, r1: int, c0: int = 0, c1: int = 0, *, image: int | None = None,
+             absolute: bool = False, sheet: str | None = None) -> str:
+        """Range of rows r0..r1 and columns c0..c1 (inclusive) of the footprint."""
+        first = self.ref(r0, c0, image=image, absolute=absolute, sheet=sheet)
+        last = self.ref(r1, c1, image=image, absolute=absolute, sheet=self.sheet)
+        return f"{first}:{last}"
+
+    def all_images_row(self, r: int, c: int = 0, sheet: str | None = None) -> str:
+        """Row r, column c of the footprint across every image (for SUM and AVERAGE)."""
+        prefix = "" if sheet in (None, self.sheet) else sheet_prefix(self.sheet)
+        first = a1(self.row + r, self.col + c)
+        last = a1(self.row + r, self.col + c + (self.images - 1) * self.stride)
+        return f"{prefix}{first}:{last}"
+
+    @property
+    def extent(self) -> str:
+        """The whole area the block covers, e.g. ``E5:BP16``."""
+        n = max(self.images, 1)
+        last_col = self.col + (n - 1) * self.stride + self.cols - 1
+        return f"{a1(self.row, self.col)}:{a1(self.row + self.rows - 1, last_col)}"
+
+    @property
+    def size(self) -> int:
+        return max(self.images, 1) * self.rows * self.cols
+
+    def grid(self, value: np.ndarray) -> np.ndarray:
+        """A trace block as (images or 1, rows, cols), in the order its cells are laid out."""
+        return np.asarray(value, dtype=float).reshape(max(self.images, 1), self.rows, self.cols)
+
+    def cells(self) -> Iterator[tuple[int, int, int, int, int]]:
+        """(image, r, c, sheet row, sheet column) of every cell, in ``grid`` order."""
+        for i in range(max(self.images, 1)):
+            for r in range(self.rows):
+                for c in range(self.cols):
+                    yield i, r, c, self.row + r, self.col + c + i * self.stride
+
+
+# --- cells -----------------------------------------------------------------------------------
+
+
+class Text(str):
+    """A string written as text even if it starts with ``=`` (e.g. a user's label)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Styled:
+    value: object
+    style: str
+
+
+Grid = dict[int, dict[int, object]]  # row -> column -> value | Styled
+
+
+def put(grid: Grid, row: int, col: int, value: object, style: str | None = None) -> None:
+    grid.setdefault(row, {})[col] = Styled(value, style) if style else value
+
+
+@dataclass
+class RowSpec:
+    """One sheet row: fixed cells (column -> value) plus per-image templates at image columns."""
+
+    row: int
+    fixed: dict[int, object] = field(default_factory=dict)
+    per_image: list[tuple[int, Template]] = field(default_factory=list)  # (image-0 col, tmpl)
+
+
+@dataclass(frozen=True)
+class ColorScale:
+    """A native colour scale over a range (low colour to high colour, optional middle)."""
+
+    ranges: str
+    low: str = "FFFFFF"
+    high: str = "1F3B73"
+    mid: str | None = None
+
+
+@dataclass(frozen=True)
+class LineChartSpec:
+    title: str
+    y_title: str
+    x_title: str
+    data: str  # a column range including its header cell, e.g. "B1:B52"
+    categories: str
+    anchor: str
+
+
+@dataclass
+class SheetSpec:
+    """A sheet: its rows are produced lazily (``build``) so only one sheet is in memory."""
+
+    name: str
+    build: Callable[[], Grid]
+    widths: dict[int, float] = field(default_factory=dict)
+    freeze: str | None = None
+    color_scales: list[ColorScale] = field(default_factory=list)
+    chart: LineChartSpec | None = None
+    max_col: int = 1
+    max_row: int = 1
+    tab_color: str | None = None
+
+
+@dataclass
+class WorkbookSpec:
+    sheets: list[SheetSpec]
+    places: list[Place]
+    names: dict[str, str]  # defined name -> reference
+    formula_lengths: Iterable[Template] = ()
+
+    def check_limits(self) -> None:
+        """Refuse a layout Excel could not open: too many rows/columns or too long formulas."""
+        for s in self.sheets:
+            if s.max_col > MAX_COLS:
+                raise SheetnetError(
+                    f"sheet {s.name!r} would need {s.max_col:,} columns, Excel allows {MAX_COLS:,};"
+                    " use fewer images (one column each)")
+            if s.max_row > MAX_ROWS:
+                raise SheetnetError(
+                    f"sheet {s.name!r} would need {s.max_row:,} rows, Excel allows {MAX_ROWS:,};"
+                    " use fewer iterations or a smaller network")
+        longest = max((t.longest() for t in self.formula_lengths), default=0)
+        if longest > MAX_FORMULA:
+            raise SheetnetError(
+                f"a formula would be {longest:,} characters long, Excel allows {MAX_FORMULA:,};"
+                " use fewer units in the layer after the widest hidden layer")
+
+
+def render_rows(specs: Iterable[RowSpec], images: int, grid: Grid) -> Grid:
+    """Fill a sheet grid from row specs, rendering every template for every image."""
+    for spec in specs:
+        cells = grid.setdefault(spec.row, {})
+        cells.update(spec.fixed)
+        for col, tmpl in spec.per_image:
+            stride = tmpl.stride
+            for i in range(images):
+                cells[col + i * stride] = "=" + tmpl.render(i)
+    return grid

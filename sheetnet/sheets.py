@@ -1,0 +1,191 @@
+"""Sheets every net's workbook shares: Inputs, Data, Summary and Map (pure layout)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from sheetnet.layout import (
+    ColorScale,
+    Grid,
+    LineChartSpec,
+    Place,
+    SheetSpec,
+    Text,
+    a1,
+    put,
+    sheet_prefix,
+)
+from sheetnet.run import Run
+
+FIRST_IMAGE_COL = 5  # columns A–D hold labels, element names, values and Σ over images
+INPUTS, DATA, SUMMARY, MAP = "Inputs", "Data", "Summary", "Map"
+CONFIG_ROW = 4  # first "key | value" row of the Inputs sheet
+
+
+def iteration_sheet(k: int) -> str:
+    return f"Iter {k}"
+
+
+def label_value(label: object) -> object:
+    """A label as a cell value: integral numbers as ints, text always as text."""
+    if isinstance(label, float):
+        return int(label) if label.is_integer() else label
+    return Text(str(label))
+
+
+def inputs_sheet(run: Run, config: dict[str, object],
+                 param_rows: Sequence[tuple[str, Sequence[str], np.ndarray]],
+                 descriptions: dict[str, str]) -> tuple[SheetSpec, list[Place]]:
+    """Config (read-only), η (named ``eta``), the classes and the initial parameters.
+
+    param_rows: (block name, element labels, initial values) in the order the net lists them.
+    """
+    classes = run.data.classes
+    eta_row = CONFIG_ROW + len(config)
+    class_row = eta_row + 3
+    places = [
+        Place("eta", INPUTS, eta_row, 3, 1, kind="input", description="η: the learning rate"),
+        Place("classes", INPUTS, class_row, 3, len(classes), kind="input",
+              description="the classes; t is 1 where an image's label equals the class"),
+    ]
+    row = class_row + len(classes) + 2
+    first_param_row = row
+    for name, labels, _ in param_rows:
+        places.append(Place(name, INPUTS, row, 3, len(labels), kind="input",
+                            description="initial " + descriptions.get(name, name)))
+        row += len(labels)
+
+    def build() -> Grid:
+        g: Grid = {}
+        put(g, 1, 1, f"sheetnet · {run.net} · inputs", "title")
+        put(g, 2, 1, "Yellow cells are inputs: edit η, an initial parameter, a pixel or a"
+            " label and the whole run recomputes. Grey cells describe the layout; leave them.",
+            "note")
+        for i, (key, value) in enumerate(config.items()):
+            put(g, CONFIG_ROW + i, 1, key, "label")
+            put(g, CONFIG_ROW + i, 3, value if isinstance(value, (int, float)) else Text(value),
+                "info")
+        put(g, eta_row, 1, "η (eta)", "label")
+        put(g, eta_row, 2, "learning rate", "element")
+        put(g, eta_row, 3, run.eta, "input")
+        put(g, class_row - 1, 1, "Classes", "section")
+        for i, cls in enumerate(classes):
+            put(g, class_row + i, 1, "class" if i == 0 else None, "label")
+            put(g, class_row + i, 2, f"t{_sub(i + 1)}", "element")
+            put(g, class_row + i, 3, label_value(cls), "input")
+        put(g, first_param_row - 1, 1, "Initial parameters", "section")
+        r = first_param_row
+        for name, labels, values in param_rows:
+            flat = np.asarray(values, dtype=float).ravel()
+            for i, (label, v) in enumerate(zip(labels, flat, strict=True)):
+                if i == 0:
+                    put(g, r, 1, name, "label")
+                put(g, r, 2, label, "element")
+                put(g, r, 3, float(v), "input")
+                r += 1
+        return g
+
+    spec = SheetSpec(INPUTS, build, widths={1: 16, 2: 14, 3: 22}, max_col=3, max_row=row,
+                     tab_color="F2C94C")
+    return spec, places
+
+
+def read_config(rows: Sequence[Sequence[object]]) -> dict[str, object]:
+    """The Inputs sheet's "key | value" rows back as a dict (``rows`` as read, 0-based)."""
+    config: dict[str, object] = {}
+    for row in rows[CONFIG_ROW - 1:]:
+        key = row[0] if row else None
+        if key is None or str(key).startswith("η"):
+            break
+        config[str(key)] = row[2] if len(row) > 2 else None
+    return config
+
+
+def data_sheet(run: Run) -> tuple[SheetSpec, list[Place]]:
+    """One column per image: its label, then its pixels row by row (all inputs)."""
+    ds = run.data
+    n, p = ds.x.shape
+    col = FIRST_IMAGE_COL
+    places = [
+        Place("label", DATA, 3, col, 1, images=n, kind="input", description="each image's label"),
+        Place("x", DATA, 4, col, p, images=n, kind="input",
+              description="each image's pixels, row by row (p11, p12, …)"),
+    ]
+
+    def build() -> Grid:
+        g: Grid = {}
+        put(g, 1, 1, f"Data · {ds.name} · one column per image · pixels row by row", "title")
+        put(g, 2, 1, "image", "header")
+        put(g, 3, 1, "label", "label")
+        put(g, 4, 1, "x", "label")
+        for i in range(n):
+            put(g, 2, col + i, i + 1, "header")
+            put(g, 3, col + i, label_value(ds.labels[i]), "input")
+        for r, name in enumerate(ds.pixel_names()):
+            put(g, 4 + r, 2, name, "element")
+            row = g[4 + r]
+            for i in range(n):
+                row[col + i] = float(ds.x[i, r])
+        return g
+
+    scale = ColorScale(f"{a1(4, col)}:{a1(3 + p, col + n - 1)}")
+    spec = SheetSpec(DATA, build, widths={1: 10, 2: 8, 3: 2, 4: 2}, freeze=a1(4, col),
+                     color_scales=[scale], max_col=col + n - 1, max_row=3 + p,
+                     tab_color="F2C94C")
+    return spec, places
+
+
+def summary_sheet(iterations: int, cost_at: Sequence[Place],
+                  accuracy_at: Sequence[Place]) -> tuple[SheetSpec, list[Place]]:
+    """C_T and accuracy per iteration, as references into the iteration sheets, with a chart."""
+    n = iterations + 1
+    places = [
+        Place("C_T", SUMMARY, 2, 2, n, description="C_T at iteration 0..N"),
+        Place("accuracy", SUMMARY, 2, 3, n, description="accuracy at iteration 0..N"),
+    ]
+
+    def build() -> Grid:
+        g: Grid = {}
+        put(g, 1, 1, "iteration", "header")
+        put(g, 1, 2, "C_T", "header")
+        put(g, 1, 3, "accuracy", "header")
+        for k in range(n):
+            g[2 + k] = {
+                1: k,
+                2: "=" + cost_at[k].ref(absolute=True, sheet=SUMMARY),
+                3: "=" + accuracy_at[k].ref(absolute=True, sheet=SUMMARY),
+            }
+        return g
+
+    chart = LineChartSpec("Total cost C_T per iteration", "C_T", "iteration",
+                          data=f"B1:B{n + 1}", categories=f"A2:A{n + 1}", anchor="E2")
+    spec = SheetSpec(SUMMARY, build, widths={1: 11, 2: 14, 3: 11}, freeze="A2", chart=chart,
+                     max_col=3, max_row=n + 1, tab_color="27AE60")
+    return spec, places
+
+
+def map_sheet(places: Sequence[Place]) -> SheetSpec:
+    """Every block: its name (as in the trace and ``--json``), sheet, range and meaning."""
+    header = ("block", "iteration", "sheet", "range", "cells", "kind", "what it is")
+
+    def build() -> Grid:
+        g: Grid = {}
+        for c, h in enumerate(header, start=1):
+            put(g, 1, c, h, "header")
+        for r, p in enumerate(places, start=2):
+            shape = f"{p.images} images × {p.rows}×{p.cols}" if p.images else f"{p.rows}×{p.cols}"
+            it = "" if p.iteration is None else p.iteration
+            target = sheet_prefix(p.sheet) + p.extent.split(":")[0]
+            link = f'=HYPERLINK("#{target}","{p.extent}")'
+            g[r] = {1: p.name, 2: it, 3: p.sheet, 4: link, 5: shape, 6: p.kind,
+                    7: Text(p.description)}
+        return g
+
+    return SheetSpec(MAP, build, widths={1: 12, 2: 9, 3: 10, 4: 14, 5: 20, 6: 8, 7: 80},
+                     freeze="A2", max_col=7, max_row=len(places) + 1, tab_color="8E8E8E")
+
+
+def _sub(n: int) -> str:
+    return str(n).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))

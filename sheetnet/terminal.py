@@ -1,0 +1,61 @@
+"""Rich renderings of traces and verify reports for the terminal."""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.table import Table
+from rich.text import Text
+
+from sheetnet.trace import Trace
+from sheetnet.verify import Report
+
+_SHADES = " ░▒▓█"
+
+
+def picture(pixels: np.ndarray, title: str = "") -> Text:
+    """A small 2-D array as shaded blocks (two characters a pixel), scaled to its own range."""
+    lo, hi = float(np.min(pixels)), float(np.max(pixels))
+    span = hi - lo or 1.0
+    lines = [title] if title else []
+    for row in np.asarray(pixels):
+        idx = np.clip(((row - lo) / span * (len(_SHADES) - 1)).round().astype(int), 0, 4)
+        lines.append("".join(_SHADES[i] * 2 for i in idx))
+    return Text("\n".join(lines))
+
+
+def cost_table(trace: Trace, every: int = 1) -> Table:
+    table = Table(title="Training run", show_lines=False)
+    table.add_column("iteration", justify="right")
+    table.add_column("C_T", justify="right")
+    table.add_column("accuracy", justify="right")
+    n = len(trace.iterations)
+    for k in range(n):
+        if k % every and k != n - 1:
+            continue
+        table.add_row(str(k), f"{trace.cost[k]:.6f}", f"{trace.accuracy[k]:.1%}")
+    return table
+
+
+def vector_table(title: str, columns: dict[str, np.ndarray]) -> Table:
+    """Named vectors side by side, one row per unit."""
+    table = Table(title=title)
+    table.add_column("unit", justify="right")
+    for name in columns:
+        table.add_column(name, justify="right")
+    rows = max(len(v) for v in columns.values())
+    for j in range(rows):
+        table.add_row(str(j + 1), *(f"{v[j]: .6f}" if j < len(v) else "" for v in columns.values()))
+    return table
+
+
+def report_table(report: Report) -> Table:
+    table = Table(title=f"verify {report.path.name} · net {report.net}")
+    table.add_column("block")
+    table.add_column("cells", justify="right")
+    table.add_column("max |Δ|", justify="right")
+    table.add_column("max error", justify="right")
+    table.add_column("", justify="center")
+    for b in report.blocks.values():
+        mark = "[green]✓[/]" if b.bad == 0 else f"[red]✗ {b.bad}[/]"
+        table.add_row(b.name, f"{b.cells:,}", f"{b.max_abs:.1e}", f"{b.max_rel:.1e}", mark)
+    return table

@@ -1,0 +1,49 @@
+"""A training run kept whole: one dict of named NumPy blocks per iteration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sheetnet.errors import SheetnetError
+
+
+@dataclass(frozen=True)
+class Trace:
+    """``iterations[k][name]`` is block ``name`` (e.g. ``"z2"``, ``"dC_dW2"``) at iteration k.
+
+    Iteration 0 uses the initial parameters; iteration k+1's parameters are iteration k's
+    updated by gradient descent. Per-image blocks have the image as axis 0.
+    """
+
+    iterations: list[dict[str, np.ndarray]]
+    descriptions: dict[str, str]
+
+    @property
+    def cost(self) -> np.ndarray:
+        """C_T at iteration 0..N."""
+        return np.array([float(b["C_T"]) for b in self.iterations])
+
+    @property
+    def accuracy(self) -> np.ndarray:
+        """Share of images classified right at iteration 0..N."""
+        return np.array([float(b["accuracy"]) for b in self.iterations])
+
+    def to_json(self) -> dict:
+        """``{"cost": [...], "accuracy": [...], "blocks": {name: [value at iteration 0..N]}}``."""
+        names = list(self.iterations[0])
+        return {
+            "cost": self.cost.tolist(),
+            "accuracy": self.accuracy.tolist(),
+            "blocks": {n: [b[n].tolist() for b in self.iterations] for n in names},
+        }
+
+
+def check_finite(blocks: dict[str, np.ndarray], iteration: int, eta: float) -> None:
+    """A spreadsheet shows an error value where NumPy has inf or nan: refuse such a run."""
+    for name, value in blocks.items():
+        if not np.all(np.isfinite(value)):
+            raise SheetnetError(
+                f"the run overflows at iteration {iteration} (block {name} is not finite);"
+                f" choose a smaller η than {eta:g} or smaller initial weights")

@@ -1,0 +1,151 @@
+"""The command line: outputs, one-line errors with exit code 2, and nothing written on error."""
+
+import json
+import subprocess
+import sys
+
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from sheetnet.cli import app
+from tests.conftest import BOOK_INIT, write_csv
+
+runner = CliRunner()
+
+
+def test_export_writes_a_formula_workbook(tmp_path):
+    out = tmp_path / "mlp.xlsx"
+    result = runner.invoke(app, ["export", "--net", "mlp", "--out", str(out), "--iterations", "2"])
+    assert result.exit_code == 0, result.output
+    assert "formula cells" in result.output
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames == ["Summary", "Inputs", "Data", "Iter 0", "Iter 1", "Iter 2", "Map"]
+    assert "eta" in wb.defined_names
+    it1 = wb["Iter 1"]
+    assert it1["C4"].value.startswith("='Iter 0'!C4-eta*'Iter 0'!D4")
+    assert it1["E4"].value.startswith("=")
+    assert wb["Map"]["A1"].value == "block"
+
+
+def test_existing_output_is_kept_without_force(tmp_path):
+    out = tmp_path / "mlp.xlsx"
+    out.write_bytes(b"precious")
+    result = runner.invoke(app, ["export", "--out", str(out), "--iterations", "1"])
+    assert result.exit_code == 2
+    assert "add --force" in result.output
+    assert out.read_bytes() == b"precious"
+    result = runner.invoke(app, ["export", "--out", str(out), "--iterations", "1", "--force"])
+    assert result.exit_code == 0
+    assert out.read_bytes()[:2] == b"PK"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--net", "nope"], "unknown net 'nope'"),
+    (["--eta", "0"], "--eta 0.0 must be a positive"),
+    (["--eta", "-1"], "must be a positive"),
+    (["--eta", "nan"], "must be a positive"),
+    (["--iterations", "0"], "--iterations 0 must be at least 1"),
+    (["--init", "missing.json"], "no such file"),
+    (["--data", "missing.csv", "--shape", "1x2"], "no such file"),
+    (["--data", "{csv}"], "needs --shape"),
+    (["--shape", "4x3"], "--shape goes with --data"),
+    (["--data", "{csv}", "--shape", "3x3"], "do not fit --shape 3x3"),
+    (["--data", "{one}", "--shape", "1x2"], "only one class"),
+    (["--init", "{badinit}"], "missing b3"),
+    (["--init", "{notjson}"], "not valid JSON"),
+])
+def test_bad_export_input(tmp_path, args, message):
+    csv = write_csv(tmp_path / "d.csv", "label,p11,p12\na,1,0\nb,0,1\n")
+    one = write_csv(tmp_path / "one.csv", "label,p11,p12\na,1,0\na,0,1\n")
+    badinit = tmp_path / "bad.json"
+    badinit.write_text(json.dumps({"W2": [[0] * 12] * 3, "b2": [0] * 3, "W3": [[0] * 3] * 2}))
+    notjson = tmp_path / "not.json"
+    notjson.write_text("{W2:")
+    args = [a.format(csv=csv, one=one, badinit=badinit, notjson=notjson) for a in args]
+    out = tmp_path / "out.xlsx"
+    result = runner.invoke(app, ["export", "--out", str(out), *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert not out.exists()
+    assert not list(tmp_path.glob(".out.xlsx*"))
+
+
+def test_errors_are_one_line_without_traceback(tmp_path):
+    for args in (["export", "--out", str(tmp_path / "a.xlsx"), "--eta", "abc"],
+                 ["export", "--out", str(tmp_path / "a.xlsx"), "--eta", "-2"],
+                 ["verify", str(tmp_path / "none.xlsx")]):
+        proc = subprocess.run([sys.executable, "-m", "sheetnet", *args], capture_output=True,
+                              text=True, env={"COLUMNS": "60", "PATH": ""})
+        assert proc.returncode == 2, proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+        assert proc.stderr.startswith("error:")
+        assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "a.xlsx").exists()
+
+
+def test_verify_rejects_files_that_are_not_sheetnet_workbooks(tmp_path):
+    text = tmp_path / "notes.xlsx"
+    text.write_text("hello")
+    result = runner.invoke(app, ["verify", str(text)])
+    assert result.exit_code == 2 and "not an .xlsx workbook" in result.output
+    other = tmp_path / "other.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = 1
+    wb.save(other)
+    result = runner.invoke(app, ["verify", str(other)])
+    assert result.exit_code == 2 and "not a sheetnet workbook" in result.output
+
+
+def test_csv_labels_are_text_never_formulas(tmp_path):
+    csv = write_csv(tmp_path / "d.csv", "label,p11,p12\n=1+1,1,0\n@x,0,1\n-3,1,1\n")
+    out = tmp_path / "w.xlsx"
+    result = runner.invoke(app, ["export", "--out", str(out), "--data", str(csv), "--shape",
+                                 "1x2", "--iterations", "1"])
+    assert result.exit_code == 0, result.output
+    wb = openpyxl.load_workbook(out)
+    cells = [wb["Data"].cell(3, 5 + i) for i in range(3)]
+    assert [c.value for c in cells] == ["=1+1", "@x", "-3"]
+    assert all(c.data_type == "s" for c in cells)
+
+
+def test_train_prints_table_and_writes_json(tmp_path):
+    out = tmp_path / "run.json"
+    result = runner.invoke(app, ["train", "--iterations", "3", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "C_T" in result.output and "22.096" in result.output
+    dump = json.loads(out.read_text())
+    assert len(dump["cost"]) == 4 and len(dump["accuracy"]) == 4
+    assert {"z2", "a2", "delta3", "dC_dW2", "dCT_dW2", "W2"} <= set(dump["blocks"])
+    assert len(dump["blocks"]["z2"]) == 4 and len(dump["blocks"]["z2"][0]) == 64
+    result = runner.invoke(app, ["train", "--iterations", "3", "--json", str(out)])
+    assert result.exit_code == 2 and "add --force" in result.output
+
+
+def test_train_with_book_init(tmp_path):
+    result = runner.invoke(app, ["train", "--iterations", "1", "--init", str(BOOK_INIT)])
+    assert result.exit_code == 0, result.output
+    assert "18.347" in result.output
+
+
+def test_show_prints_image_and_blocks():
+    result = runner.invoke(app, ["show", "--iteration", "2", "--image", "40"])
+    assert result.exit_code == 0, result.output
+    assert "image 40 (label 1)" in result.output
+    assert "layer 2" in result.output and "layer 3" in result.output and "δ" in result.output
+    result = runner.invoke(app, ["show", "--iteration", "99"])
+    assert result.exit_code == 2 and "outside 0..50" in result.output
+    result = runner.invoke(app, ["show", "--image", "65"])
+    assert result.exit_code == 2 and "outside 1..64" in result.output
+
+
+def test_nets_lists_presets():
+    result = runner.invoke(app, ["nets"])
+    assert result.exit_code == 0 and "mlp" in result.output and "4-4" in result.output
+
+
+@pytest.mark.parametrize("command", ["export", "verify", "train", "show", "nets"])
+def test_every_command_has_help_with_example(command):
+    result = runner.invoke(app, [command, "--help"])
+    assert result.exit_code == 0
+    assert "Example" in result.output

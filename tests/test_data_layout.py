@@ -1,0 +1,95 @@
+"""Data loading errors and the pure layout: templates, places and Excel's limits."""
+
+import numpy as np
+import pytest
+
+from sheetnet import data, fc, fc_book
+from sheetnet.errors import SheetnetError
+from sheetnet.layout import MAX_COLS, Place, Template
+from sheetnet.run import Run
+from tests.conftest import write_csv
+
+
+def test_builtin_digits01():
+    ds = data.builtin("digits01")
+    assert ds.x.shape == (64, 12)
+    assert ds.classes == (0.0, 1.0)
+    assert ds.targets[:32, 0].sum() == 32 and ds.targets[32:, 1].sum() == 32
+    assert ds.pixel_names()[:4] == ["p11", "p12", "p13", "p21"]
+
+
+@pytest.mark.parametrize("text, shape, message", [
+    ("", (1, 2), "empty"),
+    ("label,p11,p12\n", (1, 2), "no images"),
+    ("label,p11,p12\na,1,0\nb,1\n", (1, 2), "line 3 has 2 columns"),
+    ("label,p11,p12\na,1,x\nb,1,0\n", (1, 2), "pixel 'x' that is not a number"),
+    ("label,p11,p12\na,1,0\nb,1,0\n", (2, 2), "do not fit --shape 2x2"),
+    ("label,p11,p12\na,1,0\na,1,1\n", (1, 2), "only one class"),
+    ("p11,p12,label\n1,0,a\n", (1, 2), "first column must be `label`"),
+    ("label,p11,p12\na,1,nan\nb,1,0\n", (1, 2), "not finite"),
+    ("label,p11,p12\na,1,0\nA,1,0\n", (1, 2), "upper/lower case"),
+])
+def test_bad_csv(tmp_path, text, shape, message):
+    path = write_csv(tmp_path / "d.csv", text)
+    with pytest.raises(SheetnetError, match=message):
+        data.load_csv(path, shape)
+
+
+def test_missing_csv(tmp_path):
+    with pytest.raises(SheetnetError, match="no such file"):
+        data.load_csv(tmp_path / "nope.csv", (1, 2))
+
+
+def test_text_labels_sorted_classes(tmp_path):
+    path = write_csv(tmp_path / "d.csv", "label,p11,p12\ncat,1,0\n=bad,0,1\ndog,1,1\n")
+    ds = data.load_csv(path, (1, 2))
+    assert ds.classes == ("=bad", "cat", "dog")
+    np.testing.assert_array_equal(ds.targets, [[0, 1, 0], [1, 0, 0], [0, 0, 1]])
+
+
+@pytest.mark.parametrize("text", ["4", "4x", "ax3", "0x3", "4x3x2"])
+def test_bad_shape(text):
+    with pytest.raises(SheetnetError, match="shape"):
+        data.parse_shape(text)
+
+
+def test_template_renders_image_columns():
+    p = Place("z2", "Iter 0", 10, 5, 3, images=30)
+    t = Template(p.ref(0) + "*" + p.ref(1, absolute=True, image=0) + "+" + p.ref(2, sheet="S"))
+    assert t.render(0) == "E10*$E$11+'Iter 0'!E12"
+    assert t.render(29) == "AH10*$E$11+'Iter 0'!AH12"
+    assert p.extent == "E10:AH12"
+    assert p.all_images_row(1) == "E11:AH11"
+
+
+def _run(n_images, sizes=(4, 3, 2)):
+    rng = np.random.default_rng(0)
+    x = rng.random((n_images, sizes[0]))
+    labels = tuple(float(i % sizes[-1]) for i in range(n_images))
+    ds = data.Dataset("t", x, labels, tuple(float(i) for i in range(sizes[-1])), (1, sizes[0]))
+    net = fc.FCNet(sizes)
+    return Run("mlp", net, ds, fc.init_params(net, 0), 0.2, 2)
+
+
+def test_layout_refuses_too_many_columns():
+    spec = fc_book.workbook(_run(MAX_COLS))
+    with pytest.raises(SheetnetError, match="columns, Excel allows 16,384"):
+        spec.check_limits()
+
+
+def test_layout_refuses_too_long_formulas():
+    spec = fc_book.workbook(_run(3, sizes=(2, 2, 700)))
+    with pytest.raises(SheetnetError, match="characters long, Excel allows 8,192"):
+        spec.check_limits()
+
+
+def test_layout_places_cover_every_trace_block():
+    run = _run(5)
+    spec = fc_book.workbook(run)
+    trace = fc.train(run.model, run.params, run.data.x, run.data.targets, run.eta,
+                     run.iterations)
+    names = {p.name for p in spec.places if p.iteration == 1}
+    assert names == set(trace.iterations[1])
+    for p in spec.places:
+        if p.iteration is not None:
+            assert p.grid(trace.iterations[p.iteration][p.name]).size == p.size

@@ -1,0 +1,175 @@
+"""The fully connected core: gradients against central differences, a net checked by hand,
+the vectorized code against naive loops, and no mutation of the caller's arrays."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from sheetnet import data, fc
+from sheetnet.errors import SheetnetError
+from tests.conftest import BOOK_INIT
+
+
+def _problem(sizes, n=7, seed=1):
+    rng = np.random.default_rng(seed)
+    net = fc.FCNet(sizes)
+    x = rng.random((n, sizes[0]))
+    t = np.eye(sizes[-1])[rng.integers(0, sizes[-1], n)]
+    return net, fc.init_params(net, seed), x, t
+
+
+@pytest.mark.parametrize("sizes", [(4, 3, 2), (5, 4, 3, 2), (12, 3, 2)])
+def test_gradients_match_central_differences(sizes):
+    net, params, x, t = _problem(sizes)
+    blocks = fc.iteration(net, params, x, t)
+    h = 1e-5  # near the optimum eps^(1/3) for central differences in float64
+    for name, value in params.items():
+        numeric = np.zeros_like(value)
+        for idx in np.ndindex(value.shape):
+            plus = {k: v.copy() for k, v in params.items()}
+            minus = {k: v.copy() for k, v in params.items()}
+            plus[name][idx] += h
+            minus[name][idx] -= h
+            numeric[idx] = (fc.cost(net, plus, x, t) - fc.cost(net, minus, x, t)) / (2 * h)
+        analytic = blocks[f"dCT_d{name}"]
+        # norm-wise relative error of the whole block (elementwise it is dominated by the
+        # ~1e-11 rounding floor of the differences wherever a gradient is near zero)
+        rel = np.linalg.norm(analytic - numeric) / (
+            np.linalg.norm(analytic) + np.linalg.norm(numeric))
+        assert rel < 1e-7, (name, rel)
+        np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-9)
+
+
+def test_tiny_net_by_hand():
+    """A 2-1-1 net, one image, worked out with the textbook formulas in plain math."""
+    net = fc.FCNet((2, 1, 1))
+    params = {"W2": np.array([[0.5, -1.0]]), "b2": np.array([0.25]),
+              "W3": np.array([[2.0]]), "b3": np.array([-0.5])}
+    x, t = np.array([[1.0, 0.5]]), np.array([[1.0]])
+    b = fc.iteration(net, params, x, t)
+
+    def sigma(z):
+        return 1 / (1 + math.exp(-z))
+
+    z2 = 0.5 * 1.0 - 1.0 * 0.5 + 0.25  # 0.25
+    a2 = sigma(z2)
+    z3 = 2.0 * a2 - 0.5
+    a3 = sigma(z3)
+    cost = 0.5 * (a3 - 1.0) ** 2
+    d3 = (a3 - 1.0) * a3 * (1 - a3)
+    d2 = 2.0 * d3 * a2 * (1 - a2)
+    assert b["z2"][0, 0] == pytest.approx(z2, abs=1e-15)
+    assert b["a2"][0, 0] == pytest.approx(a2, rel=1e-14)
+    assert b["a3"][0, 0] == pytest.approx(a3, rel=1e-14)
+    assert b["C"][0] == pytest.approx(cost, rel=1e-13)
+    assert b["delta3"][0, 0] == pytest.approx(d3, rel=1e-13)
+    assert b["delta2"][0, 0] == pytest.approx(d2, rel=1e-13)
+    assert b["dC_dW2"][0] == pytest.approx(np.array([[d2 * 1.0, d2 * 0.5]]), rel=1e-13)
+    assert b["dC_dW3"][0, 0, 0] == pytest.approx(d3 * a2, rel=1e-13)
+    trace = fc.train(net, params, x, t, eta=0.5, iterations=1)
+    assert trace.iterations[1]["W3"][0, 0] == pytest.approx(2.0 - 0.5 * d3 * a2, rel=1e-14)
+    assert trace.iterations[1]["b2"][0] == pytest.approx(0.25 - 0.5 * d2, rel=1e-14)
+
+
+def _naive(net, params, x, t):
+    """Loops over images and units: the reference for the vectorized core."""
+    sig = fc.SIGMOID.value
+    out = {f"dCT_d{k}": np.zeros_like(v) for k, v in params.items()}
+    total = 0.0
+    L = len(net.sizes)
+    for img in range(len(x)):
+        a = {1: list(x[img])}
+        z = {}
+        for l in net.layers:
+            W, b = params[f"W{l}"], params[f"b{l}"]
+            z[l] = [sum(W[j][i] * a[l - 1][i] for i in range(len(a[l - 1]))) + b[j]
+                    for j in range(len(b))]
+            a[l] = [float(sig(np.float64(v))) for v in z[l]]
+        total += 0.5 * sum((a[L][j] - t[img][j]) ** 2 for j in range(len(a[L])))
+        d = {L: [(a[L][j] - t[img][j]) * a[L][j] * (1 - a[L][j]) for j in range(len(a[L]))]}
+        for l in range(L - 1, 1, -1):
+            W = params[f"W{l + 1}"]
+            d[l] = [sum(W[j][i] * d[l + 1][j] for j in range(len(d[l + 1])))
+                    * a[l][i] * (1 - a[l][i]) for i in range(len(a[l]))]
+        for l in net.layers:
+            for j in range(len(d[l])):
+                out[f"dCT_db{l}"][j] += d[l][j]
+                for i in range(len(a[l - 1])):
+                    out[f"dCT_dW{l}"][j, i] += d[l][j] * a[l - 1][i]
+    return total, out
+
+
+def test_vectorized_core_matches_naive_loops():
+    net, params, x, t = _problem((6, 4, 3, 2), n=9, seed=3)
+    blocks = fc.iteration(net, params, x, t)
+    total, grads = _naive(net, params, x, t)
+    assert float(blocks["C_T"]) == pytest.approx(total, rel=1e-12)
+    for name, g in grads.items():
+        np.testing.assert_allclose(blocks[name], g, rtol=1e-11, atol=1e-15)
+
+
+def test_train_never_mutates_inputs():
+    net, params, x, t = _problem((4, 3, 2))
+    before = {k: v.copy() for k, v in params.items()}
+    x0, t0 = x.copy(), t.copy()
+    trace = fc.train(net, params, x, t, 0.2, 5)
+    for k in params:
+        np.testing.assert_array_equal(params[k], before[k])
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(t, t0)
+    assert trace.cost[-1] < trace.cost[0]
+
+
+def test_update_is_gradient_descent_step():
+    net, params, x, t = _problem((4, 3, 2))
+    trace = fc.train(net, params, x, t, 0.3, 2)
+    for k in params:
+        expected = trace.iterations[0][k] - 0.3 * trace.iterations[0][f"dCT_d{k}"]
+        np.testing.assert_allclose(trace.iterations[1][k], expected, rtol=0, atol=0)
+
+
+def test_sigmoid_does_not_overflow_where_exp_would():
+    z = np.array([-2000.0, -710.0, 0.0, 710.0])
+    assert np.all(np.isfinite(fc.SIGMOID.value(z)))
+    assert fc.SIGMOID.value(np.array([0.0]))[0] == 0.5
+
+
+def test_book_initial_weights_load_and_train():
+    ds = data.builtin("digits01")
+    net = fc.FCNet((12, 3, 2))
+    params = fc.params_from_json(net, json.loads(BOOK_INIT.read_text()), "book")
+    trace = fc.train(net, params, ds.x, ds.targets, 0.2, 50)
+    assert trace.cost[-1] < trace.cost[0] / 10
+    assert trace.accuracy[-1] == 1.0
+
+
+@pytest.mark.parametrize("obj, message", [
+    ({"W2": [[0.0] * 12] * 3, "b2": [0, 0, 0], "W3": [[0, 0, 0]] * 2}, "missing b3"),
+    ({"W2": [[0.0] * 11] * 3, "b2": [0, 0, 0], "W3": [[0, 0, 0]] * 2, "b3": [0, 0]},
+     "W2 has shape 3×11, this net needs 3×12"),
+    ({"W2": [[0.0] * 12] * 3, "b2": [0, 0, 0], "W3": [[0, 0, 0]] * 2, "b3": [0, 0], "W4": 1},
+     "unknown key W4"),
+    ({"W2": [[0.0] * 12] * 3, "b2": [0, "x", 0], "W3": [[0, 0, 0]] * 2, "b3": [0, 0]},
+     "b2 must be"),
+    ([1, 2], "expected a JSON object"),
+])
+def test_bad_init_objects(obj, message):
+    with pytest.raises(SheetnetError, match=message):
+        fc.params_from_json(fc.FCNet((12, 3, 2)), obj, "init.json")
+
+
+def test_overflowing_run_is_refused():
+    net, params, x, t = _problem((4, 3, 2))
+    params["W2"] = np.full((3, 4), 2.0)  # z² = Σ 2·1e308 overflows, as it would in a cell
+    with pytest.raises(SheetnetError, match="overflows at iteration 0"):
+        fc.train(net, params, np.full_like(x, 1e308), t, 0.2, 3)
+
+
+@pytest.mark.parametrize("eta, iterations", [(0.0, 5), (-1.0, 5), (float("nan"), 5),
+                                             (float("inf"), 5), (0.2, 0)])
+def test_bad_eta_and_iterations(eta, iterations):
+    net, params, x, t = _problem((4, 3, 2))
+    with pytest.raises(SheetnetError):
+        fc.train(net, params, x, t, eta, iterations)

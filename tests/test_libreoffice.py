@@ -1,0 +1,123 @@
+"""Workbooks recalculated in real LibreOffice, compared cell by cell with the NumPy core."""
+
+import json
+
+import numpy as np
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from sheetnet import data, fc, recalc
+from sheetnet.cli import app
+from sheetnet.verify import verify
+from tests.conftest import BOOK_INIT, write_csv
+
+runner = CliRunner()
+
+
+def _export(tmp_path, name, *args):
+    out = tmp_path / name
+    result = runner.invoke(app, ["export", "--out", str(out), *args])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def _recalculated_cost(path, tmp_path):
+    """C_T per iteration as LibreOffice computes it (Summary sheet)."""
+    work = tmp_path / f"recalc-{path.stem}"
+    work.mkdir()
+    done = recalc.recalculate(path, work, timeout=300)
+    wb = openpyxl.load_workbook(done, data_only=True, read_only=True)
+    values = [row[1] for row in wb["Summary"].iter_rows(min_row=2, values_only=True)]
+    wb.close()
+    return np.array(values, dtype=float)
+
+
+def test_round_trip_every_cell(soffice, tmp_path):
+    out = _export(tmp_path, "mlp.xlsx", "--iterations", "3")
+    report = verify(out)
+    assert report.ok, report.first_differences()
+    assert report.error_cells == []
+    # every block of every iteration was compared: 64 images × (47 + 12 + 2 + 10 + 2 + 5) rows
+    assert report.blocks["dC_dW2"].cells == 4 * 64 * 36
+    assert report.cells > 4 * 64 * 78
+    assert max(b.max_rel for b in report.blocks.values()) < 1e-9
+
+
+def test_verify_command_exit_zero(soffice, tmp_path):
+    out = _export(tmp_path, "mlp.xlsx", "--iterations", "2")
+    result = runner.invoke(app, ["verify", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "every cell agrees" in result.output and "delta2" in result.output
+
+
+def test_edited_eta_and_weight_recompute_and_still_verify(soffice, tmp_path):
+    out = _export(tmp_path, "mlp.xlsx", "--iterations", "4")
+    before = _recalculated_cost(out, tmp_path)
+    wb = openpyxl.load_workbook(out)
+    inputs = wb["Inputs"]
+    dest = wb.defined_names["eta"].attr_text.split("!")[1].replace("$", "")
+    inputs[dest] = 0.7
+    w_row = next(r for r in range(1, 60) if inputs.cell(r, 1).value == "W2")
+    inputs.cell(w_row, 3).value = 1.5
+    edited = tmp_path / "edited.xlsx"
+    wb.save(edited)
+    report = verify(edited)
+    assert report.ok, report.first_differences()
+    after = _recalculated_cost(edited, tmp_path)
+    assert abs(after[0] - before[0]) > 1e-6  # the weight changed iteration 0
+    assert abs(after[-1] - before[-1]) > 1e-3  # η changed the run
+    # and the NumPy core, given the same edits, computes the same C_T
+    ds = data.builtin("digits01")
+    net = fc.FCNet((12, 3, 2))
+    params = fc.init_params(net, 0)
+    params["W2"][0, 0] = 1.5
+    trace = fc.train(net, params, ds.x, ds.targets, 0.7, 4)
+    np.testing.assert_allclose(after, trace.cost, rtol=1e-12)
+
+
+def test_book_init_gives_same_cost_in_numpy_and_workbook(soffice, tmp_path):
+    out = _export(tmp_path, "book.xlsx", "--iterations", "2", "--init", str(BOOK_INIT))
+    cost = _recalculated_cost(out, tmp_path)
+    ds = data.builtin("digits01")
+    net = fc.FCNet((12, 3, 2))
+    params = fc.params_from_json(net, json.loads(BOOK_INIT.read_text()), "book")
+    trace = fc.train(net, params, ds.x, ds.targets, 0.2, 2)
+    np.testing.assert_allclose(cost, trace.cost, rtol=1e-12)
+    assert cost[0] == pytest.approx(18.347, abs=5e-4)
+
+
+def test_tampered_cell_is_named(soffice, tmp_path):
+    out = _export(tmp_path, "mlp.xlsx", "--iterations", "1")
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Iter 1"]
+    z_row = next(r for r in range(1, 120) if ws.cell(r, 1).value == "z²")
+    ws.cell(z_row, 7).value = 0.123  # image 3's z²₁ replaced by a constant
+    bad = tmp_path / "bad.xlsx"
+    wb.save(bad)
+    report = verify(bad)
+    assert not report.ok
+    assert report.blocks["z2"].bad == 1
+    assert f"'Iter 1'!G{z_row} (z2, image 3)" in report.blocks["z2"].first_bad
+    result = runner.invoke(app, ["verify", str(bad)])
+    assert result.exit_code == 1
+
+
+def test_error_values_are_reported(soffice, tmp_path):
+    out = _export(tmp_path, "mlp.xlsx", "--iterations", "1")
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Iter 0"]
+    ws["E4"] = "=1/0"
+    bad = tmp_path / "div0.xlsx"
+    wb.save(bad)
+    report = verify(bad)
+    assert not report.ok
+    assert any("#DIV/0!" in e for e in report.error_cells)
+
+
+def test_user_csv_with_text_labels_verifies(soffice, tmp_path):
+    csv = write_csv(tmp_path / "d.csv",
+                    "label,p11,p12,p21,p22\n=x,1,0,0,1\n+y,0,1,1,0\n=x,1,1,0,1\n@z,0,0,1,1\n")
+    out = _export(tmp_path, "w.xlsx", "--data", str(csv), "--shape", "2x2", "--iterations", "3")
+    report = verify(out)
+    assert report.ok, report.first_differences()
