@@ -11,13 +11,11 @@ import time
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
 from rich.console import Console, Group
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from sheetnet import presets, terminal, xlsx
-
 from sheetnet.errors import SheetnetError
 from sheetnet.presets import DEFAULT_SEED, Options
 
@@ -58,6 +56,8 @@ InitOpt = Annotated[Path | None, typer.Option(help="JSON file of initial paramet
 DataOpt = Annotated[Path | None, typer.Option(help="CSV of your own images: a `label` column,"
                                                    " then the pixels row by row.")]
 ShapeOpt = Annotated[str | None, typer.Option(help="Image shape ROWSxCOLS for --data, e.g. 4x3.")]
+JsonOpt = Annotated[Path | None, typer.Option("--json", help="Write cost, accuracy and every"
+                                                             " block to this JSON file.")]
 ForceOpt = Annotated[bool, typer.Option("--force", "-f", help="Overwrite an existing file.")]
 
 
@@ -165,8 +165,7 @@ def train(
     init: InitOpt = None,
     data: DataOpt = None,
     shape: ShapeOpt = None,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write cost, accuracy and"
-                                                                 " every block to this file.")] = None,
+    json_out: JsonOpt = None,
     every: Annotated[int, typer.Option(min=1, help="Show every k-th iteration.")] = 1,
     force: ForceOpt = False,
 ) -> None:
