@@ -138,7 +138,8 @@ def train(net: FCNet, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.nda
     t = np.array(t, dtype=float)
     run: list[dict[str, np.ndarray]] = []
     for k in range(iterations + 1):
-        blocks = iteration(net, current, x, t)
+        with np.errstate(over="ignore", invalid="ignore"):  # check_finite reports it instead
+            blocks = iteration(net, current, x, t)
         check_finite(blocks, k, eta)
         run.append(blocks)
         current = {name: ops.update(current[name], blocks[f"dCT_d{name}"], eta)

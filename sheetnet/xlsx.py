@@ -20,6 +20,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.worksheet import Worksheet
 
+from sheetnet.errors import SheetnetError
 from sheetnet.layout import COL, SheetSpec, Styled, Text, WorkbookSpec
 
 _thin = Side(style="thin", color="B08D1A")
@@ -146,7 +147,11 @@ def write(spec: WorkbookSpec, out: Path, progress: Callable[[str], None] | None 
     try:
         wb.save(tmp)
         os.replace(tmp, out)
-    except BaseException:
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise SheetnetError(f"could not write {out}: {e.strerror or e}; check the folder and"
+                            " free space") from None
+    except BaseException:  # e.g. Ctrl-C: never leave a half-written file behind
         Path(tmp).unlink(missing_ok=True)
         raise
     return total

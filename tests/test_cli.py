@@ -149,3 +149,31 @@ def test_every_command_has_help_with_example(command):
     result = runner.invoke(app, [command, "--help"])
     assert result.exit_code == 0
     assert "Example" in result.output
+
+
+def test_verify_without_libreoffice_says_how_to_install(tmp_path, monkeypatch):
+    out = tmp_path / "mlp.xlsx"
+    assert runner.invoke(app, ["export", "--out", str(out), "--iterations", "1"]).exit_code == 0
+    monkeypatch.setattr("sheetnet.recalc.soffice", lambda: None)
+    result = runner.invoke(app, ["verify", str(out)])
+    assert result.exit_code == 2
+    assert "apt-get install -y libreoffice-calc-nogui" in result.output
+
+
+# the mocked save leaves openpyxl's row writers unfinished; they complain when collected
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_interrupted_export_keeps_the_old_file_and_leaves_no_temp(tmp_path, monkeypatch):
+    out = tmp_path / "mlp.xlsx"
+    out.write_bytes(b"old workbook")
+
+    def interrupted(self, filename):
+        with open(filename, "wb") as f:
+            f.write(b"half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("openpyxl.Workbook.save", interrupted)
+    result = runner.invoke(app, ["export", "--out", str(out), "--iterations", "1", "--force"])
+    assert result.exit_code == 2
+    assert "could not write" in result.output and "No space left" in result.output
+    assert out.read_bytes() == b"old workbook"
+    assert [p.name for p in tmp_path.iterdir()] == ["mlp.xlsx"]
