@@ -57,5 +57,5 @@ def report_table(report: Report) -> Table:
     table.add_column("", justify="center")
     for b in report.blocks.values():
         mark = "[green]✓[/]" if b.bad == 0 else f"[red]✗ {b.bad}[/]"
-        table.add_row(b.name, f"{b.cells:,}", f"{b.max_abs:.1e}", f"{b.max_rel:.1e}", mark)
+        table.add_row(b.name, f"{b.cells:,}", f"{b.max_abs:.1e}", f"{b.max_err:.1e}", mark)
     return table

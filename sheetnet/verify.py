@@ -34,7 +34,7 @@ class BlockReport:
     name: str
     cells: int = 0
     max_abs: float = 0.0
-    max_rel: float = 0.0
+    max_err: float = 0.0  # largest min(|Δ|, |Δ|/|expected|): what the 1e-9 test checks
     bad: int = 0
     first_bad: str | None = None
 
@@ -239,7 +239,7 @@ def _compare(p: Place, actual: np.ndarray, expected: np.ndarray, report: Report)
     finite = np.isfinite(diff)
     if finite.any():
         b.max_abs = max(b.max_abs, float(diff[finite].max()))
-        b.max_rel = max(b.max_rel, float(np.minimum(rel[finite], diff[finite]).max()))
+        b.max_err = max(b.max_err, float(np.minimum(rel[finite], diff[finite]).max()))
     bad = np.argwhere(~good)
     b.bad += len(bad)
     if len(bad) and b.first_bad is None:
