@@ -162,7 +162,13 @@ def cost(net: FCNet, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndar
 
 
 def sup(n: int) -> str:
+    """Superscript digits, as in the book's zˡ: 2 -> ²."""
     return str(n).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
+
+
+def sub(n: int) -> str:
+    """Subscript digits, as in the book's wⱼᵢ: 12 -> ₁₂."""
+    return str(n).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
 
 
 def describe(net: FCNet) -> dict[str, str]:

@@ -8,7 +8,7 @@ the forward pass (x, t, zˡ, aˡ, C), then backpropagation (δᴸ … δ²).
 from __future__ import annotations
 
 from sheetnet import ops
-from sheetnet.fc import FCNet, describe, sup
+from sheetnet.fc import FCNet, describe, sub, sup
 from sheetnet.layout import (
     FORMAT_MARK,
     ColorScale,
@@ -35,13 +35,10 @@ from sheetnet.sheets import (
 VALUE, TOTAL, IMG = 3, 4, FIRST_IMAGE_COL
 
 
-def _sub(n: int) -> str:
-    return str(n).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
-
 
 def _idx(*ix: int) -> str:
     """Subscripts like the book's: w²₁₂, and w²₁,₁₂ once an index has two digits."""
-    parts = [_sub(i) for i in ix]
+    parts = [sub(i) for i in ix]
     return ("," if any(i >= 10 for i in ix) else "").join(parts)
 
 
@@ -50,7 +47,7 @@ def element_labels(net: FCNet, name: str) -> list[str]:
     if name[0] == "W":
         return [f"w{sup(l)}{_idx(j + 1, i + 1)}"
                 for j in range(net.n(l)) for i in range(net.n(l - 1))]
-    return [f"b{sup(l)}{_sub(j + 1)}" for j in range(net.n(l))]
+    return [f"b{sup(l)}{sub(j + 1)}" for j in range(net.n(l))]
 
 
 def config(run: Run) -> dict[str, object]:
@@ -170,7 +167,7 @@ def iteration_rows(net: FCNet, run: Run, here: dict[str, Place], prev: dict[str,
     label(x, run.data.pixel_names())
     for i in range(x.rows):
         per_image(x, i, data["x"].ref(i, sheet=sheet))
-    label(t, [f"t{_sub(k + 1)}" for k in range(t.rows)])
+    label(t, [f"t{sub(k + 1)}" for k in range(t.rows)])
     for k in range(t.rows):
         per_image(t, k, ops.one_hot_xl(data["label"].ref(sheet=sheet),
                                        inputs["classes"].ref(k, absolute=True, sheet=sheet)))
@@ -178,8 +175,8 @@ def iteration_rows(net: FCNet, run: Run, here: dict[str, Place], prev: dict[str,
         z, a = here[f"z{l}"], here[f"a{l}"]
         a_prev = x if l == 2 else here[f"a{l - 1}"]
         w, b, m = here[f"W{l}"], here[f"b{l}"], net.n(l - 1)
-        label(z, [f"z{sup(l)}{_sub(j + 1)}" for j in range(z.rows)])
-        label(a, [f"a{sup(l)}{_sub(j + 1)}" for j in range(a.rows)])
+        label(z, [f"z{sup(l)}{sub(j + 1)}" for j in range(z.rows)])
+        label(a, [f"a{sup(l)}{sub(j + 1)}" for j in range(a.rows)])
         for j in range(z.rows):
             per_image(z, j, ops.weighted_input_xl(
                 w.span(j * m, j * m + m - 1, absolute=True), a_prev.span(0, m - 1),
@@ -198,7 +195,7 @@ def iteration_rows(net: FCNet, run: Run, here: dict[str, Place], prev: dict[str,
     row(first_delta.row - 1).fixed[1] = Styled("Backpropagation", "section")
     for l in reversed(net.layers):
         d = here[f"delta{l}"]
-        label(d, [f"δ{sup(l)}{_sub(j + 1)}" for j in range(d.rows)])
+        label(d, [f"δ{sup(l)}{sub(j + 1)}" for j in range(d.rows)])
         z, a = here[f"z{l}"], here[f"a{l}"]
         for i in range(d.rows):
             if l == last:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from sheetnet.fc import sub
 from sheetnet.layout import (
     ColorScale,
     Grid,
@@ -73,7 +74,7 @@ def inputs_sheet(run: Run, config: dict[str, object],
         put(g, class_row - 1, 1, "Classes", "section")
         for i, cls in enumerate(classes):
             put(g, class_row + i, 1, "class" if i == 0 else None, "label")
-            put(g, class_row + i, 2, f"t{_sub(i + 1)}", "element")
+            put(g, class_row + i, 2, f"t{sub(i + 1)}", "element")
             put(g, class_row + i, 3, label_value(cls), "input")
         put(g, first_param_row - 1, 1, "Initial parameters", "section")
         r = first_param_row
@@ -186,6 +187,3 @@ def map_sheet(places: Sequence[Place]) -> SheetSpec:
     return SheetSpec(MAP, build, widths={1: 12, 2: 9, 3: 10, 4: 14, 5: 20, 6: 8, 7: 80},
                      freeze="A2", max_col=7, max_row=len(places) + 1, tab_color="8E8E8E")
 
-
-def _sub(n: int) -> str:
-    return str(n).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
