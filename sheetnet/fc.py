@@ -7,19 +7,16 @@ summed over the images; full-batch gradient descent.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from sheetnet import ops
-from sheetnet.errors import SheetnetError
+from sheetnet.descent import Progress, descend
 from sheetnet.ops import SIGMOID, Activation
-from sheetnet.trace import Trace, check_finite
-
-Params = dict[str, np.ndarray]
-Progress = Callable[[int], None]
+from sheetnet.params import Params, standard_normal, validate_params
+from sheetnet.trace import Trace
 
 
 @dataclass(frozen=True)
@@ -53,45 +50,12 @@ class FCNet:
 
 def init_params(net: FCNet, seed: int) -> Params:
     """Standard-normal initial weights and biases, drawn in the order W2, b2, W3, b3, …"""
-    rng = np.random.default_rng(seed)
-    return {name: rng.standard_normal(shape) for name, shape in net.param_shapes().items()}
+    return standard_normal(net.param_shapes(), seed)
 
 
 def params_from_json(net: FCNet, obj: object, source: str) -> Params:
     """Validate an ``--init`` object: for each layer l ≥ 2, ``W{l}`` (nₗ×nₗ₋₁) and ``b{l}`` (nₗ)."""
     return validate_params(net.param_shapes(), obj, source)
-
-
-def validate_params(shapes: Mapping[str, tuple[int, ...]], obj: object, source: str) -> Params:
-    """Check an ``--init`` object against the expected shapes; copies into float64 arrays."""
-    if not isinstance(obj, dict):
-        raise SheetnetError(f"{source}: expected a JSON object with keys {', '.join(shapes)}")
-    missing = [k for k in shapes if k not in obj]
-    if missing:
-        raise SheetnetError(f"{source}: missing {', '.join(missing)}; it needs"
-                            f" {', '.join(f'{k} {_fmt_shape(s)}' for k, s in shapes.items())}")
-    extra = [k for k in obj if k not in shapes]
-    if extra:
-        raise SheetnetError(f"{source}: unknown key {', '.join(extra)}; this net takes"
-                            f" {', '.join(shapes)}")
-    params: Params = {}
-    for key, shape in shapes.items():
-        try:
-            value = np.array(obj[key], dtype=float)
-        except (TypeError, ValueError):
-            raise SheetnetError(f"{source}: {key} must be {_fmt_shape(shape)} numbers"
-                                " (nested lists, no text or ragged rows)") from None
-        if value.shape != shape:
-            raise SheetnetError(f"{source}: {key} has shape {_fmt_shape(value.shape)}, this net"
-                                f" needs {_fmt_shape(shape)}")
-        if not np.all(np.isfinite(value)):
-            raise SheetnetError(f"{source}: {key} holds a value that is not finite; use numbers")
-        params[key] = value
-    return params
-
-
-def _fmt_shape(shape: tuple[int, ...]) -> str:
-    return "×".join(str(s) for s in shape) if shape else "a number"
 
 
 def iteration(net: FCNet, params: Mapping[str, np.ndarray], x: np.ndarray,
@@ -130,30 +94,13 @@ def iteration(net: FCNet, params: Mapping[str, np.ndarray], x: np.ndarray,
 
 
 def train(net: FCNet, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarray,
-          eta: float, iterations: int, progress: Progress | None = None) -> Trace:
+          eta: float, iterations: int, progress: Progress | None = None,
+          keep: Collection[str] | None = None) -> Trace:
     """Iterations 0..``iterations``: each one's blocks, then the gradient-descent update."""
-    check_run(eta, iterations)
-    current = {k: np.array(v, dtype=float) for k, v in params.items()}
     x = np.array(x, dtype=float)
     t = np.array(t, dtype=float)
-    run: list[dict[str, np.ndarray]] = []
-    for k in range(iterations + 1):
-        with np.errstate(over="ignore", invalid="ignore"):  # check_finite reports it instead
-            blocks = iteration(net, current, x, t)
-        check_finite(blocks, k, eta)
-        run.append(blocks)
-        current = {name: ops.update(current[name], blocks[f"dCT_d{name}"], eta)
-                   for name in net.param_shapes()}
-        if progress:
-            progress(k)
-    return Trace(run, describe(net))
-
-
-def check_run(eta: float, iterations: int) -> None:
-    if not (isinstance(eta, (int, float)) and math.isfinite(eta) and eta > 0):
-        raise SheetnetError(f"--eta {eta} must be a positive finite number, e.g. --eta 0.2")
-    if iterations < 1:
-        raise SheetnetError(f"--iterations {iterations} must be at least 1, e.g. --iterations 50")
+    return descend(lambda p: iteration(net, p, x, t), params, eta, iterations, describe(net),
+                   progress, keep)
 
 
 def cost(net: FCNet, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarray) -> float:

@@ -79,7 +79,11 @@ class Template:
 
 @dataclass(frozen=True)
 class Place:
-    """Where a block lives. Per-image blocks (``images > 0``) repeat ``stride`` columns apart."""
+    """Where a block lives. Per-image blocks (``images > 0``) repeat ``stride`` columns apart.
+
+    With ``tile > 0`` the ``rows`` are tiles of ``tile`` rows (e.g. a filter's feature maps),
+    each followed by one blank row on the sheet, so a 3×4×4 block reads as three 4×4 maps.
+    """
 
     name: str
     sheet: str
@@ -92,6 +96,15 @@ class Place:
     iteration: int | None = None
     kind: str = "formula"  # or "input"
     description: str = ""
+    tile: int = 0
+
+    def sheet_row(self, r: int) -> int:
+        """The sheet row of the footprint's row r (skipping the blank row after each tile)."""
+        return self.row + r + (r // self.tile if self.tile else 0)
+
+    def sheet_rows(self) -> np.ndarray:
+        r = np.arange(self.rows)
+        return self.row + r + (r // self.tile if self.tile else 0)
 
     def ref(self, r: int = 0, c: int = 0, *, image: int | None = None,
             absolute: bool = False, sheet: str | None = None) -> str:
@@ -100,7 +113,7 @@ class Place:
         ``sheet`` is the sheet the formula lives on (None: this block's own sheet).
         """
         prefix = "" if sheet in (None, self.sheet) else sheet_prefix(self.sheet)
-        row = self.row + r
+        row = self.sheet_row(r)
         if self.images and image is None:
             return f"{prefix}{token(self.col + c)}{row}"
         col = self.col + c + (image or 0) * self.stride
@@ -108,7 +121,8 @@ class Place:
 
     def span(self, r0: int, r1: int, c0: int = 0, c1: int = 0, *, image: int | None = None,
              absolute: bool = False, sheet: str | None = None) -> str:
-        """Range of rows r0..r1 and columns c0..c1 (inclusive) of the footprint."""
+        """Range of rows r0..r1 and columns c0..c1 (inclusive) of the footprint (blank rows
+        between tiles included: spreadsheet functions skip or zero them)."""
         first = self.ref(r0, c0, image=image, absolute=absolute, sheet=sheet)
         last = self.ref(r1, c1, image=image, absolute=absolute, sheet=self.sheet)
         return f"{first}:{last}"
@@ -116,8 +130,8 @@ class Place:
     def all_images_row(self, r: int, c: int = 0, sheet: str | None = None) -> str:
         """Row r, column c of the footprint across every image (for SUM and AVERAGE)."""
         prefix = "" if sheet in (None, self.sheet) else sheet_prefix(self.sheet)
-        first = a1(self.row + r, self.col + c)
-        last = a1(self.row + r, self.col + c + (self.images - 1) * self.stride)
+        first = a1(self.sheet_row(r), self.col + c)
+        last = a1(self.sheet_row(r), self.col + c + (self.images - 1) * self.stride)
         return f"{prefix}{first}:{last}"
 
     @property
@@ -125,7 +139,15 @@ class Place:
         """The whole area the block covers, e.g. ``E5:BP16``."""
         n = max(self.images, 1)
         last_col = self.col + (n - 1) * self.stride + self.cols - 1
-        return f"{a1(self.row, self.col)}:{a1(self.row + self.rows - 1, last_col)}"
+        return f"{a1(self.row, self.col)}:{a1(self.sheet_row(self.rows - 1), last_col)}"
+
+    @property
+    def shape_text(self) -> str:
+        """``3×4×4`` for three 4×4 tiles, ``12×1`` otherwise; prefixed by the image count."""
+        dims = ((self.rows // self.tile, self.tile, self.cols) if self.tile
+                else (self.rows, self.cols))
+        text = "×".join(str(d) for d in dims)
+        return f"{self.images} images × {text}" if self.images else text
 
     @property
     def size(self) -> int:
@@ -140,7 +162,7 @@ class Place:
         for i in range(max(self.images, 1)):
             for r in range(self.rows):
                 for c in range(self.cols):
-                    yield i, r, c, self.row + r, self.col + c + i * self.stride
+                    yield i, r, c, self.sheet_row(r), self.col + c + i * self.stride
 
 
 # --- cells -----------------------------------------------------------------------------------
@@ -180,6 +202,7 @@ class ColorScale:
     low: str = "FFFFFF"
     high: str = "1F3B73"
     mid: str | None = None
+    mid_value: float | None = None  # a fixed middle (e.g. 0 for signed errors), else the median
 
 
 @dataclass(frozen=True)

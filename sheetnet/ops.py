@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,15 @@ def total_xl(cells: str) -> str:
     return f"SUM({cells})"
 
 
+def total_banded_xl(band_cols: str, column: int, cells: str) -> str:
+    """Σ over images when each image owns a band of columns: the cells of one band column.
+
+    band_cols: the row numbering each column 1, 2, … within its band; cells: the same columns
+    of the row to sum.
+    """
+    return f"SUMIF({band_cols},{column},{cells})"
+
+
 def update(param: np.ndarray, grad: np.ndarray, eta: float) -> np.ndarray:
     """Gradient descent: p ← p − η·∂C_T/∂p (a new array)."""
     return param - eta * grad
@@ -141,6 +151,11 @@ def mean_xl(cells: str) -> str:
     return f"AVERAGE({cells})"
 
 
+def mean_banded_xl(band_cols: str, column: int, cells: str) -> str:
+    """The mean over images of one band column (see ``total_banded_xl``)."""
+    return f"AVERAGEIF({band_cols},{column},{cells})"
+
+
 def one_hot(labels: Sequence[object], classes: Sequence[object]) -> np.ndarray:
     """t: 1 where the image's label equals the class: (N,) labels, K classes -> (N, K)."""
     lab = np.asarray(labels, dtype=object)
@@ -149,3 +164,74 @@ def one_hot(labels: Sequence[object], classes: Sequence[object]) -> np.ndarray:
 
 def one_hot_xl(label: str, cls: str) -> str:
     return f"IF({label}={cls},1,0)"
+
+
+# --- convolution and max pooling (chapters 5-4 and 5-6) ---------------------------------------
+
+
+def convolve(x: np.ndarray, filters: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """zᶠᵏᵢⱼ = Σᵤᵥ wᶠᵏᵤᵥ·x₍ᵢ₊ᵤ₎₍ⱼ₊ᵥ₎ + bᶠᵏ: stride 1, no padding.
+
+    x (N, H, W), filters (K, f, f), bias (K,) -> (N, K, H−f+1, W−f+1).
+    """
+    windows = sliding_window_view(x, filters.shape[1:], axis=(1, 2))  # (N, H', W', f, f)
+    # einsum without BLAS sums every window in the same order, so identical windows give
+    # bit-identical z: max pooling then sees the same ties the spreadsheet sees.
+    return np.einsum("nhwuv,kuv->nkhw", windows, filters) + bias[:, None, None]
+
+
+def convolve_xl(window: str, filt: str, bias: str) -> str:
+    """The book's form: SUMPRODUCT(input window, filter) + bias."""
+    return f"SUMPRODUCT({window},{filt})+{bias}"
+
+
+def max_pool(maps: np.ndarray, p: int) -> np.ndarray:
+    """zᴾ: the maximum of each p×p window, stride p: (…, H, W) -> (…, H/p, W/p)."""
+    *lead, h, w = maps.shape
+    return maps.reshape(*lead, h // p, p, w // p, p).max(axis=(-3, -1))
+
+
+def max_pool_xl(window: str) -> str:
+    return f"MAX({window})"
+
+
+def route_max(maps: np.ndarray, pooled_error: np.ndarray, p: int) -> np.ndarray:
+    """Each pooled value's error sent to the position that was its window's maximum, 0 elsewhere.
+
+    Ties go to the first maximum in row-major order (argmax's rule, and ``route_max_xl``'s).
+    maps (…, H, W), pooled_error (…, H/p, W/p) -> (…, H, W).
+    """
+    *lead, h, w = maps.shape
+    windows = maps.reshape(*lead, h // p, p, w // p, p).swapaxes(-3, -2)  # (…, H/p, W/p, p, p)
+    first = np.argmax(windows.reshape(*lead, h // p, w // p, p * p), axis=-1)
+    chosen = np.arange(p * p) == first[..., None]
+    routed = np.where(chosen, pooled_error[..., None], 0.0)
+    return routed.reshape(*lead, h // p, w // p, p, p).swapaxes(-3, -2).reshape(*lead, h, w)
+
+
+def route_max_xl(cell: str, pooled: str, earlier: Sequence[str], error: str) -> str:
+    """``error`` if ``cell`` equals its window's maximum and every earlier cell of the window
+    (row-major) is smaller, else 0. earlier: ranges of the window's cells before this one."""
+    if not earlier:
+        return f"IF({cell}={pooled},{error},0)"
+    return f"IF(AND({cell}={pooled},MAX({','.join(earlier)})<{pooled}),{error},0)"
+
+
+def filter_gradient(delta: np.ndarray, x: np.ndarray, size: int) -> np.ndarray:
+    """∂C/∂wᶠᵏᵤᵥ = Σᵢⱼ δᶠᵏᵢⱼ·x₍ᵢ₊ᵤ₎₍ⱼ₊ᵥ₎ per image: delta (N, K, H', W'), x (N, H, W)
+    -> (N, K, f, f)."""
+    windows = sliding_window_view(x, (size, size), axis=(1, 2))
+    return np.einsum("nkhw,nhwuv->nkuv", delta, windows)
+
+
+def filter_gradient_xl(delta_map: str, x_window: str) -> str:
+    return f"SUMPRODUCT({delta_map},{x_window})"
+
+
+def map_sum(maps: np.ndarray) -> np.ndarray:
+    """Σ over the positions of each map, e.g. ∂C/∂bᶠᵏ = Σᵢⱼ δᶠᵏᵢⱼ: (…, H, W) -> (…)."""
+    return maps.sum(axis=(-2, -1))
+
+
+def map_sum_xl(map_range: str) -> str:
+    return f"SUM({map_range})"

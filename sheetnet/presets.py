@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from sheetnet import data as data_mod
-from sheetnet import fc, fc_book
+from sheetnet import descent, fc, fc_book
 from sheetnet.data import Dataset
 from sheetnet.errors import SheetnetError
 from sheetnet.layout import WorkbookSpec
@@ -59,7 +59,7 @@ class Preset:
             init_origin = f"standard normal, --seed {opts.seed}"
         eta = self.eta if opts.eta is None else opts.eta
         iterations = self.iterations if opts.iterations is None else opts.iterations
-        fc.check_run(eta, iterations)
+        descent.check_run(eta, iterations)
         data_origin = (f"--data {Path(opts.data).name}" if opts.data
                        else f"{ds.name} (built in: {data_mod.BUILTIN[ds.name][2]})")
         return Run(self.name, model, ds, params, eta, iterations,

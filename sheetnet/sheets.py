@@ -176,11 +176,10 @@ def map_sheet(places: Sequence[Place]) -> SheetSpec:
         for c, h in enumerate(header, start=1):
             put(g, 1, c, h, "header")
         for r, p in enumerate(places, start=2):
-            shape = f"{p.images} images × {p.rows}×{p.cols}" if p.images else f"{p.rows}×{p.cols}"
             it = "" if p.iteration is None else p.iteration
             target = sheet_prefix(p.sheet) + p.extent.split(":")[0]
             link = f'=HYPERLINK("#{target}","{p.extent}")'
-            g[r] = {1: p.name, 2: it, 3: p.sheet, 4: link, 5: shape, 6: p.kind,
+            g[r] = {1: p.name, 2: it, 3: p.sheet, 4: link, 5: p.shape_text, 6: p.kind,
                     7: Text(p.description)}
         return g
 

@@ -74,12 +74,13 @@ def _raw(values: np.ndarray, p: Place) -> np.ndarray:
     """The cells of a place as an object array (images or 1, rows, cols)."""
     n = max(p.images, 1)
     cols = p.col - 1 + np.arange(n)[:, None] * p.stride + np.arange(p.cols)[None, :]
-    need_r, need_c = p.row - 1 + p.rows, int(cols.max()) + 1
+    rows = p.sheet_rows() - 1
+    need_r, need_c = int(rows.max()) + 1, int(cols.max()) + 1
     if values.shape[0] < need_r or values.shape[1] < need_c:
         padded = np.empty((max(need_r, values.shape[0]), max(need_c, values.shape[1])), object)
         padded[:values.shape[0], :values.shape[1]] = values
         values = padded
-    block = values[p.row - 1:p.row - 1 + p.rows][:, cols]  # (rows, n, cols)
+    block = values[rows][:, cols]  # (rows, n, cols)
     return block.transpose(1, 0, 2)
 
 
@@ -102,7 +103,7 @@ def _input_numbers(values: np.ndarray, p: Place) -> np.ndarray:
     out = _numbers(values, p)
     if np.isnan(out).any():
         i, r, c = (int(v) for v in np.argwhere(np.isnan(out))[0])
-        cell = a1(p.row + r, p.col + c + i * p.stride)
+        cell = a1(p.sheet_row(r), p.col + c + i * p.stride)
         raise SheetnetError(f"{p.sheet}!{cell} ({p.name}) must hold a number; put a number there")
     return out
 
@@ -244,7 +245,7 @@ def _compare(p: Place, actual: np.ndarray, expected: np.ndarray, report: Report)
     b.bad += len(bad)
     if len(bad) and b.first_bad is None:
         i, r, c = (int(v) for v in bad[0])
-        cell = a1(p.row + r, p.col + c + i * p.stride)
+        cell = a1(p.sheet_row(r), p.col + c + i * p.stride)
         img = f", image {i + 1}" if p.images else ""
         got = actual[i, r, c]
         shown = "no number" if np.isnan(got) else f"{got:.15g}"

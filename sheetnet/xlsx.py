@@ -95,11 +95,15 @@ def _write_sheet(wb: Workbook, spec: SheetSpec) -> int:
             out[c - 1] = v
         ws.append(out)
     for scale in spec.color_scales:
-        rule = (ColorScaleRule(start_type="min", start_color=scale.low, mid_type="percentile",
-                               mid_value=50, mid_color=scale.mid, end_type="max",
-                               end_color=scale.high) if scale.mid else
-                ColorScaleRule(start_type="num", start_value=0, start_color=scale.low,
-                               end_type="max", end_color=scale.high))
+        if scale.mid is None:
+            rule = ColorScaleRule(start_type="num", start_value=0, start_color=scale.low,
+                                  end_type="max", end_color=scale.high)
+        else:
+            mid_type, mid_value = (("percentile", 50) if scale.mid_value is None
+                                   else ("num", scale.mid_value))
+            rule = ColorScaleRule(start_type="min", start_color=scale.low, mid_type=mid_type,
+                                  mid_value=mid_value, mid_color=scale.mid, end_type="max",
+                                  end_color=scale.high)
         ws.conditional_formatting.add(scale.ranges, rule)
     if spec.chart:
         _add_chart(ws, spec)

@@ -1,0 +1,46 @@
+"""Full-batch gradient descent over any net's iteration function, kept as a ``Trace``."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Collection, Mapping
+
+import numpy as np
+
+from sheetnet import ops
+from sheetnet.errors import SheetnetError
+from sheetnet.trace import Trace, check_finite
+
+Progress = Callable[[int], None]
+Step = Callable[[Mapping[str, np.ndarray]], dict[str, np.ndarray]]
+
+
+def check_run(eta: float, iterations: int) -> None:
+    if not (isinstance(eta, (int, float)) and math.isfinite(eta) and eta > 0):
+        raise SheetnetError(f"--eta {eta} must be a positive finite number, e.g. --eta 0.2")
+    if iterations < 1:
+        raise SheetnetError(f"--iterations {iterations} must be at least 1, e.g. --iterations 50")
+
+
+def descend(step: Step, params: Mapping[str, np.ndarray], eta: float, iterations: int,
+            descriptions: dict[str, str], progress: Progress | None = None,
+            keep: Collection[str] | None = None) -> Trace:
+    """Iterations 0..``iterations``: ``step(params)``'s blocks, then p ← p − η·∂C_T/∂p.
+
+    ``step`` returns every block of one iteration, including ``dCT_d{name}`` for each
+    parameter. ``keep``: the block names to store (None: all; C_T and accuracy always).
+    """
+    check_run(eta, iterations)
+    current = {k: np.array(v, dtype=float) for k, v in params.items()}
+    kept = None if keep is None else {*keep, "C_T", "accuracy"}
+    run: list[dict[str, np.ndarray]] = []
+    for k in range(iterations + 1):
+        with np.errstate(over="ignore", invalid="ignore"):  # check_finite reports it instead
+            blocks = step(current)
+        check_finite(blocks, k, eta)
+        run.append(blocks if kept is None else {n: blocks[n] for n in blocks if n in kept})
+        current = {name: ops.update(value, blocks[f"dCT_d{name}"], eta)
+                   for name, value in current.items()}
+        if progress:
+            progress(k)
+    return Trace(run, descriptions)
