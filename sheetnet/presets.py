@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from sheetnet import cnn, cnn_book, descent, fc, fc_book
 from sheetnet import data as data_mod
-from sheetnet import descent, fc, fc_book
 from sheetnet.data import Dataset
 from sheetnet.errors import SheetnetError
 from sheetnet.layout import WorkbookSpec
@@ -30,6 +30,9 @@ class Options:
     init: Path | None = None
     data: Path | None = None
     shape: str | None = None
+    filters: int | None = None  # the CNN's K, f and p
+    filter_size: int | None = None
+    pool: int | None = None
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ class Preset:
     dataset: str
     eta: float
     iterations: int
-    make_model: Callable[[Dataset], object]
+    make_model: Callable[[Dataset, Options], object]
     init: Callable[[object, int], dict[str, np.ndarray]]
     init_from_json: Callable[[object, object, str], dict[str, np.ndarray]]
     train: Callable[..., Trace]
@@ -50,7 +53,7 @@ class Preset:
     def run(self, opts: Options) -> Run:
         """Build a run from command-line options, validating every input."""
         ds = load_data(self, opts)
-        model = self.make_model(ds)
+        model = self.make_model(ds, opts)
         if opts.init is not None:
             params = self.init_from_json(model, read_json(opts.init), str(opts.init))
             init_origin = f"--init {Path(opts.init).name}"
@@ -65,9 +68,11 @@ class Preset:
         return Run(self.name, model, ds, params, eta, iterations,
                    {"data": data_origin, "init": init_origin})
 
-    def trace(self, run: Run, progress: Callable[[int], None] | None = None) -> Trace:
+    def trace(self, run: Run, progress: Callable[[int], None] | None = None,
+              keep: Collection[str] | None = None) -> Trace:
+        """The NumPy core's run; ``keep`` limits the stored blocks (None: all)."""
         return self.train(run.model, run.params, run.data.x, run.data.targets, run.eta,
-                          run.iterations, progress)
+                          run.iterations, progress, keep)
 
 
 def load_data(preset: Preset, opts: Options) -> Dataset:
@@ -90,8 +95,15 @@ def read_json(path: Path) -> object:
         raise SheetnetError(f"--init {path}: not valid JSON ({e}); fix the file") from None
 
 
-def _fc_model(hidden: tuple[int, ...]) -> Callable[[Dataset], fc.FCNet]:
-    def make(ds: Dataset) -> fc.FCNet:
+_CNN_OPTIONS = {"filters": "--filters", "filter_size": "--filter-size", "pool": "--pool"}
+
+
+def _fc_model(hidden: tuple[int, ...]) -> Callable[[Dataset, Options], fc.FCNet]:
+    def make(ds: Dataset, opts: Options) -> fc.FCNet:
+        for field, flag in _CNN_OPTIONS.items():
+            if getattr(opts, field) is not None:
+                raise SheetnetError(f"{flag} is for --net cnn; a fully connected net has no"
+                                    " filters")
         return fc.FCNet((ds.x.shape[1], *hidden, len(ds.classes)))
     return make
 
@@ -116,7 +128,35 @@ MLP = Preset(
     model_from_config=_fc_from_config,
 )
 
-PRESETS: dict[str, Preset] = {p.name: p for p in (MLP,)}
+def _cnn_model(ds: Dataset, opts: Options) -> cnn.CNNNet:
+    chosen = {k: getattr(opts, k) for k in _CNN_OPTIONS if getattr(opts, k) is not None}
+    return cnn.CNNNet(ds.shape, filters=chosen.get("filters", 3),
+                      size=chosen.get("filter_size", 3), pool=chosen.get("pool", 2),
+                      outputs=len(ds.classes))
+
+
+def _cnn_from_config(config: Mapping[str, object]) -> cnn.CNNNet:
+    rows, cols = (int(v) for v in str(config["image shape"]).split("x"))
+    k, f, p, n = (int(str(config[key])) for key in ("filters", "filter size", "pool", "classes"))
+    return cnn.CNNNet((rows, cols), filters=k, size=f, pool=p, outputs=n)
+
+
+CNN = Preset(
+    name="cnn",
+    summary="convolutional network (3 filters 3×3, 2×2 max pooling) recognising 1, 2 and 3",
+    follows="book 5-4 (CNN, cost) and 5-6 (its backpropagation)",
+    dataset="digits123",
+    eta=0.2,
+    iterations=50,
+    make_model=_cnn_model,
+    init=cnn.init_params,  # type: ignore[arg-type]
+    init_from_json=cnn.params_from_json,  # type: ignore[arg-type]
+    train=cnn.train,
+    workbook=cnn_book.workbook,
+    model_from_config=_cnn_from_config,
+)
+
+PRESETS: dict[str, Preset] = {p.name: p for p in (MLP, CNN)}
 
 
 def get(name: str) -> Preset:

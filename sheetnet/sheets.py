@@ -104,37 +104,52 @@ def read_config(rows: Sequence[Sequence[object]]) -> dict[str, object]:
     return config
 
 
-def data_sheet(run: Run) -> tuple[SheetSpec, list[Place]]:
-    """One column per image: its label, then its pixels row by row (all inputs)."""
+def data_sheet(run: Run, bands: bool = False) -> tuple[SheetSpec, list[Place]]:
+    """Every image's label and pixels (all inputs).
+
+    One column per image, pixels row by row; or with ``bands``, each image in its own 2-D shape
+    (rows × cols) in a band of cols + 1 columns, so the digit is visible on the sheet.
+    """
     ds = run.data
     n, p = ds.x.shape
+    h, w = ds.shape if bands else (p, 1)
+    stride = w + 1 if bands else 1
     col = FIRST_IMAGE_COL
+    last_col = col + (n - 1) * stride + w - 1
     places = [
-        Place("label", DATA, 3, col, 1, images=n, kind="input", description="each image's label"),
-        Place("x", DATA, 4, col, p, images=n, kind="input",
-              description="each image's pixels, row by row (p11, p12, …)"),
+        Place("label", DATA, 3, col, 1, images=n, stride=stride, kind="input",
+              description="each image's label"),
+        Place("x", DATA, 4, col, h, w, images=n, stride=stride, kind="input",
+              description="each image's pixels" + ("" if bands else ", row by row (p11, p12, …)")),
     ]
 
     def build() -> Grid:
         g: Grid = {}
-        put(g, 1, 1, f"Data · {ds.name} · one column per image · pixels row by row", "title")
+        how = "each image in its own shape" if bands else "one column per image · pixels row by row"
+        put(g, 1, 1, f"Data · {ds.name} · {how}", "title")
         put(g, 2, 1, "image", "header")
         put(g, 3, 1, "label", "label")
         put(g, 4, 1, "x", "label")
         for i in range(n):
-            put(g, 2, col + i, i + 1, "header")
-            put(g, 3, col + i, label_value(ds.labels[i]), "input")
-        for r, name in enumerate(ds.pixel_names()):
+            put(g, 2, col + i * stride, i + 1, "header")
+            put(g, 3, col + i * stride, label_value(ds.labels[i]), "input")
+        names = [f"row {r + 1}" for r in range(h)] if bands else ds.pixel_names()
+        pixels = ds.x.reshape(n, h, w)
+        for r, name in enumerate(names):
             put(g, 4 + r, 2, name, "element")
             row = g[4 + r]
             for i in range(n):
-                row[col + i] = float(ds.x[i, r])
+                for c in range(w):
+                    row[col + i * stride + c] = float(pixels[i, r, c])
         return g
 
-    scale = ColorScale(f"{a1(4, col)}:{a1(3 + p, col + n - 1)}")
-    spec = SheetSpec(DATA, build, widths={1: 10, 2: 8, 3: 2, 4: 2}, freeze=a1(4, col),
-                     color_scales=[scale], max_col=col + n - 1, max_row=3 + p,
-                     tab_color="F2C94C")
+    widths = {1: 10, 2: 8, 3: 2, 4: 2}
+    if bands:
+        widths.update({col + i * stride + w: 1.5 for i in range(n)})
+        widths.update({col + i * stride + c: 3 for i in range(n) for c in range(w)})
+    scale = ColorScale(f"{a1(4, col)}:{a1(3 + h, last_col)}")
+    spec = SheetSpec(DATA, build, widths=widths, freeze=a1(4, col), color_scales=[scale],
+                     max_col=last_col, max_row=3 + h, tab_color="F2C94C")
     return spec, places
 
 

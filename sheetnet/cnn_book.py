@@ -1,0 +1,367 @@
+"""The CNN's workbook: one sheet per iteration, every map in its own 2-D shape.
+
+Columns: A block, B tile or element, then the parameters' values (C…) and their Σ over the
+images (after a blank column), then one band of W+1 columns per image (W = the image's width,
+the widest per-image block, plus a blank column). Row 3 numbers the columns of each band; the
+Σ cells are ``SUMIF`` over that row. Rows: parameters with their gradients, the forward pass
+(x, t, zᶠ, aᶠ, zᴾ, zᴼ, aᴼ, C), then backpropagation (δᴼ, δᴾ, routed, δᶠ). A block of K maps is
+K tiles with a blank row after each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sheetnet import ops
+from sheetnet.cnn import PARAMS, CNNNet, describe, element_labels
+from sheetnet.fc import sub, sup
+from sheetnet.layout import (
+    FORMAT_MARK,
+    ColorScale,
+    Grid,
+    Place,
+    RowSpec,
+    SheetSpec,
+    Styled,
+    Template,
+    WorkbookSpec,
+    a1,
+    render_rows,
+)
+from sheetnet.run import Run
+from sheetnet.sheets import (
+    data_sheet,
+    inputs_sheet,
+    iteration_sheet,
+    map_sheet,
+    summary_sheet,
+)
+
+BAND_ROW = 3  # numbers each image band's columns 1..W: the criteria of the Σ-over-images SUMIFs
+FIRST_ROW = 5
+SIGNED = dict(low="2F6DB5", mid="FFFFFF", high="C0392B", mid_value=0.0)  # blue < 0 < red
+SYMBOL = {"F": "wᶠ", "bF": "bᶠ", "WO": "wᴼ", "bO": "bᴼ", "x": "x", "t": "t", "zF": "zᶠ",
+          "aF": "aᶠ", "zP": "zᴾ", "zO": "zᴼ", "aO": "aᴼ", "C": "C", "correct": "correct",
+          "deltaO": "δᴼ", "deltaP": "δᴾ", "routed": "δᴾ routed", "deltaF": "δᶠ"}
+
+
+@dataclass(frozen=True)
+class Columns:
+    """The sheet's column plan for one net and image count."""
+
+    value: int  # first column of the parameters' values
+    total: int  # first column of their Σ over the images
+    image: int  # first column of image 1's band
+    band: int  # band width (image width + a blank column)
+    images: int
+
+    @classmethod
+    def of(cls, net: CNNNet, images: int) -> Columns:
+        width = max(net.size, net.pooled_shape[1])
+        value = 3
+        total = value + width + 1
+        image = total + width + 1
+        return cls(value, total, image, net.image[1] + 1, images)
+
+    @property
+    def last(self) -> int:
+        return self.image + (self.images - 1) * self.band + self.band - 2
+
+    def band_row(self) -> str:
+        return f"{a1(BAND_ROW, self.image, True)}:{a1(BAND_ROW, self.last, True)}"
+
+    def image_row(self, row: int) -> str:
+        return f"{a1(row, self.image)}:{a1(row, self.last)}"
+
+
+def config(run: Run) -> dict[str, object]:
+    net: CNNNet = run.model  # type: ignore[assignment]
+    ds = run.data
+    return {
+        "workbook": FORMAT_MARK,
+        "net": run.net,
+        "image shape": f"{net.image[0]}x{net.image[1]}",
+        "filters": net.filters,
+        "filter size": net.size,
+        "pool": net.pool,
+        "activation": net.activation.name,
+        "output activation": net.output_activation.name,
+        "iterations": run.iterations,
+        "images": ds.n_images,
+        "classes": len(ds.classes),
+        "data": run.origin.get("data", ds.name),
+        "initial parameters": run.origin.get("init", ""),
+    }
+
+
+def iteration_places(net: CNNNet, cols: Columns, k: int) -> dict[str, Place]:
+    """Where each block of iteration k lives (the same cells on every iteration sheet)."""
+    sheet = iteration_sheet(k)
+    d = describe(net)
+    K, f, n = net.filters, net.size, net.outputs
+    (h, w), (mh, mw), (ph, pw) = net.image, net.map_shape, net.pooled_shape
+    places: dict[str, Place] = {}
+    row = FIRST_ROW
+
+    def add(name: str, rows: int, width: int = 1, tile: int = 0, col: int | None = None,
+            advance: bool = True) -> None:
+        nonlocal row
+        images = cols.images if col is None else 0
+        places[name] = Place(name, sheet, row, cols.image if col is None else col, rows, width,
+                             images=images, stride=cols.band if images else 1, iteration=k,
+                             description=d[name], tile=tile)
+        if advance:
+            row = places[name].sheet_row(rows - 1) + (1 if tile else 2)
+
+    for p, rows, width, tile in (("F", K * f, f, f), ("bF", K, 1, 0),
+                                 ("WO", n * K * ph, pw, ph), ("bO", n, 1, 0)):
+        add(p, rows, width, tile, cols.value, advance=False)
+        add(f"dCT_d{p}", rows, width, tile, cols.total, advance=False)
+        add(f"dC_d{p}", rows, width, tile)
+    row += 1  # section title
+    add("x", h, w)
+    add("t", n)
+    add("zF", K * mh, mw, mh)
+    add("aF", K * mh, mw, mh)
+    add("zP", K * ph, pw, ph)
+    add("zO", n)
+    add("aO", n)
+    add("C", 1, advance=False)
+    add("C_T", 1, col=cols.total, advance=False)
+    row += 1
+    add("correct", 1, advance=False)
+    add("accuracy", 1, col=cols.value)
+    row += 1
+    add("deltaO", n)
+    add("deltaP", K * ph, pw, ph)
+    add("routed", K * mh, mw, mh)
+    add("deltaF", K * mh, mw, mh)
+    return places
+
+
+def _tile_labels(name: str, net: CNNNet) -> list[tuple[int, str]]:
+    """(footprint row, label) for column B: a tile's name on its first row, or each element's."""
+    K, n = net.filters, net.outputs
+    sym = SYMBOL.get(name, "")
+    tiles = {"F": net.size, "zF": net.map_shape[0], "aF": net.map_shape[0],
+             "routed": net.map_shape[0], "deltaF": net.map_shape[0],
+             "zP": net.pooled_shape[0], "deltaP": net.pooled_shape[0]}
+    if name in tiles:
+        if name == "routed":
+            return [(q * tiles[name], f"δᴾ{sup(q + 1)} routed") for q in range(K)]
+        return [(q * tiles[name], f"{sym}{sup(q + 1)}") for q in range(K)]
+    if name == "WO":
+        ph = net.pooled_shape[0]
+        return [((o * K + q) * ph, f"wᴼ{sub(o + 1)} · filter {q + 1}")
+                for o in range(n) for q in range(K)]
+    if name == "bF":
+        return [(q, f"bᶠ{sup(q + 1)}") for q in range(K)]
+    if name in ("bO", "t", "zO", "aO", "deltaO"):
+        return [(o, f"{sym}{sub(o + 1)}") for o in range(n)]
+    return {"C": [(0, "½Σ(a−t)²")], "correct": [(0, "1 if right")]}.get(name, [])
+
+
+def iteration_rows(net: CNNNet, here: dict[str, Place], prev: dict[str, Place] | None,
+                   inputs: dict[str, Place], data: dict[str, Place],
+                   cols: Columns) -> list[RowSpec]:
+    """Every row of one iteration sheet: labels, fixed formulas and per-image templates."""
+    sheet = here["x"].sheet
+    K, f, p, n = net.filters, net.size, net.pool, net.outputs
+    (mh, mw), (ph, pw) = net.map_shape, net.pooled_shape
+    act, out_act = net.activation, net.output_activation
+    rows: dict[int, RowSpec] = {}
+
+    def row(r: int) -> RowSpec:
+        return rows.setdefault(r, RowSpec(r))
+
+    def label(place: Place) -> None:
+        row(place.row).fixed[1] = Styled(SYMBOL.get(place.name, place.name), "label")
+        for r, text in _tile_labels(place.name, net):
+            row(place.sheet_row(r)).fixed[2] = Styled(text, "element")
+
+    def per_image(place: Place, r: int, c: int, formula: str) -> None:
+        row(place.sheet_row(r)).per_image.append(
+            (place.col + c, Template(formula, stride=cols.band)))
+
+    def fixed(place: Place, r: int, c: int, formula: str, style: str = "value") -> None:
+        row(place.sheet_row(r)).fixed[place.col + c] = Styled("=" + formula, style)
+
+    def banded(place: Place, r: int, c: int, total: Place, mean: bool = False) -> None:
+        cells = cols.image_row(place.sheet_row(r))
+        xl = ops.mean_banded_xl if mean else ops.total_banded_xl
+        fixed(total, r, c, xl(cols.band_row(), c + 1, cells), "total")
+
+    x, t = here["x"], here["t"]
+    zf, af, zp, zo, ao = (here[k] for k in ("zF", "aF", "zP", "zO", "aO"))
+    do, dp, routed, df = (here[k] for k in ("deltaO", "deltaP", "routed", "deltaF"))
+    F, bF, WO, bO = (here[k] for k in PARAMS)
+
+    def tile(q: int, size: int) -> tuple[int, int]:
+        return q * size, q * size + size - 1
+
+    # parameters: the value (from Inputs or last sheet's update), Σ and per-image gradients
+    for name in PARAMS:
+        value, grad, total = here[name], here[f"dC_d{name}"], here[f"dCT_d{name}"]
+        label(value)
+        for r in range(value.rows):
+            for c in range(value.cols):
+                if prev is None:
+                    i = r * value.cols + c
+                    fixed(value, r, c, inputs[name].ref(i, absolute=True, sheet=sheet))
+                else:
+                    fixed(value, r, c, ops.update_xl(prev[name].ref(r, c, sheet=sheet),
+                                                     prev[f"dCT_d{name}"].ref(r, c, sheet=sheet)))
+                banded(grad, r, c, total)
+    for q in range(K):
+        d0, d1 = tile(q, mh)
+        for u in range(f):
+            for v in range(f):
+                per_image(here["dC_dF"], q * f + u, v, ops.filter_gradient_xl(
+                    df.span(d0, d1, 0, mw - 1), x.span(u, u + mh - 1, v, v + mw - 1)))
+        per_image(here["dC_dbF"], q, 0, ops.map_sum_xl(df.span(d0, d1, 0, mw - 1)))
+    for o in range(n):
+        for r in range(K * ph):
+            for c in range(pw):
+                per_image(here["dC_dWO"], o * K * ph + r, c,
+                          ops.weight_gradient_xl(do.ref(o), zp.ref(r, c)))
+        per_image(here["dC_dbO"], o, 0, do.ref(o))
+    row(FIRST_ROW - 1).fixed[1] = Styled("Parameters · gradients", "section")
+    # forward pass
+    row(x.row - 1).fixed[1] = Styled("Forward pass", "section")
+    label(x)
+    for r in range(x.rows):
+        for c in range(x.cols):
+            per_image(x, r, c, data["x"].ref(r, c, sheet=sheet))
+    label(t)
+    for o in range(n):
+        per_image(t, o, 0, ops.one_hot_xl(data["label"].ref(sheet=sheet),
+                                          inputs["classes"].ref(o, absolute=True, sheet=sheet)))
+    for block in (zf, af, zp, zo, ao, here["C"], here["correct"]):
+        label(block)
+    for q in range(K):
+        f0, f1 = tile(q, f)
+        for i in range(mh):
+            for j in range(mw):
+                r = q * mh + i
+                per_image(zf, r, j, ops.convolve_xl(
+                    x.span(i, i + f - 1, j, j + f - 1), F.span(f0, f1, 0, f - 1, absolute=True),
+                    bF.ref(q, absolute=True)))
+                per_image(af, r, j, act.excel_value(zf.ref(r, j)))
+        for i in range(ph):
+            for j in range(pw):
+                r0 = q * mh + i * p
+                per_image(zp, q * ph + i, j, ops.max_pool_xl(
+                    af.span(r0, r0 + p - 1, j * p, j * p + p - 1)))
+    pooled = zp.span(0, K * ph - 1, 0, pw - 1)  # the blank rows between tiles count as 0
+    for o in range(n):
+        w0, w1 = tile(o, K * ph)
+        per_image(zo, o, 0, ops.weighted_input_xl(WO.span(w0, w1, 0, pw - 1, absolute=True),
+                                                  pooled, bO.ref(o, absolute=True)))
+        per_image(ao, o, 0, out_act.excel_value(zo.ref(o)))
+    a_all, t_all = ao.span(0, n - 1), t.span(0, n - 1)
+    per_image(here["C"], 0, 0, ops.half_sse_xl(a_all, t_all))
+    banded(here["C"], 0, 0, here["C_T"])
+    per_image(here["correct"], 0, 0, ops.correct_xl(a_all, t_all))
+    banded(here["correct"], 0, 0, here["accuracy"], mean=True)
+    # backpropagation
+    row(do.row - 1).fixed[1] = Styled("Backpropagation", "section")
+    for block in (do, dp, routed, df):
+        label(block)
+    for o in range(n):
+        per_image(do, o, 0, ops.output_error_xl(ao.ref(o), t.ref(o), out_act, zo.ref(o)))
+    for r in range(K * ph):
+        for c in range(pw):
+            pairs = [(WO.ref(o * K * ph + r, c, absolute=True), do.ref(o)) for o in range(n)]
+            per_image(dp, r, c, ops.back_sum_xl(pairs))
+    for q in range(K):
+        for i in range(mh):
+            for j in range(mw):
+                r = q * mh + i
+                wr, wc = q * mh + i // p * p, j // p * p  # the window's first cell
+                earlier = []
+                if r > wr:
+                    earlier.append(af.span(wr, r - 1, wc, wc + p - 1))
+                if j > wc:
+                    earlier.append(af.span(r, r, wc, j - 1))
+                pr, pc = q * ph + i // p, j // p
+                per_image(routed, r, j, ops.route_max_xl(af.ref(r, j), zp.ref(pr, pc), earlier,
+                                                         dp.ref(pr, pc)))
+                per_image(df, r, j, ops.hidden_error_xl(routed.ref(r, j), act, zf.ref(r, j),
+                                                        af.ref(r, j)))
+    return [rows[r] for r in sorted(rows)]
+
+
+def workbook(run: Run) -> WorkbookSpec:
+    """The whole workbook's layout for a CNN run."""
+    net: CNNNet = run.model  # type: ignore[assignment]
+    cols = Columns.of(net, run.n_images)
+    d = describe(net)
+    param_rows = [(p, element_labels(net, p), run.params[p]) for p in PARAMS]
+    inputs_spec, inputs_list = inputs_sheet(run, config(run), param_rows, d)
+    data_spec, data_list = data_sheet(run, bands=True)
+    inputs = {p.name: p for p in inputs_list}
+    data = {p.name: p for p in data_list}
+    per_iter = [iteration_places(net, cols, k) for k in range(run.iterations + 1)]
+    summary_spec, summary_list = summary_sheet(
+        run.iterations, [p["C_T"] for p in per_iter], [p["accuracy"] for p in per_iter])
+    iter_specs: list[SheetSpec] = []
+    templates: list[Template] = []
+    for k, here in enumerate(per_iter):
+        prev = per_iter[k - 1] if k else None
+        if k <= 1:  # sheets from 1 on differ only in their sheet references
+            templates += [t for rs in iteration_rows(net, here, prev, inputs, data, cols)
+                          for _, t in rs.per_image]
+        iter_specs.append(_iteration_spec(net, run, k, here, prev, inputs, data, cols))
+    places = inputs_list + data_list + [p for it in per_iter for p in it.values()] + summary_list
+    sheets = [summary_spec, inputs_spec, data_spec, *iter_specs, map_sheet(places)]
+    return WorkbookSpec(sheets, places, {"eta": inputs["eta"].ref(absolute=True, sheet="")},
+                        templates)
+
+
+def _scales(here: dict[str, Place], cols: Columns) -> list[ColorScale]:
+    """Colour scales: the digit, filters and maps as pictures; signed errors blue-white-red."""
+    def area(p: Place, first: int, last: int) -> str:
+        return f"{a1(p.row, first)}:{a1(p.sheet_row(p.rows - 1), last)}"
+
+    def images(p: Place) -> str:
+        return area(p, cols.image, cols.last)
+
+    def fixed(p: Place) -> str:
+        return area(p, p.col, p.col + p.cols - 1)
+
+    out = [ColorScale(images(here["x"])), ColorScale(images(here["aF"])),
+           ColorScale(images(here["zP"]))]
+    out += [ColorScale(images(here[k]), **SIGNED) for k in ("zF", "routed", "deltaF")]
+    out += [ColorScale(fixed(here[k]), **SIGNED) for k in ("F", "WO")]
+    return out
+
+
+def _iteration_spec(net: CNNNet, run: Run, k: int, here: dict[str, Place],
+                    prev: dict[str, Place] | None, inputs: dict[str, Place],
+                    data: dict[str, Place], cols: Columns) -> SheetSpec:
+    n, w = run.n_images, net.image[1]
+    last = here["deltaF"]
+    last_row = last.sheet_row(last.rows - 1)
+
+    def build() -> Grid:
+        g: Grid = {1: {1: Styled(f"Iteration {k} of {run.iterations} · {run.net}", "title")},
+                   2: {1: Styled("block", "header"), 2: Styled("element", "header"),
+                       cols.value: Styled("value", "header"),
+                       cols.total: Styled("Σ images", "header")},
+                   BAND_ROW: {2: Styled("column in image →", "element")}}
+        for i in range(n):
+            start = cols.image + i * cols.band
+            g[2][start] = Styled(i + 1, "header")
+            for c in range(w):
+                g[BAND_ROW][start + c] = Styled(c + 1, "element")
+        return render_rows(iteration_rows(net, here, prev, inputs, data, cols), n, g)
+
+    widths = {1: 10, 2: 17}
+    widths.update({c: 9 for c in range(cols.value, cols.image)})
+    widths.update({cols.total - 1: 2, cols.image - 1: 2})
+    for i in range(n):
+        start = cols.image + i * cols.band
+        widths.update({start + c: 7 for c in range(w)})
+        widths[start + w] = 2
+    return SheetSpec(iteration_sheet(k), build, widths=widths, freeze=a1(BAND_ROW + 1, cols.image),
+                     color_scales=_scales(here, cols), max_col=cols.last, max_row=last_row)
