@@ -1,11 +1,12 @@
-"""Benchmark the mlp export (not a test: machines are shared and noisy; compare the ratios).
+"""Benchmark an export (not a test: machines are shared and noisy; compare the ratios).
 
 - export: layout + openpyxl write-only rendering of every sheet, formula cells per second;
 - raw: openpyxl write-only writing the same formula strings, prepared in advance, in this run;
 - peak memory of a whole `sheetnet export` process (max RSS);
-- NumPy core time per iteration.
+- LibreOffice: `sheetnet verify` of the same workbook (recalculation and the whole check);
+- NumPy core time for the run; for the CNN also how it grows with images and image size.
 
-Usage: python benchmarks/bench_export.py [--iterations 50] [--repeat 3]
+Usage: python benchmarks/bench_export.py [--net cnn] [--iterations 50] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -18,10 +19,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 from openpyxl import Workbook
 
-from sheetnet import presets, xlsx
+from sheetnet import cnn, presets, xlsx
+from sheetnet.data import Dataset
 from sheetnet.layout import Styled
+from sheetnet.run import Run
+from sheetnet.verify import verify
 
 
 def export_seconds(spec, out: Path) -> tuple[float, int]:
@@ -57,27 +62,48 @@ def raw_seconds(sheets, out: Path) -> float:
     return time.perf_counter() - t
 
 
-def peak_rss_mb(iterations: int, out: Path) -> float:
+def peak_rss_mb(net: str, iterations: int, out: Path) -> float:
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    subprocess.run([sys.executable, "-m", "sheetnet", "export", "--net", "mlp", "--out",
+    subprocess.run([sys.executable, "-m", "sheetnet", "export", "--net", net, "--out",
                     str(out), "--iterations", str(iterations), "--force"], check=True,
                    capture_output=True)
     after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return max(after, before) / 1024
 
 
+def core_seconds(preset, run) -> float:
+    t = time.perf_counter()
+    preset.trace(run, keep=())
+    return time.perf_counter() - t
+
+
+def cnn_scaling(iterations: int) -> list[tuple[str, int, float]]:
+    """The CNN core on random 0/1 images: (shape, images, seconds for the whole run)."""
+    preset = presets.get("cnn")
+    rng = np.random.default_rng(0)
+    out = []
+    for (h, w), n in (((6, 6), 96), ((6, 6), 1_000), ((6, 6), 10_000),
+                      ((14, 14), 96), ((28, 28), 96), ((28, 28), 1_000)):
+        labels = tuple(float(v) for v in np.arange(n) % 3 + 1)
+        ds = Dataset("random", rng.integers(0, 2, (n, h * w)).astype(float), labels,
+                     (1.0, 2.0, 3.0), (h, w))
+        model = cnn.CNNNet((h, w))
+        run = Run("cnn", model, ds, cnn.init_params(model, 0), 0.2, iterations)
+        out.append((f"{h}×{w}", n, core_seconds(preset, run)))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--net", default="mlp")
     ap.add_argument("--iterations", type=int, default=50)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    preset = presets.get("mlp")
+    preset = presets.get(args.net)
     run = presets.replace_iterations(preset.run(presets.Options()), args.iterations)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        t = time.perf_counter()
-        preset.trace(run)
-        core = (time.perf_counter() - t) / (args.iterations + 1)
+        core = core_seconds(preset, run)
         spec = preset.workbook(run)
         sheets = prepared_rows(spec)
         ours, raw = [], []
@@ -85,9 +111,12 @@ def main() -> None:
             seconds, cells = export_seconds(preset.workbook(run), tmp / "ours.xlsx")
             ours.append(seconds)
             raw.append(raw_seconds(sheets, tmp / "raw.xlsx"))
-        rss = peak_rss_mb(args.iterations, tmp / "proc.xlsx")
+        del sheets
+        rss = peak_rss_mb(args.net, args.iterations, tmp / "proc.xlsx")
+        report = verify(tmp / "ours.xlsx")
+        assert report.ok, report.first_differences()
     best_ours, best_raw = min(ours), min(raw)
-    print(f"| mlp, {args.iterations} iterations | value |")
+    print(f"| {args.net}, {args.iterations} iterations, {run.n_images} images | value |")
     print("|---|---|")
     print(f"| formula cells | {cells:,} |")
     print(f"| export (layout + write), best of {args.repeat} | {best_ours:.2f} s,"
@@ -96,7 +125,16 @@ def main() -> None:
           f" {cells / best_raw:,.0f} cells/s |")
     print(f"| ratio export / raw (target ≥ 0.8) | {best_raw / best_ours:.2f} |")
     print(f"| peak memory, whole `sheetnet export` process | {rss:.0f} MB |")
-    print(f"| NumPy core per iteration (64 images) | {core * 1e3:.2f} ms |")
+    print(f"| `sheetnet verify`: LibreOffice recalculation / total | {report.recalc_seconds:.1f}"
+          f" s / {report.total_seconds:.1f} s ({report.cells:,} cells, all within 1e-9) |")
+    print(f"| NumPy core, {args.iterations + 1} iterations | {core * 1e3:.0f} ms |")
+    if args.net == "cnn":
+        print()
+        print(f"| CNN core, {args.iterations + 1} iterations | images | seconds |"
+              " per 1,000 images |")
+        print("|---|---|---|---|")
+        for shape, n, seconds in cnn_scaling(args.iterations):
+            print(f"| {shape} | {n:,} | {seconds:.2f} | {seconds / n * 1e3:.2f} |")
 
 
 if __name__ == "__main__":

@@ -305,13 +305,15 @@ def workbook(run: Run) -> WorkbookSpec:
     summary_spec, summary_list = summary_sheet(
         run.iterations, [p["C_T"] for p in per_iter], [p["accuracy"] for p in per_iter])
     iter_specs: list[SheetSpec] = []
+    rendered: dict[tuple, list[str]] = {}  # iteration sheets repeat their per-image formulas
     templates: list[Template] = []
     for k, here in enumerate(per_iter):
         prev = per_iter[k - 1] if k else None
         if k <= 1:  # sheets from 1 on differ only in their sheet references
             templates += [t for rs in iteration_rows(net, here, prev, inputs, data, cols)
                           for _, t in rs.per_image]
-        iter_specs.append(_iteration_spec(net, run, k, here, prev, inputs, data, cols))
+        iter_specs.append(_iteration_spec(net, run, k, here, prev, inputs, data, cols,
+                                          rendered))
     places = inputs_list + data_list + [p for it in per_iter for p in it.values()] + summary_list
     sheets = [summary_spec, inputs_spec, data_spec, *iter_specs, map_sheet(places)]
     return WorkbookSpec(sheets, places, {"eta": inputs["eta"].ref(absolute=True, sheet="")},
@@ -338,7 +340,8 @@ def _scales(here: dict[str, Place], cols: Columns) -> list[ColorScale]:
 
 def _iteration_spec(net: CNNNet, run: Run, k: int, here: dict[str, Place],
                     prev: dict[str, Place] | None, inputs: dict[str, Place],
-                    data: dict[str, Place], cols: Columns) -> SheetSpec:
+                    data: dict[str, Place], cols: Columns,
+                    rendered: dict[tuple, list[str]]) -> SheetSpec:
     n, w = run.n_images, net.image[1]
     last = here["deltaF"]
     last_row = last.sheet_row(last.rows - 1)
@@ -354,7 +357,7 @@ def _iteration_spec(net: CNNNet, run: Run, k: int, here: dict[str, Place],
             g[2][start] = Styled(i + 1, "header")
             for c in range(w):
                 g[BAND_ROW][start + c] = Styled(c + 1, "element")
-        return render_rows(iteration_rows(net, here, prev, inputs, data, cols), n, g)
+        return render_rows(iteration_rows(net, here, prev, inputs, data, cols), n, g, rendered)
 
     widths = {1: 10, 2: 17}
     widths.update({c: 9 for c in range(cols.value, cols.image)})

@@ -224,13 +224,14 @@ def workbook(run: Run) -> WorkbookSpec:
         run.iterations, [p["C_T"] for p in per_iter], [p["accuracy"] for p in per_iter])
 
     iter_specs: list[SheetSpec] = []
+    rendered: dict[tuple, list[str]] = {}  # iteration sheets repeat their per-image formulas
     templates: list[Template] = []
     for k, here in enumerate(per_iter):
         prev = per_iter[k - 1] if k else None
         if k <= 1:  # sheets from 1 on differ only in their sheet references
             templates += [t for rs in iteration_rows(net, run, here, prev, inputs, data)
                           for _, t in rs.per_image]
-        iter_specs.append(_iteration_spec(net, run, k, here, prev, inputs, data))
+        iter_specs.append(_iteration_spec(net, run, k, here, prev, inputs, data, rendered))
 
     places = inputs_list + data_list + [p for it in per_iter for p in it.values()] + summary_list
     sheets = [summary_spec, inputs_spec, data_spec, *iter_specs, map_sheet(places)]
@@ -240,7 +241,8 @@ def workbook(run: Run) -> WorkbookSpec:
 
 def _iteration_spec(net: FCNet, run: Run, k: int, here: dict[str, Place],
                     prev: dict[str, Place] | None, inputs: dict[str, Place],
-                    data: dict[str, Place]) -> SheetSpec:
+                    data: dict[str, Place],
+                    rendered: dict[tuple, list[str]]) -> SheetSpec:
     n = run.n_images
     last_row = here[f"delta{net.layers[0]}"].row + here[f"delta{net.layers[0]}"].rows - 1
     last_col = IMG + n - 1
@@ -251,7 +253,7 @@ def _iteration_spec(net: FCNet, run: Run, k: int, here: dict[str, Place],
                        VALUE: Styled("value", "header"), TOTAL: Styled("Σ images", "header")}}
         for i in range(n):
             g[2][IMG + i] = Styled(i + 1, "header")
-        return render_rows(iteration_rows(net, run, here, prev, inputs, data), n, g)
+        return render_rows(iteration_rows(net, run, here, prev, inputs, data), n, g, rendered)
 
     x = here["x"]
     scales = [ColorScale(f"{a1(x.row, IMG)}:{a1(x.row + x.rows - 1, last_col)}")]

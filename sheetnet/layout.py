@@ -54,23 +54,25 @@ def token(col: int) -> str:
 class Template:
     """A formula whose per-image columns are tokens; ``render(i)`` gives image i's formula."""
 
-    __slots__ = ("parts", "cols", "stride")
+    __slots__ = ("parts", "cols", "stride", "_fmt")
 
     def __init__(self, text: str, stride: int = 1):
         pieces = _TOKEN.split(text)
         self.parts = pieces[0::2]
         self.cols = [int(c) for c in pieces[1::2]]
         self.stride = stride
+        # "=" + the text with a %s per token: one C-level % per image renders a whole cell
+        self._fmt = "=" + "%s".join(p.replace("%", "%%") for p in self.parts)
 
     def render(self, image: int) -> str:
-        if not self.cols:
-            return self.parts[0]
-        shift = image * self.stride
-        out = [self.parts[0]]
-        for col, text in zip(self.cols, self.parts[1:], strict=True):
-            out.append(COL[col + shift])
-            out.append(text)
-        return "".join(out)
+        return self.formulas(image, image + 1)[0][1:]
+
+    def formulas(self, first: int, stop: int) -> list[str]:
+        """``"=" + render(i)`` for images first..stop-1."""
+        fmt, cols, stride = self._fmt, self.cols, self.stride
+        if not cols:
+            return [fmt % ()] * (stop - first)
+        return [fmt % tuple([COL[c + i * stride] for c in cols]) for i in range(first, stop)]
 
     def longest(self) -> int:
         """Length of the longest rendering (three-letter columns)."""
@@ -255,13 +257,25 @@ class WorkbookSpec:
                 " use fewer units in the layer after the widest hidden layer")
 
 
-def render_rows(specs: Iterable[RowSpec], images: int, grid: Grid) -> Grid:
-    """Fill a sheet grid from row specs, rendering every template for every image."""
+def render_rows(specs: Iterable[RowSpec], images: int, grid: Grid,
+                cache: dict[tuple, list[str]] | None = None) -> Grid:
+    """Fill a sheet grid from row specs, rendering every template for every image.
+
+    ``cache`` (shared by sheets whose per-image formulas repeat, such as iteration sheets)
+    keeps each template's rendered formulas, so they are formatted once per workbook.
+    """
     for spec in specs:
         cells = grid.setdefault(spec.row, {})
         cells.update(spec.fixed)
         for col, tmpl in spec.per_image:
             stride = tmpl.stride
-            for i in range(images):
-                cells[col + i * stride] = "=" + tmpl.render(i)
+            if cache is None:
+                formulas = tmpl.formulas(0, images)
+            else:
+                key = (tmpl._fmt, *tmpl.cols, stride)
+                formulas = cache.get(key)
+                if formulas is None:
+                    formulas = cache[key] = tmpl.formulas(0, images)
+            for i, formula in enumerate(formulas):
+                cells[col + i * stride] = formula
     return grid

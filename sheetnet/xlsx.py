@@ -84,14 +84,16 @@ def _write_sheet(wb: Workbook, spec: SheetSpec) -> int:
             continue
         out: list[object] = [None] * max(cells)
         for c, v in cells.items():
-            if isinstance(v, Styled):
+            kind = type(v)  # exact type checks: this loop runs once per cell
+            if kind is str:
+                if v[:1] == "=":
+                    formulas += 1
+            elif kind is Styled:
                 v = styler.cell(v.value, v.style)
                 if v.data_type == "f":
                     formulas += 1
-            elif isinstance(v, Text):
+            elif kind is Text:
                 v = styler.cell(v, None)
-            elif isinstance(v, str) and v.startswith("="):
-                formulas += 1
             out[c - 1] = v
         ws.append(out)
     for scale in spec.color_scales:
