@@ -51,18 +51,23 @@ ItersOpt = Annotated[int | None, typer.Option(help="Gradient-descent iterations 
                                                    " preset's, 50).")]
 EtaOpt = Annotated[float | None, typer.Option(help="Learning rate η > 0 (default: 0.2).")]
 SeedOpt = Annotated[int, typer.Option(help="Seed of the standard-normal initial parameters.")]
-InitOpt = Annotated[Path | None, typer.Option(help="JSON file of initial parameters"
-                                                    " (W2, b2, W3, b3 …) instead of --seed.")]
+InitOpt = Annotated[Path | None, typer.Option(help="JSON file of initial parameters instead of"
+                                                    " --seed (mlp: W2, b2, W3, b3; cnn: F, bF,"
+                                                    " WO, bO).")]
 DataOpt = Annotated[Path | None, typer.Option(help="CSV of your own images: a `label` column,"
                                                    " then the pixels row by row.")]
 ShapeOpt = Annotated[str | None, typer.Option(help="Image shape ROWSxCOLS for --data, e.g. 4x3.")]
 JsonOpt = Annotated[Path | None, typer.Option("--json", help="Write cost, accuracy and every"
                                                              " block to this JSON file.")]
+FiltersOpt = Annotated[int | None, typer.Option(help="cnn: number of filters K (default 3).")]
+FilterSizeOpt = Annotated[int | None, typer.Option(help="cnn: filter size f, f×f (default 3).")]
+PoolOpt = Annotated[int | None, typer.Option(help="cnn: max-pooling window p, p×p (default 2).")]
 ForceOpt = Annotated[bool, typer.Option("--force", "-f", help="Overwrite an existing file.")]
 
 
-def _options(iterations, eta, seed, init, data, shape) -> Options:
-    return Options(iterations=iterations, eta=eta, seed=seed, init=init, data=data, shape=shape)
+def _options(iterations, eta, seed, init, data, shape, filters, filter_size, pool) -> Options:
+    return Options(iterations=iterations, eta=eta, seed=seed, init=init, data=data, shape=shape,
+                   filters=filters, filter_size=filter_size, pool=pool)
 
 
 def _check_out(path: Path, force: bool, suffix: str) -> None:
@@ -98,6 +103,9 @@ def export(
     init: InitOpt = None,
     data: DataOpt = None,
     shape: ShapeOpt = None,
+    filters: FiltersOpt = None,
+    filter_size: FilterSizeOpt = None,
+    pool: PoolOpt = None,
     force: ForceOpt = False,
 ) -> None:
     """Write a training run as a workbook where every number is a live formula.
@@ -107,7 +115,8 @@ def export(
     """
     _check_out(out, force, ".xlsx")
     preset = presets.get(net)
-    run = preset.run(_options(iterations, eta, seed, init, data, shape))
+    opts = _options(iterations, eta, seed, init, data, shape, filters, filter_size, pool)
+    run = preset.run(opts)
     started = time.perf_counter()
     trace = _train(preset, run, "NumPy core")
     spec = preset.workbook(run)
@@ -165,6 +174,9 @@ def train(
     init: InitOpt = None,
     data: DataOpt = None,
     shape: ShapeOpt = None,
+    filters: FiltersOpt = None,
+    filter_size: FilterSizeOpt = None,
+    pool: PoolOpt = None,
     json_out: JsonOpt = None,
     every: Annotated[int, typer.Option(min=1, help="Show every k-th iteration.")] = 1,
     force: ForceOpt = False,
@@ -176,7 +188,8 @@ def train(
     if json_out is not None:
         _check_out(json_out, force, ".json")
     preset = presets.get(net)
-    run = preset.run(_options(iterations, eta, seed, init, data, shape))
+    opts = _options(iterations, eta, seed, init, data, shape, filters, filter_size, pool)
+    run = preset.run(opts)
     trace = _train(preset, run)
     console.print(terminal.cost_table(trace, every))
     if json_out is not None:
@@ -207,13 +220,16 @@ def show(
     init: InitOpt = None,
     data: DataOpt = None,
     shape: ShapeOpt = None,
+    filters: FiltersOpt = None,
+    filter_size: FilterSizeOpt = None,
+    pool: PoolOpt = None,
 ) -> None:
     """Print one image and its z, a and δ at one iteration.
 
     Example: [bold]sheetnet show --net mlp --iteration 50 --image 33[/]
     """
     preset = presets.get(net)
-    opts = _options(iterations, eta, seed, init, data, shape)
+    opts = _options(iterations, eta, seed, init, data, shape, filters, filter_size, pool)
     run = preset.run(opts)
     if not 0 <= iteration <= run.iterations:
         raise SheetnetError(f"--iteration {iteration} is outside 0..{run.iterations}; pick one"
@@ -229,13 +245,8 @@ def show(
     pic = terminal.picture(run.data.x[i].reshape(run.data.shape),
                            f"image {image} (label {label:g})" if isinstance(label, float)
                            else f"image {image} (label {label})")
-    layers = sorted(int(k[1:]) for k in blocks if k[0] == "z" and k[1:].isdigit())
-    tables = [terminal.vector_table(f"layer {l}", {"z": blocks[f"z{l}"][i],
-                                                   "a": blocks[f"a{l}"][i],
-                                                   "δ": blocks[f"delta{l}"][i]})
-              for l in layers]
-    tables.append(terminal.vector_table("target", {"t": blocks["t"][i]}))
-    console.print(Group(pic, *tables))
+    view = terminal.cnn_view if "zF" in blocks else terminal.fc_view
+    console.print(Group(pic, *view(blocks, i)))
     console.print(f"iteration {iteration}: C = {blocks['C'][i]:.6f},"
                   f" C_T = {float(blocks['C_T']):.6f}, accuracy {float(blocks['accuracy']):.1%}")
 

@@ -111,7 +111,7 @@ def iteration_places(net: CNNNet, cols: Columns, k: int) -> dict[str, Place]:
                              images=images, stride=cols.band if images else 1, iteration=k,
                              description=d[name], tile=tile)
         if advance:
-            row = places[name].sheet_row(rows - 1) + (1 if tile else 2)
+            row = places[name].sheet_row(rows - 1) + 2  # a blank row after every block
 
     for p, rows, width, tile in (("F", K * f, f, f), ("bF", K, 1, 0),
                                  ("WO", n * K * ph, pw, ph), ("bO", n, 1, 0)):

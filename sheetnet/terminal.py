@@ -12,9 +12,12 @@ from sheetnet.verify import Report
 _SHADES = " ░▒▓█"
 
 
-def picture(pixels: np.ndarray, title: str = "") -> Text:
-    """A small 2-D array as shaded blocks (two characters a pixel), scaled to its own range."""
-    lo, hi = float(np.min(pixels)), float(np.max(pixels))
+def picture(pixels: np.ndarray, title: str = "", lo: float | None = None,
+            hi: float | None = None) -> Text:
+    """A small 2-D array as shaded blocks (two characters a pixel), scaled to lo..hi (default:
+    its own range)."""
+    lo = float(np.min(pixels)) if lo is None else lo
+    hi = float(np.max(pixels)) if hi is None else hi
     span = hi - lo or 1.0
     lines = [title] if title else []
     for row in np.asarray(pixels):
@@ -46,6 +49,30 @@ def vector_table(title: str, columns: dict[str, np.ndarray]) -> Table:
     for j in range(rows):
         table.add_row(str(j + 1), *(f"{v[j]: .6f}" if j < len(v) else "" for v in columns.values()))
     return table
+
+
+def fc_view(blocks: dict[str, np.ndarray], i: int) -> list[Table]:
+    """Image i's z, a and δ of every layer, and its target."""
+    layers = sorted(int(k[1:]) for k in blocks if k[0] == "z" and k[1:].isdigit())
+    tables = [vector_table(f"layer {l}", {"z": blocks[f"z{l}"][i], "a": blocks[f"a{l}"][i],
+                                          "δ": blocks[f"delta{l}"][i]})
+              for l in layers]
+    tables.append(vector_table("target", {"t": blocks["t"][i]}))
+    return tables
+
+
+def cnn_view(blocks: dict[str, np.ndarray], i: int) -> list[Table]:
+    """Image i's maps as pictures, filter by filter (wᶠ, aᶠ, zᴾ on 0..1, δᶠ), and its outputs."""
+    maps = Table(title="convolution and pooling (aᶠ and zᴾ shaded on 0..1)")
+    for col in ("filter", "wᶠ", "zᶠ", "aᶠ", "zᴾ", "δᶠ"):
+        maps.add_column(col, justify="center")
+    for k in range(blocks["F"].shape[0]):
+        maps.add_row(str(k + 1), picture(blocks["F"][k]), picture(blocks["zF"][i, k]),
+                     picture(blocks["aF"][i, k], lo=0, hi=1),
+                     picture(blocks["zP"][i, k], lo=0, hi=1), picture(blocks["deltaF"][i, k]))
+    out = vector_table("output layer", {"zᴼ": blocks["zO"][i], "aᴼ": blocks["aO"][i],
+                                        "t": blocks["t"][i], "δᴼ": blocks["deltaO"][i]})
+    return [maps, out]
 
 
 def report_table(report: Report) -> Table:

@@ -72,6 +72,61 @@ def test_bad_export_input(tmp_path, args, message):
     assert not list(tmp_path.glob(".out.xlsx*"))
 
 
+@pytest.mark.parametrize("args, message", [
+    (["--filter-size", "7"], "a 7×7 filter is larger than the 6×6 image; use --filter-size 6"),
+    (["--pool", "3"], "the 4×4 feature maps do not divide into 3×3 pooling windows; use --pool"
+                      " 1 or 2 or 4"),
+    (["--data", "{csv5}", "--shape", "5x5"], "3×3 feature maps do not divide into 2×2"),
+    (["--data", "{csv5}", "--shape", "6x6"], "do not fit --shape 6x6"),
+    (["--init", "{badinit}"], "WO has shape 3×9, this net needs 3×12"),
+    (["--init", "{mlpinit}"], "missing F, bF, WO, bO"),
+    (["--filters", "0"], "must be at least 1"),
+])
+def test_bad_cnn_input(tmp_path, args, message):
+    pixels = ",".join(f"p{i}" for i in range(25))
+    csv5 = write_csv(tmp_path / "d5.csv", f"label,{pixels}\n1,{','.join(['0'] * 25)}\n"
+                                          f"2,{','.join(['1'] * 25)}\n")
+    badinit = tmp_path / "bad.json"
+    badinit.write_text(json.dumps({"F": [[[0] * 3] * 3] * 3, "bF": [0] * 3,
+                                   "WO": [[0] * 9] * 3, "bO": [0] * 3}))
+    args = [a.format(csv5=csv5, badinit=badinit, mlpinit=BOOK_INIT) for a in args]
+    out = tmp_path / "out.xlsx"
+    result = runner.invoke(app, ["export", "--net", "cnn", "--out", str(out), *args])
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())
+    assert not out.exists()
+    assert not list(tmp_path.glob(".out.xlsx*"))
+
+
+def test_cnn_export_lays_maps_out_in_their_own_shape(tmp_path):
+    out = tmp_path / "cnn.xlsx"
+    result = runner.invoke(app, ["export", "--net", "cnn", "--out", str(out), "--iterations",
+                                 "1"])
+    assert result.exit_code == 0, result.output
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Iter 0"]
+    labels = {ws.cell(r, 1).value: r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value}
+    zf, x = labels["zᶠ"], labels["x"]
+    # image 1's band starts at K: its z¹₁₁ is the 3×3 window at the image's top left with filter 1
+    assert ws.cell(zf, 11).value == f"=SUMPRODUCT(K{x}:M{x + 2},$C$5:$E$7)+$C$17"
+    # image 2's band starts 7 columns later (6 pixel columns and a blank one)
+    assert ws.cell(zf, 18).value == f"=SUMPRODUCT(R{x}:T{x + 2},$C$5:$E$7)+$C$17"
+    # three 4×4 maps, each followed by a blank row
+    assert [ws.cell(zf + r, 11).value is None for r in range(10)] == [False] * 4 + [True] + \
+        [False] * 4 + [True]
+    assert ws.cell(zf, 15).value is None  # the blank column after each 4-wide map
+    routed = labels["δᴾ routed"]
+    assert "MAX(" in ws.cell(routed + 1, 12).value and "AND(" in ws.cell(routed + 1, 12).value
+    assert wb["Data"].cell(4, 5).value in (0, 1)  # Data keeps each image 6×6 as well
+
+
+def test_show_cnn_prints_maps():
+    result = runner.invoke(app, ["show", "--net", "cnn", "--image", "40", "--iteration", "2"])
+    assert result.exit_code == 0, result.output
+    assert "image 40 (label 2)" in result.output
+    assert "zᴾ" in result.output and "δᴼ" in result.output and "C_T" in result.output
+
+
 def test_errors_are_one_line_without_traceback(tmp_path):
     for args in (["export", "--out", str(tmp_path / "a.xlsx"), "--eta", "abc"],
                  ["export", "--out", str(tmp_path / "a.xlsx"), "--eta", "-2"],

@@ -7,7 +7,7 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
-from sheetnet import data, fc, recalc
+from sheetnet import cnn, data, fc, presets, recalc
 from sheetnet.cli import app
 from sheetnet.verify import verify
 from tests.conftest import BOOK_INIT, write_csv
@@ -121,3 +121,56 @@ def test_user_csv_with_text_labels_verifies(soffice, tmp_path):
     out = _export(tmp_path, "w.xlsx", "--data", str(csv), "--shape", "2x2", "--iterations", "3")
     report = verify(out)
     assert report.ok, report.first_differences()
+
+
+def test_cnn_round_trip_every_cell_including_pooling_ties(soffice, tmp_path):
+    out = _export(tmp_path, "cnn.xlsx", "--net", "cnn", "--iterations", "2")
+    report = verify(out)
+    assert report.ok, report.first_differences()
+    per_iteration = {"zF": 96 * 48, "aF": 96 * 48, "zP": 96 * 12, "routed": 96 * 48,
+                     "deltaF": 96 * 48, "dC_dF": 96 * 27, "dC_dWO": 96 * 36, "F": 27}
+    for name, cells in per_iteration.items():
+        assert report.blocks[name].cells == 3 * cells, name
+    # the book's data has windows whose maximum is tied (blank areas): the workbook routed
+    # their errors to the same first position as NumPy, or routed and deltaF would differ
+    preset = presets.get("cnn")
+    af = preset.trace(preset.run(presets.Options(iterations=2))).iterations[2]["aF"]
+    windows = af.reshape(96, 3, 2, 2, 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(-1, 4)
+    assert ((windows == windows.max(axis=1, keepdims=True)).sum(axis=1) > 1).sum() > 50
+
+
+def test_cnn_init_json_gives_same_cost_in_numpy_and_workbook(soffice, tmp_path):
+    net = cnn.CNNNet((6, 6))
+    rng = np.random.default_rng(7)
+    init = {k: (rng.standard_normal(s) * 0.5).tolist() for k, s in net.param_shapes().items()}
+    path = tmp_path / "init.json"
+    path.write_text(json.dumps(init))
+    out = _export(tmp_path, "cnn.xlsx", "--net", "cnn", "--iterations", "3", "--init", str(path))
+    cost = _recalculated_cost(out, tmp_path)
+    ds = data.builtin("digits123")
+    params = cnn.params_from_json(net, init, "init")
+    trace = cnn.train(net, params, ds.x, ds.targets, 0.2, 3)
+    np.testing.assert_allclose(cost, trace.cost, rtol=1e-12)
+
+
+def test_cnn_edited_eta_and_filter_weight_recompute_and_still_verify(soffice, tmp_path):
+    out = _export(tmp_path, "cnn.xlsx", "--net", "cnn", "--iterations", "3")
+    before = _recalculated_cost(out, tmp_path)
+    wb = openpyxl.load_workbook(out)
+    inputs = wb["Inputs"]
+    dest = wb.defined_names["eta"].attr_text.split("!")[1].replace("$", "")
+    inputs[dest] = 0.5
+    f_row = next(r for r in range(1, 80) if inputs.cell(r, 1).value == "F")
+    inputs.cell(f_row + 4, 3).value = 2.0  # filter 1, centre weight
+    edited = tmp_path / "edited.xlsx"
+    wb.save(edited)
+    report = verify(edited)
+    assert report.ok, report.first_differences()
+    after = _recalculated_cost(edited, tmp_path)
+    assert abs(after[0] - before[0]) > 1e-6 and abs(after[-1] - before[-1]) > 1e-3
+    ds = data.builtin("digits123")
+    net = cnn.CNNNet((6, 6))
+    params = cnn.init_params(net, 0)
+    params["F"][0, 1, 1] = 2.0
+    trace = cnn.train(net, params, ds.x, ds.targets, 0.5, 3)
+    np.testing.assert_allclose(after, trace.cost, rtol=1e-12)
