@@ -352,15 +352,20 @@ def _iteration_spec(net: CNNNet, run: Run, k: int, here: dict[str, Place],
                        cols.value: Styled("value", "header"),
                        cols.total: Styled("Σ images", "header")},
                    BAND_ROW: {2: Styled("column in image →", "element")}}
+        for first, stop in ((cols.value, cols.total - 1), (cols.total, cols.image - 1)):
+            for c in range(first + 1, stop):  # the header's fill spans the whole area
+                g[2][c] = Styled(None, "header")
         for i in range(n):
             start = cols.image + i * cols.band
             g[2][start] = Styled(i + 1, "header")
             for c in range(w):
                 g[BAND_ROW][start + c] = Styled(c + 1, "element")
+                if c:
+                    g[2][start + c] = Styled(None, "header")
         return render_rows(iteration_rows(net, here, prev, inputs, data, cols), n, g, rendered)
 
     widths = {1: 10, 2: 17}
-    widths.update({c: 9 for c in range(cols.value, cols.image)})
+    widths.update({c: 11 for c in range(cols.value, cols.image)})
     widths.update({cols.total - 1: 2, cols.image - 1: 2})
     for i in range(n):
         start = cols.image + i * cols.band
