@@ -202,6 +202,7 @@ def _write_json(path: Path, obj: object) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(obj, f)
+        os.chmod(tmp, xlsx.public_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

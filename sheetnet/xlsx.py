@@ -137,6 +137,13 @@ def _bounds(ref: str) -> tuple[int, int, int, int]:
     return range_boundaries(ref)
 
 
+def public_mode() -> int:
+    """The mode a newly created file gets under the current umask (rw for all, minus umask)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def write(spec: WorkbookSpec, out: Path, progress: Callable[[str], None] | None = None) -> int:
     """Write the workbook atomically to ``out``; returns the number of formula cells."""
     out = Path(out)
@@ -152,6 +159,7 @@ def write(spec: WorkbookSpec, out: Path, progress: Callable[[str], None] | None 
     os.close(fd)
     try:
         wb.save(tmp)
+        os.chmod(tmp, public_mode())  # mkstemp's 0600 would survive the rename
         os.replace(tmp, out)
     except OSError as e:
         Path(tmp).unlink(missing_ok=True)

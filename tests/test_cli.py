@@ -2,6 +2,8 @@
 
 import gc
 import json
+import os
+import stat
 import subprocess
 import sys
 
@@ -234,3 +236,18 @@ def test_interrupted_export_keeps_the_old_file_and_leaves_no_temp(tmp_path, monk
     assert out.read_bytes() == b"old workbook"
     assert [p.name for p in tmp_path.iterdir()] == ["mlp.xlsx"]
     gc.collect()  # finish the abandoned writers here, under this test's warning filter
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    """Atomic writes go through a private temporary file; the result must not stay 0600."""
+    out = tmp_path / "mlp.xlsx"
+    old = os.umask(0o022)
+    try:
+        result = runner.invoke(app, ["export", "--out", str(out), "--iterations", "1"])
+        json_out = tmp_path / "run.json"
+        runner.invoke(app, ["train", "--iterations", "1", "--json", str(json_out)])
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
+    assert stat.S_IMODE(json_out.stat().st_mode) == 0o644
