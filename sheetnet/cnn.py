@@ -12,18 +12,17 @@ the first maximum of its window; δᶠ = routed ⊙ σ'(zᶠ); ∂C/∂wᶠᵏ�
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from sheetnet import ops
-from sheetnet.descent import Progress, descend
+from sheetnet.descent import trainer
 from sheetnet.errors import SheetnetError
 from sheetnet.fc import sub, sup
 from sheetnet.ops import SIGMOID, Activation
 from sheetnet.params import Params, standard_normal, validate_params
-from sheetnet.trace import Trace
 
 PARAMS = ("F", "bF", "WO", "bO")
 
@@ -116,16 +115,6 @@ def iteration(net: CNNNet, params: Mapping[str, np.ndarray], x: np.ndarray,
     return b
 
 
-def train(net: CNNNet, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarray,
-          eta: float, iterations: int, progress: Progress | None = None,
-          keep: Collection[str] | None = None) -> Trace:
-    """Iterations 0..``iterations``: each one's blocks, then the gradient-descent update."""
-    x = np.array(x, dtype=float)
-    t = np.array(t, dtype=float)
-    return descend(lambda p: iteration(net, p, x, t), params, eta, iterations, describe(net),
-                   progress, keep)
-
-
 def cost(net: CNNNet, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarray) -> float:
     """C_T for one set of parameters (for gradient checks)."""
     return float(iteration(net, params, x, t)["C_T"])
@@ -181,3 +170,6 @@ def element_labels(net: CNNNet, name: str) -> list[str]:
                 for o in range(net.outputs) for q in range(k)
                 for i in range(ph) for j in range(pw)]
     return [f"bᴼ{sub(o + 1)}" for o in range(net.outputs)]
+
+
+train = trainer(iteration, describe)  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ K tiles with a blank row after each.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sheetnet import ops
@@ -26,16 +27,9 @@ from sheetnet.layout import (
     Template,
     WorkbookSpec,
     a1,
-    render_rows,
 )
 from sheetnet.run import Run
-from sheetnet.sheets import (
-    data_sheet,
-    inputs_sheet,
-    iteration_sheet,
-    map_sheet,
-    summary_sheet,
-)
+from sheetnet.sheets import assemble, iteration_sheet
 
 BAND_ROW = 3  # numbers each image band's columns 1..W: the criteria of the Σ-over-images SUMIFs
 FIRST_ROW = 5
@@ -295,29 +289,12 @@ def workbook(run: Run) -> WorkbookSpec:
     """The whole workbook's layout for a CNN run."""
     net: CNNNet = run.model  # type: ignore[assignment]
     cols = Columns.of(net, run.n_images)
-    d = describe(net)
     param_rows = [(p, element_labels(net, p), run.params[p]) for p in PARAMS]
-    inputs_spec, inputs_list = inputs_sheet(run, config(run), param_rows, d)
-    data_spec, data_list = data_sheet(run, bands=True)
-    inputs = {p.name: p for p in inputs_list}
-    data = {p.name: p for p in data_list}
     per_iter = [iteration_places(net, cols, k) for k in range(run.iterations + 1)]
-    summary_spec, summary_list = summary_sheet(
-        run.iterations, [p["C_T"] for p in per_iter], [p["accuracy"] for p in per_iter])
-    iter_specs: list[SheetSpec] = []
-    rendered: dict[tuple, list[str]] = {}  # iteration sheets repeat their per-image formulas
-    templates: list[Template] = []
-    for k, here in enumerate(per_iter):
-        prev = per_iter[k - 1] if k else None
-        if k <= 1:  # sheets from 1 on differ only in their sheet references
-            templates += [t for rs in iteration_rows(net, here, prev, inputs, data, cols)
-                          for _, t in rs.per_image]
-        iter_specs.append(_iteration_spec(net, run, k, here, prev, inputs, data, cols,
-                                          rendered))
-    places = inputs_list + data_list + [p for it in per_iter for p in it.values()] + summary_list
-    sheets = [summary_spec, inputs_spec, data_spec, *iter_specs, map_sheet(places)]
-    return WorkbookSpec(sheets, places, {"eta": inputs["eta"].ref(absolute=True, sheet="")},
-                        templates)
+    return assemble(
+        run, config(run), param_rows, describe(net), per_iter,
+        lambda here, prev, inputs, data: iteration_rows(net, here, prev, inputs, data, cols),
+        lambda k, here, render: _iteration_spec(net, run, k, here, render, cols), bands=True)
 
 
 def _scales(here: dict[str, Place], cols: Columns) -> list[ColorScale]:
@@ -339,9 +316,7 @@ def _scales(here: dict[str, Place], cols: Columns) -> list[ColorScale]:
 
 
 def _iteration_spec(net: CNNNet, run: Run, k: int, here: dict[str, Place],
-                    prev: dict[str, Place] | None, inputs: dict[str, Place],
-                    data: dict[str, Place], cols: Columns,
-                    rendered: dict[tuple, list[str]]) -> SheetSpec:
+                    render: Callable[[Grid], Grid], cols: Columns) -> SheetSpec:
     n, w = run.n_images, net.image[1]
     last = here["deltaF"]
     last_row = last.sheet_row(last.rows - 1)
@@ -362,7 +337,7 @@ def _iteration_spec(net: CNNNet, run: Run, k: int, here: dict[str, Place],
                 g[BAND_ROW][start + c] = Styled(c + 1, "element")
                 if c:
                     g[2][start + c] = Styled(None, "header")
-        return render_rows(iteration_rows(net, here, prev, inputs, data, cols), n, g, rendered)
+        return render(g)
 
     widths = {1: 10, 2: 17}
     widths.update({c: 11 for c in range(cols.value, cols.image)})

@@ -44,3 +44,23 @@ def descend(step: Step, params: Mapping[str, np.ndarray], eta: float, iterations
         if progress:
             progress(k)
     return Trace(run, descriptions)
+
+
+Iteration = Callable[[object, Mapping[str, np.ndarray], np.ndarray, np.ndarray],
+                     dict[str, np.ndarray]]
+
+
+def trainer(iteration: Iteration, describe: Callable[[object], dict[str, str]]):
+    """A net module's ``train`` from its ``iteration(net, params, x, t)`` and ``describe``."""
+    def train(net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarray, eta: float,
+              iterations: int, progress: Progress | None = None,
+              keep: Collection[str] | None = None) -> Trace:
+        """Iterations 0..``iterations``: each one's blocks, then the gradient-descent update.
+
+        x: (N, pixels) inputs, t: (N, outputs) targets; ``keep`` limits the stored blocks.
+        """
+        x = np.array(x, dtype=float)
+        t = np.array(t, dtype=float)
+        return descend(lambda p: iteration(net, p, x, t), params, eta, iterations,
+                       describe(net), progress, keep)
+    return train

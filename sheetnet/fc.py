@@ -7,16 +7,15 @@ summed over the images; full-batch gradient descent.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from sheetnet import ops
-from sheetnet.descent import Progress, descend
+from sheetnet.descent import trainer
 from sheetnet.ops import SIGMOID, Activation
 from sheetnet.params import Params, standard_normal, validate_params
-from sheetnet.trace import Trace
 
 
 @dataclass(frozen=True)
@@ -93,16 +92,6 @@ def iteration(net: FCNet, params: Mapping[str, np.ndarray], x: np.ndarray,
     return b
 
 
-def train(net: FCNet, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarray,
-          eta: float, iterations: int, progress: Progress | None = None,
-          keep: Collection[str] | None = None) -> Trace:
-    """Iterations 0..``iterations``: each one's blocks, then the gradient-descent update."""
-    x = np.array(x, dtype=float)
-    t = np.array(t, dtype=float)
-    return descend(lambda p: iteration(net, p, x, t), params, eta, iterations, describe(net),
-                   progress, keep)
-
-
 def cost(net: FCNet, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarray) -> float:
     """C_T for one set of parameters (for gradient checks)."""
     return float(iteration(net, params, x, t)["C_T"])
@@ -144,3 +133,6 @@ def describe(net: FCNet) -> dict[str, str]:
     d["correct"] = "1 where the largest output is the target class, else 0"
     d["accuracy"] = "share of images classified right"
     return d
+
+
+train = trainer(iteration, describe)  # type: ignore[arg-type]

@@ -7,6 +7,8 @@ the forward pass (x, t, zˡ, aˡ, C), then backpropagation (δᴸ … δ²).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sheetnet import ops
 from sheetnet.fc import FCNet, describe, sub, sup
 from sheetnet.layout import (
@@ -20,17 +22,9 @@ from sheetnet.layout import (
     Template,
     WorkbookSpec,
     a1,
-    render_rows,
 )
 from sheetnet.run import Run
-from sheetnet.sheets import (
-    FIRST_IMAGE_COL,
-    data_sheet,
-    inputs_sheet,
-    iteration_sheet,
-    map_sheet,
-    summary_sheet,
-)
+from sheetnet.sheets import FIRST_IMAGE_COL, assemble, iteration_sheet
 
 VALUE, TOTAL, IMG = 3, 4, FIRST_IMAGE_COL
 
@@ -213,36 +207,16 @@ def workbook(run: Run) -> WorkbookSpec:
     """The whole workbook's layout for a fully connected run."""
     net: FCNet = run.model  # type: ignore[assignment]
     n, k_classes = run.n_images, len(run.data.classes)
-    d = describe(net)
     param_rows = [(p, element_labels(net, p), run.params[p]) for p in net.param_shapes()]
-    inputs_spec, inputs_list = inputs_sheet(run, config(run), param_rows, d)
-    data_spec, data_list = data_sheet(run)
-    inputs = {p.name: p for p in inputs_list}
-    data = {p.name: p for p in data_list}
     per_iter = [iteration_places(net, n, k_classes, k) for k in range(run.iterations + 1)]
-    summary_spec, summary_list = summary_sheet(
-        run.iterations, [p["C_T"] for p in per_iter], [p["accuracy"] for p in per_iter])
-
-    iter_specs: list[SheetSpec] = []
-    rendered: dict[tuple, list[str]] = {}  # iteration sheets repeat their per-image formulas
-    templates: list[Template] = []
-    for k, here in enumerate(per_iter):
-        prev = per_iter[k - 1] if k else None
-        if k <= 1:  # sheets from 1 on differ only in their sheet references
-            templates += [t for rs in iteration_rows(net, run, here, prev, inputs, data)
-                          for _, t in rs.per_image]
-        iter_specs.append(_iteration_spec(net, run, k, here, prev, inputs, data, rendered))
-
-    places = inputs_list + data_list + [p for it in per_iter for p in it.values()] + summary_list
-    sheets = [summary_spec, inputs_spec, data_spec, *iter_specs, map_sheet(places)]
-    return WorkbookSpec(sheets, places, {"eta": inputs["eta"].ref(absolute=True, sheet="")},
-                        templates)
+    return assemble(
+        run, config(run), param_rows, describe(net), per_iter,
+        lambda here, prev, inputs, data: iteration_rows(net, run, here, prev, inputs, data),
+        lambda k, here, render: _iteration_spec(net, run, k, here, render))
 
 
 def _iteration_spec(net: FCNet, run: Run, k: int, here: dict[str, Place],
-                    prev: dict[str, Place] | None, inputs: dict[str, Place],
-                    data: dict[str, Place],
-                    rendered: dict[tuple, list[str]]) -> SheetSpec:
+                    render: Callable[[Grid], Grid]) -> SheetSpec:
     n = run.n_images
     last_row = here[f"delta{net.layers[0]}"].row + here[f"delta{net.layers[0]}"].rows - 1
     last_col = IMG + n - 1
@@ -253,7 +227,7 @@ def _iteration_spec(net: FCNet, run: Run, k: int, here: dict[str, Place],
                        VALUE: Styled("value", "header"), TOTAL: Styled("Σ images", "header")}}
         for i in range(n):
             g[2][IMG + i] = Styled(i + 1, "header")
-        return render_rows(iteration_rows(net, run, here, prev, inputs, data), n, g, rendered)
+        return render(g)
 
     x = here["x"]
     scales = [ColorScale(f"{a1(x.row, IMG)}:{a1(x.row + x.rows - 1, last_col)}")]

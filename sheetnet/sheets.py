@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -12,10 +12,14 @@ from sheetnet.layout import (
     Grid,
     LineChartSpec,
     Place,
+    RowSpec,
     SheetSpec,
+    Template,
     Text,
+    WorkbookSpec,
     a1,
     put,
+    render_rows,
     sheet_prefix,
 )
 from sheetnet.run import Run
@@ -201,3 +205,45 @@ def map_sheet(places: Sequence[Place]) -> SheetSpec:
     return SheetSpec(MAP, build, widths={1: 12, 2: 9, 3: 10, 4: 14, 5: 20, 6: 8, 7: 80},
                      freeze="A2", max_col=7, max_row=len(places) + 1, tab_color="8E8E8E")
 
+
+
+Places = dict[str, Place]
+RowsOf = Callable[[Places, Places | None, Places, Places], list[RowSpec]]
+SheetOf = Callable[[int, Places, Callable[[Grid], Grid]], SheetSpec]
+
+
+def assemble(run: Run, config: dict[str, object],
+             param_rows: Sequence[tuple[str, Sequence[str], np.ndarray]],
+             descriptions: dict[str, str], per_iter: Sequence[Places], rows_of: RowsOf,
+             sheet_of: SheetOf, bands: bool = False) -> WorkbookSpec:
+    """A net's whole workbook: Summary, Inputs, Data, one sheet per iteration and Map.
+
+    per_iter: each iteration's places (with ``C_T`` and ``accuracy``); rows_of(here, prev,
+    inputs, data): an iteration sheet's rows; sheet_of(k, here, render): its sheet, where
+    ``render(grid)`` fills a header grid with the rows (lazily, one sheet in memory at a time).
+    """
+    inputs_spec, inputs_list = inputs_sheet(run, config, param_rows, descriptions)
+    data_spec, data_list = data_sheet(run, bands)
+    inputs = {p.name: p for p in inputs_list}
+    data = {p.name: p for p in data_list}
+    summary_spec, summary_list = summary_sheet(
+        run.iterations, [p["C_T"] for p in per_iter], [p["accuracy"] for p in per_iter])
+    rendered: dict[tuple, list[str]] = {}  # iteration sheets repeat their per-image formulas
+    templates: list[Template] = []
+    iter_specs: list[SheetSpec] = []
+    for k, here in enumerate(per_iter):
+        prev = per_iter[k - 1] if k else None
+
+        def rows(here: Places = here, prev: Places | None = prev) -> list[RowSpec]:
+            return rows_of(here, prev, inputs, data)
+
+        def render(grid: Grid, rows: Callable[[], list[RowSpec]] = rows) -> Grid:
+            return render_rows(rows(), run.n_images, grid, rendered)
+
+        if k <= 1:  # sheets from 1 on differ only in their sheet references
+            templates += [t for rs in rows() for _, t in rs.per_image]
+        iter_specs.append(sheet_of(k, here, render))
+    places = inputs_list + data_list + [p for it in per_iter for p in it.values()] + summary_list
+    sheets = [summary_spec, inputs_spec, data_spec, *iter_specs, map_sheet(places)]
+    return WorkbookSpec(sheets, places, {"eta": inputs["eta"].ref(absolute=True, sheet="")},
+                        templates)

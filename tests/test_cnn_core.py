@@ -8,6 +8,7 @@ import pytest
 
 from sheetnet import cnn, data, presets
 from sheetnet.errors import SheetnetError
+from tests.conftest import assert_gradients_match
 
 
 def _problem(image=(6, 6), filters=2, size=3, pool=2, outputs=3, n=5, seed=3, binary=False):
@@ -96,20 +97,8 @@ def test_vectorized_core_matches_naive_loops(kw):
 def test_gradients_match_central_differences(kw):
     net, params, x, t = _problem(**kw)
     blocks = cnn.iteration(net, params, x, t)
-    h = 1e-5
-    for name, value in params.items():
-        numeric = np.zeros_like(value)
-        for idx in np.ndindex(value.shape):
-            plus = {k: v.copy() for k, v in params.items()}
-            minus = {k: v.copy() for k, v in params.items()}
-            plus[name][idx] += h
-            minus[name][idx] -= h
-            numeric[idx] = (cnn.cost(net, plus, x, t) - cnn.cost(net, minus, x, t)) / (2 * h)
-        analytic = blocks[f"dCT_d{name}"]
-        rel = np.linalg.norm(analytic - numeric) / (
-            np.linalg.norm(analytic) + np.linalg.norm(numeric))
-        assert rel < 1e-7, (name, rel)
-        np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-9)
+    assert_gradients_match(lambda p: cnn.cost(net, p, x, t), params,
+                           {name: blocks[f"dCT_d{name}"] for name in params})
 
 
 def test_pooling_ties_go_to_the_first_maximum_row_by_row():

@@ -9,7 +9,7 @@ import pytest
 
 from sheetnet import data, fc
 from sheetnet.errors import SheetnetError
-from tests.conftest import BOOK_INIT
+from tests.conftest import BOOK_INIT, assert_gradients_match
 
 
 def _problem(sizes, n=7, seed=1):
@@ -24,22 +24,8 @@ def _problem(sizes, n=7, seed=1):
 def test_gradients_match_central_differences(sizes):
     net, params, x, t = _problem(sizes)
     blocks = fc.iteration(net, params, x, t)
-    h = 1e-5  # near the optimum eps^(1/3) for central differences in float64
-    for name, value in params.items():
-        numeric = np.zeros_like(value)
-        for idx in np.ndindex(value.shape):
-            plus = {k: v.copy() for k, v in params.items()}
-            minus = {k: v.copy() for k, v in params.items()}
-            plus[name][idx] += h
-            minus[name][idx] -= h
-            numeric[idx] = (fc.cost(net, plus, x, t) - fc.cost(net, minus, x, t)) / (2 * h)
-        analytic = blocks[f"dCT_d{name}"]
-        # norm-wise relative error of the whole block (elementwise it is dominated by the
-        # ~1e-11 rounding floor of the differences wherever a gradient is near zero)
-        rel = np.linalg.norm(analytic - numeric) / (
-            np.linalg.norm(analytic) + np.linalg.norm(numeric))
-        assert rel < 1e-7, (name, rel)
-        np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-9)
+    assert_gradients_match(lambda p: fc.cost(net, p, x, t), params,
+                           {name: blocks[f"dCT_d{name}"] for name in params})
 
 
 def test_tiny_net_by_hand():
