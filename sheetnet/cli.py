@@ -83,7 +83,8 @@ def _check_out(path: Path, force: bool, suffix: str) -> None:
 
 def _progress() -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=console, transient=True)
+                    TimeElapsedColumn(), console=console, transient=True,
+                    disable=not console.is_terminal)  # no stray blank lines in pipes and logs
 
 
 def _train(preset: presets.Preset, run, label: str = "training"):
@@ -110,8 +111,9 @@ def export(
 ) -> None:
     """Write a training run as a workbook where every number is a live formula.
 
-    Example: [bold]sheetnet export --net mlp --out mlp.xlsx[/] then [bold]sheetnet verify
-    mlp.xlsx[/]. Edit η or an initial weight in the yellow cells and the run recomputes.
+    Example: [bold]sheetnet export --net cnn --out cnn.xlsx[/] then [bold]sheetnet verify
+    cnn.xlsx[/]. Edit η or an initial weight in the yellow cells and the run recomputes.
+    Other nets: [bold]sheetnet nets[/]; a smaller CNN: [bold]--filters 2 --iterations 10[/].
     """
     _check_out(out, force, ".xlsx")
     preset = presets.get(net)
@@ -127,10 +129,11 @@ def export(
     seconds = time.perf_counter() - started
     console.print(f"[green]✓[/] wrote [bold]{out}[/]: {len(spec.sheets)} sheets,"
                   f" {cells:,} formula cells in {seconds:.1f} s"
-                  f" ({cells / seconds:,.0f} cells/s)")
+                  f" ({cells / seconds:,.0f} cells/s)", soft_wrap=True)
     console.print(f"  C_T {trace.cost[0]:.6f} → {trace.cost[-1]:.6f} over {run.iterations}"
-                  f" iterations, accuracy {trace.accuracy[0]:.1%} → {trace.accuracy[-1]:.1%}")
-    console.print(f"  next: [bold]sheetnet verify {out}[/]")
+                  f" iterations, accuracy {trace.accuracy[0]:.1%} → {trace.accuracy[-1]:.1%}",
+                  soft_wrap=True)
+    console.print(f"  next: [bold]sheetnet verify {out}[/]", soft_wrap=True)
 
 
 @app.command()
@@ -152,7 +155,7 @@ def verify(
     console.print(terminal.report_table(report))
     console.print(f"{report.cells:,} cells compared, {report.inputs_read:,} inputs read;"
                   f" LibreOffice {report.recalc_seconds:.1f} s, total"
-                  f" {report.total_seconds:.1f} s")
+                  f" {report.total_seconds:.1f} s", soft_wrap=True)
     if report.ok:
         console.print(f"[green]✓ every cell agrees with NumPy within {TOLERANCE:g}[/]")
         return
@@ -183,7 +186,7 @@ def train(
 ) -> None:
     """Run the NumPy core alone and print C_T and accuracy per iteration.
 
-    Example: [bold]sheetnet train --net mlp --eta 0.5 --json run.json[/]
+    Example: [bold]sheetnet train --net cnn --eta 0.5 --every 10 --json run.json[/]
     """
     if json_out is not None:
         _check_out(json_out, force, ".json")
@@ -225,9 +228,9 @@ def show(
     filter_size: FilterSizeOpt = None,
     pool: PoolOpt = None,
 ) -> None:
-    """Print one image and its z, a and δ at one iteration.
+    """Print one image and its z, a and δ at one iteration (for cnn: its maps as pictures).
 
-    Example: [bold]sheetnet show --net mlp --iteration 50 --image 33[/]
+    Example: [bold]sheetnet show --net cnn --iteration 50 --image 40[/]
     """
     preset = presets.get(net)
     opts = _options(iterations, eta, seed, init, data, shape, filters, filter_size, pool)

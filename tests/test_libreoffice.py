@@ -174,3 +174,21 @@ def test_cnn_edited_eta_and_filter_weight_recompute_and_still_verify(soffice, tm
     params["F"][0, 1, 1] = 2.0
     trace = cnn.train(net, params, ds.x, ds.targets, 0.5, 3)
     np.testing.assert_allclose(after, trace.cost, rtol=1e-12)
+
+
+@pytest.mark.parametrize("args", [
+    ["--filters", "2", "--filter-size", "2", "--pool", "5"],  # 5×5 maps pooled to 1×1
+    ["--data", "{csv}", "--shape", "7x5", "--filter-size", "2"],  # 6×4 maps, 3×2 pooled
+    ["--data", "{csv}", "--shape", "7x5", "--filter-size", "4", "--pool", "1", "--filters", "4"],
+])
+def test_cnn_other_architectures_verify(soffice, tmp_path, args):
+    rng = np.random.default_rng(5)
+    rows = [f"{['cat', 'dog', '=x'][i % 3]}," + ",".join(str(v) for v in rng.integers(0, 2, 35))
+            for i in range(12)]
+    csv = write_csv(tmp_path / "d.csv", "label," + ",".join(f"p{i}" for i in range(35)) + "\n"
+                    + "\n".join(rows) + "\n")
+    out = _export(tmp_path, "v.xlsx", "--net", "cnn", "--iterations", "2",
+                  *[a.format(csv=csv) for a in args])
+    report = verify(out)
+    assert report.ok, report.first_differences()
+    assert report.blocks["routed"].cells > 0
