@@ -7,6 +7,7 @@ import stat
 import subprocess
 import sys
 
+import numpy as np
 import openpyxl
 import pytest
 from typer.testing import CliRunner
@@ -178,6 +179,16 @@ def test_train_prints_table_and_writes_json(tmp_path):
     assert len(dump["blocks"]["z2"]) == 4 and len(dump["blocks"]["z2"][0]) == 64
     result = runner.invoke(app, ["train", "--iterations", "3", "--json", str(out)])
     assert result.exit_code == 2 and "add --force" in result.output
+
+
+def test_train_cnn_json_uses_the_workbooks_block_names(tmp_path):
+    out = tmp_path / "cnn.json"
+    result = runner.invoke(app, ["train", "--net", "cnn", "--iterations", "2", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    blocks = json.loads(out.read_text())["blocks"]
+    assert {"F", "zF", "aF", "zP", "deltaP", "routed", "deltaF", "dC_dF", "dCT_dWO"} <= set(blocks)
+    assert np.array(blocks["zF"]).shape == (3, 96, 3, 4, 4)
+    assert np.array(blocks["x"]).shape == (3, 96, 6, 6)
 
 
 def test_train_with_book_init(tmp_path):
