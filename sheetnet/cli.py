@@ -62,12 +62,22 @@ JsonOpt = Annotated[Path | None, typer.Option("--json", help="Write cost, accura
 FiltersOpt = Annotated[int | None, typer.Option(help="cnn: number of filters K (default 3).")]
 FilterSizeOpt = Annotated[int | None, typer.Option(help="cnn: filter size f, f×f (default 3).")]
 PoolOpt = Annotated[int | None, typer.Option(help="cnn: max-pooling window p, p×p (default 2).")]
+LayersOpt = Annotated[str | None, typer.Option(help="Fully connected nets: every layer's size,"
+                                                   " input to output, e.g. 2,4,1.")]
+ActOpt = Annotated[str | None, typer.Option(help="Hidden-layer activation: sigmoid, relu, tanh"
+                                                 " or identity.")]
+OutActOpt = Annotated[str | None, typer.Option(help="Output activation: sigmoid, relu, tanh or"
+                                                    " identity.")]
+LossOpt = Annotated[str | None, typer.Option(help="Cost: half-sse (the book's ½Σ(a−t)²) or mse"
+                                                  " (mean squared error).")]
 ForceOpt = Annotated[bool, typer.Option("--force", "-f", help="Overwrite an existing file.")]
 
 
-def _options(iterations, eta, seed, init, data, shape, filters, filter_size, pool) -> Options:
+def _options(iterations, eta, seed, init, data, shape, filters, filter_size, pool, layers,
+             activation, output_activation, loss) -> Options:
     return Options(iterations=iterations, eta=eta, seed=seed, init=init, data=data, shape=shape,
-                   filters=filters, filter_size=filter_size, pool=pool)
+                   filters=filters, filter_size=filter_size, pool=pool, layers=layers,
+                   activation=activation, output_activation=output_activation, loss=loss)
 
 
 def _check_out(path: Path, force: bool, suffix: str) -> None:
@@ -107,6 +117,10 @@ def export(
     filters: FiltersOpt = None,
     filter_size: FilterSizeOpt = None,
     pool: PoolOpt = None,
+    layers: LayersOpt = None,
+    activation: ActOpt = None,
+    output_activation: OutActOpt = None,
+    loss: LossOpt = None,
     force: ForceOpt = False,
 ) -> None:
     """Write a training run as a workbook where every number is a live formula.
@@ -117,7 +131,8 @@ def export(
     """
     _check_out(out, force, ".xlsx")
     preset = presets.get(net)
-    opts = _options(iterations, eta, seed, init, data, shape, filters, filter_size, pool)
+    opts = _options(iterations, eta, seed, init, data, shape, filters, filter_size, pool,
+                    layers, activation, output_activation, loss)
     run = preset.run(opts)
     started = time.perf_counter()
     trace = _train(preset, run, "NumPy core")
@@ -180,6 +195,10 @@ def train(
     filters: FiltersOpt = None,
     filter_size: FilterSizeOpt = None,
     pool: PoolOpt = None,
+    layers: LayersOpt = None,
+    activation: ActOpt = None,
+    output_activation: OutActOpt = None,
+    loss: LossOpt = None,
     json_out: JsonOpt = None,
     every: Annotated[int, typer.Option(min=1, help="Show every k-th iteration.")] = 1,
     force: ForceOpt = False,
@@ -191,7 +210,8 @@ def train(
     if json_out is not None:
         _check_out(json_out, force, ".json")
     preset = presets.get(net)
-    opts = _options(iterations, eta, seed, init, data, shape, filters, filter_size, pool)
+    opts = _options(iterations, eta, seed, init, data, shape, filters, filter_size, pool,
+                    layers, activation, output_activation, loss)
     run = preset.run(opts)
     trace = _train(preset, run)
     console.print(terminal.cost_table(trace, every))
@@ -227,13 +247,18 @@ def show(
     filters: FiltersOpt = None,
     filter_size: FilterSizeOpt = None,
     pool: PoolOpt = None,
+    layers: LayersOpt = None,
+    activation: ActOpt = None,
+    output_activation: OutActOpt = None,
+    loss: LossOpt = None,
 ) -> None:
     """Print one image and its z, a and δ at one iteration (for cnn: its maps as pictures).
 
     Example: [bold]sheetnet show --net cnn --iteration 50 --image 40[/]
     """
     preset = presets.get(net)
-    opts = _options(iterations, eta, seed, init, data, shape, filters, filter_size, pool)
+    opts = _options(iterations, eta, seed, init, data, shape, filters, filter_size, pool,
+                    layers, activation, output_activation, loss)
     run = preset.run(opts)
     if not 0 <= iteration <= run.iterations:
         raise SheetnetError(f"--iteration {iteration} is outside 0..{run.iterations}; pick one"

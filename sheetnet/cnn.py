@@ -21,7 +21,7 @@ from sheetnet import ops
 from sheetnet.descent import trainer
 from sheetnet.errors import SheetnetError
 from sheetnet.fc import sub, sup
-from sheetnet.ops import SIGMOID, Activation
+from sheetnet.ops import HALF_SSE, SIGMOID, Activation, Loss
 from sheetnet.params import Params, standard_normal, validate_params
 
 PARAMS = ("F", "bF", "WO", "bO")
@@ -38,6 +38,7 @@ class CNNNet:
     outputs: int = 3
     activation: Activation = SIGMOID
     output_activation: Activation = SIGMOID
+    loss: Loss = HALF_SSE
 
     def __post_init__(self) -> None:
         h, w = self.image
@@ -98,11 +99,11 @@ def iteration(net: CNNNet, params: Mapping[str, np.ndarray], x: np.ndarray,
     flat = zp.reshape(n, -1)
     b["zO"] = zo = ops.weighted_input(flat, WO, bO)
     b["aO"] = ao = net.output_activation.value(zo)
-    b["C"] = ops.half_sse(ao, t)
+    b["C"] = net.loss.value(ao, t, n)
     b["C_T"] = ops.total(b["C"])
     b["correct"] = ops.correct(ao, t)
     b["accuracy"] = ops.mean(b["correct"])
-    b["deltaO"] = do = ops.output_error(ao, t, net.output_activation, zo)
+    b["deltaO"] = do = ops.output_error(net.loss, ao, t, n, net.output_activation, zo)
     b["deltaP"] = dp = ops.back_sum(do, WO).reshape(zp.shape)
     b["routed"] = routed = ops.route_max(af, dp, net.pool)
     b["deltaF"] = df = ops.hidden_error(routed, net.activation, zf, af)

@@ -80,6 +80,7 @@ def config(run: Run) -> dict[str, object]:
         "pool": net.pool,
         "activation": net.activation.name,
         "output activation": net.output_activation.name,
+        "loss": net.loss.name,
         "iterations": run.iterations,
         "images": ds.n_images,
         "classes": len(ds.classes),
@@ -152,7 +153,7 @@ def _tile_labels(name: str, net: CNNNet) -> list[tuple[int, str]]:
         return [(q, f"bᶠ{sup(q + 1)}") for q in range(K)]
     if name in ("bO", "t", "zO", "aO", "deltaO"):
         return [(o, f"{sym}{sub(o + 1)}") for o in range(n)]
-    return {"C": [(0, "½Σ(a−t)²")], "correct": [(0, "1 if right")]}.get(name, [])
+    return {"C": [(0, net.loss.label)], "correct": [(0, "1 if right")]}.get(name, [])
 
 
 def iteration_rows(net: CNNNet, here: dict[str, Place], prev: dict[str, Place] | None,
@@ -253,7 +254,7 @@ def iteration_rows(net: CNNNet, here: dict[str, Place], prev: dict[str, Place] |
                                                   pooled, bO.ref(o, absolute=True)))
         per_image(ao, o, 0, out_act.excel_value(zo.ref(o)))
     a_all, t_all = ao.span(0, n - 1), t.span(0, n - 1)
-    per_image(here["C"], 0, 0, ops.half_sse_xl(a_all, t_all))
+    per_image(here["C"], 0, 0, net.loss.excel_value(a_all, t_all, cols.images))
     banded(here["C"], 0, 0, here["C_T"])
     per_image(here["correct"], 0, 0, ops.correct_xl(a_all, t_all))
     banded(here["correct"], 0, 0, here["accuracy"], mean=True)
@@ -262,7 +263,8 @@ def iteration_rows(net: CNNNet, here: dict[str, Place], prev: dict[str, Place] |
     for block in (do, dp, routed, df):
         label(block)
     for o in range(n):
-        per_image(do, o, 0, ops.output_error_xl(ao.ref(o), t.ref(o), out_act, zo.ref(o)))
+        per_image(do, o, 0, ops.output_error_xl(net.loss, ao.ref(o), t.ref(o), cols.images,
+                                                out_act, zo.ref(o)))
     for r in range(K * ph):
         for c in range(pw):
             pairs = [(WO.ref(o * K * ph + r, c, absolute=True), do.ref(o)) for o in range(n)]

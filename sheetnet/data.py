@@ -32,19 +32,30 @@ class Dataset:
     labels: tuple[Label, ...]
     classes: tuple[Label, ...]
     shape: tuple[int, int]
+    values: bool = False  # the labels are the targets themselves (regression), not classes
 
     @property
     def targets(self) -> np.ndarray:
-        """t: (N, K) one-hot targets, class order as in ``classes``."""
+        """t: (N, K) one-hot targets, class order as in ``classes``; or (N, 1) label values."""
+        if self.values:
+            return np.asarray(self.labels, dtype=float)[:, None]
         return one_hot(self.labels, self.classes)
+
+    @property
+    def outputs(self) -> int:
+        """How many output units the data asks for: one per class, or one value."""
+        return 1 if self.values else len(self.classes)
 
     @property
     def n_images(self) -> int:
         return self.x.shape[0]
 
     def pixel_names(self) -> list[str]:
-        """``p11, p12, …`` as in the book's appendix (1-based row, column)."""
+        """``p11, p12, …`` as in the book's appendix (1-based row, column); ``x1, x2, …`` for
+        inputs that are one row (points rather than images)."""
         rows, cols = self.shape
+        if rows == 1:
+            return [f"x{c + 1}" for c in range(cols)] if cols > 1 else ["x"]
         return [f"p{r + 1}{c + 1}" if rows < 10 and cols < 10 else f"p{r + 1}_{c + 1}"
                 for r in range(rows) for c in range(cols)]
 
@@ -52,7 +63,22 @@ class Dataset:
 BUILTIN = {
     "digits01": ("digits01_4x3.csv", (4, 3), "book appendix A: 64 images 4×3 of 0 and 1"),
     "digits123": ("digits123_6x6.csv", (6, 6), "book appendix B: 96 images 6×6 of 1, 2 and 3"),
+    "xor": (None, (1, 2), "the four points of XOR: t = x1 xor x2"),
+    "curve": (None, (1, 1), "100 points x in [−1, 1], t = x² + 0.2u, u uniform on [0, 1)"
+                            " (seed 0)"),
 }
+
+
+def xor() -> Dataset:
+    x = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    return Dataset("xor", x, (0.0, 1.0, 1.0, 0.0), (), (1, 2), values=True)
+
+
+def curve(n: int = 100, seed: int = 0) -> Dataset:
+    """y = x² + 0.2u at n evenly spaced x in [−1, 1], u uniform on [0, 1) from ``seed``."""
+    x = np.linspace(-1.0, 1.0, n)
+    y = x**2 + 0.2 * np.random.default_rng(seed).random(n)
+    return Dataset("curve", x[:, None], tuple(float(v) for v in y), (), (1, 1), values=True)
 
 
 def parse_shape(text: str) -> tuple[int, int]:
@@ -70,19 +96,21 @@ def parse_shape(text: str) -> tuple[int, int]:
 def builtin(name: str) -> Dataset:
     """One of the book's data sets shipped inside the package."""
     filename, shape, _ = BUILTIN[name]
+    if filename is None:
+        return {"xor": xor, "curve": curve}[name]()
     text = resources.files("sheetnet.datasets").joinpath(filename).read_text(encoding="utf-8")
     return parse_csv(text, shape, name=name, source=filename)
 
 
-def load_csv(path: Path, shape: tuple[int, int]) -> Dataset:
-    """A user's CSV file: ``label`` then rows·cols pixel columns."""
+def load_csv(path: Path, shape: tuple[int, int], values: bool = False) -> Dataset:
+    """A user's CSV file: ``label`` then rows·cols pixel columns (``values``: numeric targets)."""
     if not path.is_file():
         raise SheetnetError(f"--data {path}: no such file; give the path of a CSV file")
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise SheetnetError(f"--data {path}: not a UTF-8 text CSV file; save it as CSV") from None
-    return parse_csv(text, shape, name=path.name, source=str(path))
+    return parse_csv(text, shape, name=path.name, source=str(path), values=values)
 
 
 def _label(text: str) -> Label:
@@ -93,7 +121,9 @@ def _label(text: str) -> Label:
     return value if math.isfinite(value) else text
 
 
-def parse_csv(text: str, shape: tuple[int, int], *, name: str, source: str) -> Dataset:
+def parse_csv(text: str, shape: tuple[int, int], *, name: str, source: str,
+              values: bool = False) -> Dataset:
+    """Parse ``label,p…`` rows; with ``values`` the labels are numeric targets, not classes."""
     rows = [r for r in csv.reader(text.splitlines()) if any(cell.strip() for cell in r)]
     if not rows:
         raise SheetnetError(f"{source}: the CSV is empty; it needs a header row `label,p11,…`"
@@ -129,6 +159,13 @@ def parse_csv(text: str, shape: tuple[int, int], *, name: str, source: str) -> D
             raise SheetnetError(f"{source}: line {i} has a pixel that is not finite (nan/inf);"
                                 " pixels must be finite numbers")
     as_numbers = [_label(v) for v in raw_labels]
+    if values:
+        bad = [v for v, n in zip(raw_labels, as_numbers, strict=True) if not isinstance(n, float)]
+        if bad:
+            raise SheetnetError(f"{source}: the label {bad[0]!r} is not a number; this net learns"
+                                " a number per row, so every label must be one")
+        return Dataset(name=name, x=pixels, labels=tuple(as_numbers), classes=(), shape=shape,
+                       values=True)
     labels: list[Label] = (as_numbers if all(isinstance(v, float) for v in as_numbers)
                            else raw_labels)
     classes = tuple(sorted(set(labels)))

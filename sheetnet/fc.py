@@ -14,7 +14,7 @@ import numpy as np
 
 from sheetnet import ops
 from sheetnet.descent import trainer
-from sheetnet.ops import SIGMOID, Activation
+from sheetnet.ops import HALF_SSE, SIGMOID, Activation, Loss
 from sheetnet.params import Params, standard_normal, validate_params
 
 
@@ -25,6 +25,8 @@ class FCNet:
     sizes: tuple[int, ...]
     activation: Activation = SIGMOID
     output_activation: Activation = SIGMOID
+    loss: Loss = HALF_SSE
+    biases: bool = True  # False: zˡ = Wˡaˡ⁻¹ only (e.g. the score function f = W₂max(0, W₁x))
 
     @property
     def layers(self) -> range:
@@ -43,13 +45,21 @@ class FCNet:
         shapes: dict[str, tuple[int, ...]] = {}
         for l in self.layers:
             shapes[f"W{l}"] = (self.n(l), self.n(l - 1))
-            shapes[f"b{l}"] = (self.n(l),)
+            if self.biases:
+                shapes[f"b{l}"] = (self.n(l),)
         return shapes
 
 
 def init_params(net: FCNet, seed: int) -> Params:
     """Standard-normal initial weights and biases, drawn in the order W2, b2, W3, b3, …"""
     return standard_normal(net.param_shapes(), seed)
+
+
+def init_he(net: FCNet, seed: int) -> Params:
+    """He initialisation for ReLU nets: wˡⱼᵢ standard normal × √(2/nₗ₋₁), biases 0."""
+    drawn = standard_normal(net.param_shapes(), seed)
+    return {k: v * np.sqrt(2.0 / v.shape[1]) if v.ndim == 2 else np.zeros_like(v)
+            for k, v in drawn.items()}
 
 
 def params_from_json(net: FCNet, obj: object, source: str) -> Params:
@@ -67,18 +77,20 @@ def iteration(net: FCNet, params: Mapping[str, np.ndarray], x: np.ndarray,
     for name in net.param_shapes():
         b[name] = params[name]
     b["x"], b["t"] = x, t
+    n = x.shape[0]
     a = {1: x}
     z: dict[int, np.ndarray] = {}
     for l in net.layers:
-        z[l] = ops.weighted_input(a[l - 1], params[f"W{l}"], params[f"b{l}"])
+        bias = params[f"b{l}"] if net.biases else 0.0
+        z[l] = ops.weighted_input(a[l - 1], params[f"W{l}"], bias)
         a[l] = net.act(l).value(z[l])
         b[f"z{l}"], b[f"a{l}"] = z[l], a[l]
     last = len(net.sizes)
-    b["C"] = ops.half_sse(a[last], t)
+    b["C"] = net.loss.value(a[last], t, n)
     b["C_T"] = ops.total(b["C"])
-    b["correct"] = ops.correct(a[last], t)
+    b["correct"] = (ops.correct if net.sizes[-1] > 1 else ops.near)(a[last], t)
     b["accuracy"] = ops.mean(b["correct"])
-    delta = {last: ops.output_error(a[last], t, net.act(last), z[last])}
+    delta = {last: ops.output_error(net.loss, a[last], t, n, net.act(last), z[last])}
     for l in range(last - 1, 1, -1):
         back = ops.back_sum(delta[l + 1], params[f"W{l + 1}"])
         delta[l] = ops.hidden_error(back, net.act(l), z[l], a[l])
@@ -86,9 +98,10 @@ def iteration(net: FCNet, params: Mapping[str, np.ndarray], x: np.ndarray,
         b[f"delta{l}"] = delta[l]
     for l in net.layers:
         b[f"dC_dW{l}"] = ops.weight_gradient(delta[l], a[l - 1])
-        b[f"dC_db{l}"] = delta[l]
         b[f"dCT_dW{l}"] = ops.total(b[f"dC_dW{l}"])
-        b[f"dCT_db{l}"] = ops.total(b[f"dC_db{l}"])
+        if net.biases:
+            b[f"dC_db{l}"] = delta[l]
+            b[f"dCT_db{l}"] = ops.total(b[f"dC_db{l}"])
     return b
 
 
@@ -110,28 +123,34 @@ def sub(n: int) -> str:
 def describe(net: FCNet) -> dict[str, str]:
     """What each block is, in the book's notation (for the Map sheet and the terminal)."""
     last = len(net.sizes)
-    d = {"x": "x: the image's pixels, row by row (layer 1's outputs a¹)",
-         "t": "t: the target, 1 for the image's class and 0 for the others"}
+    d = {"x": "x: the inputs (an image's pixels row by row: layer 1's outputs a¹)",
+         "t": ("t: the target value" if net.sizes[-1] == 1 else
+               "t: the target, 1 for the image's class and 0 for the others")}
     for l in net.layers:
         s, p = sup(l), sup(l - 1)
+        plus_b = f" + b{s}" if net.biases else ""
         d[f"W{l}"] = f"W{s}: weights w{s}ⱼᵢ from unit i of layer {l - 1} to unit j of layer {l}"
-        d[f"b{l}"] = f"b{s}: biases of layer {l}"
-        d[f"z{l}"] = f"z{s}: weighted inputs of layer {l}, = W{s}a{p} + b{s}"
+        d[f"z{l}"] = f"z{s}: weighted inputs of layer {l}, = W{s}a{p}{plus_b}"
         d[f"a{l}"] = f"a{s}: outputs of layer {l}, = {net.act(l).name}(z{s})"
         if l == last:
             d[f"delta{l}"] = (f"δ{s}: neural unit errors of the output layer,"
-                              f" = (a{s} − t) ⊙ σ'(z{s})")
+                              f" = ∂C/∂a{s} ⊙ σ'(z{s})")
         else:
             d[f"delta{l}"] = (f"δ{s}: neural unit errors of hidden layer {l},"
                               f" = (W{sup(l + 1)})ᵀδ{sup(l + 1)} ⊙ σ'(z{s})")
         d[f"dC_dW{l}"] = f"∂C/∂w{s}ⱼᵢ per image, = δ{s}ⱼ·a{p}ᵢ"
-        d[f"dC_db{l}"] = f"∂C/∂b{s}ⱼ per image, = δ{s}ⱼ"
         d[f"dCT_dW{l}"] = f"∂C_T/∂w{s}ⱼᵢ, the per-image gradients summed over the images"
-        d[f"dCT_db{l}"] = f"∂C_T/∂b{s}ⱼ, summed over the images"
-    d["C"] = f"C = ½Σ(a{sup(last)} − t)²: the cost of each image"
+        if net.biases:
+            d[f"b{l}"] = f"b{s}: biases of layer {l}"
+            d[f"dC_db{l}"] = f"∂C/∂b{s}ⱼ per image, = δ{s}ⱼ"
+            d[f"dCT_db{l}"] = f"∂C_T/∂b{s}ⱼ, summed over the images"
+    d["C"] = net.loss.formula.replace("a ", f"a{sup(last)} ", 1) + ": the cost of each image"
     d["C_T"] = "C_T: the total cost, Σ of C over the images"
-    d["correct"] = "1 where the largest output is the target class, else 0"
-    d["accuracy"] = "share of images classified right"
+    d["correct"] = ("1 where the output is within 0.5 of the target, else 0"
+                    if net.sizes[-1] == 1 else
+                    "1 where the largest output is the target class, else 0")
+    d["accuracy"] = "share of images classified right" if net.sizes[-1] > 1 else \
+        "share of outputs within 0.5 of their target"
     return d
 
 

@@ -53,6 +53,9 @@ def config(run: Run) -> dict[str, object]:
         "layers": ",".join(str(n) for n in net.sizes),
         "activation": net.activation.name,
         "output activation": net.output_activation.name,
+        "loss": net.loss.name,
+        "biases": "yes" if net.biases else "no",
+        "targets": "values" if ds.values else "classes",
         "iterations": run.iterations,
         "image shape": f"{ds.shape[0]}x{ds.shape[1]}",
         "images": ds.n_images,
@@ -76,6 +79,8 @@ def iteration_places(net: FCNet, n_images: int, n_classes: int, k: int) -> dict[
     row = 4
     for l in net.layers:
         for p, n in ((f"W{l}", net.n(l) * net.n(l - 1)), (f"b{l}", net.n(l))):
+            if p not in net.param_shapes():
+                continue
             add(p, row, n, VALUE)
             add(f"dCT_d{p}", row, n, TOTAL)
             add(f"dC_d{p}", row, n)
@@ -139,7 +144,7 @@ def iteration_rows(net: FCNet, run: Run, here: dict[str, Place], prev: dict[str,
     for l in net.layers:
         a_prev = here["x"] if l == 2 else here[f"a{l - 1}"]
         m = net.n(l - 1)
-        for p in (f"W{l}", f"b{l}"):
+        for p in (f"W{l}", f"b{l}")[:2 if net.biases else 1]:
             labels = element_labels(net, p)
             label(here[p], labels)
             for i in range(len(labels)):
@@ -163,26 +168,29 @@ def iteration_rows(net: FCNet, run: Run, here: dict[str, Place], prev: dict[str,
         per_image(x, i, data["x"].ref(i, sheet=sheet))
     label(t, [f"t{sub(k + 1)}" for k in range(t.rows)])
     for k in range(t.rows):
-        per_image(t, k, ops.one_hot_xl(data["label"].ref(sheet=sheet),
-                                       inputs["classes"].ref(k, absolute=True, sheet=sheet)))
+        per_image(t, k, data["label"].ref(sheet=sheet) if run.data.values else ops.one_hot_xl(
+            data["label"].ref(sheet=sheet), inputs["classes"].ref(k, absolute=True, sheet=sheet)))
     for l in net.layers:
         z, a = here[f"z{l}"], here[f"a{l}"]
         a_prev = x if l == 2 else here[f"a{l - 1}"]
-        w, b, m = here[f"W{l}"], here[f"b{l}"], net.n(l - 1)
+        w, b, m = here[f"W{l}"], here.get(f"b{l}"), net.n(l - 1)
         label(z, [f"z{sup(l)}{sub(j + 1)}" for j in range(z.rows)])
         label(a, [f"a{sup(l)}{sub(j + 1)}" for j in range(a.rows)])
         for j in range(z.rows):
             per_image(z, j, ops.weighted_input_xl(
                 w.span(j * m, j * m + m - 1, absolute=True), a_prev.span(0, m - 1),
-                b.ref(j, absolute=True)))
+                b.ref(j, absolute=True) if b else None))
             per_image(a, j, act(l).excel_value(z.ref(j)))
     a_out = here[f"a{last}"]
     c, correct = here["C"], here["correct"]
-    label(c, ["½Σ(a−t)²"])
-    per_image(c, 0, ops.half_sse_xl(a_out.span(0, a_out.rows - 1), t.span(0, t.rows - 1)))
+    n = run.n_images
+    a_all, t_all = a_out.span(0, a_out.rows - 1), t.span(0, t.rows - 1)
+    label(c, [net.loss.label])
+    per_image(c, 0, net.loss.excel_value(a_all, t_all, n))
     fixed(here["C_T"], 0, ops.total_xl(c.all_images_row(0)), "total")
     label(correct, ["1 if right"])
-    per_image(correct, 0, ops.correct_xl(a_out.span(0, a_out.rows - 1), t.span(0, t.rows - 1)))
+    per_image(correct, 0, ops.correct_xl(a_all, t_all) if a_out.rows > 1
+              else ops.near_xl(a_out.ref(0), t.ref(0)))
     fixed(here["accuracy"], 0, ops.mean_xl(correct.all_images_row(0)), "total")
     # backpropagation
     first_delta = here[f"delta{last}"]
@@ -193,7 +201,7 @@ def iteration_rows(net: FCNet, run: Run, here: dict[str, Place], prev: dict[str,
         z, a = here[f"z{l}"], here[f"a{l}"]
         for i in range(d.rows):
             if l == last:
-                f = ops.output_error_xl(a.ref(i), t.ref(i), act(l), z.ref(i))
+                f = ops.output_error_xl(net.loss, a.ref(i), t.ref(i), n, act(l), z.ref(i))
             else:
                 w_next, d_next = here[f"W{l + 1}"], here[f"delta{l + 1}"]
                 pairs = [(w_next.ref(j * d.rows + i, absolute=True), d_next.ref(j))
@@ -206,13 +214,14 @@ def iteration_rows(net: FCNet, run: Run, here: dict[str, Place], prev: dict[str,
 def workbook(run: Run) -> WorkbookSpec:
     """The whole workbook's layout for a fully connected run."""
     net: FCNet = run.model  # type: ignore[assignment]
-    n, k_classes = run.n_images, len(run.data.classes)
+    n, k_classes = run.n_images, run.data.outputs
     param_rows = [(p, element_labels(net, p), run.params[p]) for p in net.param_shapes()]
     per_iter = [iteration_places(net, n, k_classes, k) for k in range(run.iterations + 1)]
     return assemble(
         run, config(run), param_rows, describe(net), per_iter,
         lambda here, prev, inputs, data: iteration_rows(net, run, here, prev, inputs, data),
-        lambda k, here, render: _iteration_spec(net, run, k, here, render))
+        lambda k, here, render: _iteration_spec(net, run, k, here, render),
+        output=f"a{len(net.sizes)}")
 
 
 def _iteration_spec(net: FCNet, run: Run, k: int, here: dict[str, Place],

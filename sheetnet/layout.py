@@ -217,6 +217,25 @@ class LineChartSpec:
     anchor: str
 
 
+@dataclass(frozen=True)
+class Series:
+    """One scatter series: ranges on the chart's own sheet (y may include no header)."""
+
+    title: str
+    x: str
+    y: str
+    line: bool = True  # False: markers only (data points)
+
+
+@dataclass(frozen=True)
+class ScatterChartSpec:
+    title: str
+    x_title: str
+    y_title: str
+    series: tuple[Series, ...]
+    anchor: str
+
+
 @dataclass
 class SheetSpec:
     """A sheet: its rows are produced lazily (``build``) so only one sheet is in memory."""
@@ -227,6 +246,7 @@ class SheetSpec:
     freeze: str | None = None
     color_scales: list[ColorScale] = field(default_factory=list)
     chart: LineChartSpec | None = None
+    scatters: list[ScatterChartSpec] = field(default_factory=list)
     max_col: int = 1
     max_row: int = 1
     tab_color: str | None = None

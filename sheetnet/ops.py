@@ -37,28 +37,92 @@ SIGMOID = Activation(
     formula="σ(z) = (1+tanh(z/2))/2, σ'(z) = a(1−a)",
 )
 
-ACTIVATIONS: dict[str, Activation] = {a.name: a for a in (SIGMOID,)}
+# ReLU's derivative at z = 0 is taken as 0, in NumPy (z > 0) and in the cell (IF(z>0,1,0)) alike.
+RELU = Activation(
+    name="relu",
+    value=lambda z: np.maximum(z, 0.0),
+    derivative=lambda z, a: (z > 0).astype(float),
+    excel_value=lambda z: f"MAX(0,{z})",
+    excel_derivative=lambda z, a: f"IF({z}>0,1,0)",
+    formula="relu(z) = max(0, z), relu'(z) = 1 if z > 0 else 0 (0 at z = 0)",
+)
+
+IDENTITY = Activation(
+    name="identity",
+    value=lambda z: np.array(z, dtype=float),
+    derivative=lambda z, a: np.ones_like(z, dtype=float),
+    excel_value=lambda z: z,
+    excel_derivative=lambda z, a: "1",
+    formula="identity(z) = z, identity'(z) = 1",
+)
+
+TANH = Activation(
+    name="tanh",
+    value=np.tanh,
+    derivative=lambda z, a: 1.0 - a * a,
+    excel_value=lambda z: f"TANH({z})",
+    excel_derivative=lambda z, a: f"(1-{a}*{a})",
+    formula="tanh(z), tanh'(z) = 1 − a²",
+)
+
+ACTIVATIONS: dict[str, Activation] = {a.name: a for a in (SIGMOID, RELU, IDENTITY, TANH)}
 
 
-# --- cost: C = ½ Σ (a − t)² per image --------------------------------------------------------
+def times_derivative_xl(factor: str, act: Activation, z: str, a: str) -> str:
+    """``factor`` ⊙ σ'(z) as cell text; σ' = 1 (identity) adds nothing."""
+    deriv = act.excel_derivative(z, a)
+    return f"({factor})" if deriv == "1" else f"({factor})*{deriv}"
 
 
-def half_sse(a: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """C = ½Σ(a−t)² over the last axis: (N, n) -> (N,)."""
-    return 0.5 * np.sum((a - t) ** 2, axis=-1)
+@dataclass(frozen=True)
+class Loss:
+    """A cost per image with its gradient ∂C/∂a; ``n`` is the number of images."""
+
+    name: str
+    value: Callable[[np.ndarray, np.ndarray, int], np.ndarray]
+    gradient: Callable[[np.ndarray, np.ndarray, int], np.ndarray]
+    excel_value: Callable[[str, str, int], str]
+    excel_gradient: Callable[[str, str, int], str]
+    formula: str
+    label: str  # the C row's element label on the sheet
 
 
-def half_sse_xl(a_range: str, t_range: str) -> str:
-    return f"SUMXMY2({a_range},{t_range})/2"
+# the book's cost: C = ½Σ(a−t)² per image, C_T = Σ C
+HALF_SSE = Loss(
+    name="half-sse",
+    value=lambda a, t, n: 0.5 * np.sum((a - t) ** 2, axis=-1),
+    gradient=lambda a, t, n: a - t,
+    excel_value=lambda a, t, n: f"SUMXMY2({a},{t})/2",
+    excel_gradient=lambda a, t, n: f"{a}-{t}",
+    formula="C = ½Σ(a − t)² per image; C_T = Σ C",
+    label="½Σ(a−t)²",
+)
+
+# mean squared error over the N images: C = Σ(a−t)²/N per image, so C_T = Σ C is the mean
+MSE = Loss(
+    name="mse",
+    value=lambda a, t, n: np.sum((a - t) ** 2, axis=-1) / n,
+    gradient=lambda a, t, n: 2.0 * (a - t) / n,
+    excel_value=lambda a, t, n: f"SUMXMY2({a},{t})/{n}",
+    excel_gradient=lambda a, t, n: f"2*({a}-{t})/{n}",
+    formula="C = Σ(a − t)²/N per image; C_T = Σ C, the mean squared error over the N images",
+    label="Σ(a−t)²/N",
+)
+
+LOSSES: dict[str, Loss] = {loss.name: loss for loss in (HALF_SSE, MSE)}
 
 
-def output_error(a: np.ndarray, t: np.ndarray, act: Activation, z: np.ndarray) -> np.ndarray:
-    """δᴸ = (a−t) ⊙ σ'(z): ∂C/∂zᴸ for C = ½Σ(a−t)²."""
-    return (a - t) * act.derivative(z, a)
+# --- output error: δᴸ = ∂C/∂a ⊙ σ'(zᴸ) ------------------------------------------------------------
 
 
-def output_error_xl(a: str, t: str, act: Activation, z: str) -> str:
-    return f"({a}-{t})*{act.excel_derivative(z, a)}"
+def output_error(loss: Loss, a: np.ndarray, t: np.ndarray, n: int, act: Activation,
+                 z: np.ndarray) -> np.ndarray:
+    """δᴸ = ∂C/∂aᴸ ⊙ σ'(zᴸ), e.g. (a−t) ⊙ σ'(z) for the book's C = ½Σ(a−t)²."""
+    return loss.gradient(a, t, n) * act.derivative(z, a)
+
+
+def output_error_xl(loss: Loss, a: str, t: str, n: int, act: Activation, z: str) -> str:
+    return times_derivative_xl(loss.excel_gradient(a, t, n), act, z, a)
 
 
 # --- weighted input, backward sum, gradients, update -----------------------------------------
@@ -69,8 +133,9 @@ def weighted_input(a_prev: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarr
     return a_prev @ w.T + b
 
 
-def weighted_input_xl(w_range: str, a_range: str, b: str) -> str:
-    return f"SUMPRODUCT({w_range},{a_range})+{b}"
+def weighted_input_xl(w_range: str, a_range: str, b: str | None) -> str:
+    """The book's form; without a bias (``b`` None) just the SUMPRODUCT."""
+    return f"SUMPRODUCT({w_range},{a_range})" + (f"+{b}" if b else "")
 
 
 def back_sum(delta_next: np.ndarray, w_next: np.ndarray) -> np.ndarray:
@@ -89,7 +154,7 @@ def hidden_error(back: np.ndarray, act: Activation, z: np.ndarray, a: np.ndarray
 
 
 def hidden_error_xl(back: str, act: Activation, z: str, a: str) -> str:
-    return f"({back})*{act.excel_derivative(z, a)}"
+    return times_derivative_xl(back, act, z, a)
 
 
 def weight_gradient(delta: np.ndarray, a_prev: np.ndarray) -> np.ndarray:
@@ -140,6 +205,15 @@ def correct_xl(a_range: str, t_range: str) -> str:
     return (
         f"IF(MATCH(MAX({a_range}),{a_range},0)=MATCH(MAX({t_range}),{t_range},0),1,0)"
     )
+
+
+def near(a: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """1.0 where a single output is within 0.5 of its target (XOR's output rounds right)."""
+    return (np.abs(a[..., 0] - t[..., 0]) < 0.5).astype(float)
+
+
+def near_xl(a: str, t: str) -> str:
+    return f"IF(ABS({a}-{t})<0.5,1,0)"
 
 
 def mean(values: np.ndarray) -> np.ndarray:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sheetnet import cnn, cnn_book, descent, fc, fc_book
+from sheetnet import cnn, cnn_book, descent, fc, fc_book, ops
 from sheetnet import data as data_mod
 from sheetnet.data import Dataset
 from sheetnet.errors import SheetnetError
@@ -33,6 +33,10 @@ class Options:
     filters: int | None = None  # the CNN's K, f and p
     filter_size: int | None = None
     pool: int | None = None
+    layers: str | None = None  # e.g. "2,4,1": every layer's size, input to output
+    activation: str | None = None
+    output_activation: str | None = None
+    loss: str | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class Preset:
     train: Callable[..., Trace]
     workbook: Callable[[Run], WorkbookSpec]
     model_from_config: Callable[[Mapping[str, object]], object]
+    values: bool = False  # the data's labels are target values (regression), not classes
 
     def run(self, opts: Options) -> Run:
         """Build a run from command-line options, validating every input."""
@@ -59,7 +64,9 @@ class Preset:
             init_origin = f"--init {Path(opts.init).name}"
         else:
             params = self.init(model, opts.seed)
-            init_origin = f"standard normal, --seed {opts.seed}"
+            kind = "He (normal × √(2/fan-in), biases 0)" if self.init is fc.init_he \
+                else "standard normal"
+            init_origin = f"{kind}, --seed {opts.seed}"
         eta = self.eta if opts.eta is None else opts.eta
         iterations = self.iterations if opts.iterations is None else opts.iterations
         descent.check_run(eta, iterations)
@@ -82,7 +89,7 @@ def load_data(preset: Preset, opts: Options) -> Dataset:
         return data_mod.builtin(preset.dataset)
     if opts.shape is None:
         raise SheetnetError(f"--data {opts.data} needs --shape ROWSxCOLS, e.g. --shape 4x3")
-    return data_mod.load_csv(Path(opts.data), data_mod.parse_shape(opts.shape))
+    return data_mod.load_csv(Path(opts.data), data_mod.parse_shape(opts.shape), preset.values)
 
 
 def read_json(path: Path) -> object:
@@ -98,19 +105,60 @@ def read_json(path: Path) -> object:
 _CNN_OPTIONS = {"filters": "--filters", "filter_size": "--filter-size", "pool": "--pool"}
 
 
-def _fc_model(hidden: tuple[int, ...]) -> Callable[[Dataset, Options], fc.FCNet]:
+def _choose(kind: str, name: str, table: Mapping[str, object]) -> object:
+    if name not in table:
+        raise SheetnetError(f"--{kind} {name!r} is not one of: {', '.join(table)}")
+    return table[name]
+
+
+def _parse_layers(text: str, ds: Dataset) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(v) for v in text.replace(" ", "").split(","))
+    except ValueError:
+        raise SheetnetError(f"--layers {text!r} is not a list of sizes; write it like 2,4,1"
+                            ) from None
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise SheetnetError(f"--layers {text!r} needs at least an input and an output layer of"
+                            " at least 1 unit each, e.g. 2,4,1")
+    inputs, outputs = ds.x.shape[1], ds.outputs
+    if sizes[0] != inputs:
+        raise SheetnetError(f"--layers {text} starts with {sizes[0]} inputs but the data has"
+                            f" {inputs} per row; start with {inputs}")
+    if sizes[-1] != outputs:
+        what = "one target value" if ds.values else f"{outputs} classes"
+        raise SheetnetError(f"--layers {text} ends with {sizes[-1]} outputs but the data has"
+                            f" {what}; end with {outputs}")
+    return sizes
+
+
+def _activations(opts: Options, hidden: str, output: str,
+                 loss: str) -> tuple[ops.Activation, ops.Activation, ops.Loss]:
+    return (_choose("activation", opts.activation or hidden, ops.ACTIVATIONS),  # type: ignore[return-value]
+            _choose("output-activation", opts.output_activation or output, ops.ACTIVATIONS),
+            _choose("loss", opts.loss or loss, ops.LOSSES))
+
+
+def _fc_model(hidden: tuple[int, ...], activation: str = "sigmoid",
+              output_activation: str = "sigmoid", loss: str = "half-sse",
+              biases: bool = True) -> Callable[[Dataset, Options], fc.FCNet]:
     def make(ds: Dataset, opts: Options) -> fc.FCNet:
         for field, flag in _CNN_OPTIONS.items():
             if getattr(opts, field) is not None:
                 raise SheetnetError(f"{flag} is for --net cnn; a fully connected net has no"
                                     " filters")
-        return fc.FCNet((ds.x.shape[1], *hidden, len(ds.classes)))
+        sizes = (_parse_layers(opts.layers, ds) if opts.layers
+                 else (ds.x.shape[1], *hidden, ds.outputs))
+        act, out, cost = _activations(opts, activation, output_activation, loss)
+        return fc.FCNet(sizes, act, out, cost, biases)  # type: ignore[arg-type]
     return make
 
 
 def _fc_from_config(config: Mapping[str, object]) -> fc.FCNet:
     sizes = tuple(int(s) for s in str(config["layers"]).split(","))
-    return fc.FCNet(sizes)
+    return fc.FCNet(sizes, ops.ACTIVATIONS[str(config["activation"])],
+                    ops.ACTIVATIONS[str(config["output activation"])],
+                    ops.LOSSES[str(config.get("loss", "half-sse"))],
+                    config.get("biases", "yes") == "yes")
 
 
 MLP = Preset(
@@ -129,16 +177,24 @@ MLP = Preset(
 )
 
 def _cnn_model(ds: Dataset, opts: Options) -> cnn.CNNNet:
+    if opts.layers:
+        raise SheetnetError("--layers is for fully connected nets; the CNN's shape comes from"
+                            " --filters, --filter-size and --pool")
     chosen = {k: getattr(opts, k) for k in _CNN_OPTIONS if getattr(opts, k) is not None}
+    act, out, cost = _activations(opts, "sigmoid", "sigmoid", "half-sse")
     return cnn.CNNNet(ds.shape, filters=chosen.get("filters", 3),
                       size=chosen.get("filter_size", 3), pool=chosen.get("pool", 2),
-                      outputs=len(ds.classes))
+                      outputs=len(ds.classes), activation=act,  # type: ignore[arg-type]
+                      output_activation=out, loss=cost)  # type: ignore[arg-type]
 
 
 def _cnn_from_config(config: Mapping[str, object]) -> cnn.CNNNet:
     rows, cols = (int(v) for v in str(config["image shape"]).split("x"))
     k, f, p, n = (int(str(config[key])) for key in ("filters", "filter size", "pool", "classes"))
-    return cnn.CNNNet((rows, cols), filters=k, size=f, pool=p, outputs=n)
+    return cnn.CNNNet((rows, cols), filters=k, size=f, pool=p, outputs=n,
+                      activation=ops.ACTIVATIONS[str(config["activation"])],
+                      output_activation=ops.ACTIVATIONS[str(config["output activation"])],
+                      loss=ops.LOSSES[str(config.get("loss", "half-sse"))])
 
 
 CNN = Preset(
@@ -156,7 +212,40 @@ CNN = Preset(
     model_from_config=_cnn_from_config,
 )
 
-PRESETS: dict[str, Preset] = {p.name: p for p in (MLP, CNN)}
+XOR = Preset(
+    name="xor",
+    summary="2-4-1 network learning XOR: sigmoid hidden layer, identity output, mean squared"
+            " error",
+    follows="classic: XOR, the problem one layer cannot solve",
+    dataset="xor",
+    eta=0.5,
+    iterations=300,
+    make_model=_fc_model((4,), "sigmoid", "identity", "mse"),
+    init=fc.init_params,  # type: ignore[arg-type]
+    init_from_json=fc.params_from_json,  # type: ignore[arg-type]
+    train=fc.train,
+    workbook=fc_book.workbook,
+    model_from_config=_fc_from_config,
+    values=True,
+)
+
+CURVE = Preset(
+    name="curve",
+    summary="1-10-10-1 ReLU network fitting y = x² + noise (100 points), mean squared error",
+    follows="classic: regression with a small deep net",
+    dataset="curve",
+    eta=0.2,
+    iterations=100,
+    make_model=_fc_model((10, 10), "relu", "identity", "mse"),
+    init=fc.init_he,  # type: ignore[arg-type]
+    init_from_json=fc.params_from_json,  # type: ignore[arg-type]
+    train=fc.train,
+    workbook=fc_book.workbook,
+    model_from_config=_fc_from_config,
+    values=True,
+)
+
+PRESETS: dict[str, Preset] = {p.name: p for p in (MLP, CNN, XOR, CURVE)}
 
 
 def get(name: str) -> Preset:

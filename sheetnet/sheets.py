@@ -13,6 +13,8 @@ from sheetnet.layout import (
     LineChartSpec,
     Place,
     RowSpec,
+    ScatterChartSpec,
+    Series,
     SheetSpec,
     Template,
     Text,
@@ -25,7 +27,7 @@ from sheetnet.layout import (
 from sheetnet.run import Run
 
 FIRST_IMAGE_COL = 5  # columns A–D hold labels, element names, values and Σ over images
-INPUTS, DATA, SUMMARY, MAP = "Inputs", "Data", "Summary", "Map"
+INPUTS, DATA, SUMMARY, MAP, FIT = "Inputs", "Data", "Summary", "Map", "Fit"
 CONFIG_ROW = 4  # first "key | value" row of the Inputs sheet
 
 
@@ -50,11 +52,11 @@ def inputs_sheet(run: Run, config: dict[str, object],
     classes = run.data.classes
     eta_row = CONFIG_ROW + len(config)
     class_row = eta_row + 3
-    places = [
-        Place("eta", INPUTS, eta_row, 3, 1, kind="input", description="η: the learning rate"),
-        Place("classes", INPUTS, class_row, 3, len(classes), kind="input",
-              description="the classes; t is 1 where an image's label equals the class"),
-    ]
+    places = [Place("eta", INPUTS, eta_row, 3, 1, kind="input", description="η: the learning rate")]
+    if classes:  # targets that are values (regression) have no classes
+        places.append(Place("classes", INPUTS, class_row, 3, len(classes), kind="input",
+                            description="the classes; t is 1 where an image's label equals the"
+                                        " class"))
     row = class_row + len(classes) + 2
     first_param_row = row
     for name, labels, _ in param_rows:
@@ -75,7 +77,8 @@ def inputs_sheet(run: Run, config: dict[str, object],
         put(g, eta_row, 1, "η (eta)", "label")
         put(g, eta_row, 2, "learning rate", "element")
         put(g, eta_row, 3, run.eta, "input")
-        put(g, class_row - 1, 1, "Classes", "section")
+        if classes:
+            put(g, class_row - 1, 1, "Classes", "section")
         for i, cls in enumerate(classes):
             put(g, class_row + i, 1, "class" if i == 0 else None, "label")
             put(g, class_row + i, 2, f"t{sub(i + 1)}", "element")
@@ -122,7 +125,7 @@ def data_sheet(run: Run, bands: bool = False) -> tuple[SheetSpec, list[Place]]:
     last_col = col + (n - 1) * stride + w - 1
     places = [
         Place("label", DATA, 3, col, 1, images=n, stride=stride, kind="input",
-              description="each image's label"),
+              description="each target value t" if ds.values else "each image's label"),
         Place("x", DATA, 4, col, h, w, images=n, stride=stride, kind="input",
               description="each image's pixels" + ("" if bands else ", row by row (p11, p12, …)")),
     ]
@@ -132,7 +135,7 @@ def data_sheet(run: Run, bands: bool = False) -> tuple[SheetSpec, list[Place]]:
         how = "each image in its own shape" if bands else "one column per image · pixels row by row"
         put(g, 1, 1, f"Data · {ds.name} · {how}", "title")
         put(g, 2, 1, "image", "header")
-        put(g, 3, 1, "label", "label")
+        put(g, 3, 1, "t" if ds.values else "label", "label")
         put(g, 4, 1, "x", "label")
         for i in range(n):
             put(g, 2, col + i * stride, i + 1, "header")
@@ -186,6 +189,47 @@ def summary_sheet(iterations: int, cost_at: Sequence[Place],
     return spec, places
 
 
+def fit_sheet(run: Run, output: Place, data: dict[str, Place]) -> tuple[SheetSpec, list[Place]]:
+    """Targets that are values: each row's inputs, target and the last iteration's prediction,
+    with a chart of data and prediction when there is one input."""
+    ds = run.data
+    n, m = ds.x.shape
+    k = output.iteration
+    places = [
+        Place("x", FIT, 3, 1, n, m, iteration=k, description="the inputs, one row per point"),
+        Place("t", FIT, 3, m + 1, n, iteration=k, description="the target values"),
+        Place(output.name, FIT, 3, m + 2, n, iteration=k,
+              description=f"the prediction with iteration {k}'s parameters"),
+    ]
+
+    def build() -> Grid:
+        g: Grid = {}
+        put(g, 1, 1, f"Fit · {run.net} · data and the prediction at iteration {k}", "title")
+        for c, name in enumerate(ds.pixel_names()):
+            put(g, 2, 1 + c, name, "header")
+        put(g, 2, m + 1, "t", "header")
+        put(g, 2, m + 2, "prediction", "header")
+        for i in range(n):
+            row = g.setdefault(3 + i, {})
+            for c in range(m):
+                row[1 + c] = "=" + data["x"].ref(c, image=i, sheet=FIT)
+            row[m + 1] = "=" + data["label"].ref(image=i, sheet=FIT)
+            row[m + 2] = "=" + output.ref(0, image=i, sheet=FIT)
+        return g
+
+    scatters = []
+    if m == 1:
+        xs, last = f"A3:A{n + 2}", n + 2
+        scatters.append(ScatterChartSpec(
+            "Data and prediction", ds.pixel_names()[0], "t", anchor=a1(2, m + 4),
+            series=(Series("data", xs, f"{a1(3, m + 1)}:{a1(last, m + 1)}", line=False),
+                    Series(f"prediction (iteration {k})", xs,
+                           f"{a1(3, m + 2)}:{a1(last, m + 2)}"))))
+    spec = SheetSpec(FIT, build, widths={c: 12 for c in range(1, m + 3)}, freeze="A3",
+                     scatters=scatters, max_col=m + 2, max_row=n + 2, tab_color="27AE60")
+    return spec, places
+
+
 def map_sheet(places: Sequence[Place]) -> SheetSpec:
     """Every block: its name (as in the trace and ``--json``), sheet, range and meaning."""
     header = ("block", "iteration", "sheet", "range", "cells", "kind", "what it is")
@@ -215,12 +259,14 @@ SheetOf = Callable[[int, Places, Callable[[Grid], Grid]], SheetSpec]
 def assemble(run: Run, config: dict[str, object],
              param_rows: Sequence[tuple[str, Sequence[str], np.ndarray]],
              descriptions: dict[str, str], per_iter: Sequence[Places], rows_of: RowsOf,
-             sheet_of: SheetOf, bands: bool = False) -> WorkbookSpec:
+             sheet_of: SheetOf, bands: bool = False,
+             output: str | None = None) -> WorkbookSpec:
     """A net's whole workbook: Summary, Inputs, Data, one sheet per iteration and Map.
 
     per_iter: each iteration's places (with ``C_T`` and ``accuracy``); rows_of(here, prev,
     inputs, data): an iteration sheet's rows; sheet_of(k, here, render): its sheet, where
     ``render(grid)`` fills a header grid with the rows (lazily, one sheet in memory at a time).
+    output: for targets that are values, the output block whose last value the Fit sheet shows.
     """
     inputs_spec, inputs_list = inputs_sheet(run, config, param_rows, descriptions)
     data_spec, data_list = data_sheet(run, bands)
@@ -244,6 +290,10 @@ def assemble(run: Run, config: dict[str, object],
             templates += [t for rs in rows() for _, t in rs.per_image]
         iter_specs.append(sheet_of(k, here, render))
     places = inputs_list + data_list + [p for it in per_iter for p in it.values()] + summary_list
-    sheets = [summary_spec, inputs_spec, data_spec, *iter_specs, map_sheet(places)]
+    extra: list[SheetSpec] = []
+    if output is not None and run.data.values:
+        fit_spec, fit_places = fit_sheet(run, per_iter[-1][output], data)
+        extra, places = [fit_spec], places + fit_places
+    sheets = [summary_spec, *extra, inputs_spec, data_spec, *iter_specs, map_sheet(places)]
     return WorkbookSpec(sheets, places, {"eta": inputs["eta"].ref(absolute=True, sheet="")},
                         templates)

@@ -154,13 +154,14 @@ def _skeleton(preset: presets.Preset, config: dict[str, object]) -> Run:
     try:
         rows, cols = (int(v) for v in str(config["image shape"]).split("x"))
         n, k = int(config["images"]), int(config["classes"])
+        values = config.get("targets") == "values"
         iterations = int(config["iterations"])
         model = preset.model_from_config(config)
     except (KeyError, ValueError, TypeError) as e:
         raise SheetnetError(f"the {INPUTS} sheet's settings are damaged ({e}); export the"
                             " workbook again") from None
     ds = Dataset("workbook", np.zeros((n, rows * cols)), (0.0,) * n,
-                 tuple(float(i) for i in range(k)), (rows, cols))
+                 tuple(float(i) for i in range(k)), (rows, cols), values=values)
     return Run(preset.name, model, ds, preset.init(model, 0), 1.0, iterations)
 
 
@@ -213,13 +214,15 @@ def _read_inputs(wb, preset: presets.Preset, skeleton: Run) -> tuple[Run, int]:
             raise SheetnetError(f"the workbook has no {sheet} sheet; export it again")
     inp, dat = _sheet_array(wb[INPUTS]), _sheet_array(wb[DATA])
     eta = float(_input_numbers(inp, inputs["eta"]).ravel()[0])
-    classes = _labels(inp, inputs["classes"])
+    classes = _labels(inp, inputs["classes"]) if "classes" in inputs else ()
     params = {}
     for name, value in skeleton.params.items():
         params[name] = _input_numbers(inp, inputs[name]).reshape(value.shape)
     x = _input_numbers(dat, inputs["x"]).reshape(skeleton.data.x.shape)
     labels = _labels(dat, inputs["label"])
-    ds = Dataset("workbook", x, labels, classes, skeleton.data.shape)
+    if skeleton.data.values:
+        labels = tuple(float(v) for v in _input_numbers(dat, inputs["label"]).ravel())
+    ds = Dataset("workbook", x, labels, classes, skeleton.data.shape, skeleton.data.values)
     count = sum(p.size for p in inputs.values())
     return Run(preset.name, skeleton.model, ds, params, eta, skeleton.iterations), count
 

@@ -14,14 +14,15 @@ from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.chart import LineChart, Reference
+from openpyxl.chart import LineChart, Reference, ScatterChart
+from openpyxl.chart import Series as ChartSeries
 from openpyxl.formatting.rule import ColorScaleRule
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.worksheet import Worksheet
 
 from sheetnet.errors import SheetnetError
-from sheetnet.layout import COL, SheetSpec, Styled, Text, WorkbookSpec
+from sheetnet.layout import COL, ScatterChartSpec, SheetSpec, Styled, Text, WorkbookSpec
 
 _thin = Side(style="thin", color="B08D1A")
 STYLES = {
@@ -109,6 +110,8 @@ def _write_sheet(wb: Workbook, spec: SheetSpec) -> int:
         ws.conditional_formatting.add(scale.ranges, rule)
     if spec.chart:
         _add_chart(ws, spec)
+    for scatter in spec.scatters:
+        _add_scatter(ws, scatter)
     return formulas
 
 
@@ -128,6 +131,32 @@ def _add_chart(ws: Worksheet, spec: SheetSpec) -> None:
     chart.legend = None
     chart.x_axis.delete = False
     chart.y_axis.delete = False
+    ws.add_chart(chart, cs.anchor)
+
+
+def _add_scatter(ws: Worksheet, cs: ScatterChartSpec) -> None:
+    chart = ScatterChart()
+    chart.title = cs.title
+    chart.x_axis.title = cs.x_title
+    chart.y_axis.title = cs.y_title
+    chart.height, chart.width = 9, 16
+    chart.style = 13
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
+    for spec in cs.series:
+        c0, r0, c1, r1 = _bounds(spec.x)
+        xs = Reference(ws, min_col=c0, min_row=r0, max_col=c1, max_row=r1)
+        c0, r0, c1, r1 = _bounds(spec.y)
+        ys = Reference(ws, min_col=c0, min_row=r0, max_col=c1, max_row=r1)
+        series = ChartSeries(ys, xs, title=spec.title)
+        if not spec.line:
+            series.marker.symbol = "circle"
+            series.marker.size = 5
+            series.graphicalProperties.line.noFill = True
+        else:
+            series.marker.symbol = "none"
+            series.smooth = False
+        chart.series.append(series)
     ws.add_chart(chart, cs.anchor)
 
 

@@ -101,6 +101,26 @@ def test_bad_cnn_input(tmp_path, args, message):
     assert not list(tmp_path.glob(".out.xlsx*"))
 
 
+@pytest.mark.parametrize("args, message", [
+    (["--net", "xor", "--layers", "3,4,1"], "starts with 3 inputs but the data has 2 per row"),
+    (["--net", "xor", "--layers", "2,4,2"], "ends with 2 outputs but the data has one target"),
+    (["--net", "mlp", "--layers", "12,x,2"], "not a list of sizes"),
+    (["--net", "mlp", "--layers", "12"], "at least an input and an output layer"),
+    (["--net", "mlp", "--activation", "soft"], "'soft' is not one of: sigmoid, relu"),
+    (["--net", "mlp", "--loss", "l1"], "--loss 'l1' is not one of: half-sse, mse"),
+    (["--net", "cnn", "--layers", "36,3"], "--layers is for fully connected nets"),
+    (["--net", "curve", "--data", "{text}", "--shape", "1x1"], "label 'big' is not a number"),
+])
+def test_bad_fully_connected_options(tmp_path, args, message):
+    text = write_csv(tmp_path / "t.csv", "label,x\nbig,1\n2,3\n")
+    out = tmp_path / "out.xlsx"
+    result = runner.invoke(app, ["export", "--out", str(out),
+                                 *[a.format(text=text) for a in args]])
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())
+    assert not out.exists()
+
+
 def test_cnn_export_lays_maps_out_in_their_own_shape(tmp_path):
     out = tmp_path / "cnn.xlsx"
     result = runner.invoke(app, ["export", "--net", "cnn", "--out", str(out), "--iterations",

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from sheetnet import data, fc
+from sheetnet import data, fc, ops
 from sheetnet.errors import SheetnetError
 from tests.conftest import BOOK_INIT, assert_gradients_match
 
@@ -159,3 +159,47 @@ def test_bad_eta_and_iterations(eta, iterations):
     net, params, x, t = _problem((4, 3, 2))
     with pytest.raises(SheetnetError):
         fc.train(net, params, x, t, eta, iterations)
+
+
+@pytest.mark.parametrize("act, out, loss, biases", [
+    ("tanh", "sigmoid", "half-sse", True),
+    ("relu", "identity", "mse", True),
+    ("sigmoid", "identity", "mse", False),
+    ("relu", "tanh", "half-sse", False),
+])
+def test_other_activations_losses_and_no_biases_match_central_differences(act, out, loss,
+                                                                            biases):
+    rng = np.random.default_rng(4)
+    net = fc.FCNet((3, 5, 4, 2), ops.ACTIVATIONS[act], ops.ACTIVATIONS[out], ops.LOSSES[loss],
+                   biases)
+    params = fc.init_params(net, 4)
+    x, t = rng.standard_normal((6, 3)), rng.random((6, 2))
+    blocks = fc.iteration(net, params, x, t)
+    assert ("b2" in blocks) is biases
+    assert_gradients_match(lambda p: fc.cost(net, p, x, t), params,
+                           {name: blocks[f"dCT_d{name}"] for name in params})
+
+
+def test_relu_derivative_at_zero_is_zero():
+    z = np.array([-1.0, 0.0, 2.0])
+    np.testing.assert_array_equal(ops.RELU.derivative(z, ops.RELU.value(z)), [0.0, 0.0, 1.0])
+    assert ops.RELU.excel_derivative("E5", "E6") == "IF(E5>0,1,0)"
+
+
+def test_mse_is_the_mean_over_images():
+    rng = np.random.default_rng(0)
+    a, t = rng.random((5, 1)), rng.random((5, 1))
+    assert ops.MSE.value(a, t, 5).sum() == pytest.approx(np.mean((a - t) ** 2))
+
+
+def test_xor_and_curve_defaults_converge():
+    from sheetnet import presets
+
+    xor = presets.get("xor")
+    trace = xor.trace(xor.run(presets.Options()), keep=())
+    assert trace.cost[-1] < 0.01 and trace.accuracy[-1] == 1.0
+    curve = presets.get("curve")
+    run = curve.run(presets.Options())
+    assert run.model.sizes == (1, 10, 10, 1) and run.data.x.shape == (100, 1)
+    trace = curve.trace(run, keep=())
+    assert trace.cost[-1] < 0.01 < trace.cost[0]

@@ -7,7 +7,7 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
-from sheetnet import cnn, data, fc, presets, recalc
+from sheetnet import cnn, data, fc, ops, presets, recalc
 from sheetnet.cli import app
 from sheetnet.verify import verify
 from tests.conftest import BOOK_INIT, write_csv
@@ -192,3 +192,29 @@ def test_cnn_other_architectures_verify(soffice, tmp_path, args):
     report = verify(out)
     assert report.ok, report.first_differences()
     assert report.blocks["routed"].cells > 0
+
+
+@pytest.mark.parametrize("net", ["xor", "curve"])
+def test_regression_presets_verify_with_a_fit_sheet(soffice, tmp_path, net):
+    out = _export(tmp_path, f"{net}.xlsx", "--net", net, "--iterations", "3")
+    report = verify(out)
+    assert report.ok, report.first_differences()
+    wb = openpyxl.load_workbook(out, read_only=True)
+    assert "Fit" in wb.sheetnames
+    wb.close()
+
+
+def test_relu_at_exactly_zero_agrees_with_the_cells(soffice, tmp_path):
+    """x = 0 and zero biases make z exactly 0: relu'(0) must be 0 in NumPy and in the cell."""
+    csv = write_csv(tmp_path / "p.csv", "label,x\n0.5,0\n1.0,1\n0.2,-1\n")
+    init = {"W2": [[1.0], [-1.0]], "b2": [0.0, 0.0], "W3": [[0.5, -0.5]], "b3": [0.0]}
+    path = tmp_path / "init.json"
+    path.write_text(json.dumps(init))
+    out = _export(tmp_path, "zero.xlsx", "--net", "curve", "--data", str(csv), "--shape", "1x1",
+                  "--layers", "1,2,1", "--init", str(path), "--iterations", "2")
+    report = verify(out)
+    assert report.ok, report.first_differences()
+    net = fc.FCNet((1, 2, 1), ops.RELU, ops.IDENTITY, ops.MSE)
+    ds = data.load_csv(csv, (1, 1), values=True)
+    blocks = fc.iteration(net, fc.params_from_json(net, init, "init"), ds.x, ds.targets)
+    assert (blocks["z2"][0] == 0).all() and (blocks["delta2"][0] == 0).all()
