@@ -145,9 +145,10 @@ def export(
     console.print(f"[green]✓[/] wrote [bold]{out}[/]: {len(spec.sheets)} sheets,"
                   f" {cells:,} formula cells in {seconds:.1f} s"
                   f" ({cells / seconds:,.0f} cells/s)", soft_wrap=True)
-    console.print(f"  C_T {trace.cost[0]:.6f} → {trace.cost[-1]:.6f} over {run.iterations}"
-                  f" iterations, accuracy {trace.accuracy[0]:.1%} → {trace.accuracy[-1]:.1%}",
-                  soft_wrap=True)
+    accuracy = (f", accuracy {trace.accuracy[0]:.1%} → {trace.accuracy[-1]:.1%}"
+                if trace.has_accuracy else "")
+    console.print(f"  {trace.cost_name} {trace.cost[0]:.6f} → {trace.cost[-1]:.6f} over"
+                  f" {run.iterations} iterations{accuracy}", soft_wrap=True)
     console.print(f"  next: [bold]sheetnet verify {out}[/]", soft_wrap=True)
 
 

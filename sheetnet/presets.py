@@ -81,6 +81,36 @@ class Preset:
         return self.train(run.model, run.params, run.data.x, run.data.targets, run.eta,
                           run.iterations, progress, keep)
 
+    def skeleton(self, config: Mapping[str, object]) -> Run:
+        """A run with a workbook's shapes (from its settings) and zero values: enough to know
+        where every cell is."""
+        rows, cols = (int(v) for v in str(config["image shape"]).split("x"))
+        n, k = int(str(config["images"])), int(str(config["classes"]))
+        iterations = int(str(config["iterations"]))
+        model = self.model_from_config(config)
+        ds = Dataset("workbook", np.zeros((n, rows * cols)), (0.0,) * n,
+                     tuple(float(i) for i in range(k)), (rows, cols),
+                     values=config.get("targets") == "values")
+        return Run(self.name, model, ds, self.init(model, 0), 1.0, iterations)
+
+    def rebuild(self, skeleton: Run, found: Mapping[str, object]) -> Run:
+        """The run a workbook's input cells describe (``found``: input place -> values)."""
+        ds = skeleton.data
+        x = np.asarray(found["x"]).reshape(ds.x.shape)
+        labels = found["label"]
+        if ds.values:
+            labels = tuple(float(v) for v in np.asarray(labels).ravel())
+        params = {name: np.asarray(found[name]).reshape(v.shape)
+                  for name, v in skeleton.params.items()}
+        eta = float(np.asarray(found["eta"]).ravel()[0])
+        data = Dataset("workbook", x, tuple(labels), tuple(found.get("classes", ())),  # type: ignore[arg-type]
+                       ds.shape, ds.values)
+        return Run(self.name, skeleton.model, data, params, eta, skeleton.iterations)
+
+    def text_inputs(self, skeleton: Run) -> set[str]:
+        """Input places that may hold text (class labels) rather than numbers."""
+        return set() if skeleton.data.values else {"label", "classes"}
+
 
 def load_data(preset: Preset, opts: Options) -> Dataset:
     if opts.data is None:

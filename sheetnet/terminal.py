@@ -29,13 +29,17 @@ def picture(pixels: np.ndarray, title: str = "", lo: float | None = None,
 def cost_table(trace: Trace, every: int = 1) -> Table:
     table = Table(title="Training run", show_lines=False)
     table.add_column("iteration", justify="right")
-    table.add_column("C_T", justify="right")
-    table.add_column("accuracy", justify="right")
+    table.add_column(trace.cost_name, justify="right")
+    if trace.has_accuracy:
+        table.add_column("accuracy", justify="right")
     n = len(trace.iterations)
     for k in range(n):
         if k % every and k != n - 1:
             continue
-        table.add_row(str(k), f"{trace.cost[k]:.6f}", f"{trace.accuracy[k]:.1%}")
+        row = [str(k), f"{trace.cost[k]:.6f}"]
+        if trace.has_accuracy:
+            row.append(f"{trace.accuracy[k]:.1%}")
+        table.add_row(*row)
     return table
 
 

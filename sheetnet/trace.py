@@ -19,25 +19,36 @@ class Trace:
 
     iterations: list[dict[str, np.ndarray]]
     descriptions: dict[str, str]
+    cost_name: str = "C_T"  # the quantity descent lowers (z for plain gradient descent)
 
     @property
     def cost(self) -> np.ndarray:
-        """C_T at iteration 0..N."""
-        return np.array([float(b["C_T"]) for b in self.iterations])
+        """C_T (or ``cost_name``) at iteration 0..N."""
+        return self.series(self.cost_name)
+
+    @property
+    def has_accuracy(self) -> bool:
+        return "accuracy" in self.iterations[0]
 
     @property
     def accuracy(self) -> np.ndarray:
-        """Share of images classified right at iteration 0..N."""
-        return np.array([float(b["accuracy"]) for b in self.iterations])
+        """Share of images classified right at iteration 0..N (nan where there is none)."""
+        if not self.has_accuracy:
+            return np.full(len(self.iterations), np.nan)
+        return self.series("accuracy")
+
+    def series(self, name: str) -> np.ndarray:
+        """Block ``name`` at iteration 0..N, stacked: (N+1, …)."""
+        return np.array([b[name] for b in self.iterations], dtype=float)
 
     def to_json(self) -> dict:
         """``{"cost": [...], "accuracy": [...], "blocks": {name: [value at iteration 0..N]}}``."""
         names = list(self.iterations[0])
-        return {
-            "cost": self.cost.tolist(),
-            "accuracy": self.accuracy.tolist(),
-            "blocks": {n: [b[n].tolist() for b in self.iterations] for n in names},
-        }
+        out: dict = {"cost": self.cost.tolist()}
+        if self.has_accuracy:
+            out["accuracy"] = self.accuracy.tolist()
+        out["blocks"] = {n: [np.asarray(b[n]).tolist() for b in self.iterations] for n in names}
+        return out
 
 
 def check_finite(blocks: dict[str, np.ndarray], iteration: int, eta: float) -> None:

@@ -17,11 +17,10 @@ import numpy as np
 from openpyxl import load_workbook
 
 from sheetnet import presets, recalc
-from sheetnet.data import Dataset
 from sheetnet.errors import SheetnetError
 from sheetnet.layout import FORMAT_MARK, Place, a1, sheet_prefix
 from sheetnet.run import Run
-from sheetnet.sheets import DATA, INPUTS, read_config
+from sheetnet.sheets import INPUTS, read_config
 
 TOLERANCE = 1e-9
 ERROR_VALUES = {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"}
@@ -150,19 +149,11 @@ def read_run(path: Path) -> tuple[presets.Preset, dict[str, object]]:
 
 
 def _skeleton(preset: presets.Preset, config: dict[str, object]) -> Run:
-    """A run with the workbook's shapes and zero values: enough to know every place."""
     try:
-        rows, cols = (int(v) for v in str(config["image shape"]).split("x"))
-        n, k = int(config["images"]), int(config["classes"])
-        values = config.get("targets") == "values"
-        iterations = int(config["iterations"])
-        model = preset.model_from_config(config)
-    except (KeyError, ValueError, TypeError) as e:
+        return preset.skeleton(config)
+    except (KeyError, ValueError, TypeError, SheetnetError) as e:
         raise SheetnetError(f"the {INPUTS} sheet's settings are damaged ({e}); export the"
                             " workbook again") from None
-    ds = Dataset("workbook", np.zeros((n, rows * cols)), (0.0,) * n,
-                 tuple(float(i) for i in range(k)), (rows, cols), values=values)
-    return Run(preset.name, model, ds, preset.init(model, 0), 1.0, iterations)
 
 
 def verify(path: Path, timeout: float = 600,
@@ -207,29 +198,24 @@ def verify(path: Path, timeout: float = 600,
 
 
 def _read_inputs(wb, preset: presets.Preset, skeleton: Run) -> tuple[Run, int]:
-    spec = preset.workbook(skeleton)
-    inputs = {p.name: p for p in spec.places if p.kind == "input"}
-    for sheet in (INPUTS, DATA):
-        if sheet not in wb.sheetnames:
-            raise SheetnetError(f"the workbook has no {sheet} sheet; export it again")
-    inp, dat = _sheet_array(wb[INPUTS]), _sheet_array(wb[DATA])
-    eta = float(_input_numbers(inp, inputs["eta"]).ravel()[0])
-    classes = _labels(inp, inputs["classes"]) if "classes" in inputs else ()
-    params = {}
-    for name, value in skeleton.params.items():
-        params[name] = _input_numbers(inp, inputs[name]).reshape(value.shape)
-    x = _input_numbers(dat, inputs["x"]).reshape(skeleton.data.x.shape)
-    labels = _labels(dat, inputs["label"])
-    if skeleton.data.values:
-        labels = tuple(float(v) for v in _input_numbers(dat, inputs["label"]).ravel())
-    ds = Dataset("workbook", x, labels, classes, skeleton.data.shape, skeleton.data.values)
-    count = sum(p.size for p in inputs.values())
-    return Run(preset.name, skeleton.model, ds, params, eta, skeleton.iterations), count
+    """Every input cell (data, classes, initial values, η) read back; the run they describe."""
+    inputs = [p for p in preset.workbook(skeleton).places if p.kind == "input"]
+    text = preset.text_inputs(skeleton)
+    sheets: dict[str, np.ndarray] = {}
+    found: dict[str, object] = {}
+    for p in inputs:
+        if p.sheet not in sheets:
+            if p.sheet not in wb.sheetnames:
+                raise SheetnetError(f"the workbook has no {p.sheet} sheet; export it again")
+            sheets[p.sheet] = _sheet_array(wb[p.sheet])
+        values = sheets[p.sheet]
+        found[p.name] = _labels(values, p) if p.name in text else _input_numbers(values, p)
+    return preset.rebuild(skeleton, found), sum(p.size for p in inputs)
 
 
 def _expected(p: Place, trace) -> np.ndarray:
-    if p.iteration is None:
-        return p.grid(trace.cost if p.name == "C_T" else trace.accuracy)
+    if p.iteration is None:  # a block over all iterations, e.g. the Summary's C_T column
+        return p.grid(trace.series(p.name))
     return p.grid(trace.iterations[p.iteration][p.name])
 
 
