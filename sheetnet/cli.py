@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from sheetnet import presets, terminal, xlsx
 from sheetnet.errors import SheetnetError
-from sheetnet.presets import DEFAULT_SEED, Options
+from sheetnet.options import DEFAULT_SEED, Options
 
 # Recent typer vendors its own click: take the exception base from typer itself.
 ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
@@ -70,14 +70,24 @@ OutActOpt = Annotated[str | None, typer.Option(help="Output activation: sigmoid,
                                                     " identity.")]
 LossOpt = Annotated[str | None, typer.Option(help="Cost: half-sse (the book's ½Σ(a−t)²) or mse"
                                                   " (mean squared error).")]
+FunctionOpt = Annotated[str | None, typer.Option(help="gd: the function, bowl (z = x² + y²),"
+                                                      " elongated or rosenbrock.")]
+StartOpt = Annotated[str | None, typer.Option(help="gd: the starting point X,Y, e.g. 3,2.")]
+StepsOpt = Annotated[int | None, typer.Option(help="gd: the number of steps (the same as"
+                                                   " --iterations).")]
 ForceOpt = Annotated[bool, typer.Option("--force", "-f", help="Overwrite an existing file.")]
 
 
 def _options(iterations, eta, seed, init, data, shape, filters, filter_size, pool, layers,
-             activation, output_activation, loss) -> Options:
+             activation, output_activation, loss, function, start, steps) -> Options:
+    if steps is not None:
+        if iterations is not None:
+            raise SheetnetError("give --steps or --iterations, not both (they are the same)")
+        iterations = steps
     return Options(iterations=iterations, eta=eta, seed=seed, init=init, data=data, shape=shape,
                    filters=filters, filter_size=filter_size, pool=pool, layers=layers,
-                   activation=activation, output_activation=output_activation, loss=loss)
+                   activation=activation, output_activation=output_activation, loss=loss,
+                   function=function, start=start)
 
 
 def _check_out(path: Path, force: bool, suffix: str) -> None:
@@ -121,6 +131,9 @@ def export(
     activation: ActOpt = None,
     output_activation: OutActOpt = None,
     loss: LossOpt = None,
+    function: FunctionOpt = None,
+    start: StartOpt = None,
+    steps: StepsOpt = None,
     force: ForceOpt = False,
 ) -> None:
     """Write a training run as a workbook where every number is a live formula.
@@ -132,7 +145,7 @@ def export(
     _check_out(out, force, ".xlsx")
     preset = presets.get(net)
     opts = _options(iterations, eta, seed, init, data, shape, filters, filter_size, pool,
-                    layers, activation, output_activation, loss)
+                    layers, activation, output_activation, loss, function, start, steps)
     run = preset.run(opts)
     started = time.perf_counter()
     trace = _train(preset, run, "NumPy core")
@@ -200,6 +213,9 @@ def train(
     activation: ActOpt = None,
     output_activation: OutActOpt = None,
     loss: LossOpt = None,
+    function: FunctionOpt = None,
+    start: StartOpt = None,
+    steps: StepsOpt = None,
     json_out: JsonOpt = None,
     every: Annotated[int, typer.Option(min=1, help="Show every k-th iteration.")] = 1,
     force: ForceOpt = False,
@@ -212,7 +228,7 @@ def train(
         _check_out(json_out, force, ".json")
     preset = presets.get(net)
     opts = _options(iterations, eta, seed, init, data, shape, filters, filter_size, pool,
-                    layers, activation, output_activation, loss)
+                    layers, activation, output_activation, loss, function, start, steps)
     run = preset.run(opts)
     trace = _train(preset, run)
     console.print(terminal.cost_table(trace, every))
@@ -252,15 +268,22 @@ def show(
     activation: ActOpt = None,
     output_activation: OutActOpt = None,
     loss: LossOpt = None,
+    function: FunctionOpt = None,
+    start: StartOpt = None,
+    steps: StepsOpt = None,
 ) -> None:
-    """Print one image and its z, a and δ at one iteration (for cnn: its maps as pictures).
+    """Print one image and its z, a and δ at one iteration (cnn: its maps as pictures; gd:
+    the table of steps).
 
     Example: [bold]sheetnet show --net cnn --iteration 50 --image 40[/]
     """
     preset = presets.get(net)
     opts = _options(iterations, eta, seed, init, data, shape, filters, filter_size, pool,
-                    layers, activation, output_activation, loss)
+                    layers, activation, output_activation, loss, function, start, steps)
     run = preset.run(opts)
+    if run.data is None:  # an exercise without images (gd): its whole table of steps
+        console.print(terminal.steps_table(preset.trace(run)))
+        return
     if not 0 <= iteration <= run.iterations:
         raise SheetnetError(f"--iteration {iteration} is outside 0..{run.iterations}; pick one"
                             " in range or raise --iterations")

@@ -225,6 +225,7 @@ class Series:
     x: str
     y: str
     line: bool = True  # False: markers only (data points)
+    markers: bool = False
 
 
 @dataclass(frozen=True)

@@ -184,6 +184,15 @@ def total_banded_xl(band_cols: str, column: int, cells: str) -> str:
     return f"SUMIF({band_cols},{column},{cells})"
 
 
+def step(grad: np.ndarray, eta: float) -> np.ndarray:
+    """The book's Δp = −η·∂C/∂p (gradient descent written as a step to add)."""
+    return -eta * grad
+
+
+def step_xl(grad: str, eta: str = "eta") -> str:
+    return f"-{eta}*{grad}"
+
+
 def update(param: np.ndarray, grad: np.ndarray, eta: float) -> np.ndarray:
     """Gradient descent: p ← p − η·∂C_T/∂p (a new array)."""
     return param - eta * grad

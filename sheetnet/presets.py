@@ -2,41 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from sheetnet import cnn, cnn_book, descent, fc, fc_book, ops
+from sheetnet import cnn, cnn_book, descent, exercises, fc, fc_book, ops
 from sheetnet import data as data_mod
 from sheetnet.data import Dataset
 from sheetnet.errors import SheetnetError
 from sheetnet.layout import WorkbookSpec
+from sheetnet.options import Options, read_json
 from sheetnet.run import Run
 from sheetnet.trace import Trace
-
-DEFAULT_SEED = 0
-
-
-@dataclass(frozen=True)
-class Options:
-    """What a user may set on the command line (None: the preset's default)."""
-
-    iterations: int | None = None
-    eta: float | None = None
-    seed: int = DEFAULT_SEED
-    init: Path | None = None
-    data: Path | None = None
-    shape: str | None = None
-    filters: int | None = None  # the CNN's K, f and p
-    filter_size: int | None = None
-    pool: int | None = None
-    layers: str | None = None  # e.g. "2,4,1": every layer's size, input to output
-    activation: str | None = None
-    output_activation: str | None = None
-    loss: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +36,8 @@ class Preset:
 
     def run(self, opts: Options) -> Run:
         """Build a run from command-line options, validating every input."""
+        opts.unused("iterations", "eta", "init", "data", "shape", "filters", "filter_size", "pool",
+                    "layers", "activation", "output_activation", "loss")
         ds = load_data(self, opts)
         model = self.make_model(ds, opts)
         if opts.init is not None:
@@ -120,16 +101,6 @@ def load_data(preset: Preset, opts: Options) -> Dataset:
     if opts.shape is None:
         raise SheetnetError(f"--data {opts.data} needs --shape ROWSxCOLS, e.g. --shape 4x3")
     return data_mod.load_csv(Path(opts.data), data_mod.parse_shape(opts.shape), preset.values)
-
-
-def read_json(path: Path) -> object:
-    path = Path(path)
-    if not path.is_file():
-        raise SheetnetError(f"--init {path}: no such file; give a JSON file of initial parameters")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise SheetnetError(f"--init {path}: not valid JSON ({e}); fix the file") from None
 
 
 _CNN_OPTIONS = {"filters": "--filters", "filter_size": "--filter-size", "pool": "--pool"}
@@ -275,7 +246,9 @@ CURVE = Preset(
     values=True,
 )
 
-PRESETS: dict[str, Preset] = {p.name: p for p in (MLP, CNN, XOR, CURVE)}
+PRESETS: dict[str, Preset] = {  # in the book's order, then the classics
+    p.name: p for p in (exercises.GD, MLP, CNN, XOR, CURVE)  # type: ignore[misc]
+}
 
 
 def get(name: str) -> Preset:

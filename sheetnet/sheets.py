@@ -49,7 +49,7 @@ def inputs_sheet(run: Run, config: dict[str, object],
 
     param_rows: (block name, element labels, initial values) in the order the net lists them.
     """
-    classes = run.data.classes
+    classes = run.data.classes if run.data is not None else ()
     eta_row = CONFIG_ROW + len(config)
     class_row = eta_row + 3
     places = [Place("eta", INPUTS, eta_row, 3, 1, kind="input", description="η: the learning rate")]

@@ -43,6 +43,18 @@ def cost_table(trace: Trace, every: int = 1) -> Table:
     return table
 
 
+def steps_table(trace: Trace) -> Table:
+    """One row per step, one column per block (the names the workbook's Map sheet uses)."""
+    names = list(trace.iterations[0])
+    table = Table(title="Steps")
+    table.add_column("i", justify="right")
+    for name in names:
+        table.add_column(name, justify="right")
+    for i, blocks in enumerate(trace.iterations):
+        table.add_row(str(i), *(f"{float(blocks[n]):.6g}" for n in names))
+    return table
+
+
 def vector_table(title: str, columns: dict[str, np.ndarray]) -> Table:
     """Named vectors side by side, one row per unit."""
     table = Table(title=title)

@@ -149,13 +149,11 @@ def _add_scatter(ws: Worksheet, cs: ScatterChartSpec) -> None:
         c0, r0, c1, r1 = _bounds(spec.y)
         ys = Reference(ws, min_col=c0, min_row=r0, max_col=c1, max_row=r1)
         series = ChartSeries(ys, xs, title=spec.title)
+        series.marker.symbol = "circle" if spec.markers or not spec.line else "none"
+        series.marker.size = 5
         if not spec.line:
-            series.marker.symbol = "circle"
-            series.marker.size = 5
             series.graphicalProperties.line.noFill = True
-        else:
-            series.marker.symbol = "none"
-            series.smooth = False
+        series.smooth = False
         chart.series.append(series)
     ws.add_chart(chart, cs.anchor)
 

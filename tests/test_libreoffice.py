@@ -218,3 +218,19 @@ def test_relu_at_exactly_zero_agrees_with_the_cells(soffice, tmp_path):
     ds = data.load_csv(csv, (1, 1), values=True)
     blocks = fc.iteration(net, fc.params_from_json(net, init, "init"), ds.x, ds.targets)
     assert (blocks["z2"][0] == 0).all() and (blocks["delta2"][0] == 0).all()
+
+
+@pytest.mark.parametrize("args", [[], ["--function", "elongated", "--start", "2,1", "--eta",
+                                       "0.05"],
+                                  ["--function", "rosenbrock", "--start", "-1.2,1", "--eta",
+                                   "0.001", "--steps", "100"]])
+def test_gd_workbook_verifies_and_reproduces_the_book(soffice, tmp_path, args):
+    out = _export(tmp_path, "gd.xlsx", "--net", "gd", *args)
+    report = verify(out)
+    assert report.ok, report.first_differences()
+    if not args:
+        work = tmp_path / "r"
+        work.mkdir()
+        wb = openpyxl.load_workbook(recalc.recalculate(out, work, 300), data_only=True)
+        z = [wb["Descent"].cell(3 + i, 8).value for i in range(3)]
+        assert z == pytest.approx([13, 8.32, 5.3248], rel=1e-14)

@@ -1,0 +1,106 @@
+"""Plain gradient descent on a function of two variables (book 2-11), step by step.
+
+Each step: ∂z/∂x and ∂z/∂y at (x, y), Δx = −η·∂z/∂x, Δy = −η·∂z/∂y, then (x, y) ← (x+Δx, y+Δy).
+For the book's z = x² + y² from (3, 2) with η = 0.1 every step multiplies x and y by 0.8, so z
+goes 13 → 8.32 → 5.3248 …
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from sheetnet import ops
+from sheetnet.errors import SheetnetError
+from sheetnet.trace import Trace, check_finite
+
+Pair = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Function:
+    """z = f(x, y) with its gradient, in NumPy form and in Excel form side by side."""
+
+    name: str
+    text: str
+    value: Callable[[float, float], float]
+    gradient: Callable[[float, float], tuple[float, float]]
+    excel_value: Callable[[str, str], str]
+    excel_gradient: Callable[[str, str], Pair]
+
+
+BOWL = Function(
+    name="bowl",
+    text="z = x² + y² (the book's bowl)",
+    value=lambda x, y: x * x + y * y,
+    gradient=lambda x, y: (2 * x, 2 * y),
+    excel_value=lambda x, y: f"{x}^2+{y}^2",
+    excel_gradient=lambda x, y: (f"2*{x}", f"2*{y}"),
+)
+
+ELONGATED = Function(
+    name="elongated",
+    text="z = x² + 10y² (an elongated bowl: descent zigzags across the narrow valley)",
+    value=lambda x, y: x * x + 10 * y * y,
+    gradient=lambda x, y: (2 * x, 20 * y),
+    excel_value=lambda x, y: f"{x}^2+10*{y}^2",
+    excel_gradient=lambda x, y: (f"2*{x}", f"20*{y}"),
+)
+
+ROSENBROCK = Function(
+    name="rosenbrock",
+    text="z = (1 − x)² + 100(y − x²)² (Rosenbrock's banana valley, minimum at (1, 1))",
+    value=lambda x, y: (1 - x) ** 2 + 100 * (y - x * x) ** 2,
+    gradient=lambda x, y: (-2 * (1 - x) - 400 * x * (y - x * x), 200 * (y - x * x)),
+    excel_value=lambda x, y: f"(1-{x})^2+100*({y}-{x}^2)^2",
+    excel_gradient=lambda x, y: (f"-2*(1-{x})-400*{x}*({y}-{x}^2)", f"200*({y}-{x}^2)"),
+)
+
+FUNCTIONS: dict[str, Function] = {f.name: f for f in (BOWL, ELONGATED, ROSENBROCK)}
+BLOCKS = ("x", "y", "dz_dx", "dz_dy", "dx", "dy", "z")
+DESCRIPTIONS = {
+    "x": "x at step i", "y": "y at step i",
+    "dz_dx": "∂z/∂x at (x, y)", "dz_dy": "∂z/∂y at (x, y)",
+    "dx": "Δx = −η·∂z/∂x", "dy": "Δy = −η·∂z/∂y",
+    "z": "z = f(x, y) at step i",
+}
+
+
+def function(name: str) -> Function:
+    if name not in FUNCTIONS:
+        raise SheetnetError(f"--function {name!r} is not one of: {', '.join(FUNCTIONS)}")
+    return FUNCTIONS[name]
+
+
+def parse_start(text: str) -> np.ndarray:
+    """``"3,2"`` -> array([3., 2.])."""
+    try:
+        x, y = (float(v) for v in text.replace(" ", "").split(","))
+    except ValueError:
+        raise SheetnetError(f"--start {text!r} is not X,Y; write it like --start 3,2") from None
+    if not (math.isfinite(x) and math.isfinite(y)):
+        raise SheetnetError(f"--start {text!r} needs finite numbers, e.g. --start 3,2")
+    return np.array([x, y])
+
+
+def descend(f: Function, start: np.ndarray, eta: float, steps: int,
+            progress: Callable[[int], None] | None = None) -> Trace:
+    """Steps 0..``steps``: each one's x, y, ∂z/∂x, ∂z/∂y, Δx, Δy and z (the update of the
+    last step is computed too, as the sheet shows it)."""
+    x, y = (np.float64(v) for v in start)  # NumPy scalars: overflow gives inf, not an exception
+    rows: list[dict[str, np.ndarray]] = []
+    for i in range(steps + 1):
+        with np.errstate(over="ignore", invalid="ignore"):  # check_finite reports it instead
+            gx, gy = f.gradient(x, y)
+            row = {"x": x, "y": y, "dz_dx": gx, "dz_dy": gy, "dx": ops.step(gx, eta),
+                   "dy": ops.step(gy, eta), "z": f.value(x, y)}
+            x, y = x + row["dx"], y + row["dy"]
+        blocks = {k: np.array(v, dtype=float) for k, v in row.items()}
+        check_finite(blocks, i, eta)
+        rows.append(blocks)
+        if progress:
+            progress(i)
+    return Trace(rows, DESCRIPTIONS, cost_name="z")

@@ -1,0 +1,59 @@
+"""Exercises without images: gradient descent (book 2-11)."""
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from sheetnet import gd, presets
+from sheetnet.cli import app
+
+runner = CliRunner()
+
+
+def test_books_bowl_goes_13_832_53248():
+    trace = gd.descend(gd.BOWL, np.array([3.0, 2.0]), 0.1, 30)
+    np.testing.assert_allclose(trace.cost[:3], [13.0, 8.32, 5.3248], rtol=1e-15)
+    # each step multiplies x and y by 0.8
+    np.testing.assert_allclose(trace.series("x"), 3 * 0.8 ** np.arange(31), rtol=1e-12)
+    assert trace.iterations[0]["dx"] == pytest.approx(-0.6)
+
+
+@pytest.mark.parametrize("f", list(gd.FUNCTIONS.values()), ids=list(gd.FUNCTIONS))
+def test_each_gradient_matches_central_differences(f):
+    h = 1e-6
+    for x, y in ((3.0, 2.0), (-1.2, 1.0), (0.5, -0.7)):
+        gx, gy = f.gradient(x, y)
+        nx = (f.value(x + h, y) - f.value(x - h, y)) / (2 * h)
+        ny = (f.value(x, y + h) - f.value(x, y - h)) / (2 * h)
+        np.testing.assert_allclose([gx, gy], [nx, ny], rtol=1e-7, atol=1e-6)
+
+
+def test_divergence_is_refused():
+    with pytest.raises(Exception, match="overflows"):
+        gd.descend(gd.ROSENBROCK, np.array([-1.2, 1.0]), 0.1, 50)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--function", "banana"], "'banana' is not one of: bowl, elongated, rosenbrock"),
+    (["--start", "3"], "--start '3' is not X,Y"),
+    (["--start", "a,b"], "is not X,Y"),
+    (["--start", "inf,1"], "needs finite numbers"),
+    (["--steps", "0"], "must be at least 1"),
+    (["--steps", "3", "--iterations", "3"], "give --steps or --iterations, not both"),
+    (["--data", "x.csv"], "--data is not used by this net"),
+    (["--function", "rosenbrock", "--eta", "0.1"], "overflows"),
+])
+def test_bad_gd_input(tmp_path, args, message):
+    out = tmp_path / "gd.xlsx"
+    result = runner.invoke(app, ["export", "--net", "gd", "--out", str(out), *args])
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())
+    assert not out.exists()
+
+
+def test_gd_preset_defaults_follow_the_book():
+    preset = presets.get("gd")
+    run = preset.run(presets.Options())
+    assert (run.eta, run.iterations, list(run.params["start"])) == (0.1, 30, [3.0, 2.0])
+    result = runner.invoke(app, ["show", "--net", "gd", "--steps", "2"])
+    assert result.exit_code == 0 and "5.3248" in result.output
