@@ -281,7 +281,7 @@ def show(
     opts = _options(iterations, eta, seed, init, data, shape, filters, filter_size, pool,
                     layers, activation, output_activation, loss, function, start, steps)
     run = preset.run(opts)
-    if run.data is None:  # an exercise without images (gd): its whole table of steps
+    if not preset.images:  # an exercise (gd, regression): its whole table of steps
         console.print(terminal.steps_table(preset.trace(run)))
         return
     if not 0 <= iteration <= run.iterations:
@@ -312,11 +312,12 @@ def nets() -> None:
     """
     from rich.table import Table
 
-    table = Table(title="sheetnet nets")
-    for col in ("net", "what it is", "follows", "data", "η", "iterations"):
-        table.add_column(col)
+    table = Table(title="sheetnet nets", caption="defaults: sheetnet export --help; a net's"
+                  " own options are refused by the others")
+    for col in ("net", "follows", "what it is", "η", "iterations"):
+        table.add_column(col, no_wrap=col != "what it is")
     for p in presets.PRESETS.values():
-        table.add_row(p.name, p.summary, p.follows, p.dataset, f"{p.eta:g}", str(p.iterations))
+        table.add_row(p.name, p.follows, p.summary, p.eta_text, str(p.iterations))
     console.print(table)
 
 

@@ -1,4 +1,5 @@
-"""Presets that are exercises rather than networks trained on images: gradient descent (2-11).
+"""Presets that are exercises rather than networks trained on images: gradient descent (2-11)
+and regression analysis (2-12).
 
 They answer the same calls as a network preset (``run``, ``trace``, ``workbook``, ``skeleton``,
 ``rebuild``), so export, train, show and verify treat every preset alike.
@@ -6,12 +7,16 @@ They answer the same calls as a network preset (``run``, ``trace``, ``workbook``
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from sheetnet import descent, gd, gd_book
+from sheetnet import descent, gd, gd_book, regression, regression_book
+from sheetnet.data import Dataset
+from sheetnet.errors import SheetnetError
 from sheetnet.layout import WorkbookSpec
 from sheetnet.options import Options
 from sheetnet.run import Run
@@ -21,13 +26,15 @@ from sheetnet.trace import Trace
 @dataclass(frozen=True)
 class GradientDescent:
     name: str = "gd"
-    summary: str = "gradient descent on z = f(x, y), one row per step (--function, --start)"
-    follows: str = "book 2-11 (gradient descent)"
+    summary: str = "gradient descent on z = f(x, y), a row per step"
+    follows: str = "book 2-11: gradient descent"
     dataset: str = "—"
     eta: float = 0.1
     iterations: int = 30
     start: str = "3,2"
     function: str = "bowl"
+    images: bool = False  # an exercise: `show` prints its table of steps
+    eta_text: str = "0.1"
 
     def run(self, opts: Options) -> Run:
         opts.unused("iterations", "eta", "function", "start")
@@ -63,3 +70,80 @@ class GradientDescent:
 
 
 GD = GradientDescent()
+
+
+def load_points(path: Path) -> Dataset:
+    """A CSV with columns ``x,y``: one point per row."""
+    path = Path(path)
+    if not path.is_file():
+        raise SheetnetError(f"--data {path}: no such file; give a CSV file with columns x,y")
+    rows = [r for r in csv.reader(path.read_text(encoding="utf-8-sig").splitlines()) if r]
+    if not rows or [c.strip().lower() for c in rows[0]] != ["x", "y"]:
+        raise SheetnetError(f"--data {path}: the header must be `x,y`, then one point per row")
+    points = []
+    for i, row in enumerate(rows[1:], start=2):
+        try:
+            x, y = (float(v) for v in row)
+        except ValueError:
+            raise SheetnetError(f"--data {path}: line {i} is not two numbers x,y") from None
+        if not (np.isfinite(x) and np.isfinite(y)):
+            raise SheetnetError(f"--data {path}: line {i} has a number that is not finite")
+        points.append((x, y))
+    xy = np.array(points).reshape(-1, 2)
+    regression.check_points(xy[:, 0], f"--data {path}")
+    return Dataset(path.name, xy[:, :1], tuple(float(v) for v in xy[:, 1]), (), (1, 1),
+                   values=True)
+
+
+@dataclass(frozen=True)
+class Regression:
+    name: str = "regression"
+    summary: str = "y = px + q by least squares: closed form and descent"
+    follows: str = "book 2-12: regression analysis"
+    dataset: str = "7 heights and weights"
+    eta: float = 0.0  # 0: 0.5/n, which halves the error of every step (see regression.py)
+    iterations: int = 40
+    images: bool = False
+    eta_text: str = "0.5/n"
+
+    def run(self, opts: Options) -> Run:
+        opts.unused("iterations", "eta", "data", "start")
+        if opts.data is not None:
+            ds, origin = load_points(opts.data), f"--data {Path(opts.data).name}"
+        else:
+            ds = Dataset("heights", np.array(regression.HEIGHTS)[:, None],
+                         regression.WEIGHTS, (), (1, 1), values=True)
+            origin = "built in: 7 people's height (cm) and weight (kg)"
+        start = gd.parse_start(opts.start or "0,0")
+        eta = 0.5 / ds.n_images if opts.eta is None else opts.eta
+        steps = self.iterations if opts.iterations is None else opts.iterations
+        descent.check_run(eta, steps)
+        return Run(self.name, None, ds, {"start": start}, eta, steps, {"data": origin})
+
+    def trace(self, run: Run, progress: Callable[[int], None] | None = None,
+              keep: Collection[str] | None = None) -> Trace:
+        return regression.descend(run.data.x[:, 0], run.data.targets[:, 0],
+                                  run.params["start"], run.eta, run.iterations, progress)
+
+    def workbook(self, run: Run) -> WorkbookSpec:
+        return regression_book.workbook(run)
+
+    def skeleton(self, config: Mapping[str, object]) -> Run:
+        n = int(str(config["points"]))
+        ds = Dataset("workbook", np.zeros((n, 1)), (0.0,) * n, (), (1, 1), values=True)
+        return Run(self.name, None, ds, {"start": np.zeros(2)}, 1.0,
+                   int(str(config["iterations"])))
+
+    def rebuild(self, skeleton: Run, found: Mapping[str, object]) -> Run:
+        x = np.asarray(found["x"], dtype=float).reshape(-1, 1)
+        y = tuple(float(v) for v in np.asarray(found["y"]).ravel())
+        ds = Dataset("workbook", x, y, (), (1, 1), values=True)
+        eta = float(np.asarray(found["eta"]).ravel()[0])
+        start = np.asarray(found["start"], dtype=float).ravel()
+        return Run(self.name, None, ds, {"start": start}, eta, skeleton.iterations)
+
+    def text_inputs(self, skeleton: Run) -> set[str]:
+        return set()
+
+
+REGRESSION = Regression()

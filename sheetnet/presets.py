@@ -33,6 +33,11 @@ class Preset:
     workbook: Callable[[Run], WorkbookSpec]
     model_from_config: Callable[[Mapping[str, object]], object]
     values: bool = False  # the data's labels are target values (regression), not classes
+    images: bool = True  # rows of inputs that `show` draws (exercises print their steps)
+
+    @property
+    def eta_text(self) -> str:
+        return f"{self.eta:g}"
 
     def run(self, opts: Options) -> Run:
         """Build a run from command-line options, validating every input."""
@@ -164,8 +169,8 @@ def _fc_from_config(config: Mapping[str, object]) -> fc.FCNet:
 
 MLP = Preset(
     name="mlp",
-    summary="12-3-2 sigmoid network recognising 0 and 1 with backpropagation",
-    follows="book 3-5 (cost) and 4-4 (backpropagation)",
+    summary="12-3-2 sigmoid network recognising 0 and 1 (4×3 images)",
+    follows="book 3-5, 4-4: cost, backpropagation",
     dataset="digits01",
     eta=0.2,
     iterations=50,
@@ -200,8 +205,8 @@ def _cnn_from_config(config: Mapping[str, object]) -> cnn.CNNNet:
 
 CNN = Preset(
     name="cnn",
-    summary="convolutional network (3 filters 3×3, 2×2 max pooling) recognising 1, 2 and 3",
-    follows="book 5-4 (CNN, cost) and 5-6 (its backpropagation)",
+    summary="CNN, 3 filters 3×3, 2×2 max pooling, recognising 1, 2, 3 (6×6)",
+    follows="book 5-4, 5-6: CNN, its backpropagation",
     dataset="digits123",
     eta=0.2,
     iterations=50,
@@ -215,9 +220,8 @@ CNN = Preset(
 
 XOR = Preset(
     name="xor",
-    summary="2-4-1 network learning XOR: sigmoid hidden layer, identity output, mean squared"
-            " error",
-    follows="classic: XOR, the problem one layer cannot solve",
+    summary="2-4-1 net learning XOR: sigmoid hidden, identity output, MSE",
+    follows="classic: XOR",
     dataset="xor",
     eta=0.5,
     iterations=300,
@@ -232,8 +236,8 @@ XOR = Preset(
 
 CURVE = Preset(
     name="curve",
-    summary="1-10-10-1 ReLU network fitting y = x² + noise (100 points), mean squared error",
-    follows="classic: regression with a small deep net",
+    summary="1-10-10-1 ReLU net fitting y = x² + noise, MSE",
+    follows="classic: curve fitting",
     dataset="curve",
     eta=0.2,
     iterations=100,
@@ -247,7 +251,8 @@ CURVE = Preset(
 )
 
 PRESETS: dict[str, Preset] = {  # in the book's order, then the classics
-    p.name: p for p in (exercises.GD, MLP, CNN, XOR, CURVE)  # type: ignore[misc]
+    p.name: p for p in (exercises.GD, exercises.REGRESSION, MLP, CNN, XOR,  # type: ignore[misc]
+                        CURVE)
 }
 
 

@@ -45,7 +45,7 @@ def cost_table(trace: Trace, every: int = 1) -> Table:
 
 def steps_table(trace: Trace) -> Table:
     """One row per step, one column per block (the names the workbook's Map sheet uses)."""
-    names = list(trace.iterations[0])
+    names = list(trace.iterations[-1])  # step 0 may carry more (e.g. a closed form)
     table = Table(title="Steps")
     table.add_column("i", justify="right")
     for name in names:

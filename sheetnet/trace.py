@@ -43,11 +43,12 @@ class Trace:
 
     def to_json(self) -> dict:
         """``{"cost": [...], "accuracy": [...], "blocks": {name: [value at iteration 0..N]}}``."""
-        names = list(self.iterations[0])
         out: dict = {"cost": self.cost.tolist()}
         if self.has_accuracy:
             out["accuracy"] = self.accuracy.tolist()
-        out["blocks"] = {n: [np.asarray(b[n]).tolist() for b in self.iterations] for n in names}
+        names = list(dict.fromkeys(n for b in self.iterations for n in b))
+        out["blocks"] = {n: [np.asarray(b[n]).tolist() for b in self.iterations if n in b]
+                         for n in names}
         return out
 
 

@@ -57,3 +57,41 @@ def test_gd_preset_defaults_follow_the_book():
     assert (run.eta, run.iterations, list(run.params["start"])) == (0.1, 30, [3.0, 2.0])
     result = runner.invoke(app, ["show", "--net", "gd", "--steps", "2"])
     assert result.exit_code == 0 and "5.3248" in result.output
+
+
+def test_regression_closed_form_matches_polyfit_and_descent_reaches_it():
+    preset = presets.get("regression")
+    run = preset.run(presets.Options())
+    trace = preset.trace(run)
+    x, y = run.data.x[:, 0], run.data.targets[:, 0]
+    p, q = np.polyfit(x, y, 1)
+    first, last = trace.iterations[0], trace.iterations[-1]
+    np.testing.assert_allclose([first["p_star"], first["q_star"]], [p, q], rtol=1e-12)
+    np.testing.assert_allclose([last["p"], last["q"]], [p, q], rtol=1e-9)
+    assert last["C"] == pytest.approx(float(first["C_star"]), rel=1e-12)
+    # the descent's gradient against central differences in (a, b)
+    u = first["u"]
+    h = 1e-6
+    for a, b in ((0.3, 40.0), (2.0, 52.0)):
+        from sheetnet import regression as reg
+        ga, gb = -reg.residual_sum(a, b, u, y, u), -reg.residual_sum(a, b, u, y)
+        na = (reg.half_sse(a + h, b, u, y) - reg.half_sse(a - h, b, u, y)) / (2 * h)
+        nb = (reg.half_sse(a, b + h, u, y) - reg.half_sse(a, b - h, u, y)) / (2 * h)
+        np.testing.assert_allclose([ga, gb], [na, nb], rtol=1e-6)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("x,y\n1,2\n", "a line needs at least two points, this has 1"),
+    ("x,y\n3,2\n3,5\n3,1\n", "every x is 3; a line needs at least two different x values"),
+    ("a,b\n1,2\n2,3\n", "the header must be `x,y`"),
+    ("x,y\n1,2\n2,z\n", "line 3 is not two numbers x,y"),
+])
+def test_bad_regression_data(tmp_path, text, message):
+    csv = tmp_path / "pts.csv"
+    csv.write_text(text)
+    out = tmp_path / "r.xlsx"
+    result = runner.invoke(app, ["export", "--net", "regression", "--data", str(csv), "--out",
+                                 str(out)])
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())
+    assert not out.exists()

@@ -234,3 +234,23 @@ def test_gd_workbook_verifies_and_reproduces_the_book(soffice, tmp_path, args):
         wb = openpyxl.load_workbook(recalc.recalculate(out, work, 300), data_only=True)
         z = [wb["Descent"].cell(3 + i, 8).value for i in range(3)]
         assert z == pytest.approx([13, 8.32, 5.3248], rel=1e-14)
+
+
+def test_regression_workbook_verifies_and_follows_an_edited_point(soffice, tmp_path):
+    csv = write_csv(tmp_path / "pts.csv", "x,y\n1,2.1\n2,3.9\n3,6.2\n4,7.8\n5,10.1\n")
+    out = _export(tmp_path, "reg.xlsx", "--net", "regression", "--data", str(csv))
+    report = verify(out)
+    assert report.ok, report.first_differences()
+    wb = openpyxl.load_workbook(out)
+    wb["Data"]["C4"] = 9.0  # the second point's y
+    edited = tmp_path / "edited.xlsx"
+    wb.save(edited)
+    report = verify(edited)
+    assert report.ok, report.first_differences()
+    work = tmp_path / "r"
+    work.mkdir()
+    values = openpyxl.load_workbook(recalc.recalculate(edited, work, 300), data_only=True)
+    ws = values["Regression"]
+    labels = {ws.cell(r, 1).value: ws.cell(r, 2).value for r in range(1, 30)}
+    p, q = np.polyfit([1, 2, 3, 4, 5], [2.1, 9.0, 6.2, 7.8, 10.1], 1)
+    assert labels["p"] == pytest.approx(p, rel=1e-12) and labels["q"] == pytest.approx(q, rel=1e-12)

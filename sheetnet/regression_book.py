@@ -1,0 +1,160 @@
+"""The regression workbook (book 2-12): the least-squares line in closed form and by descent.
+
+Regression: one row per point (x, y, x − x̄, y − ȳ, their product and square, u, the fitted
+value), the closed-form sums and p, q below, then one row per descent step (a, b, ∂C/∂a,
+∂C/∂b, C, p, q), and a scatter chart of the data with the fitted line. Data: the points (inputs).
+Inputs: η and the descent's start (a₀, b₀).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sheetnet import ops, regression
+from sheetnet.layout import (
+    FORMAT_MARK,
+    Grid,
+    Place,
+    ScatterChartSpec,
+    Series,
+    SheetSpec,
+    WorkbookSpec,
+    a1,
+    put,
+)
+from sheetnet.run import Run
+from sheetnet.sheets import DATA, inputs_sheet, map_sheet
+
+SHEET = "Regression"
+POINT_COLS = ("x", "y", "xc", "yc", "xcyc", "xc2", "u", "fit")
+POINT_HEADERS = ("x", "y", "x − x̄", "y − ȳ", "(x − x̄)(y − ȳ)", "(x − x̄)²", "u", "px + q")
+SUMS = ("x_bar", "y_bar", "Sxy", "Sxx", "sigma", "p_star", "q_star", "C_star")
+SUM_LABELS = ("x̄", "ȳ", "Sxy", "Sxx", "σ", "p", "q", "C at (p, q)")
+STEP_COLS = ("a", "b", "dC_da", "dC_db", "C", "p", "q")
+STEP_HEADERS = ("a", "b", "∂C/∂a", "∂C/∂b", "C", "p", "q")
+
+
+def config(run: Run) -> dict[str, object]:
+    return {"workbook": FORMAT_MARK, "net": run.net, "points": run.data.n_images,
+            "iterations": run.iterations, "data": run.origin.get("data", "")}
+
+
+def layout(n: int, steps: int) -> tuple[dict[str, Place], dict[str, Place]]:
+    """(places of Data's inputs, places of the Regression sheet's blocks)."""
+    d = regression.DESCRIPTIONS
+    data = {k: Place(k, DATA, 3, 2 + c, n, kind="input", description=d[k])
+            for c, k in enumerate(("x", "y"))}
+    first = 4
+    here = {k: Place(k, SHEET, first, 2 + c, n, iteration=0, description=d[k])
+            for c, k in enumerate(POINT_COLS)}
+    top = first + n + 1
+    here.update({k: Place(k, SHEET, top + i, 2, 1, iteration=0, description=d[k])
+                 for i, k in enumerate(SUMS)})
+    steps_row = top + len(SUMS) + 3
+    here.update({k: Place(k, SHEET, steps_row, 2 + c, steps + 1, description=d[k])
+                 for c, k in enumerate(STEP_COLS)})
+    return data, here
+
+
+def workbook(run: Run) -> WorkbookSpec:
+    ds = run.data
+    n, steps = ds.n_images, run.iterations
+    start = np.asarray(run.params["start"], dtype=float)
+    inputs_spec, inputs_list = inputs_sheet(run, config(run), [("start", ["a₀", "b₀"], start)],
+                                            {"start": "where the descent starts, (a₀, b₀)"})
+    start_place = next(p for p in inputs_list if p.name == "start")
+    data, here = layout(n, steps)
+
+    def ref(name: str, i: int = 0, absolute: bool = False) -> str:
+        return here[name].ref(i, absolute=absolute)
+
+    def col(name: str) -> str:
+        p = here[name]
+        return p.span(0, p.rows - 1, absolute=True)
+
+    def build_data() -> Grid:
+        g: Grid = {}
+        put(g, 1, 1, "Data · the points (edit them: both the closed form and the descent"
+                     " recompute)", "title")
+        for c, h in enumerate(("i", "x", "y"), start=1):
+            put(g, 2, c, h, "header")
+        for i in range(n):
+            put(g, 3 + i, 1, i + 1)
+            put(g, 3 + i, 2, float(ds.x[i, 0]), "input")
+            put(g, 3 + i, 3, float(ds.labels[i]), "input")
+        return g
+
+    def build() -> Grid:
+        g: Grid = {}
+        put(g, 1, 1, "Regression · y = px + q by least squares: closed form, then gradient"
+                     " descent", "title")
+        put(g, 2, 1, "Least squares, closed form", "section")
+        put(g, 3, 1, "i", "header")
+        for c, h in enumerate(POINT_HEADERS):
+            put(g, 3, 2 + c, h, "header")
+        for i in range(n):
+            r = here["x"].row + i
+            row: dict[int, object] = {1: i + 1}
+            cells = {
+                "x": data["x"].ref(i, sheet=SHEET),
+                "y": data["y"].ref(i, sheet=SHEET),
+                "xc": f"{ref('x', i)}-{ref('x_bar', absolute=True)}",
+                "yc": f"{ref('y', i)}-{ref('y_bar', absolute=True)}",
+                "xcyc": f"{ref('xc', i)}*{ref('yc', i)}",
+                "xc2": f"{ref('xc', i)}*{ref('xc', i)}",
+                "u": f"{ref('xc', i)}/{ref('sigma', absolute=True)}",
+                "fit": f"{ref('p_star', absolute=True)}*{ref('x', i)}"
+                       f"+{ref('q_star', absolute=True)}",
+            }
+            for name, formula in cells.items():
+                row[here[name].col] = "=" + formula
+            g[r] = row
+        sums = {
+            "x_bar": ops.mean_xl(col("x")), "y_bar": ops.mean_xl(col("y")),
+            "Sxy": ops.total_xl(col("xcyc")), "Sxx": ops.total_xl(col("xc2")),
+            "sigma": f"SQRT({ref('Sxx')}/COUNT({col('x')}))",
+            "p_star": f"{ref('Sxy')}/{ref('Sxx')}",
+            "q_star": f"{ref('y_bar')}-{ref('p_star')}*{ref('x_bar')}",
+            "C_star": regression.half_sse_xl(ref("p_star"), ref("q_star"), col("x"), col("y")),
+        }
+        for name, label in zip(SUMS, SUM_LABELS, strict=True):
+            put(g, here[name].row, 1, label, "label")
+            put(g, here[name].row, 2, "=" + sums[name], "total")
+        first = here["a"].row
+        put(g, first - 2, 1, "Gradient descent on y = au + b, u = (x − x̄)/σ: the same line,"
+                             " p = a/σ, q = b − p·x̄", "section")
+        put(g, first - 1, 1, "step", "header")
+        for c, h in enumerate(STEP_HEADERS):
+            put(g, first - 1, 2 + c, h, "header")
+        u, y = col("u"), col("y")
+        for i in range(steps + 1):
+            a, b = ref("a", i), ref("b", i)
+            row = {1: i}
+            if i == 0:
+                row[here["a"].col] = "=" + start_place.ref(0, absolute=True, sheet=SHEET)
+                row[here["b"].col] = "=" + start_place.ref(1, absolute=True, sheet=SHEET)
+            else:
+                row[here["a"].col] = "=" + ops.update_xl(ref("a", i - 1), ref("dC_da", i - 1))
+                row[here["b"].col] = "=" + ops.update_xl(ref("b", i - 1), ref("dC_db", i - 1))
+            row[here["dC_da"].col] = "=-" + regression.residual_sum_xl(a, b, u, y, u)
+            row[here["dC_db"].col] = "=-" + regression.residual_sum_xl(a, b, u, y)
+            row[here["C"].col] = "=" + regression.half_sse_xl(a, b, u, y)
+            row[here["p"].col] = f"={a}/{ref('sigma', absolute=True)}"
+            row[here["q"].col] = f"={b}-{ref('p', i)}*{ref('x_bar', absolute=True)}"
+            g[here["a"].row + i] = row
+        return g
+
+    xs = here["x"].span(0, n - 1)
+    chart = ScatterChartSpec(
+        "Data and the least-squares line", "x", "y", anchor=a1(2, here["fit"].col + 2),
+        series=(Series("data", xs, here["y"].span(0, n - 1), line=False),
+                Series("y = px + q", xs, here["fit"].span(0, n - 1))))
+    last_row = here["a"].row + steps
+    reg = SheetSpec(SHEET, build, widths={1: 12, **{c: 14 for c in range(2, 10)}},
+                    freeze="B4", scatters=[chart], max_col=9, max_row=last_row,
+                    tab_color="27AE60")
+    data_spec = SheetSpec(DATA, build_data, widths={1: 6, 2: 12, 3: 12}, freeze="A3",
+                          max_col=3, max_row=n + 2, tab_color="F2C94C")
+    places = inputs_list + list(data.values()) + list(here.values())
+    return WorkbookSpec([reg, inputs_spec, data_spec, map_sheet(places)], places,
+                        {"eta": inputs_list[0].ref(absolute=True, sheet="")})
