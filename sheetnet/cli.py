@@ -160,8 +160,11 @@ def export(
                   f" ({cells / seconds:,.0f} cells/s)", soft_wrap=True)
     accuracy = (f", accuracy {trace.accuracy[0]:.1%} → {trace.accuracy[-1]:.1%}"
                 if trace.has_accuracy else "")
-    console.print(f"  {trace.cost_name} {trace.cost[0]:.6f} → {trace.cost[-1]:.6f} over"
-                  f" {run.iterations} iterations{accuracy}", soft_wrap=True)
+    if run.iterations:
+        console.print(f"  {trace.cost_name} {trace.cost[0]:.6f} → {trace.cost[-1]:.6f} over"
+                      f" {run.iterations} iterations{accuracy}", soft_wrap=True)
+    else:
+        console.print(f"  {trace.cost_name} = {trace.cost[0]:g}", soft_wrap=True)
     console.print(f"  next: [bold]sheetnet verify {out}[/]", soft_wrap=True)
 
 
@@ -281,8 +284,8 @@ def show(
     opts = _options(iterations, eta, seed, init, data, shape, filters, filter_size, pool,
                     layers, activation, output_activation, loss, function, start, steps)
     run = preset.run(opts)
-    if not preset.images:  # an exercise (gd, regression): its whole table of steps
-        console.print(terminal.steps_table(preset.trace(run)))
+    if not preset.images:  # an exercise (gd, regression, graph): its whole table
+        console.print(terminal.rows_table(*preset.table(preset.trace(run))))
         return
     if not 0 <= iteration <= run.iterations:
         raise SheetnetError(f"--iteration {iteration} is outside 0..{run.iterations}; pick one"

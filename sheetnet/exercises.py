@@ -1,8 +1,9 @@
-"""Presets that are exercises rather than networks trained on images: gradient descent (2-11)
-and regression analysis (2-12).
+"""Presets that are exercises rather than networks trained on images: gradient descent (2-11),
+regression analysis (2-12) and backpropagation on a computational graph.
 
 They answer the same calls as a network preset (``run``, ``trace``, ``workbook``, ``skeleton``,
-``rebuild``), so export, train, show and verify treat every preset alike.
+``rebuild``), so export, train, show and verify treat every preset alike; ``table`` gives what
+``show`` prints.
 """
 
 from __future__ import annotations
@@ -14,13 +15,21 @@ from pathlib import Path
 
 import numpy as np
 
-from sheetnet import descent, gd, gd_book, regression, regression_book
+from sheetnet import descent, gd, gd_book, graph, graph_book, regression, regression_book
 from sheetnet.data import Dataset
 from sheetnet.errors import SheetnetError
 from sheetnet.layout import WorkbookSpec
 from sheetnet.options import Options
 from sheetnet.run import Run
 from sheetnet.trace import Trace
+
+
+def steps_table(trace: Trace) -> tuple[str, list[str], list[list[str]]]:
+    """One row per step of the blocks every step has (step 0 may carry more)."""
+    names = list(trace.iterations[-1])
+    rows = [[str(i), *(f"{float(b[n]):.6g}" for n in names)]
+            for i, b in enumerate(trace.iterations)]
+    return "Steps", ["i", *names], rows
 
 
 @dataclass(frozen=True)
@@ -67,6 +76,10 @@ class GradientDescent:
 
     def text_inputs(self, skeleton: Run) -> set[str]:
         return set()
+
+    def table(self, trace: Trace) -> tuple[str, list[str], list[list[str]]]:
+        """(title, headers, rows) of the steps, for ``show``."""
+        return steps_table(trace)
 
 
 GD = GradientDescent()
@@ -145,5 +158,57 @@ class Regression:
     def text_inputs(self, skeleton: Run) -> set[str]:
         return set()
 
+    def table(self, trace: Trace) -> tuple[str, list[str], list[list[str]]]:
+        """(title, headers, rows) of the steps, for ``show``."""
+        return steps_table(trace)
+
 
 REGRESSION = Regression()
+
+
+@dataclass(frozen=True)
+class Graph:
+    name: str = "graph"
+    summary: str = "backpropagation on a computational graph: 400 + 2 × 300, 30 % off"
+    follows: str = "classic: the shopping graph"
+    dataset: str = "—"
+    eta: float = 0.0
+    iterations: int = 0
+    images: bool = False
+    eta_text: str = "—"
+
+    def run(self, opts: Options) -> Run:
+        opts.unused()
+        values = np.array([graph.DEFAULTS[n.name] for n in graph.inputs_of(graph.SHOPPING)])
+        return Run(self.name, graph.SHOPPING, None, {"inputs": values}, 0.0, 0)  # type: ignore[arg-type]
+
+    def trace(self, run: Run, progress: Callable[[int], None] | None = None,
+              keep: Collection[str] | None = None) -> Trace:
+        names = [n.name for n in graph.inputs_of(run.model)]  # type: ignore[arg-type]
+        trace = graph.evaluate(run.model, dict(zip(names, run.params["inputs"], strict=True)))  # type: ignore[arg-type]
+        if progress:
+            progress(0)
+        return trace
+
+    def workbook(self, run: Run) -> WorkbookSpec:
+        return graph_book.workbook(run)
+
+    def skeleton(self, config: Mapping[str, object]) -> Run:
+        n = len(graph.inputs_of(graph.SHOPPING))
+        return Run(self.name, graph.SHOPPING, None, {"inputs": np.zeros(n)}, 0.0, 0)  # type: ignore[arg-type]
+
+    def rebuild(self, skeleton: Run, found: Mapping[str, object]) -> Run:
+        values = np.asarray(found["inputs"], dtype=float).ravel()
+        return Run(self.name, graph.SHOPPING, None, {"inputs": values}, 0.0, 0)  # type: ignore[arg-type]
+
+    def text_inputs(self, skeleton: Run) -> set[str]:
+        return set()
+
+    def table(self, trace: Trace) -> tuple[str, list[str], list[list[str]]]:
+        b = trace.iterations[0]
+        rows = [[n.name, n.label, f"{b['value'][i]:.6g}", f"{b['grad'][i]:.6g}"]
+                for i, n in enumerate(graph.SHOPPING)]
+        return "Shopping graph", ["node", "what", "value", "∂total/∂node"], rows
+
+
+GRAPH = Graph()

@@ -251,8 +251,8 @@ CURVE = Preset(
 )
 
 PRESETS: dict[str, Preset] = {  # in the book's order, then the classics
-    p.name: p for p in (exercises.GD, exercises.REGRESSION, MLP, CNN, XOR,  # type: ignore[misc]
-                        CURVE)
+    p.name: p for p in (exercises.GD, exercises.REGRESSION, MLP, CNN,  # type: ignore[misc]
+                        exercises.GRAPH, XOR, CURVE)
 }
 
 

@@ -43,15 +43,21 @@ def cost_table(trace: Trace, every: int = 1) -> Table:
     return table
 
 
-def steps_table(trace: Trace) -> Table:
-    """One row per step, one column per block (the names the workbook's Map sheet uses)."""
-    names = list(trace.iterations[-1])  # step 0 may carry more (e.g. a closed form)
-    table = Table(title="Steps")
-    table.add_column("i", justify="right")
-    for name in names:
-        table.add_column(name, justify="right")
-    for i, blocks in enumerate(trace.iterations):
-        table.add_row(str(i), *(f"{float(blocks[n]):.6g}" for n in names))
+def rows_table(title: str, headers: list[str], rows: list[list[str]]) -> Table:
+    table = Table(title=title)
+
+    def numeric(text: str) -> bool:
+        try:
+            float(text)
+        except ValueError:
+            return False
+        return True
+
+    for i, h in enumerate(headers):
+        right = all(numeric(row[i]) for row in rows)
+        table.add_column(h, justify="right" if right else "left")
+    for row in rows:
+        table.add_row(*row)
     return table
 
 

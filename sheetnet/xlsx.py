@@ -44,6 +44,9 @@ STYLES = {
 }
 
 
+TEXT_STYLES = {"title", "note", "header", "section", "label", "element"}  # always text
+
+
 class _Styler:
     """Makes write-only cells; each style's StyleArray is built once and copied."""
 
@@ -53,7 +56,7 @@ class _Styler:
 
     def cell(self, value: object, style: str | None) -> WriteOnlyCell:
         c = WriteOnlyCell(self.ws, value)
-        if isinstance(value, Text):
+        if isinstance(value, Text) or (style in TEXT_STYLES and isinstance(value, str)):
             c.data_type = "s"  # never a formula, whatever it starts with
         if style:
             proto = self.protos.get(style)

@@ -95,3 +95,38 @@ def test_bad_regression_data(tmp_path, text, message):
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.output.split())
     assert not out.exists()
+
+
+def test_shopping_graph_forward_and_backward():
+    from sheetnet import graph
+
+    trace = graph.evaluate(graph.SHOPPING, graph.DEFAULTS)
+    b = trace.iterations[0]
+    names = [n.name for n in graph.SHOPPING]
+    value = dict(zip(names, b["value"], strict=True))
+    grad = dict(zip(names, b["grad"], strict=True))
+    assert (value["coats"], value["trousers"], value["subtotal"]) == (400, 600, 1000)
+    assert value["total"] == pytest.approx(700)
+    # ∂total/∂input by hand: 0.7 per unit of price, price × 0.7 per item, 1000 per unit discount
+    expected = {"coat_price": 0.7, "coat_count": 280, "trousers_price": 1.4,
+                "trousers_count": 210, "discount": 1000}
+    for name, g in expected.items():
+        assert grad[name] == pytest.approx(g)
+        # and against central differences of the forward pass
+        h = 1e-4
+        up, down = dict(graph.DEFAULTS), dict(graph.DEFAULTS)
+        up[name] += h
+        down[name] -= h
+        total = [graph.evaluate(graph.SHOPPING, v).cost[0] for v in (up, down)]
+        assert (total[0] - total[1]) / (2 * h) == pytest.approx(g, rel=1e-8)
+
+
+def test_header_text_starting_with_equals_stays_text(tmp_path):
+    import openpyxl
+
+    from sheetnet import layout, xlsx
+
+    spec = layout.WorkbookSpec([layout.SheetSpec("S", lambda: {1: {1: layout.Styled(
+        "= expression", "header")}})], [], {})
+    xlsx.write(spec, tmp_path / "t.xlsx")
+    assert openpyxl.load_workbook(tmp_path / "t.xlsx")["S"]["A1"].data_type == "s"

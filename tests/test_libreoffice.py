@@ -254,3 +254,22 @@ def test_regression_workbook_verifies_and_follows_an_edited_point(soffice, tmp_p
     labels = {ws.cell(r, 1).value: ws.cell(r, 2).value for r in range(1, 30)}
     p, q = np.polyfit([1, 2, 3, 4, 5], [2.1, 9.0, 6.2, 7.8, 10.1], 1)
     assert labels["p"] == pytest.approx(p, rel=1e-12) and labels["q"] == pytest.approx(q, rel=1e-12)
+
+
+def test_graph_workbook_verifies_and_a_new_price_recomputes_both_passes(soffice, tmp_path):
+    out = _export(tmp_path, "graph.xlsx", "--net", "graph")
+    assert verify(out).ok
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Inputs"]
+    row = next(r for r in range(1, 30) if ws.cell(r, 1).value == "coat_price")
+    ws.cell(row, 3).value = 500.0
+    edited = tmp_path / "edited.xlsx"
+    wb.save(edited)
+    report = verify(edited)
+    assert report.ok, report.first_differences()
+    work = tmp_path / "r"
+    work.mkdir()
+    g = openpyxl.load_workbook(recalc.recalculate(edited, work, 300), data_only=True)["Graph"]
+    rows = {g.cell(r, 1).value: r for r in range(4, 13)}
+    assert g.cell(rows["total"], 4).value == pytest.approx(770)  # (500 + 600) × 0.7
+    assert g.cell(rows["coat_count"], 7).value == pytest.approx(350)  # 500 × 0.7

@@ -1,0 +1,96 @@
+"""The computational-graph workbook: the shopping example laid out node by node.
+
+Graph: one row per node — its expression, forward value, local derivatives and ∂total/∂node —
+every number a formula. Inputs: the prices, counts and the discount factor (yellow).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sheetnet.graph import DESCRIPTIONS, Node, consumers, inputs_of
+from sheetnet.layout import FORMAT_MARK, Grid, Place, SheetSpec, Text, WorkbookSpec, a1, put
+from sheetnet.run import Run
+from sheetnet.sheets import CONFIG_ROW, INPUTS, map_sheet
+
+SHEET = "Graph"
+FIRST = 4
+VALUE, LOCAL, GRAD = 4, 5, 7  # columns: D value, E-F local derivatives, G ∂total/∂node
+
+
+def config(run: Run) -> dict[str, object]:
+    return {"workbook": FORMAT_MARK, "net": run.net, "graph": "shopping",
+            "iterations": run.iterations}
+
+
+def workbook(run: Run) -> WorkbookSpec:
+    nodes: tuple[Node, ...] = run.model  # type: ignore[assignment]
+    inputs = inputs_of(nodes)
+    n, first_op = len(nodes), len(inputs)
+    settings = config(run)
+    input_row = CONFIG_ROW + len(settings) + 2
+    given = Place("inputs", INPUTS, input_row, 3, len(inputs), kind="input",
+                  description="the graph's inputs: prices, counts and the discount factor")
+    here = {
+        "value": Place("value", SHEET, FIRST, VALUE, n, iteration=0,
+                       description=DESCRIPTIONS["value"]),
+        "local": Place("local", SHEET, FIRST + first_op, LOCAL, n - first_op, 2, iteration=0,
+                       description=DESCRIPTIONS["local"]),
+        "grad": Place("grad", SHEET, FIRST, GRAD, n, iteration=0,
+                      description=DESCRIPTIONS["grad"]),
+    }
+    row_of = {node.name: FIRST + i for i, node in enumerate(nodes)}
+    values = np.asarray(run.params["inputs"], dtype=float)
+
+    def build_inputs() -> Grid:
+        g: Grid = {}
+        put(g, 1, 1, f"sheetnet · {run.net} · inputs", "title")
+        put(g, 2, 1, "Yellow cells are inputs: change a price and both passes recompute.",
+            "note")
+        for i, (key, value) in enumerate(settings.items()):
+            put(g, CONFIG_ROW + i, 1, key, "label")
+            put(g, CONFIG_ROW + i, 3, value if isinstance(value, int) else Text(value), "info")
+        put(g, input_row - 1, 1, "Inputs", "section")
+        for i, node in enumerate(inputs):
+            put(g, input_row + i, 1, node.name, "label")
+            put(g, input_row + i, 2, node.label, "element")
+            put(g, input_row + i, 3, float(values[i]), "input")
+        return g
+
+    def build() -> Grid:
+        g: Grid = {}
+        put(g, 1, 1, "Computational graph · one coat at 400, two trousers at 300, 30 % off",
+            "title")
+        put(g, 2, 1, "forward: each node's value from its inputs; backward: ∂total/∂node ="
+                     " Σ over the nodes it feeds of their ∂total/∂ × local derivative", "note")
+        for c, h in enumerate(("node", "what", "expression", "value", "∂/∂ input 1",
+                               "∂/∂ input 2", "∂total/∂node"), start=1):
+            put(g, FIRST - 1, c, h, "header")
+        for i, node in enumerate(nodes):
+            r = row_of[node.name]
+            args = [a1(row_of[s], VALUE) for s in node.inputs]
+            put(g, r, 1, node.name, "label")
+            put(g, r, 2, node.label, "element")
+            if node.op is None:
+                put(g, r, 3, "input", "element")
+                put(g, r, VALUE, "=" + given.ref(i, absolute=True, sheet=SHEET), "value")
+            else:
+                put(g, r, 3, Text(f" {node.op.symbol} ".join(node.inputs)), "element")
+                put(g, r, VALUE, "=" + node.op.excel_value(args), "value")
+                for k, formula in enumerate(node.op.excel_local(args)):
+                    put(g, r, LOCAL + k, "=" + formula)
+            feeds = consumers(nodes, node.name)
+            if i == n - 1:
+                put(g, r, GRAD, "=1", "total")  # ∂total/∂total
+            else:
+                terms = [f"{a1(FIRST + j, GRAD)}*{a1(FIRST + j, LOCAL + k)}" for j, k in feeds]
+                put(g, r, GRAD, "=" + "+".join(terms), "total")
+        return g
+
+    graph = SheetSpec(SHEET, build, widths={1: 16, 2: 26, 3: 26, 4: 12, 5: 12, 6: 12, 7: 14},
+                      freeze=a1(FIRST, 1), max_col=GRAD, max_row=FIRST + n - 1,
+                      tab_color="27AE60")
+    inputs_spec = SheetSpec(INPUTS, build_inputs, widths={1: 18, 2: 28, 3: 14}, max_col=3,
+                            max_row=input_row + len(inputs), tab_color="F2C94C")
+    places = [given, *here.values()]
+    return WorkbookSpec([graph, inputs_spec, map_sheet(places)], places, {})
