@@ -7,7 +7,7 @@ the forward pass (x, t, zˡ, aˡ, C), then backpropagation (δᴸ … δ²).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from sheetnet import ops
 from sheetnet.fc import FCNet, describe, sub, sup
@@ -24,7 +24,7 @@ from sheetnet.layout import (
     a1,
 )
 from sheetnet.run import Run
-from sheetnet.sheets import FIRST_IMAGE_COL, assemble, iteration_sheet
+from sheetnet.sheets import FIRST_IMAGE_COL, Extra, assemble, fit_sheet, iteration_sheet
 
 VALUE, TOTAL, IMG = 3, 4, FIRST_IMAGE_COL
 
@@ -211,17 +211,19 @@ def iteration_rows(net: FCNet, run: Run, here: dict[str, Place], prev: dict[str,
     return [rows[r] for r in sorted(rows)]
 
 
-def workbook(run: Run) -> WorkbookSpec:
-    """The whole workbook's layout for a fully connected run."""
+def workbook(run: Run, extras: Sequence[Extra] = ()) -> WorkbookSpec:
+    """The whole workbook's layout for a fully connected run (``extras``: more sheets)."""
     net: FCNet = run.model  # type: ignore[assignment]
     n, k_classes = run.n_images, run.data.outputs
     param_rows = [(p, element_labels(net, p), run.params[p]) for p in net.param_shapes()]
     per_iter = [iteration_places(net, n, k_classes, k) for k in range(run.iterations + 1)]
+    if run.data.values:  # the data and the last prediction side by side
+        output = f"a{len(net.sizes)}"
+        extras = [lambda inputs, data, it: fit_sheet(run, it[-1][output], data), *extras]
     return assemble(
         run, config(run), param_rows, describe(net), per_iter,
         lambda here, prev, inputs, data: iteration_rows(net, run, here, prev, inputs, data),
-        lambda k, here, render: _iteration_spec(net, run, k, here, render),
-        output=f"a{len(net.sizes)}")
+        lambda k, here, render: _iteration_spec(net, run, k, here, render), extras=extras)
 
 
 def _iteration_spec(net: FCNet, run: Run, k: int, here: dict[str, Place],

@@ -8,7 +8,17 @@ from pathlib import Path
 
 import numpy as np
 
-from sheetnet import cnn, cnn_book, descent, exercises, fc, fc_book, ops
+from sheetnet import (
+    cnn,
+    cnn_book,
+    descent,
+    exercises,
+    fc,
+    fc_book,
+    gradcheck,
+    gradcheck_book,
+    ops,
+)
 from sheetnet import data as data_mod
 from sheetnet.data import Dataset
 from sheetnet.errors import SheetnetError
@@ -250,9 +260,24 @@ CURVE = Preset(
     values=True,
 )
 
+TWOLAYER = Preset(
+    name="twolayer",
+    summary="score function f = W₂ max(0, W₁x) with a gradient check sheet",
+    follows="classic: the two-layer net",
+    dataset="digits01",
+    eta=0.01,
+    iterations=30,
+    make_model=_fc_model((3,), "relu", "identity", "half-sse", biases=False),
+    init=fc.init_he,  # type: ignore[arg-type]
+    init_from_json=fc.params_from_json,  # type: ignore[arg-type]
+    train=gradcheck.train,
+    workbook=gradcheck_book.workbook,
+    model_from_config=_fc_from_config,
+)
+
 PRESETS: dict[str, Preset] = {  # in the book's order, then the classics
     p.name: p for p in (exercises.GD, exercises.REGRESSION, MLP, CNN,  # type: ignore[misc]
-                        exercises.GRAPH, XOR, CURVE)
+                        exercises.GRAPH, XOR, CURVE, TWOLAYER)
 }
 
 

@@ -254,19 +254,20 @@ def map_sheet(places: Sequence[Place]) -> SheetSpec:
 Places = dict[str, Place]
 RowsOf = Callable[[Places, Places | None, Places, Places], list[RowSpec]]
 SheetOf = Callable[[int, Places, Callable[[Grid], Grid]], SheetSpec]
+Extra = Callable[[Places, Places, Sequence[Places]], tuple[SheetSpec, list[Place]]]
 
 
 def assemble(run: Run, config: dict[str, object],
              param_rows: Sequence[tuple[str, Sequence[str], np.ndarray]],
              descriptions: dict[str, str], per_iter: Sequence[Places], rows_of: RowsOf,
              sheet_of: SheetOf, bands: bool = False,
-             output: str | None = None) -> WorkbookSpec:
+             extras: Sequence[Extra] = ()) -> WorkbookSpec:
     """A net's whole workbook: Summary, Inputs, Data, one sheet per iteration and Map.
 
     per_iter: each iteration's places (with ``C_T`` and ``accuracy``); rows_of(here, prev,
     inputs, data): an iteration sheet's rows; sheet_of(k, here, render): its sheet, where
     ``render(grid)`` fills a header grid with the rows (lazily, one sheet in memory at a time).
-    output: for targets that are values, the output block whose last value the Fit sheet shows.
+    extras(inputs, data, per_iter): more sheets after Summary (a Fit or a gradient check).
     """
     inputs_spec, inputs_list = inputs_sheet(run, config, param_rows, descriptions)
     data_spec, data_list = data_sheet(run, bands)
@@ -291,9 +292,10 @@ def assemble(run: Run, config: dict[str, object],
         iter_specs.append(sheet_of(k, here, render))
     places = inputs_list + data_list + [p for it in per_iter for p in it.values()] + summary_list
     extra: list[SheetSpec] = []
-    if output is not None and run.data.values:
-        fit_spec, fit_places = fit_sheet(run, per_iter[-1][output], data)
-        extra, places = [fit_spec], places + fit_places
+    for make in extras:
+        spec, more = make(inputs, data, per_iter)
+        extra.append(spec)
+        places += more
     sheets = [summary_spec, *extra, inputs_spec, data_spec, *iter_specs, map_sheet(places)]
     return WorkbookSpec(sheets, places, {"eta": inputs["eta"].ref(absolute=True, sheet="")},
                         templates)

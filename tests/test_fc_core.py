@@ -203,3 +203,22 @@ def test_xor_and_curve_defaults_converge():
     assert run.model.sizes == (1, 10, 10, 1) and run.data.x.shape == (100, 1)
     trace = curve.trace(run, keep=())
     assert trace.cost[-1] < 0.01 < trace.cost[0]
+
+
+def test_gradient_check_moves_one_weight_exactly_like_a_full_recomputation():
+    """The Check sheet's shortcut (only the scores change) against re-running the whole net."""
+    from sheetnet import gradcheck, presets
+
+    preset = presets.get("twolayer")
+    run = preset.run(presets.Options(iterations=1))
+    net, params, x, t = run.model, run.params, run.data.x, run.data.targets
+    assert not net.biases and net.sizes == (12, 3, 2)
+    blocks = fc.iteration(net, params, x, t)
+    checked = gradcheck.check(net, blocks)
+    for k, (name, r, c) in enumerate(gradcheck.parameters(net)):
+        for sign, key in ((1, "CT_plus"), (-1, "CT_minus")):
+            moved = {n: v.copy() for n, v in params.items()}
+            moved[name][r, c] += sign * gradcheck.H
+            assert checked[key][k] == pytest.approx(fc.cost(net, moved, x, t), rel=1e-13)
+    assert checked["rel_error"].max() < 1e-6
+    np.testing.assert_allclose(checked["numeric"], checked["backprop"], rtol=1e-6, atol=1e-9)

@@ -273,3 +273,15 @@ def test_graph_workbook_verifies_and_a_new_price_recomputes_both_passes(soffice,
     rows = {g.cell(r, 1).value: r for r in range(4, 13)}
     assert g.cell(rows["total"], 4).value == pytest.approx(770)  # (500 + 600) × 0.7
     assert g.cell(rows["coat_count"], 7).value == pytest.approx(350)  # 500 × 0.7
+
+
+def test_twolayer_check_sheet_verifies_with_relative_errors_below_1e_6(soffice, tmp_path):
+    out = _export(tmp_path, "tl.xlsx", "--net", "twolayer", "--iterations", "2")
+    report = verify(out)
+    assert report.ok, report.first_differences()
+    assert report.blocks["rel_error"].cells == 42 and report.blocks["C_plus"].cells == 42 * 64
+    work = tmp_path / "r"
+    work.mkdir()
+    ws = openpyxl.load_workbook(recalc.recalculate(out, work, 300), data_only=True)["Check"]
+    errors = [ws.cell(r, 5).value for r in range(5, 47)]
+    assert all(isinstance(e, (int, float)) for e in errors) and max(errors) < 1e-6

@@ -1,0 +1,110 @@
+"""The two-layer score function f = W₂ max(0, W₁x) and a numerical check of its gradients.
+
+For every parameter w, the cost with w moved by ±h, C_T(w ± h), is computed per image from the
+iteration's own cells: only the scores change, f' = f + Δf with
+  Δfₘ = ±h·a_j where w = W₂[k, j] (for m = k; 0 for the other scores),
+  Δfₘ = W₂[m, j]·(max(0, z_j ± h·x_i) − a_j) where w = W₁[j, i],
+and C' = ½Σₘ(fₘ + Δfₘ − tₘ)². The central difference (C_T(w+h) − C_T(w−h))/2h sits beside
+backpropagation's ∂C_T/∂w, with their relative error |b − n| / max(|b|, |n|).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+
+import numpy as np
+
+from sheetnet import fc
+from sheetnet.descent import Progress
+from sheetnet.fc import FCNet
+from sheetnet.trace import Trace
+
+# With ReLU, an identity output and ½Σ(f−t)², C is quadratic in any one weight between ReLU kinks,
+# so the central difference has no truncation error there: only rounding, amplified by 1/2h.
+# A large h keeps that small (C_T ≈ 40 rounds at ~1e-14, /2h ≈ 1e-11), so the sheet and NumPy
+# agree within 1e-9 even on these differences of nearly equal numbers.
+H = 1e-3
+
+
+def parameters(net: FCNet) -> list[tuple[str, int, int]]:
+    """(block, row, column) of every weight, W₁ (= "W2") first, row-major."""
+    out = []
+    for name, (rows, cols) in net.param_shapes().items():
+        out += [(name, r, c) for r in range(rows) for c in range(cols)]
+    return out
+
+
+def perturbed_costs(net: FCNet, blocks: Mapping[str, np.ndarray], sign: float,
+                    h: float = H) -> np.ndarray:
+    """C per image with each parameter moved by sign·h: (parameters, images)."""
+    x, t, z, a, f = blocks["x"], blocks["t"], blocks["z2"], blocks["a2"], blocks["a3"]
+    w2 = blocks["W3"]
+    rows = []
+    for name, r, c in parameters(net):
+        if name == "W3":  # W₂[k=r, j=c]: only score k moves
+            df = np.zeros_like(f)
+            df[:, r] = sign * h * a[:, c]
+        else:  # W₁[j=r, i=c]: hidden unit j moves, and every score with it
+            moved = np.maximum(z[:, r] + sign * h * x[:, c], 0.0) - a[:, r]
+            df = w2[:, r][None, :] * moved[:, None]
+        rows.append(0.5 * np.sum((f + df - t) ** 2, axis=-1))
+    return np.array(rows)
+
+
+def perturbed_cost_xl(f: list[str], t: list[str], moves: list[str | None]) -> str:
+    """½Σₘ(fₘ + Δfₘ − tₘ)² with ``moves[m]`` the text of Δfₘ (None: 0)."""
+    terms = [f"({fm}+{d}-{tm})^2" if d else f"({fm}-{tm})^2"
+             for fm, tm, d in zip(f, t, moves, strict=True)]
+    return f"({'+'.join(terms)})/2"
+
+
+def central_difference(plus: np.ndarray, minus: np.ndarray, h: float) -> np.ndarray:
+    return (plus - minus) / (2 * h)
+
+
+def central_difference_xl(plus: str, minus: str, h: str) -> str:
+    return f"({plus}-{minus})/(2*{h})"
+
+
+def relative_error(b: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """|b − n| / max(|b|, |n|), 0 where both are 0."""
+    scale = np.maximum(np.abs(b), np.abs(n))
+    return np.where(scale == 0, 0.0, np.abs(b - n) / np.where(scale == 0, 1.0, scale))
+
+
+def relative_error_xl(b: str, n: str) -> str:
+    return f"IF(MAX(ABS({b}),ABS({n}))=0,0,ABS({b}-{n})/MAX(ABS({b}),ABS({n})))"
+
+
+def check(net: FCNet, blocks: Mapping[str, np.ndarray], h: float = H) -> dict[str, np.ndarray]:
+    """The check's blocks for one iteration."""
+    plus, minus = perturbed_costs(net, blocks, 1.0, h), perturbed_costs(net, blocks, -1.0, h)
+    ct_plus, ct_minus = plus.sum(axis=1), minus.sum(axis=1)
+    numeric = central_difference(ct_plus, ct_minus, h)
+    backprop = np.array([blocks[f"dCT_d{name}"][r, c] for name, r, c in parameters(net)])
+    return {"h": np.array(h), "C_plus": plus.T, "C_minus": minus.T, "CT_plus": ct_plus,
+            "CT_minus": ct_minus, "backprop": backprop, "numeric": numeric,
+            "rel_error": relative_error(backprop, numeric)}
+
+
+DESCRIPTIONS = {
+    "h": "h: the step of the central differences",
+    "C_plus": "C per image with the parameter moved by +h",
+    "C_minus": "C per image with the parameter moved by −h",
+    "CT_plus": "C_T(w + h)", "CT_minus": "C_T(w − h)",
+    "backprop": "∂C_T/∂w from backpropagation (iteration 0)",
+    "numeric": "(C_T(w + h) − C_T(w − h)) / 2h",
+    "rel_error": "|backprop − numeric| / max(|backprop|, |numeric|)",
+}
+
+
+def train(net: FCNet, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarray,
+          eta: float, iterations: int, progress: Progress | None = None,
+          keep: Collection[str] | None = None) -> Trace:
+    """The fully connected run, with iteration 0 also carrying the gradient check."""
+    trace = fc.train(net, params, x, t, eta, iterations, progress, keep)
+    first = fc.iteration(net, params, np.asarray(x, dtype=float), np.asarray(t, dtype=float))
+    trace.iterations[0].update(check(net, first))
+    trace.descriptions.update(DESCRIPTIONS)
+    return trace
+
