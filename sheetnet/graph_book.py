@@ -9,7 +9,17 @@ from __future__ import annotations
 import numpy as np
 
 from sheetnet.graph import DESCRIPTIONS, Node, consumers, inputs_of
-from sheetnet.layout import FORMAT_MARK, Grid, Place, SheetSpec, Text, WorkbookSpec, a1, put
+from sheetnet.layout import (
+    FORMAT_MARK,
+    BarChartSpec,
+    Grid,
+    Place,
+    SheetSpec,
+    Text,
+    WorkbookSpec,
+    a1,
+    put,
+)
 from sheetnet.run import Run
 from sheetnet.sheets import CONFIG_ROW, INPUTS, map_sheet
 
@@ -87,8 +97,13 @@ def workbook(run: Run) -> WorkbookSpec:
                 put(g, r, GRAD, "=" + "+".join(terms), "total")
         return g
 
+    last_input = FIRST + first_op - 1
+    bars = BarChartSpec("∂total/∂input: the total's change per unit of each input",
+                        "∂total/∂input", data=f"{a1(FIRST - 1, GRAD)}:{a1(last_input, GRAD)}",
+                        categories=f"{a1(FIRST, 1)}:{a1(last_input, 1)}",
+                        anchor=a1(FIRST + n + 2, 1))
     graph = SheetSpec(SHEET, build, widths={1: 16, 2: 26, 3: 26, 4: 12, 5: 12, 6: 12, 7: 14},
-                      freeze=a1(FIRST, 1), max_col=GRAD, max_row=FIRST + n - 1,
+                      freeze=a1(FIRST, 1), bars=[bars], max_col=GRAD, max_row=FIRST + n - 1,
                       tab_color="27AE60")
     inputs_spec = SheetSpec(INPUTS, build_inputs, widths={1: 18, 2: 28, 3: 14}, max_col=3,
                             max_row=input_row + len(inputs), tab_color="F2C94C")

@@ -237,6 +237,15 @@ class ScatterChartSpec:
     anchor: str
 
 
+@dataclass(frozen=True)
+class BarChartSpec:
+    title: str
+    y_title: str
+    data: str  # a column range including its header cell
+    categories: str
+    anchor: str
+
+
 @dataclass
 class SheetSpec:
     """A sheet: its rows are produced lazily (``build``) so only one sheet is in memory."""
@@ -248,6 +257,7 @@ class SheetSpec:
     color_scales: list[ColorScale] = field(default_factory=list)
     chart: LineChartSpec | None = None
     scatters: list[ScatterChartSpec] = field(default_factory=list)
+    bars: list[BarChartSpec] = field(default_factory=list)
     max_col: int = 1
     max_row: int = 1
     tab_color: str | None = None

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.chart import LineChart, Reference, ScatterChart
+from openpyxl.chart import BarChart, LineChart, Reference, ScatterChart
 from openpyxl.chart import Series as ChartSeries
 from openpyxl.formatting.rule import ColorScaleRule
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
@@ -22,7 +22,15 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.worksheet import Worksheet
 
 from sheetnet.errors import SheetnetError
-from sheetnet.layout import COL, ScatterChartSpec, SheetSpec, Styled, Text, WorkbookSpec
+from sheetnet.layout import (
+    COL,
+    BarChartSpec,
+    ScatterChartSpec,
+    SheetSpec,
+    Styled,
+    Text,
+    WorkbookSpec,
+)
 
 _thin = Side(style="thin", color="B08D1A")
 STYLES = {
@@ -115,6 +123,8 @@ def _write_sheet(wb: Workbook, spec: SheetSpec) -> int:
         _add_chart(ws, spec)
     for scatter in spec.scatters:
         _add_scatter(ws, scatter)
+    for bar in spec.bars:
+        _add_bar(ws, bar)
     return formulas
 
 
@@ -158,6 +168,25 @@ def _add_scatter(ws: Worksheet, cs: ScatterChartSpec) -> None:
             series.graphicalProperties.line.noFill = True
         series.smooth = False
         chart.series.append(series)
+    ws.add_chart(chart, cs.anchor)
+
+
+def _add_bar(ws: Worksheet, cs: BarChartSpec) -> None:
+    chart = BarChart()
+    chart.type = "bar"  # horizontal bars: the category labels stay readable
+    chart.title = cs.title
+    chart.y_axis.title = cs.y_title
+    chart.y_axis.number_format = "General"
+    chart.y_axis.majorGridlines = None
+    chart.height, chart.width = 9, 18
+    chart.legend = None
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
+    c0, r0, c1, r1 = _bounds(cs.data)
+    chart.add_data(Reference(ws, min_col=c0, min_row=r0, max_col=c1, max_row=r1),
+                   titles_from_data=True)
+    c0, r0, c1, r1 = _bounds(cs.categories)
+    chart.set_categories(Reference(ws, min_col=c0, min_row=r0, max_col=c1, max_row=r1))
     ws.add_chart(chart, cs.anchor)
 
 
