@@ -298,9 +298,12 @@ def show(
     blocks = trace.iterations[iteration]
     i = image - 1
     label = run.data.labels[i]
-    pic = terminal.picture(run.data.x[i].reshape(run.data.shape),
-                           f"image {image} (label {label:g})" if isinstance(label, float)
-                           else f"image {image} (label {label})")
+    title = (f"image {image} (label {label:g})" if isinstance(label, float)
+             else f"image {image} (label {label})")
+    if run.data.shape[0] == 1:  # points (xor, curve): their inputs as numbers
+        pic = terminal.vector_table(f"point {image}", {"x": run.data.x[i]})
+    else:
+        pic = terminal.picture(run.data.x[i].reshape(run.data.shape), title)
     view = terminal.cnn_view if "zF" in blocks else terminal.fc_view
     console.print(Group(pic, *view(blocks, i)))
     console.print(f"iteration {iteration}: C = {blocks['C'][i]:.6f},"
