@@ -152,7 +152,7 @@ def parse_csv(text: str, shape: tuple[int, int], *, name: str, source: str,
         try:
             pixels[i - 2] = [float(v) for v in row[1:]]
         except ValueError:
-            bad = next(v for v in row[1:] if not _is_number(v))
+            bad = next(v for v in row[1:] if not is_number(v))
             raise SheetnetError(f"{source}: line {i} has a pixel {bad!r} that is not a number;"
                                 " pixels must be numbers") from None
         if not np.all(np.isfinite(pixels[i - 2])):
@@ -180,7 +180,8 @@ def parse_csv(text: str, shape: tuple[int, int], *, name: str, source: str,
     return Dataset(name=name, x=pixels, labels=tuple(labels), classes=classes, shape=shape)
 
 
-def _is_number(text: str) -> bool:
+def is_number(text: str) -> bool:
+    """Whether a text parses as a float."""
     try:
         float(text)
     except ValueError:

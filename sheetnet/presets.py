@@ -177,20 +177,29 @@ def _fc_from_config(config: Mapping[str, object]) -> fc.FCNet:
                     config.get("biases", "yes") == "yes")
 
 
-MLP = Preset(
+def _fc_preset(name: str, summary: str, follows: str, dataset: str, eta: float,
+               iterations: int, model: Callable[[Dataset, Options], fc.FCNet],
+               init: Callable[..., dict[str, np.ndarray]] = fc.init_params,
+               values: bool = False, train: Callable[..., Trace] = fc.train,
+               workbook: Callable[[Run], WorkbookSpec] = fc_book.workbook) -> Preset:
+    """A fully connected preset: the shared core, layout and ``--init`` format."""
+    return Preset(name=name, summary=summary, follows=follows, dataset=dataset, eta=eta,
+                  iterations=iterations, make_model=model, init=init,
+                  init_from_json=fc.params_from_json,  # type: ignore[arg-type]
+                  train=train, workbook=workbook, model_from_config=_fc_from_config,
+                  values=values)
+
+
+MLP = _fc_preset(
     name="mlp",
     summary="12-3-2 sigmoid network recognising 0 and 1 (4×3 images)",
     follows="book 3-5, 4-4: cost, backpropagation",
     dataset="digits01",
     eta=0.2,
     iterations=50,
-    make_model=_fc_model((3,)),
-    init=fc.init_params,  # type: ignore[arg-type]
-    init_from_json=fc.params_from_json,  # type: ignore[arg-type]
-    train=fc.train,
-    workbook=fc_book.workbook,
-    model_from_config=_fc_from_config,
+    model=_fc_model((3,)),
 )
+
 
 def _cnn_model(ds: Dataset, opts: Options) -> cnn.CNNNet:
     if opts.layers:
@@ -228,51 +237,40 @@ CNN = Preset(
     model_from_config=_cnn_from_config,
 )
 
-XOR = Preset(
+XOR = _fc_preset(
     name="xor",
     summary="2-4-1 net learning XOR: sigmoid hidden, identity output, MSE",
     follows="classic: XOR",
     dataset="xor",
     eta=0.5,
     iterations=300,
-    make_model=_fc_model((4,), "sigmoid", "identity", "mse"),
-    init=fc.init_params,  # type: ignore[arg-type]
-    init_from_json=fc.params_from_json,  # type: ignore[arg-type]
-    train=fc.train,
-    workbook=fc_book.workbook,
-    model_from_config=_fc_from_config,
+    model=_fc_model((4,), "sigmoid", "identity", "mse"),
     values=True,
 )
 
-CURVE = Preset(
+CURVE = _fc_preset(
     name="curve",
     summary="1-10-10-1 ReLU net fitting y = x² + noise, MSE",
     follows="classic: curve fitting",
     dataset="curve",
     eta=0.2,
     iterations=100,
-    make_model=_fc_model((10, 10), "relu", "identity", "mse"),
-    init=fc.init_he,  # type: ignore[arg-type]
-    init_from_json=fc.params_from_json,  # type: ignore[arg-type]
-    train=fc.train,
-    workbook=fc_book.workbook,
-    model_from_config=_fc_from_config,
+    model=_fc_model((10, 10), "relu", "identity", "mse"),
+    init=fc.init_he,
     values=True,
 )
 
-TWOLAYER = Preset(
+TWOLAYER = _fc_preset(
     name="twolayer",
     summary="score function f = W₂ max(0, W₁x) with a gradient check sheet",
     follows="classic: the two-layer net",
     dataset="digits01",
     eta=0.01,
     iterations=30,
-    make_model=_fc_model((3,), "relu", "identity", "half-sse", biases=False),
-    init=fc.init_he,  # type: ignore[arg-type]
-    init_from_json=fc.params_from_json,  # type: ignore[arg-type]
+    model=_fc_model((3,), "relu", "identity", "half-sse", biases=False),
+    init=fc.init_he,
     train=gradcheck.train,
     workbook=gradcheck_book.workbook,
-    model_from_config=_fc_from_config,
 )
 
 PRESETS: dict[str, Preset] = {  # in the book's order, then the classics

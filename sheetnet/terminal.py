@@ -6,6 +6,7 @@ import numpy as np
 from rich.table import Table
 from rich.text import Text
 
+from sheetnet.data import is_number
 from sheetnet.trace import Trace
 from sheetnet.verify import Report
 
@@ -45,16 +46,8 @@ def cost_table(trace: Trace, every: int = 1) -> Table:
 
 def rows_table(title: str, headers: list[str], rows: list[list[str]]) -> Table:
     table = Table(title=title)
-
-    def numeric(text: str) -> bool:
-        try:
-            float(text)
-        except ValueError:
-            return False
-        return True
-
     for i, h in enumerate(headers):
-        right = all(numeric(row[i]) for row in rows)
+        right = all(is_number(row[i]) for row in rows)
         table.add_column(h, justify="right" if right else "left")
     for row in rows:
         table.add_row(*row)
