@@ -10,7 +10,7 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +20,7 @@ from sheetnet import presets, recalc
 from sheetnet.errors import SheetnetError
 from sheetnet.layout import FORMAT_MARK, Place, a1, sheet_prefix
 from sheetnet.run import Run
-from sheetnet.sheets import INPUTS, read_config
+from sheetnet.sheets import CONFIG_ROW, INPUTS, read_config
 
 TOLERANCE = 1e-9
 ERROR_VALUES = {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"}
@@ -174,7 +174,7 @@ def verify(path: Path, timeout: float = 600,
         report.recalc_seconds = time.perf_counter() - t0
         wb = load_workbook(done, read_only=True, data_only=True)
         try:
-            run, inputs_read = _read_inputs(wb, preset, skeleton)
+            run, inputs_read = _read_inputs(wb, preset, skeleton, config)
             report.inputs_read = inputs_read
             if progress:
                 progress("re-running the NumPy core")
@@ -197,9 +197,15 @@ def verify(path: Path, timeout: float = 600,
     return report
 
 
-def _read_inputs(wb, preset: presets.Preset, skeleton: Run) -> tuple[Run, int]:
+def _read_inputs(wb, preset: presets.Preset, skeleton: Run,
+                 config: dict[str, object]) -> tuple[Run, int]:
     """Every input cell (data, classes, initial values, η) read back; the run they describe."""
     inputs = [p for p in preset.workbook(skeleton).places if p.kind == "input"]
+    # The Inputs sheet lists the settings first, so a workbook from a version that wrote more or
+    # fewer settings has every input row shifted by the same amount: follow its own η row.
+    eta = next((p for p in inputs if p.name == "eta"), None)
+    shift = CONFIG_ROW + len(config) - eta.row if eta is not None else 0
+    inputs = [replace(p, row=p.row + shift) if p.sheet == INPUTS else p for p in inputs]
     text = preset.text_inputs(skeleton)
     sheets: dict[str, np.ndarray] = {}
     found: dict[str, object] = {}

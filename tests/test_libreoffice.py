@@ -285,3 +285,26 @@ def test_twolayer_check_sheet_verifies_with_relative_errors_below_1e_6(soffice, 
     ws = openpyxl.load_workbook(recalc.recalculate(out, work, 300), data_only=True)["Check"]
     errors = [ws.cell(r, 5).value for r in range(5, 47)]
     assert all(isinstance(e, (int, float)) for e in errors) and max(errors) < 1e-6
+
+
+def test_workbook_from_a_version_with_fewer_settings_still_verifies(soffice, tmp_path,
+                                                                    monkeypatch):
+    """Older workbooks list fewer settings on Inputs, so every input row sits higher."""
+    from sheetnet import fc_book, xlsx
+
+    newer = fc_book.config
+
+    def older(run):
+        settings = newer(run)
+        for key in ("loss", "biases", "targets"):
+            settings.pop(key)
+        return settings
+
+    preset = presets.get("mlp")
+    run = preset.run(presets.Options(iterations=2))
+    monkeypatch.setattr(fc_book, "config", older)
+    out = tmp_path / "old.xlsx"
+    xlsx.write(preset.workbook(run), out)
+    monkeypatch.undo()
+    report = verify(out)
+    assert report.ok, report.first_differences()
