@@ -118,7 +118,7 @@ def check_sheet(run: Run, here: dict[str, Place]) -> tuple[SheetSpec, list[Place
     last = FIRST + rows - 1
     err = a1(FIRST, COLS["rel_error"]) + ":" + a1(last, COLS["rel_error"])
     scale = ColorScale(err, low="FFFFFF", high="C0392B")
-    spec = SheetSpec(CHECK, build, widths={1: 10, 2: 10, 3: 16, 4: 22, 5: 14, 6: 14, 7: 14,
+    spec = SheetSpec(CHECK, build, widths={1: 10, 2: 10, 3: 20, 4: 28, 5: 16, 6: 16, 7: 16,
                                            8: 2},
                      freeze=a1(FIRST, 3), color_scales=[scale], max_col=minus_col + n - 1,
                      max_row=last, tab_color="C0392B")
