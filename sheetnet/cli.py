@@ -318,10 +318,13 @@ def nets() -> None:
     """
     from rich.table import Table
 
-    table = Table(title="sheetnet nets", caption="defaults: sheetnet export --help; a net's"
-                  " own options are refused by the others")
-    for col in ("net", "follows", "what it is", "η", "iterations"):
-        table.add_column(col, no_wrap=col != "what it is")
+    table = Table(title="sheetnet nets", box=None, header_style="bold", title_justify="left",
+                  caption="sheetnet export --net NAME --out NAME.xlsx; options: export --help",
+                  caption_justify="left")
+    widths = {"net": 10, "follows": 13, "η": 5, "iters": 5}  # only "what it is" shrinks
+    for col in ("net", "follows", "what it is", "η", "iters"):
+        table.add_column(col, no_wrap=True, min_width=widths.get(col),
+                         justify="right" if col == "iters" else "left")
     for p in presets.PRESETS.values():
         table.add_row(p.name, p.follows, p.summary, p.eta_text, str(p.iterations))
     console.print(table)

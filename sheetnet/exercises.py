@@ -35,8 +35,8 @@ def steps_table(trace: Trace) -> tuple[str, list[str], list[list[str]]]:
 @dataclass(frozen=True)
 class GradientDescent:
     name: str = "gd"
-    summary: str = "gradient descent on z = f(x, y), a row per step"
-    follows: str = "book 2-11: gradient descent"
+    summary: str = "gradient descent on z = f(x, y)"
+    follows: str = "book 2-11"
     dataset: str = "—"
     eta: float = 0.1
     iterations: int = 30
@@ -111,8 +111,8 @@ def load_points(path: Path) -> Dataset:
 @dataclass(frozen=True)
 class Regression:
     name: str = "regression"
-    summary: str = "y = px + q by least squares: closed form and descent"
-    follows: str = "book 2-12: regression analysis"
+    summary: str = "least-squares line y = px + q"
+    follows: str = "book 2-12"
     dataset: str = "7 heights and weights"
     eta: float = 0.0  # 0: 0.5/n, which halves the error of every step (see regression.py)
     iterations: int = 40
@@ -169,8 +169,8 @@ REGRESSION = Regression()
 @dataclass(frozen=True)
 class Graph:
     name: str = "graph"
-    summary: str = "backpropagation on a computational graph: 400 + 2 × 300, 30 % off"
-    follows: str = "classic: the shopping graph"
+    summary: str = "backprop on the shopping graph"
+    follows: str = "classic"
     dataset: str = "—"
     eta: float = 0.0
     iterations: int = 0

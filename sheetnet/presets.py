@@ -192,8 +192,8 @@ def _fc_preset(name: str, summary: str, follows: str, dataset: str, eta: float,
 
 MLP = _fc_preset(
     name="mlp",
-    summary="12-3-2 sigmoid network recognising 0 and 1 (4×3 images)",
-    follows="book 3-5, 4-4: cost, backpropagation",
+    summary="12-3-2 sigmoid net, 0 and 1 in 4×3",
+    follows="book 3-5, 4-4",
     dataset="digits01",
     eta=0.2,
     iterations=50,
@@ -224,8 +224,8 @@ def _cnn_from_config(config: Mapping[str, object]) -> cnn.CNNNet:
 
 CNN = Preset(
     name="cnn",
-    summary="CNN, 3 filters 3×3, 2×2 max pooling, recognising 1, 2, 3 (6×6)",
-    follows="book 5-4, 5-6: CNN, its backpropagation",
+    summary="CNN with max pooling, 1, 2, 3 in 6×6",
+    follows="book 5-4, 5-6",
     dataset="digits123",
     eta=0.2,
     iterations=50,
@@ -239,8 +239,8 @@ CNN = Preset(
 
 XOR = _fc_preset(
     name="xor",
-    summary="2-4-1 net learning XOR: sigmoid hidden, identity output, MSE",
-    follows="classic: XOR",
+    summary="2-4-1 net learning XOR, MSE",
+    follows="classic",
     dataset="xor",
     eta=0.5,
     iterations=300,
@@ -250,8 +250,8 @@ XOR = _fc_preset(
 
 CURVE = _fc_preset(
     name="curve",
-    summary="1-10-10-1 ReLU net fitting y = x² + noise, MSE",
-    follows="classic: curve fitting",
+    summary="1-10-10-1 ReLU net, y = x² + noise",
+    follows="classic",
     dataset="curve",
     eta=0.2,
     iterations=100,
@@ -262,8 +262,8 @@ CURVE = _fc_preset(
 
 TWOLAYER = _fc_preset(
     name="twolayer",
-    summary="score function f = W₂ max(0, W₁x) with a gradient check sheet",
-    follows="classic: the two-layer net",
+    summary="W₂ max(0, W₁x) and a gradient check",
+    follows="classic",
     dataset="digits01",
     eta=0.01,
     iterations=30,

@@ -228,9 +228,14 @@ def test_show_prints_image_and_blocks():
     assert result.exit_code == 2 and "outside 1..64" in result.output
 
 
-def test_nets_lists_presets():
-    result = runner.invoke(app, ["nets"])
-    assert result.exit_code == 0 and "mlp" in result.output and "4-4" in result.output
+def test_nets_lists_every_preset_on_one_line():
+    result = runner.invoke(app, ["nets"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0
+    lines = {line.split()[0]: line for line in result.output.splitlines()[2:] if line.strip()}
+    for name in ("gd", "regression", "mlp", "cnn", "graph", "xor", "curve", "twolayer"):
+        assert name in lines, name
+        assert "…" not in lines[name], lines[name]  # nothing cut at 80 columns
+    assert "book 2-11" in lines["gd"] and "book 5-4, 5-6" in lines["cnn"]
 
 
 @pytest.mark.parametrize("command", ["export", "verify", "train", "show", "nets"])
