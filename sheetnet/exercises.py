@@ -40,17 +40,16 @@ class GradientDescent:
     dataset: str = "—"
     eta: float = 0.1
     iterations: int = 30
-    start: str = "3,2"
-    function: str = "bowl"
+    function: str = "bowl"  # its start (3, 2), η and steps are the defaults
     images: bool = False  # an exercise: `show` prints its table of steps
     eta_text: str = "0.1"
 
     def run(self, opts: Options) -> Run:
         opts.unused("iterations", "eta", "function", "start")
         f = gd.function(opts.function or self.function)
-        start = gd.parse_start(opts.start or self.start)
-        eta = self.eta if opts.eta is None else opts.eta
-        steps = self.iterations if opts.iterations is None else opts.iterations
+        start = gd.parse_start(opts.start) if opts.start else np.array(f.start)
+        eta = f.eta if opts.eta is None else opts.eta
+        steps = f.steps if opts.iterations is None else opts.iterations
         descent.check_run(eta, steps)
         return Run(self.name, f, None, {"start": start}, eta, steps,  # type: ignore[arg-type]
                    {"function": f.name})

@@ -30,6 +30,9 @@ class Function:
     gradient: Callable[[float, float], tuple[float, float]]
     excel_value: Callable[[str, str], str]
     excel_gradient: Callable[[str, str], Pair]
+    start: tuple[float, float] = (3.0, 2.0)  # defaults that show the function's character
+    eta: float = 0.1
+    steps: int = 30
 
 
 BOWL = Function(
@@ -48,6 +51,7 @@ ELONGATED = Function(
     gradient=lambda x, y: (2 * x, 20 * y),
     excel_value=lambda x, y: f"{x}^2+10*{y}^2",
     excel_gradient=lambda x, y: (f"2*{x}", f"20*{y}"),
+    eta=0.09,  # y is multiplied by 1 − 20η = −0.8 a step: a zigzag that settles (0.1: never)
 )
 
 ROSENBROCK = Function(
@@ -57,6 +61,9 @@ ROSENBROCK = Function(
     gradient=lambda x, y: (-2 * (1 - x) - 400 * x * (y - x * x), 200 * (y - x * x)),
     excel_value=lambda x, y: f"(1-{x})^2+100*({y}-{x}^2)^2",
     excel_gradient=lambda x, y: (f"-2*(1-{x})-400*{x}*({y}-{x}^2)", f"200*({y}-{x}^2)"),
+    start=(-1.2, 1.0),
+    eta=0.001,
+    steps=2000,
 )
 
 FUNCTIONS: dict[str, Function] = {f.name: f for f in (BOWL, ELONGATED, ROSENBROCK)}

@@ -130,3 +130,11 @@ def test_header_text_starting_with_equals_stays_text(tmp_path):
         "= expression", "header")}})], [], {})
     xlsx.write(spec, tmp_path / "t.xlsx")
     assert openpyxl.load_workbook(tmp_path / "t.xlsx")["S"]["A1"].data_type == "s"
+
+
+@pytest.mark.parametrize("name, below", [("elongated", 1e-3), ("rosenbrock", 0.1)])
+def test_each_functions_defaults_make_descent_settle(name, below):
+    preset = presets.get("gd")
+    run = preset.run(presets.Options(function=name))
+    trace = preset.trace(run, keep=())
+    assert trace.cost[-1] < below < trace.cost[0]
