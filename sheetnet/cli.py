@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import os
 import sys
@@ -48,8 +49,9 @@ def user_errors(func):
 
 NetOpt = Annotated[str, typer.Option("--net", "-n", help="Which net: see `sheetnet nets`.")]
 ItersOpt = Annotated[int | None, typer.Option(help="Gradient-descent iterations (default: the"
-                                                   " preset's, 50).")]
-EtaOpt = Annotated[float | None, typer.Option(help="Learning rate η > 0 (default: 0.2).")]
+                                                   " net's, see `sheetnet nets`).")]
+EtaOpt = Annotated[float | None, typer.Option(help="Learning rate η > 0 (default: the net's, see"
+                                                   " `sheetnet nets`).")]
 SeedOpt = Annotated[int, typer.Option(help="Seed of the standard-normal initial parameters.")]
 InitOpt = Annotated[Path | None, typer.Option(help="JSON file of initial parameters instead of"
                                                     " --seed (mlp: W2, b2, W3, b3; cnn: F, bF,"
@@ -78,16 +80,47 @@ StepsOpt = Annotated[int | None, typer.Option(help="gd: the number of steps (the
 ForceOpt = Annotated[bool, typer.Option("--force", "-f", help="Overwrite an existing file.")]
 
 
-def _options(iterations, eta, seed, init, data, shape, filters, filter_size, pool, layers,
-             activation, output_activation, loss, function, start, steps) -> Options:
+# The options every net shares, declared once: `run_options` adds them to a command, which gets
+# them as one `Options`.
+RUN_OPTIONS: dict[str, tuple[object, object]] = {
+    "iterations": (ItersOpt, None), "eta": (EtaOpt, None), "seed": (SeedOpt, DEFAULT_SEED),
+    "init": (InitOpt, None), "data": (DataOpt, None), "shape": (ShapeOpt, None),
+    "filters": (FiltersOpt, None), "filter_size": (FilterSizeOpt, None), "pool": (PoolOpt, None),
+    "layers": (LayersOpt, None), "activation": (ActOpt, None),
+    "output_activation": (OutActOpt, None), "loss": (LossOpt, None),
+    "function": (FunctionOpt, None), "start": (StartOpt, None), "steps": (StepsOpt, None),
+}
+
+
+def run_options(func):
+    """Give a command the shared options (right after ``--net``), passed to it as ``opts``."""
+    own = inspect.signature(func, eval_str=True)
+    shared = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                                annotation=annotation)
+              for name, (annotation, default) in RUN_OPTIONS.items()]
+    params: list[inspect.Parameter] = []
+    for p in own.parameters.values():
+        if p.name != "opts":
+            params.append(p.replace(kind=inspect.Parameter.KEYWORD_ONLY))
+        if p.name == "net":
+            params += shared
+
+    @functools.wraps(func)
+    def wrapper(**kwargs):
+        values = {name: kwargs.pop(name) for name in RUN_OPTIONS}
+        return func(opts=_options(**values), **kwargs)
+
+    wrapper.__signature__ = own.replace(parameters=params)  # what typer reads
+    wrapper.__annotations__ = {p.name: p.annotation for p in params}
+    return wrapper
+
+
+def _options(steps: int | None = None, **values) -> Options:
     if steps is not None:
-        if iterations is not None:
+        if values["iterations"] is not None:
             raise SheetnetError("give --steps or --iterations, not both (they are the same)")
-        iterations = steps
-    return Options(iterations=iterations, eta=eta, seed=seed, init=init, data=data, shape=shape,
-                   filters=filters, filter_size=filter_size, pool=pool, layers=layers,
-                   activation=activation, output_activation=output_activation, loss=loss,
-                   function=function, start=start)
+        values["iterations"] = steps
+    return Options(**values)
 
 
 def _check_out(path: Path, force: bool, suffix: str) -> None:
@@ -115,25 +148,11 @@ def _train(preset: presets.Preset, run, label: str = "training"):
 
 @app.command()
 @user_errors
+@run_options
 def export(
     out: Annotated[Path, typer.Option("--out", "-o", help="The workbook to write (.xlsx).")],
     net: NetOpt = "mlp",
-    iterations: ItersOpt = None,
-    eta: EtaOpt = None,
-    seed: SeedOpt = DEFAULT_SEED,
-    init: InitOpt = None,
-    data: DataOpt = None,
-    shape: ShapeOpt = None,
-    filters: FiltersOpt = None,
-    filter_size: FilterSizeOpt = None,
-    pool: PoolOpt = None,
-    layers: LayersOpt = None,
-    activation: ActOpt = None,
-    output_activation: OutActOpt = None,
-    loss: LossOpt = None,
-    function: FunctionOpt = None,
-    start: StartOpt = None,
-    steps: StepsOpt = None,
+    opts: Options | None = None,  # the shared options, filled in by run_options
     force: ForceOpt = False,
 ) -> None:
     """Write a training run as a workbook where every number is a live formula.
@@ -144,8 +163,6 @@ def export(
     """
     _check_out(out, force, ".xlsx")
     preset = presets.get(net)
-    opts = _options(iterations, eta, seed, init, data, shape, filters, filter_size, pool,
-                    layers, activation, output_activation, loss, function, start, steps)
     run = preset.run(opts)
     started = time.perf_counter()
     trace = _train(preset, run, "NumPy core")
@@ -201,24 +218,10 @@ def verify(
 
 @app.command()
 @user_errors
+@run_options
 def train(
     net: NetOpt = "mlp",
-    iterations: ItersOpt = None,
-    eta: EtaOpt = None,
-    seed: SeedOpt = DEFAULT_SEED,
-    init: InitOpt = None,
-    data: DataOpt = None,
-    shape: ShapeOpt = None,
-    filters: FiltersOpt = None,
-    filter_size: FilterSizeOpt = None,
-    pool: PoolOpt = None,
-    layers: LayersOpt = None,
-    activation: ActOpt = None,
-    output_activation: OutActOpt = None,
-    loss: LossOpt = None,
-    function: FunctionOpt = None,
-    start: StartOpt = None,
-    steps: StepsOpt = None,
+    opts: Options | None = None,  # the shared options, filled in by run_options
     json_out: JsonOpt = None,
     every: Annotated[int, typer.Option(min=1, help="Show every k-th iteration.")] = 1,
     force: ForceOpt = False,
@@ -230,8 +233,6 @@ def train(
     if json_out is not None:
         _check_out(json_out, force, ".json")
     preset = presets.get(net)
-    opts = _options(iterations, eta, seed, init, data, shape, filters, filter_size, pool,
-                    layers, activation, output_activation, loss, function, start, steps)
     run = preset.run(opts)
     trace = _train(preset, run)
     console.print(terminal.cost_table(trace, every))
@@ -254,26 +255,12 @@ def _write_json(path: Path, obj: object) -> None:
 
 @app.command()
 @user_errors
+@run_options
 def show(
     net: NetOpt = "mlp",
     iteration: Annotated[int, typer.Option(help="Which iteration (0 = initial parameters).")] = 0,
     image: Annotated[int, typer.Option(help="Which image, 1-based as in the workbook.")] = 1,
-    iterations: ItersOpt = None,
-    eta: EtaOpt = None,
-    seed: SeedOpt = DEFAULT_SEED,
-    init: InitOpt = None,
-    data: DataOpt = None,
-    shape: ShapeOpt = None,
-    filters: FiltersOpt = None,
-    filter_size: FilterSizeOpt = None,
-    pool: PoolOpt = None,
-    layers: LayersOpt = None,
-    activation: ActOpt = None,
-    output_activation: OutActOpt = None,
-    loss: LossOpt = None,
-    function: FunctionOpt = None,
-    start: StartOpt = None,
-    steps: StepsOpt = None,
+    opts: Options | None = None,  # the shared options, filled in by run_options
 ) -> None:
     """Print one image and its z, a and δ at one iteration (cnn: its maps as pictures; gd:
     the table of steps).
@@ -281,8 +268,6 @@ def show(
     Example: [bold]sheetnet show --net cnn --iteration 50 --image 40[/]
     """
     preset = presets.get(net)
-    opts = _options(iterations, eta, seed, init, data, shape, filters, filter_size, pool,
-                    layers, activation, output_activation, loss, function, start, steps)
     run = preset.run(opts)
     if not preset.images:  # an exercise (gd, regression, graph): its whole table
         console.print(terminal.rows_table(*preset.table(preset.trace(run))))
