@@ -32,17 +32,38 @@ def steps_table(trace: Trace) -> tuple[str, list[str], list[list[str]]]:
     return "Steps", ["i", *names], rows
 
 
+class Exercise:
+    """What the exercises share: no images (``show`` prints ``table``), no text inputs."""
+
+    images = False
+    dataset = "—"
+
+    @property
+    def eta_text(self) -> str:
+        return f"{self.eta:g}"  # type: ignore[attr-defined]
+
+    def text_inputs(self, skeleton: Run) -> set[str]:
+        return set()
+
+    def table(self, trace: Trace) -> tuple[str, list[str], list[list[str]]]:
+        """(title, headers, rows) for ``show``: by default one row per step."""
+        return steps_table(trace)
+
+
+def _eta_and_start(found: Mapping[str, object]) -> tuple[float, np.ndarray]:
+    """η and the (x₀, y₀) or (a₀, b₀) start as read back from a workbook's input cells."""
+    return (float(np.asarray(found["eta"]).ravel()[0]),
+            np.asarray(found["start"], dtype=float).ravel())
+
+
 @dataclass(frozen=True)
-class GradientDescent:
+class GradientDescent(Exercise):
     name: str = "gd"
     summary: str = "gradient descent on z = f(x, y)"
     follows: str = "book 2-11"
-    dataset: str = "—"
     eta: float = 0.1
     iterations: int = 30
     function: str = "bowl"  # its start (3, 2), η and steps are the defaults
-    images: bool = False  # an exercise: `show` prints its table of steps
-    eta_text: str = "0.1"
 
     def run(self, opts: Options) -> Run:
         opts.unused("iterations", "eta", "function", "start")
@@ -68,17 +89,9 @@ class GradientDescent:
                    int(str(config["iterations"])))
 
     def rebuild(self, skeleton: Run, found: Mapping[str, object]) -> Run:
-        start = np.asarray(found["start"], dtype=float).ravel()
-        eta = float(np.asarray(found["eta"]).ravel()[0])
+        eta, start = _eta_and_start(found)
         return Run(self.name, skeleton.model, None, {"start": start}, eta,  # type: ignore[arg-type]
                    skeleton.iterations)
-
-    def text_inputs(self, skeleton: Run) -> set[str]:
-        return set()
-
-    def table(self, trace: Trace) -> tuple[str, list[str], list[list[str]]]:
-        """(title, headers, rows) of the steps, for ``show``."""
-        return steps_table(trace)
 
 
 GD = GradientDescent()
@@ -108,15 +121,14 @@ def load_points(path: Path) -> Dataset:
 
 
 @dataclass(frozen=True)
-class Regression:
+class Regression(Exercise):
     name: str = "regression"
     summary: str = "least-squares line y = px + q"
     follows: str = "book 2-12"
     dataset: str = "7 heights and weights"
     eta: float = 0.0  # 0: 0.5/n, which halves the error of every step (see regression.py)
     iterations: int = 40
-    images: bool = False
-    eta_text: str = "0.5/n"
+    eta_text = "0.5/n"  # type: ignore[assignment]
 
     def run(self, opts: Options) -> Run:
         opts.unused("iterations", "eta", "data", "start")
@@ -150,31 +162,21 @@ class Regression:
         x = np.asarray(found["x"], dtype=float).reshape(-1, 1)
         y = tuple(float(v) for v in np.asarray(found["y"]).ravel())
         ds = Dataset("workbook", x, y, (), (1, 1), values=True)
-        eta = float(np.asarray(found["eta"]).ravel()[0])
-        start = np.asarray(found["start"], dtype=float).ravel()
+        eta, start = _eta_and_start(found)
         return Run(self.name, None, ds, {"start": start}, eta, skeleton.iterations)
-
-    def text_inputs(self, skeleton: Run) -> set[str]:
-        return set()
-
-    def table(self, trace: Trace) -> tuple[str, list[str], list[list[str]]]:
-        """(title, headers, rows) of the steps, for ``show``."""
-        return steps_table(trace)
 
 
 REGRESSION = Regression()
 
 
 @dataclass(frozen=True)
-class Graph:
+class Graph(Exercise):
     name: str = "graph"
     summary: str = "backprop on the shopping graph"
     follows: str = "classic"
-    dataset: str = "—"
     eta: float = 0.0
     iterations: int = 0
-    images: bool = False
-    eta_text: str = "—"
+    eta_text = "—"  # type: ignore[assignment]
 
     def run(self, opts: Options) -> Run:
         opts.unused()
@@ -199,9 +201,6 @@ class Graph:
     def rebuild(self, skeleton: Run, found: Mapping[str, object]) -> Run:
         values = np.asarray(found["inputs"], dtype=float).ravel()
         return Run(self.name, graph.SHOPPING, None, {"inputs": values}, 0.0, 0)  # type: ignore[arg-type]
-
-    def text_inputs(self, skeleton: Run) -> set[str]:
-        return set()
 
     def table(self, trace: Trace) -> tuple[str, list[str], list[list[str]]]:
         b = trace.iterations[0]
