@@ -22,12 +22,17 @@ def _export(tmp_path, name, *args):
     return out
 
 
-def _recalculated_cost(path, tmp_path):
-    """C_T per iteration as LibreOffice computes it (Summary sheet)."""
+def _recalculated(path, tmp_path, read_only=False):
+    """The workbook's values as LibreOffice recalculates them."""
     work = tmp_path / f"recalc-{path.stem}"
     work.mkdir()
     done = recalc.recalculate(path, work, timeout=300)
-    wb = openpyxl.load_workbook(done, data_only=True, read_only=True)
+    return openpyxl.load_workbook(done, data_only=True, read_only=read_only)
+
+
+def _recalculated_cost(path, tmp_path):
+    """C_T per iteration as LibreOffice computes it (Summary sheet)."""
+    wb = _recalculated(path, tmp_path, read_only=True)
     values = [row[1] for row in wb["Summary"].iter_rows(min_row=2, values_only=True)]
     wb.close()
     return np.array(values, dtype=float)
@@ -229,9 +234,7 @@ def test_gd_workbook_verifies_and_reproduces_the_book(soffice, tmp_path, args):
     report = verify(out)
     assert report.ok, report.first_differences()
     if not args:
-        work = tmp_path / "r"
-        work.mkdir()
-        wb = openpyxl.load_workbook(recalc.recalculate(out, work, 300), data_only=True)
+        wb = _recalculated(out, tmp_path)
         z = [wb["Descent"].cell(3 + i, 8).value for i in range(3)]
         assert z == pytest.approx([13, 8.32, 5.3248], rel=1e-14)
 
@@ -247,9 +250,7 @@ def test_regression_workbook_verifies_and_follows_an_edited_point(soffice, tmp_p
     wb.save(edited)
     report = verify(edited)
     assert report.ok, report.first_differences()
-    work = tmp_path / "r"
-    work.mkdir()
-    values = openpyxl.load_workbook(recalc.recalculate(edited, work, 300), data_only=True)
+    values = _recalculated(edited, tmp_path)
     ws = values["Regression"]
     labels = {ws.cell(r, 1).value: ws.cell(r, 2).value for r in range(1, 30)}
     p, q = np.polyfit([1, 2, 3, 4, 5], [2.1, 9.0, 6.2, 7.8, 10.1], 1)
@@ -267,9 +268,7 @@ def test_graph_workbook_verifies_and_a_new_price_recomputes_both_passes(soffice,
     wb.save(edited)
     report = verify(edited)
     assert report.ok, report.first_differences()
-    work = tmp_path / "r"
-    work.mkdir()
-    g = openpyxl.load_workbook(recalc.recalculate(edited, work, 300), data_only=True)["Graph"]
+    g = _recalculated(edited, tmp_path)["Graph"]
     rows = {g.cell(r, 1).value: r for r in range(4, 13)}
     assert g.cell(rows["total"], 4).value == pytest.approx(770)  # (500 + 600) × 0.7
     assert g.cell(rows["coat_count"], 7).value == pytest.approx(350)  # 500 × 0.7
@@ -280,9 +279,7 @@ def test_twolayer_check_sheet_verifies_with_relative_errors_below_1e_6(soffice, 
     report = verify(out)
     assert report.ok, report.first_differences()
     assert report.blocks["rel_error"].cells == 42 and report.blocks["C_plus"].cells == 42 * 64
-    work = tmp_path / "r"
-    work.mkdir()
-    ws = openpyxl.load_workbook(recalc.recalculate(out, work, 300), data_only=True)["Check"]
+    ws = _recalculated(out, tmp_path)["Check"]
     errors = [ws.cell(r, 5).value for r in range(5, 47)]
     assert all(isinstance(e, (int, float)) for e in errors) and max(errors) < 1e-6
 
