@@ -103,7 +103,9 @@ def train(net: FCNet, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.nda
           keep: Collection[str] | None = None) -> Trace:
     """The fully connected run, with iteration 0 also carrying the gradient check."""
     trace = fc.train(net, params, x, t, eta, iterations, progress, keep)
-    first = fc.iteration(net, params, np.asarray(x, dtype=float), np.asarray(t, dtype=float))
+    first = trace.iterations[0]
+    if keep is not None:  # the kept blocks may not be enough: recompute iteration 0 whole
+        first = fc.iteration(net, params, np.asarray(x, dtype=float), np.asarray(t, dtype=float))
     trace.iterations[0].update(check(net, first))
     trace.descriptions.update(DESCRIPTIONS)
     return trace
