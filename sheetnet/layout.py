@@ -105,8 +105,8 @@ class Place:
         return self.row + r + (r // self.tile if self.tile else 0)
 
     def sheet_rows(self) -> np.ndarray:
-        r = np.arange(self.rows)
-        return self.row + r + (r // self.tile if self.tile else 0)
+        """``sheet_row`` of every footprint row, as an array."""
+        return self.sheet_row(np.arange(self.rows))  # type: ignore[arg-type]
 
     def ref(self, r: int = 0, c: int = 0, *, image: int | None = None,
             absolute: bool = False, sheet: str | None = None) -> str:
