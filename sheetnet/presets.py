@@ -44,6 +44,7 @@ class Preset:
     model_from_config: Callable[[Mapping[str, object]], object]
     values: bool = False  # the data's labels are target values (regression), not classes
     images: bool = True  # rows of inputs that `show` draws (exercises print their steps)
+    init_text: str = "standard normal"  # how `init` draws, for the Inputs sheet
 
     @property
     def eta_text(self) -> str:
@@ -60,9 +61,7 @@ class Preset:
             init_origin = f"--init {Path(opts.init).name}"
         else:
             params = self.init(model, opts.seed)
-            kind = "He (normal × √(2/fan-in), biases 0)" if self.init is fc.init_he \
-                else "standard normal"
-            init_origin = f"{kind}, --seed {opts.seed}"
+            init_origin = f"{self.init_text}, --seed {opts.seed}"
         eta = self.eta if opts.eta is None else opts.eta
         iterations = self.iterations if opts.iterations is None else opts.iterations
         descent.check_run(eta, iterations)
@@ -177,9 +176,13 @@ def _fc_from_config(config: Mapping[str, object]) -> fc.FCNet:
                     config.get("biases", "yes") == "yes")
 
 
+HE = "He (normal × √(2/fan-in), biases 0)"
+
+
 def _fc_preset(name: str, summary: str, follows: str, dataset: str, eta: float,
                iterations: int, model: Callable[[Dataset, Options], fc.FCNet],
                init: Callable[..., dict[str, np.ndarray]] = fc.init_params,
+               init_text: str = "standard normal",
                values: bool = False, train: Callable[..., Trace] = fc.train,
                workbook: Callable[[Run], WorkbookSpec] = fc_book.workbook) -> Preset:
     """A fully connected preset: the shared core, layout and ``--init`` format."""
@@ -187,7 +190,7 @@ def _fc_preset(name: str, summary: str, follows: str, dataset: str, eta: float,
                   iterations=iterations, make_model=model, init=init,
                   init_from_json=fc.params_from_json,  # type: ignore[arg-type]
                   train=train, workbook=workbook, model_from_config=_fc_from_config,
-                  values=values)
+                  values=values, init_text=init_text)
 
 
 MLP = _fc_preset(
@@ -257,6 +260,7 @@ CURVE = _fc_preset(
     iterations=100,
     model=_fc_model((10, 10), "relu", "identity", "mse"),
     init=fc.init_he,
+    init_text=HE,
     values=True,
 )
 
@@ -269,6 +273,7 @@ TWOLAYER = _fc_preset(
     iterations=30,
     model=_fc_model((3,), "relu", "identity", "half-sse", biases=False),
     init=fc.init_he,
+    init_text=HE,
     train=gradcheck.train,
     workbook=gradcheck_book.workbook,
 )
