@@ -262,8 +262,7 @@ def show(
     image: Annotated[int, typer.Option(help="Which image, 1-based as in the workbook.")] = 1,
     opts: Options | None = None,  # the shared options, filled in by run_options
 ) -> None:
-    """Print one image and its z, a and δ at one iteration (cnn: its maps as pictures; gd:
-    the table of steps).
+    """Print one image's z, a and δ at one iteration (cnn: maps; gd, regression, graph: a table).
 
     Example: [bold]sheetnet show --net cnn --iteration 50 --image 40[/]
     """
