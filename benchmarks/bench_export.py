@@ -3,10 +3,10 @@
 - export: layout + openpyxl write-only rendering of every sheet, formula cells per second;
 - raw: openpyxl write-only writing the same formula strings, prepared in advance, in this run;
 - peak memory of a whole `sheetnet export` process (max RSS);
-- LibreOffice: `sheetnet verify` of the same workbook (recalculation and the whole check);
 - NumPy core time for the run; for the CNN also how it grows with images and image size.
 
 Usage: python benchmarks/bench_export.py [--net cnn] [--iterations 50] [--repeat 3]
+(verify's engines: benchmarks/bench_verify.py)
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from sheetnet import cnn, presets, xlsx
 from sheetnet.data import Dataset
 from sheetnet.layout import Styled
 from sheetnet.run import Run
-from sheetnet.verify import verify
 
 
 def export_seconds(spec, out: Path) -> tuple[float, int]:
@@ -113,8 +112,6 @@ def main() -> None:
             raw.append(raw_seconds(sheets, tmp / "raw.xlsx"))
         del sheets
         rss = peak_rss_mb(args.net, args.iterations, tmp / "proc.xlsx")
-        report = verify(tmp / "ours.xlsx")
-        assert report.ok, report.first_differences()
     best_ours, best_raw = min(ours), min(raw)
     print(f"| {args.net}, {args.iterations} iterations, {run.n_images} images | value |")
     print("|---|---|")
@@ -125,8 +122,6 @@ def main() -> None:
           f" {cells / best_raw:,.0f} cells/s |")
     print(f"| ratio export / raw (target ≥ 0.8) | {best_raw / best_ours:.2f} |")
     print(f"| peak memory, whole `sheetnet export` process | {rss:.0f} MB |")
-    print(f"| `sheetnet verify`: LibreOffice recalculation / total | {report.recalc_seconds:.1f}"
-          f" s / {report.total_seconds:.1f} s ({report.cells:,} cells, all within 1e-9) |")
     print(f"| NumPy core, {args.iterations + 1} iterations | {core * 1e3:.0f} ms |")
     if args.net == "cnn":
         print()

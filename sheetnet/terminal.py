@@ -6,9 +6,9 @@ import numpy as np
 from rich.table import Table
 from rich.text import Text
 
+from sheetnet.audit.verify import Report
 from sheetnet.data import is_number
 from sheetnet.trace import Trace
-from sheetnet.verify import Report
 
 _SHADES = " ░▒▓█"
 
@@ -91,13 +91,57 @@ def cnn_view(blocks: dict[str, np.ndarray], i: int) -> list[Table]:
 
 
 def report_table(report: Report) -> Table:
+    """Each block's cells and, per engine, its largest error (and |Δ| when one engine ran)."""
     table = Table(title=f"verify {report.path.name} · net {report.net}")
     table.add_column("block")
     table.add_column("cells", justify="right")
-    table.add_column("max |Δ|", justify="right")
-    table.add_column("max error", justify="right")
-    table.add_column("", justify="center")
-    for b in report.blocks.values():
-        mark = "[green]✓[/]" if b.bad == 0 else f"[red]✗ {b.bad}[/]"
-        table.add_row(b.name, f"{b.cells:,}", f"{b.max_abs:.1e}", f"{b.max_err:.1e}", mark)
+    single = len(report.engines) == 1
+    for e in report.engines:
+        if single:
+            table.add_column("max |Δ|", justify="right")
+        table.add_column("max error" if single else e.title, justify="right")
+        table.add_column("", justify="center")
+    for name, first in report.engines[0].blocks.items():
+        row = [name, f"{first.cells:,}"]
+        for e in report.engines:
+            b = e.blocks.get(name)
+            if b is None:
+                row += [""] * (3 if single else 2)
+                continue
+            if single:
+                row.append(f"{b.max_abs:.1e}")
+            row += [f"{b.max_err:.1e}", "[green]✓[/]" if b.bad == 0 else f"[red]✗ {b.bad:,}[/]"]
+        table.add_row(*row)
     return table
+
+
+def failure_lines(report: Report, limit: int = 5) -> list[str]:
+    """What failed, causes first: the root cells, then how much follows from them; a finding
+    that several engines share is printed once, naming them all."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for e in report.engines:
+        lines = [("error value", t) for t in e.error_cells[:limit]]
+        if e.error_count > limit:
+            lines.append(("", f"{e.error_count:,} cells hold error values in all"))
+        lines += [("root cause", t) for t in e.roots[:limit]]
+        if e.roots:
+            more = f"{len(e.roots) - limit} more root cells; " if len(e.roots) > limit else ""
+            lines.append(("", f"{more}{e.downstream:,} downstream cells differ because of them"))
+        elif e.bad:
+            lines += [("differs", t) for t in e.first_differences(limit)]
+        if e.examined and e.examined < e.bad:
+            lines.append(("", f"(the earliest {e.examined:,} of {e.bad:,} differing cells were"
+                              " examined for causes)"))
+        for line in lines:
+            found.setdefault(line, []).append(e.title)
+    out = []
+    for (kind, text), who in found.items():
+        names = ", ".join(who)
+        out.append(f"[red]{kind}[/] ({names}) {_escape(text)}" if kind
+                   else f"  {_escape(text)} ({names})")
+    out.append("[bold red]✗ the workbook does not match the NumPy core[/]")
+    return out
+
+
+def _escape(text: str) -> str:
+    return text.replace("[", r"\[")

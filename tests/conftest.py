@@ -1,24 +1,51 @@
 import os
-import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from sheetnet.audit.engines import ENGINES
+from sheetnet.audit.values import Values
+
 ROOT = Path(__file__).resolve().parent.parent
 BOOK_INIT = ROOT / "examples" / "book_3-5_initial_weights.json"
 
 
+def need_engine(name: str) -> str:
+    """Every engine is required in CI; locally a missing second opinion skips with a reason
+    (IronCalc installs with sheetnet, so its tests never skip)."""
+    engine = ENGINES[name]
+    if not engine.available():
+        if os.environ.get("CI") or name == "ironcalc":
+            pytest.fail(f"{engine.title} is missing: {engine.install}")
+        pytest.skip(f"{engine.title} is not installed ({engine.install}); its recalculation"
+                    " is untested here")
+    return name
+
+
+@pytest.fixture(params=list(ENGINES))
+def engine(request) -> str:
+    """Each engine in turn, by name."""
+    return need_engine(request.param)
+
+
 @pytest.fixture
-def soffice():
-    """LibreOffice is required in CI; locally its tests skip with a visible reason."""
-    exe = shutil.which("soffice") or shutil.which("libreoffice")
-    if exe is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI is set but LibreOffice (soffice) is missing: apt-get install -y"
-                        " libreoffice-calc-nogui")
-        pytest.skip("LibreOffice (soffice) is not installed; workbook recalculation untested")
-    return exe
+def all_engines() -> list[str]:
+    """Every engine, each installed (``verify --engine all``)."""
+    return [need_engine(name) for name in ENGINES]
+
+
+def recalculated(path: Path, tmp_path: Path, engine: str = "ironcalc") -> Values:
+    """A workbook's values as an engine recalculates them."""
+    work = Path(tempfile.mkdtemp(prefix=f"recalc-{engine}-", dir=tmp_path))
+    return ENGINES[engine].recalculate(Path(path).resolve(), work, 300, lambda text: None).values
+
+
+def recalculated_cost(path: Path, tmp_path: Path, engine: str = "ironcalc") -> np.ndarray:
+    """C_T per iteration as an engine computes it (the Summary sheet's column B)."""
+    grid = recalculated(path, tmp_path, engine)["Summary"].numbers
+    return grid[1:, 1][~np.isnan(grid[1:, 1])]
 
 
 def write_csv(path: Path, text: str) -> Path:
@@ -45,3 +72,15 @@ def assert_gradients_match(cost, params, analytic, h=1e-5):
         rel = np.linalg.norm(grad - numeric) / (np.linalg.norm(grad) + np.linalg.norm(numeric))
         assert rel < 1e-7, (name, rel)
         np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-9)
+
+
+def export(tmp_path: Path, name: str, *args: str) -> Path:
+    """``sheetnet export --out tmp_path/name ARGS``, which must succeed; the workbook's path."""
+    from typer.testing import CliRunner
+
+    from sheetnet.cli import app
+
+    out = tmp_path / name
+    result = CliRunner().invoke(app, ["export", "--out", str(out), *args])
+    assert result.exit_code == 0, result.output
+    return out

@@ -1,4 +1,8 @@
-"""Workbooks recalculated in real LibreOffice, compared cell by cell with the NumPy core."""
+"""Workbooks recalculated by real spreadsheet engines, compared cell by cell with the NumPy core.
+
+Every round trip runs on the embedded engine (IronCalc); the tests parametrized by ``engine``
+run on LibreOffice and Gnumeric too, which CI installs.
+"""
 
 import json
 
@@ -7,39 +11,17 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
-from sheetnet import cnn, data, fc, ops, presets, recalc
+from sheetnet import cnn, data, fc, ops, presets
+from sheetnet.audit.verify import verify
 from sheetnet.cli import app
-from sheetnet.verify import verify
-from tests.conftest import BOOK_INIT, write_csv
+from tests.conftest import BOOK_INIT, export, recalculated, recalculated_cost, write_csv
 
 runner = CliRunner()
 
 
-def _export(tmp_path, name, *args):
-    out = tmp_path / name
-    result = runner.invoke(app, ["export", "--out", str(out), *args])
-    assert result.exit_code == 0, result.output
-    return out
 
-
-def _recalculated(path, tmp_path, read_only=False):
-    """The workbook's values as LibreOffice recalculates them."""
-    work = tmp_path / f"recalc-{path.stem}"
-    work.mkdir()
-    done = recalc.recalculate(path, work, timeout=300)
-    return openpyxl.load_workbook(done, data_only=True, read_only=read_only)
-
-
-def _recalculated_cost(path, tmp_path):
-    """C_T per iteration as LibreOffice computes it (Summary sheet)."""
-    wb = _recalculated(path, tmp_path, read_only=True)
-    values = [row[1] for row in wb["Summary"].iter_rows(min_row=2, values_only=True)]
-    wb.close()
-    return np.array(values, dtype=float)
-
-
-def test_round_trip_every_cell(soffice, tmp_path):
-    out = _export(tmp_path, "mlp.xlsx", "--iterations", "3")
+def test_round_trip_every_cell(tmp_path):
+    out = export(tmp_path, "mlp.xlsx", "--iterations", "3")
     report = verify(out)
     assert report.ok, report.first_differences()
     assert report.error_cells == []
@@ -49,16 +31,16 @@ def test_round_trip_every_cell(soffice, tmp_path):
     assert max(b.max_err for b in report.blocks.values()) < 1e-9
 
 
-def test_verify_command_exit_zero(soffice, tmp_path):
-    out = _export(tmp_path, "mlp.xlsx", "--iterations", "2")
+def test_verify_command_exit_zero(tmp_path):
+    out = export(tmp_path, "mlp.xlsx", "--iterations", "2")
     result = runner.invoke(app, ["verify", str(out)])
     assert result.exit_code == 0, result.output
     assert "every cell agrees" in result.output and "delta2" in result.output
 
 
-def test_edited_eta_and_weight_recompute_and_still_verify(soffice, tmp_path):
-    out = _export(tmp_path, "mlp.xlsx", "--iterations", "4")
-    before = _recalculated_cost(out, tmp_path)
+def test_edited_eta_and_weight_recompute_and_still_verify(tmp_path):
+    out = export(tmp_path, "mlp.xlsx", "--iterations", "4")
+    before = recalculated_cost(out, tmp_path)
     wb = openpyxl.load_workbook(out)
     inputs = wb["Inputs"]
     dest = wb.defined_names["eta"].attr_text.split("!")[1].replace("$", "")
@@ -69,7 +51,7 @@ def test_edited_eta_and_weight_recompute_and_still_verify(soffice, tmp_path):
     wb.save(edited)
     report = verify(edited)
     assert report.ok, report.first_differences()
-    after = _recalculated_cost(edited, tmp_path)
+    after = recalculated_cost(edited, tmp_path)
     assert abs(after[0] - before[0]) > 1e-6  # the weight changed iteration 0
     assert abs(after[-1] - before[-1]) > 1e-3  # η changed the run
     # and the NumPy core, given the same edits, computes the same C_T
@@ -81,9 +63,9 @@ def test_edited_eta_and_weight_recompute_and_still_verify(soffice, tmp_path):
     np.testing.assert_allclose(after, trace.cost, rtol=1e-12)
 
 
-def test_book_init_gives_same_cost_in_numpy_and_workbook(soffice, tmp_path):
-    out = _export(tmp_path, "book.xlsx", "--iterations", "2", "--init", str(BOOK_INIT))
-    cost = _recalculated_cost(out, tmp_path)
+def test_book_init_gives_same_cost_in_numpy_and_workbook(tmp_path):
+    out = export(tmp_path, "book.xlsx", "--iterations", "2", "--init", str(BOOK_INIT))
+    cost = recalculated_cost(out, tmp_path)
     ds = data.builtin("digits01")
     net = fc.FCNet((12, 3, 2))
     params = fc.params_from_json(net, json.loads(BOOK_INIT.read_text()), "book")
@@ -92,8 +74,8 @@ def test_book_init_gives_same_cost_in_numpy_and_workbook(soffice, tmp_path):
     assert cost[0] == pytest.approx(18.347, abs=5e-4)
 
 
-def test_tampered_cell_is_named(soffice, tmp_path):
-    out = _export(tmp_path, "mlp.xlsx", "--iterations", "1")
+def test_tampered_cell_is_named(tmp_path):
+    out = export(tmp_path, "mlp.xlsx", "--iterations", "1")
     wb = openpyxl.load_workbook(out)
     ws = wb["Iter 1"]
     z_row = next(r for r in range(1, 120) if ws.cell(r, 1).value == "z²")
@@ -104,12 +86,18 @@ def test_tampered_cell_is_named(soffice, tmp_path):
     assert not report.ok
     assert report.blocks["z2"].bad == 1
     assert f"'Iter 1'!G{z_row} (z2, image 3)" in report.blocks["z2"].first_bad
+    # the constant is the one root; a², z³ … of image 3 and all of Iter 2's sums follow from it
+    roots = report.engines[0].roots
+    assert len(roots) == 1 and roots[0].startswith(f"'Iter 1'!G{z_row} (z2, image 3)")
+    assert "a constant, not a formula" in roots[0]
+    assert report.engines[0].downstream == report.engines[0].bad - 1 > 0
     result = runner.invoke(app, ["verify", str(bad)])
     assert result.exit_code == 1
+    assert "root cause" in result.output and f"'Iter 1'!G{z_row}" in result.output
 
 
-def test_error_values_are_reported(soffice, tmp_path):
-    out = _export(tmp_path, "mlp.xlsx", "--iterations", "1")
+def test_error_values_are_reported(tmp_path):
+    out = export(tmp_path, "mlp.xlsx", "--iterations", "1")
     wb = openpyxl.load_workbook(out)
     ws = wb["Iter 0"]
     ws["E4"] = "=1/0"
@@ -120,16 +108,16 @@ def test_error_values_are_reported(soffice, tmp_path):
     assert any("#DIV/0!" in e for e in report.error_cells)
 
 
-def test_user_csv_with_text_labels_verifies(soffice, tmp_path):
+def test_user_csv_with_text_labels_verifies(tmp_path):
     csv = write_csv(tmp_path / "d.csv",
                     "label,p11,p12,p21,p22\n=x,1,0,0,1\n+y,0,1,1,0\n=x,1,1,0,1\n@z,0,0,1,1\n")
-    out = _export(tmp_path, "w.xlsx", "--data", str(csv), "--shape", "2x2", "--iterations", "3")
+    out = export(tmp_path, "w.xlsx", "--data", str(csv), "--shape", "2x2", "--iterations", "3")
     report = verify(out)
     assert report.ok, report.first_differences()
 
 
-def test_cnn_round_trip_every_cell_including_pooling_ties(soffice, tmp_path):
-    out = _export(tmp_path, "cnn.xlsx", "--net", "cnn", "--iterations", "2")
+def test_cnn_round_trip_every_cell_including_pooling_ties(tmp_path):
+    out = export(tmp_path, "cnn.xlsx", "--net", "cnn", "--iterations", "2")
     report = verify(out)
     assert report.ok, report.first_differences()
     per_iteration = {"zF": 96 * 48, "aF": 96 * 48, "zP": 96 * 12, "routed": 96 * 48,
@@ -144,23 +132,22 @@ def test_cnn_round_trip_every_cell_including_pooling_ties(soffice, tmp_path):
     assert ((windows == windows.max(axis=1, keepdims=True)).sum(axis=1) > 1).sum() > 50
 
 
-def test_cnn_init_json_gives_same_cost_in_numpy_and_workbook(soffice, tmp_path):
+def test_cnn_init_json_gives_same_cost_in_numpy_and_workbook(tmp_path):
     net = cnn.CNNNet((6, 6))
     rng = np.random.default_rng(7)
     init = {k: (rng.standard_normal(s) * 0.5).tolist() for k, s in net.param_shapes().items()}
     path = tmp_path / "init.json"
     path.write_text(json.dumps(init))
-    out = _export(tmp_path, "cnn.xlsx", "--net", "cnn", "--iterations", "3", "--init", str(path))
-    cost = _recalculated_cost(out, tmp_path)
+    out = export(tmp_path, "cnn.xlsx", "--net", "cnn", "--iterations", "3", "--init", str(path))
+    cost = recalculated_cost(out, tmp_path)
     ds = data.builtin("digits123")
     params = cnn.params_from_json(net, init, "init")
     trace = cnn.train(net, params, ds.x, ds.targets, 0.2, 3)
     np.testing.assert_allclose(cost, trace.cost, rtol=1e-12)
 
 
-def test_cnn_edited_eta_and_filter_weight_recompute_and_still_verify(soffice, tmp_path):
-    out = _export(tmp_path, "cnn.xlsx", "--net", "cnn", "--iterations", "3")
-    before = _recalculated_cost(out, tmp_path)
+def test_cnn_edited_eta_and_filter_weight_recompute_and_still_verify(tmp_path):
+    out = export(tmp_path, "cnn.xlsx", "--net", "cnn", "--iterations", "2")
     wb = openpyxl.load_workbook(out)
     inputs = wb["Inputs"]
     dest = wb.defined_names["eta"].attr_text.split("!")[1].replace("$", "")
@@ -171,13 +158,14 @@ def test_cnn_edited_eta_and_filter_weight_recompute_and_still_verify(soffice, tm
     wb.save(edited)
     report = verify(edited)
     assert report.ok, report.first_differences()
-    after = _recalculated_cost(edited, tmp_path)
-    assert abs(after[0] - before[0]) > 1e-6 and abs(after[-1] - before[-1]) > 1e-3
+    after = recalculated_cost(edited, tmp_path)
     ds = data.builtin("digits123")
     net = cnn.CNNNet((6, 6))
+    before = cnn.train(net, cnn.init_params(net, 0), ds.x, ds.targets, 0.2, 2).cost
+    assert abs(after[0] - before[0]) > 1e-6 and abs(after[-1] - before[-1]) > 1e-3
     params = cnn.init_params(net, 0)
     params["F"][0, 1, 1] = 2.0
-    trace = cnn.train(net, params, ds.x, ds.targets, 0.5, 3)
+    trace = cnn.train(net, params, ds.x, ds.targets, 0.5, 2)
     np.testing.assert_allclose(after, trace.cost, rtol=1e-12)
 
 
@@ -186,13 +174,13 @@ def test_cnn_edited_eta_and_filter_weight_recompute_and_still_verify(soffice, tm
     ["--data", "{csv}", "--shape", "7x5", "--filter-size", "2"],  # 6×4 maps, 3×2 pooled
     ["--data", "{csv}", "--shape", "7x5", "--filter-size", "4", "--pool", "1", "--filters", "4"],
 ])
-def test_cnn_other_architectures_verify(soffice, tmp_path, args):
+def test_cnn_other_architectures_verify(tmp_path, args):
     rng = np.random.default_rng(5)
     rows = [f"{['cat', 'dog', '=x'][i % 3]}," + ",".join(str(v) for v in rng.integers(0, 2, 35))
             for i in range(12)]
     csv = write_csv(tmp_path / "d.csv", "label," + ",".join(f"p{i}" for i in range(35)) + "\n"
                     + "\n".join(rows) + "\n")
-    out = _export(tmp_path, "v.xlsx", "--net", "cnn", "--iterations", "2",
+    out = export(tmp_path, "v.xlsx", "--net", "cnn", "--iterations", "2",
                   *[a.format(csv=csv) for a in args])
     report = verify(out)
     assert report.ok, report.first_differences()
@@ -200,8 +188,8 @@ def test_cnn_other_architectures_verify(soffice, tmp_path, args):
 
 
 @pytest.mark.parametrize("net", ["xor", "curve"])
-def test_regression_presets_verify_with_a_fit_sheet(soffice, tmp_path, net):
-    out = _export(tmp_path, f"{net}.xlsx", "--net", net, "--iterations", "3")
+def test_regression_presets_verify_with_a_fit_sheet(tmp_path, net):
+    out = export(tmp_path, f"{net}.xlsx", "--net", net, "--iterations", "3")
     report = verify(out)
     assert report.ok, report.first_differences()
     wb = openpyxl.load_workbook(out, read_only=True)
@@ -209,13 +197,13 @@ def test_regression_presets_verify_with_a_fit_sheet(soffice, tmp_path, net):
     wb.close()
 
 
-def test_relu_at_exactly_zero_agrees_with_the_cells(soffice, tmp_path):
+def test_relu_at_exactly_zero_agrees_with_the_cells(tmp_path):
     """x = 0 and zero biases make z exactly 0: relu'(0) must be 0 in NumPy and in the cell."""
     csv = write_csv(tmp_path / "p.csv", "label,x\n0.5,0\n1.0,1\n0.2,-1\n")
     init = {"W2": [[1.0], [-1.0]], "b2": [0.0, 0.0], "W3": [[0.5, -0.5]], "b3": [0.0]}
     path = tmp_path / "init.json"
     path.write_text(json.dumps(init))
-    out = _export(tmp_path, "zero.xlsx", "--net", "curve", "--data", str(csv), "--shape", "1x1",
+    out = export(tmp_path, "zero.xlsx", "--net", "curve", "--data", str(csv), "--shape", "1x1",
                   "--layers", "1,2,1", "--init", str(path), "--iterations", "2")
     report = verify(out)
     assert report.ok, report.first_differences()
@@ -229,19 +217,19 @@ def test_relu_at_exactly_zero_agrees_with_the_cells(soffice, tmp_path):
                                        "0.05"],
                                   ["--function", "rosenbrock", "--start", "-1.2,1", "--eta",
                                    "0.001", "--steps", "100"]])
-def test_gd_workbook_verifies_and_reproduces_the_book(soffice, tmp_path, args):
-    out = _export(tmp_path, "gd.xlsx", "--net", "gd", *args)
+def test_gd_workbook_verifies_and_reproduces_the_book(tmp_path, args):
+    out = export(tmp_path, "gd.xlsx", "--net", "gd", *args)
     report = verify(out)
     assert report.ok, report.first_differences()
     if not args:
-        wb = _recalculated(out, tmp_path)
-        z = [wb["Descent"].cell(3 + i, 8).value for i in range(3)]
+        wb = recalculated(out, tmp_path)
+        z = [wb["Descent"].value(3 + i, 8) for i in range(3)]
         assert z == pytest.approx([13, 8.32, 5.3248], rel=1e-14)
 
 
-def test_regression_workbook_verifies_and_follows_an_edited_point(soffice, tmp_path):
+def test_regression_workbook_verifies_and_follows_an_edited_point(tmp_path):
     csv = write_csv(tmp_path / "pts.csv", "x,y\n1,2.1\n2,3.9\n3,6.2\n4,7.8\n5,10.1\n")
-    out = _export(tmp_path, "reg.xlsx", "--net", "regression", "--data", str(csv))
+    out = export(tmp_path, "reg.xlsx", "--net", "regression", "--data", str(csv))
     report = verify(out)
     assert report.ok, report.first_differences()
     wb = openpyxl.load_workbook(out)
@@ -250,15 +238,15 @@ def test_regression_workbook_verifies_and_follows_an_edited_point(soffice, tmp_p
     wb.save(edited)
     report = verify(edited)
     assert report.ok, report.first_differences()
-    values = _recalculated(edited, tmp_path)
+    values = recalculated(edited, tmp_path)
     ws = values["Regression"]
-    labels = {ws.cell(r, 1).value: ws.cell(r, 2).value for r in range(1, 30)}
+    labels = {ws.value(r, 1): ws.value(r, 2) for r in range(1, 30)}
     p, q = np.polyfit([1, 2, 3, 4, 5], [2.1, 9.0, 6.2, 7.8, 10.1], 1)
     assert labels["p"] == pytest.approx(p, rel=1e-12) and labels["q"] == pytest.approx(q, rel=1e-12)
 
 
-def test_graph_workbook_verifies_and_a_new_price_recomputes_both_passes(soffice, tmp_path):
-    out = _export(tmp_path, "graph.xlsx", "--net", "graph")
+def test_graph_workbook_verifies_and_a_new_price_recomputes_both_passes(tmp_path):
+    out = export(tmp_path, "graph.xlsx", "--net", "graph")
     assert verify(out).ok
     wb = openpyxl.load_workbook(out)
     ws = wb["Inputs"]
@@ -268,23 +256,23 @@ def test_graph_workbook_verifies_and_a_new_price_recomputes_both_passes(soffice,
     wb.save(edited)
     report = verify(edited)
     assert report.ok, report.first_differences()
-    g = _recalculated(edited, tmp_path)["Graph"]
-    rows = {g.cell(r, 1).value: r for r in range(4, 13)}
-    assert g.cell(rows["total"], 4).value == pytest.approx(770)  # (500 + 600) × 0.7
-    assert g.cell(rows["coat_count"], 7).value == pytest.approx(350)  # 500 × 0.7
+    g = recalculated(edited, tmp_path)["Graph"]
+    rows = {g.value(r, 1): r for r in range(4, 13)}
+    assert g.value(rows["total"], 4) == pytest.approx(770)  # (500 + 600) × 0.7
+    assert g.value(rows["coat_count"], 7) == pytest.approx(350)  # 500 × 0.7
 
 
-def test_twolayer_check_sheet_verifies_with_relative_errors_below_1e_6(soffice, tmp_path):
-    out = _export(tmp_path, "tl.xlsx", "--net", "twolayer", "--iterations", "2")
+def test_twolayer_check_sheet_verifies_with_relative_errors_below_1e_6(tmp_path):
+    out = export(tmp_path, "tl.xlsx", "--net", "twolayer", "--iterations", "2")
     report = verify(out)
     assert report.ok, report.first_differences()
     assert report.blocks["rel_error"].cells == 42 and report.blocks["C_plus"].cells == 42 * 64
-    ws = _recalculated(out, tmp_path)["Check"]
-    errors = [ws.cell(r, 5).value for r in range(5, 47)]
+    ws = recalculated(out, tmp_path)["Check"]
+    errors = [ws.value(r, 5) for r in range(5, 47)]
     assert all(isinstance(e, (int, float)) for e in errors) and max(errors) < 1e-6
 
 
-def test_workbook_from_a_version_with_fewer_settings_still_verifies(soffice, tmp_path,
+def test_workbook_from_a_version_with_fewer_settings_still_verifies(tmp_path,
                                                                     monkeypatch):
     """Older workbooks list fewer settings on Inputs, so every input row sits higher."""
     from sheetnet import fc_book, xlsx

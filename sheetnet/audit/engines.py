@@ -1,0 +1,292 @@
+"""The spreadsheet engines ``sheetnet verify`` recalculates a workbook in, known in one place.
+
+Each engine runs as a child process in its own process group, so a timeout or Ctrl-C ends it
+and everything it started; its temporary files live in a folder the caller owns and removes.
+Adding an engine is one ``Engine(...)`` entry in ``ENGINES``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import pickle
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sheetnet.audit import values as vals
+from sheetnet.errors import SheetnetError
+
+Phase = Callable[[str], None]  # told what the engine is doing now ("loading", …)
+
+
+@dataclass
+class Recalculated:
+    """What an engine hands back: every cell's value, and what it cost."""
+
+    values: vals.Values
+    seconds: float  # the engine's own run (its child process)
+    read_seconds: float  # reading its values into arrays
+    peak_bytes: int  # the engine process's peak resident memory (with its children)
+
+
+@dataclass(frozen=True)
+class Engine:
+    name: str  # as given to --engine
+    title: str  # as shown to the user
+    install: str  # how to get it, for the one-line error when it is missing
+    cost: str  # what a run costs, for --help and the README
+    available: Callable[[], bool]
+    recalculate: Callable[[Path, Path, float, Phase], Recalculated]  # (src, workdir, timeout)
+
+    def missing(self) -> str:
+        return f"the {self.title} engine is not installed; {self.install}"
+
+
+@dataclass
+class Child:
+    seconds: float
+    peak_bytes: int
+    stderr: str
+
+
+def run_child(argv: list[str], title: str, timeout: float, phase: Phase,
+              env: dict[str, str] | None = None, phases_on_stdout: bool = False) -> Child:
+    """Run an engine's process group to its end, within ``timeout`` seconds.
+
+    The whole group is killed on a timeout, an interrupt or any error, so no engine process
+    outlives the call. ``phases_on_stdout``: each line the child prints names its phase.
+    """
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as err:
+        with _LOCK:
+            if _STOPPING.is_set():
+                raise SheetnetError(f"{title} was not started: verify is stopping")
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=err, env=env, start_new_session=True)
+            _LIVE.add(proc)
+        said: list[str] = []
+        reader = threading.Thread(target=_read_lines, args=(proc.stdout, said), daemon=True)
+        reader.start()
+        shown = None
+        try:
+            while True:
+                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+                if pid:
+                    proc.returncode = os.waitstatus_to_exitcode(status)
+                    break
+                if time.perf_counter() - started > timeout:
+                    raise SheetnetError(f"{title} did not finish within {timeout:g} s; give it"
+                                        " more with --timeout")
+                if phases_on_stdout and said and said[-1] != shown:
+                    shown = said[-1]
+                    phase(shown)
+                time.sleep(0.05)
+        finally:
+            _end_group(proc)
+            with _LOCK:
+                _LIVE.discard(proc)
+            reader.join(timeout=5)
+        err.seek(0)
+        stderr = err.read().decode("utf-8", "replace")
+    if proc.returncode != 0:
+        lines = [line for line in stderr.splitlines() if line.strip()]
+        raise SheetnetError(f"{title} could not recalculate the workbook"
+                            f" ({lines[-1].strip() if lines else f'exit {proc.returncode}'});"
+                            " is it a valid .xlsx workbook?")
+    # ru_maxrss is in kilobytes on Linux
+    return Child(time.perf_counter() - started, usage.ru_maxrss * 1024, stderr)
+
+
+_LOCK = threading.Lock()
+_LIVE: set[subprocess.Popen] = set()  # engine processes running now, in any thread
+_STOPPING = threading.Event()
+
+
+def stop_all() -> None:
+    """End every engine process group now (on Ctrl-C or an error in another thread); the
+    threads waiting for them then fail and return."""
+    with _LOCK:
+        _STOPPING.set()
+        for proc in _LIVE:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+def allow_starts() -> None:
+    _STOPPING.clear()
+
+
+def _read_lines(stream, out: list[str]) -> None:
+    for raw in stream:
+        line = raw.decode("utf-8", "replace").strip()
+        if line:
+            out.append(line)
+    stream.close()
+
+
+def _end_group(proc: subprocess.Popen) -> None:
+    """Kill whatever is left of the child's process group and reap the child."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    if proc.returncode is None:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(proc.pid, 0)
+        proc.returncode = -signal.SIGKILL
+
+
+# --- IronCalc: embedded, installs with pip ----------------------------------------------------
+
+
+def _ironcalc(src: Path, workdir: Path, timeout: float, phase: Phase) -> Recalculated:
+    out = workdir / "ironcalc-values.pickle"
+    child = run_child([sys.executable, "-m", "sheetnet.audit.ironcalc_worker", "values",
+                       str(src), str(out)], "IronCalc", timeout, phase, phases_on_stdout=True)
+    phase("reading values")
+    t0 = time.perf_counter()
+    with open(out, "rb") as f:
+        found = pickle.load(f)
+    out.unlink()
+    values = _from_worker(found)
+    return Recalculated(values, child.seconds, time.perf_counter() - t0, child.peak_bytes)
+
+
+def _from_worker(found: dict) -> vals.Values:
+    """The worker's (sheet, row, col) lists as per-sheet grids."""
+    idx, nums = found["idx"], found["nums"]
+    out: vals.Values = {}
+    for s, name in enumerate(found["sheets"]):
+        mine = idx[:, 0] == s
+        rows, cols = idx[mine, 1], idx[mine, 2]
+        extra = [(r, c) for t, r, c, _ in found["others"] + found["errors"] if t == s]
+        height = max([int(rows.max()) if rows.size else 0] + [r for r, _ in extra])
+        width = max([int(cols.max()) if cols.size else 0] + [c for _, c in extra])
+        grid = np.full((height, width), np.nan)
+        grid[rows - 1, cols - 1] = nums[mine]
+        out[name] = vals.SheetValues(grid)
+    for t, r, c, v in found["others"]:
+        out[found["sheets"][t]].others[r, c] = v
+    for t, r, c, v in found["errors"]:
+        out[found["sheets"][t]].errors[r, c] = v
+    return out
+
+
+def formulas(src: Path, cells: list[tuple[str, int, int]], timeout: float,
+             phase: Phase) -> dict[tuple[str, int, int], str | None]:
+    """The formula text (``=…``, or None for a constant) of each (sheet, row, col) in ``src``."""
+    with tempfile.TemporaryDirectory(prefix="sheetnet-formulas-") as tmp:
+        want, out = Path(tmp) / "cells.pickle", Path(tmp) / "formulas.pickle"
+        with open(want, "wb") as f:
+            pickle.dump(cells, f)
+        run_child([sys.executable, "-m", "sheetnet.audit.ironcalc_worker", "formulas",
+                   str(src), str(want), str(out)], "IronCalc", timeout, phase,
+                  phases_on_stdout=True)
+        with open(out, "rb") as f:
+            return pickle.load(f)
+
+
+# --- LibreOffice: headless soffice with a throwaway profile -----------------------------------
+
+# OOXMLRecalcMode 0 = "always recalculate": needed once a file carries cached values
+# (e.g. after a user saved it), so every formula is computed afresh.
+_LO_REGISTRY = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry"
+ xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode"
+ oor:op="fuse"><value>0</value></prop></item>
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="ODFRecalcMode"
+ oor:op="fuse"><value>0</value></prop></item>
+</oor:items>
+"""
+
+
+def _soffice() -> str | None:
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def _libreoffice(src: Path, workdir: Path, timeout: float, phase: Phase) -> Recalculated:
+    exe = _soffice()
+    if exe is None:
+        raise SheetnetError(ENGINES["libreoffice"].missing())
+    profile = Path(tempfile.mkdtemp(prefix="lo-profile-", dir=workdir))
+    (profile / "user").mkdir()
+    (profile / "user" / "registrymodifications.xcu").write_text(_LO_REGISTRY, encoding="utf-8")
+    outdir = Path(tempfile.mkdtemp(prefix="lo-out-", dir=workdir))
+    phase("loading, recalculating and saving (headless soffice)")
+    child = run_child([exe, f"-env:UserInstallation={profile.as_uri()}", "--headless",
+                       "--norestore", "--nologo", "--nolockcheck", "--convert-to", "xlsx",
+                       "--outdir", str(outdir), str(src)], "LibreOffice", timeout, phase)
+    result = outdir / (src.stem + ".xlsx")
+    if not result.is_file():
+        raise SheetnetError(f"LibreOffice could not recalculate {src.name} (it wrote no file);"
+                            " is it a valid .xlsx workbook?")
+    return _read_saved(result, child, phase)
+
+
+def _read_saved(result: Path, child: Child, phase: Phase) -> Recalculated:
+    phase("reading values")
+    t0 = time.perf_counter()
+    values = vals.read_xlsx(result)
+    result.unlink()
+    return Recalculated(values, child.seconds, time.perf_counter() - t0, child.peak_bytes)
+
+
+# --- Gnumeric: ssconvert --recalc ---------------------------------------------------------------
+
+
+def _gnumeric(src: Path, workdir: Path, timeout: float, phase: Phase) -> Recalculated:
+    exe = shutil.which("ssconvert")
+    if exe is None:
+        raise SheetnetError(ENGINES["gnumeric"].missing())
+    home = Path(tempfile.mkdtemp(prefix="gnumeric-home-", dir=workdir))
+    result = workdir / "gnumeric-recalculated.xlsx"
+    phase("loading, recalculating and saving (ssconvert --recalc)")
+    env = {**os.environ, "HOME": str(home)}  # its settings land in our folder, not the user's
+    child = run_child([exe, "--recalc", "--export-type=Gnumeric_Excel:xlsx2", str(src),
+                       str(result)], "Gnumeric", timeout, phase, env=env)
+    if not result.is_file():
+        raise SheetnetError(f"Gnumeric could not recalculate {src.name} (it wrote no file);"
+                            " is it a valid .xlsx workbook?")
+    return _read_saved(result, child, phase)
+
+
+ENGINES: dict[str, Engine] = {e.name: e for e in (
+    Engine("ironcalc", "IronCalc", "reinstall sheetnet (`pip install ironcalc`)",
+           "embedded (installs with pip); the default and the fastest",
+           lambda: importlib.util.find_spec("ironcalc") is not None, _ironcalc),
+    Engine("libreoffice", "LibreOffice",
+           "install it, e.g. `apt-get install -y libreoffice-calc-nogui`, so that `soffice` is"
+           " on PATH",
+           "headless LibreOffice Calc: a second opinion; slower, and about 2.4 GB for the"
+           " default cnn workbook", lambda: _soffice() is not None, _libreoffice),
+    Engine("gnumeric", "Gnumeric",
+           "install it, e.g. `apt-get install -y gnumeric`, so that `ssconvert` is on PATH",
+           "Gnumeric's ssconvert --recalc: a third, independent opinion",
+           lambda: shutil.which("ssconvert") is not None, _gnumeric),
+)}
+
+DEFAULT = "ironcalc"
+
+
+def chosen(name: str) -> list[Engine]:
+    """The engines ``--engine NAME`` asks for (``all``: every one), each checked installed."""
+    if name == "all":
+        picked = list(ENGINES.values())
+    elif name in ENGINES:
+        picked = [ENGINES[name]]
+    else:
+        raise SheetnetError(f"--engine {name!r} is not one of: {', '.join(ENGINES)}, all")
+    for engine in picked:
+        if not engine.available():
+            raise SheetnetError(engine.missing())
+    return picked

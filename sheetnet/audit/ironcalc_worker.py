@@ -1,0 +1,98 @@
+"""The IronCalc engine as a child process: ``python -m sheetnet.audit.ironcalc_worker``.
+
+IronCalc's calls hold the GIL for seconds, so it runs in its own process: the parent keeps
+showing progress, can end it on a timeout or Ctrl-C, and measures its memory separately.
+
+    values SRC OUT       load SRC, evaluate every formula, pickle the values to OUT
+    formulas SRC CELLS OUT   load SRC (no evaluation), pickle the formula text of each
+                             (sheet, row, col) in the pickled list CELLS to OUT
+
+Each phase is announced as one line on stdout, which the parent shows.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import pickle
+import sys
+
+import numpy as np
+
+
+def _say(phase: str) -> None:
+    print(phase, flush=True)
+
+
+def _load(src: str):
+    import ironcalc
+
+    _say("loading")
+    return ironcalc.load_from_xlsx(src, "en", "UTC")
+
+
+def values(src: str, out: str) -> None:
+    import ironcalc
+
+    model = _load(src)
+    _say("evaluating")
+    model.evaluate()
+    _say("reading values")
+    sheets = [p["name"] for p in model.get_worksheets_properties()]
+    cells = model.get_all_cells()
+    get = model.get_cell_value
+    found = np.empty(len(cells), dtype=object)
+    found[:] = [get(s, r, c) for s, r, c in cells]
+    is_num = np.fromiter((type(v) is float for v in found), bool, len(found))
+    idx = np.fromiter(itertools.chain.from_iterable(cells), np.int32, 3 * len(cells))
+    idx = idx.reshape(-1, 3)
+    nums = found[is_num].astype(float)
+    others, errors = [], []
+    error_type = ironcalc.CellType.ErrorValue
+    for k in np.flatnonzero(~is_num):  # text, booleans, errors: few beside the numbers
+        v, (s, r, c) = found[k], cells[k]
+        if v is None or v == "":
+            continue
+        if type(v) is str and model.get_cell_type(s, r, c) == error_type:
+            errors.append((s, r, c, v))
+        else:
+            others.append((s, r, c, v))
+    with open(out, "wb") as f:
+        pickle.dump({"sheets": sheets, "idx": idx[is_num], "nums": nums, "others": others,
+                     "errors": errors}, f, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def formulas(src: str, cells_file: str, out: str) -> None:
+    model = _load(src)
+    _say("reading formulas")
+    index = {p["name"]: i for i, p in enumerate(model.get_worksheets_properties())}
+    with open(cells_file, "rb") as f:
+        wanted = pickle.load(f)
+    found = {}
+    for sheet, r, c in wanted:
+        if sheet in index:
+            found[sheet, r, c] = model.get_cell_formula(index[sheet], r, c)
+    with open(out, "wb") as f:
+        pickle.dump(found, f, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def main(argv: list[str]) -> int:
+    try:
+        if argv[:1] == ["values"] and len(argv) == 3:
+            values(argv[1], argv[2])
+        elif argv[:1] == ["formulas"] and len(argv) == 4:
+            formulas(argv[1], argv[2], argv[3])
+        else:
+            print("usage: values SRC OUT | formulas SRC CELLS OUT", file=sys.stderr)
+            return 2
+    except Exception as e:  # the parent turns this line into the user's message
+        print(f"{type(e).__name__}: {e}".splitlines()[0][:300], file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    code = main(sys.argv[1:])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)  # skip tearing down a model of a million cells: the parent is waiting

@@ -1,0 +1,406 @@
+"""``sheetnet verify``: recalculate a workbook in real spreadsheet engines and check every cell.
+
+The inputs (data, classes, initial parameters, η) are read back from the workbook, so a user's
+edits count; the NumPy core re-runs on them once, and every cell of every block is compared with
+what each engine computed. Where cells differ, the report names the *root* cells first: those
+whose referenced cells all agree, so their own formula is what is wrong.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from sheetnet import presets
+from sheetnet.audit import causes, engines
+from sheetnet.audit import values as vals
+from sheetnet.errors import SheetnetError
+from sheetnet.layout import FORMAT_MARK, Place, a1, sheet_prefix
+from sheetnet.run import Run
+from sheetnet.sheets import CONFIG_ROW, INPUTS, read_config
+
+TOLERANCE = 1e-9
+MAX_EXAMINED = 200_000  # differing cells whose formulas are read to find the roots
+
+
+class Progress:
+    """What verify tells its caller while it works (the CLI shows it; the default is silent).
+
+    Engines run at the same time, so each reports under its own ``who`` (``"IronCalc"`` …);
+    calls may come from several threads.
+    """
+
+    def phase(self, who: str, text: str, total: int | None = None) -> None:
+        """``who`` starts a new phase, of ``total`` steps when it has them (see ``advance``)."""
+
+    def advance(self, who: str) -> None:
+        """One more step of ``who``'s current phase."""
+
+    def done(self, who: str) -> None:
+        """``who`` has finished."""
+
+
+@dataclass
+class BlockReport:
+    """One block name over every iteration: its largest errors and its first differing cell."""
+
+    name: str
+    cells: int = 0
+    max_abs: float = 0.0
+    max_err: float = 0.0  # largest min(|Δ|, |Δ|/|expected|): what the 1e-9 test checks
+    bad: int = 0
+    first_bad: str | None = None
+
+
+@dataclass
+class EngineReport:
+    """One engine's recalculation compared with NumPy."""
+
+    engine: str
+    title: str
+    blocks: dict[str, BlockReport] = field(default_factory=dict)
+    error_cells: list[str] = field(default_factory=list)  # the first 20, in sheet order
+    error_count: int = 0
+    roots: list[str] = field(default_factory=list)  # root cells, earliest iteration first
+    downstream: int = 0  # differing cells that are not roots
+    examined: int = 0  # differing cells whose formulas were read (at most MAX_EXAMINED)
+    recalc_seconds: float = 0.0
+    read_seconds: float = 0.0
+    compare_seconds: float = 0.0
+    peak_bytes: int = 0
+
+    @property
+    def cells(self) -> int:
+        return sum(b.cells for b in self.blocks.values())
+
+    @property
+    def bad(self) -> int:
+        return sum(b.bad for b in self.blocks.values())
+
+    @property
+    def ok(self) -> bool:
+        return not self.error_cells and self.bad == 0
+
+    def first_differences(self, limit: int = 5) -> list[str]:
+        return [b.first_bad for b in self.blocks.values() if b.first_bad][:limit]
+
+
+@dataclass
+class Report:
+    path: Path
+    net: str = ""
+    engines: list[EngineReport] = field(default_factory=list)
+    inputs_read: int = 0
+    total_seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.engines) and all(e.ok for e in self.engines)
+
+    # the single (or first) engine's figures, for callers that ran one engine
+    @property
+    def blocks(self) -> dict[str, BlockReport]:
+        return self.engines[0].blocks
+
+    @property
+    def cells(self) -> int:
+        return self.engines[0].cells
+
+    @property
+    def error_cells(self) -> list[str]:
+        return [e for r in self.engines for e in r.error_cells]
+
+    def first_differences(self, limit: int = 5) -> list[str]:
+        return [d for r in self.engines for d in r.first_differences(limit)][:limit]
+
+
+def check_file(path: Path) -> None:
+    if not path.is_file():
+        raise SheetnetError(f"{path}: no such file; give the path of a workbook made by"
+                            " `sheetnet export`")
+    if not zipfile.is_zipfile(path):
+        raise SheetnetError(f"{path}: not an .xlsx workbook (not a zip file); give a workbook"
+                            " made by `sheetnet export`")
+
+
+def _config_rows(sheet: vals.SheetValues) -> list[list[object]]:
+    """The Inputs sheet's first three columns as rows (whole numbers as ints, as written)."""
+    height = max([sheet.numbers.shape[0]] + [r for r, _ in sheet.others])
+    rows = []
+    for r in range(1, height + 1):
+        row = []
+        for c in (1, 2, 3):
+            v = sheet.value(r, c)
+            row.append(int(v) if isinstance(v, float) and v.is_integer() else v)
+        rows.append(row)
+    return rows
+
+
+def read_run(path: Path) -> tuple[presets.Preset, dict[str, object]]:
+    """The preset and settings of a sheetnet workbook (as written, before recalculation)."""
+    check_file(path)
+    found = vals.read_xlsx(path, [INPUTS])
+    if INPUTS not in found:
+        raise SheetnetError(f"{path}: not a sheetnet workbook (no {INPUTS} sheet); make one"
+                            " with `sheetnet export`")
+    config = read_config(_config_rows(found[INPUTS]))
+    if config.get("workbook") != FORMAT_MARK or "net" not in config:
+        raise SheetnetError(f"{path}: not a sheetnet workbook (its {INPUTS} sheet lacks the"
+                            f" {FORMAT_MARK!r} mark); make one with `sheetnet export`")
+    return presets.get(str(config["net"])), config
+
+
+def _skeleton(preset: presets.Preset, config: dict[str, object]) -> Run:
+    try:
+        return preset.skeleton(config)
+    except (KeyError, ValueError, TypeError, SheetnetError) as e:
+        raise SheetnetError(f"the {INPUTS} sheet's settings are damaged ({e}); export the"
+                            " workbook again") from None
+
+
+def verify(path: Path, engine_names: Sequence[str] = (engines.DEFAULT,), timeout: float = 600,
+           progress: Progress | None = None) -> Report:
+    """Recalculate ``path`` in each engine and compare every block with the NumPy core.
+
+    The engines run at once, each in its own process, while this process re-runs the core.
+    """
+    started = time.perf_counter()
+    path = Path(path)
+    progress = progress or Progress()
+    picked = list({e.name: e for name in engine_names for e in engines.chosen(name)}.values())
+    preset, config = read_run(path)
+    skeleton = _skeleton(preset, config)
+    report = Report(path, net=preset.name)
+    formulas: dict[tuple[str, int, int], str | None] = {}  # read once, shared by the engines
+    engines.allow_starts()
+    with tempfile.TemporaryDirectory(prefix="sheetnet-verify-") as tmp, \
+            ThreadPoolExecutor(len(picked)) as pool:
+        try:
+            running = [pool.submit(_recalculate, e, path.resolve(), Path(tmp), timeout, progress)
+                       for e in picked]
+            progress.phase("NumPy", "reading the inputs and re-running the core")
+            run, report.inputs_read = _read_inputs(path, preset, skeleton, config)
+            trace = preset.trace(run)
+            spec = preset.workbook(run)
+            progress.done("NumPy")
+            by_sheet: dict[str, list[Place]] = {}
+            for p in spec.places:
+                if p.kind != "input":
+                    by_sheet.setdefault(p.sheet, []).append(p)
+            for engine, future in zip(picked, running, strict=True):
+                done = future.result()
+                er = EngineReport(engine.name, engine.title, recalc_seconds=done.seconds,
+                                  read_seconds=done.read_seconds, peak_bytes=done.peak_bytes)
+                t0 = time.perf_counter()
+                progress.phase(engine.title, "comparing with NumPy", total=len(done.values))
+                bad = _compare_all(done.values, by_sheet, trace, er,
+                                   lambda t=engine.title: progress.advance(t))
+                er.compare_seconds = time.perf_counter() - t0
+                if bad:
+                    progress.phase(engine.title, "finding the root causes")
+                    _find_roots(path, bad, spec.places, formulas, er, timeout,
+                                lambda text, t=engine.title: progress.phase(t, text))
+                progress.done(engine.title)
+                report.engines.append(er)
+        except BaseException:
+            engines.stop_all()  # the other engines' threads see their process end and return
+            raise
+    report.total_seconds = time.perf_counter() - started
+    return report
+
+
+def _recalculate(engine: engines.Engine, src: Path, tmp: Path, timeout: float,
+                 progress: Progress) -> engines.Recalculated:
+    """One engine's run in its own folder (in a worker thread)."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"{engine.name}-", dir=tmp))
+    progress.phase(engine.title, "starting")
+    return engine.recalculate(src, workdir, timeout,
+                              lambda text: progress.phase(engine.title, text))
+
+
+# --- inputs --------------------------------------------------------------------------------
+
+
+def _read_inputs(path: Path, preset: presets.Preset, skeleton: Run,
+                 config: dict[str, object]) -> tuple[Run, int]:
+    """Every input cell (data, classes, initial values, η) read back; the run they describe."""
+    inputs = [p for p in preset.workbook(skeleton).places if p.kind == "input"]
+    # The Inputs sheet lists the settings first, so a workbook from a version that wrote more or
+    # fewer settings has every input row shifted by the same amount: follow its own η row.
+    eta = next((p for p in inputs if p.name == "eta"), None)
+    shift = CONFIG_ROW + len(config) - eta.row if eta is not None else 0
+    inputs = [replace(p, row=p.row + shift) if p.sheet == INPUTS else p for p in inputs]
+    sheets = vals.read_xlsx(path, sorted({p.sheet for p in inputs}))
+    text = preset.text_inputs(skeleton)
+    found: dict[str, object] = {}
+    for p in inputs:
+        if p.sheet not in sheets:
+            raise SheetnetError(f"the workbook has no {p.sheet} sheet; export it again")
+        sheet = sheets[p.sheet]
+        found[p.name] = _labels(sheet, p) if p.name in text else _input_numbers(sheet, p)
+    return preset.rebuild(skeleton, found), sum(p.size for p in inputs)
+
+
+def _coords(p: Place) -> tuple[np.ndarray, np.ndarray]:
+    """Sheet rows and columns (1-based) of a place's cells, each (images or 1, rows, cols)."""
+    shape = (max(p.images, 1), p.rows, p.cols)
+    rows = p.sheet_rows()[None, :, None]
+    cols = p.col + np.arange(shape[0])[:, None, None] * p.stride + np.arange(p.cols)
+    return np.broadcast_to(rows, shape), np.broadcast_to(cols, shape)
+
+
+def _numbers(sheet: vals.SheetValues, p: Place) -> np.ndarray:
+    """A place's cells as floats (nan where a cell holds no number), (images or 1, rows, cols)."""
+    rows, cols = _coords(p)
+    grid = sheet.numbers
+    out = np.full(rows.shape, np.nan)
+    inside = (rows <= grid.shape[0]) & (cols <= grid.shape[1])
+    out[inside] = grid[rows[inside] - 1, cols[inside] - 1]
+    return out
+
+
+def _input_numbers(sheet: vals.SheetValues, p: Place) -> np.ndarray:
+    out = _numbers(sheet, p)
+    if np.isnan(out).any():
+        rows, cols = _coords(p)
+        i = tuple(np.argwhere(np.isnan(out))[0])
+        cell = a1(int(rows[i]), int(cols[i]))
+        raise SheetnetError(f"{sheet_prefix(p.sheet)}{cell} ({p.name}) must hold a number; put a"
+                            " number there")
+    return out
+
+
+def _labels(sheet: vals.SheetValues, p: Place) -> tuple[object, ...]:
+    rows, cols = _coords(p)
+    out: list[object] = []
+    for r, c in zip(rows.ravel(), cols.ravel(), strict=True):
+        v = sheet.value(int(r), int(c))
+        if v is None or v == "":
+            raise SheetnetError(f"{sheet_prefix(p.sheet)}{a1(int(r), int(c))} ({p.name}) is"
+                                " empty; give it a label")
+        out.append(float(v) if isinstance(v, (int, float)) and not isinstance(v, bool)
+                   else str(v))
+    return tuple(out)
+
+
+# --- comparison ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Differing:
+    """A place's differing cells: their (image, r, c) indices and both values."""
+
+    place: Place
+    where: tuple[np.ndarray, np.ndarray, np.ndarray]
+    got: np.ndarray
+    want: np.ndarray
+
+    def sheet_cells(self) -> tuple[np.ndarray, np.ndarray]:
+        """Their sheet rows and columns (1-based)."""
+        p, (i, r, c) = self.place, self.where
+        return p.sheet_rows()[r], p.col + c + i * p.stride
+
+
+def _expected(p: Place, trace) -> np.ndarray:
+    if p.iteration is None:  # a block over all iterations, e.g. the Summary's C_T column
+        return p.grid(trace.series(p.name))
+    return p.grid(trace.iterations[p.iteration][p.name])
+
+
+def _compare_all(values: vals.Values, by_sheet: dict[str, list[Place]], trace,
+                 er: EngineReport, advance: Callable[[], None]) -> dict[str, list[Differing]]:
+    """Compare every place; the differing cells, per sheet."""
+    bad: dict[str, list[Differing]] = {}
+    for sheet in by_sheet:
+        if sheet not in values:
+            raise SheetnetError(f"the workbook has no {sheet!r} sheet, which the layout needs;"
+                                " export it again")
+    for sheet, found in values.items():
+        er.error_count += len(found.errors)
+        for (r, c), text in sorted(found.errors.items())[:20 - len(er.error_cells)]:
+            er.error_cells.append(f"{sheet_prefix(sheet)}{a1(r, c)}: {text}")
+        for p in by_sheet.get(sheet, []):
+            actual, expected = _numbers(found, p), _expected(p, trace)
+            where = _compare(p, actual, expected, er)
+            if where is not None:
+                bad.setdefault(sheet, []).append(Differing(p, where, actual[where],
+                                                           expected[where]))
+        advance()
+    return bad
+
+
+def _compare(p: Place, actual: np.ndarray, expected: np.ndarray,
+             er: EngineReport) -> tuple | None:
+    key = p.name if p.iteration is not None else f"{p.name} ({p.sheet})"
+    b = er.blocks.setdefault(key, BlockReport(key))
+    diff = np.abs(actual - expected)
+    rel = diff / np.maximum(np.abs(expected), np.finfo(float).tiny)
+    good = (diff <= TOLERANCE) | (rel <= TOLERANCE)  # nan (no number) is never good
+    b.cells += actual.size
+    finite = np.isfinite(diff)
+    if finite.any():
+        b.max_abs = max(b.max_abs, float(diff[finite].max()))
+        b.max_err = max(b.max_err, float(np.minimum(rel[finite], diff[finite]).max()))
+    if good.all():
+        return None
+    where = np.nonzero(~good)
+    b.bad += len(where[0])
+    if b.first_bad is None:
+        i, r, c = (int(v[0]) for v in where)
+        b.first_bad = _describe(p, i, r, c, actual[i, r, c], expected[i, r, c])
+    return where
+
+
+def _describe(p: Place, i: int, r: int, c: int, got: float, want: float) -> str:
+    cell = a1(p.sheet_row(r), p.col + c + i * p.stride)
+    img = f", image {i + 1}" if p.images else ""
+    shown = "no number" if np.isnan(got) else f"{got:.15g}"
+    return f"{sheet_prefix(p.sheet)}{cell} ({p.name}{img}): workbook {shown}, NumPy {want:.15g}"
+
+
+# --- root causes ---------------------------------------------------------------------------
+
+
+def _find_roots(path: Path, bad: dict[str, list[Differing]], places: list[Place],
+                formulas: dict[tuple[str, int, int], str | None], er: EngineReport,
+                timeout: float, phase: Callable[[str], None]) -> None:
+    """Name the differing cells whose references all agree, earliest iteration first."""
+    masks: dict[str, np.ndarray] = {}
+    cells: list[tuple[float, int, str, int, int, Differing, int]] = []
+    sheet_order = {p.sheet: k for k, p in reversed(list(enumerate(places)))}
+    for sheet, found in bad.items():
+        coords = [d.sheet_cells() for d in found]
+        height = max(int(rows.max()) for rows, _ in coords)
+        width = max(int(cols.max()) for _, cols in coords)
+        mask = masks[sheet] = np.zeros((height, width), bool)
+        for d, (rows, cols) in zip(found, coords, strict=True):
+            mask[rows - 1, cols - 1] = True
+            order = float("inf") if d.place.iteration is None else d.place.iteration
+            cells += [(order, sheet_order.get(sheet, 0), sheet, int(row), int(col), d, k)
+                      for k, (row, col) in enumerate(zip(rows, cols, strict=True))]
+    cells.sort(key=lambda t: t[:2] + t[3:5])
+    cells = cells[:MAX_EXAMINED]
+    examined = [(sheet, row, col) for _, _, sheet, row, col, _, _ in cells]
+    wanted = [cell for cell in examined if cell not in formulas]
+    if wanted:
+        formulas.update(engines.formulas(path.resolve(), wanted, timeout,
+                                         lambda text: phase(f"formulas: {text}")))
+    found_roots = causes.roots(masks, examined, formulas)
+    er.examined = len(examined)
+    er.downstream = er.bad - len(found_roots)
+    detail = {(t[2], t[3], t[4]): t for t in cells}
+    for root in found_roots[:10]:
+        d, k = detail[root.sheet, root.row, root.col][5:]
+        i = int(d.where[0][k])
+        img = f", image {i + 1}" if d.place.images else ""
+        got = "no number" if np.isnan(d.got[k]) else f"{d.got[k]:.15g}"
+        formula = root.formula if root.formula is not None else "a constant, not a formula"
+        er.roots.append(f"{sheet_prefix(root.sheet)}{a1(root.row, root.col)} ({d.place.name}"
+                        f"{img}): workbook {got}, NumPy {d.want[k]:.15g}; it holds {formula}")
