@@ -1,7 +1,9 @@
 """Benchmark an export (not a test: machines are shared and noisy; compare the ratios).
 
-- export: layout + openpyxl write-only rendering of every sheet, formula cells per second;
-- raw: openpyxl write-only writing the same formula strings, prepared in advance, in this run;
+- export: layout + writing every sheet (sheetnet's own cell XML, shared formulas where a row
+  repeats one) into the archive, formula cells per second;
+- raw: openpyxl write-only writing the same cells, every formula in full and prepared in advance,
+  in this run (what the export cost before sheetnet wrote its own cell XML);
 - peak memory of a whole `sheetnet export` process (max RSS);
 - NumPy core time for the run; for the CNN also how it grows with images and image size.
 
@@ -22,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from openpyxl import Workbook
 
-from sheetnet import cnn, presets, xlsx
+from sheetnet import cnn, layout, presets, xlsx
 from sheetnet.data import Dataset
 from sheetnet.layout import Styled
 from sheetnet.run import Run
@@ -35,8 +37,9 @@ def export_seconds(spec, out: Path) -> tuple[float, int]:
 
 
 def prepared_rows(spec) -> list[list[list[object]]]:
-    """Every sheet's rows as plain values (formula strings), styles dropped: raw's input."""
+    """Every sheet's rows as plain values (every formula in full), styles dropped: raw's input."""
     sheets = []
+    layout.SHARED_FORMULAS = False  # openpyxl cannot write shared formulas
     for s in spec.sheets:
         grid = s.build()
         rows = []
@@ -47,6 +50,7 @@ def prepared_rows(spec) -> list[list[list[object]]]:
                 row[c - 1] = v.value if isinstance(v, Styled) else v
             rows.append(row)
         sheets.append(rows)
+    layout.SHARED_FORMULAS = True
     return sheets
 
 

@@ -51,10 +51,18 @@ def token(col: int) -> str:
     return f"\x00{col}\x01"
 
 
-class Template:
-    """A formula whose per-image columns are tokens; ``render(i)`` gives image i's formula."""
+# A column reference without "$" outside the tokens (a function name such as LOG10( excluded)
+_RELATIVE_COLUMN = re.compile(r"(?<![$\w.'])[A-Z]{1,3}\$?\d+(?![\w(!])")
 
-    __slots__ = ("parts", "cols", "stride", "_fmt")
+
+class Template:
+    """A formula whose per-image columns are tokens; ``render(i)`` gives image i's formula.
+
+    ``shiftable``: every other reference is absolute, so image i's formula is image 0's moved
+    right by i·stride columns, which a spreadsheet can store once as a shared formula.
+    """
+
+    __slots__ = ("parts", "cols", "stride", "_fmt", "shiftable")
 
     def __init__(self, text: str, stride: int = 1):
         pieces = _TOKEN.split(text)
@@ -63,6 +71,13 @@ class Template:
         self.stride = stride
         # "=" + the text with a %s per token: one C-level % per image renders a whole cell
         self._fmt = "=" + "%s".join(p.replace("%", "%%") for p in self.parts)
+        self.shiftable = not any(_RELATIVE_COLUMN.search(part) for part in self.parts)
+
+    def next_to(self, other: Template) -> bool:
+        """This template is ``other`` moved one column right (both shiftable)."""
+        return (self.shiftable and other.shiftable and self.parts == other.parts
+                and self.stride == other.stride
+                and self.cols == [c + 1 for c in other.cols])
 
     def render(self, image: int) -> str:
         return self.formulas(image, image + 1)[0][1:]
@@ -172,6 +187,20 @@ class Place:
 
 class Text(str):
     """A string written as text even if it starts with ``=`` (e.g. a user's label)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Shared:
+    """One cell of a shared formula: a run of cells in a row whose formulas are the first
+    one's moved right, stored once (what a spreadsheet's fill-right writes). The first cell
+    carries the formula (``"=…"``) and the range the run covers; the others only ``si``."""
+
+    si: int  # the run's number, unique on its sheet
+    text: str | None = None
+    ref: str | None = None  # e.g. "E5:BP5"
+
+
+SHARED_FORMULAS = True  # False: every cell's formula in full (the benchmark's raw baseline)
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,21 +321,53 @@ def render_rows(specs: Iterable[RowSpec], images: int, grid: Grid,
                 cache: dict[tuple, list[str]] | None = None) -> Grid:
     """Fill a sheet grid from row specs, rendering every template for every image.
 
-    ``cache`` (shared by sheets whose per-image formulas repeat, such as iteration sheets)
-    keeps each template's rendered formulas, so they are formatted once per workbook.
+    Where a row's per-image formulas are shifts of one another they become shared formulas:
+    with one column per image, the whole row is one run; with bands of columns per image,
+    each image's run is the adjacent templates that are shifts of the first. ``cache``
+    (shared by sheets whose per-image formulas repeat, such as iteration sheets) keeps each
+    template's rendered formulas, so they are formatted once per workbook.
     """
+    si = 0
     for spec in specs:
         cells = grid.setdefault(spec.row, {})
         cells.update(spec.fixed)
-        for col, tmpl in spec.per_image:
-            stride = tmpl.stride
-            if cache is None:
-                formulas = tmpl.formulas(0, images)
-            else:
-                key = (tmpl._fmt, *tmpl.cols, stride)
-                formulas = cache.get(key)
-                if formulas is None:
-                    formulas = cache[key] = tmpl.formulas(0, images)
-            for i, formula in enumerate(formulas):
-                cells[col + i * stride] = formula
+        for run in _runs(spec.per_image):
+            col, tmpl = run[0]
+            width = len(run) if tmpl.stride > 1 else images  # the cells one run covers
+            if not SHARED_FORMULAS or width < 2 or not tmpl.shiftable:
+                for c, t in run:
+                    for i, formula in enumerate(_rendered(t, images, cache)):
+                        cells[c + i * t.stride] = formula
+                continue
+            starts = [col] if tmpl.stride == 1 else [col + i * tmpl.stride for i in range(images)]
+            firsts = _rendered(tmpl, images, cache)
+            for i, start in enumerate(starts):
+                daughter = Shared(si)
+                cells[start] = Shared(si, firsts[i], f"{a1(spec.row, start)}:"
+                                                     f"{a1(spec.row, start + width - 1)}")
+                for c in range(start + 1, start + width):
+                    cells[c] = daughter
+                si += 1
     return grid
+
+
+def _runs(per_image: list[tuple[int, Template]]) -> list[list[tuple[int, Template]]]:
+    """Adjacent templates that are shifts of one another, grouped (in column order)."""
+    runs: list[list[tuple[int, Template]]] = []
+    for col, tmpl in sorted(per_image, key=lambda ct: ct[0]):
+        last = runs[-1][-1] if runs else None
+        if last is not None and last[0] + 1 == col and tmpl.stride > 1 and tmpl.next_to(last[1]):
+            runs[-1].append((col, tmpl))
+        else:
+            runs.append([(col, tmpl)])
+    return runs
+
+
+def _rendered(tmpl: Template, images: int, cache: dict[tuple, list[str]] | None) -> list[str]:
+    if cache is None:
+        return tmpl.formulas(0, images)
+    key = (tmpl._fmt, *tmpl.cols, tmpl.stride)
+    formulas = cache.get(key)
+    if formulas is None:
+        formulas = cache[key] = tmpl.formulas(0, images)
+    return formulas

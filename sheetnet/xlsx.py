@@ -1,16 +1,24 @@
-"""Render a ``WorkbookSpec`` with openpyxl in write-only mode, one sheet in memory at a time.
+"""Render a ``WorkbookSpec`` as an .xlsx file, one sheet in memory at a time.
 
-The file is written to a temporary name beside the target and renamed into place, so an
-interrupted export never leaves a half-written or clobbered workbook.
+openpyxl builds the workbook's shell: styles, column widths, frozen panes, colour scales,
+charts and defined names, with every sheet empty. The cells themselves are written here, as
+XML streamed straight into the archive: formulas that repeat along a row as shared formulas
+(``<f t="shared">``, as a spreadsheet's fill-right stores them), which makes the file smaller
+and quicker for every engine to load. The file is written to a temporary name beside the
+target and renamed into place, so an interrupted export never leaves a half-written or
+clobbered workbook.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
+import zipfile
 from collections.abc import Callable
-from copy import copy
-from pathlib import Path
+from io import BytesIO
+from pathlib import Path, PurePosixPath
+from xml.etree import ElementTree
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -25,11 +33,14 @@ from sheetnet.errors import SheetnetError
 from sheetnet.layout import (
     COL,
     BarChartSpec,
+    Grid,
     ScatterChartSpec,
+    Shared,
     SheetSpec,
     Styled,
     Text,
     WorkbookSpec,
+    a1,
 )
 
 _thin = Side(style="thin", color="B08D1A")
@@ -55,77 +66,166 @@ STYLES = {
 TEXT_STYLES = {"title", "note", "header", "section", "label", "element"}  # always text
 
 
-class _Styler:
-    """Makes write-only cells; each style's StyleArray is built once and copied."""
-
-    def __init__(self, ws: Worksheet):
-        self.ws = ws
-        self.protos: dict[str, object] = {}
-
-    def cell(self, value: object, style: str | None) -> WriteOnlyCell:
-        c = WriteOnlyCell(self.ws, value)
-        if isinstance(value, Text) or (style in TEXT_STYLES and isinstance(value, str)):
-            c.data_type = "s"  # never a formula, whatever it starts with
-        if style:
-            proto = self.protos.get(style)
-            if proto is None:
-                p = WriteOnlyCell(self.ws, 0)
-                for attr, v in STYLES[style].items():
-                    setattr(p, attr, v)
-                proto = self.protos[style] = p._style
-            c._style = copy(proto)
-        return c
+# --- the shell: everything but the cells, by openpyxl ---------------------------------------
 
 
-def _write_sheet(wb: Workbook, spec: SheetSpec) -> int:
-    """Write one sheet; returns the number of formula cells."""
-    ws = wb.create_sheet(spec.name)
-    for col, width in spec.widths.items():
-        ws.column_dimensions[COL[col]].width = width
-    if spec.freeze:
-        ws.freeze_panes = spec.freeze
-    if spec.tab_color:
-        ws.sheet_properties.tabColor = spec.tab_color
-    styler = _Styler(ws)
-    grid = spec.build()
+def _shell(spec: WorkbookSpec) -> tuple[bytes, dict[str, int]]:
+    """The workbook with empty sheets, and the style id of each of ``STYLES``."""
+    wb = Workbook()
+    wb.remove(wb.active)
+    for sheet in spec.sheets:
+        ws = wb.create_sheet(sheet.name)
+        for col, width in sheet.widths.items():
+            ws.column_dimensions[COL[col]].width = width
+        if sheet.freeze:
+            ws.freeze_panes = sheet.freeze
+        if sheet.tab_color:
+            ws.sheet_properties.tabColor = sheet.tab_color
+        for scale in sheet.color_scales:
+            ws.conditional_formatting.add(scale.ranges, _color_rule(scale))
+        if sheet.chart:
+            _add_chart(ws, sheet)
+        for scatter in sheet.scatters:
+            _add_scatter(ws, scatter)
+        for bar in sheet.bars:
+            _add_bar(ws, bar)
+    for name, ref in spec.names.items():
+        wb.defined_names[name] = DefinedName(name, attr_text=ref)
+    styles = {}
+    for name, attrs in STYLES.items():  # registered in the workbook's style table
+        cell = WriteOnlyCell(wb.worksheets[0])
+        for attr, value in attrs.items():
+            setattr(cell, attr, value)
+        styles[name] = cell.style_id
+    out = BytesIO()
+    wb.save(out)
+    return out.getvalue(), styles
+
+
+def _color_rule(scale) -> ColorScaleRule:
+    if scale.mid is None:
+        return ColorScaleRule(start_type="num", start_value=0, start_color=scale.low,
+                              end_type="max", end_color=scale.high)
+    mid_type, mid_value = (("percentile", 50) if scale.mid_value is None
+                           else ("num", scale.mid_value))
+    return ColorScaleRule(start_type="min", start_color=scale.low, mid_type=mid_type,
+                          mid_value=mid_value, mid_color=scale.mid, end_type="max",
+                          end_color=scale.high)
+
+
+# --- the cells, as XML -------------------------------------------------------------------------
+
+_ESCAPE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # not allowed in XML 1.0
+
+
+def _text_xml(ref: str, text: str, s: str) -> str:
+    if _ILLEGAL.search(text):
+        raise SheetnetError(f"cell {ref} would hold a control character ({text[:20]!r}), which"
+                            " a workbook cannot store; remove it from the input")
+    space = ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""
+    return f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{text.translate(_ESCAPE)}</t></is></c>'
+
+
+def _cell_xml(ref: str, v: object, s: str = "") -> tuple[str, bool]:
+    """One cell's XML (``s``: its style attribute) and whether it holds a formula."""
+    kind = type(v)  # exact type checks first: this runs once per cell
+    if kind is str:
+        if v[:1] == "=":  # type: ignore[index]
+            return f'<c r="{ref}"{s}><f>{v[1:].translate(_ESCAPE)}</f><v></v></c>', True  # type: ignore[index]
+        return _text_xml(ref, v, s), False  # type: ignore[arg-type]
+    if kind is Shared:
+        if v.text is None:  # type: ignore[union-attr]
+            return f'<c r="{ref}"{s}><f t="shared" si="{v.si}"/><v></v></c>', True  # type: ignore[union-attr]
+        return (f'<c r="{ref}"{s}><f t="shared" ref="{v.ref}" si="{v.si}">'  # type: ignore[union-attr]
+                f'{v.text[1:].translate(_ESCAPE)}</f><v></v></c>', True)  # type: ignore[union-attr]
+    if kind is float or kind is int:
+        return f'<c r="{ref}"{s} t="n"><v>{v!r}</v></c>', False
+    if kind is Text:
+        return _text_xml(ref, str(v), s), False
+    if isinstance(v, bool):
+        return f'<c r="{ref}"{s} t="b"><v>{int(v)}</v></c>', False
+    raise TypeError(f"cannot write {v!r} to cell {ref}")
+
+
+def _sheet_data(grid: Grid, styles: dict[str, int], write: Callable[[str], object]) -> int:
+    """Write a grid's rows as ``<sheetData>``; returns the number of formula cells."""
     formulas = 0
-    for r in range(1, max(grid, default=0) + 1):
-        cells = grid.get(r)
+    write("<sheetData>")
+    for r in sorted(grid):
+        cells = grid[r]
         if not cells:
-            ws.append([])
             continue
-        out: list[object] = [None] * max(cells)
-        for c, v in cells.items():
-            kind = type(v)  # exact type checks: this loop runs once per cell
-            if kind is str:
-                if v[:1] == "=":
-                    formulas += 1
-            elif kind is Styled:
-                v = styler.cell(v.value, v.style)
-                if v.data_type == "f":
-                    formulas += 1
-            elif kind is Text:
-                v = styler.cell(v, None)
-            out[c - 1] = v
-        ws.append(out)
-    for scale in spec.color_scales:
-        if scale.mid is None:
-            rule = ColorScaleRule(start_type="num", start_value=0, start_color=scale.low,
-                                  end_type="max", end_color=scale.high)
-        else:
-            mid_type, mid_value = (("percentile", 50) if scale.mid_value is None
-                                   else ("num", scale.mid_value))
-            rule = ColorScaleRule(start_type="min", start_color=scale.low, mid_type=mid_type,
-                                  mid_value=mid_value, mid_color=scale.mid, end_type="max",
-                                  end_color=scale.high)
-        ws.conditional_formatting.add(scale.ranges, rule)
-    if spec.chart:
-        _add_chart(ws, spec)
-    for scatter in spec.scatters:
-        _add_scatter(ws, scatter)
-    for bar in spec.bars:
-        _add_bar(ws, bar)
+        parts = [f'<row r="{r}">']
+        row = str(r)
+        for c in sorted(cells):
+            v = cells[c]
+            if v is None:
+                continue
+            ref = COL[c] + row
+            if type(v) is Styled:
+                style = v.style  # type: ignore[union-attr]
+                value = v.value  # type: ignore[union-attr]
+                if value is None:
+                    parts.append(f'<c r="{ref}" s="{styles[style]}"/>')
+                    continue
+                if style in TEXT_STYLES and isinstance(value, str):
+                    value = Text(value)  # never a formula, whatever it starts with
+                xml, is_formula = _cell_xml(ref, value, f' s="{styles[style]}"')
+            else:
+                xml, is_formula = _cell_xml(ref, v)
+            parts.append(xml)
+            formulas += is_formula
+        parts.append("</row>")
+        write("".join(parts))
+    write("</sheetData>")
     return formulas
+
+
+_SHEET_DATA = re.compile(r"<sheetData\s*/>|<sheetData>\s*</sheetData>")
+_DIMENSION = re.compile(r'<dimension ref="[^"]*"\s*/>')
+
+
+def _sheet_members(z: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name -> its XML member in the shell (from the workbook and its relationships)."""
+    ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+          "p": "http://schemas.openxmlformats.org/package/2006/relationships"}
+    rid = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    rels = ElementTree.fromstring(z.read("xl/_rels/workbook.xml.rels"))
+    target = {r.get("Id"): r.get("Target", "") for r in rels.findall("p:Relationship", ns)}
+    book = ElementTree.fromstring(z.read("xl/workbook.xml"))
+    out = {}
+    for s in book.findall("m:sheets/m:sheet", ns):
+        t = target[s.get(rid)]
+        out[t.lstrip("/") if t.startswith("/") else str(PurePosixPath("xl") / t)] = s.get("name")
+    return out
+
+
+def _write_archive(spec: WorkbookSpec, path: str,
+                   progress: Callable[[str], None] | None) -> int:
+    shell, styles = _shell(spec)
+    by_name = {s.name: s for s in spec.sheets}
+    total = 0
+    with zipfile.ZipFile(BytesIO(shell)) as src, \
+            zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        sheets = _sheet_members(src)
+        for item in src.infolist():
+            if item.filename not in sheets:
+                dst.writestr(item, src.read(item.filename))
+                continue
+            sheet = by_name[sheets[item.filename]]
+            head, tail = _SHEET_DATA.split(src.read(item.filename).decode("utf-8"), maxsplit=1)
+            head = _DIMENSION.sub(f'<dimension ref="A1:{a1(sheet.max_row, sheet.max_col)}"/>',
+                                  head, count=1)
+            with dst.open(item.filename, "w", force_zip64=True) as raw:
+                def write(text: str) -> None:
+                    raw.write(text.encode("utf-8"))
+                write(head)
+                total += _sheet_data(sheet.build(), styles, write)
+                write(tail)
+            if progress:
+                progress(sheet.name)
+    return total
 
 
 def _add_chart(ws: Worksheet, spec: SheetSpec) -> None:
@@ -206,18 +306,10 @@ def public_mode() -> int:
 def write(spec: WorkbookSpec, out: Path, progress: Callable[[str], None] | None = None) -> int:
     """Write the workbook atomically to ``out``; returns the number of formula cells."""
     out = Path(out)
-    wb = Workbook(write_only=True)
-    total = 0
-    for sheet in spec.sheets:
-        total += _write_sheet(wb, sheet)
-        if progress:
-            progress(sheet.name)
-    for name, ref in spec.names.items():
-        wb.defined_names[name] = DefinedName(name, attr_text=ref)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent or ".")
     os.close(fd)
     try:
-        wb.save(tmp)
+        total = _write_archive(spec, tmp, progress)
         os.chmod(tmp, public_mode())  # mkstemp's 0600 would survive the rename
         os.replace(tmp, out)
     except OSError as e:

@@ -1,13 +1,16 @@
 """Data loading errors and the pure layout: templates, places and Excel's limits."""
 
+import zipfile
+
 import numpy as np
+import openpyxl
 import pytest
 
 from sheetnet import data, fc, fc_book
 from sheetnet.errors import SheetnetError
-from sheetnet.layout import MAX_COLS, Place, Template
+from sheetnet.layout import MAX_COLS, Place, RowSpec, Shared, Template, render_rows, token
 from sheetnet.run import Run
-from tests.conftest import write_csv
+from tests.conftest import export, write_csv
 
 
 def test_builtin_digits01():
@@ -93,3 +96,50 @@ def test_layout_places_cover_every_trace_block():
     for p in spec.places:
         if p.iteration is not None:
             assert p.grid(trace.iterations[p.iteration][p.name]).size == p.size
+
+
+def test_a_row_of_shifted_formulas_becomes_one_shared_formula():
+    t = Template(f"SUMPRODUCT($C$4:$C$15,{token(5)}53:{token(5)}64)+$C$40")
+    grid = render_rows([RowSpec(67, {}, [(5, t)])], 64, {})
+    first, rest = grid[67][5], [grid[67][c] for c in range(6, 69)]
+    assert first == Shared(0, "=SUMPRODUCT($C$4:$C$15,E53:E64)+$C$40", "E67:BP67")
+    assert all(cell == Shared(0) for cell in rest)
+
+
+def test_a_relative_reference_outside_the_image_columns_keeps_formulas_whole():
+    t = Template(f"{token(5)}3+C17")  # C17 would move with a shared formula: not shiftable
+    assert not t.shiftable
+    grid = render_rows([RowSpec(4, {}, [(5, t)])], 3, {})
+    assert [grid[4][c] for c in (5, 6, 7)] == ["=E3+C17", "=F3+C17", "=G3+C17"]
+
+
+def test_adjacent_band_columns_share_within_each_image():
+    """Bands of 7 columns: a map's 4 columns are one run per image, never across images."""
+    ts = [(10 + c, Template(f"MAX({token(10 + c)}8:{token(10 + c)}9)", stride=7))
+          for c in range(4)]
+    grid = render_rows([RowSpec(20, {}, ts)], 2, {})
+    assert grid[20][10] == Shared(0, "=MAX(J8:J9)", "J20:M20")
+    assert grid[20][17] == Shared(1, "=MAX(Q8:Q9)", "Q20:T20")
+    assert [grid[20][c] for c in (11, 12, 13, 18, 19, 20)] == [Shared(0)] * 3 + [Shared(1)] * 3
+
+
+@pytest.mark.parametrize("args", [["--net", "mlp", "--iterations", "1"],
+                                  ["--net", "cnn", "--iterations", "1"],
+                                  ["--net", "twolayer", "--iterations", "1"]])
+def test_shared_formulas_read_back_as_every_cell_written_in_full(tmp_path, monkeypatch, args):
+    """openpyxl expands each shared formula itself: every cell must read as the formula the
+    layout renders for it when nothing is shared."""
+    from sheetnet import layout
+
+    shared = export(tmp_path, "shared.xlsx", *args)
+    monkeypatch.setattr(layout, "SHARED_FORMULAS", False)
+    whole = export(tmp_path, "whole.xlsx", *args)
+    a, b = openpyxl.load_workbook(shared), openpyxl.load_workbook(whole)
+    assert a.sheetnames == b.sheetnames
+    for name in a.sheetnames:
+        got = {c.coordinate: c.value for row in a[name].iter_rows() for c in row}
+        want = {c.coordinate: c.value for row in b[name].iter_rows() for c in row}
+        assert got == want, name
+    with zipfile.ZipFile(shared) as z:
+        sheets = [n for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
+        assert sum(b't="shared"' in z.read(n) for n in sheets) >= 2  # the iteration sheets
