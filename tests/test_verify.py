@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from sheetnet import cnn, data, fc, ops, presets
 from sheetnet.audit.verify import verify
 from sheetnet.cli import app
-from tests.conftest import BOOK_INIT, export, recalculated, recalculated_cost, write_csv
+from tests.conftest import BOOK_INIT, ROOT, export, recalculated, recalculated_cost, write_csv
 
 runner = CliRunner()
 
@@ -292,4 +292,12 @@ def test_workbook_from_a_version_with_fewer_settings_still_verifies(tmp_path,
     xlsx.write(preset.workbook(run), out)
     monkeypatch.undo()
     report = verify(out)
+    assert report.ok, report.first_differences()
+
+
+@pytest.mark.parametrize("name", ["mlp", "mlp_book_init", "gd", "regression", "graph", "xor",
+                                  "twolayer"])
+def test_shipped_workbooks_still_verify(name):
+    """Workbooks written by earlier versions (workbooks/) must keep verifying."""
+    report = verify(ROOT / "workbooks" / f"{name}.xlsx")
     assert report.ok, report.first_differences()
