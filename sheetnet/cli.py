@@ -5,9 +5,9 @@ from __future__ import annotations
 import functools
 import inspect
 import json
-import os
+import math
+import signal
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Annotated
@@ -18,16 +18,20 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     SpinnerColumn,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
+    TimeRemainingColumn,
 )
+from rich.text import Text as RichText
 
 from sheetnet import presets, terminal, xlsx
 from sheetnet.audit import engines
 from sheetnet.audit import verify as audit_verify
 from sheetnet.errors import SheetnetError
+from sheetnet.files import check_writable, write_atomically
 from sheetnet.options import DEFAULT_SEED, Options
 
 # Recent typer vendors its own click: take the exception base from typer itself.
@@ -46,14 +50,26 @@ def fail(message: str) -> None:
     raise typer.Exit(code=2)
 
 
+class Interrupted(BaseException):
+    """Ctrl-C or a termination signal, on its way out past every cleanup (``finally``,
+    ``except BaseException``) to ``main``, which says so in one line."""
+
+    def __init__(self, code: int):
+        super().__init__(code)
+        self.code = code  # 130 for Ctrl-C, 128 + the signal's number otherwise
+
+
 def user_errors(func):
-    """Turn a ``SheetnetError`` into one line on stderr and exit code 2."""
+    """Turn a ``SheetnetError`` into one line on stderr and exit code 2 (and Ctrl-C into
+    ``Interrupted``, which typer would otherwise turn into a silent exit)."""
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
         except SheetnetError as e:
             fail(str(e).replace("[", r"\["))
+        except KeyboardInterrupt:
+            raise Interrupted(130) from None
     return wrapper
 
 
@@ -62,7 +78,7 @@ ItersOpt = Annotated[int | None, typer.Option(help="Gradient-descent iterations 
                                                    " net's, see `sheetnet nets`).")]
 EtaOpt = Annotated[float | None, typer.Option(help="Learning rate η > 0 (default: the net's, see"
                                                    " `sheetnet nets`).")]
-SeedOpt = Annotated[int, typer.Option(help="Seed of the standard-normal initial parameters.")]
+SeedOpt = Annotated[int, typer.Option(min=0, help="Seed of the initial parameters (0 or more).")]
 InitOpt = Annotated[Path | None, typer.Option(help="JSON file of initial parameters instead of"
                                                     " --seed (mlp: W2, b2, W3, b3; cnn: F, bF,"
                                                     " WO, bO).")]
@@ -142,18 +158,29 @@ def _check_out(path: Path, force: bool, suffix: str) -> None:
         raise SheetnetError(f"{path.parent}: no such folder; create it or write elsewhere")
     if path.exists() and not force:
         raise SheetnetError(f"{path} exists; add --force to overwrite it")
+    check_writable(path)
+
+
+class _Rate(ProgressColumn):
+    """Steps per second, once there is a rate to show."""
+
+    def render(self, task) -> RichText:
+        speed = task.finished_speed or task.speed
+        return RichText("" if speed is None else f"{speed:,.0f}/s", style="progress.data.speed")
 
 
 def _progress() -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=console, transient=True,
+                    _Rate(), TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
+                    console=console, transient=True,
                     disable=not console.is_terminal)  # no stray blank lines in pipes and logs
 
 
-def _train(preset: presets.Preset, run, label: str = "training"):
+def _train(preset: presets.Preset, run, label: str = "training", keep=None):
+    """The run's trace, with a progress bar; ``keep``: the blocks to store (None: all)."""
     with _progress() as bar:
         task = bar.add_task(label, total=run.iterations + 1)
-        return preset.trace(run, lambda k: bar.update(task, completed=k + 1))
+        return preset.trace(run, lambda k: bar.update(task, completed=k + 1), keep)
 
 
 @app.command()
@@ -173,14 +200,14 @@ def export(
     """
     _check_out(out, force, ".xlsx")
     preset = presets.get(net)
-    run = preset.run(opts)
-    started = time.perf_counter()
-    trace = _train(preset, run, "NumPy core")
+    run = preset.run(opts, workbook=True)
     spec = preset.workbook(run)
     spec.check_limits()
+    started = time.perf_counter()
+    trace = _train(preset, run, "NumPy core", keep=())  # the sheets compute the rest
     with _progress() as bar:
         task = bar.add_task("writing sheets", total=len(spec.sheets))
-        cells = xlsx.write(spec, out, lambda name: bar.advance(task))
+        cells = xlsx.write(spec, out, lambda name: bar.advance(task), force)
     seconds = time.perf_counter() - started
     console.print(f"[green]✓[/] wrote [bold]{out}[/]: {len(spec.sheets)} sheets,"
                   f" {cells:,} formula cells in {seconds:.1f} s"
@@ -237,15 +264,19 @@ def verify(
     workbook, so your edits count. Exit 0 when every cell agrees within 1e-9; where cells
     differ, the cells that cause it are named first.
     """
+    if not (math.isfinite(timeout) and timeout > 0):
+        raise SheetnetError(f"--timeout {timeout} must be a positive number of seconds, e.g."
+                            " --timeout 600")
     bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                    TimeElapsedColumn(), console=console, transient=True,
                    disable=not console.is_terminal)
     with bar:
         report = audit_verify.verify(workbook, [engine], timeout, _VerifyProgress(bar))
-    console.print(terminal.report_table(report))
+    if report.engines:
+        console.print(terminal.report_table(report))
     timing = "; ".join(f"{e.title} {e.recalc_seconds:.1f} s ({e.peak_bytes / 2**20:,.0f} MB)"
                        for e in report.engines)
-    console.print(f"{report.engines[0].cells:,} cells compared per engine,"
+    console.print(f"{report.cells:,} cells compared per engine,"
                   f" {report.inputs_read:,} inputs read; {timing}; total"
                   f" {report.total_seconds:.1f} s", soft_wrap=True, highlight=False)
     if report.ok:
@@ -265,34 +296,37 @@ def train(
     net: NetOpt = "mlp",
     opts: Options | None = None,  # the shared options, filled in by run_options
     json_out: JsonOpt = None,
-    every: Annotated[int, typer.Option(min=1, help="Show every k-th iteration.")] = 1,
+    blocks: Annotated[bool, typer.Option(
+        "--blocks", help="Also write every block of every iteration (z2, delta3 …) to --json;"
+                         " memory then grows with --iterations.")] = False,
+    every: Annotated[int | None, typer.Option(
+        min=1, help="Show every k-th iteration (default: about 20 rows).")] = None,
     force: ForceOpt = False,
 ) -> None:
     """Run the NumPy core alone and print C_T and accuracy per iteration.
 
+    Only C_T and accuracy are kept, so memory stays flat however many iterations run.
     Example: [bold]sheetnet train --net cnn --eta 0.5 --every 10 --json run.json[/]
     """
     if json_out is not None:
         _check_out(json_out, force, ".json")
+    elif blocks:
+        raise SheetnetError("--blocks goes with --json FILE.json, where the blocks are written")
     preset = presets.get(net)
     run = preset.run(opts)
-    trace = _train(preset, run)
-    console.print(terminal.cost_table(trace, every))
+    trace = _train(preset, run, keep=None if blocks else ())
+    console.print(terminal.cost_table(trace, every or max(1, -(-run.iterations // 20))))
     if json_out is not None:
-        _write_json(json_out, trace.to_json())
+        _write_json(json_out, trace.to_json(), force)
         console.print(f"[green]✓[/] wrote {json_out}")
 
 
-def _write_json(path: Path, obj: object) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+def _write_json(path: Path, obj: object, force: bool) -> None:
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as f:
             json.dump(obj, f)
-        os.chmod(tmp, xlsx.public_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    write_atomically(path, write, force)
 
 
 @app.command()
@@ -356,8 +390,15 @@ def nets() -> None:
     console.print(table)
 
 
+def _stop(signum: int, frame) -> None:
+    raise Interrupted(128 + signum)
+
+
 def main() -> None:
-    """Console entry point: usage errors become one line on stderr with exit code 2."""
+    """Console entry point: usage errors become one line on stderr with exit code 2; an
+    interrupt or termination is one line and the usual code (130, or 128 + the signal)."""
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _stop)
     try:
         code = app(standalone_mode=False)
     except ClickException as e:
@@ -367,8 +408,15 @@ def main() -> None:
         err_console.print(f"[bold red]error:[/] {message}{hint}".replace("[", r"\[", 0),
                           soft_wrap=True, highlight=False, markup=True)
         sys.exit(2)
-    except typer.Abort:
-        err_console.print("aborted")
-        sys.exit(130)
+    except (typer.Abort, KeyboardInterrupt):
+        _interrupted(130)
+    except Interrupted as e:
+        _interrupted(e.code)
+    if code == 130:  # typer's own answer to a Ctrl-C outside a command
+        _interrupted(130)
     sys.exit(code if isinstance(code, int) else 0)
 
+
+def _interrupted(code: int) -> None:
+    err_console.print("interrupted; nothing written", highlight=False)
+    sys.exit(code)

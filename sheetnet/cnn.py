@@ -3,7 +3,7 @@
 One input channel H×W; K filters f×f (stride 1, no padding) with a bias each and an activation
 give K feature maps zᶠ, aᶠ of H'×W' (H' = H−f+1); p×p max pooling (stride p) gives K pooled maps
 zᴾ of H'/p × W'/p; a fully connected output layer of n units reads every pooled value in the
-order filter k, pooled row, pooled column. C = ½Σ(aᴼ−t)².
+order filter k, pooled row, pooled column. C = ½Σ(aᴼ−t)² (the book's; ``--loss`` picks another).
 
 Backward: δᴼ = (aᴼ−t)⊙σ'(zᴼ); δᴾ = (Wᴼ)ᵀδᴼ, the error of each pooled value; routed = δᴾ sent to
 the first maximum of its window; δᶠ = routed ⊙ σ'(zᶠ); ∂C/∂wᶠᵏᵤᵥ = Σᵢⱼ δᶠᵏᵢⱼ·x₍ᵢ₊ᵤ₎₍ⱼ₊ᵥ₎,
@@ -137,11 +137,11 @@ def describe(net: CNNNet) -> dict[str, str]:
         "zP": f"zᴾᵏᵢⱼ = aᴾᵏᵢⱼ: the maximum of each {p}×{p} window of aᶠᵏ (max pooling)",
         "zO": "zᴼₙ = Σ wᴼₙ·zᴾ + bᴼₙ: the output layer's weighted inputs",
         "aO": f"aᴼₙ = {out}(zᴼₙ): the outputs",
-        "C": "C = ½Σ(aᴼ − t)²: the cost of each image",
+        "C": f"the cost of each image: {net.loss.formula}",
         "C_T": "C_T: the total cost, Σ of C over the images",
         "correct": "1 where the largest output is the target class, else 0",
         "accuracy": "share of images classified right",
-        "deltaO": "δᴼₙ = (aᴼₙ − tₙ)·σ'(zᴼₙ): the output layer's neural unit errors",
+        "deltaO": "δᴼₙ = ∂C/∂aᴼₙ · σ'(zᴼₙ): the output layer's neural unit errors",
         "deltaP": "δᴾᵏᵢⱼ = Σₙ wᴼₙ·δᴼₙ: the error of each pooled value, ∂C/∂zᴾ",
         "routed": f"δᴾ sent to the position that was the maximum of its {p}×{p} window (the"
                   " first, row by row, on a tie), 0 elsewhere",

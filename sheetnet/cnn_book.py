@@ -10,11 +10,13 @@ K tiles with a blank row after each.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from sheetnet import ops
 from sheetnet.cnn import PARAMS, CNNNet, describe, element_labels
+from sheetnet.cost import Cost, of_iteration_sheet
 from sheetnet.fc import sub, sup
 from sheetnet.layout import (
     FORMAT_MARK,
@@ -132,6 +134,18 @@ def iteration_places(net: CNNNet, cols: Columns, k: int) -> dict[str, Place]:
     add("routed", K * mh, mw, mh)
     add("deltaF", K * mh, mw, mh)
     return places
+
+
+def cost(net: CNNNet, n_images: int, iterations: int) -> Cost:
+    """The run's and workbook's size, from the layout of one iteration (no array made)."""
+    parameters = sum(math.prod(shape) for shape in net.param_shapes().values())
+    cols = Columns.of(net, n_images)
+    h, w = net.image
+    return of_iteration_sheet(iteration_places(net, cols, 0).values(), parameters=parameters,
+                              images=n_images, iterations=iterations,
+                              other_rows=parameters + 40,
+                              what=f"{net.filters} filters {net.size}×{net.size},"
+                                   f" {n_images:,} images {h}×{w}", taller="filters")
 
 
 def _tile_labels(name: str, net: CNNNet) -> list[tuple[int, str]]:

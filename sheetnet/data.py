@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
+from sheetnet.cost import MAX_DATA_BYTES
 from sheetnet.errors import SheetnetError
+from sheetnet.files import read_text
 from sheetnet.ops import one_hot
 
 Label = float | str
@@ -104,13 +107,26 @@ def builtin(name: str) -> Dataset:
 
 def load_csv(path: Path, shape: tuple[int, int], values: bool = False) -> Dataset:
     """A user's CSV file: ``label`` then rows·cols pixel columns (``values``: numeric targets)."""
-    if not path.is_file():
-        raise SheetnetError(f"--data {path}: no such file; give the path of a CSV file")
+    text = read_text(path, "--data", MAX_DATA_BYTES)
+    return parse_csv(text, shape, name=path.name, source=f"--data {path}", values=values)
+
+
+def csv_rows(text: str, source: str) -> list[list[str]]:
+    """The non-blank rows of a CSV text, refusing what a workbook could not hold."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise SheetnetError(f"--data {path}: not a UTF-8 text CSV file; save it as CSV") from None
-    return parse_csv(text, shape, name=path.name, source=str(path), values=values)
+        rows = [r for r in csv.reader(text.splitlines()) if any(cell.strip() for cell in r)]
+    except csv.Error as e:  # e.g. a field longer than the csv module's limit (131,072)
+        raise SheetnetError(f"{source}: not a CSV sheetnet can read ({e}); check the file"
+                            ) from None
+    for i, row in enumerate(rows, start=1):
+        for cell in row:
+            if _CONTROL.search(cell):
+                raise SheetnetError(f"{source}: row {i} holds a control character (such as a"
+                                    " NUL byte), which no workbook cell can hold; remove it")
+    return rows
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
 
 def _label(text: str) -> Label:
@@ -124,7 +140,7 @@ def _label(text: str) -> Label:
 def parse_csv(text: str, shape: tuple[int, int], *, name: str, source: str,
               values: bool = False) -> Dataset:
     """Parse ``label,p…`` rows; with ``values`` the labels are numeric targets, not classes."""
-    rows = [r for r in csv.reader(text.splitlines()) if any(cell.strip() for cell in r)]
+    rows = csv_rows(text, source)
     if not rows:
         raise SheetnetError(f"{source}: the CSV is empty; it needs a header row `label,p11,…`"
                             " and one row per image")

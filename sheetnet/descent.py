@@ -35,12 +35,12 @@ def descend(step: Step, params: Mapping[str, np.ndarray], eta: float, iterations
     kept = None if keep is None else {*keep, "C_T", "accuracy"}
     run: list[dict[str, np.ndarray]] = []
     for k in range(iterations + 1):
-        with np.errstate(over="ignore", invalid="ignore"):  # check_finite reports it instead
+        with np.errstate(all="ignore"):  # check_finite reports overflow instead
             blocks = step(current)
-        check_finite(blocks, k, eta)
+            check_finite(blocks, k, eta)
+            current = {name: ops.update(value, blocks[f"dCT_d{name}"], eta)
+                       for name, value in current.items()}
         run.append(blocks if kept is None else {n: blocks[n] for n in blocks if n in kept})
-        current = {name: ops.update(value, blocks[f"dCT_d{name}"], eta)
-                   for name, value in current.items()}
         if progress:
             progress(k)
     return Trace(run, descriptions)

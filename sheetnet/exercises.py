@@ -8,7 +8,6 @@ They answer the same calls as a network preset (``run``, ``trace``, ``workbook``
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from sheetnet import descent, gd, gd_book, graph, graph_book, regression, regression_book
-from sheetnet.data import Dataset
+from sheetnet.cost import MAX_DATA_BYTES, Cost
+from sheetnet.data import Dataset, csv_rows
 from sheetnet.errors import SheetnetError
+from sheetnet.files import read_text
 from sheetnet.layout import WorkbookSpec
 from sheetnet.options import Options
 from sheetnet.run import Run
@@ -37,6 +38,13 @@ class Exercise:
 
     images = False
     dataset = "—"
+
+    def cost(self, points: int, steps: int) -> Cost:
+        """One formula row per step (about 8 cells) below a few rows per data point."""
+        return Cost(parameters=2, images=points, iterations=steps, step_numbers=8 + 2 * points,
+                    sheets=3, formula_cells=8 * (steps + 1) + 6 * points + 40,
+                    rows=steps + points + 40, cols=16, what=f"--net {self.name}",  # type: ignore[attr-defined]
+                    taller="--steps or points")
 
     @property
     def eta_text(self) -> str:
@@ -65,28 +73,30 @@ class GradientDescent(Exercise):
     iterations: int = 30
     function: str = "bowl"  # its start (3, 2), η and steps are the defaults
 
-    def run(self, opts: Options) -> Run:
+    def run(self, opts: Options, workbook: bool = False) -> Run:
         opts.unused("iterations", "eta", "function", "start")
         f = gd.function(opts.function or self.function)
         start = gd.parse_start(opts.start) if opts.start else np.array(f.start)
         eta = f.eta if opts.eta is None else opts.eta
         steps = f.steps if opts.iterations is None else opts.iterations
         descent.check_run(eta, steps)
+        self.cost(0, steps).check(workbook)
         return Run(self.name, f, None, {"start": start}, eta, steps,  # type: ignore[arg-type]
                    {"function": f.name})
 
     def trace(self, run: Run, progress: Callable[[int], None] | None = None,
               keep: Collection[str] | None = None) -> Trace:
         return gd.descend(run.model, run.params["start"], run.eta, run.iterations,  # type: ignore[arg-type]
-                          progress)
+                          progress, keep)
 
     def workbook(self, run: Run) -> WorkbookSpec:
         return gd_book.workbook(run)
 
     def skeleton(self, config: Mapping[str, object]) -> Run:
         f = gd.function(str(config["function"]))
-        return Run(self.name, f, None, {"start": np.zeros(2)}, 1.0,  # type: ignore[arg-type]
-                   int(str(config["iterations"])))
+        steps = int(str(config["iterations"]))
+        self.cost(0, steps).check(workbook=True)
+        return Run(self.name, f, None, {"start": np.zeros(2)}, 1.0, steps)  # type: ignore[arg-type]
 
     def rebuild(self, skeleton: Run, found: Mapping[str, object]) -> Run:
         eta, start = _eta_and_start(found)
@@ -100,9 +110,7 @@ GD = GradientDescent()
 def load_points(path: Path) -> Dataset:
     """A CSV with columns ``x,y``: one point per row."""
     path = Path(path)
-    if not path.is_file():
-        raise SheetnetError(f"--data {path}: no such file; give a CSV file with columns x,y")
-    rows = [r for r in csv.reader(path.read_text(encoding="utf-8-sig").splitlines()) if r]
+    rows = csv_rows(read_text(path, "--data", MAX_DATA_BYTES), f"--data {path}")
     if not rows or [c.strip().lower() for c in rows[0]] != ["x", "y"]:
         raise SheetnetError(f"--data {path}: the header must be `x,y`, then one point per row")
     points = []
@@ -130,7 +138,7 @@ class Regression(Exercise):
     iterations: int = 40
     eta_text = "0.5/n"  # type: ignore[assignment]
 
-    def run(self, opts: Options) -> Run:
+    def run(self, opts: Options, workbook: bool = False) -> Run:
         opts.unused("iterations", "eta", "data", "start")
         if opts.data is not None:
             ds, origin = load_points(opts.data), f"--data {Path(opts.data).name}"
@@ -142,21 +150,22 @@ class Regression(Exercise):
         eta = 0.5 / ds.n_images if opts.eta is None else opts.eta
         steps = self.iterations if opts.iterations is None else opts.iterations
         descent.check_run(eta, steps)
+        self.cost(ds.n_images, steps).check(workbook)
         return Run(self.name, None, ds, {"start": start}, eta, steps, {"data": origin})
 
     def trace(self, run: Run, progress: Callable[[int], None] | None = None,
               keep: Collection[str] | None = None) -> Trace:
         return regression.descend(run.data.x[:, 0], run.data.targets[:, 0],
-                                  run.params["start"], run.eta, run.iterations, progress)
+                                  run.params["start"], run.eta, run.iterations, progress, keep)
 
     def workbook(self, run: Run) -> WorkbookSpec:
         return regression_book.workbook(run)
 
     def skeleton(self, config: Mapping[str, object]) -> Run:
-        n = int(str(config["points"]))
+        n, steps = int(str(config["points"])), int(str(config["iterations"]))
+        self.cost(n, steps).check(workbook=True)
         ds = Dataset("workbook", np.zeros((n, 1)), (0.0,) * n, (), (1, 1), values=True)
-        return Run(self.name, None, ds, {"start": np.zeros(2)}, 1.0,
-                   int(str(config["iterations"])))
+        return Run(self.name, None, ds, {"start": np.zeros(2)}, 1.0, steps)
 
     def rebuild(self, skeleton: Run, found: Mapping[str, object]) -> Run:
         x = np.asarray(found["x"], dtype=float).reshape(-1, 1)
@@ -178,7 +187,7 @@ class Graph(Exercise):
     iterations: int = 0
     eta_text = "—"  # type: ignore[assignment]
 
-    def run(self, opts: Options) -> Run:
+    def run(self, opts: Options, workbook: bool = False) -> Run:
         opts.unused()
         values = np.array([graph.DEFAULTS[n.name] for n in graph.inputs_of(graph.SHOPPING)])
         return Run(self.name, graph.SHOPPING, None, {"inputs": values}, 0.0, 0)  # type: ignore[arg-type]

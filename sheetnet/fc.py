@@ -33,6 +33,11 @@ class FCNet:
         """The computing layers l = 2..L."""
         return range(2, len(self.sizes) + 1)
 
+    @property
+    def outputs(self) -> int:
+        """n_L, the number of output units."""
+        return self.sizes[-1]
+
     def n(self, layer: int) -> int:
         """nₗ, the number of units in layer l (1-based as in the book)."""
         return self.sizes[layer - 1]
@@ -103,6 +108,23 @@ def iteration(net: FCNet, params: Mapping[str, np.ndarray], x: np.ndarray,
             b[f"dC_db{l}"] = delta[l]
             b[f"dCT_db{l}"] = ops.total(b[f"dC_db{l}"])
     return b
+
+
+def stacked_costs(net: FCNet, stack: Mapping[str, np.ndarray], x: np.ndarray,
+                  t: np.ndarray) -> np.ndarray:
+    """C per image for S parameter sets at once, by a full forward pass of each.
+
+    stack: each parameter with a leading axis of S sets (e.g. W2: (S, n₂, n₁));
+    x: (N, n₁), t: (N, n_L) -> (S, N).
+    """
+    n = x.shape[0]
+    a = np.broadcast_to(x, (next(iter(stack.values())).shape[0], *x.shape))
+    for l in net.layers:
+        z = np.einsum("sji,sni->snj", stack[f"W{l}"], a)
+        if net.biases:
+            z = z + stack[f"b{l}"][:, None, :]
+        a = net.act(l).value(z)
+    return net.loss.value(a, t[None], n)
 
 
 def cost(net: FCNet, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarray) -> float:

@@ -7,9 +7,11 @@ the forward pass (x, t, zˡ, aˡ, C), then backpropagation (δᴸ … δ²).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 from sheetnet import ops
+from sheetnet.cost import Cost, of_iteration_sheet
 from sheetnet.fc import FCNet, describe, sub, sup
 from sheetnet.layout import (
     FORMAT_MARK,
@@ -103,6 +105,23 @@ def iteration_places(net: FCNet, n_images: int, n_classes: int, k: int) -> dict[
         add(f"delta{l}", row, net.n(l))
         row += net.n(l)
     return places
+
+
+def cost(net: FCNet, n_images: int, iterations: int, extra_cells: int = 0) -> Cost:
+    """The run's and workbook's size, from the layout of one iteration (no array made).
+
+    extra_cells: formula cells of sheets the preset adds (a Fit or Check sheet)."""
+    parameters = sum(math.prod(shape) for shape in net.param_shapes().values())
+    places = iteration_places(net, n_images, net.n(len(net.sizes)), 0).values()
+    return of_iteration_sheet(places, parameters=parameters, images=n_images,
+                              iterations=iterations, other_cells=extra_cells,
+                              other_rows=parameters + 40, other_cols=IMG + n_images,
+                              what=f"layers {','.join(map(str, net.sizes))}")
+
+
+def fit_cost(net: FCNet, n_images: int, iterations: int) -> Cost:
+    """``cost`` with a Fit sheet: each point's inputs, target and prediction."""
+    return cost(net, n_images, iterations, n_images * (net.n(1) + 2))
 
 
 def _symbol(name: str) -> str:

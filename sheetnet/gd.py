@@ -8,7 +8,7 @@ goes 13 → 8.32 → 5.3248 …
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,9 +94,11 @@ def parse_start(text: str) -> np.ndarray:
 
 
 def descend(f: Function, start: np.ndarray, eta: float, steps: int,
-            progress: Callable[[int], None] | None = None) -> Trace:
+            progress: Callable[[int], None] | None = None,
+            keep: Collection[str] | None = None) -> Trace:
     """Steps 0..``steps``: each one's x, y, ∂z/∂x, ∂z/∂y, Δx, Δy and z (the update of the
-    last step is computed too, as the sheet shows it)."""
+    last step is computed too, as the sheet shows it). ``keep``: the blocks to store (None:
+    all; z always)."""
     x, y = (np.float64(v) for v in start)  # NumPy scalars: overflow gives inf, not an exception
     rows: list[dict[str, np.ndarray]] = []
     for i in range(steps + 1):
@@ -107,7 +109,8 @@ def descend(f: Function, start: np.ndarray, eta: float, steps: int,
             x, y = x + row["dx"], y + row["dy"]
         blocks = {k: np.array(v, dtype=float) for k, v in row.items()}
         check_finite(blocks, i, eta)
-        rows.append(blocks)
+        rows.append(blocks if keep is None else {k: blocks[k] for k in ("z", *keep)
+                                                 if k in blocks})
         if progress:
             progress(i)
     return Trace(rows, DESCRIPTIONS, cost_name="z")

@@ -1,7 +1,8 @@
 """The two-layer score function f = W₂ max(0, W₁x) and a numerical check of its gradients.
 
-For every parameter w, the cost with w moved by ±h, C_T(w ± h), is computed per image from the
-iteration's own cells: only the scores change, f' = f + Δf with
+For every parameter w, the cost with w moved by ±h, C_T(w ± h), is computed per image: in NumPy
+by a full forward pass with the weight moved; in the cells from the iteration's own cells, as
+only the scores change, f' = f + Δf with
   Δfₘ = ±h·a_j where w = W₂[k, j] (for m = k; 0 for the other scores),
   Δfₘ = W₂[m, j]·(max(0, z_j ± h·x_i) − a_j) where w = W₁[j, i],
 and C' = ½Σₘ(fₘ + Δfₘ − tₘ)². The central difference (C_T(w+h) − C_T(w−h))/2h sits beside
@@ -36,24 +37,22 @@ def parameters(net: FCNet) -> list[tuple[str, int, int]]:
 
 def perturbed_costs(net: FCNet, blocks: Mapping[str, np.ndarray], sign: float,
                     h: float = H) -> np.ndarray:
-    """C per image with each parameter moved by sign·h: (parameters, images)."""
-    x, t, z, a, f = blocks["x"], blocks["t"], blocks["z2"], blocks["a2"], blocks["a3"]
-    w2 = blocks["W3"]
-    rows = []
-    for name, r, c in parameters(net):
-        if name == "W3":  # W₂[k=r, j=c]: only score k moves
-            df = np.zeros_like(f)
-            df[:, r] = sign * h * a[:, c]
-        else:  # W₁[j=r, i=c]: hidden unit j moves, and every score with it
-            moved = np.maximum(z[:, r] + sign * h * x[:, c], 0.0) - a[:, r]
-            df = w2[:, r][None, :] * moved[:, None]
-        rows.append(0.5 * np.sum((f + df - t) ** 2, axis=-1))
-    return np.array(rows)
+    """C per image with each parameter moved by sign·h: (parameters, images).
+
+    Each is a full forward pass of the net with that one weight moved, independent of the
+    shortcut the Check sheet's cells take (only the scores change), which it audits.
+    """
+    names = list(net.param_shapes())
+    weights = parameters(net)
+    stack = {k: np.repeat(blocks[k][None], len(weights), axis=0) for k in names}
+    for s, (name, r, c) in enumerate(weights):
+        stack[name][s, r, c] += sign * h
+    return fc.stacked_costs(net, stack, blocks["x"], blocks["t"])
 
 
 def perturbed_cost_xl(f: list[str], t: list[str], moves: list[str | None]) -> str:
     """½Σₘ(fₘ + Δfₘ − tₘ)² with ``moves[m]`` the text of Δfₘ (None: 0)."""
-    terms = [f"({fm}+{d}-{tm})^2" if d else f"({fm}-{tm})^2"
+    terms = [f"({fm}{d if d[0] in '+-' else '+' + d}-{tm})^2" if d else f"({fm}-{tm})^2"
              for fm, tm, d in zip(f, t, moves, strict=True)]
     return f"({'+'.join(terms)})/2"
 

@@ -8,6 +8,7 @@ formula over Iter 0's cells.
 from __future__ import annotations
 
 from sheetnet import fc_book, ops
+from sheetnet.cost import Cost
 from sheetnet.fc import FCNet
 from sheetnet.gradcheck import (
     DESCRIPTIONS,
@@ -40,6 +41,11 @@ HEADERS = {"backprop": "backprop ∂C_T/∂w", "numeric": "(C_T(w+h) − C_T(w�
 PLUS = 9  # image 1's C(w + h); the C(w − h) columns follow after a blank column
 
 
+def cost(net: FCNet, n_images: int, iterations: int) -> Cost:
+    """``fc_book.cost`` with the Check sheet: per weight C(w ± h) for every image."""
+    return fc_book.cost(net, n_images, iterations, len(parameters(net)) * (2 * n_images + 5))
+
+
 def workbook(run: Run) -> WorkbookSpec:
     return fc_book.workbook(run, extras=[lambda inputs, data, it: check_sheet(run, it[0])])
 
@@ -52,7 +58,8 @@ def check_sheet(run: Run, here: dict[str, Place]) -> tuple[SheetSpec, list[Place
     minus_col = PLUS + n + 1
     places = {name: Place(name, CHECK, FIRST, col, rows, iteration=0,
                           description=DESCRIPTIONS[name]) for name, col in COLS.items()}
-    places["h"] = Place("h", CHECK, 3, 2, 1, iteration=0, description=DESCRIPTIONS["h"])
+    places["h"] = Place("h", CHECK, 3, 2, 1, iteration=0, kind="constant",
+                        description=DESCRIPTIONS["h"])
     for name, col in (("C_plus", PLUS), ("C_minus", minus_col)):
         places[name] = Place(name, CHECK, FIRST, col, rows, images=n, iteration=0,
                              description=DESCRIPTIONS[name])

@@ -111,7 +111,7 @@ class Place:
     images: int = 0
     stride: int = 1
     iteration: int | None = None
-    kind: str = "formula"  # or "input"
+    kind: str = "formula"  # or "input" (read back as the run's input), "constant" (fixed)
     description: str = ""
     tile: int = 0
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sheetnet.errors import SheetnetError
+from sheetnet.files import read_text
 
 DEFAULT_SEED = 0
 
@@ -41,11 +42,28 @@ class Options:
                                     " `sheetnet export --help` and `sheetnet nets`")
 
 
+MAX_INIT_BYTES = 16 * 2**20
+
+
 def read_json(path: Path) -> object:
-    path = Path(path)
-    if not path.is_file():
-        raise SheetnetError(f"--init {path}: no such file; give a JSON file of initial parameters")
+    """An ``--init`` file: JSON with no key given twice."""
+    text = read_text(Path(path), "--init", MAX_INIT_BYTES)
+
+    def unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+        seen: dict[str, object] = {}
+        for key, value in pairs:
+            if key in seen:
+                raise SheetnetError(f"--init {path}: the key {key!r} is given twice; keep one")
+            seen[key] = value
+        return seen
+
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        return json.loads(text, object_pairs_hook=unique_keys)
+    except json.JSONDecodeError as e:
         raise SheetnetError(f"--init {path}: not valid JSON ({e}); fix the file") from None
+    except RecursionError:
+        raise SheetnetError(f"--init {path}: nested too deeply to be initial parameters; give"
+                            " each one as a list (of lists) of numbers") from None
+    except ValueError:  # an integer of thousands of digits, beyond Python's conversion limit
+        raise SheetnetError(f"--init {path}: a number has thousands of digits; give plain"
+                            " numbers such as 0.25 or 1e-3") from None

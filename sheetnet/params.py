@@ -31,11 +31,14 @@ def validate_params(shapes: Mapping[str, tuple[int, ...]], obj: object, source: 
                             f" {', '.join(shapes)}")
     params: Params = {}
     for key, shape in shapes.items():
+        if not _only_numbers(obj[key], len(shape)):
+            raise SheetnetError(f"{source}: {key} must be {fmt_shape(shape)} numbers (nested"
+                                " lists of plain numbers: no text, true/false or null)")
         try:
             value = np.array(obj[key], dtype=float)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise SheetnetError(f"{source}: {key} must be {fmt_shape(shape)} numbers"
-                                " (nested lists, no text or ragged rows)") from None
+                                " (nested lists, no ragged rows)") from None
         if value.shape != shape:
             raise SheetnetError(f"{source}: {key} has shape {fmt_shape(value.shape)}, this net"
                                 f" needs {fmt_shape(shape)}")
@@ -43,6 +46,16 @@ def validate_params(shapes: Mapping[str, tuple[int, ...]], obj: object, source: 
             raise SheetnetError(f"{source}: {key} holds a value that is not finite; use numbers")
         params[key] = value
     return params
+
+
+def _only_numbers(value: object, depth: int) -> bool:
+    """``value`` is a number (depth 0) or lists nested ``depth`` deep of numbers (not bools)."""
+    level = [value]
+    for _ in range(depth):
+        if not all(isinstance(v, list) for v in level):
+            return False
+        level = [v for sub in level for v in sub]
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in level)
 
 
 def fmt_shape(shape: tuple[int, ...]) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +11,7 @@ import numpy as np
 from sheetnet import (
     cnn,
     cnn_book,
+    cost,
     descent,
     exercises,
     fc,
@@ -20,6 +21,7 @@ from sheetnet import (
     ops,
 )
 from sheetnet import data as data_mod
+from sheetnet.cost import Cost
 from sheetnet.data import Dataset
 from sheetnet.errors import SheetnetError
 from sheetnet.layout import WorkbookSpec
@@ -42,6 +44,7 @@ class Preset:
     train: Callable[..., Trace]
     workbook: Callable[[Run], WorkbookSpec]
     model_from_config: Callable[[Mapping[str, object]], object]
+    cost: Callable[[object, int, int], Cost]  # (model, images, iterations), before any array
     values: bool = False  # the data's labels are target values (regression), not classes
     images: bool = True  # rows of inputs that `show` draws (exercises print their steps)
     init_text: str = "standard normal"  # how `init` draws, for the Inputs sheet
@@ -50,25 +53,32 @@ class Preset:
     def eta_text(self) -> str:
         return f"{self.eta:g}"
 
-    def run(self, opts: Options) -> Run:
-        """Build a run from command-line options, validating every input."""
+    def run(self, opts: Options, workbook: bool = False) -> Run:
+        """Build a run from command-line options, validating every input; its size is checked
+        (``workbook``: its workbook's too) before any parameter array is made."""
         opts.unused("iterations", "eta", "init", "data", "shape", "filters", "filter_size", "pool",
                     "layers", "activation", "output_activation", "loss")
         ds = load_data(self, opts)
         model = self.make_model(ds, opts)
+        eta = self.eta if opts.eta is None else opts.eta
+        iterations = self.iterations if opts.iterations is None else opts.iterations
+        descent.check_run(eta, iterations)
+        self.size(model, ds.n_images, iterations).check(workbook)
         if opts.init is not None:
             params = self.init_from_json(model, read_json(opts.init), str(opts.init))
             init_origin = f"--init {Path(opts.init).name}"
         else:
             params = self.init(model, opts.seed)
             init_origin = f"{self.init_text}, --seed {opts.seed}"
-        eta = self.eta if opts.eta is None else opts.eta
-        iterations = self.iterations if opts.iterations is None else opts.iterations
-        descent.check_run(eta, iterations)
         data_origin = (f"--data {Path(opts.data).name}" if opts.data
                        else f"{ds.name} (built in: {data_mod.BUILTIN[ds.name][2]})")
         return Run(self.name, model, ds, params, eta, iterations,
                    {"data": data_origin, "init": init_origin})
+
+    def size(self, model: object, images: int, iterations: int) -> Cost:
+        """The run's cost, named as the user asked for it (``--net cnn (…)``)."""
+        cost = self.cost(model, images, iterations)
+        return replace(cost, what=f"--net {self.name} ({cost.what})")
 
     def trace(self, run: Run, progress: Callable[[int], None] | None = None,
               keep: Collection[str] | None = None) -> Trace:
@@ -82,10 +92,17 @@ class Preset:
         rows, cols = (int(v) for v in str(config["image shape"]).split("x"))
         n, k = int(str(config["images"])), int(str(config["classes"]))
         iterations = int(str(config["iterations"]))
+        if min(rows, cols, n, k, iterations) < 0 or rows * cols * n > cost.MAX_STEP_NUMBERS:
+            raise SheetnetError(f"{n:,} images of {rows}x{cols} with {k:,} classes is not a"
+                                " workbook sheetnet writes")
         model = self.model_from_config(config)
+        values = config.get("targets") == "values"
+        if k != (0 if values else model.outputs):  # type: ignore[attr-defined]
+            raise SheetnetError(f"{k:,} classes do not match the net's"
+                                f" {model.outputs} outputs")  # type: ignore[attr-defined]
+        self.size(model, n, iterations).check(workbook=True)
         ds = Dataset("workbook", np.zeros((n, rows * cols)), (0.0,) * n,
-                     tuple(float(i) for i in range(k)), (rows, cols),
-                     values=config.get("targets") == "values")
+                     tuple(float(i) for i in range(k)), (rows, cols), values=values)
         return Run(self.name, model, ds, self.init(model, 0), 1.0, iterations)
 
     def rebuild(self, skeleton: Run, found: Mapping[str, object]) -> Run:
@@ -184,12 +201,14 @@ def _fc_preset(name: str, summary: str, follows: str, dataset: str, eta: float,
                init: Callable[..., dict[str, np.ndarray]] = fc.init_params,
                init_text: str = "standard normal",
                values: bool = False, train: Callable[..., Trace] = fc.train,
-               workbook: Callable[[Run], WorkbookSpec] = fc_book.workbook) -> Preset:
+               workbook: Callable[[Run], WorkbookSpec] = fc_book.workbook,
+               cost: Callable[..., Cost] | None = None) -> Preset:
     """A fully connected preset: the shared core, layout and ``--init`` format."""
     return Preset(name=name, summary=summary, follows=follows, dataset=dataset, eta=eta,
                   iterations=iterations, make_model=model, init=init,
                   init_from_json=fc.params_from_json,  # type: ignore[arg-type]
                   train=train, workbook=workbook, model_from_config=_fc_from_config,
+                  cost=cost or (fc_book.fit_cost if values else fc_book.cost),  # type: ignore[arg-type]
                   values=values, init_text=init_text)
 
 
@@ -238,6 +257,7 @@ CNN = Preset(
     train=cnn.train,
     workbook=cnn_book.workbook,
     model_from_config=_cnn_from_config,
+    cost=cnn_book.cost,  # type: ignore[arg-type]
 )
 
 XOR = _fc_preset(
@@ -264,6 +284,23 @@ CURVE = _fc_preset(
     values=True,
 )
 
+def _twolayer_model(ds: Dataset, opts: Options) -> fc.FCNet:
+    """f = W₂ max(0, W₁x) only: its Check sheet's cells move one score at a time, which holds
+    for that net alone (ReLU hidden layer, identity output, ½Σ(f − t)², two weight layers)."""
+    net = _fc_model((3,), "relu", "identity", "half-sse", biases=False)(ds, opts)
+    wrong = [f"{flag} {got}" for flag, got, want in (
+        ("--activation", net.activation.name, "relu"),
+        ("--output-activation", net.output_activation.name, "identity"),
+        ("--loss", net.loss.name, "half-sse")) if got != want]
+    if len(net.sizes) != 3:
+        wrong.append(f"--layers {','.join(map(str, net.sizes))}")
+    if wrong:
+        raise SheetnetError(f"{', '.join(wrong)}: the twolayer check is written for f = W₂"
+                            " max(0, W₁x) (relu, identity output, half-sse, --layers IN,H,OUT);"
+                            " for other nets use --net mlp with these options")
+    return net
+
+
 TWOLAYER = _fc_preset(
     name="twolayer",
     summary="W₂ max(0, W₁x) and a gradient check",
@@ -271,11 +308,12 @@ TWOLAYER = _fc_preset(
     dataset="digits01",
     eta=0.01,
     iterations=30,
-    model=_fc_model((3,), "relu", "identity", "half-sse", biases=False),
+    model=_twolayer_model,
     init=fc.init_he,
     init_text=HE,
     train=gradcheck.train,
     workbook=gradcheck_book.workbook,
+    cost=gradcheck_book.cost,
 )
 
 PRESETS: dict[str, Preset] = {  # in the book's order, then the classics
@@ -294,6 +332,4 @@ def get(name: str) -> Preset:
 
 def replace_iterations(run: Run, iterations: int) -> Run:
     """The same run, shorter or longer."""
-    from dataclasses import replace
-
     return replace(run, iterations=iterations)

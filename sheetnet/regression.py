@@ -9,7 +9,7 @@ Each piece is a NumPy form beside its Excel form.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 import numpy as np
 
@@ -88,8 +88,10 @@ def closed_form(x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def descend(x: np.ndarray, y: np.ndarray, start: np.ndarray, eta: float, steps: int,
-            progress: Callable[[int], None] | None = None) -> Trace:
-    """Steps 0..``steps`` of gradient descent on (a, b); step 0 also carries the closed form."""
+            progress: Callable[[int], None] | None = None,
+            keep: Collection[str] | None = None) -> Trace:
+    """Steps 0..``steps`` of gradient descent on (a, b); step 0 also carries the closed form.
+    ``keep``: the blocks to store (None: all; C always)."""
     fixed = closed_form(x, y)
     u, sigma, x_bar = fixed["u"], float(fixed["sigma"]), float(fixed["x_bar"])
     a, b = (float(v) for v in start)
@@ -102,7 +104,8 @@ def descend(x: np.ndarray, y: np.ndarray, start: np.ndarray, eta: float, steps: 
                    "p": p, "q": b - p * x_bar}
         blocks = {k: np.array(v, dtype=float) for k, v in row.items()}
         check_finite(blocks, i, eta)
-        rows.append({**fixed, **blocks} if i == 0 else blocks)
+        row = {**fixed, **blocks} if i == 0 else blocks
+        rows.append(row if keep is None else {k: row[k] for k in ("C", *keep) if k in row})
         a, b = float(ops.update(a, ga, eta)), float(ops.update(b, gb, eta))
         if progress:
             progress(i)

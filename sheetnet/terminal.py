@@ -119,6 +119,7 @@ def failure_lines(report: Report, limit: int = 5) -> list[str]:
     """What failed, causes first: the root cells, then how much follows from them; a finding
     that several engines share is printed once, naming them all."""
     found: dict[tuple[str, str], list[str]] = {}
+    out = [f"[red]finding[/] {_escape(text)}" for text in report.findings]
     for e in report.engines:
         lines = [("error value", t) for t in e.error_cells[:limit]]
         if e.error_count > limit:
@@ -134,7 +135,6 @@ def failure_lines(report: Report, limit: int = 5) -> list[str]:
                               " examined for causes)"))
         for line in lines:
             found.setdefault(line, []).append(e.title)
-    out = []
     for (kind, text), who in found.items():
         names = ", ".join(who)
         out.append(f"[red]{kind}[/] ({names}) {_escape(text)}" if kind

@@ -5,20 +5,17 @@ charts and defined names, with every sheet empty. The cells themselves are writt
 XML streamed straight into the archive: formulas that repeat along a row as shared formulas
 (``<f t="shared">``, as a spreadsheet's fill-right stores them), which makes the file smaller
 and quicker for every engine to load. The file is written to a temporary name beside the
-target and renamed into place, so an interrupted export never leaves a half-written or
+target and put into place at the end, so an interrupted export never leaves a half-written or
 clobbered workbook.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import zipfile
 from collections.abc import Callable
 from io import BytesIO
-from pathlib import Path, PurePosixPath
-from xml.etree import ElementTree
+from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -30,6 +27,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.worksheet import Worksheet
 
 from sheetnet.errors import SheetnetError
+from sheetnet.files import write_atomically
 from sheetnet.layout import (
     COL,
     BarChartSpec,
@@ -42,6 +40,7 @@ from sheetnet.layout import (
     WorkbookSpec,
     a1,
 )
+from sheetnet.ooxml import sheet_parts
 
 _thin = Side(style="thin", color="B08D1A")
 STYLES = {
@@ -186,21 +185,6 @@ _SHEET_DATA = re.compile(r"<sheetData\s*/>|<sheetData>\s*</sheetData>")
 _DIMENSION = re.compile(r'<dimension ref="[^"]*"\s*/>')
 
 
-def _sheet_members(z: zipfile.ZipFile) -> dict[str, str]:
-    """Sheet name -> its XML member in the shell (from the workbook and its relationships)."""
-    ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
-          "p": "http://schemas.openxmlformats.org/package/2006/relationships"}
-    rid = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
-    rels = ElementTree.fromstring(z.read("xl/_rels/workbook.xml.rels"))
-    target = {r.get("Id"): r.get("Target", "") for r in rels.findall("p:Relationship", ns)}
-    book = ElementTree.fromstring(z.read("xl/workbook.xml"))
-    out = {}
-    for s in book.findall("m:sheets/m:sheet", ns):
-        t = target[s.get(rid)]
-        out[t.lstrip("/") if t.startswith("/") else str(PurePosixPath("xl") / t)] = s.get("name")
-    return out
-
-
 def _write_archive(spec: WorkbookSpec, path: str,
                    progress: Callable[[str], None] | None) -> int:
     shell, styles = _shell(spec)
@@ -208,7 +192,7 @@ def _write_archive(spec: WorkbookSpec, path: str,
     total = 0
     with zipfile.ZipFile(BytesIO(shell)) as src, \
             zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
-        sheets = _sheet_members(src)
+        sheets = {part: name for name, part in sheet_parts(src).items()}
         for item in src.infolist():
             if item.filename not in sheets:
                 dst.writestr(item, src.read(item.filename))
@@ -296,27 +280,7 @@ def _bounds(ref: str) -> tuple[int, int, int, int]:
     return range_boundaries(ref)
 
 
-def public_mode() -> int:
-    """The mode a newly created file gets under the current umask (rw for all, minus umask)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def write(spec: WorkbookSpec, out: Path, progress: Callable[[str], None] | None = None) -> int:
-    """Write the workbook atomically to ``out``; returns the number of formula cells."""
-    out = Path(out)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent or ".")
-    os.close(fd)
-    try:
-        total = _write_archive(spec, tmp, progress)
-        os.chmod(tmp, public_mode())  # mkstemp's 0600 would survive the rename
-        os.replace(tmp, out)
-    except OSError as e:
-        Path(tmp).unlink(missing_ok=True)
-        raise SheetnetError(f"could not write {out}: {e.strerror or e}; check the folder and"
-                            " free space") from None
-    except BaseException:  # e.g. Ctrl-C: never leave a half-written file behind
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return total
+def write(spec: WorkbookSpec, out: Path, progress: Callable[[str], None] | None = None,
+          force: bool = False) -> int:
+    """Write the workbook to ``out`` (see ``files.write_atomically``); the formula cells."""
+    return write_atomically(Path(out), lambda tmp: _write_archive(spec, tmp, progress), force)

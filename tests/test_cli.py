@@ -194,6 +194,11 @@ def test_train_prints_table_and_writes_json(tmp_path):
     assert "C_T" in result.output and "22.096" in result.output
     dump = json.loads(out.read_text())
     assert len(dump["cost"]) == 4 and len(dump["accuracy"]) == 4
+    assert set(dump["blocks"]) == {"C_T", "accuracy"}  # only what train shows, unless asked
+    result = runner.invoke(app, ["train", "--iterations", "3", "--json", str(out), "--blocks",
+                                 "--force"])
+    assert result.exit_code == 0, result.output
+    dump = json.loads(out.read_text())
     assert {"z2", "a2", "delta3", "dC_dW2", "dCT_dW2", "W2"} <= set(dump["blocks"])
     assert len(dump["blocks"]["z2"]) == 4 and len(dump["blocks"]["z2"][0]) == 64
     result = runner.invoke(app, ["train", "--iterations", "3", "--json", str(out)])
@@ -202,7 +207,8 @@ def test_train_prints_table_and_writes_json(tmp_path):
 
 def test_train_cnn_json_uses_the_workbooks_block_names(tmp_path):
     out = tmp_path / "cnn.json"
-    result = runner.invoke(app, ["train", "--net", "cnn", "--iterations", "2", "--json", str(out)])
+    result = runner.invoke(app, ["train", "--net", "cnn", "--iterations", "2", "--json", str(out),
+                                 "--blocks"])
     assert result.exit_code == 0, result.output
     blocks = json.loads(out.read_text())["blocks"]
     assert {"F", "zF", "aF", "zP", "deltaP", "routed", "deltaF", "dC_dF", "dCT_dWO"} <= set(blocks)

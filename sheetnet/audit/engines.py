@@ -47,7 +47,8 @@ class Engine:
     install: str  # how to get it, for the one-line error when it is missing
     cost: str  # what a run costs, for --help and the README
     available: Callable[[], bool]
-    recalculate: Callable[[Path, Path, float, Phase], Recalculated]  # (src, workdir, timeout)
+    # (src, workdir, timeout, phase, cancel): cancel, when set, ends the engine at once
+    recalculate: Callable[[Path, Path, float, Phase, threading.Event | None], Recalculated]
 
     def missing(self) -> str:
         return f"the {self.title} engine is not installed; {self.install}"
@@ -60,21 +61,25 @@ class Child:
     stderr: str
 
 
+class Cancelled(Exception):
+    """The engine was ended because the caller stopped (Ctrl-C, or another engine failed)."""
+
+
 def run_child(argv: list[str], title: str, timeout: float, phase: Phase,
-              env: dict[str, str] | None = None, phases_on_stdout: bool = False) -> Child:
+              cancel: threading.Event | None = None, env: dict[str, str] | None = None,
+              phases_on_stdout: bool = False) -> Child:
     """Run an engine's process group to its end, within ``timeout`` seconds.
 
-    The whole group is killed on a timeout, an interrupt or any error, so no engine process
-    outlives the call. ``phases_on_stdout``: each line the child prints names its phase.
+    The whole group is killed on a timeout, when ``cancel`` is set, or on any error, so no
+    engine process outlives the call. ``phases_on_stdout``: each line the child prints names
+    its phase.
     """
     started = time.perf_counter()
+    if cancel is not None and cancel.is_set():
+        raise Cancelled(title)
     with tempfile.TemporaryFile() as err:
-        with _LOCK:
-            if _STOPPING.is_set():
-                raise SheetnetError(f"{title} was not started: verify is stopping")
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                    stderr=err, env=env, start_new_session=True)
-            _LIVE.add(proc)
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=err, env=env, start_new_session=True)
         said: list[str] = []
         reader = threading.Thread(target=_read_lines, args=(proc.stdout, said), daemon=True)
         reader.start()
@@ -88,14 +93,14 @@ def run_child(argv: list[str], title: str, timeout: float, phase: Phase,
                 if time.perf_counter() - started > timeout:
                     raise SheetnetError(f"{title} did not finish within {timeout:g} s; give it"
                                         " more with --timeout")
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled(title)
                 if phases_on_stdout and said and said[-1] != shown:
                     shown = said[-1]
                     phase(shown)
                 time.sleep(0.05)
         finally:
             _end_group(proc)
-            with _LOCK:
-                _LIVE.discard(proc)
             reader.join(timeout=5)
         err.seek(0)
         stderr = err.read().decode("utf-8", "replace")
@@ -106,25 +111,6 @@ def run_child(argv: list[str], title: str, timeout: float, phase: Phase,
                             " is it a valid .xlsx workbook?")
     # ru_maxrss is in kilobytes on Linux
     return Child(time.perf_counter() - started, usage.ru_maxrss * 1024, stderr)
-
-
-_LOCK = threading.Lock()
-_LIVE: set[subprocess.Popen] = set()  # engine processes running now, in any thread
-_STOPPING = threading.Event()
-
-
-def stop_all() -> None:
-    """End every engine process group now (on Ctrl-C or an error in another thread); the
-    threads waiting for them then fail and return."""
-    with _LOCK:
-        _STOPPING.set()
-        for proc in _LIVE:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
-
-
-def allow_starts() -> None:
-    _STOPPING.clear()
 
 
 def _read_lines(stream, out: list[str]) -> None:
@@ -148,10 +134,12 @@ def _end_group(proc: subprocess.Popen) -> None:
 # --- IronCalc: embedded, installs with pip ----------------------------------------------------
 
 
-def _ironcalc(src: Path, workdir: Path, timeout: float, phase: Phase) -> Recalculated:
+def _ironcalc(src: Path, workdir: Path, timeout: float, phase: Phase,
+              cancel: threading.Event | None = None) -> Recalculated:
     out = workdir / "ironcalc-values.pickle"
     child = run_child([sys.executable, "-m", "sheetnet.audit.ironcalc_worker", "values",
-                       str(src), str(out)], "IronCalc", timeout, phase, phases_on_stdout=True)
+                       str(src), str(out)], "IronCalc", timeout, phase, cancel,
+                      phases_on_stdout=True)
     phase("reading values")
     t0 = time.perf_counter()
     with open(out, "rb") as f:
@@ -181,15 +169,15 @@ def _from_worker(found: dict) -> vals.Values:
     return out
 
 
-def formulas(src: Path, cells: list[tuple[str, int, int]], timeout: float,
-             phase: Phase) -> dict[tuple[str, int, int], str | None]:
+def formulas(src: Path, cells: list[tuple[str, int, int]], timeout: float, phase: Phase,
+             cancel: threading.Event | None = None) -> dict[tuple[str, int, int], str | None]:
     """The formula text (``=…``, or None for a constant) of each (sheet, row, col) in ``src``."""
     with tempfile.TemporaryDirectory(prefix="sheetnet-formulas-") as tmp:
         want, out = Path(tmp) / "cells.pickle", Path(tmp) / "formulas.pickle"
         with open(want, "wb") as f:
             pickle.dump(cells, f)
         run_child([sys.executable, "-m", "sheetnet.audit.ironcalc_worker", "formulas",
-                   str(src), str(want), str(out)], "IronCalc", timeout, phase,
+                   str(src), str(want), str(out)], "IronCalc", timeout, phase, cancel,
                   phases_on_stdout=True)
         with open(out, "rb") as f:
             return pickle.load(f)
@@ -214,7 +202,8 @@ def _soffice() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 
 
-def _libreoffice(src: Path, workdir: Path, timeout: float, phase: Phase) -> Recalculated:
+def _libreoffice(src: Path, workdir: Path, timeout: float, phase: Phase,
+                 cancel: threading.Event | None = None) -> Recalculated:
     exe = _soffice()
     if exe is None:
         raise SheetnetError(ENGINES["libreoffice"].missing())
@@ -225,7 +214,8 @@ def _libreoffice(src: Path, workdir: Path, timeout: float, phase: Phase) -> Reca
     phase("loading, recalculating and saving (headless soffice)")
     child = run_child([exe, f"-env:UserInstallation={profile.as_uri()}", "--headless",
                        "--norestore", "--nologo", "--nolockcheck", "--convert-to", "xlsx",
-                       "--outdir", str(outdir), str(src)], "LibreOffice", timeout, phase)
+                       "--outdir", str(outdir), str(src)], "LibreOffice", timeout, phase,
+                      cancel)
     result = outdir / (src.stem + ".xlsx")
     if not result.is_file():
         raise SheetnetError(f"LibreOffice could not recalculate {src.name} (it wrote no file);"
@@ -244,7 +234,8 @@ def _read_saved(result: Path, child: Child, phase: Phase) -> Recalculated:
 # --- Gnumeric: ssconvert --recalc ---------------------------------------------------------------
 
 
-def _gnumeric(src: Path, workdir: Path, timeout: float, phase: Phase) -> Recalculated:
+def _gnumeric(src: Path, workdir: Path, timeout: float, phase: Phase,
+              cancel: threading.Event | None = None) -> Recalculated:
     exe = shutil.which("ssconvert")
     if exe is None:
         raise SheetnetError(ENGINES["gnumeric"].missing())
@@ -253,7 +244,7 @@ def _gnumeric(src: Path, workdir: Path, timeout: float, phase: Phase) -> Recalcu
     phase("loading, recalculating and saving (ssconvert --recalc)")
     env = {**os.environ, "HOME": str(home)}  # its settings land in our folder, not the user's
     child = run_child([exe, "--recalc", "--export-type=Gnumeric_Excel:xlsx2", str(src),
-                       str(result)], "Gnumeric", timeout, phase, env=env)
+                       str(result)], "Gnumeric", timeout, phase, cancel, env=env)
     if not result.is_file():
         raise SheetnetError(f"Gnumeric could not recalculate {src.name} (it wrote no file);"
                             " is it a valid .xlsx workbook?")

@@ -24,17 +24,67 @@ def _say(phase: str) -> None:
     print(phase, flush=True)
 
 
-def _load(src: str):
+def _load(src: str, workdir: str):
+    """The workbook as an IronCalc model (temporary copies go to ``workdir``)."""
     import ironcalc
 
     _say("loading")
-    return ironcalc.load_from_xlsx(src, "en", "UTC")
+    try:
+        return ironcalc.load_from_xlsx(src, "en", "UTC")
+    except BaseException as e:  # a Rust panic is a BaseException
+        if isinstance(e, (KeyboardInterrupt, SystemExit)):
+            raise
+        # IronCalc cannot read some writers' styles (Gnumeric's, with no <cellStyles>). A
+        # cell's value does not depend on its style, so retry once with plain styles.
+        plain = _plain_styles(src, workdir)
+        if plain is None:
+            raise
+        _say("loading (plain styles)")
+        return ironcalc.load_from_xlsx(plain, "en", "UTC")
+
+
+_STYLES = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">
+<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>
+<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill
+ patternType="gray125"/></fill></fills>
+<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>
+<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>
+<cellXfs count="%d">%s</cellXfs>
+<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>
+<dxfs count="%d">%s</dxfs>
+</styleSheet>"""
+
+
+def _plain_styles(src: str, workdir: str) -> str | None:
+    """A copy of ``src`` in ``workdir`` whose styles are plain (as many cell formats and
+    differential formats as before, all default); None if it has no styles part."""
+    import re
+    import zipfile
+
+    out = os.path.join(workdir, "plain-styles.xlsx")
+    with zipfile.ZipFile(src) as z:
+        if "xl/styles.xml" not in z.namelist():
+            return None
+        styles = z.read("xl/styles.xml")
+        xfs = re.search(rb'<cellXfs[^>]*count="(\d+)"', styles)
+        dxfs = re.search(rb'<dxfs[^>]*count="(\d+)"', styles)
+        n = max(int(xfs.group(1)) if xfs else 1, 1)
+        d = int(dxfs.group(1)) if dxfs else 0
+        plain = _STYLES % (n, '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+                           * n, d, "<dxf/>" * d)
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+            for item in z.infolist():
+                body = (plain.encode() if item.filename == "xl/styles.xml"
+                        else z.read(item.filename))
+                dst.writestr(item, body)
+    return out
 
 
 def values(src: str, out: str) -> None:
     import ironcalc
 
-    model = _load(src)
+    model = _load(src, os.path.dirname(out))
     _say("evaluating")
     model.evaluate()
     _say("reading values")
@@ -63,7 +113,7 @@ def values(src: str, out: str) -> None:
 
 
 def formulas(src: str, cells_file: str, out: str) -> None:
-    model = _load(src)
+    model = _load(src, os.path.dirname(out))
     _say("reading formulas")
     index = {p["name"]: i for i, p in enumerate(model.get_worksheets_properties())}
     with open(cells_file, "rb") as f:

@@ -14,12 +14,12 @@ from __future__ import annotations
 import re
 import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
-from xml.etree import ElementTree
+from pathlib import Path
 
 import numpy as np
 
 from sheetnet.errors import SheetnetError
+from sheetnet.ooxml import sheet_parts
 
 Cell = tuple[int, int]  # (row, column), 1-based
 
@@ -97,7 +97,7 @@ def error_cells(path: Path, sheets: set[str]) -> dict[str, dict[Cell, str]]:
 
     out: dict[str, dict[Cell, str]] = {}
     with zipfile.ZipFile(path) as z:
-        for name, member in _sheet_members(z).items():
+        for name, member in sheet_parts(z).items():
             if name not in sheets:
                 continue
             xml = z.read(member)
@@ -108,22 +108,4 @@ def error_cells(path: Path, sheets: set[str]) -> dict[str, dict[Cell, str]]:
                 v = _VALUE.search(m.group(3))
                 cell = (int(m.group(2)), column_index_from_string(m.group(1).decode()))
                 found[cell] = v.group(1).decode() if v else "#VALUE!"
-    return out
-
-
-_NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
-       "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
-       "p": "http://schemas.openxmlformats.org/package/2006/relationships"}
-
-
-def _sheet_members(z: zipfile.ZipFile) -> dict[str, str]:
-    """Sheet name -> its XML member in the archive (from the workbook and its relationships)."""
-    rels = ElementTree.fromstring(z.read("xl/_rels/workbook.xml.rels"))
-    target = {r.get("Id"): r.get("Target", "") for r in rels.findall("p:Relationship", _NS)}
-    book = ElementTree.fromstring(z.read("xl/workbook.xml"))
-    out = {}
-    for s in book.findall("m:sheets/m:sheet", _NS):
-        t = target.get(s.get(f"{{{_NS['r']}}}id"), "")
-        member = t.lstrip("/") if t.startswith("/") else str(PurePosixPath("xl") / t)
-        out[s.get("name", "")] = member
     return out

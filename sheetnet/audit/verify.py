@@ -9,6 +9,7 @@ whose referenced cells all agree, so their own formula is what is wrong.
 from __future__ import annotations
 
 import tempfile
+import threading
 import time
 import zipfile
 from collections.abc import Callable, Sequence
@@ -21,6 +22,7 @@ import numpy as np
 from sheetnet import presets
 from sheetnet.audit import causes, engines
 from sheetnet.audit import values as vals
+from sheetnet.audit.archive import Archive, formula_cells, formula_text
 from sheetnet.errors import SheetnetError
 from sheetnet.layout import FORMAT_MARK, Place, a1, sheet_prefix
 from sheetnet.run import Run
@@ -97,28 +99,30 @@ class Report:
     path: Path
     net: str = ""
     engines: list[EngineReport] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)  # the workbook's own, whatever engine
     inputs_read: int = 0
     total_seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
-        return bool(self.engines) and all(e.ok for e in self.engines)
+        return not self.findings and bool(self.engines) and all(e.ok for e in self.engines)
 
     # the single (or first) engine's figures, for callers that ran one engine
     @property
     def blocks(self) -> dict[str, BlockReport]:
-        return self.engines[0].blocks
+        return self.engines[0].blocks if self.engines else {}
 
     @property
     def cells(self) -> int:
-        return self.engines[0].cells
+        return self.engines[0].cells if self.engines else 0
 
     @property
     def error_cells(self) -> list[str]:
         return [e for r in self.engines for e in r.error_cells]
 
     def first_differences(self, limit: int = 5) -> list[str]:
-        return [d for r in self.engines for d in r.first_differences(limit)][:limit]
+        found = self.findings + [d for r in self.engines for d in r.first_differences(limit)]
+        return found[:limit]
 
 
 def check_file(path: Path) -> None:
@@ -145,7 +149,6 @@ def _config_rows(sheet: vals.SheetValues) -> list[list[object]]:
 
 def read_run(path: Path) -> tuple[presets.Preset, dict[str, object]]:
     """The preset and settings of a sheetnet workbook (as written, before recalculation)."""
-    check_file(path)
     found = vals.read_xlsx(path, [INPUTS])
     if INPUTS not in found:
         raise SheetnetError(f"{path}: not a sheetnet workbook (no {INPUTS} sheet); make one"
@@ -169,29 +172,43 @@ def verify(path: Path, engine_names: Sequence[str] = (engines.DEFAULT,), timeout
            progress: Progress | None = None) -> Report:
     """Recalculate ``path`` in each engine and compare every block with the NumPy core.
 
-    The engines run at once, each in its own process, while this process re-runs the core.
+    Before any engine sees the file, its archive is checked against the size its settings
+    imply. The engines then run at once, each in its own process, while this process checks
+    which cells hold formulas and re-runs the core.
     """
     started = time.perf_counter()
     path = Path(path)
+    check_file(path)
     progress = progress or Progress()
     picked = list({e.name: e for name in engine_names for e in engines.chosen(name)}.values())
+    archive = Archive.open(path, INPUTS)
     preset, config = read_run(path)
     skeleton = _skeleton(preset, config)
+    places = _placed(preset.workbook(skeleton).places, config)
+    archive.check_sheets(sum(p.size for p in places) + 10_000)
     report = Report(path, net=preset.name)
+    present = [p for p in places if p.sheet in archive.parts]
+    report.findings += _missing_sheets(places, archive)
     formulas: dict[tuple[str, int, int], str | None] = {}  # read once, shared by the engines
-    engines.allow_starts()
+    cancel = threading.Event()  # set: every engine still running ends at once
     with tempfile.TemporaryDirectory(prefix="sheetnet-verify-") as tmp, \
             ThreadPoolExecutor(len(picked)) as pool:
         try:
-            running = [pool.submit(_recalculate, e, path.resolve(), Path(tmp), timeout, progress)
-                       for e in picked]
+            running = [pool.submit(_recalculate, e, path.resolve(), Path(tmp), timeout, progress,
+                                   cancel) for e in picked]
+            progress.phase("NumPy", "checking which cells hold formulas")
+            inputs_ok = _check_formulas(present, archive, report)
+            if not inputs_ok:  # the run the workbook describes is unknown: nothing to compare
+                cancel.set()
+                report.total_seconds = time.perf_counter() - started
+                return report
             progress.phase("NumPy", "reading the inputs and re-running the core")
-            run, report.inputs_read = _read_inputs(path, preset, skeleton, config)
+            run, report.inputs_read = _read_inputs(path, preset, skeleton,
+                                                   [p for p in places if p.kind == "input"])
             trace = preset.trace(run)
-            spec = preset.workbook(run)
             progress.done("NumPy")
             by_sheet: dict[str, list[Place]] = {}
-            for p in spec.places:
+            for p in present:
                 if p.kind != "input":
                     by_sheet.setdefault(p.sheet, []).append(p)
             for engine, future in zip(picked, running, strict=True):
@@ -205,38 +222,89 @@ def verify(path: Path, engine_names: Sequence[str] = (engines.DEFAULT,), timeout
                 er.compare_seconds = time.perf_counter() - t0
                 if bad:
                     progress.phase(engine.title, "finding the root causes")
-                    _find_roots(path, bad, spec.places, formulas, er, timeout,
-                                lambda text, t=engine.title: progress.phase(t, text))
+                    _find_roots(path, bad, places, formulas, er, timeout,
+                                lambda text, t=engine.title: progress.phase(t, text), cancel)
                 progress.done(engine.title)
                 report.engines.append(er)
         except BaseException:
-            engines.stop_all()  # the other engines' threads see their process end and return
+            cancel.set()  # the engines' threads end their processes and return
             raise
     report.total_seconds = time.perf_counter() - started
     return report
 
 
+def _placed(places: list[Place], config: dict[str, object]) -> list[Place]:
+    """The layout's places as this workbook has them.
+
+    The Inputs sheet lists the settings first, so a workbook from a version that wrote more or
+    fewer settings has every input row shifted by the same amount: follow its own η row.
+    """
+    eta = next((p for p in places if p.name == "eta" and p.kind == "input"), None)
+    shift = CONFIG_ROW + len(config) - eta.row if eta is not None else 0
+    return [replace(p, row=p.row + shift) if p.sheet == INPUTS and shift else p for p in places]
+
+
+def _missing_sheets(places: list[Place], archive: Archive) -> list[str]:
+    missing: dict[str, list[Place]] = {}
+    for p in places:
+        if p.sheet not in archive.parts:
+            missing.setdefault(p.sheet, []).append(p)
+    return [f"the sheet {sheet!r} is missing (renamed or deleted?): its {len(ps)} blocks,"
+            f" {sum(p.size for p in ps):,} cells, cannot be checked"
+            for sheet, ps in missing.items()]
+
+
+def _check_formulas(places: list[Place], archive: Archive, report: Report) -> bool:
+    """Findings where a cell's kind differs from the layout's: a constant typed over a formula,
+    or an input that is a formula (an input must be a plain value). False when an input is a
+    formula, since the run the workbook describes is then unknown."""
+    grids = formula_cells(archive.path, sorted({p.sheet for p in places}), archive.parts)
+    inputs_ok = True
+    constants = 0
+    for p in places:
+        grid = grids.get(p.sheet)
+        if grid is None or p.kind == "constant":
+            continue
+        rows, cols = _coords(p)
+        inside = (rows <= grid.shape[0]) & (cols <= grid.shape[1])
+        is_formula = np.zeros(rows.shape, bool)
+        is_formula[inside] = grid[rows[inside] - 1, cols[inside] - 1]
+        wrong = is_formula if p.kind == "input" else ~is_formula
+        for i, r, c in np.argwhere(wrong)[:10]:
+            cell = a1(int(rows[i, r, c]), int(cols[i, r, c]))
+            img = f", image {i + 1}" if p.images else ""
+            where = f"{sheet_prefix(p.sheet)}{cell} ({p.name}{img})"
+            if p.kind == "input":
+                text = formula_text(archive.path, archive.parts[p.sheet], cell)
+                report.findings.append(f"{where} holds a formula ({text}); an input must be a"
+                                       " plain value: type one there")
+                inputs_ok = False
+            elif constants < 10:
+                report.findings.append(f"{where} holds a constant where the layout has a"
+                                       " formula: the workbook no longer computes it")
+        if p.kind != "input":
+            constants += int(wrong.sum())
+    if constants > 10:
+        report.findings.append(f"{constants:,} cells in all hold constants where the layout has"
+                               " formulas")
+    return inputs_ok
+
+
 def _recalculate(engine: engines.Engine, src: Path, tmp: Path, timeout: float,
-                 progress: Progress) -> engines.Recalculated:
+                 progress: Progress, cancel: threading.Event) -> engines.Recalculated:
     """One engine's run in its own folder (in a worker thread)."""
     workdir = Path(tempfile.mkdtemp(prefix=f"{engine.name}-", dir=tmp))
     progress.phase(engine.title, "starting")
     return engine.recalculate(src, workdir, timeout,
-                              lambda text: progress.phase(engine.title, text))
+                              lambda text: progress.phase(engine.title, text), cancel)
 
 
 # --- inputs --------------------------------------------------------------------------------
 
 
 def _read_inputs(path: Path, preset: presets.Preset, skeleton: Run,
-                 config: dict[str, object]) -> tuple[Run, int]:
+                 inputs: list[Place]) -> tuple[Run, int]:
     """Every input cell (data, classes, initial values, η) read back; the run they describe."""
-    inputs = [p for p in preset.workbook(skeleton).places if p.kind == "input"]
-    # The Inputs sheet lists the settings first, so a workbook from a version that wrote more or
-    # fewer settings has every input row shifted by the same amount: follow its own η row.
-    eta = next((p for p in inputs if p.name == "eta"), None)
-    shift = CONFIG_ROW + len(config) - eta.row if eta is not None else 0
-    inputs = [replace(p, row=p.row + shift) if p.sheet == INPUTS else p for p in inputs]
     sheets = vals.read_xlsx(path, sorted({p.sheet for p in inputs}))
     text = preset.text_inputs(skeleton)
     found: dict[str, object] = {}
@@ -320,8 +388,8 @@ def _compare_all(values: vals.Values, by_sheet: dict[str, list[Place]], trace,
     bad: dict[str, list[Differing]] = {}
     for sheet in by_sheet:
         if sheet not in values:
-            raise SheetnetError(f"the workbook has no {sheet!r} sheet, which the layout needs;"
-                                " export it again")
+            raise SheetnetError(f"the engine's copy of the workbook has no {sheet!r} sheet;"
+                                " is the workbook damaged?")
     for sheet, found in values.items():
         er.error_count += len(found.errors)
         for (r, c), text in sorted(found.errors.items())[:20 - len(er.error_cells)]:
@@ -370,7 +438,8 @@ def _describe(p: Place, i: int, r: int, c: int, got: float, want: float) -> str:
 
 def _find_roots(path: Path, bad: dict[str, list[Differing]], places: list[Place],
                 formulas: dict[tuple[str, int, int], str | None], er: EngineReport,
-                timeout: float, phase: Callable[[str], None]) -> None:
+                timeout: float, phase: Callable[[str], None],
+                cancel: threading.Event | None = None) -> None:
     """Name the differing cells whose references all agree, earliest iteration first."""
     masks: dict[str, np.ndarray] = {}
     cells: list[tuple[float, int, str, int, int, Differing, int]] = []
@@ -391,7 +460,7 @@ def _find_roots(path: Path, bad: dict[str, list[Differing]], places: list[Place]
     wanted = [cell for cell in examined if cell not in formulas]
     if wanted:
         formulas.update(engines.formulas(path.resolve(), wanted, timeout,
-                                         lambda text: phase(f"formulas: {text}")))
+                                         lambda text: phase(f"formulas: {text}"), cancel))
     found_roots = causes.roots(masks, examined, formulas)
     er.examined = len(examined)
     er.downstream = er.bad - len(found_roots)

@@ -1,0 +1,106 @@
+"""What a run will take, estimated from its options before any array exists, and the limits.
+
+A run is refused early, in one line giving the estimate, the limit and what to change, when it
+is beyond what a spreadsheet can hold (Excel's rows and columns) or beyond these budgets:
+
+- a workbook of at most ``MAX_FORMULA_CELLS`` formula cells and ``MAX_SHEETS`` sheets (one per
+  iteration): LibreOffice did not finish opening 10,050 one-cell sheets within 5 minutes, and
+  10 million formulas take a spreadsheet minutes to recalculate;
+- training that holds at most ``MAX_STEP_NUMBERS`` numbers per iteration (every block of one
+  iteration: parameters × images per-image gradients and the like; 8 bytes each) and computes
+  at most ``MAX_RUN_NUMBERS`` over the whole run (a few minutes here).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sheetnet.errors import SheetnetError
+from sheetnet.layout import MAX_COLS, MAX_ROWS, Place
+
+MAX_FORMULA_CELLS = 10_000_000
+MAX_SHEETS = 2_000
+MAX_STEP_NUMBERS = 20_000_000  # 160 MB for one iteration's blocks
+MAX_RUN_NUMBERS = 10_000_000_000
+MAX_DATA_BYTES = 64 * 2**20  # a --data CSV
+
+
+@dataclass(frozen=True)
+class Cost:
+    """The size of a run and of its workbook."""
+
+    parameters: int
+    images: int
+    iterations: int
+    step_numbers: int  # numbers one iteration computes (its blocks)
+    sheets: int
+    formula_cells: int
+    rows: int  # the tallest sheet's rows
+    cols: int  # the widest sheet's columns
+    what: str = "the run"  # how messages name it (e.g. "--layers 12,5000,2")
+    taller: str = "units"  # what makes its sheets taller ("units", "--steps")
+
+    @property
+    def run_numbers(self) -> int:
+        return self.step_numbers * (self.iterations + 1)
+
+    def check(self, workbook: bool) -> None:
+        """Refuse (one line) a run beyond the limits; ``workbook``: its workbook's too."""
+        if self.step_numbers > MAX_STEP_NUMBERS:
+            _refuse(f"{self.what} computes {self.step_numbers:,} numbers per iteration"
+                    f" ({self.parameters:,} parameters, {self.images:,} images); the limit is"
+                    f" {MAX_STEP_NUMBERS:,}: use fewer units, filters or images")
+        if self.run_numbers > MAX_RUN_NUMBERS:
+            _refuse(f"{self.what} would compute {self.run_numbers:,} numbers over"
+                    f" {self.iterations:,} iterations; the limit is {MAX_RUN_NUMBERS:,}: use"
+                    f" fewer --iterations (at most"
+                    f" {MAX_RUN_NUMBERS // max(self.step_numbers, 1) - 1:,} for this net)")
+        if not workbook:
+            return
+        if self.rows > MAX_ROWS:
+            _refuse(f"{self.what} needs a sheet of {self.rows:,} rows; Excel allows"
+                    f" {MAX_ROWS:,}: use fewer {self.taller}")
+        if self.cols > MAX_COLS:
+            _refuse(f"{self.what} needs a sheet of {self.cols:,} columns; Excel allows"
+                    f" {MAX_COLS:,}: use fewer images (each takes its own columns)")
+        if self.sheets > MAX_SHEETS:
+            _refuse(f"{self.what} would write {self.sheets:,} sheets (one per iteration);"
+                    f" the limit is {MAX_SHEETS:,}: use --iterations"
+                    f" {MAX_SHEETS - (self.sheets - self.iterations):,} or fewer, or"
+                    " `sheetnet train` for longer runs")
+        if self.formula_cells > MAX_FORMULA_CELLS:
+            per = max(self.formula_cells // max(self.iterations + 1, 1), 1)
+            fewer = (f"--iterations {MAX_FORMULA_CELLS // per - 1:,} or fewer, or fewer images"
+                     f" or {self.taller}" if MAX_FORMULA_CELLS // per > 1
+                     else f"fewer images or {self.taller}: one iteration alone needs"
+                          f" {per:,}")
+            _refuse(f"{self.what} would write {self.formula_cells:,} formula cells; the limit"
+                    f" is {MAX_FORMULA_CELLS:,}: use {fewer}")
+
+
+def _refuse(message: str) -> None:
+    raise SheetnetError(message)
+
+
+def of_iteration_sheet(places: Iterable[Place], *, parameters: int, images: int,
+                       iterations: int, other_cells: int = 0, other_sheets: int = 4,
+                       other_rows: int = 0, other_cols: int = 0, what: str = "the run",
+                       taller: str = "units") -> Cost:
+    """A net's cost from the places of one iteration sheet (every iteration has the same).
+
+    other_cells: formula cells beyond the iteration sheets (Summary, a Check sheet …);
+    other_sheets: sheets beyond them (Summary, Inputs, Data, Map …); other_rows/other_cols:
+    the tallest and widest of those.
+    """
+    places = list(places)
+    cells = sum(p.size for p in places)
+    rows = max(p.sheet_row(p.rows - 1) for p in places)
+    cols = max(p.col + (max(p.images, 1) - 1) * p.stride + p.cols - 1 for p in places)
+    summary = 2 * (iterations + 1)
+    mapped = len(places) * (iterations + 1)  # the Map sheet links every block of every sheet
+    return Cost(parameters=parameters, images=images, iterations=iterations,
+                step_numbers=cells, sheets=iterations + 1 + other_sheets,
+                formula_cells=cells * (iterations + 1) + summary + mapped + other_cells,
+                rows=max(rows, other_rows, mapped + 1), cols=max(cols, other_cols), what=what,
+                taller=taller)

@@ -1,0 +1,119 @@
+"""Writing an output file safely: all or nothing, and never over a file we were not told to
+replace."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from sheetnet.errors import SheetnetError
+
+T = TypeVar("T")
+
+
+def public_mode() -> int:
+    """The mode a newly created file gets under the current umask (rw for all, minus umask)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def write_atomically(out: Path, write: Callable[[str], T], force: bool = False) -> T:
+    """``write(tmp)`` into a private temporary file beside ``out``, then put it in place.
+
+    An existing ``out`` is replaced only with ``force``; without it, a file that appears at
+    ``out`` while we write is never replaced (the file is linked into place, which fails if
+    the name is taken). Any failure or interrupt removes the temporary file and leaves ``out``
+    as it was.
+    """
+    out = Path(out)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    except OSError as e:
+        raise _cannot(out, e) from None
+    os.close(fd)
+    try:
+        result = write(tmp)
+        os.chmod(tmp, public_mode())  # mkstemp's 0600 would survive the rename
+        if force:
+            os.replace(tmp, out)
+        else:
+            _place_new(tmp, out)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise _cannot(out, e) from None
+    except BaseException:  # e.g. Ctrl-C: never leave a half-written file behind
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return result
+
+
+def check_writable(out: Path) -> None:
+    """Refuse early (before any work) when ``out``'s folder takes no new file."""
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".probe", dir=out.parent)
+    except OSError as e:
+        raise _cannot(out, e) from None
+    os.close(fd)
+    os.unlink(probe)
+
+
+def _place_new(tmp: str, out: Path) -> None:
+    """Move ``tmp`` to ``out`` only if nothing is there (atomically where links work)."""
+    try:
+        os.link(tmp, out)
+    except FileExistsError:
+        raise SheetnetError(f"{out} appeared while sheetnet was writing it; add --force to"
+                            " overwrite it") from None
+    except OSError as e:
+        if e.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV,
+                           errno.EMLINK):
+            raise
+        if out.exists():  # a file system without hard links: check, then rename
+            raise SheetnetError(f"{out} appeared while sheetnet was writing it; add --force to"
+                                " overwrite it") from None
+        os.replace(tmp, out)
+        return
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(tmp)
+
+
+def read_text(path: Path, what: str, max_bytes: int) -> str:
+    """A user's input file as text (UTF-8, a BOM allowed), refused in one line when it is
+    missing, not a regular file (a folder, a FIFO, a device), too large or not text."""
+    path = Path(path)
+    try:
+        st = path.stat()
+    except OSError:
+        raise SheetnetError(f"{what} {path}: no such file; give the path of a file") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise SheetnetError(f"{what} {path} is a folder; give the path of a file")
+    if not stat.S_ISREG(st.st_mode):
+        raise SheetnetError(f"{what} {path} is not a regular file (a pipe or a device?); give"
+                            " the path of a file")
+    if st.st_size > max_bytes:
+        raise SheetnetError(f"{what} {path} is {st.st_size / 2**20:,.1f} MB; sheetnet reads at"
+                            f" most {max_bytes / 2**20:,.0f} MB: use a smaller file")
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(max_bytes + 1)
+    except OSError as e:
+        raise SheetnetError(f"{what} {path}: cannot read it ({e.strerror or e})") from None
+    if len(raw) > max_bytes:
+        raise SheetnetError(f"{what} {path} is larger than {max_bytes / 2**20:,.0f} MB; use a"
+                            " smaller file")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise SheetnetError(f"{what} {path}: not UTF-8 text; save it as UTF-8") from None
+
+
+def _cannot(out: Path, e: OSError) -> SheetnetError:
+    return SheetnetError(f"could not write {out}: {e.strerror or e}; check that the folder is"
+                         " writable and has free space")

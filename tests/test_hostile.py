@@ -1,0 +1,372 @@
+"""Hostile input (issue 9): runaway work is refused early, crashes are one line, interrupts
+leave nothing behind, and verify is an audit that a tampered workbook cannot pass."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+
+import numpy as np
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from sheetnet.audit.verify import verify
+from sheetnet.cli import app
+from tests.conftest import BOOK_INIT, export, recalculated, write_csv
+
+runner = CliRunner()
+
+
+def _sheetnet(*args, timeout=60, **kw):
+    """The real command in a child process: (returncode, stdout, stderr)."""
+    proc = subprocess.run([sys.executable, "-m", "sheetnet", *args], capture_output=True,
+                          text=True, timeout=timeout, **kw)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def _refused(args, message, tmp_path):
+    """One line on stderr naming the problem, exit 2, quickly, and nothing written."""
+    before = set(os.listdir(tmp_path))
+    t = time.perf_counter()
+    result = runner.invoke(app, args)
+    seconds = time.perf_counter() - t
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.output
+    assert seconds < 5, seconds
+    assert set(os.listdir(tmp_path)) == before
+    return lines[0]
+
+
+# --- runaway work ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["export", "train", "show"])
+def test_hundred_million_iterations_are_refused_at_once(tmp_path, command):
+    out = ["--out", str(tmp_path / "a.xlsx")] if command == "export" else []
+    line = _refused([command, "--net", "mlp", "--iterations", "100000000", *out],
+                    "numbers over 100,000,000 iterations", tmp_path)
+    assert "the limit is 10,000,000,000" in line and "use fewer --iterations" in line
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--iterations", "20000"], "would write 20,005 sheets"),
+    (["--layers", "12,100000000,2"], "numbers per iteration"),
+    (["--layers", "12,5000,2"], "formula cells; the limit is 10,000,000"),
+    (["--net", "cnn", "--filters", "500"], "formula cells; the limit is 10,000,000"),
+    (["--net", "gd", "--iterations", "1100000"], "rows; Excel allows 1,048,576"),
+])
+def test_workbooks_beyond_the_budget_are_refused_before_any_work(tmp_path, args, message):
+    _refused(["export", "--out", str(tmp_path / "a.xlsx"), *args], message, tmp_path)
+
+
+def test_training_a_huge_layer_is_refused_before_its_weights_exist(tmp_path):
+    _refused(["train", "--layers", "12,100000000,2"], "1,500,000,002 parameters", tmp_path)
+
+
+def test_too_many_images_for_a_sheet_are_refused_before_training(tmp_path):
+    rows = "\n".join(f"{i % 3}," + ",".join("1" for _ in range(36)) for i in range(20_000))
+    csv = write_csv(tmp_path / "big.csv", "label," + ",".join(f"p{i}" for i in range(36))
+                    + "\n" + rows + "\n")
+    _refused(["export", "--net", "cnn", "--data", str(csv), "--shape", "6x6", "--out",
+              str(tmp_path / "a.xlsx")], "columns; Excel allows 16,384", tmp_path)
+
+
+def test_a_huge_csv_is_refused_by_its_size_without_reading_it(tmp_path):
+    big = tmp_path / "big.csv"
+    with open(big, "wb") as f:
+        f.truncate(200 * 2**20)  # sparse: 200 MB that cost nothing to make
+    _refused(["train", "--data", str(big), "--shape", "2x2"], "sheetnet reads at most 64 MB",
+             tmp_path)
+
+
+# The child's own peak memory (VmHWM starts afresh at exec; a fork's rusage would count the
+# test process it was forked from).
+_PEAK = """
+import atexit, sys
+from sheetnet.cli import main
+atexit.register(lambda: sys.stderr.write(next(
+    line for line in open("/proc/self/status") if line.startswith("VmHWM"))))
+sys.argv = ["sheetnet", *sys.argv[1:]]
+main()
+"""
+
+
+def test_train_memory_stays_flat_over_a_hundred_thousand_iterations():
+    proc = subprocess.run([sys.executable, "-c", _PEAK, "train", "--net", "mlp", "--iterations",
+                           "100000"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    peak_mb = int(proc.stderr.split()[-2]) / 1024
+    assert "100000" in proc.stdout and peak_mb < 250, peak_mb
+
+
+# --- one line instead of a traceback ------------------------------------------------------
+
+
+@pytest.mark.parametrize("content, message", [
+    ("label,p11,p12\na\x00b,1,0\nc,0,1\n", "holds a control character"),
+    ('label,p11,p12\n"' + "x" * 200_000 + '",1,0\nc,0,1\n', "field larger than field limit"),
+])
+def test_unreadable_csv_content_is_one_line(tmp_path, content, message):
+    csv = write_csv(tmp_path / "d.csv", content)
+    _refused(["train", "--data", str(csv), "--shape", "1x2"], message, tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "folder"])
+def test_data_that_is_not_a_regular_file_says_so(tmp_path, kind):
+    path = tmp_path / "d.csv"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        path = "/dev/zero"
+    message = "is a folder" if kind == "folder" else "is not a regular file"
+    _refused(["train", "--data", str(path), "--shape", "1x2"], message, tmp_path)
+
+
+@pytest.mark.parametrize("text, message", [
+    ('{"W2": ' + "1" * 5000 + "}", "a number has thousands of digits"),
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ("{book}", None),
+])
+def test_init_files_that_break_json_readers_are_one_line(tmp_path, text, message):
+    book = json.loads(BOOK_INIT.read_text())
+    if message is None:  # a key given twice
+        text = '{"b2": [0, 0, 0], ' + json.dumps(book)[1:]
+        message = "the key 'b2' is given twice"
+    path = tmp_path / "init.json"
+    path.write_text(text)
+    _refused(["train", "--init", str(path)], message, tmp_path)
+
+
+@pytest.mark.parametrize("value", ["1.5", True, None])
+def test_init_numbers_must_be_numbers(tmp_path, value):
+    book = json.loads(BOOK_INIT.read_text())
+    book["b3"][0] = value
+    path = tmp_path / "init.json"
+    path.write_text(json.dumps(book))
+    _refused(["train", "--init", str(path)], "b3 must be 2 numbers", tmp_path)
+
+
+def test_a_negative_seed_is_one_line():
+    code, out, err = _sheetnet("train", "--seed", "-1")
+    assert code == 2 and err.count("\n") == 1 and "'--seed'" in err and "0" in err, err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["verify", "x.xlsx", "--timeout", "nan"], "--timeout nan must be a positive number"),
+    (["verify", "x.xlsx", "--timeout", "inf"], "--timeout inf must be a positive number"),
+    (["export", "--out", "/proc/sheetnet.xlsx"], "could not write /proc/sheetnet.xlsx"),
+    (["export", "--out", "/sys/sheetnet.xlsx"], "could not write /sys/sheetnet.xlsx"),
+    (["train", "--iterations", "1", "--json", "/proc/run.json"], "could not write /proc/run"),
+])
+def test_bad_values_and_unwritable_places_are_one_line(tmp_path, args, message):
+    _refused(args, message, tmp_path)
+
+
+def test_a_full_disk_while_writing_json_is_one_line(tmp_path, monkeypatch):
+    def full(obj, f):
+        f.write("{")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("sheetnet.cli.json.dump", full)
+    result = runner.invoke(app, ["train", "--iterations", "1", "--json",
+                                 str(tmp_path / "run.json")])
+    assert result.exit_code == 2  # the table was shown; the file is refused in one line
+    assert result.stderr.count("\n") == 1 and "No space left on device" in result.stderr
+    assert not list(tmp_path.iterdir())
+
+
+def test_an_overflowing_eta_is_one_line_without_warnings(tmp_path):
+    code, out, err = _sheetnet("export", "--eta", "1e308", "--out",
+                                     str(tmp_path / "a.xlsx"))
+    assert code == 2 and err.count("\n") == 1 and "overflows at iteration" in err, err
+    assert "Warning" not in err and not list(tmp_path.iterdir())
+
+
+# --- interrupts and leftovers -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_an_interrupted_export_says_so_and_leaves_nothing(tmp_path, sig, code):
+    out = tmp_path / "cnn.xlsx"
+    out.write_bytes(b"old workbook")
+    proc = subprocess.Popen([sys.executable, "-m", "sheetnet", "export", "--net", "cnn", "--out",
+                             str(out), "--force"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(2.5)  # importing, training, writing sheets
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    assert err.strip() == "interrupted; nothing written", err
+    assert out.read_bytes() == b"old workbook"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cnn.xlsx"]
+
+
+def test_a_file_that_appears_during_an_export_is_not_replaced(tmp_path, monkeypatch):
+    from sheetnet import xlsx
+
+    out = tmp_path / "mlp.xlsx"
+    real = xlsx._write_archive
+
+    def racing(spec, path, progress):
+        cells = real(spec, path, progress)
+        out.write_bytes(b"someone else's")  # another export finished first
+        return cells
+
+    monkeypatch.setattr(xlsx, "_write_archive", racing)
+    result = runner.invoke(app, ["export", "--out", str(out), "--iterations", "1"])
+    assert result.exit_code == 2 and "appeared while sheetnet was writing it" in result.output
+    assert out.read_bytes() == b"someone else's"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mlp.xlsx"]
+
+
+# --- verify is an audit --------------------------------------------------------------------
+
+
+def _edit_inputs(path, out, **settings):
+    """A copy whose Inputs settings say otherwise (as text or numbers)."""
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Inputs"]
+    for r in range(4, 30):
+        key = ws.cell(r, 1).value
+        if key in settings:
+            ws.cell(r, 3).value = settings[key]
+    wb.save(out)
+    return out
+
+
+@pytest.mark.parametrize("settings", [
+    {"iterations": 100_000_000}, {"classes": 100_000_000}, {"layers": "12,100000000,2"},
+    {"images": 1_000_000_000}, {"image shape": "100000x100000"},
+])
+def test_verify_refuses_tampered_settings_before_rebuilding_the_run(tmp_path, settings):
+    out = export(tmp_path, "mlp.xlsx", "--iterations", "1")
+    bad = _edit_inputs(out, tmp_path / "bad.xlsx", **settings)
+    t = time.perf_counter()
+    result = runner.invoke(app, ["verify", str(bad)])
+    assert result.exit_code == 2 and "settings are damaged" in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1 and time.perf_counter() - t < 5
+
+
+def test_a_decompression_bomb_is_refused_before_any_engine_sees_it(tmp_path):
+    out = export(tmp_path, "gd.xlsx", "--net", "gd")
+    bomb = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(out) as src, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            if item.filename != "xl/worksheets/sheet1.xml":
+                dst.writestr(item, src.read(item.filename))
+                continue
+            head, tail = src.read(item.filename).split(b"<sheetData>", 1)
+            with dst.open(item.filename, "w") as f:
+                f.write(head + b"<sheetData>")
+                for _ in range(200):  # 200 MB of spaces, about 200 KB compressed
+                    f.write(b" " * 2**20)
+                f.write(tail)
+    assert bomb.stat().st_size < 2 * 2**20
+    t = time.perf_counter()
+    result = runner.invoke(app, ["verify", str(bomb)])
+    assert result.exit_code == 2 and "decompression bomb" in result.output, result.output
+    assert time.perf_counter() - t < 5
+
+
+def test_a_formula_replaced_by_its_own_value_is_a_finding(tmp_path):
+    out = export(tmp_path, "mlp.xlsx", "--iterations", "1")
+    value = recalculated(out, tmp_path)["Iter 1"].value(53, 7)
+    wb = openpyxl.load_workbook(out)
+    assert wb["Iter 1"]["G53"].value.startswith("=")
+    wb["Iter 1"]["G53"] = value  # the right number, but no longer computed
+    wb.save(tmp_path / "frozen.xlsx")
+    report = verify(tmp_path / "frozen.xlsx")
+    assert report.engines[0].bad == 0  # every value agrees …
+    assert not report.ok  # … yet the workbook is not live there
+    assert report.findings == ["'Iter 1'!G53 (x, image 3) holds a constant where the layout has"
+                               " a formula: the workbook no longer computes it"]
+    result = runner.invoke(app, ["verify", str(tmp_path / "frozen.xlsx")])
+    assert result.exit_code == 1 and "'Iter 1'!G53" in result.output
+
+
+@pytest.mark.parametrize("formula", ['=INDIRECT("Inputs!C99")+0.2', "=[1]Sheet1!$A$1"])
+def test_an_input_that_is_a_formula_is_named(tmp_path, formula):
+    out = export(tmp_path, "mlp.xlsx", "--iterations", "1")
+    wb = openpyxl.load_workbook(out)
+    cell = wb.defined_names["eta"].attr_text.split("!")[1].replace("$", "")
+    wb["Inputs"][cell] = formula
+    wb.save(tmp_path / "eta.xlsx")
+    report = verify(tmp_path / "eta.xlsx")
+    assert not report.ok and len(report.findings) == 1
+    assert report.findings[0].startswith(f"Inputs!{cell} (eta) holds a formula (")
+    assert "an input must be a plain value" in report.findings[0]
+    result = runner.invoke(app, ["verify", str(tmp_path / "eta.xlsx")])
+    assert result.exit_code == 1 and f"Inputs!{cell} (eta)" in result.output
+
+
+def test_a_renamed_iteration_sheet_is_a_finding_not_a_silent_skip(tmp_path):
+    out = export(tmp_path, "mlp.xlsx", "--iterations", "2")
+    wb = openpyxl.load_workbook(out)
+    wb["Iter 1"].title = "Iter one"
+    wb.save(tmp_path / "renamed.xlsx")
+    report = verify(tmp_path / "renamed.xlsx")
+    assert not report.ok
+    assert any(re.match(r"the sheet 'Iter 1' is missing .*: its \d+ blocks, [\d,]+ cells", f)
+               for f in report.findings), report.findings
+
+
+def test_a_workbook_resaved_by_gnumeric_verifies_quietly(tmp_path):
+    from tests.conftest import need_engine
+
+    need_engine("gnumeric")
+    out = export(tmp_path, "mlp.xlsx", "--iterations", "1")
+    saved = tmp_path / "gnumeric.xlsx"
+    subprocess.run(["ssconvert", str(out), str(saved)], check=True, capture_output=True,
+                   env={**os.environ, "HOME": str(tmp_path)})
+    code, stdout, err = _sheetnet("verify", str(saved))
+    assert code == 0 and err == "", err
+    assert "every cell agrees" in stdout
+
+
+# --- the two defects found in review ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--activation", "sigmoid"], "--activation sigmoid: the twolayer check is written for"),
+    (["--layers", "12,4,3,2"], "--layers 12,4,3,2: the twolayer check is written for"),
+    (["--loss", "mse"], "--loss mse"),
+])
+def test_twolayer_refuses_options_its_check_cannot_honour(tmp_path, args, message):
+    _refused(["export", "--net", "twolayer", "--out", str(tmp_path / "a.xlsx"), *args],
+             message, tmp_path)
+
+
+def test_twolayer_numpy_check_is_a_real_forward_pass_so_a_wrong_cell_fails(tmp_path):
+    """The Check sheet's C(w + h) cells take a shortcut; NumPy recomputes the net. A cell
+    that moves the wrong way must fail verify."""
+    from sheetnet import presets
+
+    out = export(tmp_path, "tl.xlsx", "--net", "twolayer", "--iterations", "1")
+    preset = presets.get("twolayer")
+    a2 = preset.trace(preset.run(presets.Options(iterations=1))).iterations[0]["a2"]
+    i, j = (int(v) for v in np.argwhere(a2 > 0)[0])  # image i activates hidden unit j, so
+    row, col = 5 + 36 + j, 9 + i  # moving w³₁ⱼ moves its score (rows: W₁'s 36, then W₂'s)
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Check"]
+    formula = ws.cell(row, col).value
+    assert "+$B$3*" in formula
+    ws.cell(row, col).value = formula.replace("+$B$3*", "-$B$3*", 1)
+    wb.save(tmp_path / "wrong.xlsx")
+    report = verify(tmp_path / "wrong.xlsx")
+    assert not report.ok and report.blocks["C_plus"].bad == 1
+
+
+def test_cnn_map_names_the_loss_it_uses(tmp_path):
+    out = export(tmp_path, "cnn.xlsx", "--net", "cnn", "--iterations", "1", "--loss", "mse")
+    wb = openpyxl.load_workbook(out, read_only=True)
+    texts = [row[6] for row in wb["Map"].iter_rows(min_row=2, values_only=True) if row[0] == "C"]
+    wb.close()
+    assert texts and all("Σ(a − t)²/N" in t and "½" not in t for t in texts)
