@@ -274,11 +274,11 @@ def verify(
         report = audit_verify.verify(workbook, [engine], timeout, _VerifyProgress(bar))
     if report.engines:
         console.print(terminal.report_table(report))
-    timing = "; ".join(f"{e.title} {e.recalc_seconds:.1f} s ({e.peak_bytes / 2**20:,.0f} MB)"
-                       for e in report.engines)
-    console.print(f"{report.cells:,} cells compared per engine,"
-                  f" {report.inputs_read:,} inputs read; {timing}; total"
-                  f" {report.total_seconds:.1f} s", soft_wrap=True, highlight=False)
+        timing = "; ".join(f"{e.title} {e.recalc_seconds:.1f} s"
+                           f" ({e.peak_bytes / 2**20:,.0f} MB)" for e in report.engines)
+        console.print(f"{report.cells:,} cells compared per engine,"
+                      f" {report.inputs_read:,} inputs read; {timing}; total"
+                      f" {report.total_seconds:.1f} s", soft_wrap=True, highlight=False)
     if report.ok:
         names = " and ".join(e.title for e in report.engines)
         console.print(f"[green]✓ every cell agrees with NumPy within {audit_verify.TOLERANCE:g}"
