@@ -24,10 +24,12 @@ from pathlib import Path
 import numpy as np
 from openpyxl import Workbook
 
-from sheetnet import cnn, layout, presets, xlsx
-from sheetnet.data import Dataset
-from sheetnet.layout import Styled
-from sheetnet.run import Run
+from sheetnet import presets
+from sheetnet.core import cnn
+from sheetnet.core.data import Dataset
+from sheetnet.core.run import Run
+from sheetnet.workbook import layout, xlsx
+from sheetnet.workbook.layout import Styled
 
 
 def export_seconds(spec, out: Path) -> tuple[float, int]:

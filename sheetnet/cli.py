@@ -27,12 +27,13 @@ from rich.progress import (
 )
 from rich.text import Text as RichText
 
-from sheetnet import presets, terminal, xlsx
+from sheetnet import presets, terminal
 from sheetnet.audit import engines
 from sheetnet.audit import verify as audit_verify
 from sheetnet.errors import SheetnetError
 from sheetnet.files import check_writable, write_atomically
-from sheetnet.options import DEFAULT_SEED, Options
+from sheetnet.presets.options import DEFAULT_SEED, Options
+from sheetnet.workbook import xlsx
 
 # Recent typer vendors its own click: take the exception base from typer itself.
 ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")

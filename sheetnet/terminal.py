@@ -7,8 +7,8 @@ from rich.table import Table
 from rich.text import Text
 
 from sheetnet.audit.verify import Report
-from sheetnet.data import is_number
-from sheetnet.trace import Trace
+from sheetnet.core.data import is_number
+from sheetnet.core.trace import Trace
 
 _SHADES = " ░▒▓█"
 

@@ -258,7 +258,7 @@ def test_interrupted_export_keeps_the_old_file_and_leaves_no_temp(tmp_path, monk
         write("<sheetData><row r=\"1\">")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("sheetnet.xlsx._sheet_data", disk_full)
+    monkeypatch.setattr("sheetnet.workbook.xlsx._sheet_data", disk_full)
     result = runner.invoke(app, ["export", "--out", str(out), "--iterations", "1", "--force"])
     assert result.exit_code == 2
     assert "could not write" in result.output and "No space left" in result.output

@@ -6,7 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from sheetnet import cnn, data, presets
+from sheetnet import presets
+from sheetnet.core import cnn, data
 from sheetnet.errors import SheetnetError
 from tests.conftest import assert_gradients_match
 

@@ -6,10 +6,11 @@ import numpy as np
 import openpyxl
 import pytest
 
-from sheetnet import data, fc, fc_book
+from sheetnet.core import data, fc
+from sheetnet.core.run import Run
 from sheetnet.errors import SheetnetError
-from sheetnet.layout import MAX_COLS, Place, RowSpec, Shared, Template, render_rows, token
-from sheetnet.run import Run
+from sheetnet.workbook import fc_layout
+from sheetnet.workbook.layout import MAX_COLS, Place, RowSpec, Shared, Template, render_rows, token
 from tests.conftest import export, write_csv
 
 
@@ -75,20 +76,20 @@ def _run(n_images, sizes=(4, 3, 2)):
 
 
 def test_layout_refuses_too_many_columns():
-    spec = fc_book.workbook(_run(MAX_COLS))
+    spec = fc_layout.workbook(_run(MAX_COLS))
     with pytest.raises(SheetnetError, match="columns, Excel allows 16,384"):
         spec.check_limits()
 
 
 def test_layout_refuses_too_long_formulas():
-    spec = fc_book.workbook(_run(3, sizes=(2, 2, 700)))
+    spec = fc_layout.workbook(_run(3, sizes=(2, 2, 700)))
     with pytest.raises(SheetnetError, match="characters long, Excel allows 8,192"):
         spec.check_limits()
 
 
 def test_layout_places_cover_every_trace_block():
     run = _run(5)
-    spec = fc_book.workbook(run)
+    spec = fc_layout.workbook(run)
     trace = fc.train(run.model, run.params, run.data.x, run.data.targets, run.eta,
                      run.iterations)
     names = {p.name for p in spec.places if p.iteration == 1}
@@ -129,7 +130,7 @@ def test_adjacent_band_columns_share_within_each_image():
 def test_shared_formulas_read_back_as_every_cell_written_in_full(tmp_path, monkeypatch, args):
     """openpyxl expands each shared formula itself: every cell must read as the formula the
     layout renders for it when nothing is shared."""
-    from sheetnet import layout
+    from sheetnet.workbook import layout
 
     shared = export(tmp_path, "shared.xlsx", *args)
     monkeypatch.setattr(layout, "SHARED_FORMULAS", False)

@@ -12,11 +12,12 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
-from sheetnet import data, fc, presets
+from sheetnet import presets
 from sheetnet.audit import causes
 from sheetnet.audit.engines import ENGINES
 from sheetnet.audit.verify import verify
 from sheetnet.cli import app
+from sheetnet.core import data, fc
 from tests.conftest import export, recalculated_cost
 
 runner = CliRunner()

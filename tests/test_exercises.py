@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from sheetnet import gd, presets
+from sheetnet import presets
 from sheetnet.cli import app
+from sheetnet.core import gd
 
 runner = CliRunner()
 
@@ -73,7 +74,7 @@ def test_regression_closed_form_matches_polyfit_and_descent_reaches_it():
     u = first["u"]
     h = 1e-6
     for a, b in ((0.3, 40.0), (2.0, 52.0)):
-        from sheetnet import regression as reg
+        from sheetnet.core import regression as reg
         ga, gb = -reg.residual_sum(a, b, u, y, u), -reg.residual_sum(a, b, u, y)
         na = (reg.half_sse(a + h, b, u, y) - reg.half_sse(a - h, b, u, y)) / (2 * h)
         nb = (reg.half_sse(a, b + h, u, y) - reg.half_sse(a, b - h, u, y)) / (2 * h)
@@ -98,7 +99,7 @@ def test_bad_regression_data(tmp_path, text, message):
 
 
 def test_shopping_graph_forward_and_backward():
-    from sheetnet import graph
+    from sheetnet.core import graph
 
     trace = graph.evaluate(graph.SHOPPING, graph.DEFAULTS)
     b = trace.iterations[0]
@@ -124,7 +125,7 @@ def test_shopping_graph_forward_and_backward():
 def test_header_text_starting_with_equals_stays_text(tmp_path):
     import openpyxl
 
-    from sheetnet import layout, xlsx
+    from sheetnet.workbook import layout, xlsx
 
     spec = layout.WorkbookSpec([layout.SheetSpec("S", lambda: {1: {1: layout.Styled(
         "= expression", "header")}})], [], {})

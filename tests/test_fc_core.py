@@ -7,8 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from sheetnet import data, fc, ops
+from sheetnet.core import data, fc
 from sheetnet.errors import SheetnetError
+from sheetnet.pairs import ops
 from tests.conftest import BOOK_INIT, assert_gradients_match
 
 
@@ -207,7 +208,8 @@ def test_xor_and_curve_defaults_converge():
 
 def test_gradient_check_moves_one_weight_exactly_like_a_full_recomputation():
     """The Check sheet's shortcut (only the scores change) against re-running the whole net."""
-    from sheetnet import gradcheck, presets
+    from sheetnet import presets
+    from sheetnet.core import gradcheck
 
     preset = presets.get("twolayer")
     run = preset.run(presets.Options(iterations=1))

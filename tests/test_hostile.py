@@ -210,7 +210,7 @@ def test_an_interrupted_export_says_so_and_leaves_nothing(tmp_path, sig, code):
 
 
 def test_a_file_that_appears_during_an_export_is_not_replaced(tmp_path, monkeypatch):
-    from sheetnet import xlsx
+    from sheetnet.workbook import xlsx
 
     out = tmp_path / "mlp.xlsx"
     real = xlsx._write_archive

@@ -11,9 +11,11 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
-from sheetnet import cnn, data, fc, ops, presets
+from sheetnet import presets
 from sheetnet.audit.verify import verify
 from sheetnet.cli import app
+from sheetnet.core import cnn, data, fc
+from sheetnet.pairs import ops
 from tests.conftest import BOOK_INIT, ROOT, export, recalculated, recalculated_cost, write_csv
 
 runner = CliRunner()
@@ -275,9 +277,9 @@ def test_twolayer_check_sheet_verifies_with_relative_errors_below_1e_6(tmp_path)
 def test_workbook_from_a_version_with_fewer_settings_still_verifies(tmp_path,
                                                                     monkeypatch):
     """Older workbooks list fewer settings on Inputs, so every input row sits higher."""
-    from sheetnet import fc_book, xlsx
+    from sheetnet.workbook import fc_layout, xlsx
 
-    newer = fc_book.config
+    newer = fc_layout.config
 
     def older(run):
         settings = newer(run)
@@ -287,7 +289,7 @@ def test_workbook_from_a_version_with_fewer_settings_still_verifies(tmp_path,
 
     preset = presets.get("mlp")
     run = preset.run(presets.Options(iterations=2))
-    monkeypatch.setattr(fc_book, "config", older)
+    monkeypatch.setattr(fc_layout, "config", older)
     out = tmp_path / "old.xlsx"
     xlsx.write(preset.workbook(run), out)
     monkeypatch.undo()

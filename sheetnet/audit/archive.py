@@ -17,7 +17,7 @@ from xml.etree.ElementTree import ParseError
 import numpy as np
 
 from sheetnet.errors import SheetnetError
-from sheetnet.ooxml import sheet_parts
+from sheetnet.workbook.ooxml import sheet_parts
 
 MAX_PARTS = 20_000
 MAX_SMALL_PART = 64 * 2**20  # any part read before the settings are known

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from sheetnet.errors import SheetnetError
-from sheetnet.ooxml import sheet_parts
+from sheetnet.workbook.ooxml import sheet_parts
 
 Cell = tuple[int, int]  # (row, column), 1-based
 

@@ -23,10 +23,10 @@ from sheetnet import presets
 from sheetnet.audit import causes, engines
 from sheetnet.audit import values as vals
 from sheetnet.audit.archive import Archive, formula_cells, formula_text
+from sheetnet.core.run import Run
 from sheetnet.errors import SheetnetError
-from sheetnet.layout import FORMAT_MARK, Place, a1, sheet_prefix
-from sheetnet.run import Run
-from sheetnet.sheets import CONFIG_ROW, INPUTS, read_config
+from sheetnet.workbook.layout import FORMAT_MARK, Place, a1, sheet_prefix
+from sheetnet.workbook.sheets import CONFIG_ROW, INPUTS, read_config
 
 TOLERANCE = 1e-9
 MAX_EXAMINED = 200_000  # differing cells whose formulas are read to find the roots

@@ -28,7 +28,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from sheetnet.errors import SheetnetError
 from sheetnet.files import write_atomically
-from sheetnet.layout import (
+from sheetnet.workbook.layout import (
     COL,
     BarChartSpec,
     Grid,
@@ -40,7 +40,7 @@ from sheetnet.layout import (
     WorkbookSpec,
     a1,
 )
-from sheetnet.ooxml import sheet_parts
+from sheetnet.workbook.ooxml import sheet_parts
 
 _thin = Side(style="thin", color="B08D1A")
 STYLES = {

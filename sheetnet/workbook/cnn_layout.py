@@ -14,11 +14,12 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sheetnet import ops
-from sheetnet.cnn import PARAMS, CNNNet, describe, element_labels
-from sheetnet.cost import Cost, of_iteration_sheet
-from sheetnet.fc import sub, sup
-from sheetnet.layout import (
+from sheetnet.core.cnn import PARAMS, CNNNet, describe, element_labels
+from sheetnet.core.cost import Cost, of_iteration_sheet
+from sheetnet.core.fc import sub, sup
+from sheetnet.core.run import Run
+from sheetnet.pairs import ops
+from sheetnet.workbook.layout import (
     FORMAT_MARK,
     ColorScale,
     Grid,
@@ -30,8 +31,7 @@ from sheetnet.layout import (
     WorkbookSpec,
     a1,
 )
-from sheetnet.run import Run
-from sheetnet.sheets import assemble, iteration_sheet
+from sheetnet.workbook.sheets import assemble, iteration_sheet
 
 BAND_ROW = 3  # numbers each image band's columns 1..W: the criteria of the Σ-over-images SUMIFs
 FIRST_ROW = 5

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sheetnet.data import Dataset
+from sheetnet.core.data import Dataset
 
 
 @dataclass(frozen=True)

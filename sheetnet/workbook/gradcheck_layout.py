@@ -7,10 +7,9 @@ formula over Iter 0's cells.
 
 from __future__ import annotations
 
-from sheetnet import fc_book, ops
-from sheetnet.cost import Cost
-from sheetnet.fc import FCNet
-from sheetnet.gradcheck import (
+from sheetnet.core.cost import Cost
+from sheetnet.core.fc import FCNet
+from sheetnet.core.gradcheck import (
     DESCRIPTIONS,
     H,
     central_difference_xl,
@@ -18,7 +17,10 @@ from sheetnet.gradcheck import (
     perturbed_cost_xl,
     relative_error_xl,
 )
-from sheetnet.layout import (
+from sheetnet.core.run import Run
+from sheetnet.pairs import ops
+from sheetnet.workbook import fc_layout
+from sheetnet.workbook.layout import (
     ColorScale,
     Grid,
     Place,
@@ -31,7 +33,6 @@ from sheetnet.layout import (
     put,
     render_rows,
 )
-from sheetnet.run import Run
 
 CHECK = "Check"
 FIRST = 5  # the first parameter's row
@@ -42,12 +43,12 @@ PLUS = 9  # image 1's C(w + h); the C(w − h) columns follow after a blank colu
 
 
 def cost(net: FCNet, n_images: int, iterations: int) -> Cost:
-    """``fc_book.cost`` with the Check sheet: per weight C(w ± h) for every image."""
-    return fc_book.cost(net, n_images, iterations, len(parameters(net)) * (2 * n_images + 5))
+    """``fc_layout.cost`` with the Check sheet: per weight C(w ± h) for every image."""
+    return fc_layout.cost(net, n_images, iterations, len(parameters(net)) * (2 * n_images + 5))
 
 
 def workbook(run: Run) -> WorkbookSpec:
-    return fc_book.workbook(run, extras=[lambda inputs, data, it: check_sheet(run, it[0])])
+    return fc_layout.workbook(run, extras=[lambda inputs, data, it: check_sheet(run, it[0])])
 
 
 def check_sheet(run: Run, here: dict[str, Place]) -> tuple[SheetSpec, list[Place]]:
@@ -64,7 +65,7 @@ def check_sheet(run: Run, here: dict[str, Place]) -> tuple[SheetSpec, list[Place
         places[name] = Place(name, CHECK, FIRST, col, rows, images=n, iteration=0,
                              description=DESCRIPTIONS[name])
     h = places["h"].ref(absolute=True)
-    labels = {p: fc_book.element_labels(net, p) for p in net.param_shapes()}
+    labels = {p: fc_layout.element_labels(net, p) for p in net.param_shapes()}
     x, t, z, a, f = (here[k] for k in ("x", "t", "z2", "a2", "a3"))
     w_out = here["W3"]
     hidden, outputs = net.n(2), net.n(3)

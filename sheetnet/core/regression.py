@@ -13,9 +13,9 @@ from collections.abc import Callable, Collection
 
 import numpy as np
 
-from sheetnet import ops
+from sheetnet.core.trace import Trace, check_finite
 from sheetnet.errors import SheetnetError
-from sheetnet.trace import Trace, check_finite
+from sheetnet.pairs import ops
 
 # a small built-in sample: 7 people's height (cm) and weight (kg)
 HEIGHTS = (153.3, 164.9, 168.1, 151.5, 157.8, 156.7, 161.1)

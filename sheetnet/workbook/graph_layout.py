@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from sheetnet.graph import DESCRIPTIONS, Node, consumers, inputs_of
-from sheetnet.layout import (
+from sheetnet.core.graph import DESCRIPTIONS, Node, consumers, inputs_of
+from sheetnet.core.run import Run
+from sheetnet.workbook.layout import (
     FORMAT_MARK,
     BarChartSpec,
     Grid,
@@ -20,8 +21,7 @@ from sheetnet.layout import (
     a1,
     put,
 )
-from sheetnet.run import Run
-from sheetnet.sheets import CONFIG_ROW, INPUTS, map_sheet
+from sheetnet.workbook.sheets import CONFIG_ROW, INPUTS, map_sheet
 
 SHEET = "Graph"
 FIRST = 4

@@ -8,26 +8,18 @@ from pathlib import Path
 
 import numpy as np
 
-from sheetnet import (
-    cnn,
-    cnn_book,
-    cost,
-    descent,
-    exercises,
-    fc,
-    fc_book,
-    gradcheck,
-    gradcheck_book,
-    ops,
-)
-from sheetnet import data as data_mod
-from sheetnet.cost import Cost
-from sheetnet.data import Dataset
+from sheetnet.core import cnn, cost, descent, fc, gradcheck
+from sheetnet.core import data as data_mod
+from sheetnet.core.cost import Cost
+from sheetnet.core.data import Dataset
+from sheetnet.core.run import Run
+from sheetnet.core.trace import Trace
 from sheetnet.errors import SheetnetError
-from sheetnet.layout import WorkbookSpec
-from sheetnet.options import Options, read_json
-from sheetnet.run import Run
-from sheetnet.trace import Trace
+from sheetnet.pairs import ops
+from sheetnet.presets import exercises
+from sheetnet.presets.options import Options, read_json
+from sheetnet.workbook import cnn_layout, fc_layout, gradcheck_layout
+from sheetnet.workbook.layout import WorkbookSpec
 
 
 @dataclass(frozen=True)
@@ -201,14 +193,14 @@ def _fc_preset(name: str, summary: str, follows: str, dataset: str, eta: float,
                init: Callable[..., dict[str, np.ndarray]] = fc.init_params,
                init_text: str = "standard normal",
                values: bool = False, train: Callable[..., Trace] = fc.train,
-               workbook: Callable[[Run], WorkbookSpec] = fc_book.workbook,
+               workbook: Callable[[Run], WorkbookSpec] = fc_layout.workbook,
                cost: Callable[..., Cost] | None = None) -> Preset:
     """A fully connected preset: the shared core, layout and ``--init`` format."""
     return Preset(name=name, summary=summary, follows=follows, dataset=dataset, eta=eta,
                   iterations=iterations, make_model=model, init=init,
                   init_from_json=fc.params_from_json,  # type: ignore[arg-type]
                   train=train, workbook=workbook, model_from_config=_fc_from_config,
-                  cost=cost or (fc_book.fit_cost if values else fc_book.cost),  # type: ignore[arg-type]
+                  cost=cost or (fc_layout.fit_cost if values else fc_layout.cost),  # type: ignore[arg-type]
                   values=values, init_text=init_text)
 
 
@@ -255,9 +247,9 @@ CNN = Preset(
     init=cnn.init_params,  # type: ignore[arg-type]
     init_from_json=cnn.params_from_json,  # type: ignore[arg-type]
     train=cnn.train,
-    workbook=cnn_book.workbook,
+    workbook=cnn_layout.workbook,
     model_from_config=_cnn_from_config,
-    cost=cnn_book.cost,  # type: ignore[arg-type]
+    cost=cnn_layout.cost,  # type: ignore[arg-type]
 )
 
 XOR = _fc_preset(
@@ -312,8 +304,8 @@ TWOLAYER = _fc_preset(
     init=fc.init_he,
     init_text=HE,
     train=gradcheck.train,
-    workbook=gradcheck_book.workbook,
-    cost=gradcheck_book.cost,
+    workbook=gradcheck_layout.workbook,
+    cost=gradcheck_layout.cost,
 )
 
 PRESETS: dict[str, Preset] = {  # in the book's order, then the classics

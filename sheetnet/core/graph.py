@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sheetnet.trace import Trace
+from sheetnet.core.trace import Trace
 
 
 @dataclass(frozen=True)

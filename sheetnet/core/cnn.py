@@ -17,12 +17,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sheetnet import ops
-from sheetnet.descent import trainer
+from sheetnet.core.descent import trainer
+from sheetnet.core.fc import sub, sup
+from sheetnet.core.params import Params, standard_normal, validate_params
 from sheetnet.errors import SheetnetError
-from sheetnet.fc import sub, sup
-from sheetnet.ops import HALF_SSE, SIGMOID, Activation, Loss
-from sheetnet.params import Params, standard_normal, validate_params
+from sheetnet.pairs import ops
+from sheetnet.pairs.ops import HALF_SSE, SIGMOID, Activation, Loss
 
 PARAMS = ("F", "bF", "WO", "bO")
 

@@ -7,9 +7,9 @@ from collections.abc import Callable, Collection, Mapping
 
 import numpy as np
 
-from sheetnet import ops
+from sheetnet.core.trace import Trace, check_finite
 from sheetnet.errors import SheetnetError
-from sheetnet.trace import Trace, check_finite
+from sheetnet.pairs import ops
 
 Progress = Callable[[int], None]
 Step = Callable[[Mapping[str, np.ndarray]], dict[str, np.ndarray]]

@@ -10,10 +10,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
-from sheetnet import ops
-from sheetnet.cost import Cost, of_iteration_sheet
-from sheetnet.fc import FCNet, describe, sub, sup
-from sheetnet.layout import (
+from sheetnet.core.cost import Cost, of_iteration_sheet
+from sheetnet.core.fc import FCNet, describe, sub, sup
+from sheetnet.core.run import Run
+from sheetnet.pairs import ops
+from sheetnet.workbook.layout import (
     FORMAT_MARK,
     ColorScale,
     Grid,
@@ -25,8 +26,7 @@ from sheetnet.layout import (
     WorkbookSpec,
     a1,
 )
-from sheetnet.run import Run
-from sheetnet.sheets import FIRST_IMAGE_COL, Extra, assemble, fit_sheet, iteration_sheet
+from sheetnet.workbook.sheets import FIRST_IMAGE_COL, Extra, assemble, fit_sheet, iteration_sheet
 
 VALUE, TOTAL, IMG = 3, 4, FIRST_IMAGE_COL
 

@@ -6,8 +6,9 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from sheetnet.fc import sub
-from sheetnet.layout import (
+from sheetnet.core.fc import sub
+from sheetnet.core.run import Run
+from sheetnet.workbook.layout import (
     ColorScale,
     Grid,
     LineChartSpec,
@@ -24,7 +25,6 @@ from sheetnet.layout import (
     render_rows,
     sheet_prefix,
 )
-from sheetnet.run import Run
 
 FIRST_IMAGE_COL = 5  # columns A–D hold labels, element names, values and Σ over images
 INPUTS, DATA, SUMMARY, MAP, FIT = "Inputs", "Data", "Summary", "Map", "Fit"

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sheetnet import ops
-from sheetnet.descent import trainer
-from sheetnet.ops import HALF_SSE, SIGMOID, Activation, Loss
-from sheetnet.params import Params, standard_normal, validate_params
+from sheetnet.core.descent import trainer
+from sheetnet.core.params import Params, standard_normal, validate_params
+from sheetnet.pairs import ops
+from sheetnet.pairs.ops import HALF_SSE, SIGMOID, Activation, Loss
 
 
 @dataclass(frozen=True)

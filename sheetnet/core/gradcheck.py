@@ -15,10 +15,10 @@ from collections.abc import Collection, Mapping
 
 import numpy as np
 
-from sheetnet import fc
-from sheetnet.descent import Progress
-from sheetnet.fc import FCNet
-from sheetnet.trace import Trace
+from sheetnet.core import fc
+from sheetnet.core.descent import Progress
+from sheetnet.core.fc import FCNet
+from sheetnet.core.trace import Trace
 
 # With ReLU, an identity output and ½Σ(f−t)², C is quadratic in any one weight between ReLU kinks,
 # so the central difference has no truncation error there: only rounding, amplified by 1/2h.

@@ -14,15 +14,16 @@ from pathlib import Path
 
 import numpy as np
 
-from sheetnet import descent, gd, gd_book, graph, graph_book, regression, regression_book
-from sheetnet.cost import MAX_DATA_BYTES, Cost
-from sheetnet.data import Dataset, csv_rows
+from sheetnet.core import descent, gd, graph, regression
+from sheetnet.core.cost import MAX_DATA_BYTES, Cost
+from sheetnet.core.data import Dataset, csv_rows
+from sheetnet.core.run import Run
+from sheetnet.core.trace import Trace
 from sheetnet.errors import SheetnetError
 from sheetnet.files import read_text
-from sheetnet.layout import WorkbookSpec
-from sheetnet.options import Options
-from sheetnet.run import Run
-from sheetnet.trace import Trace
+from sheetnet.presets.options import Options
+from sheetnet.workbook import gd_layout, graph_layout, regression_layout
+from sheetnet.workbook.layout import WorkbookSpec
 
 
 def steps_table(trace: Trace) -> tuple[str, list[str], list[list[str]]]:
@@ -90,7 +91,7 @@ class GradientDescent(Exercise):
                           progress, keep)
 
     def workbook(self, run: Run) -> WorkbookSpec:
-        return gd_book.workbook(run)
+        return gd_layout.workbook(run)
 
     def skeleton(self, config: Mapping[str, object]) -> Run:
         f = gd.function(str(config["function"]))
@@ -159,7 +160,7 @@ class Regression(Exercise):
                                   run.params["start"], run.eta, run.iterations, progress, keep)
 
     def workbook(self, run: Run) -> WorkbookSpec:
-        return regression_book.workbook(run)
+        return regression_layout.workbook(run)
 
     def skeleton(self, config: Mapping[str, object]) -> Run:
         n, steps = int(str(config["points"])), int(str(config["iterations"]))
@@ -201,7 +202,7 @@ class Graph(Exercise):
         return trace
 
     def workbook(self, run: Run) -> WorkbookSpec:
-        return graph_book.workbook(run)
+        return graph_layout.workbook(run)
 
     def skeleton(self, config: Mapping[str, object]) -> Run:
         n = len(graph.inputs_of(graph.SHOPPING))

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from sheetnet import ops, regression
-from sheetnet.layout import (
+from sheetnet.core import regression
+from sheetnet.core.run import Run
+from sheetnet.pairs import ops
+from sheetnet.workbook.layout import (
     FORMAT_MARK,
     Grid,
     Place,
@@ -22,8 +24,7 @@ from sheetnet.layout import (
     a1,
     put,
 )
-from sheetnet.run import Run
-from sheetnet.sheets import DATA, inputs_sheet, map_sheet
+from sheetnet.workbook.sheets import DATA, inputs_sheet, map_sheet
 
 SHEET = "Regression"
 POINT_COLS = ("x", "y", "xc", "yc", "xcyc", "xc2", "u", "fit")

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sheetnet.errors import SheetnetError
-from sheetnet.layout import MAX_COLS, MAX_ROWS, Place
+from sheetnet.workbook.layout import MAX_COLS, MAX_ROWS, Place
 
 MAX_FORMULA_CELLS = 10_000_000
 MAX_SHEETS = 2_000

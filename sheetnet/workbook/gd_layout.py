@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from sheetnet import ops
-from sheetnet.gd import BLOCKS, DESCRIPTIONS, Function
-from sheetnet.layout import (
+from sheetnet.core.gd import BLOCKS, DESCRIPTIONS, Function
+from sheetnet.core.run import Run
+from sheetnet.pairs import ops
+from sheetnet.workbook.layout import (
     FORMAT_MARK,
     Grid,
     LineChartSpec,
@@ -22,8 +23,7 @@ from sheetnet.layout import (
     a1,
     put,
 )
-from sheetnet.run import Run
-from sheetnet.sheets import inputs_sheet, map_sheet
+from sheetnet.workbook.sheets import inputs_sheet, map_sheet
 
 DESCENT = "Descent"
 HEADERS = {"x": "x", "y": "y", "dz_dx": "∂z/∂x", "dz_dy": "∂z/∂y", "dx": "Δx", "dy": "Δy",

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sheetnet import ops
+from sheetnet.core.trace import Trace, check_finite
 from sheetnet.errors import SheetnetError
-from sheetnet.trace import Trace, check_finite
+from sheetnet.pairs import ops
 
 Pair = tuple[str, str]
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from sheetnet.cost import MAX_DATA_BYTES
+from sheetnet.core.cost import MAX_DATA_BYTES
 from sheetnet.errors import SheetnetError
 from sheetnet.files import read_text
-from sheetnet.ops import one_hot
+from sheetnet.pairs.ops import one_hot
 
 Label = float | str
 
@@ -101,7 +101,7 @@ def builtin(name: str) -> Dataset:
     filename, shape, _ = BUILTIN[name]
     if filename is None:
         return {"xor": xor, "curve": curve}[name]()
-    text = resources.files("sheetnet.datasets").joinpath(filename).read_text(encoding="utf-8")
+    text = resources.files("sheetnet.core.datasets").joinpath(filename).read_text(encoding="utf-8")
     return parse_csv(text, shape, name=name, source=filename)
 
 
