@@ -6,6 +6,7 @@ import numpy as np
 from rich.table import Table
 from rich.text import Text
 
+from sheetnet import notation as names
 from sheetnet.audit.verify import Report
 from sheetnet.core.data import is_number
 from sheetnet.core.trace import Trace
@@ -69,8 +70,8 @@ def vector_table(title: str, columns: dict[str, np.ndarray]) -> Table:
 def fc_view(blocks: dict[str, np.ndarray], i: int) -> list[Table]:
     """Image i's z, a and δ of every layer, and its target."""
     layers = sorted(int(k[1:]) for k in blocks if k[0] == "z" and k[1:].isdigit())
-    tables = [vector_table(f"layer {l}", {"z": blocks[f"z{l}"][i], "a": blocks[f"a{l}"][i],
-                                          "δ": blocks[f"delta{l}"][i]})
+    tables = [vector_table(f"layer {l}", {"z": blocks[names.z(l)][i], "a": blocks[names.a(l)][i],
+                                          "δ": blocks[names.delta(l)][i]})
               for l in layers]
     tables.append(vector_table("target", {"t": blocks["t"][i]}))
     return tables

@@ -17,10 +17,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sheetnet import notation as names
 from sheetnet.core.descent import trainer
-from sheetnet.core.fc import sub, sup
 from sheetnet.core.params import Params, standard_normal, validate_params
 from sheetnet.errors import SheetnetError
+from sheetnet.notation import sub, sup
 from sheetnet.pairs import ops
 from sheetnet.pairs.ops import HALF_SSE, SIGMOID, Activation, Loss
 
@@ -107,12 +108,12 @@ def iteration(net: CNNNet, params: Mapping[str, np.ndarray], x: np.ndarray,
     b["deltaP"] = dp = ops.back_sum(do, WO).reshape(zp.shape)
     b["routed"] = routed = ops.route_max(af, dp, net.pool)
     b["deltaF"] = df = ops.hidden_error(routed, net.activation, zf, af)
-    b["dC_dF"] = ops.filter_gradient(df, img, net.size)
-    b["dC_dbF"] = ops.map_sum(df)
-    b["dC_dWO"] = ops.weight_gradient(do, flat)
-    b["dC_dbO"] = do
+    b[names.grad("F")] = ops.filter_gradient(df, img, net.size)
+    b[names.grad("bF")] = ops.map_sum(df)
+    b[names.grad("WO")] = ops.weight_gradient(do, flat)
+    b[names.grad("bO")] = do
     for p in PARAMS:
-        b[f"dCT_d{p}"] = ops.total(b[f"dC_d{p}"])
+        b[names.total_grad(p)] = ops.total(b[names.grad(p)])
     return b
 
 
@@ -146,14 +147,14 @@ def describe(net: CNNNet) -> dict[str, str]:
         "routed": f"δᴾ sent to the position that was the maximum of its {p}×{p} window (the"
                   " first, row by row, on a tie), 0 elsewhere",
         "deltaF": "δᶠᵏᵢⱼ = routed ⊙ σ'(zᶠᵏᵢⱼ): the convolution layer's neural unit errors",
-        "dC_dF": "∂C/∂wᶠᵏᵤᵥ = Σᵢⱼ δᶠᵏᵢⱼ·x₍ᵢ₊ᵤ₎₍ⱼ₊ᵥ₎ per image",
-        "dC_dbF": "∂C/∂bᶠᵏ = Σᵢⱼ δᶠᵏᵢⱼ per image",
-        "dC_dWO": "∂C/∂wᴼₙ = δᴼₙ·zᴾ per image",
-        "dC_dbO": "∂C/∂bᴼₙ = δᴼₙ per image",
-        "dCT_dF": "∂C_T/∂wᶠᵏ: the per-image gradients summed over the images",
-        "dCT_dbF": "∂C_T/∂bᶠᵏ, summed over the images",
-        "dCT_dWO": "∂C_T/∂wᴼ, summed over the images",
-        "dCT_dbO": "∂C_T/∂bᴼ, summed over the images",
+        names.grad("F"): "∂C/∂wᶠᵏᵤᵥ = Σᵢⱼ δᶠᵏᵢⱼ·x₍ᵢ₊ᵤ₎₍ⱼ₊ᵥ₎ per image",
+        names.grad("bF"): "∂C/∂bᶠᵏ = Σᵢⱼ δᶠᵏᵢⱼ per image",
+        names.grad("WO"): "∂C/∂wᴼₙ = δᴼₙ·zᴾ per image",
+        names.grad("bO"): "∂C/∂bᴼₙ = δᴼₙ per image",
+        names.total_grad("F"): "∂C_T/∂wᶠᵏ: the per-image gradients summed over the images",
+        names.total_grad("bF"): "∂C_T/∂bᶠᵏ, summed over the images",
+        names.total_grad("WO"): "∂C_T/∂wᴼ, summed over the images",
+        names.total_grad("bO"): "∂C_T/∂bᴼ, summed over the images",
     }
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Collection, Mapping
 
 import numpy as np
 
+from sheetnet import notation as names
 from sheetnet.core.trace import Trace, check_finite
 from sheetnet.errors import SheetnetError
 from sheetnet.pairs import ops
@@ -38,7 +39,7 @@ def descend(step: Step, params: Mapping[str, np.ndarray], eta: float, iterations
         with np.errstate(all="ignore"):  # check_finite reports overflow instead
             blocks = step(current)
             check_finite(blocks, k, eta)
-            current = {name: ops.update(value, blocks[f"dCT_d{name}"], eta)
+            current = {name: ops.update(value, blocks[names.total_grad(name)], eta)
                        for name, value in current.items()}
         run.append(blocks if kept is None else {n: blocks[n] for n in blocks if n in kept})
         if progress:

@@ -12,8 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sheetnet import notation as names
 from sheetnet.core.descent import trainer
 from sheetnet.core.params import Params, standard_normal, validate_params
+from sheetnet.notation import sup
 from sheetnet.pairs import ops
 from sheetnet.pairs.ops import HALF_SSE, SIGMOID, Activation, Loss
 
@@ -49,9 +51,9 @@ class FCNet:
         """``{"W2": (n2, n1), "b2": (n2,), …}`` in the order the workbook lists them."""
         shapes: dict[str, tuple[int, ...]] = {}
         for l in self.layers:
-            shapes[f"W{l}"] = (self.n(l), self.n(l - 1))
+            shapes[names.weights(l)] = (self.n(l), self.n(l - 1))
             if self.biases:
-                shapes[f"b{l}"] = (self.n(l),)
+                shapes[names.bias(l)] = (self.n(l),)
         return shapes
 
 
@@ -86,10 +88,10 @@ def iteration(net: FCNet, params: Mapping[str, np.ndarray], x: np.ndarray,
     a = {1: x}
     z: dict[int, np.ndarray] = {}
     for l in net.layers:
-        bias = params[f"b{l}"] if net.biases else 0.0
-        z[l] = ops.weighted_input(a[l - 1], params[f"W{l}"], bias)
+        bias = params[names.bias(l)] if net.biases else 0.0
+        z[l] = ops.weighted_input(a[l - 1], params[names.weights(l)], bias)
         a[l] = net.act(l).value(z[l])
-        b[f"z{l}"], b[f"a{l}"] = z[l], a[l]
+        b[names.z(l)], b[names.a(l)] = z[l], a[l]
     last = len(net.sizes)
     b["C"] = net.loss.value(a[last], t, n)
     b["C_T"] = ops.total(b["C"])
@@ -97,16 +99,16 @@ def iteration(net: FCNet, params: Mapping[str, np.ndarray], x: np.ndarray,
     b["accuracy"] = ops.mean(b["correct"])
     delta = {last: ops.output_error(net.loss, a[last], t, n, net.act(last), z[last])}
     for l in range(last - 1, 1, -1):
-        back = ops.back_sum(delta[l + 1], params[f"W{l + 1}"])
+        back = ops.back_sum(delta[l + 1], params[names.weights(l + 1)])
         delta[l] = ops.hidden_error(back, net.act(l), z[l], a[l])
     for l in range(last, 1, -1):
-        b[f"delta{l}"] = delta[l]
+        b[names.delta(l)] = delta[l]
     for l in net.layers:
-        b[f"dC_dW{l}"] = ops.weight_gradient(delta[l], a[l - 1])
-        b[f"dCT_dW{l}"] = ops.total(b[f"dC_dW{l}"])
+        b[names.grad(names.weights(l))] = ops.weight_gradient(delta[l], a[l - 1])
+        b[names.total_grad(names.weights(l))] = ops.total(b[names.grad(names.weights(l))])
         if net.biases:
-            b[f"dC_db{l}"] = delta[l]
-            b[f"dCT_db{l}"] = ops.total(b[f"dC_db{l}"])
+            b[names.grad(names.bias(l))] = delta[l]
+            b[names.total_grad(names.bias(l))] = ops.total(b[names.grad(names.bias(l))])
     return b
 
 
@@ -120,9 +122,9 @@ def stacked_costs(net: FCNet, stack: Mapping[str, np.ndarray], x: np.ndarray,
     n = x.shape[0]
     a = np.broadcast_to(x, (next(iter(stack.values())).shape[0], *x.shape))
     for l in net.layers:
-        z = np.einsum("sji,sni->snj", stack[f"W{l}"], a)
+        z = np.einsum("sji,sni->snj", stack[names.weights(l)], a)
         if net.biases:
-            z = z + stack[f"b{l}"][:, None, :]
+            z = z + stack[names.bias(l)][:, None, :]
         a = net.act(l).value(z)
     return net.loss.value(a, t[None], n)
 
@@ -132,14 +134,6 @@ def cost(net: FCNet, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndar
     return float(iteration(net, params, x, t)["C_T"])
 
 
-def sup(n: int) -> str:
-    """Superscript digits, as in the book's zˡ: 2 -> ²."""
-    return str(n).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
-
-
-def sub(n: int) -> str:
-    """Subscript digits, as in the book's wⱼᵢ: 12 -> ₁₂."""
-    return str(n).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
 
 
 def describe(net: FCNet) -> dict[str, str]:
@@ -151,21 +145,23 @@ def describe(net: FCNet) -> dict[str, str]:
     for l in net.layers:
         s, p = sup(l), sup(l - 1)
         plus_b = f" + b{s}" if net.biases else ""
-        d[f"W{l}"] = f"W{s}: weights w{s}ⱼᵢ from unit i of layer {l - 1} to unit j of layer {l}"
-        d[f"z{l}"] = f"z{s}: weighted inputs of layer {l}, = W{s}a{p}{plus_b}"
-        d[f"a{l}"] = f"a{s}: outputs of layer {l}, = {net.act(l).name}(z{s})"
+        d[names.weights(l)] = (f"W{s}: weights w{s}ⱼᵢ from unit i of layer {l - 1} to unit j"
+                               f" of layer {l}")
+        d[names.z(l)] = f"z{s}: weighted inputs of layer {l}, = W{s}a{p}{plus_b}"
+        d[names.a(l)] = f"a{s}: outputs of layer {l}, = {net.act(l).name}(z{s})"
         if l == last:
-            d[f"delta{l}"] = (f"δ{s}: neural unit errors of the output layer,"
-                              f" = ∂C/∂a{s} ⊙ σ'(z{s})")
+            d[names.delta(l)] = (f"δ{s}: neural unit errors of the output layer,"
+                                 f" = ∂C/∂a{s} ⊙ σ'(z{s})")
         else:
-            d[f"delta{l}"] = (f"δ{s}: neural unit errors of hidden layer {l},"
-                              f" = (W{sup(l + 1)})ᵀδ{sup(l + 1)} ⊙ σ'(z{s})")
-        d[f"dC_dW{l}"] = f"∂C/∂w{s}ⱼᵢ per image, = δ{s}ⱼ·a{p}ᵢ"
-        d[f"dCT_dW{l}"] = f"∂C_T/∂w{s}ⱼᵢ, the per-image gradients summed over the images"
+            d[names.delta(l)] = (f"δ{s}: neural unit errors of hidden layer {l},"
+                                 f" = (W{sup(l + 1)})ᵀδ{sup(l + 1)} ⊙ σ'(z{s})")
+        d[names.grad(names.weights(l))] = f"∂C/∂w{s}ⱼᵢ per image, = δ{s}ⱼ·a{p}ᵢ"
+        d[names.total_grad(names.weights(l))] = (f"∂C_T/∂w{s}ⱼᵢ, the per-image gradients"
+                                                 " summed over the images")
         if net.biases:
-            d[f"b{l}"] = f"b{s}: biases of layer {l}"
-            d[f"dC_db{l}"] = f"∂C/∂b{s}ⱼ per image, = δ{s}ⱼ"
-            d[f"dCT_db{l}"] = f"∂C_T/∂b{s}ⱼ, summed over the images"
+            d[names.bias(l)] = f"b{s}: biases of layer {l}"
+            d[names.grad(names.bias(l))] = f"∂C/∂b{s}ⱼ per image, = δ{s}ⱼ"
+            d[names.total_grad(names.bias(l))] = f"∂C_T/∂b{s}ⱼ, summed over the images"
     d["C"] = net.loss.formula.replace("a ", f"a{sup(last)} ", 1) + ": the cost of each image"
     d["C_T"] = "C_T: the total cost, Σ of C over the images"
     d["correct"] = ("1 where the output is within 0.5 of the target, else 0"

@@ -15,6 +15,7 @@ from collections.abc import Collection, Mapping
 
 import numpy as np
 
+from sheetnet import notation as names
 from sheetnet.core import fc
 from sheetnet.core.descent import Progress
 from sheetnet.core.fc import FCNet
@@ -80,7 +81,7 @@ def check(net: FCNet, blocks: Mapping[str, np.ndarray], h: float = H) -> dict[st
     plus, minus = perturbed_costs(net, blocks, 1.0, h), perturbed_costs(net, blocks, -1.0, h)
     ct_plus, ct_minus = plus.sum(axis=1), minus.sum(axis=1)
     numeric = central_difference(ct_plus, ct_minus, h)
-    backprop = np.array([blocks[f"dCT_d{name}"][r, c] for name, r, c in parameters(net)])
+    backprop = np.array([blocks[names.total_grad(name)][r, c] for name, r, c in parameters(net)])
     return {"h": np.array(h), "C_plus": plus.T, "C_minus": minus.T, "CT_plus": ct_plus,
             "CT_minus": ct_minus, "backprop": backprop, "numeric": numeric,
             "rel_error": relative_error(backprop, numeric)}

@@ -14,10 +14,11 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sheetnet import notation as names
 from sheetnet.core.cnn import PARAMS, CNNNet, describe, element_labels
 from sheetnet.core.cost import Cost, of_iteration_sheet
-from sheetnet.core.fc import sub, sup
 from sheetnet.core.run import Run
+from sheetnet.notation import sub, sup
 from sheetnet.pairs import ops
 from sheetnet.workbook.layout import (
     FORMAT_MARK,
@@ -113,8 +114,8 @@ def iteration_places(net: CNNNet, cols: Columns, k: int) -> dict[str, Place]:
     for p, rows, width, tile in (("F", K * f, f, f), ("bF", K, 1, 0),
                                  ("WO", n * K * ph, pw, ph), ("bO", n, 1, 0)):
         add(p, rows, width, tile, cols.value, advance=False)
-        add(f"dCT_d{p}", rows, width, tile, cols.total, advance=False)
-        add(f"dC_d{p}", rows, width, tile)
+        add(names.total_grad(p), rows, width, tile, cols.total, advance=False)
+        add(names.grad(p), rows, width, tile)
     row += 1  # section title
     add("x", h, w)
     add("t", n)
@@ -210,7 +211,7 @@ def iteration_rows(net: CNNNet, here: dict[str, Place], prev: dict[str, Place] |
 
     # parameters: the value (from Inputs or last sheet's update), Σ and per-image gradients
     for name in PARAMS:
-        value, grad, total = here[name], here[f"dC_d{name}"], here[f"dCT_d{name}"]
+        value, grad, total = here[name], here[names.grad(name)], here[names.total_grad(name)]
         label(value)
         for r in range(value.rows):
             for c in range(value.cols):
@@ -218,22 +219,23 @@ def iteration_rows(net: CNNNet, here: dict[str, Place], prev: dict[str, Place] |
                     i = r * value.cols + c
                     fixed(value, r, c, inputs[name].ref(i, absolute=True, sheet=sheet))
                 else:
+                    total_prev = prev[names.total_grad(name)].ref(r, c, sheet=sheet)
                     fixed(value, r, c, ops.update_xl(prev[name].ref(r, c, sheet=sheet),
-                                                     prev[f"dCT_d{name}"].ref(r, c, sheet=sheet)))
+                                                     total_prev))
                 banded(grad, r, c, total)
     for q in range(K):
         d0, d1 = tile(q, mh)
         for u in range(f):
             for v in range(f):
-                per_image(here["dC_dF"], q * f + u, v, ops.filter_gradient_xl(
+                per_image(here[names.grad("F")], q * f + u, v, ops.filter_gradient_xl(
                     df.span(d0, d1, 0, mw - 1), x.span(u, u + mh - 1, v, v + mw - 1)))
-        per_image(here["dC_dbF"], q, 0, ops.map_sum_xl(df.span(d0, d1, 0, mw - 1)))
+        per_image(here[names.grad("bF")], q, 0, ops.map_sum_xl(df.span(d0, d1, 0, mw - 1)))
     for o in range(n):
         for r in range(K * ph):
             for c in range(pw):
-                per_image(here["dC_dWO"], o * K * ph + r, c,
+                per_image(here[names.grad("WO")], o * K * ph + r, c,
                           ops.weight_gradient_xl(do.ref(o), zp.ref(r, c)))
-        per_image(here["dC_dbO"], o, 0, do.ref(o))
+        per_image(here[names.grad("bO")], o, 0, do.ref(o))
     row(FIRST_ROW - 1).fixed[1] = Styled("Parameters · gradients", "section")
     # forward pass
     row(x.row - 1).fixed[1] = Styled("Forward pass", "section")

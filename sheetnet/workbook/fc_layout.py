@@ -10,9 +10,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
+from sheetnet import notation as names
 from sheetnet.core.cost import Cost, of_iteration_sheet
-from sheetnet.core.fc import FCNet, describe, sub, sup
+from sheetnet.core.fc import FCNet, describe
 from sheetnet.core.run import Run
+from sheetnet.notation import sub, sup
 from sheetnet.pairs import ops
 from sheetnet.workbook.layout import (
     FORMAT_MARK,
@@ -80,12 +82,12 @@ def iteration_places(net: FCNet, n_images: int, n_classes: int, k: int) -> dict[
 
     row = 4
     for l in net.layers:
-        for p, n in ((f"W{l}", net.n(l) * net.n(l - 1)), (f"b{l}", net.n(l))):
+        for p, n in ((names.weights(l), net.n(l) * net.n(l - 1)), (names.bias(l), net.n(l))):
             if p not in net.param_shapes():
                 continue
             add(p, row, n, VALUE)
-            add(f"dCT_d{p}", row, n, TOTAL)
-            add(f"dC_d{p}", row, n)
+            add(names.total_grad(p), row, n, TOTAL)
+            add(names.grad(p), row, n)
             row += n
     row += 2
     add("x", row, net.n(1))
@@ -93,8 +95,8 @@ def iteration_places(net: FCNet, n_images: int, n_classes: int, k: int) -> dict[
     add("t", row, n_classes)
     row += n_classes
     for l in net.layers:
-        add(f"z{l}", row, net.n(l))
-        add(f"a{l}", row + net.n(l), net.n(l))
+        add(names.z(l), row, net.n(l))
+        add(names.a(l), row + net.n(l), net.n(l))
         row += 2 * net.n(l)
     add("C", row, 1)
     add("C_T", row, 1, TOTAL)
@@ -102,7 +104,7 @@ def iteration_places(net: FCNet, n_images: int, n_classes: int, k: int) -> dict[
     add("accuracy", row + 1, 1, VALUE)
     row += 4
     for l in reversed(net.layers):
-        add(f"delta{l}", row, net.n(l))
+        add(names.delta(l), row, net.n(l))
         row += net.n(l)
     return places
 
@@ -161,9 +163,9 @@ def iteration_rows(net: FCNet, run: Run, here: dict[str, Place], prev: dict[str,
     act = net.act
     # parameters, their gradients per image and summed, and the update from the previous sheet
     for l in net.layers:
-        a_prev = here["x"] if l == 2 else here[f"a{l - 1}"]
+        a_prev = here["x"] if l == 2 else here[names.a(l - 1)]
         m = net.n(l - 1)
-        for p in (f"W{l}", f"b{l}")[:2 if net.biases else 1]:
+        for p in (names.weights(l), names.bias(l))[:2 if net.biases else 1]:
             labels = element_labels(net, p)
             label(here[p], labels)
             for i in range(len(labels)):
@@ -171,11 +173,11 @@ def iteration_rows(net: FCNet, run: Run, here: dict[str, Place], prev: dict[str,
                     fixed(here[p], i, inputs[p].ref(i, absolute=True, sheet=sheet))
                 else:
                     fixed(here[p], i, ops.update_xl(prev[p].ref(i, sheet=sheet),
-                                                    prev[f"dCT_d{p}"].ref(i, sheet=sheet)))
-                grad = here[f"dC_d{p}"]
-                fixed(here[f"dCT_d{p}"], i, ops.total_xl(grad.all_images_row(i)), "total")
+                                                    prev[names.total_grad(p)].ref(i, sheet=sheet)))
+                grad = here[names.grad(p)]
+                fixed(here[names.total_grad(p)], i, ops.total_xl(grad.all_images_row(i)), "total")
                 j = i // m if p[0] == "W" else i
-                d = here[f"delta{l}"].ref(j)
+                d = here[names.delta(l)].ref(j)
                 per_image(grad, i, ops.weight_gradient_xl(d, a_prev.ref(i % m))
                           if p[0] == "W" else d)
     row(3).fixed[1] = Styled("Parameters · gradients", "section")
@@ -190,9 +192,9 @@ def iteration_rows(net: FCNet, run: Run, here: dict[str, Place], prev: dict[str,
         per_image(t, k, data["label"].ref(sheet=sheet) if run.data.values else ops.one_hot_xl(
             data["label"].ref(sheet=sheet), inputs["classes"].ref(k, absolute=True, sheet=sheet)))
     for l in net.layers:
-        z, a = here[f"z{l}"], here[f"a{l}"]
-        a_prev = x if l == 2 else here[f"a{l - 1}"]
-        w, b, m = here[f"W{l}"], here.get(f"b{l}"), net.n(l - 1)
+        z, a = here[names.z(l)], here[names.a(l)]
+        a_prev = x if l == 2 else here[names.a(l - 1)]
+        w, b, m = here[names.weights(l)], here.get(names.bias(l)), net.n(l - 1)
         label(z, [f"z{sup(l)}{sub(j + 1)}" for j in range(z.rows)])
         label(a, [f"a{sup(l)}{sub(j + 1)}" for j in range(a.rows)])
         for j in range(z.rows):
@@ -200,7 +202,7 @@ def iteration_rows(net: FCNet, run: Run, here: dict[str, Place], prev: dict[str,
                 w.span(j * m, j * m + m - 1, absolute=True), a_prev.span(0, m - 1),
                 b.ref(j, absolute=True) if b else None))
             per_image(a, j, act(l).excel_value(z.ref(j)))
-    a_out = here[f"a{last}"]
+    a_out = here[names.a(last)]
     c, correct = here["C"], here["correct"]
     n = run.n_images
     a_all, t_all = a_out.span(0, a_out.rows - 1), t.span(0, t.rows - 1)
@@ -212,17 +214,17 @@ def iteration_rows(net: FCNet, run: Run, here: dict[str, Place], prev: dict[str,
               else ops.near_xl(a_out.ref(0), t.ref(0)))
     fixed(here["accuracy"], 0, ops.mean_xl(correct.all_images_row(0)), "total")
     # backpropagation
-    first_delta = here[f"delta{last}"]
+    first_delta = here[names.delta(last)]
     row(first_delta.row - 1).fixed[1] = Styled("Backpropagation", "section")
     for l in reversed(net.layers):
-        d = here[f"delta{l}"]
+        d = here[names.delta(l)]
         label(d, [f"δ{sup(l)}{sub(j + 1)}" for j in range(d.rows)])
-        z, a = here[f"z{l}"], here[f"a{l}"]
+        z, a = here[names.z(l)], here[names.a(l)]
         for i in range(d.rows):
             if l == last:
                 f = ops.output_error_xl(net.loss, a.ref(i), t.ref(i), n, act(l), z.ref(i))
             else:
-                w_next, d_next = here[f"W{l + 1}"], here[f"delta{l + 1}"]
+                w_next, d_next = here[names.weights(l + 1)], here[names.delta(l + 1)]
                 pairs = [(w_next.ref(j * d.rows + i, absolute=True), d_next.ref(j))
                          for j in range(d_next.rows)]
                 f = ops.hidden_error_xl(ops.back_sum_xl(pairs), act(l), z.ref(i), a.ref(i))
@@ -237,7 +239,7 @@ def workbook(run: Run, extras: Sequence[Extra] = ()) -> WorkbookSpec:
     param_rows = [(p, element_labels(net, p), run.params[p]) for p in net.param_shapes()]
     per_iter = [iteration_places(net, n, k_classes, k) for k in range(run.iterations + 1)]
     if run.data.values:  # the data and the last prediction side by side
-        output = f"a{len(net.sizes)}"
+        output = names.a(len(net.sizes))
         extras = [lambda inputs, data, it: fit_sheet(run, it[-1][output], data), *extras]
     return assemble(
         run, config(run), param_rows, describe(net), per_iter,
@@ -248,7 +250,7 @@ def workbook(run: Run, extras: Sequence[Extra] = ()) -> WorkbookSpec:
 def _iteration_spec(net: FCNet, run: Run, k: int, here: dict[str, Place],
                     render: Callable[[Grid], Grid]) -> SheetSpec:
     n = run.n_images
-    last_row = here[f"delta{net.layers[0]}"].row + here[f"delta{net.layers[0]}"].rows - 1
+    last_row = here[names.delta(net.layers[0])].row + here[names.delta(net.layers[0])].rows - 1
     last_col = IMG + n - 1
 
     def build() -> Grid:

@@ -7,6 +7,7 @@ formula over Iter 0's cells.
 
 from __future__ import annotations
 
+from sheetnet import notation as names
 from sheetnet.core.cost import Cost
 from sheetnet.core.fc import FCNet
 from sheetnet.core.gradcheck import (
@@ -103,7 +104,7 @@ def check_sheet(run: Run, here: dict[str, Place]) -> tuple[SheetSpec, list[Place
         for k, (name, r, c) in enumerate(params):
             row = FIRST + k
             cols = net.param_shapes()[name][1]
-            grad = here[f"dCT_d{name}"].ref(r * cols + c, absolute=True, sheet=CHECK)
+            grad = here[names.total_grad(name)].ref(r * cols + c, absolute=True, sheet=CHECK)
             plus = f"{a1(row, PLUS)}:{a1(row, PLUS + n - 1)}"
             minus = f"{a1(row, minus_col)}:{a1(row, minus_col + n - 1)}"
             ct_plus, ct_minus = a1(row, COLS["CT_plus"]), a1(row, COLS["CT_minus"])

@@ -6,8 +6,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from sheetnet.core.fc import sub
 from sheetnet.core.run import Run
+from sheetnet.notation import sub
 from sheetnet.workbook.layout import (
     ColorScale,
     Grid,
