@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from sheetnet import notation as names
 from sheetnet.core.cnn import PARAMS, CNNNet, describe, element_labels
-from sheetnet.core.cost import Cost, of_iteration_sheet
+from sheetnet.core.cost import Cost
 from sheetnet.core.run import Run
 from sheetnet.notation import sub, sup
 from sheetnet.pairs import ops
@@ -31,6 +31,7 @@ from sheetnet.workbook.layout import (
     Template,
     WorkbookSpec,
     a1,
+    cost_of_iteration_sheet,
 )
 from sheetnet.workbook.sheets import assemble, iteration_sheet
 
@@ -142,7 +143,7 @@ def cost(net: CNNNet, n_images: int, iterations: int) -> Cost:
     parameters = sum(math.prod(shape) for shape in net.param_shapes().values())
     cols = Columns.of(net, n_images)
     h, w = net.image
-    return of_iteration_sheet(iteration_places(net, cols, 0).values(), parameters=parameters,
+    return cost_of_iteration_sheet(iteration_places(net, cols, 0).values(), parameters=parameters,
                               images=n_images, iterations=iterations,
                               other_rows=parameters + 40,
                               what=f"{net.filters} filters {net.size}×{net.size},"

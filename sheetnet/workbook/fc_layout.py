@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable, Sequence
 
 from sheetnet import notation as names
-from sheetnet.core.cost import Cost, of_iteration_sheet
+from sheetnet.core.cost import Cost
 from sheetnet.core.fc import FCNet, describe
 from sheetnet.core.run import Run
 from sheetnet.notation import sub, sup
@@ -27,6 +27,7 @@ from sheetnet.workbook.layout import (
     Template,
     WorkbookSpec,
     a1,
+    cost_of_iteration_sheet,
 )
 from sheetnet.workbook.sheets import FIRST_IMAGE_COL, Extra, assemble, fit_sheet, iteration_sheet
 
@@ -115,7 +116,7 @@ def cost(net: FCNet, n_images: int, iterations: int, extra_cells: int = 0) -> Co
     extra_cells: formula cells of sheets the preset adds (a Fit or Check sheet)."""
     parameters = sum(math.prod(shape) for shape in net.param_shapes().values())
     places = iteration_places(net, n_images, net.n(len(net.sizes)), 0).values()
-    return of_iteration_sheet(places, parameters=parameters, images=n_images,
+    return cost_of_iteration_sheet(places, parameters=parameters, images=n_images,
                               iterations=iterations, other_cells=extra_cells,
                               other_rows=parameters + 40, other_cols=IMG + n_images,
                               what=f"layers {','.join(map(str, net.sizes))}")
