@@ -30,8 +30,11 @@ from rich.text import Text as RichText
 from sheetnet import presets, terminal
 from sheetnet.audit import engines
 from sheetnet.audit import verify as audit_verify
+from sheetnet.core import gd
 from sheetnet.errors import SheetnetError
 from sheetnet.files import check_writable, write_atomically
+from sheetnet.pairs import outputs
+from sheetnet.pairs.activations import ACTIVATIONS
 from sheetnet.presets.options import DEFAULT_SEED, Options
 from sheetnet.workbook import xlsx
 
@@ -74,37 +77,61 @@ def user_errors(func):
     return wrapper
 
 
-NetOpt = Annotated[str, typer.Option("--net", "-n", help="Which net: see `sheetnet nets`.")]
-ItersOpt = Annotated[int | None, typer.Option(help="Gradient-descent iterations (default: the"
-                                                   " net's, see `sheetnet nets`).")]
-EtaOpt = Annotated[float | None, typer.Option(help="Learning rate η > 0 (default: the net's, see"
-                                                   " `sheetnet nets`).")]
-SeedOpt = Annotated[int, typer.Option(min=0, help="Seed of the initial parameters (0 or more).")]
-InitOpt = Annotated[Path | None, typer.Option(help="JSON file of initial parameters instead of"
-                                                    " --seed (mlp: W2, b2, W3, b3; cnn: F, bF,"
-                                                    " WO, bO).")]
-DataOpt = Annotated[Path | None, typer.Option(help="CSV of your own images: a `label` column,"
-                                                   " then the pixels row by row.")]
-ShapeOpt = Annotated[str | None, typer.Option(help="Image shape ROWSxCOLS for --data, e.g. 4x3.")]
-JsonOpt = Annotated[Path | None, typer.Option("--json", help="Write cost, accuracy and every"
-                                                             " block to this JSON file.")]
-FiltersOpt = Annotated[int | None, typer.Option(help="cnn: number of filters K (default 3).")]
-FilterSizeOpt = Annotated[int | None, typer.Option(help="cnn: filter size f, f×f (default 3).")]
-PoolOpt = Annotated[int | None, typer.Option(help="cnn: max-pooling window p, p×p (default 2).")]
-LayersOpt = Annotated[str | None, typer.Option(help="Fully connected nets: every layer's size,"
-                                                   " input to output, e.g. 2,4,1.")]
-ActOpt = Annotated[str | None, typer.Option(help="Hidden-layer activation: sigmoid, relu, tanh"
-                                                 " or identity.")]
-OutActOpt = Annotated[str | None, typer.Option(help="Output activation: sigmoid, relu, tanh or"
-                                                    " identity.")]
-LossOpt = Annotated[str | None, typer.Option(help="Cost: half-sse (the book's ½Σ(a−t)²) or mse"
-                                                  " (mean squared error).")]
-FunctionOpt = Annotated[str | None, typer.Option(help="gd: the function, bowl (z = x² + y²),"
-                                                      " elongated or rosenbrock.")]
-StartOpt = Annotated[str | None, typer.Option(help="gd: the starting point X,Y, e.g. 3,2.")]
-StepsOpt = Annotated[int | None, typer.Option(help="gd: the number of steps (the same as"
-                                                   " --iterations).")]
-ForceOpt = Annotated[bool, typer.Option("--force", "-f", help="Overwrite an existing file.")]
+RUN, DATA, NETWORK, EXERCISE, OUTPUT = "Run", "Data", "Network", "Exercise (gd)", "Output"
+
+
+def _one_of(names) -> str:
+    """``a, b or c`` from a registry's names (so a new entry shows in --help by itself)."""
+    names = list(names)
+    return ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else names[0]
+
+
+NetOpt = Annotated[str, typer.Option(
+    "--net", "-n", rich_help_panel=RUN,
+    help=f"Which net: {_one_of(presets.PRESETS)} (see `sheetnet nets`).")]
+ItersOpt = Annotated[int | None, typer.Option(
+    rich_help_panel=RUN, help="Gradient-descent iterations (default: the net's, see `sheetnet"
+                              " nets`).")]
+EtaOpt = Annotated[float | None, typer.Option(
+    rich_help_panel=RUN, help="Learning rate η > 0 (default: the net's, see `sheetnet nets`).")]
+SeedOpt = Annotated[int, typer.Option(min=0, rich_help_panel=RUN,
+                                      help="Seed of the initial parameters (0 or more).")]
+InitOpt = Annotated[Path | None, typer.Option(
+    rich_help_panel=RUN, help="JSON file of initial parameters instead of --seed (mlp: W2, b2,"
+                              " W3, b3; cnn: F, bF, WO, bO).")]
+DataOpt = Annotated[Path | None, typer.Option(
+    rich_help_panel=DATA, help="CSV of your own images: a `label` column, then the pixels row by"
+                               " row.")]
+ShapeOpt = Annotated[str | None, typer.Option(rich_help_panel=DATA,
+                                              help="Image shape ROWSxCOLS for --data, e.g. 4x3.")]
+JsonOpt = Annotated[Path | None, typer.Option(
+    "--json", rich_help_panel=OUTPUT, help="Write cost and accuracy per iteration to this JSON"
+                                           " file.")]
+FiltersOpt = Annotated[int | None, typer.Option(rich_help_panel=NETWORK,
+                                                help="cnn: number of filters K (default 3).")]
+FilterSizeOpt = Annotated[int | None, typer.Option(rich_help_panel=NETWORK,
+                                                   help="cnn: filter size f, f×f (default 3).")]
+PoolOpt = Annotated[int | None, typer.Option(rich_help_panel=NETWORK,
+                                             help="cnn: max-pooling window p, p×p (default 2).")]
+LayersOpt = Annotated[str | None, typer.Option(
+    rich_help_panel=NETWORK, help="Fully connected nets: every layer's size, input to output,"
+                                  " e.g. 2,4,1.")]
+ActOpt = Annotated[str | None, typer.Option(
+    rich_help_panel=NETWORK, help=f"Hidden-layer activation: {_one_of(ACTIVATIONS)}.")]
+OutActOpt = Annotated[str | None, typer.Option(
+    rich_help_panel=NETWORK,
+    help=f"Output activation: {_one_of(outputs.output_activations())}.")]
+LossOpt = Annotated[str | None, typer.Option(
+    rich_help_panel=NETWORK, help=f"Cost: {_one_of(outputs.losses())} (half-sse is the book's"
+                                  " ½Σ(a−t)²).")]
+FunctionOpt = Annotated[str | None, typer.Option(
+    rich_help_panel=EXERCISE, help=f"gd: the function, {_one_of(gd.FUNCTIONS)}.")]
+StartOpt = Annotated[str | None, typer.Option(rich_help_panel=EXERCISE,
+                                              help="gd: the starting point X,Y, e.g. 3,2.")]
+StepsOpt = Annotated[int | None, typer.Option(
+    rich_help_panel=EXERCISE, help="gd: the number of steps (the same as --iterations).")]
+ForceOpt = Annotated[bool, typer.Option("--force", "-f", rich_help_panel=OUTPUT,
+                                        help="Overwrite an existing file.")]
 
 
 # The options every net shares, declared once: `run_options` adds them to a command, which gets
@@ -365,8 +392,7 @@ def show(
         pic = terminal.vector_table(f"point {image}", {"x": run.data.x[i]})
     else:
         pic = terminal.picture(run.data.x[i].reshape(run.data.shape), title)
-    view = terminal.cnn_view if "zF" in blocks else terminal.fc_view
-    console.print(Group(pic, *view(blocks, i)))
+    console.print(Group(pic, *terminal.VIEWS[preset.view](blocks, i)))
     console.print(f"iteration {iteration}: C = {blocks['C'][i]:.6f},"
                   f" C_T = {float(blocks['C_T']):.6f}, accuracy {float(blocks['accuracy']):.1%}")
 

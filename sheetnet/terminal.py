@@ -91,6 +91,9 @@ def cnn_view(blocks: dict[str, np.ndarray], i: int) -> list[Table]:
     return [maps, out]
 
 
+VIEWS = {"fc": fc_view, "cnn": cnn_view}  # how `show` draws a net's blocks (NetPreset.view)
+
+
 def report_table(report: Report) -> Table:
     """Each block's cells and, per engine, its largest error (and |Δ| when one engine ran)."""
     table = Table(title=f"verify {report.path.name} · net {report.net}")

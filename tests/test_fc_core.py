@@ -9,7 +9,8 @@ import pytest
 
 from sheetnet.core import data, fc
 from sheetnet.errors import SheetnetError
-from sheetnet.pairs import ops
+from sheetnet.pairs.activations import ACTIVATIONS, RELU
+from sheetnet.pairs.outputs import MSE, output_layer
 from tests.conftest import BOOK_INIT, assert_gradients_match
 
 
@@ -171,8 +172,7 @@ def test_bad_eta_and_iterations(eta, iterations):
 def test_other_activations_losses_and_no_biases_match_central_differences(act, out, loss,
                                                                             biases):
     rng = np.random.default_rng(4)
-    net = fc.FCNet((3, 5, 4, 2), ops.ACTIVATIONS[act], ops.ACTIVATIONS[out], ops.LOSSES[loss],
-                   biases)
+    net = fc.FCNet((3, 5, 4, 2), ACTIVATIONS[act], output_layer(out, loss), biases)
     params = fc.init_params(net, 4)
     x, t = rng.standard_normal((6, 3)), rng.random((6, 2))
     blocks = fc.iteration(net, params, x, t)
@@ -183,14 +183,14 @@ def test_other_activations_losses_and_no_biases_match_central_differences(act, o
 
 def test_relu_derivative_at_zero_is_zero():
     z = np.array([-1.0, 0.0, 2.0])
-    np.testing.assert_array_equal(ops.RELU.derivative(z, ops.RELU.value(z)), [0.0, 0.0, 1.0])
-    assert ops.RELU.excel_derivative("E5", "E6") == "IF(E5>0,1,0)"
+    np.testing.assert_array_equal(RELU.derivative(z, RELU.value(z)), [0.0, 0.0, 1.0])
+    assert RELU.excel_derivative("E5", "E6") == "IF(E5>0,1,0)"
 
 
 def test_mse_is_the_mean_over_images():
     rng = np.random.default_rng(0)
     a, t = rng.random((5, 1)), rng.random((5, 1))
-    assert ops.MSE.value(a, t, 5).sum() == pytest.approx(np.mean((a - t) ** 2))
+    assert MSE.value(a, t, 5).sum() == pytest.approx(np.mean((a - t) ** 2))
 
 
 def test_xor_and_curve_defaults_converge():

@@ -15,7 +15,8 @@ from sheetnet import presets
 from sheetnet.audit.verify import verify
 from sheetnet.cli import app
 from sheetnet.core import cnn, data, fc
-from sheetnet.pairs import ops
+from sheetnet.pairs.activations import IDENTITY, RELU
+from sheetnet.pairs.outputs import MSE, compose
 from tests.conftest import BOOK_INIT, ROOT, export, recalculated, recalculated_cost, write_csv
 
 runner = CliRunner()
@@ -209,7 +210,7 @@ def test_relu_at_exactly_zero_agrees_with_the_cells(tmp_path):
                   "--layers", "1,2,1", "--init", str(path), "--iterations", "2")
     report = verify(out)
     assert report.ok, report.first_differences()
-    net = fc.FCNet((1, 2, 1), ops.RELU, ops.IDENTITY, ops.MSE)
+    net = fc.FCNet((1, 2, 1), RELU, compose(IDENTITY, MSE))
     ds = data.load_csv(csv, (1, 1), values=True)
     blocks = fc.iteration(net, fc.params_from_json(net, init, "init"), ds.x, ds.targets)
     assert (blocks["z2"][0] == 0).all() and (blocks["delta2"][0] == 0).all()
@@ -277,19 +278,20 @@ def test_twolayer_check_sheet_verifies_with_relative_errors_below_1e_6(tmp_path)
 def test_workbook_from_a_version_with_fewer_settings_still_verifies(tmp_path,
                                                                     monkeypatch):
     """Older workbooks list fewer settings on Inputs, so every input row sits higher."""
-    from sheetnet.workbook import fc_layout, xlsx
+    from sheetnet.workbook import settings, xlsx
 
-    newer = fc_layout.config
+    newer = settings.fc_settings
 
     def older(run):
-        settings = newer(run)
+        found = newer(run)
         for key in ("loss", "biases", "targets"):
-            settings.pop(key)
-        return settings
+            found.pop(key)
+        found["workbook"] = "sheetnet workbook 1"
+        return found
 
     preset = presets.get("mlp")
     run = preset.run(presets.Options(iterations=2))
-    monkeypatch.setattr(fc_layout, "config", older)
+    monkeypatch.setattr(settings, "fc_settings", older)
     out = tmp_path / "old.xlsx"
     xlsx.write(preset.workbook(run), out)
     monkeypatch.undo()

@@ -25,8 +25,9 @@ from sheetnet.audit import values as vals
 from sheetnet.audit.archive import Archive, formula_cells, formula_text
 from sheetnet.core.run import Run
 from sheetnet.errors import SheetnetError
-from sheetnet.workbook.layout import FORMAT_MARK, Place, a1, sheet_prefix
-from sheetnet.workbook.sheets import CONFIG_ROW, INPUTS, read_config
+from sheetnet.workbook import settings
+from sheetnet.workbook.layout import Place, a1, sheet_prefix
+from sheetnet.workbook.sheets import INPUTS
 
 TOLERANCE = 1e-9
 MAX_EXAMINED = 200_000  # differing cells whose formulas are read to find the roots
@@ -153,11 +154,8 @@ def read_run(path: Path) -> tuple[presets.Preset, dict[str, object]]:
     if INPUTS not in found:
         raise SheetnetError(f"{path}: not a sheetnet workbook (no {INPUTS} sheet); make one"
                             " with `sheetnet export`")
-    config = read_config(_config_rows(found[INPUTS]))
-    if config.get("workbook") != FORMAT_MARK or "net" not in config:
-        raise SheetnetError(f"{path}: not a sheetnet workbook (its {INPUTS} sheet lacks the"
-                            f" {FORMAT_MARK!r} mark); make one with `sheetnet export`")
-    return presets.get(str(config["net"])), config
+    config = settings.read(_config_rows(found[INPUTS]))
+    return presets.get(settings.check_format(config, str(path))), config
 
 
 def _skeleton(preset: presets.Preset, config: dict[str, object]) -> Run:
@@ -240,7 +238,7 @@ def _placed(places: list[Place], config: dict[str, object]) -> list[Place]:
     fewer settings has every input row shifted by the same amount: follow its own η row.
     """
     eta = next((p for p in places if p.name == "eta" and p.kind == "input"), None)
-    shift = CONFIG_ROW + len(config) - eta.row if eta is not None else 0
+    shift = settings.ROW + len(config) - eta.row if eta is not None else 0
     return [replace(p, row=p.row + shift) if p.sheet == INPUTS and shift else p for p in places]
 
 

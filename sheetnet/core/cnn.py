@@ -19,11 +19,13 @@ import numpy as np
 
 from sheetnet import notation as names
 from sheetnet.core.descent import trainer
+from sheetnet.core.fc import BOOK_OUTPUT
 from sheetnet.core.params import Params, standard_normal, validate_params
 from sheetnet.errors import SheetnetError
 from sheetnet.notation import sub, sup
 from sheetnet.pairs import ops
-from sheetnet.pairs.ops import HALF_SSE, SIGMOID, Activation, Loss
+from sheetnet.pairs.activations import SIGMOID, Activation
+from sheetnet.pairs.outputs import OutputLayer
 
 PARAMS = ("F", "bF", "WO", "bO")
 
@@ -38,8 +40,7 @@ class CNNNet:
     pool: int = 2
     outputs: int = 3
     activation: Activation = SIGMOID
-    output_activation: Activation = SIGMOID
-    loss: Loss = HALF_SSE
+    output: OutputLayer = BOOK_OUTPUT
 
     def __post_init__(self) -> None:
         h, w = self.image
@@ -99,12 +100,12 @@ def iteration(net: CNNNet, params: Mapping[str, np.ndarray], x: np.ndarray,
     b["zP"] = zp = ops.max_pool(af, net.pool)
     flat = zp.reshape(n, -1)
     b["zO"] = zo = ops.weighted_input(flat, WO, bO)
-    b["aO"] = ao = net.output_activation.value(zo)
-    b["C"] = net.loss.value(ao, t, n)
+    b["aO"] = ao = net.output.forward(zo)
+    b["C"] = net.output.cost(zo, ao, t, n)
     b["C_T"] = ops.total(b["C"])
     b["correct"] = ops.correct(ao, t)
     b["accuracy"] = ops.mean(b["correct"])
-    b["deltaO"] = do = ops.output_error(net.loss, ao, t, n, net.output_activation, zo)
+    b["deltaO"] = do = net.output.delta(zo, ao, t, n)
     b["deltaP"] = dp = ops.back_sum(do, WO).reshape(zp.shape)
     b["routed"] = routed = ops.route_max(af, dp, net.pool)
     b["deltaF"] = df = ops.hidden_error(routed, net.activation, zf, af)
@@ -125,7 +126,7 @@ def cost(net: CNNNet, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.nda
 def describe(net: CNNNet) -> dict[str, str]:
     """What each block is, in the book's notation (for the Map sheet and the terminal)."""
     f, p = net.size, net.pool
-    act, out = net.activation.name, net.output_activation.name
+    act, out = net.activation.name, net.output.activation
     return {
         "F": f"wᶠᵏ: the {net.filters} filters, {f}×{f} weights each",
         "bF": "bᶠᵏ: each filter's bias",
@@ -138,7 +139,7 @@ def describe(net: CNNNet) -> dict[str, str]:
         "zP": f"zᴾᵏᵢⱼ = aᴾᵏᵢⱼ: the maximum of each {p}×{p} window of aᶠᵏ (max pooling)",
         "zO": "zᴼₙ = Σ wᴼₙ·zᴾ + bᴼₙ: the output layer's weighted inputs",
         "aO": f"aᴼₙ = {out}(zᴼₙ): the outputs",
-        "C": f"the cost of each image: {net.loss.formula}",
+        "C": f"the cost of each image: {net.output.formula}",
         "C_T": "C_T: the total cost, Σ of C over the images",
         "correct": "1 where the largest output is the target class, else 0",
         "accuracy": "share of images classified right",

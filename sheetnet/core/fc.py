@@ -1,8 +1,9 @@
 """The fully connected network of the book's chapters 3-5 and 4-4, vectorized over images.
 
-Layer 1 is the input. For layers l = 2..L: zˡ = Wˡaˡ⁻¹ + bˡ, aˡ = σ(zˡ); the neural unit errors
-δᴸ = (aᴸ−t)⊙σ'(zᴸ), δˡ = (Wˡ⁺¹)ᵀδˡ⁺¹⊙σ'(zˡ); gradients ∂C/∂Wˡ = δˡ(aˡ⁻¹)ᵀ, ∂C/∂bˡ = δˡ per image,
-summed over the images; full-batch gradient descent.
+Layer 1 is the input. For layers l = 2..L: zˡ = Wˡaˡ⁻¹ + bˡ, aˡ = σ(zˡ) (the output layer's
+own activation for l = L); the neural unit errors δᴸ from the output layer (e.g. (aᴸ−t)⊙σ'(zᴸ)),
+δˡ = (Wˡ⁺¹)ᵀδˡ⁺¹⊙σ'(zˡ); gradients ∂C/∂Wˡ = δˡ(aˡ⁻¹)ᵀ, ∂C/∂bˡ = δˡ per image, summed over the
+images; then an update rule.
 """
 
 from __future__ import annotations
@@ -17,17 +18,20 @@ from sheetnet.core.descent import trainer
 from sheetnet.core.params import Params, standard_normal, validate_params
 from sheetnet.notation import sup
 from sheetnet.pairs import ops
-from sheetnet.pairs.ops import HALF_SSE, SIGMOID, Activation, Loss
+from sheetnet.pairs.activations import SIGMOID, Activation
+from sheetnet.pairs.outputs import HALF_SSE, OutputLayer, compose
+
+BOOK_OUTPUT = compose(SIGMOID, HALF_SSE)  # the book's sigmoid outputs and ½Σ(a − t)²
 
 
 @dataclass(frozen=True)
 class FCNet:
-    """Layer sizes (n₁, …, n_L) and the activations of the hidden and output layers."""
+    """Layer sizes (n₁, …, n_L), the hidden layers' activation and the output layer (its
+    activation fused with the cost)."""
 
     sizes: tuple[int, ...]
     activation: Activation = SIGMOID
-    output_activation: Activation = SIGMOID
-    loss: Loss = HALF_SSE
+    output: OutputLayer = BOOK_OUTPUT
     biases: bool = True  # False: zˡ = Wˡaˡ⁻¹ only (e.g. the score function f = W₂max(0, W₁x))
 
     @property
@@ -44,8 +48,10 @@ class FCNet:
         """nₗ, the number of units in layer l (1-based as in the book)."""
         return self.sizes[layer - 1]
 
-    def act(self, layer: int) -> Activation:
-        return self.output_activation if layer == len(self.sizes) else self.activation
+    @property
+    def last(self) -> int:
+        """L, the output layer."""
+        return len(self.sizes)
 
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
         """``{"W2": (n2, n1), "b2": (n2,), …}`` in the order the workbook lists them."""
@@ -87,20 +93,20 @@ def iteration(net: FCNet, params: Mapping[str, np.ndarray], x: np.ndarray,
     n = x.shape[0]
     a = {1: x}
     z: dict[int, np.ndarray] = {}
+    last = net.last
     for l in net.layers:
         bias = params[names.bias(l)] if net.biases else 0.0
         z[l] = ops.weighted_input(a[l - 1], params[names.weights(l)], bias)
-        a[l] = net.act(l).value(z[l])
+        a[l] = net.output.forward(z[l]) if l == last else net.activation.value(z[l])
         b[names.z(l)], b[names.a(l)] = z[l], a[l]
-    last = len(net.sizes)
-    b["C"] = net.loss.value(a[last], t, n)
+    b["C"] = net.output.cost(z[last], a[last], t, n)
     b["C_T"] = ops.total(b["C"])
-    b["correct"] = (ops.correct if net.sizes[-1] > 1 else ops.near)(a[last], t)
+    b["correct"] = (ops.correct if net.outputs > 1 else ops.near)(a[last], t)
     b["accuracy"] = ops.mean(b["correct"])
-    delta = {last: ops.output_error(net.loss, a[last], t, n, net.act(last), z[last])}
+    delta = {last: net.output.delta(z[last], a[last], t, n)}
     for l in range(last - 1, 1, -1):
         back = ops.back_sum(delta[l + 1], params[names.weights(l + 1)])
-        delta[l] = ops.hidden_error(back, net.act(l), z[l], a[l])
+        delta[l] = ops.hidden_error(back, net.activation, z[l], a[l])
     for l in range(last, 1, -1):
         b[names.delta(l)] = delta[l]
     for l in net.layers:
@@ -125,8 +131,8 @@ def stacked_costs(net: FCNet, stack: Mapping[str, np.ndarray], x: np.ndarray,
         z = np.einsum("sji,sni->snj", stack[names.weights(l)], a)
         if net.biases:
             z = z + stack[names.bias(l)][:, None, :]
-        a = net.act(l).value(z)
-    return net.loss.value(a, t[None], n)
+        a = net.output.forward(z) if l == net.last else net.activation.value(z)
+    return net.output.cost(z, a, t[None], n)
 
 
 def cost(net: FCNet, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarray) -> float:
@@ -148,7 +154,8 @@ def describe(net: FCNet) -> dict[str, str]:
         d[names.weights(l)] = (f"W{s}: weights w{s}ⱼᵢ from unit i of layer {l - 1} to unit j"
                                f" of layer {l}")
         d[names.z(l)] = f"z{s}: weighted inputs of layer {l}, = W{s}a{p}{plus_b}"
-        d[names.a(l)] = f"a{s}: outputs of layer {l}, = {net.act(l).name}(z{s})"
+        act = net.output.activation if l == last else net.activation.name
+        d[names.a(l)] = f"a{s}: outputs of layer {l}, = {act}(z{s})"
         if l == last:
             d[names.delta(l)] = (f"δ{s}: neural unit errors of the output layer,"
                                  f" = ∂C/∂a{s} ⊙ σ'(z{s})")
@@ -162,7 +169,7 @@ def describe(net: FCNet) -> dict[str, str]:
             d[names.bias(l)] = f"b{s}: biases of layer {l}"
             d[names.grad(names.bias(l))] = f"∂C/∂b{s}ⱼ per image, = δ{s}ⱼ"
             d[names.total_grad(names.bias(l))] = f"∂C_T/∂b{s}ⱼ, summed over the images"
-    d["C"] = net.loss.formula.replace("a ", f"a{sup(last)} ", 1) + ": the cost of each image"
+    d["C"] = net.output.formula.replace("a ", f"a{sup(last)} ", 1) + ": the cost of each image"
     d["C_T"] = "C_T: the total cost, Σ of C over the images"
     d["correct"] = ("1 where the output is within 0.5 of the target, else 0"
                     if net.sizes[-1] == 1 else

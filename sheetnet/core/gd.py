@@ -8,14 +8,15 @@ goes 13 → 8.32 → 5.3248 …
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-from sheetnet.core.trace import Trace, check_finite
+from sheetnet.core import descent
+from sheetnet.core.trace import Trace
 from sheetnet.errors import SheetnetError
-from sheetnet.pairs import ops
+from sheetnet.pairs.optim import GD, UpdateRule
 
 Pair = tuple[str, str]
 
@@ -95,22 +96,18 @@ def parse_start(text: str) -> np.ndarray:
 
 def descend(f: Function, start: np.ndarray, eta: float, steps: int,
             progress: Callable[[int], None] | None = None,
-            keep: Collection[str] | None = None) -> Trace:
+            keep: Collection[str] | None = None, rule: UpdateRule = GD,
+            hyper: Mapping[str, float] | None = None) -> Trace:
     """Steps 0..``steps``: each one's x, y, ∂z/∂x, ∂z/∂y, Δx, Δy and z (the update of the
     last step is computed too, as the sheet shows it). ``keep``: the blocks to store (None:
     all; z always)."""
-    x, y = (np.float64(v) for v in start)  # NumPy scalars: overflow gives inf, not an exception
-    rows: list[dict[str, np.ndarray]] = []
-    for i in range(steps + 1):
-        with np.errstate(over="ignore", invalid="ignore"):  # check_finite reports it instead
-            gx, gy = f.gradient(x, y)
-            row = {"x": x, "y": y, "dz_dx": gx, "dz_dy": gy, "dx": ops.step(gx, eta),
-                   "dy": ops.step(gy, eta), "z": f.value(x, y)}
-            x, y = x + row["dx"], y + row["dy"]
-        blocks = {k: np.array(v, dtype=float) for k, v in row.items()}
-        check_finite(blocks, i, eta)
-        rows.append(blocks if keep is None else {k: blocks[k] for k in ("z", *keep)
-                                                 if k in blocks})
-        if progress:
-            progress(i)
-    return Trace(rows, DESCRIPTIONS, cost_name="z")
+    def step(point: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        x, y = point["x"], point["y"]
+        gx, gy = f.gradient(x, y)
+        return {"x": x, "y": y, "dz_dx": np.asarray(gx, dtype=float),
+                "dz_dy": np.asarray(gy, dtype=float), "z": np.asarray(f.value(x, y), dtype=float)}
+
+    x, y = (np.float64(v) for v in start)
+    return descent.descend(step, {"x": x, "y": y}, eta, steps, DESCRIPTIONS, progress, keep,
+                           rule=rule, hyper=hyper, grad_of=lambda p: f"dz_d{p}",
+                           step_of=lambda p: f"d{p}", cost_name="z")

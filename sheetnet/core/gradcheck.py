@@ -20,6 +20,7 @@ from sheetnet.core import fc
 from sheetnet.core.descent import Progress
 from sheetnet.core.fc import FCNet
 from sheetnet.core.trace import Trace
+from sheetnet.pairs.optim import GD, UpdateRule
 
 # With ReLU, an identity output and ½Σ(f−t)², C is quadratic in any one weight between ReLU kinks,
 # so the central difference has no truncation error there: only rounding, amplified by 1/2h.
@@ -100,9 +101,10 @@ DESCRIPTIONS = {
 
 def train(net: FCNet, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarray,
           eta: float, iterations: int, progress: Progress | None = None,
-          keep: Collection[str] | None = None) -> Trace:
+          keep: Collection[str] | None = None, rule: UpdateRule = GD,
+          hyper: Mapping[str, float] | None = None) -> Trace:
     """The fully connected run, with iteration 0 also carrying the gradient check."""
-    trace = fc.train(net, params, x, t, eta, iterations, progress, keep)
+    trace = fc.train(net, params, x, t, eta, iterations, progress, keep, rule, hyper)
     first = trace.iterations[0]
     if keep is not None:  # the kept blocks may not be enough: recompute iteration 0 whole
         first = fc.iteration(net, params, np.asarray(x, dtype=float), np.asarray(t, dtype=float))

@@ -9,11 +9,12 @@ Each piece is a NumPy form beside its Excel form.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 
 import numpy as np
 
-from sheetnet.core.trace import Trace, check_finite
+from sheetnet.core import descent
+from sheetnet.core.trace import Trace
 from sheetnet.errors import SheetnetError
 from sheetnet.pairs import ops
 
@@ -94,19 +95,19 @@ def descend(x: np.ndarray, y: np.ndarray, start: np.ndarray, eta: float, steps: 
     ``keep``: the blocks to store (None: all; C always)."""
     fixed = closed_form(x, y)
     u, sigma, x_bar = fixed["u"], float(fixed["sigma"]), float(fixed["x_bar"])
+
+    def step(line: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        a, b = float(line["a"]), float(line["b"])
+        p = a / sigma
+        row = {"a": a, "b": b, "dC_da": -residual_sum(a, b, u, y, u),
+               "dC_db": -residual_sum(a, b, u, y), "C": half_sse(a, b, u, y), "p": p,
+               "q": b - p * x_bar}
+        return {k: np.array(v, dtype=float) for k, v in row.items()}
+
     a, b = (float(v) for v in start)
-    rows: list[dict[str, np.ndarray]] = []
-    for i in range(steps + 1):
-        with np.errstate(over="ignore", invalid="ignore"):
-            ga, gb = -residual_sum(a, b, u, y, u), -residual_sum(a, b, u, y)
-            p = a / sigma
-            row = {"a": a, "b": b, "dC_da": ga, "dC_db": gb, "C": half_sse(a, b, u, y),
-                   "p": p, "q": b - p * x_bar}
-        blocks = {k: np.array(v, dtype=float) for k, v in row.items()}
-        check_finite(blocks, i, eta)
-        row = {**fixed, **blocks} if i == 0 else blocks
-        rows.append(row if keep is None else {k: row[k] for k in ("C", *keep) if k in row})
-        a, b = float(ops.update(a, ga, eta)), float(ops.update(b, gb, eta))
-        if progress:
-            progress(i)
-    return Trace(rows, DESCRIPTIONS, cost_name="C")
+    trace = descent.descend(step, {"a": a, "b": b}, eta, steps, DESCRIPTIONS, progress, keep,
+                            grad_of=lambda p: f"dC_d{p}", cost_name="C")
+    first = {**fixed, **trace.iterations[0]}
+    trace.iterations[0] = first if keep is None else {k: first[k] for k in first
+                                                      if k in {"C", *keep}}
+    return trace

@@ -1,131 +1,23 @@
-"""Every piece of math, defined once: its NumPy form beside its Excel form.
+"""The network's operations, each defined once: its NumPy form beside its Excel form.
 
-The NumPy forms compute exactly what the cells compute, so a recalculated workbook and the core
-agree to rounding. Excel forms take cell references (strings such as ``"E12"`` or ``"$C$4:$C$15"``)
-and return formula text without the leading ``=``.
+Weighted sums, backward sums, gradients, totals over images, accuracy, one-hot targets, and the
+CNN's convolution, max pooling and routing. The NumPy forms compute exactly what the cells
+compute, so a recalculated workbook and the core agree to rounding. Excel forms take cell
+references (strings such as ``"E12"`` or ``"$C$4:$C$15"``: one image's cells, a column of n
+cells for a vector, a tile of rows × cols for a map) and return formula text without the
+leading ``=``. Activations, output layers and update rules have their own modules.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from sheetnet.pairs.activations import Activation, times_derivative_xl
 
-@dataclass(frozen=True)
-class Activation:
-    """An activation σ with its derivative σ'(z); the derivative may use z, a = σ(z) or both."""
-
-    name: str
-    value: Callable[[np.ndarray], np.ndarray]
-    derivative: Callable[[np.ndarray, np.ndarray], np.ndarray]
-    excel_value: Callable[[str], str]
-    excel_derivative: Callable[[str, str], str]
-    formula: str  # how the Map sheet writes it
-
-
-# 1/(1+EXP(-z)) overflows to #NUM! in spreadsheets once -z > ~709; (1+TANH(z/2))/2 is the same
-# function and never overflows, so both the core and the cells use it.
-SIGMOID = Activation(
-    name="sigmoid",
-    value=lambda z: (1.0 + np.tanh(z / 2.0)) / 2.0,
-    derivative=lambda z, a: a * (1.0 - a),
-    excel_value=lambda z: f"(1+TANH({z}/2))/2",
-    excel_derivative=lambda z, a: f"{a}*(1-{a})",
-    formula="σ(z) = (1+tanh(z/2))/2, σ'(z) = a(1−a)",
-)
-
-# ReLU's derivative at z = 0 is taken as 0, in NumPy (z > 0) and in the cell (IF(z>0,1,0)) alike.
-RELU = Activation(
-    name="relu",
-    value=lambda z: np.maximum(z, 0.0),
-    derivative=lambda z, a: (z > 0).astype(float),
-    excel_value=lambda z: f"MAX(0,{z})",
-    excel_derivative=lambda z, a: f"IF({z}>0,1,0)",
-    formula="relu(z) = max(0, z), relu'(z) = 1 if z > 0 else 0 (0 at z = 0)",
-)
-
-IDENTITY = Activation(
-    name="identity",
-    value=lambda z: np.array(z, dtype=float),
-    derivative=lambda z, a: np.ones_like(z, dtype=float),
-    excel_value=lambda z: z,
-    excel_derivative=lambda z, a: "1",
-    formula="identity(z) = z, identity'(z) = 1",
-)
-
-TANH = Activation(
-    name="tanh",
-    value=np.tanh,
-    derivative=lambda z, a: 1.0 - a * a,
-    excel_value=lambda z: f"TANH({z})",
-    excel_derivative=lambda z, a: f"(1-{a}*{a})",
-    formula="tanh(z), tanh'(z) = 1 − a²",
-)
-
-ACTIVATIONS: dict[str, Activation] = {a.name: a for a in (SIGMOID, RELU, IDENTITY, TANH)}
-
-
-def times_derivative_xl(factor: str, act: Activation, z: str, a: str) -> str:
-    """``factor`` ⊙ σ'(z) as cell text; σ' = 1 (identity) adds nothing."""
-    deriv = act.excel_derivative(z, a)
-    return f"({factor})" if deriv == "1" else f"({factor})*{deriv}"
-
-
-@dataclass(frozen=True)
-class Loss:
-    """A cost per image with its gradient ∂C/∂a; ``n`` is the number of images."""
-
-    name: str
-    value: Callable[[np.ndarray, np.ndarray, int], np.ndarray]
-    gradient: Callable[[np.ndarray, np.ndarray, int], np.ndarray]
-    excel_value: Callable[[str, str, int], str]
-    excel_gradient: Callable[[str, str, int], str]
-    formula: str
-    label: str  # the C row's element label on the sheet
-
-
-# the book's cost: C = ½Σ(a−t)² per image, C_T = Σ C
-HALF_SSE = Loss(
-    name="half-sse",
-    value=lambda a, t, n: 0.5 * np.sum((a - t) ** 2, axis=-1),
-    gradient=lambda a, t, n: a - t,
-    excel_value=lambda a, t, n: f"SUMXMY2({a},{t})/2",
-    excel_gradient=lambda a, t, n: f"{a}-{t}",
-    formula="C = ½Σ(a − t)² per image; C_T = Σ C",
-    label="½Σ(a−t)²",
-)
-
-# mean squared error over the N images: C = Σ(a−t)²/N per image, so C_T = Σ C is the mean
-MSE = Loss(
-    name="mse",
-    value=lambda a, t, n: np.sum((a - t) ** 2, axis=-1) / n,
-    gradient=lambda a, t, n: 2.0 * (a - t) / n,
-    excel_value=lambda a, t, n: f"SUMXMY2({a},{t})/{n}",
-    excel_gradient=lambda a, t, n: f"2*({a}-{t})/{n}",
-    formula="C = Σ(a − t)²/N per image; C_T = Σ C, the mean squared error over the N images",
-    label="Σ(a−t)²/N",
-)
-
-LOSSES: dict[str, Loss] = {loss.name: loss for loss in (HALF_SSE, MSE)}
-
-
-# --- output error: δᴸ = ∂C/∂a ⊙ σ'(zᴸ) ------------------------------------------------------------
-
-
-def output_error(loss: Loss, a: np.ndarray, t: np.ndarray, n: int, act: Activation,
-                 z: np.ndarray) -> np.ndarray:
-    """δᴸ = ∂C/∂aᴸ ⊙ σ'(zᴸ), e.g. (a−t) ⊙ σ'(z) for the book's C = ½Σ(a−t)²."""
-    return loss.gradient(a, t, n) * act.derivative(z, a)
-
-
-def output_error_xl(loss: Loss, a: str, t: str, n: int, act: Activation, z: str) -> str:
-    return times_derivative_xl(loss.excel_gradient(a, t, n), act, z, a)
-
-
-# --- weighted input, backward sum, gradients, update -----------------------------------------
+# --- weighted input, backward sum, gradients -----------------------------------------
 
 
 def weighted_input(a_prev: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -182,24 +74,6 @@ def total_banded_xl(band_cols: str, column: int, cells: str) -> str:
     of the row to sum.
     """
     return f"SUMIF({band_cols},{column},{cells})"
-
-
-def step(grad: np.ndarray, eta: float) -> np.ndarray:
-    """The book's Δp = −η·∂C/∂p (gradient descent written as a step to add)."""
-    return -eta * grad
-
-
-def step_xl(grad: str, eta: str = "eta") -> str:
-    return f"-{eta}*{grad}"
-
-
-def update(param: np.ndarray, grad: np.ndarray, eta: float) -> np.ndarray:
-    """Gradient descent: p ← p − η·∂C_T/∂p (a new array)."""
-    return param - eta * grad
-
-
-def update_xl(param: str, grad: str, eta: str = "eta") -> str:
-    return f"{param}-{eta}*{grad}"
 
 
 # --- accuracy --------------------------------------------------------------------------------

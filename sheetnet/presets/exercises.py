@@ -22,7 +22,7 @@ from sheetnet.core.trace import Trace
 from sheetnet.errors import SheetnetError
 from sheetnet.files import read_text
 from sheetnet.presets.options import Options
-from sheetnet.workbook import gd_layout, graph_layout, regression_layout
+from sheetnet.workbook import gd_layout, graph_layout, regression_layout, settings
 from sheetnet.workbook.layout import WorkbookSpec
 
 
@@ -88,14 +88,14 @@ class GradientDescent(Exercise):
     def trace(self, run: Run, progress: Callable[[int], None] | None = None,
               keep: Collection[str] | None = None) -> Trace:
         return gd.descend(run.model, run.params["start"], run.eta, run.iterations,  # type: ignore[arg-type]
-                          progress, keep)
+                          progress, keep, run.rule, run.hyper)
 
     def workbook(self, run: Run) -> WorkbookSpec:
         return gd_layout.workbook(run)
 
     def skeleton(self, config: Mapping[str, object]) -> Run:
-        f = gd.function(str(config["function"]))
-        steps = int(str(config["iterations"]))
+        f = gd.function(settings.gd_function(config))
+        steps = settings.iterations(config)
         self.cost(0, steps).check(workbook=True)
         return Run(self.name, f, None, {"start": np.zeros(2)}, 1.0, steps)  # type: ignore[arg-type]
 
@@ -163,7 +163,7 @@ class Regression(Exercise):
         return regression_layout.workbook(run)
 
     def skeleton(self, config: Mapping[str, object]) -> Run:
-        n, steps = int(str(config["points"])), int(str(config["iterations"]))
+        n, steps = settings.regression_size(config)
         self.cost(n, steps).check(workbook=True)
         ds = Dataset("workbook", np.zeros((n, 1)), (0.0,) * n, (), (1, 1), values=True)
         return Run(self.name, None, ds, {"start": np.zeros(2)}, 1.0, steps)
@@ -209,7 +209,8 @@ class Graph(Exercise):
         return Run(self.name, graph.SHOPPING, None, {"inputs": np.zeros(n)}, 0.0, 0)  # type: ignore[arg-type]
 
     def rebuild(self, skeleton: Run, found: Mapping[str, object]) -> Run:
-        values = np.asarray(found["inputs"], dtype=float).ravel()
+        values = np.array([float(np.asarray(found[n.name]).ravel()[0])
+                           for n in graph.inputs_of(graph.SHOPPING)])
         return Run(self.name, graph.SHOPPING, None, {"inputs": values}, 0.0, 0)  # type: ignore[arg-type]
 
     def table(self, trace: Trace) -> tuple[str, list[str], list[list[str]]]:

@@ -20,8 +20,10 @@ from sheetnet.core.cost import Cost
 from sheetnet.core.run import Run
 from sheetnet.notation import sub, sup
 from sheetnet.pairs import ops
+from sheetnet.pairs.optim import GD, UpdateRule
+from sheetnet.workbook import settings
+from sheetnet.workbook.blocks import parameter_cells, state_places
 from sheetnet.workbook.layout import (
-    FORMAT_MARK,
     ColorScale,
     Grid,
     Place,
@@ -48,18 +50,23 @@ class Columns:
     """The sheet's column plan for one net and image count."""
 
     value: int  # first column of the parameters' values
-    total: int  # first column of their Σ over the images
+    total: int  # first column of their Σ over the images (then the update rule's state)
     image: int  # first column of image 1's band
     band: int  # band width (image width + a blank column)
     images: int
+    area: int  # the width of the value area, and of each area after it, with a blank column
 
     @classmethod
-    def of(cls, net: CNNNet, images: int) -> Columns:
-        width = max(net.size, net.pooled_shape[1])
+    def of(cls, net: CNNNet, images: int, rule: UpdateRule = GD) -> Columns:
+        area = max(net.size, net.pooled_shape[1]) + 1
         value = 3
-        total = value + width + 1
-        image = total + width + 1
-        return cls(value, total, image, net.image[1] + 1, images)
+        total = value + area
+        image = total + area * (1 + len(rule.state))
+        return cls(value, total, image, net.image[1] + 1, images, area)
+
+    def state(self, j: int) -> int:
+        """The first column of the rule's j-th state."""
+        return self.total + self.area * (1 + j)
 
     @property
     def last(self) -> int:
@@ -72,28 +79,8 @@ class Columns:
         return f"{a1(row, self.image)}:{a1(row, self.last)}"
 
 
-def config(run: Run) -> dict[str, object]:
-    net: CNNNet = run.model  # type: ignore[assignment]
-    ds = run.data
-    return {
-        "workbook": FORMAT_MARK,
-        "net": run.net,
-        "image shape": f"{net.image[0]}x{net.image[1]}",
-        "filters": net.filters,
-        "filter size": net.size,
-        "pool": net.pool,
-        "activation": net.activation.name,
-        "output activation": net.output_activation.name,
-        "loss": net.loss.name,
-        "iterations": run.iterations,
-        "images": ds.n_images,
-        "classes": len(ds.classes),
-        "data": run.origin.get("data", ds.name),
-        "initial parameters": run.origin.get("init", ""),
-    }
-
-
-def iteration_places(net: CNNNet, cols: Columns, k: int) -> dict[str, Place]:
+def iteration_places(net: CNNNet, cols: Columns, k: int,
+                     rule: UpdateRule = GD) -> dict[str, Place]:
     """Where each block of iteration k lives (the same cells on every iteration sheet)."""
     sheet = iteration_sheet(k)
     d = describe(net)
@@ -116,6 +103,8 @@ def iteration_places(net: CNNNet, cols: Columns, k: int) -> dict[str, Place]:
                                  ("WO", n * K * ph, pw, ph), ("bO", n, 1, 0)):
         add(p, rows, width, tile, cols.value, advance=False)
         add(names.total_grad(p), rows, width, tile, cols.total, advance=False)
+        for place in state_places(rule, p, places[p], cols.state(0), cols.area):
+            places[place.name] = place
         add(names.grad(p), rows, width, tile)
     row += 1  # section title
     add("x", h, w)
@@ -138,16 +127,16 @@ def iteration_places(net: CNNNet, cols: Columns, k: int) -> dict[str, Place]:
     return places
 
 
-def cost(net: CNNNet, n_images: int, iterations: int) -> Cost:
+def cost(net: CNNNet, n_images: int, iterations: int, rule: UpdateRule = GD) -> Cost:
     """The run's and workbook's size, from the layout of one iteration (no array made)."""
     parameters = sum(math.prod(shape) for shape in net.param_shapes().values())
-    cols = Columns.of(net, n_images)
+    cols = Columns.of(net, n_images, rule)
     h, w = net.image
-    return cost_of_iteration_sheet(iteration_places(net, cols, 0).values(), parameters=parameters,
-                              images=n_images, iterations=iterations,
-                              other_rows=parameters + 40,
-                              what=f"{net.filters} filters {net.size}×{net.size},"
-                                   f" {n_images:,} images {h}×{w}", taller="filters")
+    return cost_of_iteration_sheet(
+        iteration_places(net, cols, 0, rule).values(), parameters=parameters, images=n_images,
+        iterations=iterations, other_rows=parameters + 40,
+        what=f"{net.filters} filters {net.size}×{net.size}, {n_images:,} images {h}×{w}",
+        taller="filters")
 
 
 def _tile_labels(name: str, net: CNNNet) -> list[tuple[int, str]]:
@@ -169,17 +158,17 @@ def _tile_labels(name: str, net: CNNNet) -> list[tuple[int, str]]:
         return [(q, f"bᶠ{sup(q + 1)}") for q in range(K)]
     if name in ("bO", "t", "zO", "aO", "deltaO"):
         return [(o, f"{sym}{sub(o + 1)}") for o in range(n)]
-    return {"C": [(0, net.loss.label)], "correct": [(0, "1 if right")]}.get(name, [])
+    return {"C": [(0, net.output.label)], "correct": [(0, "1 if right")]}.get(name, [])
 
 
-def iteration_rows(net: CNNNet, here: dict[str, Place], prev: dict[str, Place] | None,
-                   inputs: dict[str, Place], data: dict[str, Place],
-                   cols: Columns) -> list[RowSpec]:
+def iteration_rows(net: CNNNet, run: Run, here: dict[str, Place],
+                   prev: dict[str, Place] | None, inputs: dict[str, Place],
+                   data: dict[str, Place], cols: Columns) -> list[RowSpec]:
     """Every row of one iteration sheet: labels, fixed formulas and per-image templates."""
     sheet = here["x"].sheet
     K, f, p, n = net.filters, net.size, net.pool, net.outputs
     (mh, mw), (ph, pw) = net.map_shape, net.pooled_shape
-    act, out_act = net.activation, net.output_activation
+    act = net.activation
     rows: dict[int, RowSpec] = {}
 
     def row(r: int) -> RowSpec:
@@ -214,15 +203,11 @@ def iteration_rows(net: CNNNet, here: dict[str, Place], prev: dict[str, Place] |
     for name in PARAMS:
         value, grad, total = here[name], here[names.grad(name)], here[names.total_grad(name)]
         label(value)
+        for place, r, c, formula in parameter_cells(run, name, value.iteration, here, prev,
+                                                    inputs):
+            fixed(place, r, c, formula)
         for r in range(value.rows):
             for c in range(value.cols):
-                if prev is None:
-                    i = r * value.cols + c
-                    fixed(value, r, c, inputs[name].ref(i, absolute=True, sheet=sheet))
-                else:
-                    total_prev = prev[names.total_grad(name)].ref(r, c, sheet=sheet)
-                    fixed(value, r, c, ops.update_xl(prev[name].ref(r, c, sheet=sheet),
-                                                     total_prev))
                 banded(grad, r, c, total)
     for q in range(K):
         d0, d1 = tile(q, mh)
@@ -269,9 +254,9 @@ def iteration_rows(net: CNNNet, here: dict[str, Place], prev: dict[str, Place] |
         w0, w1 = tile(o, K * ph)
         per_image(zo, o, 0, ops.weighted_input_xl(WO.span(w0, w1, 0, pw - 1, absolute=True),
                                                   pooled, bO.ref(o, absolute=True)))
-        per_image(ao, o, 0, out_act.excel_value(zo.ref(o)))
+        per_image(ao, o, 0, net.output.forward_xl(zo.refs(), o))
     a_all, t_all = ao.span(0, n - 1), t.span(0, n - 1)
-    per_image(here["C"], 0, 0, net.loss.excel_value(a_all, t_all, cols.images))
+    per_image(here["C"], 0, 0, net.output.cost_xl(zo.span(0, n - 1), a_all, t_all, cols.images))
     banded(here["C"], 0, 0, here["C_T"])
     per_image(here["correct"], 0, 0, ops.correct_xl(a_all, t_all))
     banded(here["correct"], 0, 0, here["accuracy"], mean=True)
@@ -280,8 +265,8 @@ def iteration_rows(net: CNNNet, here: dict[str, Place], prev: dict[str, Place] |
     for block in (do, dp, routed, df):
         label(block)
     for o in range(n):
-        per_image(do, o, 0, ops.output_error_xl(net.loss, ao.ref(o), t.ref(o), cols.images,
-                                                out_act, zo.ref(o)))
+        per_image(do, o, 0, net.output.delta_xl(zo.refs(), ao.refs(), t.refs(), o,
+                                                cols.images))
     for r in range(K * ph):
         for c in range(pw):
             pairs = [(WO.ref(o * K * ph + r, c, absolute=True), do.ref(o)) for o in range(n)]
@@ -307,12 +292,13 @@ def iteration_rows(net: CNNNet, here: dict[str, Place], prev: dict[str, Place] |
 def workbook(run: Run) -> WorkbookSpec:
     """The whole workbook's layout for a CNN run."""
     net: CNNNet = run.model  # type: ignore[assignment]
-    cols = Columns.of(net, run.n_images)
+    cols = Columns.of(net, run.n_images, run.rule)
     param_rows = [(p, element_labels(net, p), run.params[p]) for p in PARAMS]
-    per_iter = [iteration_places(net, cols, k) for k in range(run.iterations + 1)]
+    per_iter = [iteration_places(net, cols, k, run.rule) for k in range(run.iterations + 1)]
     return assemble(
-        run, config(run), param_rows, describe(net), per_iter,
-        lambda here, prev, inputs, data: iteration_rows(net, here, prev, inputs, data, cols),
+        run, settings.cnn_settings(run), param_rows, describe(net), per_iter,
+        lambda here, prev, inputs, data: iteration_rows(net, run, here, prev, inputs, data,
+                                                        cols),
         lambda k, here, render: _iteration_spec(net, run, k, here, render, cols), bands=True)
 
 
@@ -341,13 +327,16 @@ def _iteration_spec(net: CNNNet, run: Run, k: int, here: dict[str, Place],
     last_row = last.sheet_row(last.rows - 1)
 
     def build() -> Grid:
-        g: Grid = {1: {1: Styled(f"Iteration {k} of {run.iterations} · {run.net}", "title")},
+        g: Grid = {1: {1: Styled(f"Iteration {k} of {run.iterations} · {run.preset}", "title")},
                    2: {1: Styled("block", "header"), 2: Styled("element", "header"),
                        cols.value: Styled("value", "header"),
                        cols.total: Styled("Σ images", "header")},
                    BAND_ROW: {2: Styled("column in image →", "element")}}
-        for first, stop in ((cols.value, cols.total - 1), (cols.total, cols.image - 1)):
-            for c in range(first + 1, stop):  # the header's fill spans the whole area
+        areas = [cols.value, cols.total, *(cols.state(j) for j in range(len(run.rule.state)))]
+        for j, kind in enumerate(run.rule.state):
+            g[2][cols.state(j)] = Styled(kind, "header")
+        for first in areas:
+            for c in range(first + 1, first + cols.area - 1):  # the header's fill spans it
                 g[2][c] = Styled(None, "header")
         for i in range(n):
             start = cols.image + i * cols.band
@@ -360,7 +349,9 @@ def _iteration_spec(net: CNNNet, run: Run, k: int, here: dict[str, Place],
 
     widths = {1: 10, 2: 17}
     widths.update({c: 11 for c in range(cols.value, cols.image)})
-    widths.update({cols.total - 1: 2, cols.image - 1: 2})
+    widths.update({first - 1: 2 for first in (cols.total, *(cols.state(j) for j in
+                                                             range(len(run.rule.state))),
+                                              cols.image)})
     for i in range(n):
         start = cols.image + i * cols.band
         widths.update({start + c: 7 for c in range(w)})

@@ -16,8 +16,10 @@ from sheetnet.core.fc import FCNet, describe
 from sheetnet.core.run import Run
 from sheetnet.notation import sub, sup
 from sheetnet.pairs import ops
+from sheetnet.pairs.optim import GD, UpdateRule
+from sheetnet.workbook import settings
+from sheetnet.workbook.blocks import parameter_cells, state_places
 from sheetnet.workbook.layout import (
-    FORMAT_MARK,
     ColorScale,
     Grid,
     Place,
@@ -29,9 +31,9 @@ from sheetnet.workbook.layout import (
     a1,
     cost_of_iteration_sheet,
 )
-from sheetnet.workbook.sheets import FIRST_IMAGE_COL, Extra, assemble, fit_sheet, iteration_sheet
+from sheetnet.workbook.sheets import Extra, assemble, fit_sheet, iteration_sheet
 
-VALUE, TOTAL, IMG = 3, 4, FIRST_IMAGE_COL
+VALUE, TOTAL = 3, 4  # columns: the parameters' values, their Σ over the images
 
 
 
@@ -49,29 +51,15 @@ def element_labels(net: FCNet, name: str) -> list[str]:
     return [f"b{sup(l)}{sub(j + 1)}" for j in range(net.n(l))]
 
 
-def config(run: Run) -> dict[str, object]:
-    net: FCNet = run.model  # type: ignore[assignment]
-    ds = run.data
-    return {
-        "workbook": FORMAT_MARK,
-        "net": run.net,
-        "layers": ",".join(str(n) for n in net.sizes),
-        "activation": net.activation.name,
-        "output activation": net.output_activation.name,
-        "loss": net.loss.name,
-        "biases": "yes" if net.biases else "no",
-        "targets": "values" if ds.values else "classes",
-        "iterations": run.iterations,
-        "image shape": f"{ds.shape[0]}x{ds.shape[1]}",
-        "images": ds.n_images,
-        "classes": len(ds.classes),
-        "data": run.origin.get("data", ds.name),
-        "initial parameters": run.origin.get("init", ""),
-    }
+def image_col(rule: UpdateRule) -> int:
+    """Image 1's column: after the values, their Σ and one column per kind of rule state."""
+    return TOTAL + 1 + len(rule.state)
 
 
-def iteration_places(net: FCNet, n_images: int, n_classes: int, k: int) -> dict[str, Place]:
+def iteration_places(net: FCNet, n_images: int, n_classes: int, k: int,
+                     rule: UpdateRule = GD) -> dict[str, Place]:
     """Where each block of iteration k lives (the same rows on every iteration sheet)."""
+    IMG = image_col(rule)  # noqa: N806 (the column, as the module's constants)
     sheet = iteration_sheet(k)
     d = describe(net)
     places: dict[str, Place] = {}
@@ -88,6 +76,8 @@ def iteration_places(net: FCNet, n_images: int, n_classes: int, k: int) -> dict[
                 continue
             add(p, row, n, VALUE)
             add(names.total_grad(p), row, n, TOTAL)
+            for place in state_places(rule, p, places[p], TOTAL + 1, 1):
+                places[place.name] = place
             add(names.grad(p), row, n)
             row += n
     row += 2
@@ -110,15 +100,17 @@ def iteration_places(net: FCNet, n_images: int, n_classes: int, k: int) -> dict[
     return places
 
 
-def cost(net: FCNet, n_images: int, iterations: int, extra_cells: int = 0) -> Cost:
+def cost(net: FCNet, n_images: int, iterations: int, extra_cells: int = 0,
+         rule: UpdateRule = GD) -> Cost:
     """The run's and workbook's size, from the layout of one iteration (no array made).
 
     extra_cells: formula cells of sheets the preset adds (a Fit or Check sheet)."""
     parameters = sum(math.prod(shape) for shape in net.param_shapes().values())
-    places = iteration_places(net, n_images, net.n(len(net.sizes)), 0).values()
+    places = iteration_places(net, n_images, net.n(len(net.sizes)), 0, rule).values()
     return cost_of_iteration_sheet(places, parameters=parameters, images=n_images,
                               iterations=iterations, other_cells=extra_cells,
-                              other_rows=parameters + 40, other_cols=IMG + n_images,
+                              other_rows=parameters + 40,
+                              other_cols=image_col(rule) + n_images,
                               what=f"layers {','.join(map(str, net.sizes))}")
 
 
@@ -161,7 +153,6 @@ def iteration_rows(net: FCNet, run: Run, here: dict[str, Place], prev: dict[str,
         row(place.row + i).fixed[place.col] = Styled("=" + formula, style)
 
     last = len(net.sizes)
-    act = net.act
     # parameters, their gradients per image and summed, and the update from the previous sheet
     for l in net.layers:
         a_prev = here["x"] if l == 2 else here[names.a(l - 1)]
@@ -169,12 +160,10 @@ def iteration_rows(net: FCNet, run: Run, here: dict[str, Place], prev: dict[str,
         for p in (names.weights(l), names.bias(l))[:2 if net.biases else 1]:
             labels = element_labels(net, p)
             label(here[p], labels)
+            for place, i, _, formula in parameter_cells(run, p, here[p].iteration, here, prev,
+                                                        inputs):
+                fixed(place, i, formula)
             for i in range(len(labels)):
-                if prev is None:
-                    fixed(here[p], i, inputs[p].ref(i, absolute=True, sheet=sheet))
-                else:
-                    fixed(here[p], i, ops.update_xl(prev[p].ref(i, sheet=sheet),
-                                                    prev[names.total_grad(p)].ref(i, sheet=sheet)))
                 grad = here[names.grad(p)]
                 fixed(here[names.total_grad(p)], i, ops.total_xl(grad.all_images_row(i)), "total")
                 j = i // m if p[0] == "W" else i
@@ -202,13 +191,15 @@ def iteration_rows(net: FCNet, run: Run, here: dict[str, Place], prev: dict[str,
             per_image(z, j, ops.weighted_input_xl(
                 w.span(j * m, j * m + m - 1, absolute=True), a_prev.span(0, m - 1),
                 b.ref(j, absolute=True) if b else None))
-            per_image(a, j, act(l).excel_value(z.ref(j)))
+            per_image(a, j, net.output.forward_xl(z.refs(), j) if l == last
+                      else net.activation.excel_value(z.ref(j)))
     a_out = here[names.a(last)]
     c, correct = here["C"], here["correct"]
     n = run.n_images
     a_all, t_all = a_out.span(0, a_out.rows - 1), t.span(0, t.rows - 1)
-    label(c, [net.loss.label])
-    per_image(c, 0, net.loss.excel_value(a_all, t_all, n))
+    z_out = here[names.z(last)]
+    label(c, [net.output.label])
+    per_image(c, 0, net.output.cost_xl(z_out.span(0, z_out.rows - 1), a_all, t_all, n))
     fixed(here["C_T"], 0, ops.total_xl(c.all_images_row(0)), "total")
     label(correct, ["1 if right"])
     per_image(correct, 0, ops.correct_xl(a_all, t_all) if a_out.rows > 1
@@ -223,12 +214,13 @@ def iteration_rows(net: FCNet, run: Run, here: dict[str, Place], prev: dict[str,
         z, a = here[names.z(l)], here[names.a(l)]
         for i in range(d.rows):
             if l == last:
-                f = ops.output_error_xl(net.loss, a.ref(i), t.ref(i), n, act(l), z.ref(i))
+                f = net.output.delta_xl(z.refs(), a.refs(), t.refs(), i, n)
             else:
                 w_next, d_next = here[names.weights(l + 1)], here[names.delta(l + 1)]
                 pairs = [(w_next.ref(j * d.rows + i, absolute=True), d_next.ref(j))
                          for j in range(d_next.rows)]
-                f = ops.hidden_error_xl(ops.back_sum_xl(pairs), act(l), z.ref(i), a.ref(i))
+                f = ops.hidden_error_xl(ops.back_sum_xl(pairs), net.activation, z.ref(i),
+                                        a.ref(i))
             per_image(d, i, f)
     return [rows[r] for r in sorted(rows)]
 
@@ -238,12 +230,13 @@ def workbook(run: Run, extras: Sequence[Extra] = ()) -> WorkbookSpec:
     net: FCNet = run.model  # type: ignore[assignment]
     n, k_classes = run.n_images, run.data.outputs
     param_rows = [(p, element_labels(net, p), run.params[p]) for p in net.param_shapes()]
-    per_iter = [iteration_places(net, n, k_classes, k) for k in range(run.iterations + 1)]
+    per_iter = [iteration_places(net, n, k_classes, k, run.rule)
+                for k in range(run.iterations + 1)]
     if run.data.values:  # the data and the last prediction side by side
         output = names.a(len(net.sizes))
         extras = [lambda inputs, data, it: fit_sheet(run, it[-1][output], data), *extras]
     return assemble(
-        run, config(run), param_rows, describe(net), per_iter,
+        run, settings.fc_settings(run), param_rows, describe(net), per_iter,
         lambda here, prev, inputs, data: iteration_rows(net, run, here, prev, inputs, data),
         lambda k, here, render: _iteration_spec(net, run, k, here, render), extras=extras)
 
@@ -252,17 +245,21 @@ def _iteration_spec(net: FCNet, run: Run, k: int, here: dict[str, Place],
                     render: Callable[[Grid], Grid]) -> SheetSpec:
     n = run.n_images
     last_row = here[names.delta(net.layers[0])].row + here[names.delta(net.layers[0])].rows - 1
+    IMG = image_col(run.rule)  # noqa: N806
     last_col = IMG + n - 1
 
     def build() -> Grid:
-        g: Grid = {1: {1: Styled(f"Iteration {k} of {run.iterations} · {run.net}", "title")},
+        g: Grid = {1: {1: Styled(f"Iteration {k} of {run.iterations} · {run.preset}", "title")},
                    2: {1: Styled("block", "header"), 2: Styled("element", "header"),
                        VALUE: Styled("value", "header"), TOTAL: Styled("Σ images", "header")}}
+        for j, kind in enumerate(run.rule.state):
+            g[2][TOTAL + 1 + j] = Styled(kind, "header")
         for i in range(n):
             g[2][IMG + i] = Styled(i + 1, "header")
         return render(g)
 
     x = here["x"]
     scales = [ColorScale(f"{a1(x.row, IMG)}:{a1(x.row + x.rows - 1, last_col)}")]
-    return SheetSpec(iteration_sheet(k), build, widths={1: 9, 2: 9, 3: 12, 4: 12},
+    widths = {1: 9, 2: 9, 3: 12, 4: 12, **{TOTAL + 1 + j: 12 for j in range(len(run.rule.state))}}
+    return SheetSpec(iteration_sheet(k), build, widths=widths,
                      freeze=a1(3, IMG), color_scales=scales, max_col=last_col, max_row=last_row)

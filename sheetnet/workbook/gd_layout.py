@@ -10,9 +10,9 @@ import numpy as np
 
 from sheetnet.core.gd import BLOCKS, DESCRIPTIONS, Function
 from sheetnet.core.run import Run
-from sheetnet.pairs import ops
+from sheetnet.workbook import settings
+from sheetnet.workbook.blocks import hyper_cells
 from sheetnet.workbook.layout import (
-    FORMAT_MARK,
     Grid,
     LineChartSpec,
     Place,
@@ -23,18 +23,12 @@ from sheetnet.workbook.layout import (
     a1,
     put,
 )
-from sheetnet.workbook.sheets import inputs_sheet, map_sheet
+from sheetnet.workbook.sheets import inputs_sheet, map_sheet, names_of
 
 DESCENT = "Descent"
 HEADERS = {"x": "x", "y": "y", "dz_dx": "∂z/∂x", "dz_dy": "∂z/∂y", "dx": "Δx", "dy": "Δy",
            "z": "z"}
 FIRST = 3  # the row of step 0
-
-
-def config(run: Run) -> dict[str, object]:
-    f: Function = run.model  # type: ignore[assignment]
-    return {"workbook": FORMAT_MARK, "net": run.net, "function": f.name, "z": f.text,
-            "iterations": run.iterations}
 
 
 def places(steps: int) -> dict[str, Place]:
@@ -47,12 +41,15 @@ def workbook(run: Run) -> WorkbookSpec:
     f: Function = run.model  # type: ignore[assignment]
     steps = run.iterations
     start = np.asarray(run.params["start"], dtype=float)
-    inputs_spec, inputs_list = inputs_sheet(run, config(run), [("start", ["x₀", "y₀"], start)],
-                                            {"start": "the starting point (x₀, y₀)"})
+    inputs_spec, inputs_list = inputs_sheet(
+        run, settings.gd_settings(run), [("start", ["x₀", "y₀"], start)],
+        {"start": "the starting point (x₀, y₀)"})
     start_place = next(p for p in inputs_list if p.name == "start")
     here = places(steps)
     col = {name: p.col for name, p in here.items()}
     last = FIRST + steps
+
+    hypers = hyper_cells(run)
 
     def build() -> Grid:
         g: Grid = {}
@@ -73,8 +70,8 @@ def workbook(run: Run) -> WorkbookSpec:
             gx, gy = f.excel_gradient(x, y)
             row[col["dz_dx"]] = "=" + gx
             row[col["dz_dy"]] = "=" + gy
-            row[col["dx"]] = "=" + ops.step_xl(a1(r, col["dz_dx"]))
-            row[col["dy"]] = "=" + ops.step_xl(a1(r, col["dz_dy"]))
+            row[col["dx"]] = "=" + run.rule.step_xl(a1(r, col["dz_dx"]), {}, hypers, i)
+            row[col["dy"]] = "=" + run.rule.step_xl(a1(r, col["dz_dy"]), {}, hypers, i)
             row[col["z"]] = "=" + f.excel_value(x, y)
             g[r] = row
         return g
@@ -91,4 +88,4 @@ def workbook(run: Run) -> WorkbookSpec:
                         max_row=last, tab_color="27AE60")
     all_places = inputs_list + list(here.values())
     return WorkbookSpec([descent, inputs_spec, map_sheet(all_places)], all_places,
-                        {"eta": inputs_list[0].ref(absolute=True, sheet="")})
+                        names_of(inputs_list))

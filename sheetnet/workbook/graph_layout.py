@@ -10,8 +10,8 @@ import numpy as np
 
 from sheetnet.core.graph import DESCRIPTIONS, Node, consumers, inputs_of
 from sheetnet.core.run import Run
+from sheetnet.workbook import settings
 from sheetnet.workbook.layout import (
-    FORMAT_MARK,
     BarChartSpec,
     Grid,
     Place,
@@ -21,26 +21,23 @@ from sheetnet.workbook.layout import (
     a1,
     put,
 )
-from sheetnet.workbook.sheets import CONFIG_ROW, INPUTS, map_sheet
+from sheetnet.workbook.sheets import inputs_sheet, map_sheet
 
 SHEET = "Graph"
 FIRST = 4
 VALUE, LOCAL, GRAD = 4, 5, 7  # columns: D value, E-F local derivatives, G ∂total/∂node
 
 
-def config(run: Run) -> dict[str, object]:
-    return {"workbook": FORMAT_MARK, "net": run.net, "graph": "shopping",
-            "iterations": run.iterations}
-
-
 def workbook(run: Run) -> WorkbookSpec:
     nodes: tuple[Node, ...] = run.model  # type: ignore[assignment]
     inputs = inputs_of(nodes)
     n, first_op = len(nodes), len(inputs)
-    settings = config(run)
-    input_row = CONFIG_ROW + len(settings) + 2
-    given = Place("inputs", INPUTS, input_row, 3, len(inputs), kind="input",
-                  description="the graph's inputs: prices, counts and the discount factor")
+    inputs_spec, given = inputs_sheet(
+        run, settings.graph_settings(run),
+        [(node.name, [node.label], np.asarray(run.params["inputs"], dtype=float)[i:i + 1])
+         for i, node in enumerate(inputs)],
+        {node.name: f"the input {node.label}" for node in inputs}, section="Inputs",
+        hypers=False, note="Yellow cells are inputs: change a price and both passes recompute.")
     here = {
         "value": Place("value", SHEET, FIRST, VALUE, n, iteration=0,
                        description=DESCRIPTIONS["value"]),
@@ -50,22 +47,6 @@ def workbook(run: Run) -> WorkbookSpec:
                       description=DESCRIPTIONS["grad"]),
     }
     row_of = {node.name: FIRST + i for i, node in enumerate(nodes)}
-    values = np.asarray(run.params["inputs"], dtype=float)
-
-    def build_inputs() -> Grid:
-        g: Grid = {}
-        put(g, 1, 1, f"sheetnet · {run.net} · inputs", "title")
-        put(g, 2, 1, "Yellow cells are inputs: change a price and both passes recompute.",
-            "note")
-        for i, (key, value) in enumerate(settings.items()):
-            put(g, CONFIG_ROW + i, 1, key, "label")
-            put(g, CONFIG_ROW + i, 3, value if isinstance(value, int) else Text(value), "info")
-        put(g, input_row - 1, 1, "Inputs", "section")
-        for i, node in enumerate(inputs):
-            put(g, input_row + i, 1, node.name, "label")
-            put(g, input_row + i, 2, node.label, "element")
-            put(g, input_row + i, 3, float(values[i]), "input")
-        return g
 
     def build() -> Grid:
         g: Grid = {}
@@ -83,7 +64,7 @@ def workbook(run: Run) -> WorkbookSpec:
             put(g, r, 2, node.label, "element")
             if node.op is None:
                 put(g, r, 3, "input", "element")
-                put(g, r, VALUE, "=" + given.ref(i, absolute=True, sheet=SHEET), "value")
+                put(g, r, VALUE, "=" + given[i].ref(absolute=True, sheet=SHEET), "value")
             else:
                 put(g, r, 3, Text(f" {node.op.symbol} ".join(node.inputs)), "element")
                 put(g, r, VALUE, "=" + node.op.excel_value(args), "value")
@@ -105,7 +86,5 @@ def workbook(run: Run) -> WorkbookSpec:
     graph = SheetSpec(SHEET, build, widths={1: 16, 2: 26, 3: 26, 4: 12, 5: 12, 6: 12, 7: 14},
                       freeze=a1(FIRST, 1), bars=[bars], max_col=GRAD, max_row=FIRST + n - 1,
                       tab_color="27AE60")
-    inputs_spec = SheetSpec(INPUTS, build_inputs, widths={1: 18, 2: 28, 3: 14}, max_col=3,
-                            max_row=input_row + len(inputs), tab_color="F2C94C")
-    places = [given, *here.values()]
+    places = [*given, *here.values()]
     return WorkbookSpec([graph, inputs_spec, map_sheet(places)], places, {})

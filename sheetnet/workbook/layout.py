@@ -17,8 +17,6 @@ import numpy as np
 from sheetnet.core.cost import MAX_COLS, MAX_FORMULA, MAX_ROWS, Cost
 from sheetnet.errors import SheetnetError
 
-FORMAT_MARK = "sheetnet workbook 1"
-
 
 def col_letter(n: int) -> str:
     """1 -> A, 27 -> AA (also past Excel's last column, so limits can be reported)."""
@@ -133,6 +131,10 @@ class Place:
             return f"{prefix}{token(self.col + c)}{row}"
         col = self.col + c + (image or 0) * self.stride
         return prefix + a1(row, col, absolute)
+
+    def refs(self, c: int = 0, *, sheet: str | None = None) -> list[str]:
+        """Column c of every footprint row (the current image's cells), e.g. z¹…zᴷ."""
+        return [self.ref(r, c, sheet=sheet) for r in range(self.rows)]
 
     def span(self, r0: int, r1: int, c0: int = 0, c1: int = 0, *, image: int | None = None,
              absolute: bool = False, sheet: str | None = None) -> str:

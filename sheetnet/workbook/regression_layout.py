@@ -13,8 +13,9 @@ import numpy as np
 from sheetnet.core import regression
 from sheetnet.core.run import Run
 from sheetnet.pairs import ops
+from sheetnet.workbook import settings
+from sheetnet.workbook.blocks import hyper_cells
 from sheetnet.workbook.layout import (
-    FORMAT_MARK,
     Grid,
     Place,
     ScatterChartSpec,
@@ -24,7 +25,7 @@ from sheetnet.workbook.layout import (
     a1,
     put,
 )
-from sheetnet.workbook.sheets import DATA, inputs_sheet, map_sheet
+from sheetnet.workbook.sheets import DATA, inputs_sheet, map_sheet, names_of
 
 SHEET = "Regression"
 POINT_COLS = ("x", "y", "xc", "yc", "xcyc", "xc2", "u", "fit")
@@ -33,11 +34,6 @@ SUMS = ("x_bar", "y_bar", "Sxy", "Sxx", "sigma", "p_star", "q_star", "C_star")
 SUM_LABELS = ("x̄", "ȳ", "Sxy", "Sxx", "σ", "p", "q", "C at (p, q)")
 STEP_COLS = ("a", "b", "dC_da", "dC_db", "C", "p", "q")
 STEP_HEADERS = ("a", "b", "∂C/∂a", "∂C/∂b", "C", "p", "q")
-
-
-def config(run: Run) -> dict[str, object]:
-    return {"workbook": FORMAT_MARK, "net": run.net, "points": run.data.n_images,
-            "iterations": run.iterations, "data": run.origin.get("data", "")}
 
 
 def layout(n: int, steps: int) -> tuple[dict[str, Place], dict[str, Place]]:
@@ -61,8 +57,9 @@ def workbook(run: Run) -> WorkbookSpec:
     ds = run.data
     n, steps = ds.n_images, run.iterations
     start = np.asarray(run.params["start"], dtype=float)
-    inputs_spec, inputs_list = inputs_sheet(run, config(run), [("start", ["a₀", "b₀"], start)],
-                                            {"start": "where the descent starts, (a₀, b₀)"})
+    inputs_spec, inputs_list = inputs_sheet(
+        run, settings.regression_settings(run), [("start", ["a₀", "b₀"], start)],
+        {"start": "where the descent starts, (a₀, b₀)"})
     start_place = next(p for p in inputs_list if p.name == "start")
     data, here = layout(n, steps)
 
@@ -84,6 +81,8 @@ def workbook(run: Run) -> WorkbookSpec:
             put(g, 3 + i, 2, float(ds.x[i, 0]), "input")
             put(g, 3 + i, 3, float(ds.labels[i]), "input")
         return g
+
+    hypers = hyper_cells(run)
 
     def build() -> Grid:
         g: Grid = {}
@@ -135,8 +134,9 @@ def workbook(run: Run) -> WorkbookSpec:
                 row[here["a"].col] = "=" + start_place.ref(0, absolute=True, sheet=SHEET)
                 row[here["b"].col] = "=" + start_place.ref(1, absolute=True, sheet=SHEET)
             else:
-                row[here["a"].col] = "=" + ops.update_xl(ref("a", i - 1), ref("dC_da", i - 1))
-                row[here["b"].col] = "=" + ops.update_xl(ref("b", i - 1), ref("dC_db", i - 1))
+                for name in ("a", "b"):
+                    row[here[name].col] = "=" + run.rule.update_xl(
+                        ref(name, i - 1), ref(f"dC_d{name}", i - 1), {}, hypers, i - 1)
             row[here["dC_da"].col] = "=-" + regression.residual_sum_xl(a, b, u, y, u)
             row[here["dC_db"].col] = "=-" + regression.residual_sum_xl(a, b, u, y)
             row[here["C"].col] = "=" + regression.half_sse_xl(a, b, u, y)
@@ -158,4 +158,4 @@ def workbook(run: Run) -> WorkbookSpec:
                           max_col=3, max_row=n + 2, tab_color="F2C94C")
     places = inputs_list + list(data.values()) + list(here.values())
     return WorkbookSpec([reg, inputs_spec, data_spec, map_sheet(places)], places,
-                        {"eta": inputs_list[0].ref(absolute=True, sheet="")})
+                        names_of(inputs_list))

@@ -8,6 +8,8 @@ import numpy as np
 
 from sheetnet.core.run import Run
 from sheetnet.notation import sub
+from sheetnet.pairs.optim import ETA, RULES
+from sheetnet.workbook import settings
 from sheetnet.workbook.layout import (
     ColorScale,
     Grid,
@@ -26,9 +28,9 @@ from sheetnet.workbook.layout import (
     sheet_prefix,
 )
 
+HYPER_NAMES = {"eta", *(h.name for r in RULES.values() for h in r.hypers)}
 FIRST_IMAGE_COL = 5  # columns A–D hold labels, element names, values and Σ over images
 INPUTS, DATA, SUMMARY, MAP, FIT = "Inputs", "Data", "Summary", "Map", "Fit"
-CONFIG_ROW = 4  # first "key | value" row of the Inputs sheet
 
 
 def iteration_sheet(k: int) -> str:
@@ -42,51 +44,64 @@ def label_value(label: object) -> object:
     return Text(str(label))
 
 
+NOTE = ("Yellow cells are inputs: edit η, an initial parameter, a pixel or a label and the"
+        " whole run recomputes. Grey cells describe the layout; leave them.")
+
+
 def inputs_sheet(run: Run, config: dict[str, object],
                  param_rows: Sequence[tuple[str, Sequence[str], np.ndarray]],
-                 descriptions: dict[str, str]) -> tuple[SheetSpec, list[Place]]:
-    """Config (read-only), η (named ``eta``), the classes and the initial parameters.
+                 descriptions: dict[str, str], *, section: str = "Initial parameters",
+                 hypers: bool = True, note: str = NOTE) -> tuple[SheetSpec, list[Place]]:
+    """The settings (read-only), the hyperparameters (η and the update rule's, each a named
+    cell), the classes and the initial parameters.
 
-    param_rows: (block name, element labels, initial values) in the order the net lists them.
+    param_rows: (block name, element labels, initial values) in the order the net lists them;
+    ``hypers``: False for a preset that trains nothing (the graph).
     """
     classes = run.data.classes if run.data is not None else ()
-    eta_row = CONFIG_ROW + len(config)
-    class_row = eta_row + 3
-    places = [Place("eta", INPUTS, eta_row, 3, 1, kind="input", description="η: the learning rate")]
+    rule = [ETA, *run.rule.hypers] if hypers else []
+    values = run.hyperparameters
+    hyper_row = r = settings.ROW + len(config)
+    if rule:
+        r += len(rule) + 2
+    class_row = r
+    r += len(classes) + 2 if rule else 2
+    first_param_row = r
+    places = [Place(h.name, INPUTS, hyper_row + i, 3, 1, kind="input",
+                    description=f"{h.symbol}: {h.meaning}") for i, h in enumerate(rule)]
     if classes:  # targets that are values (regression) have no classes
         places.append(Place("classes", INPUTS, class_row, 3, len(classes), kind="input",
                             description="the classes; t is 1 where an image's label equals the"
                                         " class"))
-    row = class_row + len(classes) + 2
-    first_param_row = row
+    row = first_param_row
     for name, labels, _ in param_rows:
         places.append(Place(name, INPUTS, row, 3, len(labels), kind="input",
-                            description="initial " + descriptions.get(name, name)))
+                            description=("initial " if hypers else "")
+                            + descriptions.get(name, name)))
         row += len(labels)
 
     def build() -> Grid:
         g: Grid = {}
-        put(g, 1, 1, f"sheetnet · {run.net} · inputs", "title")
-        put(g, 2, 1, "Yellow cells are inputs: edit η, an initial parameter, a pixel or a"
-            " label and the whole run recomputes. Grey cells describe the layout; leave them.",
-            "note")
+        put(g, 1, 1, f"sheetnet · {run.preset} · inputs", "title")
+        put(g, 2, 1, note, "note")
         for i, (key, value) in enumerate(config.items()):
-            put(g, CONFIG_ROW + i, 1, key, "label")
-            put(g, CONFIG_ROW + i, 3, value if isinstance(value, (int, float)) else Text(value),
-                "info")
-        put(g, eta_row, 1, "η (eta)", "label")
-        put(g, eta_row, 2, "learning rate", "element")
-        put(g, eta_row, 3, run.eta, "input")
+            put(g, settings.ROW + i, 1, key, "label")
+            put(g, settings.ROW + i, 3,
+                value if isinstance(value, (int, float)) else Text(value), "info")
+        for i, h in enumerate(rule):
+            put(g, hyper_row + i, 1, f"{h.symbol} ({h.name})", "label")
+            put(g, hyper_row + i, 2, "learning rate" if h is ETA else h.meaning, "element")
+            put(g, hyper_row + i, 3, values[h.name], "input")
         if classes:
             put(g, class_row - 1, 1, "Classes", "section")
         for i, cls in enumerate(classes):
             put(g, class_row + i, 1, "class" if i == 0 else None, "label")
             put(g, class_row + i, 2, f"t{sub(i + 1)}", "element")
             put(g, class_row + i, 3, label_value(cls), "input")
-        put(g, first_param_row - 1, 1, "Initial parameters", "section")
+        put(g, first_param_row - 1, 1, section, "section")
         r = first_param_row
-        for name, labels, values in param_rows:
-            flat = np.asarray(values, dtype=float).ravel()
+        for name, labels, values_ in param_rows:
+            flat = np.asarray(values_, dtype=float).ravel()
             for i, (label, v) in enumerate(zip(labels, flat, strict=True)):
                 if i == 0:
                     put(g, r, 1, name, "label")
@@ -100,15 +115,10 @@ def inputs_sheet(run: Run, config: dict[str, object],
     return spec, places
 
 
-def read_config(rows: Sequence[Sequence[object]]) -> dict[str, object]:
-    """The Inputs sheet's "key | value" rows back as a dict (``rows`` as read, 0-based)."""
-    config: dict[str, object] = {}
-    for row in rows[CONFIG_ROW - 1:]:
-        key = row[0] if row else None
-        if key is None or str(key).startswith("η"):
-            break
-        config[str(key)] = row[2] if len(row) > 2 else None
-    return config
+def names_of(places: Sequence[Place]) -> dict[str, str]:
+    """The defined names a workbook gives its hyperparameter cells (``eta`` …)."""
+    return {p.name: p.ref(absolute=True, sheet="") for p in places
+            if p.sheet == INPUTS and p.kind == "input" and p.rows == 1 and p.name in HYPER_NAMES}
 
 
 def data_sheet(run: Run, bands: bool = False) -> tuple[SheetSpec, list[Place]]:
@@ -204,7 +214,7 @@ def fit_sheet(run: Run, output: Place, data: dict[str, Place]) -> tuple[SheetSpe
 
     def build() -> Grid:
         g: Grid = {}
-        put(g, 1, 1, f"Fit · {run.net} · data and the prediction at iteration {k}", "title")
+        put(g, 1, 1, f"Fit · {run.preset} · data and the prediction at iteration {k}", "title")
         for c, name in enumerate(ds.pixel_names()):
             put(g, 2, 1 + c, name, "header")
         put(g, 2, m + 1, "t", "header")
@@ -297,5 +307,4 @@ def assemble(run: Run, config: dict[str, object],
         extra.append(spec)
         places += more
     sheets = [summary_spec, *extra, inputs_spec, data_spec, *iter_specs, map_sheet(places)]
-    return WorkbookSpec(sheets, places, {"eta": inputs["eta"].ref(absolute=True, sheet="")},
-                        templates)
+    return WorkbookSpec(sheets, places, names_of(inputs_list), templates)

@@ -1,0 +1,163 @@
+"""The Inputs sheet's settings: what a workbook says about its run, written and read back here.
+
+Each preset kind has a pair: ``*_settings(run)`` gives the "key | value" rows export writes, and
+the reader beside it turns those rows (as verify reads them) back into the net, the data's
+shape or the exercise's size. The first row names the format: version 2 writes shared formulas
+and names its update rule; verify still reads version 1 (the workbooks shipped with 0.1.0), whose
+missing settings take the defaults they had then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from sheetnet.core.cnn import CNNNet
+from sheetnet.core.fc import FCNet
+from sheetnet.core.run import Run
+from sheetnet.errors import SheetnetError
+from sheetnet.pairs.activations import ACTIVATIONS
+from sheetnet.pairs.outputs import output_layer
+
+FORMAT = "sheetnet workbook 2"
+FORMATS = ("sheetnet workbook 1", FORMAT)  # the versions verify reads
+ROW = 4  # the Inputs sheet's first "key | value" row
+
+Settings = Mapping[str, object]
+
+
+def _common(run: Run) -> dict[str, object]:
+    return {"workbook": FORMAT, "net": run.preset}
+
+
+def _data(run: Run) -> dict[str, object]:
+    ds = run.data
+    return {"iterations": run.iterations, "image shape": f"{ds.shape[0]}x{ds.shape[1]}",
+            "images": ds.n_images, "classes": len(ds.classes),
+            "data": run.origin.get("data", ds.name),
+            "initial parameters": run.origin.get("init", "")}
+
+
+def _int(s: Settings, key: str) -> int:
+    return int(str(s[key]))
+
+
+def _choice(s: Settings, key: str, default: str) -> str:
+    return str(s.get(key, default))
+
+
+# --- networks --------------------------------------------------------------------------------
+
+
+def fc_settings(run: Run) -> dict[str, object]:
+    net: FCNet = run.model
+    return {**_common(run), "layers": ",".join(str(n) for n in net.sizes),
+            "activation": net.activation.name, "output activation": net.output.activation,
+            "loss": net.output.loss, "biases": "yes" if net.biases else "no",
+            "targets": "values" if run.data.values else "classes", **_data(run)}
+
+
+def fc_model(s: Settings) -> FCNet:
+    sizes = tuple(int(v) for v in str(s["layers"]).split(","))
+    return FCNet(sizes, _activation(s), _output(s), _choice(s, "biases", "yes") == "yes")
+
+
+def cnn_settings(run: Run) -> dict[str, object]:
+    net: CNNNet = run.model
+    return {**_common(run), "image shape": f"{net.image[0]}x{net.image[1]}",
+            "filters": net.filters, "filter size": net.size, "pool": net.pool,
+            "activation": net.activation.name, "output activation": net.output.activation,
+            "loss": net.output.loss, **_data(run)}
+
+
+def cnn_model(s: Settings) -> CNNNet:
+    rows, cols = image_shape(s)
+    return CNNNet((rows, cols), filters=_int(s, "filters"), size=_int(s, "filter size"),
+                  pool=_int(s, "pool"), outputs=_int(s, "classes"), activation=_activation(s),
+                  output=_output(s))
+
+
+def _activation(s: Settings):
+    return ACTIVATIONS[str(s["activation"])]
+
+
+def _output(s: Settings):
+    return output_layer(str(s["output activation"]), _choice(s, "loss", "half-sse"))
+
+
+@dataclass(frozen=True)
+class DataShape:
+    """What the settings say about the data: enough to lay the workbook out."""
+
+    rows: int
+    cols: int
+    images: int
+    classes: int
+    values: bool  # targets are values (regression), not classes
+
+
+def image_shape(s: Settings) -> tuple[int, int]:
+    rows, cols = (int(v) for v in str(s["image shape"]).split("x"))
+    return rows, cols
+
+
+def data_shape(s: Settings) -> DataShape:
+    rows, cols = image_shape(s)
+    return DataShape(rows, cols, _int(s, "images"), _int(s, "classes"),
+                     s.get("targets") == "values")
+
+
+# --- exercises -------------------------------------------------------------------------------
+
+
+def gd_settings(run: Run) -> dict[str, object]:
+    return {**_common(run), "function": run.model.name, "z": run.model.text,
+            "iterations": run.iterations}
+
+
+def gd_function(s: Settings) -> str:
+    return str(s["function"])
+
+
+def regression_settings(run: Run) -> dict[str, object]:
+    return {**_common(run), "points": run.data.n_images, "iterations": run.iterations,
+            "data": run.origin.get("data", "")}
+
+
+def regression_size(s: Settings) -> tuple[int, int]:
+    """(points, steps)."""
+    return _int(s, "points"), _int(s, "iterations")
+
+
+def graph_settings(run: Run) -> dict[str, object]:
+    return {**_common(run), "graph": "shopping", "iterations": run.iterations}
+
+
+def iterations(s: Settings) -> int:
+    return _int(s, "iterations")
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def read(rows: Sequence[Sequence[object]]) -> dict[str, object]:
+    """The Inputs sheet's "key | value" rows back as a dict (``rows`` as read, 0-based); the
+    first key names the format."""
+    found: dict[str, object] = {}
+    for row in rows[ROW - 1:]:
+        key = row[0] if row else None
+        if key is None or str(key).startswith("η"):
+            break
+        found[str(key)] = row[2] if len(row) > 2 else None
+    return found
+
+
+def check_format(s: Settings, source: str) -> str:
+    """The preset a workbook was written by, if it is a sheetnet workbook verify can read."""
+    if s.get("workbook") not in FORMATS or "net" not in s:
+        if str(s.get("workbook", "")).startswith("sheetnet workbook "):
+            raise SheetnetError(f"{source} was written by a newer sheetnet"
+                                f" ({s['workbook']}); update sheetnet to verify it")
+        raise SheetnetError(f"{source}: not a sheetnet workbook (its Inputs sheet lacks the"
+                            f" {FORMAT!r} mark); make one with `sheetnet export`")
+    return str(s["net"])
