@@ -16,6 +16,7 @@ from sheetnet.core.run import Run
 from sheetnet.core.trace import Trace
 from sheetnet.errors import SheetnetError
 from sheetnet.pairs.activations import ACTIVATIONS, Activation
+from sheetnet.pairs.optim import GD, UpdateRule
 from sheetnet.pairs.outputs import OutputLayer, output_layer
 from sheetnet.presets.options import Options, read_json
 from sheetnet.workbook import cnn_layout, fc_layout, gradcheck_layout, settings
@@ -38,7 +39,8 @@ class NetPreset:
     train: Callable[..., Trace]
     workbook: Callable[[Run], WorkbookSpec]
     model_from_settings: Callable[[Mapping[str, object]], object]
-    cost: Callable[[object, int, int], Cost]  # (model, images, iterations), before any array
+    # (model, images, iterations, rule): the run's size before any array exists
+    cost: Callable[[object, int, int, UpdateRule], Cost]
     view: str  # how `show` draws an image's blocks: "fc" or "cnn" (see terminal.VIEWS)
     values: bool = False  # the data's labels are target values (regression), not classes
     images: bool = True  # rows of inputs that `show` draws (exercises print their steps)
@@ -70,9 +72,10 @@ class NetPreset:
         return Run(self.name, model, ds, params, eta, iterations,
                    {"data": data_origin, "init": init_origin})
 
-    def size(self, model: object, images: int, iterations: int) -> Cost:
+    def size(self, model: object, images: int, iterations: int,
+             rule: UpdateRule = GD) -> Cost:
         """The run's cost, named as the user asked for it (``--net cnn (…)``)."""
-        cost = self.cost(model, images, iterations)
+        cost = self.cost(model, images, iterations, rule)
         return replace(cost, what=f"--net {self.name} ({cost.what})")
 
     def trace(self, run: Run, progress: Callable[[int], None] | None = None,
@@ -94,11 +97,13 @@ class NetPreset:
         if k != (0 if shape.values else model.outputs):  # type: ignore[attr-defined]
             raise SheetnetError(f"{k:,} classes do not match the net's"
                                 f" {model.outputs} outputs")  # type: ignore[attr-defined]
-        self.size(model, n, iterations).check(workbook=True)
+        rule = settings.update_rule(config)
+        self.size(model, n, iterations, rule).check(workbook=True)
         ds = Dataset("workbook", np.zeros((n, shape.rows * shape.cols)), (0.0,) * n,
                      tuple(float(i) for i in range(k)), (shape.rows, shape.cols),
                      values=shape.values)
-        return Run(self.name, model, ds, self.init(model, 0), 1.0, iterations)
+        return Run(self.name, model, ds, self.init(model, 0), 1.0, iterations, rule=rule,
+                   hyper={h.name: h.default for h in rule.hypers})
 
     def rebuild(self, skeleton: Run, found: Mapping[str, object]) -> Run:
         """The run a workbook's input cells describe (``found``: input place -> values)."""
@@ -109,10 +114,12 @@ class NetPreset:
             labels = tuple(float(v) for v in np.asarray(labels).ravel())
         params = {name: np.asarray(found[name]).reshape(v.shape)
                   for name, v in skeleton.params.items()}
-        eta = float(np.asarray(found["eta"]).ravel()[0])
+        hyper = {name: float(np.asarray(found[name]).ravel()[0])
+                 for name in skeleton.hyperparameters}
         data = Dataset("workbook", x, tuple(labels), tuple(found.get("classes", ())),  # type: ignore[arg-type]
                        ds.shape, ds.values)
-        return Run(self.name, skeleton.model, data, params, eta, skeleton.iterations)
+        return Run(self.name, skeleton.model, data, params, hyper.pop("eta"),
+                   skeleton.iterations, rule=skeleton.rule, hyper=hyper)
 
     def text_inputs(self, skeleton: Run) -> set[str]:
         """Input places that may hold text (class labels) rather than numbers."""

@@ -100,8 +100,8 @@ def iteration_places(net: FCNet, n_images: int, n_classes: int, k: int,
     return places
 
 
-def cost(net: FCNet, n_images: int, iterations: int, extra_cells: int = 0,
-         rule: UpdateRule = GD) -> Cost:
+def cost(net: FCNet, n_images: int, iterations: int, rule: UpdateRule = GD,
+         extra_cells: int = 0) -> Cost:
     """The run's and workbook's size, from the layout of one iteration (no array made).
 
     extra_cells: formula cells of sheets the preset adds (a Fit or Check sheet)."""
@@ -114,9 +114,9 @@ def cost(net: FCNet, n_images: int, iterations: int, extra_cells: int = 0,
                               what=f"layers {','.join(map(str, net.sizes))}")
 
 
-def fit_cost(net: FCNet, n_images: int, iterations: int) -> Cost:
+def fit_cost(net: FCNet, n_images: int, iterations: int, rule: UpdateRule = GD) -> Cost:
     """``cost`` with a Fit sheet: each point's inputs, target and prediction."""
-    return cost(net, n_images, iterations, n_images * (net.n(1) + 2))
+    return cost(net, n_images, iterations, rule, n_images * (net.n(1) + 2))
 
 
 def _symbol(name: str) -> str:

@@ -20,6 +20,7 @@ from sheetnet.core.gradcheck import (
 )
 from sheetnet.core.run import Run
 from sheetnet.pairs import ops
+from sheetnet.pairs.optim import GD, UpdateRule
 from sheetnet.workbook import fc_layout
 from sheetnet.workbook.layout import (
     ColorScale,
@@ -43,9 +44,10 @@ HEADERS = {"backprop": "backprop ∂C_T/∂w", "numeric": "(C_T(w+h) − C_T(w�
 PLUS = 9  # image 1's C(w + h); the C(w − h) columns follow after a blank column
 
 
-def cost(net: FCNet, n_images: int, iterations: int) -> Cost:
+def cost(net: FCNet, n_images: int, iterations: int, rule: UpdateRule = GD) -> Cost:
     """``fc_layout.cost`` with the Check sheet: per weight C(w ± h) for every image."""
-    return fc_layout.cost(net, n_images, iterations, len(parameters(net)) * (2 * n_images + 5))
+    return fc_layout.cost(net, n_images, iterations, rule,
+                          len(parameters(net)) * (2 * n_images + 5))
 
 
 def workbook(run: Run) -> WorkbookSpec:

@@ -17,6 +17,7 @@ from sheetnet.core.fc import FCNet
 from sheetnet.core.run import Run
 from sheetnet.errors import SheetnetError
 from sheetnet.pairs.activations import ACTIVATIONS
+from sheetnet.pairs.optim import UpdateRule, rule
 from sheetnet.pairs.outputs import output_layer
 
 FORMAT = "sheetnet workbook 2"
@@ -32,9 +33,9 @@ def _common(run: Run) -> dict[str, object]:
 
 def _data(run: Run) -> dict[str, object]:
     ds = run.data
-    return {"iterations": run.iterations, "image shape": f"{ds.shape[0]}x{ds.shape[1]}",
-            "images": ds.n_images, "classes": len(ds.classes),
-            "data": run.origin.get("data", ds.name),
+    return {"optimizer": run.rule.name, "iterations": run.iterations,
+            "image shape": f"{ds.shape[0]}x{ds.shape[1]}", "images": ds.n_images,
+            "classes": len(ds.classes), "data": run.origin.get("data", ds.name),
             "initial parameters": run.origin.get("init", "")}
 
 
@@ -135,6 +136,11 @@ def graph_settings(run: Run) -> dict[str, object]:
 
 def iterations(s: Settings) -> int:
     return _int(s, "iterations")
+
+
+def update_rule(s: Settings) -> UpdateRule:
+    """The rule a workbook names (format 1 knew only gradient descent)."""
+    return rule(_choice(s, "optimizer", "gd"))
 
 
 # --- reading ----------------------------------------------------------------------------------

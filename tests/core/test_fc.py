@@ -9,8 +9,8 @@ import pytest
 
 from sheetnet.core import data, fc
 from sheetnet.errors import SheetnetError
-from sheetnet.pairs.activations import ACTIVATIONS, RELU
-from sheetnet.pairs.outputs import MSE, output_layer
+from sheetnet.pairs.activations import ACTIVATIONS
+from sheetnet.pairs.outputs import output_layer
 from tests.conftest import BOOK_INIT, assert_gradients_match
 
 
@@ -110,20 +110,6 @@ def test_train_never_mutates_inputs():
     assert trace.cost[-1] < trace.cost[0]
 
 
-def test_update_is_gradient_descent_step():
-    net, params, x, t = _problem((4, 3, 2))
-    trace = fc.train(net, params, x, t, 0.3, 2)
-    for k in params:
-        expected = trace.iterations[0][k] - 0.3 * trace.iterations[0][f"dCT_d{k}"]
-        np.testing.assert_allclose(trace.iterations[1][k], expected, rtol=0, atol=0)
-
-
-def test_sigmoid_does_not_overflow_where_exp_would():
-    z = np.array([-2000.0, -710.0, 0.0, 710.0])
-    assert np.all(np.isfinite(fc.SIGMOID.value(z)))
-    assert fc.SIGMOID.value(np.array([0.0]))[0] == 0.5
-
-
 def test_book_initial_weights_load_and_train():
     ds = data.builtin("digits01")
     net = fc.FCNet((12, 3, 2))
@@ -181,18 +167,6 @@ def test_other_activations_losses_and_no_biases_match_central_differences(act, o
                            {name: blocks[f"dCT_d{name}"] for name in params})
 
 
-def test_relu_derivative_at_zero_is_zero():
-    z = np.array([-1.0, 0.0, 2.0])
-    np.testing.assert_array_equal(RELU.derivative(z, RELU.value(z)), [0.0, 0.0, 1.0])
-    assert RELU.excel_derivative("E5", "E6") == "IF(E5>0,1,0)"
-
-
-def test_mse_is_the_mean_over_images():
-    rng = np.random.default_rng(0)
-    a, t = rng.random((5, 1)), rng.random((5, 1))
-    assert MSE.value(a, t, 5).sum() == pytest.approx(np.mean((a - t) ** 2))
-
-
 def test_xor_and_curve_defaults_converge():
     from sheetnet import presets
 
@@ -224,3 +198,11 @@ def test_gradient_check_moves_one_weight_exactly_like_a_full_recomputation():
             assert checked[key][k] == pytest.approx(fc.cost(net, moved, x, t), rel=1e-13)
     assert checked["rel_error"].max() < 1e-6
     np.testing.assert_allclose(checked["numeric"], checked["backprop"], rtol=1e-6, atol=1e-9)
+
+
+def test_update_is_gradient_descent_step():
+    net, params, x, t = _problem((4, 3, 2))
+    trace = fc.train(net, params, x, t, 0.3, 2)
+    for k in params:
+        expected = trace.iterations[0][k] - 0.3 * trace.iterations[0][f"dCT_d{k}"]
+        np.testing.assert_allclose(trace.iterations[1][k], expected, rtol=0, atol=0)

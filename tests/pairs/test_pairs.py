@@ -1,0 +1,74 @@
+"""Each pair on its own: NumPy form against its definition, Excel form as text."""
+
+import numpy as np
+import pytest
+
+from sheetnet.pairs.activations import ACTIVATIONS, RELU, SIGMOID
+from sheetnet.pairs.optim import GD, RULES
+from sheetnet.pairs.outputs import LOSSES, MSE, compose, output_layer
+
+
+def test_sigmoid_does_not_overflow_where_exp_would():
+    z = np.array([-2000.0, -710.0, 0.0, 710.0])
+    assert np.all(np.isfinite(SIGMOID.value(z)))
+    assert SIGMOID.value(np.array([0.0]))[0] == 0.5
+
+
+def test_relu_derivative_at_zero_is_zero():
+    z = np.array([-1.0, 0.0, 2.0])
+    np.testing.assert_array_equal(RELU.derivative(z, RELU.value(z)), [0.0, 0.0, 1.0])
+    assert RELU.excel_derivative("E5", "E6") == "IF(E5>0,1,0)"
+
+
+def test_mse_is_the_mean_over_images():
+    rng = np.random.default_rng(0)
+    a, t = rng.random((5, 1)), rng.random((5, 1))
+    assert MSE.value(a, t, 5).sum() == pytest.approx(np.mean((a - t) ** 2))
+
+
+@pytest.mark.parametrize("rule", list(RULES.values()), ids=list(RULES))
+def test_every_rule_moves_a_parameter_by_its_step(rule):
+    """p ← p + Δp with Δp = step(g, advance(g, state)): what the loop and the cells compute."""
+    rng = np.random.default_rng(1)
+    p, g = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    h = {"eta": 0.1, **{x.name: x.default for x in rule.hypers}}
+    new, state = rule.update(p, g, rule.start(p), h, 0)
+    np.testing.assert_array_equal(new, p + rule.step(g, state, h, 0))
+    assert set(state) == set(rule.state)
+
+
+def test_gradient_descent_is_the_books_step_to_the_last_bit():
+    """p + (−η·g) is p − η·g exactly, so the cells can write the book's p − η·g."""
+    rng = np.random.default_rng(2)
+    p, g = rng.standard_normal(1000), rng.standard_normal(1000) * 1e3
+    new, _ = GD.update(p, g, {}, {"eta": 0.37}, 0)
+    np.testing.assert_array_equal(new, p - 0.37 * g)
+    assert GD.update_xl("C4", "D4", {}, {"eta": "eta"}, 0) == "C4-eta*D4"
+    assert GD.step_xl("D3", {}, {"eta": "eta"}, 0) == "-eta*D3"
+
+
+@pytest.mark.parametrize("act", list(ACTIVATIONS))
+@pytest.mark.parametrize("loss", list(LOSSES))
+def test_output_error_is_the_derivative_of_the_cost(act, loss):
+    """δᴸ = ∂C/∂zᴸ, against central differences of the output layer's own cost."""
+    out = output_layer(act, loss)
+    rng = np.random.default_rng(3)
+    z, t, n = rng.standard_normal((4, 3)) + 0.3, rng.random((4, 3)), 4
+    h = 1e-6
+    numeric = np.zeros_like(z)
+    for idx in np.ndindex(z.shape):
+        zp, zm = z.copy(), z.copy()
+        zp[idx] += h
+        zm[idx] -= h
+        numeric[idx] = (out.cost(zp, out.forward(zp), t, n)[idx[0]]
+                        - out.cost(zm, out.forward(zm), t, n)[idx[0]]) / (2 * h)
+    np.testing.assert_allclose(out.delta(z, out.forward(z), t, n), numeric, rtol=1e-5,
+                               atol=1e-8)
+
+
+def test_composed_output_writes_its_cells_as_the_book():
+    out = compose(SIGMOID, LOSSES["half-sse"])
+    z, a, t = ["E72", "E73"], ["E75", "E76"], ["E65", "E66"]
+    assert out.forward_xl(z, 0) == "(1+TANH(E72/2))/2"
+    assert out.cost_xl("E72:E73", "E75:E76", "E65:E66", 64) == "SUMXMY2(E75:E76,E65:E66)/2"
+    assert out.delta_xl(z, a, t, 0, 64) == "(E75-E65)*E75*(1-E75)"
