@@ -96,7 +96,7 @@ VIEWS = {"fc": fc_view, "cnn": cnn_view}  # how `show` draws a net's blocks (Net
 
 def report_table(report: Report) -> Table:
     """Each block's cells and, per engine, its largest error (and |Δ| when one engine ran)."""
-    table = Table(title=f"verify {report.path.name} · net {report.net}")
+    table = Table(title=f"verify {report.path.name} · net {report.preset}")
     table.add_column("block")
     table.add_column("cells", justify="right")
     single = len(report.engines) == 1

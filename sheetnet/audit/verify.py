@@ -98,7 +98,7 @@ class EngineReport:
 @dataclass
 class Report:
     path: Path
-    net: str = ""
+    preset: str = ""
     engines: list[EngineReport] = field(default_factory=list)
     findings: list[str] = field(default_factory=list)  # the workbook's own, whatever engine
     inputs_read: int = 0
@@ -184,7 +184,7 @@ def verify(path: Path, engine_names: Sequence[str] = (engines.DEFAULT,), timeout
     skeleton = _skeleton(preset, config)
     places = _placed(preset.workbook(skeleton).places, config)
     archive.check_sheets(sum(p.size for p in places) + 10_000)
-    report = Report(path, net=preset.name)
+    report = Report(path, preset=preset.name)
     present = [p for p in places if p.sheet in archive.parts]
     report.findings += _missing_sheets(places, archive)
     formulas: dict[tuple[str, int, int], str | None] = {}  # read once, shared by the engines

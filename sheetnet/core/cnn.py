@@ -22,7 +22,6 @@ from sheetnet.core.descent import trainer
 from sheetnet.core.fc import BOOK_OUTPUT
 from sheetnet.core.params import Params, standard_normal, validate_params
 from sheetnet.errors import SheetnetError
-from sheetnet.notation import sub, sup
 from sheetnet.pairs import ops
 from sheetnet.pairs.activations import SIGMOID, Activation
 from sheetnet.pairs.outputs import OutputLayer
@@ -157,22 +156,6 @@ def describe(net: CNNNet) -> dict[str, str]:
         names.total_grad("WO"): "∂C_T/∂wᴼ, summed over the images",
         names.total_grad("bO"): "∂C_T/∂bᴼ, summed over the images",
     }
-
-
-def element_labels(net: CNNNet, name: str) -> list[str]:
-    """One label per element, row-major, for the Inputs sheet: wᶠ¹₁₁, bᶠ¹, wᴼ₁,₁₁₁, bᴼ₁."""
-    k, f = net.filters, net.size
-    ph, pw = net.pooled_shape
-    if name == "F":
-        return [f"wᶠ{sup(q + 1)}{sub(u + 1)}{sub(v + 1)}"
-                for q in range(k) for u in range(f) for v in range(f)]
-    if name == "bF":
-        return [f"bᶠ{sup(q + 1)}" for q in range(k)]
-    if name == "WO":
-        return [f"wᴼ{sub(o + 1)},{sub(q + 1)}{sub(i + 1)}{sub(j + 1)}"
-                for o in range(net.outputs) for q in range(k)
-                for i in range(ph) for j in range(pw)]
-    return [f"bᴼ{sub(o + 1)}" for o in range(net.outputs)]
 
 
 train = trainer(iteration, describe)  # type: ignore[arg-type]

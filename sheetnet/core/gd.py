@@ -94,7 +94,7 @@ def parse_start(text: str) -> np.ndarray:
     return np.array([x, y])
 
 
-def descend(f: Function, start: np.ndarray, eta: float, steps: int,
+def walk(f: Function, start: np.ndarray, eta: float, steps: int,
             progress: Callable[[int], None] | None = None,
             keep: Collection[str] | None = None, rule: UpdateRule = GD,
             hyper: Mapping[str, float] | None = None) -> Trace:

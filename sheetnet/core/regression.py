@@ -88,7 +88,7 @@ def closed_form(x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
     return {k: np.asarray(v, dtype=float) for k, v in blocks.items()}
 
 
-def descend(x: np.ndarray, y: np.ndarray, start: np.ndarray, eta: float, steps: int,
+def fit(x: np.ndarray, y: np.ndarray, start: np.ndarray, eta: float, steps: int,
             progress: Callable[[int], None] | None = None,
             keep: Collection[str] | None = None) -> Trace:
     """Steps 0..``steps`` of gradient descent on (a, b); step 0 also carries the closed form.

@@ -37,6 +37,8 @@ def steps_table(trace: Trace) -> tuple[str, list[str], list[list[str]]]:
 class Exercise:
     """What the exercises share: no images (``show`` prints ``table``), no text inputs."""
 
+    name: str
+    eta: float
     images = False
     dataset = "—"
 
@@ -44,12 +46,12 @@ class Exercise:
         """One formula row per step (about 8 cells) below a few rows per data point."""
         return Cost(parameters=2, images=points, iterations=steps, step_numbers=8 + 2 * points,
                     sheets=3, formula_cells=8 * (steps + 1) + 6 * points + 40,
-                    rows=steps + points + 40, cols=16, what=f"--net {self.name}",  # type: ignore[attr-defined]
+                    rows=steps + points + 40, cols=16, what=f"--net {self.name}",
                     taller="--steps or points")
 
     @property
     def eta_text(self) -> str:
-        return f"{self.eta:g}"  # type: ignore[attr-defined]
+        return f"{self.eta:g}"
 
     def text_inputs(self, skeleton: Run) -> set[str]:
         return set()
@@ -82,12 +84,12 @@ class GradientDescent(Exercise):
         steps = f.steps if opts.iterations is None else opts.iterations
         descent.check_run(eta, steps)
         self.cost(0, steps).check(workbook)
-        return Run(self.name, f, None, {"start": start}, eta, steps,  # type: ignore[arg-type]
+        return Run(self.name, f, None, {"start": start}, eta, steps,
                    {"function": f.name})
 
     def trace(self, run: Run, progress: Callable[[int], None] | None = None,
               keep: Collection[str] | None = None) -> Trace:
-        return gd.descend(run.model, run.params["start"], run.eta, run.iterations,  # type: ignore[arg-type]
+        return gd.walk(run.model, run.params["start"], run.eta, run.iterations,
                           progress, keep, run.rule, run.hyper)
 
     def workbook(self, run: Run) -> WorkbookSpec:
@@ -97,11 +99,11 @@ class GradientDescent(Exercise):
         f = gd.function(settings.gd_function(config))
         steps = settings.iterations(config)
         self.cost(0, steps).check(workbook=True)
-        return Run(self.name, f, None, {"start": np.zeros(2)}, 1.0, steps)  # type: ignore[arg-type]
+        return Run(self.name, f, None, {"start": np.zeros(2)}, 1.0, steps)
 
     def rebuild(self, skeleton: Run, found: Mapping[str, object]) -> Run:
         eta, start = _eta_and_start(found)
-        return Run(self.name, skeleton.model, None, {"start": start}, eta,  # type: ignore[arg-type]
+        return Run(self.name, skeleton.model, None, {"start": start}, eta,
                    skeleton.iterations)
 
 
@@ -137,7 +139,7 @@ class Regression(Exercise):
     dataset: str = "7 heights and weights"
     eta: float = 0.0  # 0: 0.5/n, which halves the error of every step (see regression.py)
     iterations: int = 40
-    eta_text = "0.5/n"  # type: ignore[assignment]
+    eta_text: str = "0.5/n"
 
     def run(self, opts: Options, workbook: bool = False) -> Run:
         opts.unused("iterations", "eta", "data", "start")
@@ -156,7 +158,7 @@ class Regression(Exercise):
 
     def trace(self, run: Run, progress: Callable[[int], None] | None = None,
               keep: Collection[str] | None = None) -> Trace:
-        return regression.descend(run.data.x[:, 0], run.data.targets[:, 0],
+        return regression.fit(run.data.x[:, 0], run.data.targets[:, 0],
                                   run.params["start"], run.eta, run.iterations, progress, keep)
 
     def workbook(self, run: Run) -> WorkbookSpec:
@@ -186,17 +188,17 @@ class Graph(Exercise):
     follows: str = "classic"
     eta: float = 0.0
     iterations: int = 0
-    eta_text = "—"  # type: ignore[assignment]
+    eta_text: str = "—"
 
     def run(self, opts: Options, workbook: bool = False) -> Run:
         opts.unused()
         values = np.array([graph.DEFAULTS[n.name] for n in graph.inputs_of(graph.SHOPPING)])
-        return Run(self.name, graph.SHOPPING, None, {"inputs": values}, 0.0, 0)  # type: ignore[arg-type]
+        return Run(self.name, graph.SHOPPING, None, {"inputs": values}, 0.0, 0)
 
     def trace(self, run: Run, progress: Callable[[int], None] | None = None,
               keep: Collection[str] | None = None) -> Trace:
-        names = [n.name for n in graph.inputs_of(run.model)]  # type: ignore[arg-type]
-        trace = graph.evaluate(run.model, dict(zip(names, run.params["inputs"], strict=True)))  # type: ignore[arg-type]
+        names = [n.name for n in graph.inputs_of(run.model)]
+        trace = graph.evaluate(run.model, dict(zip(names, run.params["inputs"], strict=True)))
         if progress:
             progress(0)
         return trace
@@ -206,12 +208,12 @@ class Graph(Exercise):
 
     def skeleton(self, config: Mapping[str, object]) -> Run:
         n = len(graph.inputs_of(graph.SHOPPING))
-        return Run(self.name, graph.SHOPPING, None, {"inputs": np.zeros(n)}, 0.0, 0)  # type: ignore[arg-type]
+        return Run(self.name, graph.SHOPPING, None, {"inputs": np.zeros(n)}, 0.0, 0)
 
     def rebuild(self, skeleton: Run, found: Mapping[str, object]) -> Run:
         values = np.array([float(np.asarray(found[n.name]).ravel()[0])
                            for n in graph.inputs_of(graph.SHOPPING)])
-        return Run(self.name, graph.SHOPPING, None, {"inputs": values}, 0.0, 0)  # type: ignore[arg-type]
+        return Run(self.name, graph.SHOPPING, None, {"inputs": values}, 0.0, 0)
 
     def table(self, trace: Trace) -> tuple[str, list[str], list[list[str]]]:
         b = trace.iterations[0]

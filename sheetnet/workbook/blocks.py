@@ -2,17 +2,21 @@
 
 A parameter block holds each parameter's value: its initial value on iteration 0, else the
 previous sheet's value moved by the update rule; beside it, one block per kind of state the
-rule keeps (momentum's v …). Hyperparameters are named cells (``eta`` …).
+rule keeps (momentum's v …). Hyperparameters are named cells (``eta`` …). The output block
+holds aᴸ, C, whether each image is right, C_T, accuracy and δᴸ. ``Rows`` collects a sheet's
+rows as they are laid out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 from sheetnet import notation as names
 from sheetnet.core.run import Run
+from sheetnet.pairs import ops
 from sheetnet.pairs.optim import UpdateRule
-from sheetnet.workbook.layout import Place
+from sheetnet.pairs.outputs import OutputLayer
+from sheetnet.workbook.layout import Place, RowSpec, Styled, Template
 
 Places = Mapping[str, Place]
 
@@ -55,3 +59,52 @@ def state_places(rule: UpdateRule, name: str, value: Place, first_col: int,
                   value.rows, value.cols, iteration=value.iteration, tile=value.tile,
                   description=f"{kind}: the update rule's state for {name}")
             for j, kind in enumerate(rule.state)]
+
+
+class Rows:
+    """An iteration sheet's rows as they are laid out: fixed cells and per-image templates
+    (``stride``: the columns between one image's cells and the next's)."""
+
+    def __init__(self, stride: int = 1):
+        self._rows: dict[int, RowSpec] = {}
+        self.stride = stride
+
+    def row(self, r: int) -> RowSpec:
+        return self._rows.setdefault(r, RowSpec(r))
+
+    def text(self, r: int, c: int, text: str, style: str) -> None:
+        self.row(r).fixed[c] = Styled(text, style)
+
+    def per_image(self, place: Place, r: int, c: int, formula: str) -> None:
+        """Row r, column c of a per-image block: ``formula`` for the current image."""
+        self.row(place.sheet_row(r)).per_image.append(
+            (place.col + c, Template(formula, stride=self.stride)))
+
+    def fixed(self, place: Place, r: int, c: int, formula: str, style: str = "value") -> None:
+        """Row r, column c of a block that is not per image."""
+        self.row(place.sheet_row(r)).fixed[place.col + c] = Styled("=" + formula, style)
+
+    def specs(self) -> list[RowSpec]:
+        return [self._rows[r] for r in sorted(self._rows)]
+
+
+Summary = Callable[[Place, int], str]  # (per-image place, row) -> Σ or mean over its images
+
+
+def output_rows(rows: Rows, output: OutputLayer, here: Places, z: str, a: str, delta: str,
+                n: int, total: Summary, mean: Summary) -> None:
+    """The output layer's cells: aₖ from zᴸ, each image's C and whether it is classified
+    right, their Σ (C_T) and mean (accuracy), and δᴸ. ``z``, ``a``, ``delta``: the blocks'
+    names; ``total`` and ``mean`` write Σ and the mean over the images of a block's row."""
+    zs, as_, t, deltas = here[z], here[a], here["t"], here[delta]
+    k = as_.rows
+    for j in range(k):
+        rows.per_image(as_, j, 0, output.forward_xl(zs.refs(), j))
+    z_all, a_all, t_all = zs.span(0, k - 1), as_.span(0, k - 1), t.span(0, k - 1)
+    rows.per_image(here["C"], 0, 0, output.cost_xl(z_all, a_all, t_all, n))
+    rows.fixed(here["C_T"], 0, 0, total(here["C"], 0), "total")
+    rows.per_image(here["correct"], 0, 0, ops.correct_xl(a_all, t_all) if k > 1
+                   else ops.near_xl(as_.ref(0), t.ref(0)))
+    rows.fixed(here["accuracy"], 0, 0, mean(here["correct"], 0), "total")
+    for j in range(k):
+        rows.per_image(deltas, j, 0, output.delta_xl(zs.refs(), as_.refs(), t.refs(), j, n))

@@ -15,14 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sheetnet import notation as names
-from sheetnet.core.cnn import PARAMS, CNNNet, describe, element_labels
+from sheetnet.core.cnn import PARAMS, CNNNet, describe
 from sheetnet.core.cost import Cost
 from sheetnet.core.run import Run
 from sheetnet.notation import sub, sup
 from sheetnet.pairs import ops
 from sheetnet.pairs.optim import GD, UpdateRule
 from sheetnet.workbook import settings
-from sheetnet.workbook.blocks import parameter_cells, state_places
+from sheetnet.workbook.blocks import Rows, output_rows, parameter_cells, state_places
 from sheetnet.workbook.layout import (
     ColorScale,
     Grid,
@@ -30,7 +30,6 @@ from sheetnet.workbook.layout import (
     RowSpec,
     SheetSpec,
     Styled,
-    Template,
     WorkbookSpec,
     a1,
     cost_of_iteration_sheet,
@@ -77,6 +76,22 @@ class Columns:
 
     def image_row(self, row: int) -> str:
         return f"{a1(row, self.image)}:{a1(row, self.last)}"
+
+
+def element_labels(net: CNNNet, name: str) -> list[str]:
+    """One label per element, row-major, on the Inputs sheet: wᶠ¹₁₁, bᶠ¹, wᴼ₁,₁₁₁, bᴼ₁."""
+    k, f = net.filters, net.size
+    ph, pw = net.pooled_shape
+    if name == "F":
+        return [f"wᶠ{sup(q + 1)}{sub(u + 1)}{sub(v + 1)}"
+                for q in range(k) for u in range(f) for v in range(f)]
+    if name == "bF":
+        return [f"bᶠ{sup(q + 1)}" for q in range(k)]
+    if name == "WO":
+        return [f"wᴼ{sub(o + 1)},{sub(q + 1)}{sub(i + 1)}{sub(j + 1)}"
+                for o in range(net.outputs) for q in range(k)
+                for i in range(ph) for j in range(pw)]
+    return [f"bᴼ{sub(o + 1)}" for o in range(net.outputs)]
 
 
 def iteration_places(net: CNNNet, cols: Columns, k: int,
@@ -169,27 +184,21 @@ def iteration_rows(net: CNNNet, run: Run, here: dict[str, Place],
     K, f, p, n = net.filters, net.size, net.pool, net.outputs
     (mh, mw), (ph, pw) = net.map_shape, net.pooled_shape
     act = net.activation
-    rows: dict[int, RowSpec] = {}
-
-    def row(r: int) -> RowSpec:
-        return rows.setdefault(r, RowSpec(r))
+    rows = Rows(stride=cols.band)
+    per_image, fixed = rows.per_image, rows.fixed
 
     def label(place: Place) -> None:
-        row(place.row).fixed[1] = Styled(SYMBOL.get(place.name, place.name), "label")
+        rows.text(place.row, 1, SYMBOL.get(place.name, place.name), "label")
         for r, text in _tile_labels(place.name, net):
-            row(place.sheet_row(r)).fixed[2] = Styled(text, "element")
+            rows.text(place.sheet_row(r), 2, text, "element")
 
-    def per_image(place: Place, r: int, c: int, formula: str) -> None:
-        row(place.sheet_row(r)).per_image.append(
-            (place.col + c, Template(formula, stride=cols.band)))
-
-    def fixed(place: Place, r: int, c: int, formula: str, style: str = "value") -> None:
-        row(place.sheet_row(r)).fixed[place.col + c] = Styled("=" + formula, style)
-
-    def banded(place: Place, r: int, c: int, total: Place, mean: bool = False) -> None:
-        cells = cols.image_row(place.sheet_row(r))
+    def summary(place: Place, r: int, c: int = 0, mean: bool = False) -> str:
+        """Σ (or the mean) over the images of column c of the block's row r."""
         xl = ops.mean_banded_xl if mean else ops.total_banded_xl
-        fixed(total, r, c, xl(cols.band_row(), c + 1, cells), "total")
+        return xl(cols.band_row(), c + 1, cols.image_row(place.sheet_row(r)))
+
+    def banded(place: Place, r: int, c: int, total: Place) -> None:
+        fixed(total, r, c, summary(place, r, c), "total")
 
     x, t = here["x"], here["t"]
     zf, af, zp, zo, ao = (here[k] for k in ("zF", "aF", "zP", "zO", "aO"))
@@ -222,9 +231,9 @@ def iteration_rows(net: CNNNet, run: Run, here: dict[str, Place],
                 per_image(here[names.grad("WO")], o * K * ph + r, c,
                           ops.weight_gradient_xl(do.ref(o), zp.ref(r, c)))
         per_image(here[names.grad("bO")], o, 0, do.ref(o))
-    row(FIRST_ROW - 1).fixed[1] = Styled("Parameters · gradients", "section")
+    rows.text(FIRST_ROW - 1, 1, "Parameters · gradients", "section")
     # forward pass
-    row(x.row - 1).fixed[1] = Styled("Forward pass", "section")
+    rows.text(x.row - 1, 1, "Forward pass", "section")
     label(x)
     for r in range(x.rows):
         for c in range(x.cols):
@@ -254,19 +263,12 @@ def iteration_rows(net: CNNNet, run: Run, here: dict[str, Place],
         w0, w1 = tile(o, K * ph)
         per_image(zo, o, 0, ops.weighted_input_xl(WO.span(w0, w1, 0, pw - 1, absolute=True),
                                                   pooled, bO.ref(o, absolute=True)))
-        per_image(ao, o, 0, net.output.forward_xl(zo.refs(), o))
-    a_all, t_all = ao.span(0, n - 1), t.span(0, n - 1)
-    per_image(here["C"], 0, 0, net.output.cost_xl(zo.span(0, n - 1), a_all, t_all, cols.images))
-    banded(here["C"], 0, 0, here["C_T"])
-    per_image(here["correct"], 0, 0, ops.correct_xl(a_all, t_all))
-    banded(here["correct"], 0, 0, here["accuracy"], mean=True)
+    output_rows(rows, net.output, here, "zO", "aO", "deltaO", cols.images, summary,
+                lambda place, r: summary(place, r, mean=True))
     # backpropagation
-    row(do.row - 1).fixed[1] = Styled("Backpropagation", "section")
+    rows.text(do.row - 1, 1, "Backpropagation", "section")
     for block in (do, dp, routed, df):
         label(block)
-    for o in range(n):
-        per_image(do, o, 0, net.output.delta_xl(zo.refs(), ao.refs(), t.refs(), o,
-                                                cols.images))
     for r in range(K * ph):
         for c in range(pw):
             pairs = [(WO.ref(o * K * ph + r, c, absolute=True), do.ref(o)) for o in range(n)]
@@ -286,12 +288,12 @@ def iteration_rows(net: CNNNet, run: Run, here: dict[str, Place],
                                                          dp.ref(pr, pc)))
                 per_image(df, r, j, ops.hidden_error_xl(routed.ref(r, j), act, zf.ref(r, j),
                                                         af.ref(r, j)))
-    return [rows[r] for r in sorted(rows)]
+    return rows.specs()
 
 
 def workbook(run: Run) -> WorkbookSpec:
     """The whole workbook's layout for a CNN run."""
-    net: CNNNet = run.model  # type: ignore[assignment]
+    net: CNNNet = run.model
     cols = Columns.of(net, run.n_images, run.rule)
     param_rows = [(p, element_labels(net, p), run.params[p]) for p in PARAMS]
     per_iter = [iteration_places(net, cols, k, run.rule) for k in range(run.iterations + 1)]

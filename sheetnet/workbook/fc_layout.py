@@ -18,7 +18,7 @@ from sheetnet.notation import sub, sup
 from sheetnet.pairs import ops
 from sheetnet.pairs.optim import GD, UpdateRule
 from sheetnet.workbook import settings
-from sheetnet.workbook.blocks import parameter_cells, state_places
+from sheetnet.workbook.blocks import Rows, output_rows, parameter_cells, state_places
 from sheetnet.workbook.layout import (
     ColorScale,
     Grid,
@@ -26,7 +26,6 @@ from sheetnet.workbook.layout import (
     RowSpec,
     SheetSpec,
     Styled,
-    Template,
     WorkbookSpec,
     a1,
     cost_of_iteration_sheet,
@@ -136,21 +135,18 @@ def iteration_rows(net: FCNet, run: Run, here: dict[str, Place], prev: dict[str,
                    inputs: dict[str, Place], data: dict[str, Place]) -> list[RowSpec]:
     """Every row of one iteration sheet: labels, fixed formulas and per-image templates."""
     sheet = here["x"].sheet
-    rows: dict[int, RowSpec] = {}
-
-    def row(r: int) -> RowSpec:
-        return rows.setdefault(r, RowSpec(r))
+    rows = Rows()
 
     def label(place: Place, labels: list[str]) -> None:
-        row(place.row).fixed[1] = Styled(_symbol(place.name), "label")
+        rows.text(place.row, 1, _symbol(place.name), "label")
         for i, text in enumerate(labels):
-            row(place.row + i).fixed[2] = Styled(text, "element")
+            rows.text(place.row + i, 2, text, "element")
 
     def per_image(place: Place, i: int, formula: str) -> None:
-        row(place.row + i).per_image.append((place.col, Template(formula)))
+        rows.per_image(place, i, 0, formula)
 
     def fixed(place: Place, i: int, formula: str, style: str = "value") -> None:
-        row(place.row + i).fixed[place.col] = Styled("=" + formula, style)
+        rows.fixed(place, i, 0, formula, style)
 
     last = len(net.sizes)
     # parameters, their gradients per image and summed, and the update from the previous sheet
@@ -170,8 +166,8 @@ def iteration_rows(net: FCNet, run: Run, here: dict[str, Place], prev: dict[str,
                 d = here[names.delta(l)].ref(j)
                 per_image(grad, i, ops.weight_gradient_xl(d, a_prev.ref(i % m))
                           if p[0] == "W" else d)
-    row(3).fixed[1] = Styled("Parameters · gradients", "section")
-    row(here["x"].row - 1).fixed[1] = Styled("Forward pass", "section")
+    rows.text(3, 1, "Parameters · gradients", "section")
+    rows.text(here["x"].row - 1, 1, "Forward pass", "section")
     # forward pass
     x, t = here["x"], here["t"]
     label(x, run.data.pixel_names())
@@ -191,43 +187,34 @@ def iteration_rows(net: FCNet, run: Run, here: dict[str, Place], prev: dict[str,
             per_image(z, j, ops.weighted_input_xl(
                 w.span(j * m, j * m + m - 1, absolute=True), a_prev.span(0, m - 1),
                 b.ref(j, absolute=True) if b else None))
-            per_image(a, j, net.output.forward_xl(z.refs(), j) if l == last
-                      else net.activation.excel_value(z.ref(j)))
-    a_out = here[names.a(last)]
-    c, correct = here["C"], here["correct"]
-    n = run.n_images
-    a_all, t_all = a_out.span(0, a_out.rows - 1), t.span(0, t.rows - 1)
-    z_out = here[names.z(last)]
-    label(c, [net.output.label])
-    per_image(c, 0, net.output.cost_xl(z_out.span(0, z_out.rows - 1), a_all, t_all, n))
-    fixed(here["C_T"], 0, ops.total_xl(c.all_images_row(0)), "total")
-    label(correct, ["1 if right"])
-    per_image(correct, 0, ops.correct_xl(a_all, t_all) if a_out.rows > 1
-              else ops.near_xl(a_out.ref(0), t.ref(0)))
-    fixed(here["accuracy"], 0, ops.mean_xl(correct.all_images_row(0)), "total")
+            if l != last:  # the output layer's aᴸ is the output block's
+                per_image(a, j, net.activation.excel_value(z.ref(j)))
+    label(here["C"], [net.output.label])
+    label(here["correct"], ["1 if right"])
+    output_rows(rows, net.output, here, names.z(last), names.a(last), names.delta(last),
+                run.n_images, lambda p, r: ops.total_xl(p.all_images_row(r)),
+                lambda p, r: ops.mean_xl(p.all_images_row(r)))
     # backpropagation
     first_delta = here[names.delta(last)]
-    row(first_delta.row - 1).fixed[1] = Styled("Backpropagation", "section")
+    rows.text(first_delta.row - 1, 1, "Backpropagation", "section")
     for l in reversed(net.layers):
         d = here[names.delta(l)]
         label(d, [f"δ{sup(l)}{sub(j + 1)}" for j in range(d.rows)])
         z, a = here[names.z(l)], here[names.a(l)]
+        if l == last:
+            continue  # δᴸ is the output block's
         for i in range(d.rows):
-            if l == last:
-                f = net.output.delta_xl(z.refs(), a.refs(), t.refs(), i, n)
-            else:
-                w_next, d_next = here[names.weights(l + 1)], here[names.delta(l + 1)]
-                pairs = [(w_next.ref(j * d.rows + i, absolute=True), d_next.ref(j))
-                         for j in range(d_next.rows)]
-                f = ops.hidden_error_xl(ops.back_sum_xl(pairs), net.activation, z.ref(i),
-                                        a.ref(i))
-            per_image(d, i, f)
-    return [rows[r] for r in sorted(rows)]
+            w_next, d_next = here[names.weights(l + 1)], here[names.delta(l + 1)]
+            pairs = [(w_next.ref(j * d.rows + i, absolute=True), d_next.ref(j))
+                     for j in range(d_next.rows)]
+            per_image(d, i, ops.hidden_error_xl(ops.back_sum_xl(pairs), net.activation,
+                                                z.ref(i), a.ref(i)))
+    return rows.specs()
 
 
 def workbook(run: Run, extras: Sequence[Extra] = ()) -> WorkbookSpec:
     """The whole workbook's layout for a fully connected run (``extras``: more sheets)."""
-    net: FCNet = run.model  # type: ignore[assignment]
+    net: FCNet = run.model
     n, k_classes = run.n_images, run.data.outputs
     param_rows = [(p, element_labels(net, p), run.params[p]) for p in net.param_shapes()]
     per_iter = [iteration_places(net, n, k_classes, k, run.rule)

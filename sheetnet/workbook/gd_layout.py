@@ -38,7 +38,7 @@ def places(steps: int) -> dict[str, Place]:
 
 
 def workbook(run: Run) -> WorkbookSpec:
-    f: Function = run.model  # type: ignore[assignment]
+    f: Function = run.model
     steps = run.iterations
     start = np.asarray(run.params["start"], dtype=float)
     inputs_spec, inputs_list = inputs_sheet(

@@ -55,7 +55,7 @@ def workbook(run: Run) -> WorkbookSpec:
 
 
 def check_sheet(run: Run, here: dict[str, Place]) -> tuple[SheetSpec, list[Place]]:
-    net: FCNet = run.model  # type: ignore[assignment]
+    net: FCNet = run.model
     n = run.n_images
     params = parameters(net)
     rows = len(params)

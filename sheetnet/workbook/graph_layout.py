@@ -29,7 +29,7 @@ VALUE, LOCAL, GRAD = 4, 5, 7  # columns: D value, E-F local derivatives, G ∂to
 
 
 def workbook(run: Run) -> WorkbookSpec:
-    nodes: tuple[Node, ...] = run.model  # type: ignore[assignment]
+    nodes: tuple[Node, ...] = run.model
     inputs = inputs_of(nodes)
     n, first_op = len(nodes), len(inputs)
     inputs_spec, given = inputs_sheet(
