@@ -33,7 +33,7 @@ from sheetnet.audit import verify as audit_verify
 from sheetnet.core import gd
 from sheetnet.errors import SheetnetError
 from sheetnet.files import check_writable, write_atomically
-from sheetnet.pairs import outputs
+from sheetnet.pairs import optim, outputs
 from sheetnet.pairs.activations import ACTIVATIONS
 from sheetnet.presets.options import DEFAULT_SEED, Options
 from sheetnet.workbook import xlsx
@@ -77,7 +77,8 @@ def user_errors(func):
     return wrapper
 
 
-RUN, DATA, NETWORK, EXERCISE, OUTPUT = "Run", "Data", "Network", "Exercise (gd)", "Output"
+RUN, DATA, NETWORK, TRAINING, EXERCISE, OUTPUT = ("Run", "Data", "Network", "Training",
+                                                  "Exercise (gd)", "Output")
 
 
 def _one_of(names) -> str:
@@ -130,6 +131,43 @@ StartOpt = Annotated[str | None, typer.Option(rich_help_panel=EXERCISE,
                                               help="gd: the starting point X,Y, e.g. 3,2.")]
 StepsOpt = Annotated[int | None, typer.Option(
     rich_help_panel=EXERCISE, help="gd: the number of steps (the same as --iterations).")]
+OptimizerOpt = Annotated[str | None, typer.Option(
+    rich_help_panel=TRAINING, help="The update rule: " + "; ".join(
+        f"[bold]{r.name}[/] ({r.summary})" for r in optim.RULES.values()) + " (default gd).")]
+BatchOpt = Annotated[int | None, typer.Option(
+    min=1, rich_help_panel=TRAINING, help="Mini-batches of B images: an iteration is one step on"
+                                          " one batch (default: all images).")]
+ShuffleOpt = Annotated[bool | None, typer.Option(
+    "--shuffle/--no-shuffle", rich_help_panel=TRAINING,
+    help="A new order of the images each epoch, from --seed (default: shuffle when --batch-size"
+         " is smaller than the data).")]
+L1Opt = Annotated[float | None, typer.Option(
+    "--l1", rich_help_panel=TRAINING, help="L1 penalty λ ≥ 0: + λΣ|w| over the weights.")]
+L2Opt = Annotated[float | None, typer.Option(
+    "--l2", rich_help_panel=TRAINING, help="L2 penalty λ ≥ 0: + (λ/2)Σw² over the weights.")]
+DecayOpt = Annotated[float | None, typer.Option(
+    rich_help_panel=TRAINING, help="Learning-rate decay γ in (0, 1]: step k uses ηₖ = η·γᵏ.")]
+CompareOpt = Annotated[str | None, typer.Option(
+    rich_help_panel=EXERCISE, help="gd: update rules side by side, one sheet each, e.g."
+                                   " gd,momentum,rmsprop,adam.")]
+
+
+def _hyper_option(name: str, hypers: list) -> object:
+    """``--momentum`` …: one option per hyperparameter any update rule takes."""
+    first = hypers[0]
+    by_default: dict[str, list[str]] = {}
+    for r in optim.RULES.values():
+        for h in r.hypers:
+            if h.name == name:
+                by_default.setdefault(f"{h.default:g}", []).append(r.name)
+    users = ", ".join(n for names in by_default.values() for n in names)
+    default = (next(iter(by_default)) if len(by_default) == 1 else ", ".join(
+        f"{d} for {' and '.join(names)}" for d, names in by_default.items()))
+    return Annotated[float | None, typer.Option(
+        f"--{name}", rich_help_panel=TRAINING,
+        help=f"{first.symbol}, {first.meaning} ({users}; default {default}).")]
+
+
 ForceOpt = Annotated[bool, typer.Option("--force", "-f", rich_help_panel=OUTPUT,
                                         help="Overwrite an existing file.")]
 
@@ -142,7 +180,12 @@ RUN_OPTIONS: dict[str, tuple[object, object]] = {
     "filters": (FiltersOpt, None), "filter_size": (FilterSizeOpt, None), "pool": (PoolOpt, None),
     "layers": (LayersOpt, None), "activation": (ActOpt, None),
     "output_activation": (OutActOpt, None), "loss": (LossOpt, None),
+    "optimizer": (OptimizerOpt, None),
+    **{name: (_hyper_option(name, hs), None) for name, hs in optim.hypers().items()},
+    "batch_size": (BatchOpt, None), "shuffle": (ShuffleOpt, None), "l1": (L1Opt, None),
+    "l2": (L2Opt, None), "eta_decay": (DecayOpt, None),
     "function": (FunctionOpt, None), "start": (StartOpt, None), "steps": (StepsOpt, None),
+    "compare": (CompareOpt, None),
 }
 
 
@@ -174,7 +217,8 @@ def _options(steps: int | None = None, **values) -> Options:
         if values["iterations"] is not None:
             raise SheetnetError("give --steps or --iterations, not both (they are the same)")
         values["iterations"] = steps
-    return Options(**values)
+    hyper = {name: values.pop(name) for name in optim.hypers()}
+    return Options(**values, hyper={k: v for k, v in hyper.items() if v is not None})
 
 
 def _check_out(path: Path, force: bool, suffix: str) -> None:

@@ -305,12 +305,13 @@ def _read_inputs(path: Path, preset: presets.Preset, skeleton: Run,
     """Every input cell (data, classes, initial values, η) read back; the run they describe."""
     sheets = vals.read_xlsx(path, sorted({p.sheet for p in inputs}))
     text = preset.text_inputs(skeleton)
-    found: dict[str, object] = {}
+    found: dict[object, object] = {}  # by name; per iteration (a batch) by (name, iteration)
     for p in inputs:
         if p.sheet not in sheets:
             raise SheetnetError(f"the workbook has no {p.sheet} sheet; export it again")
         sheet = sheets[p.sheet]
-        found[p.name] = _labels(sheet, p) if p.name in text else _input_numbers(sheet, p)
+        key = p.name if p.iteration is None else (p.name, p.iteration)
+        found[key] = _labels(sheet, p) if p.name in text else _input_numbers(sheet, p)
     return preset.rebuild(skeleton, found), sum(p.size for p in inputs)
 
 
@@ -375,9 +376,10 @@ class Differing:
 
 
 def _expected(p: Place, trace) -> np.ndarray:
+    name = p.source or p.name
     if p.iteration is None:  # a block over all iterations, e.g. the Summary's C_T column
-        return p.grid(trace.series(p.name))
-    return p.grid(trace.iterations[p.iteration][p.name])
+        return p.grid(trace.series(name))
+    return p.grid(trace.iterations[p.iteration][name])
 
 
 def _compare_all(values: vals.Values, by_sheet: dict[str, list[Place]], trace,

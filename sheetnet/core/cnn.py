@@ -71,6 +71,8 @@ class CNNNet:
         ph, pw = self.pooled_shape
         return self.filters * ph * pw
 
+    weights = ("F", "WO")  # the weight blocks (not the biases): what a penalty applies to
+
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
         k, f = self.filters, self.size
         return {"F": (k, f, f), "bF": (k,), "WO": (self.outputs, self.pooled),
@@ -88,8 +90,9 @@ def params_from_json(net: CNNNet, obj: object, source: str) -> Params:
 
 
 def iteration(net: CNNNet, params: Mapping[str, np.ndarray], x: np.ndarray,
-              t: np.ndarray) -> dict[str, np.ndarray]:
-    """Every block of one iteration. x: (N, H·W) or (N, H, W) pixels, t: (N, n) targets."""
+              t: np.ndarray, mask: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Every block of one iteration. x: (N, H·W) or (N, H, W) pixels, t: (N, n) targets;
+    mask: (N,) 0/1, the images whose gradients are summed (a batch; None: all)."""
     n = x.shape[0]
     img = x.reshape(n, *net.image)
     F, bF, WO, bO = (params[k] for k in PARAMS)
@@ -113,7 +116,7 @@ def iteration(net: CNNNet, params: Mapping[str, np.ndarray], x: np.ndarray,
     b[names.grad("WO")] = ops.weight_gradient(do, flat)
     b[names.grad("bO")] = do
     for p in PARAMS:
-        b[names.total_grad(p)] = ops.total(b[names.grad(p)])
+        b[names.total_grad(p)] = ops.total(b[names.grad(p)], mask)
     return b
 
 

@@ -10,10 +10,12 @@ import numpy as np
 from sheetnet import notation as names
 from sheetnet.core.trace import Trace, check_finite
 from sheetnet.errors import SheetnetError
+from sheetnet.pairs import ops, penalties
 from sheetnet.pairs.optim import GD, UpdateRule
 
 Progress = Callable[[int], None]
-Step = Callable[[Mapping[str, np.ndarray]], dict[str, np.ndarray]]
+# (parameters, the batch's mask over the images or None) -> every block of one iteration
+Step = Callable[[Mapping[str, np.ndarray], np.ndarray | None], dict[str, np.ndarray]]
 
 
 def check_run(eta: float, iterations: int) -> None:
@@ -28,27 +30,46 @@ def descend(step: Step, params: Mapping[str, np.ndarray], eta: float, iterations
             keep: Collection[str] | None = None, *, rule: UpdateRule = GD,
             hyper: Mapping[str, float] | None = None,
             grad_of: Callable[[str], str] = names.total_grad,
-            step_of: Callable[[str], str] | None = None, cost_name: str = "C_T") -> Trace:
-    """Iterations 0..``iterations``: ``step(params)``'s blocks, then each parameter updated by
-    ``rule`` from its gradient block ``grad_of(name)``.
+            step_of: Callable[[str], str] | None = None, cost_name: str = "C_T",
+            weights: Collection[str] = (), batches: np.ndarray | None = None) -> Trace:
+    """Iterations 0..``iterations``: ``step(params, mask)``'s blocks, then each parameter
+    updated by ``rule`` from its gradient block ``grad_of(name)``.
 
     The rule's state joins the blocks as ``notation.state(kind, name)`` and, with ``step_of``,
-    each Δp as ``step_of(name)``. ``hyper``: the rule's hyperparameters beyond η. ``keep``: the
-    block names to store (None: all; the cost and accuracy always).
+    each Δp as ``step_of(name)``. ``hyper``: the rule's hyperparameters beyond η, and the
+    penalties' and schedule's when given (``pairs.penalties``), which apply to ``weights``.
+    ``batches``: each iteration's mask of the images in its batch ((iterations + 1, N) of 0/1;
+    None: every image); the cost is then the whole data's, beside the batch's (``C_batch``).
+    ``keep``: the block names to store (None: all; the cost and accuracy always).
     """
     check_run(eta, iterations)
     h = {"eta": eta, **(hyper or {})}
+    penalised = bool(weights) and any(p.name in h for p in penalties.PENALTIES)
     current = {k: np.array(v, dtype=float) for k, v in params.items()}
     state = {k: rule.start(v) for k, v in current.items()}
     kept = None if keep is None else {*keep, cost_name, "accuracy"}
     run: list[dict[str, np.ndarray]] = []
     for k in range(iterations + 1):
         with np.errstate(all="ignore"):  # check_finite reports overflow instead
-            blocks = step(current)
+            mask = None if batches is None else batches[k]
+            blocks = step(current, mask)
+            hk = {**h, "eta": penalties.eta_at(eta, h, k)}
+            if penalties.DECAY.name in h:
+                blocks["eta_k"] = np.asarray(hk["eta"])
+            if penalised:
+                cost = penalties.penalty([current[w] for w in weights], h)
+                blocks[cost_name] = blocks[cost_name] + cost
+                for w in weights:
+                    blocks[grad_of(w)] = (blocks[grad_of(w)]
+                                          + penalties.penalty_gradient(current[w], h))
+            if mask is not None:
+                blocks["batch"] = mask
+                blocks["C_batch"] = np.asarray(ops.total(blocks["C"], mask)
+                                               + (cost if penalised else 0.0))
             for name, value in current.items():
                 grad = blocks[grad_of(name)]
-                state[name] = rule.advance(grad, state[name], h, k)
-                delta = rule.step(grad, state[name], h, k)
+                state[name] = rule.advance(grad, state[name], hk, k)
+                delta = rule.step(grad, state[name], hk, k)
                 current[name] = value + delta
                 blocks.update({names.state(kind, name): s for kind, s in state[name].items()})
                 if step_of is not None:
@@ -60,22 +81,26 @@ def descend(step: Step, params: Mapping[str, np.ndarray], eta: float, iterations
     return Trace(run, descriptions, cost_name=cost_name)
 
 
-Iteration = Callable[[object, Mapping[str, np.ndarray], np.ndarray, np.ndarray],
-                     dict[str, np.ndarray]]
+Iteration = Callable[[object, Mapping[str, np.ndarray], np.ndarray, np.ndarray,
+                      np.ndarray | None], dict[str, np.ndarray]]
 
 
 def trainer(iteration: Iteration, describe: Callable[[object], dict[str, str]]):
-    """A net module's ``train`` from its ``iteration(net, params, x, t)`` and ``describe``."""
+    """A net module's ``train`` from its ``iteration(net, params, x, t, mask)`` and
+    ``describe``."""
     def train(net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarray, eta: float,
               iterations: int, progress: Progress | None = None,
               keep: Collection[str] | None = None, rule: UpdateRule = GD,
-              hyper: Mapping[str, float] | None = None) -> Trace:
+              hyper: Mapping[str, float] | None = None,
+              batches: np.ndarray | None = None) -> Trace:
         """Iterations 0..``iterations``: each one's blocks, then the update (``rule``).
 
-        x: (N, pixels) inputs, t: (N, outputs) targets; ``keep`` limits the stored blocks.
+        x: (N, pixels) inputs, t: (N, outputs) targets; ``keep`` limits the stored blocks;
+        ``batches``: each iteration's mask over the images (None: full batch).
         """
         x = np.array(x, dtype=float)
         t = np.array(t, dtype=float)
-        return descend(lambda p: iteration(net, p, x, t), params, eta, iterations,
-                       describe(net), progress, keep, rule=rule, hyper=hyper)
+        return descend(lambda p, mask: iteration(net, p, x, t, mask), params, eta, iterations,
+                       describe(net), progress, keep, rule=rule, hyper=hyper,
+                       weights=net.weights, batches=batches)
     return train

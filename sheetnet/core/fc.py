@@ -49,6 +49,11 @@ class FCNet:
         return self.sizes[layer - 1]
 
     @property
+    def weights(self) -> list[str]:
+        """The weight blocks (not the biases): what a penalty applies to."""
+        return [names.weights(l) for l in self.layers]
+
+    @property
     def last(self) -> int:
         """L, the output layer."""
         return len(self.sizes)
@@ -81,10 +86,11 @@ def params_from_json(net: FCNet, obj: object, source: str) -> Params:
 
 
 def iteration(net: FCNet, params: Mapping[str, np.ndarray], x: np.ndarray,
-              t: np.ndarray) -> dict[str, np.ndarray]:
+              t: np.ndarray, mask: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Every block of one iteration: forward, cost, backpropagation, gradients.
 
-    x: (N, n₁) inputs, t: (N, n_L) targets. Per-image blocks have shape (N, …).
+    x: (N, n₁) inputs, t: (N, n_L) targets; mask: (N,) 0/1, the images whose gradients are
+    summed (a batch; None: all). Per-image blocks have shape (N, …).
     """
     b: dict[str, np.ndarray] = {}
     for name in net.param_shapes():
@@ -111,10 +117,10 @@ def iteration(net: FCNet, params: Mapping[str, np.ndarray], x: np.ndarray,
         b[names.delta(l)] = delta[l]
     for l in net.layers:
         b[names.grad(names.weights(l))] = ops.weight_gradient(delta[l], a[l - 1])
-        b[names.total_grad(names.weights(l))] = ops.total(b[names.grad(names.weights(l))])
+        b[names.total_grad(names.weights(l))] = ops.total(b[names.grad(names.weights(l))], mask)
         if net.biases:
             b[names.grad(names.bias(l))] = delta[l]
-            b[names.total_grad(names.bias(l))] = ops.total(b[names.grad(names.bias(l))])
+            b[names.total_grad(names.bias(l))] = ops.total(b[names.grad(names.bias(l))], mask)
     return b
 
 

@@ -102,9 +102,10 @@ DESCRIPTIONS = {
 def train(net: FCNet, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarray,
           eta: float, iterations: int, progress: Progress | None = None,
           keep: Collection[str] | None = None, rule: UpdateRule = GD,
-          hyper: Mapping[str, float] | None = None) -> Trace:
+          hyper: Mapping[str, float] | None = None,
+          batches: np.ndarray | None = None) -> Trace:
     """The fully connected run, with iteration 0 also carrying the gradient check."""
-    trace = fc.train(net, params, x, t, eta, iterations, progress, keep, rule, hyper)
+    trace = fc.train(net, params, x, t, eta, iterations, progress, keep, rule, hyper, batches)
     first = trace.iterations[0]
     if keep is not None:  # the kept blocks may not be enough: recompute iteration 0 whole
         first = fc.iteration(net, params, np.asarray(x, dtype=float), np.asarray(t, dtype=float))

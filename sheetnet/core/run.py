@@ -27,11 +27,17 @@ class Run(Generic[M]):
     iterations: int
     origin: dict[str, str] = field(default_factory=dict)  # where data and parameters came from
     rule: UpdateRule = GD
-    hyper: dict[str, float] = field(default_factory=dict)  # the rule's beyond η
+    hyper: dict[str, float] = field(default_factory=dict)  # the rule's beyond η, penalties …
+    batches: np.ndarray | None = None  # (iterations + 1, N) masks of each step's batch
 
     @property
     def n_images(self) -> int:
         return self.data.n_images
+
+    @property
+    def batch_size(self) -> int | None:
+        """The images in a batch (the largest; None: full batches)."""
+        return None if self.batches is None else int(self.batches.sum(axis=1).max())
 
     @property
     def hyperparameters(self) -> dict[str, float]:

@@ -58,22 +58,28 @@ def weight_gradient_xl(delta: str, a_prev: str) -> str:
     return f"{delta}*{a_prev}"
 
 
-def total(per_image: np.ndarray) -> np.ndarray:
-    """Σ over images (axis 0)."""
-    return np.sum(per_image, axis=0)
+def total(per_image: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """Σ over images (axis 0); with a mask (N,), over the images it marks (≠ 0: a batch)."""
+    if mask is None:
+        return np.sum(per_image, axis=0)
+    return np.sum(per_image[np.asarray(mask) != 0], axis=0)
 
 
-def total_xl(cells: str) -> str:
-    return f"SUM({cells})"
+def total_xl(cells: str, mask: str | None = None) -> str:
+    """``cells``: one row of per-image cells; ``mask``: the same columns of the batch row."""
+    return f"SUM({cells})" if mask is None else f'SUMIFS({cells},{mask},"<>0")'
 
 
-def total_banded_xl(band_cols: str, column: int, cells: str) -> str:
+def total_banded_xl(band_cols: str, column: int, cells: str, mask: str | None = None) -> str:
     """Σ over images when each image owns a band of columns: the cells of one band column.
 
     band_cols: the row numbering each column 1, 2, … within its band; cells: the same columns
-    of the row to sum.
+    of the row to sum; mask: the same columns of the batch row (each band's cells holding its
+    image's 0/1).
     """
-    return f"SUMIF({band_cols},{column},{cells})"
+    if mask is None:
+        return f"SUMIF({band_cols},{column},{cells})"
+    return f'SUMIFS({cells},{band_cols},{column},{mask},"<>0")'
 
 
 # --- accuracy --------------------------------------------------------------------------------

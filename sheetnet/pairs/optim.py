@@ -7,11 +7,12 @@ named input cells. Every net trains with every rule, in NumPy and in the cells, 
 rule is one entry in ``RULES`` (``--optimizer`` offers every one; each ``Hyper`` becomes an
 option and a named cell).
 
-Per step k (0, 1, …): ``advance`` gives the new state from g and the old state (zeros before
-step 0); ``step`` gives Δp from g and the new state; p ← p + Δp. NumPy forms take arrays of
-p's shape and a dict of hyperparameter values; Excel forms take one element's cells (p, g, the
-state cells of this and of the previous iteration) and a dict of the hyperparameters' cell
-names, and return formula text without ``=``.
+Per step k (0, 1, …; t = k + 1 counts steps as torch.optim does): ``advance`` gives the new
+state from g and the old state (zeros before step 0); ``step`` gives Δp from g and the new
+state; p ← p + Δp. The rules follow torch.optim's definitions and defaults. NumPy forms take
+arrays of p's shape and a dict of hyperparameter values; Excel forms take one element's cells
+(p, g, the state cells of the previous iteration and of this one) and a dict of the
+hyperparameters' cells, and return formula text without ``=``.
 """
 
 from __future__ import annotations
@@ -58,8 +59,10 @@ class UpdateRule:
     state: tuple[str, ...] = ()  # the kinds of state each parameter keeps
     advance: Callable[[np.ndarray, State, Values, int], dict[str, np.ndarray]] = \
         field(default=lambda g, s, h, k: {})  # (g, old state, h, k) -> new state
-    advance_xl: Callable[[str, Cells, Cells, int], dict[str, str]] = \
-        field(default=lambda g, s, h, k: {})  # (g, old state cells, h cells, k)
+    # (g, old state cells, new state cells, h cells, k) -> each new state's formula; a state
+    # may follow from another of the same step (Adam's m̂ from its m)
+    advance_xl: Callable[[str, Cells, Cells, Cells, int], dict[str, str]] = \
+        field(default=lambda g, old, new, h, k: {})
 
     def start(self, param: np.ndarray) -> dict[str, np.ndarray]:
         """The state before step 0: zeros (as in torch.optim)."""
@@ -82,7 +85,132 @@ GD = UpdateRule(
     update_xl=lambda p, g, s, h, k: f"{p}-{h['eta']}*{g}",
 )
 
-RULES: dict[str, UpdateRule] = {r.name: r for r in (GD,)}
+def _unit(v: float) -> bool:
+    return 0 <= v < 1
+
+
+def _positive(v: float) -> bool:
+    return v > 0
+
+
+MOMENTUM = Hyper("momentum", "μ", 0.9, "the momentum", _unit, "in [0, 1)")
+RHO = Hyper("rho", "ρ", 0.99, "the decay of the squared gradients' average", _unit, "in [0, 1)")
+BETA1 = Hyper("beta1", "β₁", 0.9, "the decay of the gradients' average", _unit, "in [0, 1)")
+BETA2 = Hyper("beta2", "β₂", 0.999, "the decay of the squared gradients' average", _unit,
+              "in [0, 1)")
+
+
+def _epsilon(default: float) -> Hyper:
+    return Hyper("epsilon", "ε", default, "keeps the division finite", _positive,
+                 "a positive number")
+
+
+# v ← μv + g, p ← p − η·v (torch.optim.SGD with momentum; v starts at 0, so v₁ = g)
+MOMENTUM_RULE = UpdateRule(
+    name="momentum",
+    summary="momentum: v ← μv + g, p ← p − η·v",
+    hypers=(MOMENTUM,),
+    state=("v",),
+    advance=lambda g, s, h, k: {"v": h["momentum"] * s["v"] + g},
+    advance_xl=lambda g, old, new, h, k: {"v": f"{h['momentum']}*{old['v']}+{g}"},
+    step=lambda g, s, h, k: -h["eta"] * s["v"],
+    step_xl=lambda g, s, h, k: f"-{h['eta']}*{s['v']}",
+    update_xl=lambda p, g, s, h, k: f"{p}-{h['eta']}*{s['v']}",
+)
+
+# v ← μv + g, p ← p − η·(g + μv) with the new v (torch.optim.SGD with nesterov=True)
+NESTEROV = UpdateRule(
+    name="nesterov",
+    summary="Nesterov momentum: v ← μv + g, p ← p − η·(g + μv)",
+    hypers=(MOMENTUM,),
+    state=("v",),
+    advance=MOMENTUM_RULE.advance,
+    advance_xl=MOMENTUM_RULE.advance_xl,
+    step=lambda g, s, h, k: -h["eta"] * (g + h["momentum"] * s["v"]),
+    step_xl=lambda g, s, h, k: f"-{h['eta']}*({g}+{h['momentum']}*{s['v']})",
+    update_xl=lambda p, g, s, h, k: f"{p}-{h['eta']}*({g}+{h['momentum']}*{s['v']})",
+)
+
+
+def _scaled(g: np.ndarray, s: np.ndarray, h: Values) -> np.ndarray:
+    """−η·g/(√s + ε): AdaGrad's and RMSprop's step."""
+    return -h["eta"] * g / (np.sqrt(s) + h["epsilon"])
+
+
+def _scaled_xl(g: str, s: str, h: Cells) -> str:
+    return f"-{h['eta']}*{g}/(SQRT({s})+{h['epsilon']})"
+
+
+def _scaled_update_xl(p: str, g: str, s: str, h: Cells) -> str:
+    return f"{p}-{h['eta']}*{g}/(SQRT({s})+{h['epsilon']})"
+
+
+# s ← s + g², p ← p − η·g/(√s + ε) (torch.optim.Adagrad: lr_decay 0, initial sum 0)
+ADAGRAD = UpdateRule(
+    name="adagrad",
+    summary="AdaGrad: s ← s + g², p ← p − η·g/(√s + ε)",
+    hypers=(_epsilon(1e-10),),
+    state=("s",),
+    advance=lambda g, s, h, k: {"s": s["s"] + g * g},
+    advance_xl=lambda g, old, new, h, k: {"s": f"{old['s']}+{g}^2"},
+    step=lambda g, s, h, k: _scaled(g, s["s"], h),
+    step_xl=lambda g, s, h, k: _scaled_xl(g, s["s"], h),
+    update_xl=lambda p, g, s, h, k: _scaled_update_xl(p, g, s["s"], h),
+)
+
+# s ← ρs + (1 − ρ)g², p ← p − η·g/(√s + ε) (torch.optim.RMSprop: alpha = ρ, no momentum)
+RMSPROP = UpdateRule(
+    name="rmsprop",
+    summary="RMSprop: s ← ρs + (1 − ρ)g², p ← p − η·g/(√s + ε)",
+    hypers=(RHO, _epsilon(1e-8)),
+    state=("s",),
+    advance=lambda g, s, h, k: {"s": h["rho"] * s["s"] + (1 - h["rho"]) * (g * g)},
+    advance_xl=lambda g, old, new, h, k: {"s": f"{h['rho']}*{old['s']}+(1-{h['rho']})*{g}^2"},
+    step=lambda g, s, h, k: _scaled(g, s["s"], h),
+    step_xl=lambda g, s, h, k: _scaled_xl(g, s["s"], h),
+    update_xl=lambda p, g, s, h, k: _scaled_update_xl(p, g, s["s"], h),
+)
+
+
+def _adam(g: np.ndarray, s: State, h: Values, k: int) -> dict[str, np.ndarray]:
+    t = k + 1
+    m = h["beta1"] * s["m"] + (1 - h["beta1"]) * g
+    v = h["beta2"] * s["v"] + (1 - h["beta2"]) * (g * g)
+    return {"m": m, "v": v, "m_hat": m / (1 - h["beta1"] ** t),
+            "v_hat": v / (1 - h["beta2"] ** t)}
+
+
+# m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g², m̂ = m/(1 − β₁ᵗ), v̂ = v/(1 − β₂ᵗ),
+# p ← p − η·m̂/(√v̂ + ε) (torch.optim.Adam; a penalty's gradient joins g first, not AdamW)
+ADAM = UpdateRule(
+    name="adam",
+    summary="Adam: m, v as running averages of g and g², p ← p − η·m̂/(√v̂ + ε)",
+    hypers=(BETA1, BETA2, _epsilon(1e-8)),
+    state=("m", "v", "m_hat", "v_hat"),
+    advance=_adam,
+    advance_xl=lambda g, old, new, h, k: {
+        "m": f"{h['beta1']}*{old['m']}+(1-{h['beta1']})*{g}",
+        "v": f"{h['beta2']}*{old['v']}+(1-{h['beta2']})*{g}^2",
+        "m_hat": f"{new['m']}/(1-{h['beta1']}^{k + 1})",
+        "v_hat": f"{new['v']}/(1-{h['beta2']}^{k + 1})"},
+    step=lambda g, s, h, k: -h["eta"] * s["m_hat"] / (np.sqrt(s["v_hat"]) + h["epsilon"]),
+    step_xl=lambda g, s, h, k:
+        f"-{h['eta']}*{s['m_hat']}/(SQRT({s['v_hat']})+{h['epsilon']})",
+    update_xl=lambda p, g, s, h, k:
+        f"{p}-{h['eta']}*{s['m_hat']}/(SQRT({s['v_hat']})+{h['epsilon']})",
+)
+
+RULES: dict[str, UpdateRule] = {r.name: r for r in (GD, MOMENTUM_RULE, NESTEROV, ADAGRAD,
+                                                    RMSPROP, ADAM)}
+
+
+def hypers() -> dict[str, list[Hyper]]:
+    """Every hyperparameter a rule takes, by name (``--epsilon`` has a default per rule)."""
+    found: dict[str, list[Hyper]] = {}
+    for r in RULES.values():
+        for h in r.hypers:
+            found.setdefault(h.name, []).append(h)
+    return found
 
 
 def rule(name: str) -> UpdateRule:

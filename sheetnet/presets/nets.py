@@ -18,6 +18,7 @@ from sheetnet.errors import SheetnetError
 from sheetnet.pairs.activations import ACTIVATIONS, Activation
 from sheetnet.pairs.optim import GD, UpdateRule
 from sheetnet.pairs.outputs import OutputLayer, output_layer
+from sheetnet.presets import training
 from sheetnet.presets.options import Options, read_json
 from sheetnet.workbook import cnn_layout, fc_layout, gradcheck_layout, settings
 from sheetnet.workbook.layout import WorkbookSpec
@@ -54,13 +55,16 @@ class NetPreset:
         """Build a run from command-line options, validating every input; its size is checked
         (``workbook``: its workbook's too) before any parameter array is made."""
         opts.unused("iterations", "eta", "init", "data", "shape", "filters", "filter_size", "pool",
-                    "layers", "activation", "output_activation", "loss")
+                    "layers", "activation", "output_activation", "loss", "optimizer",
+                    "batch_size", "shuffle", "l1", "l2", "eta_decay")
         ds = load_data(self, opts)
         model = self.make_model(ds, opts)
         eta = self.eta if opts.eta is None else opts.eta
         iterations = self.iterations if opts.iterations is None else opts.iterations
         descent.check_run(eta, iterations)
-        self.size(model, ds.n_images, iterations).check(workbook)
+        rule, hyper = training.update_rule(opts)
+        self.size(model, ds.n_images, iterations, rule).check(workbook)
+        batches = training.batches(opts, ds.n_images, iterations)
         if opts.init is not None:
             params = self.init_from_json(model, read_json(opts.init), str(opts.init))
             init_origin = f"--init {Path(opts.init).name}"
@@ -70,7 +74,7 @@ class NetPreset:
         data_origin = (f"--data {Path(opts.data).name}" if opts.data
                        else f"{ds.name} (built in: {data_mod.BUILTIN[ds.name][2]})")
         return Run(self.name, model, ds, params, eta, iterations,
-                   {"data": data_origin, "init": init_origin})
+                   {"data": data_origin, "init": init_origin}, rule, hyper, batches)
 
     def size(self, model: object, images: int, iterations: int,
              rule: UpdateRule = GD) -> Cost:
@@ -82,7 +86,7 @@ class NetPreset:
               keep: Collection[str] | None = None) -> Trace:
         """The NumPy core's run; ``keep`` limits the stored blocks (None: all)."""
         return self.train(run.model, run.params, run.data.x, run.data.targets, run.eta,
-                          run.iterations, progress, keep, run.rule, run.hyper)
+                          run.iterations, progress, keep, run.rule, run.hyper, run.batches)
 
     def skeleton(self, config: Mapping[str, object]) -> Run:
         """A run with a workbook's shapes (from its settings) and zero values: enough to know
@@ -102,8 +106,11 @@ class NetPreset:
         ds = Dataset("workbook", np.zeros((n, shape.rows * shape.cols)), (0.0,) * n,
                      tuple(float(i) for i in range(k)), (shape.rows, shape.cols),
                      values=shape.values)
+        hyper = {h.name: h.default for h in rule.hypers}
+        hyper.update({name: 1.0 for name in settings.extra_hypers(config)})
+        batches = np.ones((iterations + 1, n)) if settings.batched(config) else None
         return Run(self.name, model, ds, self.init(model, 0), 1.0, iterations, rule=rule,
-                   hyper={h.name: h.default for h in rule.hypers})
+                   hyper=hyper, batches=batches)
 
     def rebuild(self, skeleton: Run, found: Mapping[str, object]) -> Run:
         """The run a workbook's input cells describe (``found``: input place -> values)."""
@@ -116,10 +123,12 @@ class NetPreset:
                   for name, v in skeleton.params.items()}
         hyper = {name: float(np.asarray(found[name]).ravel()[0])
                  for name in skeleton.hyperparameters}
+        batches = None if skeleton.batches is None else np.array(
+            [np.asarray(found["batch", k]).ravel() for k in range(skeleton.iterations + 1)])
         data = Dataset("workbook", x, tuple(labels), tuple(found.get("classes", ())),  # type: ignore[arg-type]
                        ds.shape, ds.values)
         return Run(self.name, skeleton.model, data, params, hyper.pop("eta"),
-                   skeleton.iterations, rule=skeleton.rule, hyper=hyper)
+                   skeleton.iterations, rule=skeleton.rule, hyper=hyper, batches=batches)
 
     def text_inputs(self, skeleton: Run) -> set[str]:
         """Input places that may hold text (class labels) rather than numbers."""
@@ -279,10 +288,13 @@ def _twolayer_model(ds: Dataset, opts: Options) -> fc.FCNet:
         ("--loss", net.output.loss, "half-sse")) if got != want]
     if len(net.sizes) != 3:
         wrong.append(f"--layers {','.join(map(str, net.sizes))}")
+    wrong += [flag for flag, value in (("--l1", opts.l1), ("--l2", opts.l2),
+                                       ("--batch-size", opts.batch_size)) if value is not None]
     if wrong:
         raise SheetnetError(f"{', '.join(wrong)}: the twolayer check is written for f = W₂"
-                            " max(0, W₁x) (relu, identity output, half-sse, --layers IN,H,OUT);"
-                            " for other nets use --net mlp with these options")
+                            " max(0, W₁x) (relu, identity output, half-sse, --layers IN,H,OUT,"
+                            " the whole data, no penalty); for other nets use --net mlp with"
+                            " these options")
     return net
 
 

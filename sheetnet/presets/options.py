@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sheetnet.errors import SheetnetError
@@ -31,15 +31,28 @@ class Options:
     loss: str | None = None
     function: str | None = None  # gd: which function, and where to start ("X,Y")
     start: str | None = None
+    compare: str | None = None  # gd: update rules side by side, e.g. "gd,momentum,adam"
+    optimizer: str | None = None  # the update rule, and its hyperparameters by name
+    hyper: dict[str, float] = field(default_factory=dict)
+    batch_size: int | None = None
+    shuffle: bool | None = None
+    l1: float | None = None
+    l2: float | None = None
+    eta_decay: float | None = None
 
     def unused(self, *allowed: str) -> None:
         """Refuse options this net does not use (all but ``allowed``), naming the first."""
         for name in self.__dataclass_fields__:
-            if name in allowed or name == "seed":
+            if name in allowed or name in ("seed", "hyper"):
                 continue
             if getattr(self, name) is not None:
-                raise SheetnetError(f"--{name.replace('_', '-')} is not used by this net; see"
+                flag = "--no-shuffle" if name == "shuffle" and not self.shuffle else \
+                    f"--{name.replace('_', '-')}"
+                raise SheetnetError(f"{flag} is not used by this net; see"
                                     " `sheetnet export --help` and `sheetnet nets`")
+        if self.hyper and "optimizer" not in allowed:
+            raise SheetnetError(f"--{next(iter(self.hyper))} is not used by this net; see"
+                                " `sheetnet export --help`")
 
 
 MAX_INIT_BYTES = 16 * 2**20

@@ -10,20 +10,90 @@ rows as they are laid out.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 
 from sheetnet import notation as names
 from sheetnet.core.run import Run
-from sheetnet.pairs import ops
-from sheetnet.pairs.optim import UpdateRule
+from sheetnet.pairs import ops, penalties
+from sheetnet.pairs.optim import GD, UpdateRule
 from sheetnet.pairs.outputs import OutputLayer
 from sheetnet.workbook.layout import Place, RowSpec, Styled, Template
 
 Places = Mapping[str, Place]
+STEP_DESCRIPTIONS = {
+    "eta_k": "ηₖ = η·γᵏ: this step's learning rate",
+    "batch": "1 for each image in this step's batch, 0 for the others (edit to choose)",
+    "batch_fill": "each image's batch mark, repeated across its band (for the Σ cells)",
+    "C_batch": "the batch's cost, Σ of C over the images in the batch (+ the penalty)",
+}
+
+
+@dataclass(frozen=True)
+class Training:
+    """What a run's training adds to its iteration sheets: the update rule's state, a row for
+    this step's learning rate (a decaying η) and batch, and penalty terms in the sums."""
+
+    rule: UpdateRule = GD
+    batches: bool = False
+    decay: bool = False
+    penalties: tuple[str, ...] = ()  # the penalties' hyperparameter names given
+
+    @classmethod
+    def of(cls, run: Run) -> Training:
+        h = run.hyperparameters
+        return cls(run.rule, run.batches is not None, penalties.DECAY.name in h,
+                   tuple(p.name for p in penalties.PENALTIES if p.name in h))
+
+    @property
+    def step_row(self) -> bool:
+        """Whether the sheet has a row for this step's ηₖ and batch (one more row at the top)."""
+        return self.batches or self.decay
+
+
+PLAIN = Training()  # full batches, a fixed η, no penalty, gradient descent
 
 
 def hyper_cells(run: Run) -> dict[str, str]:
     """Each hyperparameter's cell, by its defined name (the Inputs sheet names them)."""
     return {name: name for name in run.hyperparameters}
+
+
+def penalty_terms(training: Training, run: Run, here: Places) -> str:
+    """The penalty's terms for a cost cell over this sheet's weight blocks ("" without)."""
+    if not training.penalties:
+        return ""
+    return penalties.penalty_xl([here[w].extent for w in run.model.weights],
+                                hyper_cells(run))
+
+
+def step_places(training: Training, sheet: str, k: int, row: int, value_col: int,
+                image: Place | None) -> dict[str, Place]:
+    """This step's ηₖ (at ``value_col``) and its batch marks (per image, like ``image``) on
+    ``row``."""
+    places = {}
+    if training.decay:
+        places["eta_k"] = Place("eta_k", sheet, row, value_col, 1, iteration=k,
+                                description=STEP_DESCRIPTIONS["eta_k"])
+    if training.batches and image is not None:
+        places["batch"] = Place("batch", sheet, row, image.col, 1, images=image.images,
+                                stride=image.stride, iteration=k, kind="input",
+                                description=STEP_DESCRIPTIONS["batch"])
+    return places
+
+
+def step_cells(rows: Rows, run: Run, here: Places, k: int, label_col: int) -> None:
+    """The step row's labels, its ηₖ formula and its batch marks (inputs)."""
+    if "eta_k" in here:
+        place = here["eta_k"]
+        rows.text(place.row, label_col, "ηₖ = η·γᵏ", "element")
+        rows.fixed(place, 0, 0, penalties.eta_at_xl(hyper_cells(run), k))
+    if "batch" in here:
+        batch = here["batch"]
+        rows.text(batch.row, 1, "in batch →", "label")
+        marks = run.batches[k] if run.batches is not None else ()
+        row = rows.row(batch.row)
+        for i, mark in enumerate(marks):
+            row.fixed[batch.col + i * batch.stride] = Styled(float(mark), "input")
 
 
 def parameter_cells(run: Run, name: str, k: int, here: Places, prev: Places | None,
@@ -33,6 +103,9 @@ def parameter_cells(run: Run, name: str, k: int, here: Places, prev: Places | No
     value, total = here[name], here[names.total_grad(name)]
     sheet = value.sheet
     rule, h = run.rule, hyper_cells(run)
+    h_prev = dict(h)  # the update uses the previous step's learning rate
+    if prev is not None and "eta_k" in prev:
+        h_prev["eta"] = prev["eta_k"].ref(absolute=True, sheet=sheet)
     states = {kind: here[names.state(kind, name)] for kind in rule.state}
     for r in range(value.rows):
         for c in range(value.cols):
@@ -44,9 +117,10 @@ def parameter_cells(run: Run, name: str, k: int, here: Places, prev: Places | No
                        for kind in rule.state}
                 formula = rule.update_xl(prev[name].ref(r, c, sheet=sheet),
                                          prev[names.total_grad(name)].ref(r, c, sheet=sheet),
-                                         old, h, k - 1)
+                                         old, h_prev, k - 1)
             yield value, r, c, formula
-            new = rule.advance_xl(total.ref(r, c), old, h, k)
+            here_cells = {kind: place.ref(r, c) for kind, place in states.items()}
+            new = rule.advance_xl(total.ref(r, c), old, here_cells, h, k)
             for kind, place in states.items():
                 yield place, r, c, new[kind]
 
@@ -92,17 +166,21 @@ Summary = Callable[[Place, int], str]  # (per-image place, row) -> Σ or mean ov
 
 
 def output_rows(rows: Rows, output: OutputLayer, here: Places, z: str, a: str, delta: str,
-                n: int, total: Summary, mean: Summary) -> None:
+                n: int, total: Summary, mean: Summary, penalty: str = "",
+                batch_total: Summary | None = None) -> None:
     """The output layer's cells: aₖ from zᴸ, each image's C and whether it is classified
-    right, their Σ (C_T) and mean (accuracy), and δᴸ. ``z``, ``a``, ``delta``: the blocks'
-    names; ``total`` and ``mean`` write Σ and the mean over the images of a block's row."""
+    right, their Σ (C_T, + ``penalty``'s terms) and mean (accuracy), and δᴸ. ``z``, ``a``,
+    ``delta``: the blocks' names; ``total`` and ``mean`` write Σ and the mean over the images
+    of a block's row; ``batch_total``, Σ over the batch (for ``C_batch``)."""
     zs, as_, t, deltas = here[z], here[a], here["t"], here[delta]
     k = as_.rows
     for j in range(k):
         rows.per_image(as_, j, 0, output.forward_xl(zs.refs(), j))
     z_all, a_all, t_all = zs.span(0, k - 1), as_.span(0, k - 1), t.span(0, k - 1)
     rows.per_image(here["C"], 0, 0, output.cost_xl(z_all, a_all, t_all, n))
-    rows.fixed(here["C_T"], 0, 0, total(here["C"], 0), "total")
+    rows.fixed(here["C_T"], 0, 0, total(here["C"], 0) + penalty, "total")
+    if batch_total is not None:
+        rows.fixed(here["C_batch"], 0, 0, batch_total(here["C"], 0) + penalty)
     rows.per_image(here["correct"], 0, 0, ops.correct_xl(a_all, t_all) if k > 1
                    else ops.near_xl(as_.ref(0), t.ref(0)))
     rows.fixed(here["accuracy"], 0, 0, mean(here["correct"], 0), "total")

@@ -19,10 +19,22 @@ from sheetnet.core.cnn import PARAMS, CNNNet, describe
 from sheetnet.core.cost import Cost
 from sheetnet.core.run import Run
 from sheetnet.notation import sub, sup
-from sheetnet.pairs import ops
+from sheetnet.pairs import ops, penalties
 from sheetnet.pairs.optim import GD, UpdateRule
 from sheetnet.workbook import settings
-from sheetnet.workbook.blocks import Rows, output_rows, parameter_cells, state_places
+from sheetnet.workbook.blocks import (
+    PLAIN,
+    STEP_DESCRIPTIONS,
+    Rows,
+    Training,
+    hyper_cells,
+    output_rows,
+    parameter_cells,
+    penalty_terms,
+    state_places,
+    step_cells,
+    step_places,
+)
 from sheetnet.workbook.layout import (
     ColorScale,
     Grid,
@@ -37,6 +49,7 @@ from sheetnet.workbook.layout import (
 from sheetnet.workbook.sheets import assemble, iteration_sheet
 
 BAND_ROW = 3  # numbers each image band's columns 1..W: the criteria of the Σ-over-images SUMIFs
+STEP_ROW = 4  # this step's ηₖ and batch, when the run has them (then one row more)
 FIRST_ROW = 5
 SIGNED = dict(low="2F6DB5", mid="FFFFFF", high="C0392B", mid_value=0.0)  # blue < 0 < red
 SYMBOL = {"F": "wᶠ", "bF": "bᶠ", "WO": "wᴼ", "bO": "bᴼ", "x": "x", "t": "t", "zF": "zᶠ",
@@ -95,14 +108,21 @@ def element_labels(net: CNNNet, name: str) -> list[str]:
 
 
 def iteration_places(net: CNNNet, cols: Columns, k: int,
-                     rule: UpdateRule = GD) -> dict[str, Place]:
+                     training: Training = PLAIN) -> dict[str, Place]:
     """Where each block of iteration k lives (the same cells on every iteration sheet)."""
     sheet = iteration_sheet(k)
+    rule = training.rule
     d = describe(net)
     K, f, n = net.filters, net.size, net.outputs
     (h, w), (mh, mw), (ph, pw) = net.image, net.map_shape, net.pooled_shape
-    places: dict[str, Place] = {}
-    row = FIRST_ROW
+    image = Place("", sheet, STEP_ROW, cols.image, 1, images=cols.images, stride=cols.band)
+    places: dict[str, Place] = step_places(training, sheet, k, STEP_ROW, cols.value, image)
+    if "batch" in places and w > 1:  # each band's cells repeat its image's mark
+        places["batch_fill"] = Place("batch_fill", sheet, STEP_ROW, cols.image + 1, 1, w - 1,
+                                     images=cols.images, stride=cols.band, iteration=k,
+                                     description=STEP_DESCRIPTIONS["batch_fill"],
+                                     source="batch")
+    row = FIRST_ROW + training.step_row
 
     def add(name: str, rows: int, width: int = 1, tile: int = 0, col: int | None = None,
             advance: bool = True) -> None:
@@ -131,6 +151,9 @@ def iteration_places(net: CNNNet, cols: Columns, k: int,
     add("aO", n)
     add("C", 1, advance=False)
     add("C_T", 1, col=cols.total, advance=False)
+    if training.batches:
+        places["C_batch"] = Place("C_batch", sheet, row, cols.value, 1, iteration=k,
+                                  description=STEP_DESCRIPTIONS["C_batch"])
     row += 1
     add("correct", 1, advance=False)
     add("accuracy", 1, col=cols.value)
@@ -148,7 +171,8 @@ def cost(net: CNNNet, n_images: int, iterations: int, rule: UpdateRule = GD) -> 
     cols = Columns.of(net, n_images, rule)
     h, w = net.image
     return cost_of_iteration_sheet(
-        iteration_places(net, cols, 0, rule).values(), parameters=parameters, images=n_images,
+        iteration_places(net, cols, 0, Training(rule)).values(), parameters=parameters,
+        images=n_images,
         iterations=iterations, other_rows=parameters + 40,
         what=f"{net.filters} filters {net.size}×{net.size}, {n_images:,} images {h}×{w}",
         taller="filters")
@@ -192,13 +216,27 @@ def iteration_rows(net: CNNNet, run: Run, here: dict[str, Place],
         for r, text in _tile_labels(place.name, net):
             rows.text(place.sheet_row(r), 2, text, "element")
 
-    def summary(place: Place, r: int, c: int = 0, mean: bool = False) -> str:
-        """Σ (or the mean) over the images of column c of the block's row r."""
-        xl = ops.mean_banded_xl if mean else ops.total_banded_xl
-        return xl(cols.band_row(), c + 1, cols.image_row(place.sheet_row(r)))
+    k = here["x"].iteration
+    training = Training.of(run)
+    step_cells(rows, run, here, k, 2)
+    if "batch_fill" in here:
+        fill, batch = here["batch_fill"], here["batch"]
+        for c in range(fill.cols):
+            per_image(fill, 0, c, batch.ref())
+    marks = cols.image_row(STEP_ROW) if "batch" in here else None
+    h = hyper_cells(run)
+    penalty = penalty_terms(training, run, here)
 
-    def banded(place: Place, r: int, c: int, total: Place) -> None:
-        fixed(total, r, c, summary(place, r, c), "total")
+    def summary(place: Place, r: int, c: int = 0, mean: bool = False,
+                batch: bool = False) -> str:
+        """Σ (or the mean) over the images (the batch's) of column c of the block's row r."""
+        cells = cols.image_row(place.sheet_row(r))
+        if mean:
+            return ops.mean_banded_xl(cols.band_row(), c + 1, cells)
+        return ops.total_banded_xl(cols.band_row(), c + 1, cells, marks if batch else None)
+
+    def banded(place: Place, r: int, c: int, total: Place, extra: str = "") -> None:
+        fixed(total, r, c, summary(place, r, c, batch=True) + extra, "total")
 
     x, t = here["x"], here["t"]
     zf, af, zp, zo, ao = (here[k] for k in ("zF", "aF", "zP", "zO", "aO"))
@@ -215,9 +253,11 @@ def iteration_rows(net: CNNNet, run: Run, here: dict[str, Place],
         for place, r, c, formula in parameter_cells(run, name, value.iteration, here, prev,
                                                     inputs):
             fixed(place, r, c, formula)
+        weight = name in net.weights and bool(training.penalties)
         for r in range(value.rows):
             for c in range(value.cols):
-                banded(grad, r, c, total)
+                banded(grad, r, c, total,
+                       penalties.penalty_gradient_xl(value.ref(r, c), h) if weight else "")
     for q in range(K):
         d0, d1 = tile(q, mh)
         for u in range(f):
@@ -231,7 +271,7 @@ def iteration_rows(net: CNNNet, run: Run, here: dict[str, Place],
                 per_image(here[names.grad("WO")], o * K * ph + r, c,
                           ops.weight_gradient_xl(do.ref(o), zp.ref(r, c)))
         per_image(here[names.grad("bO")], o, 0, do.ref(o))
-    rows.text(FIRST_ROW - 1, 1, "Parameters · gradients", "section")
+    rows.text(here["F"].row - 1, 1, "Parameters · gradients", "section")
     # forward pass
     rows.text(x.row - 1, 1, "Forward pass", "section")
     label(x)
@@ -264,7 +304,8 @@ def iteration_rows(net: CNNNet, run: Run, here: dict[str, Place],
         per_image(zo, o, 0, ops.weighted_input_xl(WO.span(w0, w1, 0, pw - 1, absolute=True),
                                                   pooled, bO.ref(o, absolute=True)))
     output_rows(rows, net.output, here, "zO", "aO", "deltaO", cols.images, summary,
-                lambda place, r: summary(place, r, mean=True))
+                lambda place, r: summary(place, r, mean=True), penalty,
+                (lambda place, r: summary(place, r, batch=True)) if marks else None)
     # backpropagation
     rows.text(do.row - 1, 1, "Backpropagation", "section")
     for block in (do, dp, routed, df):
@@ -296,7 +337,8 @@ def workbook(run: Run) -> WorkbookSpec:
     net: CNNNet = run.model
     cols = Columns.of(net, run.n_images, run.rule)
     param_rows = [(p, element_labels(net, p), run.params[p]) for p in PARAMS]
-    per_iter = [iteration_places(net, cols, k, run.rule) for k in range(run.iterations + 1)]
+    training = Training.of(run)
+    per_iter = [iteration_places(net, cols, k, training) for k in range(run.iterations + 1)]
     return assemble(
         run, settings.cnn_settings(run), param_rows, describe(net), per_iter,
         lambda here, prev, inputs, data: iteration_rows(net, run, here, prev, inputs, data,

@@ -15,10 +15,22 @@ from sheetnet.core.cost import Cost
 from sheetnet.core.fc import FCNet, describe
 from sheetnet.core.run import Run
 from sheetnet.notation import sub, sup
-from sheetnet.pairs import ops
+from sheetnet.pairs import ops, penalties
 from sheetnet.pairs.optim import GD, UpdateRule
 from sheetnet.workbook import settings
-from sheetnet.workbook.blocks import Rows, output_rows, parameter_cells, state_places
+from sheetnet.workbook.blocks import (
+    PLAIN,
+    STEP_DESCRIPTIONS,
+    Rows,
+    Training,
+    hyper_cells,
+    output_rows,
+    parameter_cells,
+    penalty_terms,
+    state_places,
+    step_cells,
+    step_places,
+)
 from sheetnet.workbook.layout import (
     ColorScale,
     Grid,
@@ -56,8 +68,9 @@ def image_col(rule: UpdateRule) -> int:
 
 
 def iteration_places(net: FCNet, n_images: int, n_classes: int, k: int,
-                     rule: UpdateRule = GD) -> dict[str, Place]:
+                     training: Training = PLAIN) -> dict[str, Place]:
     """Where each block of iteration k lives (the same rows on every iteration sheet)."""
+    rule = training.rule
     IMG = image_col(rule)  # noqa: N806 (the column, as the module's constants)
     sheet = iteration_sheet(k)
     d = describe(net)
@@ -68,7 +81,9 @@ def iteration_places(net: FCNet, n_images: int, n_classes: int, k: int,
         places[name] = Place(name, sheet, row, col, rows, images=per_image, iteration=k,
                              description=d[name])
 
-    row = 4
+    places.update(step_places(training, sheet, k, 3, VALUE,
+                              Place("", sheet, 3, IMG, 1, images=n_images)))
+    row = 5 if training.step_row else 4
     for l in net.layers:
         for p, n in ((names.weights(l), net.n(l) * net.n(l - 1)), (names.bias(l), net.n(l))):
             if p not in net.param_shapes():
@@ -90,6 +105,9 @@ def iteration_places(net: FCNet, n_images: int, n_classes: int, k: int,
         row += 2 * net.n(l)
     add("C", row, 1)
     add("C_T", row, 1, TOTAL)
+    if training.batches:
+        places["C_batch"] = Place("C_batch", sheet, row, VALUE, 1, iteration=k,
+                                  description=STEP_DESCRIPTIONS["C_batch"])
     add("correct", row + 1, 1)
     add("accuracy", row + 1, 1, VALUE)
     row += 4
@@ -105,7 +123,8 @@ def cost(net: FCNet, n_images: int, iterations: int, rule: UpdateRule = GD,
 
     extra_cells: formula cells of sheets the preset adds (a Fit or Check sheet)."""
     parameters = sum(math.prod(shape) for shape in net.param_shapes().values())
-    places = iteration_places(net, n_images, net.n(len(net.sizes)), 0, rule).values()
+    places = iteration_places(net, n_images, net.n(len(net.sizes)), 0,
+                              Training(rule)).values()
     return cost_of_iteration_sheet(places, parameters=parameters, images=n_images,
                               iterations=iterations, other_cells=extra_cells,
                               other_rows=parameters + 40,
@@ -135,6 +154,7 @@ def iteration_rows(net: FCNet, run: Run, here: dict[str, Place], prev: dict[str,
                    inputs: dict[str, Place], data: dict[str, Place]) -> list[RowSpec]:
     """Every row of one iteration sheet: labels, fixed formulas and per-image templates."""
     sheet = here["x"].sheet
+    training = Training.of(run)
     rows = Rows()
 
     def label(place: Place, labels: list[str]) -> None:
@@ -149,6 +169,16 @@ def iteration_rows(net: FCNet, run: Run, here: dict[str, Place], prev: dict[str,
         rows.fixed(place, i, 0, formula, style)
 
     last = len(net.sizes)
+    k = here["x"].iteration
+    step_cells(rows, run, here, k, 2)
+    h = hyper_cells(run)
+    mask = here.get("batch")
+
+    def total(place: Place, r: int, batch: bool = True) -> str:
+        """Σ over the images (the batch's, for a gradient) of the block's row r."""
+        marks = mask.all_images_row(0) if mask is not None and batch else None
+        return ops.total_xl(place.all_images_row(r), marks)
+
     # parameters, their gradients per image and summed, and the update from the previous sheet
     for l in net.layers:
         a_prev = here["x"] if l == 2 else here[names.a(l - 1)]
@@ -156,17 +186,18 @@ def iteration_rows(net: FCNet, run: Run, here: dict[str, Place], prev: dict[str,
         for p in (names.weights(l), names.bias(l))[:2 if net.biases else 1]:
             labels = element_labels(net, p)
             label(here[p], labels)
-            for place, i, _, formula in parameter_cells(run, p, here[p].iteration, here, prev,
-                                                        inputs):
+            for place, i, _, formula in parameter_cells(run, p, k, here, prev, inputs):
                 fixed(place, i, formula)
+            weight = p in net.weights and bool(training.penalties)
             for i in range(len(labels)):
                 grad = here[names.grad(p)]
-                fixed(here[names.total_grad(p)], i, ops.total_xl(grad.all_images_row(i)), "total")
+                extra = penalties.penalty_gradient_xl(here[p].ref(i), h) if weight else ""
+                fixed(here[names.total_grad(p)], i, total(grad, i) + extra, "total")
                 j = i // m if p[0] == "W" else i
                 d = here[names.delta(l)].ref(j)
                 per_image(grad, i, ops.weight_gradient_xl(d, a_prev.ref(i % m))
                           if p[0] == "W" else d)
-    rows.text(3, 1, "Parameters · gradients", "section")
+    rows.text(here[names.weights(2)].row - 1, 1, "Parameters · gradients", "section")
     rows.text(here["x"].row - 1, 1, "Forward pass", "section")
     # forward pass
     x, t = here["x"], here["t"]
@@ -192,8 +223,9 @@ def iteration_rows(net: FCNet, run: Run, here: dict[str, Place], prev: dict[str,
     label(here["C"], [net.output.label])
     label(here["correct"], ["1 if right"])
     output_rows(rows, net.output, here, names.z(last), names.a(last), names.delta(last),
-                run.n_images, lambda p, r: ops.total_xl(p.all_images_row(r)),
-                lambda p, r: ops.mean_xl(p.all_images_row(r)))
+                run.n_images, lambda p, r: total(p, r, batch=False),
+                lambda p, r: ops.mean_xl(p.all_images_row(r)),
+                penalty_terms(training, run, here), total if mask is not None else None)
     # backpropagation
     first_delta = here[names.delta(last)]
     rows.text(first_delta.row - 1, 1, "Backpropagation", "section")
@@ -217,7 +249,8 @@ def workbook(run: Run, extras: Sequence[Extra] = ()) -> WorkbookSpec:
     net: FCNet = run.model
     n, k_classes = run.n_images, run.data.outputs
     param_rows = [(p, element_labels(net, p), run.params[p]) for p in net.param_shapes()]
-    per_iter = [iteration_places(net, n, k_classes, k, run.rule)
+    training = Training.of(run)
+    per_iter = [iteration_places(net, n, k_classes, k, training)
                 for k in range(run.iterations + 1)]
     if run.data.values:  # the data and the last prediction side by side
         output = names.a(len(net.sizes))

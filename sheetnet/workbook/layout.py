@@ -110,6 +110,8 @@ class Place:
     kind: str = "formula"  # or "input" (read back as the run's input), "constant" (fixed)
     description: str = ""
     tile: int = 0
+    source: str | None = None  # the trace block it shows, when not its own name (repeated
+    # across the footprint, e.g. an image's batch mark across its band)
 
     def sheet_row(self, r: int) -> int:
         """The sheet row of the footprint's row r (skipping the blank row after each tile)."""
@@ -171,8 +173,13 @@ class Place:
         return max(self.images, 1) * self.rows * self.cols
 
     def grid(self, value: np.ndarray) -> np.ndarray:
-        """A trace block as (images or 1, rows, cols), in the order its cells are laid out."""
-        return np.asarray(value, dtype=float).reshape(max(self.images, 1), self.rows, self.cols)
+        """A trace block as (images or 1, rows, cols), in the order its cells are laid out (a
+        ``source`` block of one value per image fills each image's footprint)."""
+        shape = (max(self.images, 1), self.rows, self.cols)
+        value = np.asarray(value, dtype=float)
+        if self.source is not None and value.size != np.prod(shape):
+            return np.broadcast_to(value.reshape(shape[0], 1, 1), shape)
+        return value.reshape(shape)
 
     def cells(self) -> Iterator[tuple[int, int, int, int, int]]:
         """(image, r, c, sheet row, sheet column) of every cell, in ``grid`` order."""

@@ -16,6 +16,7 @@ from sheetnet.core.cnn import CNNNet
 from sheetnet.core.fc import FCNet
 from sheetnet.core.run import Run
 from sheetnet.errors import SheetnetError
+from sheetnet.pairs import penalties
 from sheetnet.pairs.activations import ACTIVATIONS
 from sheetnet.pairs.optim import UpdateRule, rule
 from sheetnet.pairs.outputs import output_layer
@@ -31,9 +32,19 @@ def _common(run: Run) -> dict[str, object]:
     return {"workbook": FORMAT, "net": run.preset}
 
 
+def _training(run: Run) -> dict[str, object]:
+    """How the net trains: its rule, batches, penalties and schedule (their values are input
+    cells)."""
+    given = [h.name for h in (*penalties.PENALTIES, penalties.DECAY)
+             if h.name in run.hyperparameters]
+    return {"optimizer": run.rule.name,
+            "batch size": "all" if run.batches is None else run.batch_size,
+            "penalties and schedule": ", ".join(given) or "none"}
+
+
 def _data(run: Run) -> dict[str, object]:
     ds = run.data
-    return {"optimizer": run.rule.name, "iterations": run.iterations,
+    return {**_training(run), "iterations": run.iterations,
             "image shape": f"{ds.shape[0]}x{ds.shape[1]}", "images": ds.n_images,
             "classes": len(ds.classes), "data": run.origin.get("data", ds.name),
             "initial parameters": run.origin.get("init", "")}
@@ -141,6 +152,22 @@ def iterations(s: Settings) -> int:
 def update_rule(s: Settings) -> UpdateRule:
     """The rule a workbook names (format 1 knew only gradient descent)."""
     return rule(_choice(s, "optimizer", "gd"))
+
+
+def extra_hypers(s: Settings) -> list[str]:
+    """The penalties' and schedule's hyperparameters the workbook has cells for."""
+    text = _choice(s, "penalties and schedule", "none")
+    known = {h.name for h in (*penalties.PENALTIES, penalties.DECAY)}
+    given = [] if text == "none" else [v.strip() for v in text.split(",")]
+    unknown = [v for v in given if v not in known]
+    if unknown:
+        raise SheetnetError(f"unknown penalty or schedule {unknown[0]!r}")
+    return given
+
+
+def batched(s: Settings) -> bool:
+    """Whether each iteration has a batch (format 1: never)."""
+    return _choice(s, "batch size", "all") != "all"
 
 
 # --- reading ----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import numpy as np
 
 from sheetnet.core.run import Run
 from sheetnet.notation import sub
+from sheetnet.pairs import penalties
 from sheetnet.pairs.optim import ETA, RULES
 from sheetnet.workbook import settings
 from sheetnet.workbook.layout import (
@@ -28,7 +29,8 @@ from sheetnet.workbook.layout import (
     sheet_prefix,
 )
 
-HYPER_NAMES = {"eta", *(h.name for r in RULES.values() for h in r.hypers)}
+HYPER_NAMES = {"eta", *(h.name for r in RULES.values() for h in r.hypers),
+               *(h.name for h in (*penalties.PENALTIES, penalties.DECAY))}
 FIRST_IMAGE_COL = 5  # columns A–D hold labels, element names, values and Σ over images
 INPUTS, DATA, SUMMARY, MAP, FIT = "Inputs", "Data", "Summary", "Map", "Fit"
 
@@ -59,7 +61,8 @@ def inputs_sheet(run: Run, config: dict[str, object],
     ``hypers``: False for a preset that trains nothing (the graph).
     """
     classes = run.data.classes if run.data is not None else ()
-    rule = [ETA, *run.rule.hypers] if hypers else []
+    known = {h.name: h for h in (ETA, *run.rule.hypers, *penalties.PENALTIES, penalties.DECAY)}
+    rule = [known[name] for name in run.hyperparameters] if hypers else []
     values = run.hyperparameters
     hyper_row = r = settings.ROW + len(config)
     if rule:

@@ -16,7 +16,7 @@ HEAVY_BALL = optim.UpdateRule(
     hypers=(optim.Hyper("mu", "μ", 0.9, "the momentum", lambda v: 0 <= v < 1, "in [0, 1)"),),
     state=("v",),
     advance=lambda g, s, h, k: {"v": h["mu"] * s["v"] + g},
-    advance_xl=lambda g, s, h, k: {"v": f"{h['mu']}*{s['v']}+{g}"},
+    advance_xl=lambda g, old, new, h, k: {"v": f"{h['mu']}*{old['v']}+{g}"},
     step=lambda g, s, h, k: -h["eta"] * s["v"],
     step_xl=lambda g, s, h, k: f"-{h['eta']}*{s['v']}",
     update_xl=lambda p, g, s, h, k: f"{p}-{h['eta']}*{s['v']}",
