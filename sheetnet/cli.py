@@ -386,7 +386,7 @@ def train(
         raise SheetnetError("--blocks goes with --json FILE.json, where the blocks are written")
     preset = presets.get(net)
     run = preset.run(opts)
-    trace = _train(preset, run, keep=None if blocks else ())
+    trace = _train(preset, run, keep=None if blocks else [b for b, _, _ in terminal.EXTRA_COLUMNS])
     console.print(terminal.cost_table(trace, every or max(1, -(-run.iterations // 20))))
     if json_out is not None:
         _write_json(json_out, trace.to_json(), force)
@@ -437,6 +437,8 @@ def show(
     else:
         pic = terminal.picture(run.data.x[i].reshape(run.data.shape), title)
     console.print(Group(pic, *terminal.VIEWS[preset.view](blocks, i)))
+    if run.rule.state:
+        console.print(terminal.rule_table(blocks, run.rule, list(run.params), iteration))
     console.print(f"iteration {iteration}: C = {blocks['C'][i]:.6f},"
                   f" C_T = {float(blocks['C_T']):.6f}, accuracy {float(blocks['accuracy']):.1%}")
 

@@ -10,6 +10,7 @@ from sheetnet import notation as names
 from sheetnet.audit.verify import Report
 from sheetnet.core.data import is_number
 from sheetnet.core.trace import Trace
+from sheetnet.pairs.optim import UpdateRule
 
 _SHADES = " ░▒▓█"
 
@@ -28,10 +29,19 @@ def picture(pixels: np.ndarray, title: str = "", lo: float | None = None,
     return Text("\n".join(lines))
 
 
+# what train shows beside the cost when a run has it: (block, heading, format)
+EXTRA_COLUMNS = (("C_batch", "batch C", "{:.6f}"), ("eta_k", "ηₖ", "{:.6g}"))
+
+
 def cost_table(trace: Trace, every: int = 1) -> Table:
+    """The cost per iteration (every ``every``-th and the last), with accuracy, and the
+    batch's cost and ηₖ when the run has them."""
     table = Table(title="Training run", show_lines=False)
     table.add_column("iteration", justify="right")
     table.add_column(trace.cost_name, justify="right")
+    extras = [(b, h, f) for b, h, f in EXTRA_COLUMNS if b in trace.iterations[0]]
+    for _, heading, _ in extras:
+        table.add_column(heading, justify="right")
     if trace.has_accuracy:
         table.add_column("accuracy", justify="right")
     n = len(trace.iterations)
@@ -39,9 +49,26 @@ def cost_table(trace: Trace, every: int = 1) -> Table:
         if k % every and k != n - 1:
             continue
         row = [str(k), f"{trace.cost[k]:.6f}"]
+        row += [fmt.format(float(trace.iterations[k][b])) for b, _, fmt in extras]
         if trace.has_accuracy:
             row.append(f"{trace.accuracy[k]:.1%}")
         table.add_row(*row)
+    return table
+
+
+def rule_table(blocks: dict[str, np.ndarray], rule: UpdateRule, params: list[str],
+               k: int) -> Table:
+    """Each parameter block at iteration k: its value, gradient and the update rule's state,
+    as root mean squares (one number per block)."""
+    table = Table(title=f"update rule {rule.name} at iteration {k} (root mean square of each"
+                        " block)")
+    table.add_column("parameter")
+    for heading in ("value", "∂C_T/∂p", *rule.state):
+        table.add_column(heading, justify="right")
+    for p in params:
+        cells = [blocks[p], blocks[names.total_grad(p)],
+                 *(blocks[names.state(kind, p)] for kind in rule.state)]
+        table.add_row(p, *(f"{float(np.sqrt(np.mean(np.square(c)))):.6g}" for c in cells))
     return table
 
 

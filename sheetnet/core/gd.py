@@ -95,9 +95,9 @@ def parse_start(text: str) -> np.ndarray:
 
 
 def walk(f: Function, start: np.ndarray, eta: float, steps: int,
-            progress: Callable[[int], None] | None = None,
-            keep: Collection[str] | None = None, rule: UpdateRule = GD,
-            hyper: Mapping[str, float] | None = None) -> Trace:
+         progress: Callable[[int], None] | None = None,
+         keep: Collection[str] | None = None, rule: UpdateRule = GD,
+         hyper: Mapping[str, float] | None = None) -> Trace:
     """Steps 0..``steps``: each one's x, y, ∂z/∂x, ∂z/∂y, Δx, Δy and z (the update of the
     last step is computed too, as the sheet shows it). ``keep``: the blocks to store (None:
     all; z always)."""
@@ -105,9 +105,47 @@ def walk(f: Function, start: np.ndarray, eta: float, steps: int,
         x, y = point["x"], point["y"]
         gx, gy = f.gradient(x, y)
         return {"x": x, "y": y, "dz_dx": np.asarray(gx, dtype=float),
-                "dz_dy": np.asarray(gy, dtype=float), "z": np.asarray(f.value(x, y), dtype=float)}
+                "dz_dy": np.asarray(gy, dtype=float),
+                "z": np.asarray(f.value(x, y), dtype=float)}
 
     x, y = (np.float64(v) for v in start)
     return descent.descend(step, {"x": x, "y": y}, eta, steps, DESCRIPTIONS, progress, keep,
                            rule=rule, hyper=hyper, grad_of=lambda p: f"dz_d{p}",
                            step_of=lambda p: f"d{p}", cost_name="z")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Several update rules on one function from one start, side by side."""
+
+    function: Function
+    rules: tuple[UpdateRule, ...]
+
+
+def own(rule: UpdateRule, name: str) -> str:
+    """A rule's block or hyperparameter in a comparison: ``adam.z`` …"""
+    return f"{rule.name}.{name}"
+
+
+def own_hyper(rule: UpdateRule, name: str) -> str:
+    """The name of a rule's own hyperparameter cell in a comparison: ``adam_beta1``."""
+    return f"{rule.name}_{name}"
+
+
+def race(c: Comparison, start: np.ndarray, eta: float, steps: int,
+         progress: Callable[[int], None] | None = None, keep: Collection[str] | None = None,
+         hyper: Mapping[str, float] | None = None) -> Trace:
+    """``walk`` for each rule (same η, each its own hyperparameters, named by
+    ``own_hyper``), the blocks of all in one trace, each named by ``own``."""
+    hyper = hyper or {}
+    traces = []
+    for rule in c.rules:
+        mine = {h.name: hyper.get(own_hyper(rule, h.name), h.default) for h in rule.hypers}
+        traces.append(walk(c.function, start, eta, steps, None, keep, rule, mine))
+    iterations = [{own(rule, name): value for rule, t in zip(c.rules, traces, strict=True)
+                   for name, value in t.iterations[k].items()} for k in range(steps + 1)]
+    if progress:
+        progress(steps)
+    descriptions = {own(rule, name): f"{rule.name}: {text}" for rule, t in
+                    zip(c.rules, traces, strict=True) for name, text in t.descriptions.items()}
+    return Trace(iterations, descriptions, cost_name=own(c.rules[0], "z"))

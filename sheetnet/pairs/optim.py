@@ -39,10 +39,12 @@ class Hyper:
     meaning: str
     valid: Callable[[float], bool]
     valid_text: str  # what ``valid`` asks, e.g. "in [0, 1)"
+    option: str = ""  # the command-line option, when not ``--{name}``
 
     def check(self, value: float) -> None:
         if not (np.isfinite(value) and self.valid(value)):
-            raise SheetnetError(f"--{self.name} {value:g} must be {self.valid_text}")
+            raise SheetnetError(f"{self.option or '--' + self.name} {value:g} must be"
+                                f" {self.valid_text}")
 
 
 ETA = Hyper("eta", "η", 0.2, "the learning rate", lambda v: v > 0, "a positive number")

@@ -16,11 +16,11 @@ import numpy as np
 from sheetnet.pairs.optim import Hyper
 
 L1 = Hyper("lambda_l1", "λ₁", 0.0, "the L1 penalty's weight: + λ₁Σ|w|", lambda v: v >= 0,
-           "0 or more")
+           "0 or more", "--l1")
 L2 = Hyper("lambda_l2", "λ₂", 0.0, "the L2 penalty's weight: + (λ₂/2)Σw²", lambda v: v >= 0,
-           "0 or more")
+           "0 or more", "--l2")
 DECAY = Hyper("eta_decay", "γ", 1.0, "the learning rate's decay: ηₖ = η·γᵏ",
-              lambda v: 0 < v <= 1, "in (0, 1]")
+              lambda v: 0 < v <= 1, "in (0, 1]", "--eta-decay")
 PENALTIES = (L1, L2)
 
 

@@ -21,6 +21,10 @@ from sheetnet.core.run import Run
 from sheetnet.core.trace import Trace
 from sheetnet.errors import SheetnetError
 from sheetnet.files import read_text
+from sheetnet.pairs.optim import GD as GD_RULE
+from sheetnet.pairs.optim import RULES, UpdateRule
+from sheetnet.pairs.optim import rule as rule_of
+from sheetnet.presets import training
 from sheetnet.presets.options import Options
 from sheetnet.workbook import gd_layout, graph_layout, regression_layout, settings
 from sheetnet.workbook.layout import WorkbookSpec
@@ -42,10 +46,13 @@ class Exercise:
     images = False
     dataset = "—"
 
-    def cost(self, points: int, steps: int) -> Cost:
-        """One formula row per step (about 8 cells) below a few rows per data point."""
-        return Cost(parameters=2, images=points, iterations=steps, step_numbers=8 + 2 * points,
-                    sheets=3, formula_cells=8 * (steps + 1) + 6 * points + 40,
+    def cost(self, points: int, steps: int, states: int = 0) -> Cost:
+        """One formula row per step (about 8 cells and 2 per kind of rule state) below a few
+        rows per data point."""
+        per_step = 8 + 2 * states
+        return Cost(parameters=2, images=points, iterations=steps,
+                    step_numbers=per_step + 2 * points,
+                    sheets=3, formula_cells=per_step * (steps + 1) + 6 * points + 40,
                     rows=steps + points + 40, cols=16, what=f"--net {self.name}",
                     taller="--steps or points")
 
@@ -77,20 +84,36 @@ class GradientDescent(Exercise):
     function: str = "bowl"  # its start (3, 2), η and steps are the defaults
 
     def run(self, opts: Options, workbook: bool = False) -> Run:
-        opts.unused("iterations", "eta", "function", "start")
+        opts.unused("iterations", "eta", "function", "start", "optimizer", "compare")
         f = gd.function(opts.function or self.function)
         start = gd.parse_start(opts.start) if opts.start else np.array(f.start)
         eta = f.eta if opts.eta is None else opts.eta
         steps = f.steps if opts.iterations is None else opts.iterations
         descent.check_run(eta, steps)
-        self.cost(0, steps).check(workbook)
-        return Run(self.name, f, None, {"start": start}, eta, steps,
-                   {"function": f.name})
+        origin = {"function": f.name}
+        if opts.compare is None:
+            rule, hyper = training.update_rule(opts)
+            self.cost(0, steps, len(rule.state)).check(workbook)
+            return Run(self.name, f, None, {"start": start}, eta, steps, origin, rule, hyper)
+        if opts.optimizer is not None:
+            raise SheetnetError("give --optimizer or --compare, not both (--compare names every"
+                                " rule, e.g. --compare gd,momentum,adam)")
+        rules = tuple(rule_of(n.strip()) for n in opts.compare.split(",") if n.strip())
+        if len(rules) < 2 or len({r.name for r in rules}) < len(rules):
+            raise SheetnetError(f"--compare {opts.compare!r} needs two or more different rules,"
+                                f" e.g. gd,momentum,rmsprop,adam (of: {', '.join(RULES)})")
+        hyper = compare_hypers(rules, opts)
+        self.cost(0, steps, sum(2 + len(r.state) for r in rules)).check(workbook)
+        return Run(self.name, gd.Comparison(f, rules), None, {"start": start}, eta, steps,
+                   origin, hyper=hyper)
 
     def trace(self, run: Run, progress: Callable[[int], None] | None = None,
               keep: Collection[str] | None = None) -> Trace:
+        if isinstance(run.model, gd.Comparison):
+            return gd.race(run.model, run.params["start"], run.eta, run.iterations, progress,
+                           keep, run.hyper)
         return gd.walk(run.model, run.params["start"], run.eta, run.iterations,
-                          progress, keep, run.rule, run.hyper)
+                       progress, keep, run.rule, run.hyper)
 
     def workbook(self, run: Run) -> WorkbookSpec:
         return gd_layout.workbook(run)
@@ -98,13 +121,39 @@ class GradientDescent(Exercise):
     def skeleton(self, config: Mapping[str, object]) -> Run:
         f = gd.function(settings.gd_function(config))
         steps = settings.iterations(config)
-        self.cost(0, steps).check(workbook=True)
-        return Run(self.name, f, None, {"start": np.zeros(2)}, 1.0, steps)
+        rules = settings.compared(config)
+        self.cost(0, steps, sum(2 + len(r.state) for r in rules or [GD_RULE])).check(True)
+        if rules:
+            return Run(self.name, gd.Comparison(f, tuple(rules)), None,
+                       {"start": np.zeros(2)}, 1.0, steps,
+                       hyper=compare_hypers(tuple(rules), Options()))
+        rule = settings.update_rule(config)
+        return Run(self.name, f, None, {"start": np.zeros(2)}, 1.0, steps, rule=rule,
+                   hyper={h.name: h.default for h in rule.hypers})
 
     def rebuild(self, skeleton: Run, found: Mapping[str, object]) -> Run:
         eta, start = _eta_and_start(found)
+        hyper = {name: float(np.asarray(found[name]).ravel()[0]) for name in skeleton.hyper}
         return Run(self.name, skeleton.model, None, {"start": start}, eta,
-                   skeleton.iterations)
+                   skeleton.iterations, rule=skeleton.rule, hyper=hyper)
+
+
+def compare_hypers(rules: tuple[UpdateRule, ...], opts: Options) -> dict[str, float]:
+    """Each compared rule's own hyperparameters (the options' or its defaults), by their cell
+    names (``adam_beta1`` …); an option applies to every rule that takes it."""
+    takes = {h.name for r in rules for h in r.hypers}
+    for name in opts.hyper:
+        if name not in takes:
+            raise SheetnetError(f"--{name} is not used by any of the rules compared;"
+                                f" {', '.join(r.name for r in rules)} take"
+                                f" {', '.join('--' + n for n in sorted(takes)) or 'none'}")
+    hyper = {}
+    for rule in rules:
+        for h in rule.hypers:
+            value = opts.hyper.get(h.name, h.default)
+            h.check(value)
+            hyper[gd.own_hyper(rule, h.name)] = value
+    return hyper
 
 
 GD = GradientDescent()

@@ -1,17 +1,21 @@
 """The gradient-descent workbook (book 2-11): one row per step, like the book's table.
 
-Descent: i | x | y | ∂z/∂x | ∂z/∂y | Δx | Δy | z, every number a formula; a chart of z per step
-and one of the path in the x-y plane. Inputs: η (named ``eta``) and the start (x₀, y₀).
+Descent: i | x | y | ∂z/∂x | ∂z/∂y | (the update rule's state for x and y) | Δx | Δy | z, every
+number a formula; a chart of z per step and one of the path in the x-y plane. Inputs: η (named
+``eta``), the rule's hyperparameters and the start (x₀, y₀). Comparing rules (``--compare``)
+gives one such sheet per rule, from the same start, and a Compare sheet whose charts overlay
+their z per step and their paths.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from sheetnet.core.gd import BLOCKS, DESCRIPTIONS, Function
+from sheetnet import notation as names
+from sheetnet.core.gd import DESCRIPTIONS, Comparison, Function, own, own_hyper
 from sheetnet.core.run import Run
+from sheetnet.pairs.optim import ETA, Hyper, UpdateRule
 from sheetnet.workbook import settings
-from sheetnet.workbook.blocks import hyper_cells
 from sheetnet.workbook.layout import (
     Grid,
     LineChartSpec,
@@ -25,53 +29,76 @@ from sheetnet.workbook.layout import (
 )
 from sheetnet.workbook.sheets import inputs_sheet, map_sheet, names_of
 
-DESCENT = "Descent"
+DESCENT, COMPARE = "Descent", "Compare"
 HEADERS = {"x": "x", "y": "y", "dz_dx": "∂z/∂x", "dz_dy": "∂z/∂y", "dx": "Δx", "dy": "Δy",
            "z": "z"}
 FIRST = 3  # the row of step 0
+COLORS = ("1F3B73", "C0392B", "27AE60", "8E44AD", "E67E22", "2F6DB5")
 
 
-def places(steps: int) -> dict[str, Place]:
-    """Each column of the table is a block over all steps (x at step 0..N, …)."""
-    return {name: Place(name, DESCENT, FIRST, 2 + c, steps + 1, description=DESCRIPTIONS[name])
-            for c, name in enumerate(BLOCKS)}
+def columns(rule: UpdateRule) -> list[str]:
+    """The table's blocks left to right: the point, its gradient, the rule's state, the step."""
+    state = [names.state(kind, p) for kind in rule.state for p in ("x", "y")]
+    return ["x", "y", "dz_dx", "dz_dy", *state, "dx", "dy", "z"]
 
 
-def workbook(run: Run) -> WorkbookSpec:
-    f: Function = run.model
-    steps = run.iterations
-    start = np.asarray(run.params["start"], dtype=float)
-    inputs_spec, inputs_list = inputs_sheet(
-        run, settings.gd_settings(run), [("start", ["x₀", "y₀"], start)],
-        {"start": "the starting point (x₀, y₀)"})
-    start_place = next(p for p in inputs_list if p.name == "start")
-    here = places(steps)
-    col = {name: p.col for name, p in here.items()}
+def places(steps: int, rule: UpdateRule, sheet: str = DESCENT,
+           name=lambda n: n) -> dict[str, Place]:
+    """Each column of the table is a block over all steps (x at step 0..N, …); ``name`` gives
+    a block's name in the trace (a comparison's prefix)."""
+    out = {}
+    for c, block in enumerate(columns(rule)):
+        kind = block.split("_", 1)[0]
+        text = DESCRIPTIONS.get(block, f"{kind}: {rule.name}'s state for {block[-1]}")
+        if block in ("dx", "dy") and rule.name != "gd":
+            text = f"Δ{block[-1]}: {rule.name}'s step"
+        out[block] = Place(name(block), sheet, FIRST, 2 + c, steps + 1, description=text)
+    return out
+
+
+def descent_sheet(run: Run, f: Function, rule: UpdateRule, here: dict[str, Place],
+                  start: Place, hypers: dict[str, str], title: str,
+                  tab: str = "27AE60") -> SheetSpec:
+    """One rule's table, its z per step and its path."""
+    steps, sheet = run.iterations, here["x"].sheet
+    col = {block: p.col for block, p in here.items()}
     last = FIRST + steps
 
-    hypers = hyper_cells(run)
+    def cell(block: str, r: int) -> str:
+        return a1(r, col[block])
+
+    def state_cells(r: int) -> dict[str, dict[str, str]]:
+        return {p: {kind: cell(names.state(kind, p), r) for kind in rule.state}
+                for p in ("x", "y")}
 
     def build() -> Grid:
         g: Grid = {}
-        put(g, 1, 1, f"Gradient descent · {f.text} · η in Inputs", "title")
+        put(g, 1, 1, title, "title")
         put(g, 2, 1, "i", "header")
-        for name, c in col.items():
-            put(g, 2, c, HEADERS[name], "header")
+        for block, c in col.items():
+            kind = block.split("_", 1)[0] if block not in HEADERS else None
+            put(g, 2, c, HEADERS.get(block) or f"{kind} ({block[-1]})", "header")
         for i in range(steps + 1):
             r = FIRST + i
-            x, y = a1(r, col["x"]), a1(r, col["y"])
+            x, y = cell("x", r), cell("y", r)
             row: dict[int, object] = {1: i}
             if i == 0:
-                row[col["x"]] = "=" + start_place.ref(0, absolute=True, sheet=DESCENT)
-                row[col["y"]] = "=" + start_place.ref(1, absolute=True, sheet=DESCENT)
+                row[col["x"]] = "=" + start.ref(0, absolute=True, sheet=sheet)
+                row[col["y"]] = "=" + start.ref(1, absolute=True, sheet=sheet)
             else:  # the next point: last step's point plus its Δ
-                row[col["x"]] = f"={a1(r - 1, col['x'])}+{a1(r - 1, col['dx'])}"
-                row[col["y"]] = f"={a1(r - 1, col['y'])}+{a1(r - 1, col['dy'])}"
+                row[col["x"]] = f"={cell('x', r - 1)}+{cell('dx', r - 1)}"
+                row[col["y"]] = f"={cell('y', r - 1)}+{cell('dy', r - 1)}"
             gx, gy = f.excel_gradient(x, y)
-            row[col["dz_dx"]] = "=" + gx
-            row[col["dz_dy"]] = "=" + gy
-            row[col["dx"]] = "=" + run.rule.step_xl(a1(r, col["dz_dx"]), {}, hypers, i)
-            row[col["dy"]] = "=" + run.rule.step_xl(a1(r, col["dz_dy"]), {}, hypers, i)
+            row[col["dz_dx"]], row[col["dz_dy"]] = "=" + gx, "=" + gy
+            new = state_cells(r)
+            old = state_cells(r - 1) if i else {p: dict.fromkeys(rule.state, "0")
+                                                for p in ("x", "y")}
+            for p in ("x", "y"):
+                g_cell = cell(f"dz_d{p}", r)
+                for kind, formula in rule.advance_xl(g_cell, old[p], new[p], hypers,
+                                                     i).items():
+                    row[col[names.state(kind, p)]] = "=" + formula
+                row[col[f"d{p}"]] = "=" + rule.step_xl(g_cell, new[p], hypers, i)
             row[col["z"]] = "=" + f.excel_value(x, y)
             g[r] = row
         return g
@@ -83,9 +110,101 @@ def workbook(run: Run) -> WorkbookSpec:
         "The path in the x-y plane", "x", "y", anchor=a1(22, z_col + 2),
         series=(Series("(x, y) per step", f"{a1(FIRST, x_col)}:{a1(last, x_col)}",
                        f"{a1(FIRST, y_col)}:{a1(last, y_col)}", markers=True),))
-    descent = SheetSpec(DESCENT, build, widths={1: 6, **{c: 13 for c in col.values()}},
-                        freeze=a1(FIRST, 2), chart=chart, scatters=[path], max_col=z_col,
-                        max_row=last, tab_color="27AE60")
-    all_places = inputs_list + list(here.values())
-    return WorkbookSpec([descent, inputs_spec, map_sheet(all_places)], all_places,
-                        names_of(inputs_list))
+    return SheetSpec(sheet, build, widths={1: 6, **{c: 13 for c in col.values()}},
+                     freeze=a1(FIRST, 2), chart=chart, scatters=[path], max_col=z_col,
+                     max_row=last, tab_color=tab)
+
+
+def compare_sheet(run: Run, rules: tuple[UpdateRule, ...],
+                  tables: dict[str, dict[str, Place]]) -> tuple[SheetSpec, list[Place]]:
+    """Each rule's x, y and z per step side by side (references into its sheet), with charts
+    that overlay their z per step and their paths."""
+    steps = run.iterations
+    last = FIRST + steps
+    places, series_z, series_path = [], [], []
+    for j, rule in enumerate(rules):
+        x0 = 2 + 3 * j
+        for c, block in enumerate(("x", "y", "z")):
+            source = tables[rule.name][block]
+            places.append(Place(f"{rule.name}.{block}", COMPARE, FIRST, x0 + c, steps + 1,
+                                description=f"{rule.name}'s {block} per step (from its sheet)",
+                                source=source.name))
+        xs, ys, zs = (f"{a1(FIRST, x0 + c)}:{a1(last, x0 + c)}" for c in range(3))
+        series_z.append(Series(rule.name, f"A{FIRST}:A{last}", zs))
+        series_path.append(Series(rule.name, xs, ys, markers=True))
+
+    def build() -> Grid:
+        g: Grid = {}
+        put(g, 1, 1, f"Update rules compared · {run.model.function.text} · the same start and"
+                     " η", "title")
+        put(g, 2, 1, "i", "header")
+        for j, rule in enumerate(rules):
+            for c, block in enumerate(("x", "y", "z")):
+                put(g, 2, 2 + 3 * j + c, f"{block} · {rule.name}", "header")
+        for i in range(steps + 1):
+            row: dict[int, object] = {1: i}
+            for j, rule in enumerate(rules):
+                for c, block in enumerate(("x", "y", "z")):
+                    source = tables[rule.name][block]
+                    row[2 + 3 * j + c] = "=" + source.ref(i, sheet=COMPARE)
+            g[FIRST + i] = row
+        return g
+
+    right = 2 + 3 * len(rules) + 1
+    charts = [ScatterChartSpec("z per step, each rule", "step i", "z", tuple(series_z),
+                               anchor=a1(2, right)),
+              ScatterChartSpec("The paths in the x-y plane", "x", "y", tuple(series_path),
+                               anchor=a1(22, right))]
+    spec = SheetSpec(COMPARE, build, widths={1: 6, **{c: 11 for c in range(2, right)}},
+                     freeze=a1(FIRST, 2), scatters=charts, max_col=right - 1, max_row=last,
+                     tab_color="27AE60")
+    return spec, places
+
+
+def workbook(run: Run) -> WorkbookSpec:
+    start = np.asarray(run.params["start"], dtype=float)
+    comparison = isinstance(run.model, Comparison)
+    defs = hyper_definitions(run)
+    inputs_spec, inputs_list = inputs_sheet(
+        run, settings.gd_settings(run), [("start", ["x₀", "y₀"], start)],
+        {"start": "the starting point (x₀, y₀)"}, hyper_defs=defs,
+        note="Yellow cells are inputs: edit η, a hyperparameter or the start and every step"
+             " recomputes. Grey cells describe the layout; leave them.")
+    start_place = next(p for p in inputs_list if p.name == "start")
+    if not comparison:
+        f, rule = run.model, run.rule
+        here = places(run.iterations, rule)
+        hypers = {name: name for name in run.hyperparameters}
+        title = f"Gradient descent · {f.text} · {rule.name}, η in Inputs"
+        sheets = [descent_sheet(run, f, rule, here, start_place, hypers, title)]
+        all_places = inputs_list + list(here.values())
+    else:
+        c: Comparison = run.model
+        sheets, all_places, tables = [], list(inputs_list), {}
+        for j, rule in enumerate(c.rules):
+            here = places(run.iterations, rule, rule.name, lambda n, r=rule: own(r, n))
+            tables[rule.name] = here
+            hypers = {"eta": "eta", **{h.name: own_hyper(rule, h.name) for h in rule.hypers}}
+            title = f"{rule.summary} · {c.function.text}"
+            sheets.append(descent_sheet(run, c.function, rule, here, start_place, hypers, title,
+                                        COLORS[j % len(COLORS)]))
+            all_places += list(here.values())
+        compare, more = compare_sheet(run, c.rules, tables)
+        sheets.insert(0, compare)
+        all_places += more
+    return WorkbookSpec([*sheets, inputs_spec, map_sheet(all_places)], all_places,
+                        names_of(inputs_list, run.hyperparameters))
+
+
+def hyper_definitions(run: Run) -> dict[str, Hyper]:
+    """η and each rule's hyperparameters, by their cell names (a comparison's are its rules')."""
+    defs = {"eta": ETA}
+    if isinstance(run.model, Comparison):
+        for rule in run.model.rules:
+            for h in rule.hypers:
+                name = own_hyper(rule, h.name)
+                defs[name] = Hyper(name, f"{h.symbol} ({rule.name})", h.default,
+                                   f"{h.meaning} ({rule.name})", h.valid, h.valid_text)
+    else:
+        defs.update({h.name: h for h in run.rule.hypers})
+    return defs

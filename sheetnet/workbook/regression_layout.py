@@ -158,4 +158,4 @@ def workbook(run: Run) -> WorkbookSpec:
                           max_col=3, max_row=n + 2, tab_color="F2C94C")
     places = inputs_list + list(data.values()) + list(here.values())
     return WorkbookSpec([reg, inputs_spec, data_spec, map_sheet(places)], places,
-                        names_of(inputs_list))
+                        names_of(inputs_list, run.hyperparameters))

@@ -123,12 +123,21 @@ def data_shape(s: Settings) -> DataShape:
 
 
 def gd_settings(run: Run) -> dict[str, object]:
-    return {**_common(run), "function": run.model.name, "z": run.model.text,
-            "iterations": run.iterations}
+    f = getattr(run.model, "function", run.model)
+    rules = getattr(run.model, "rules", None)
+    return {**_common(run), "function": f.name, "z": f.text,
+            **({"compare": ",".join(r.name for r in rules)} if rules
+               else {"optimizer": run.rule.name}), "iterations": run.iterations}
 
 
 def gd_function(s: Settings) -> str:
     return str(s["function"])
+
+
+def compared(s: Settings) -> list[UpdateRule]:
+    """The rules a comparison workbook names (none for one rule's)."""
+    text = s.get("compare")
+    return [rule(name.strip()) for name in str(text).split(",")] if text else []
 
 
 def regression_settings(run: Run) -> dict[str, object]:

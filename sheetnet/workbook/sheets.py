@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
 from sheetnet.core.run import Run
 from sheetnet.notation import sub
 from sheetnet.pairs import penalties
-from sheetnet.pairs.optim import ETA, RULES
+from sheetnet.pairs.optim import ETA, Hyper
 from sheetnet.workbook import settings
 from sheetnet.workbook.layout import (
     ColorScale,
@@ -29,8 +29,6 @@ from sheetnet.workbook.layout import (
     sheet_prefix,
 )
 
-HYPER_NAMES = {"eta", *(h.name for r in RULES.values() for h in r.hypers),
-               *(h.name for h in (*penalties.PENALTIES, penalties.DECAY))}
 FIRST_IMAGE_COL = 5  # columns A–D hold labels, element names, values and Σ over images
 INPUTS, DATA, SUMMARY, MAP, FIT = "Inputs", "Data", "Summary", "Map", "Fit"
 
@@ -53,15 +51,18 @@ NOTE = ("Yellow cells are inputs: edit η, an initial parameter, a pixel or a la
 def inputs_sheet(run: Run, config: dict[str, object],
                  param_rows: Sequence[tuple[str, Sequence[str], np.ndarray]],
                  descriptions: dict[str, str], *, section: str = "Initial parameters",
-                 hypers: bool = True, note: str = NOTE) -> tuple[SheetSpec, list[Place]]:
+                 hypers: bool = True, note: str = NOTE,
+                 hyper_defs: dict[str, Hyper] | None = None) -> tuple[SheetSpec, list[Place]]:
     """The settings (read-only), the hyperparameters (η and the update rule's, each a named
     cell), the classes and the initial parameters.
 
     param_rows: (block name, element labels, initial values) in the order the net lists them;
-    ``hypers``: False for a preset that trains nothing (the graph).
+    ``hypers``: False for a preset that trains nothing (the graph); ``hyper_defs``: what each
+    hyperparameter cell is, by name (default: η, the rule's, the penalties' and schedule's).
     """
     classes = run.data.classes if run.data is not None else ()
-    known = {h.name: h for h in (ETA, *run.rule.hypers, *penalties.PENALTIES, penalties.DECAY)}
+    known = hyper_defs or {h.name: h for h in (ETA, *run.rule.hypers, *penalties.PENALTIES,
+                                               penalties.DECAY)}
     rule = [known[name] for name in run.hyperparameters] if hypers else []
     values = run.hyperparameters
     hyper_row = r = settings.ROW + len(config)
@@ -118,10 +119,11 @@ def inputs_sheet(run: Run, config: dict[str, object],
     return spec, places
 
 
-def names_of(places: Sequence[Place]) -> dict[str, str]:
+def names_of(places: Sequence[Place], hypers: Iterable[str]) -> dict[str, str]:
     """The defined names a workbook gives its hyperparameter cells (``eta`` …)."""
+    wanted = set(hypers)
     return {p.name: p.ref(absolute=True, sheet="") for p in places
-            if p.sheet == INPUTS and p.kind == "input" and p.rows == 1 and p.name in HYPER_NAMES}
+            if p.sheet == INPUTS and p.kind == "input" and p.name in wanted}
 
 
 def data_sheet(run: Run, bands: bool = False) -> tuple[SheetSpec, list[Place]]:
@@ -310,4 +312,4 @@ def assemble(run: Run, config: dict[str, object],
         extra.append(spec)
         places += more
     sheets = [summary_spec, *extra, inputs_spec, data_spec, *iter_specs, map_sheet(places)]
-    return WorkbookSpec(sheets, places, names_of(inputs_list), templates)
+    return WorkbookSpec(sheets, places, names_of(inputs_list, run.hyperparameters), templates)

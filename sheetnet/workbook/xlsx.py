@@ -21,6 +21,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.chart import BarChart, LineChart, Reference, ScatterChart
 from openpyxl.chart import Series as ChartSeries
+from openpyxl.chart.shapes import GraphicalProperties
 from openpyxl.formatting.rule import ColorScaleRule
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.workbook.defined_name import DefinedName
@@ -63,6 +64,7 @@ STYLES = {
 
 
 TEXT_STYLES = {"title", "note", "header", "section", "label", "element"}  # always text
+SERIES_COLORS = ("1F3B73", "C0392B", "27AE60", "E67E22", "8E44AD", "2F6DB5")
 
 
 # --- the shell: everything but the cells, by openpyxl ---------------------------------------
@@ -237,21 +239,27 @@ def _add_scatter(ws: Worksheet, cs: ScatterChartSpec) -> None:
     chart.x_axis.title = cs.x_title
     chart.y_axis.title = cs.y_title
     chart.height, chart.width = 9, 16
-    chart.style = 13
     chart.x_axis.delete = False
     chart.y_axis.delete = False
-    for spec in cs.series:
+    for j, spec in enumerate(cs.series):
         c0, r0, c1, r1 = _bounds(spec.x)
         xs = Reference(ws, min_col=c0, min_row=r0, max_col=c1, max_row=r1)
         c0, r0, c1, r1 = _bounds(spec.y)
         ys = Reference(ws, min_col=c0, min_row=r0, max_col=c1, max_row=r1)
         series = ChartSeries(ys, xs, title=spec.title)
+        color = SERIES_COLORS[j % len(SERIES_COLORS)]  # one clear colour per series
         series.marker.symbol = "circle" if spec.markers or not spec.line else "none"
         series.marker.size = 5
-        if not spec.line:
+        series.marker.graphicalProperties = GraphicalProperties(solidFill=color)
+        series.marker.graphicalProperties.line.solidFill = color
+        if spec.line:
+            series.graphicalProperties.line.solidFill = color
+            series.graphicalProperties.line.width = 19050  # 1.5 pt
+        else:
             series.graphicalProperties.line.noFill = True
         series.smooth = False
         chart.series.append(series)
+    chart.legend.position = "b"
     ws.add_chart(chart, cs.anchor)
 
 

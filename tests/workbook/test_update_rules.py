@@ -26,8 +26,6 @@ HEAVY_BALL = optim.UpdateRule(
 @pytest.fixture
 def heavy_ball(monkeypatch):
     monkeypatch.setitem(optim.RULES, HEAVY_BALL.name, HEAVY_BALL)
-    from sheetnet.workbook import sheets
-    monkeypatch.setattr(sheets, "HYPER_NAMES", {*sheets.HYPER_NAMES, "mu"})
     return HEAVY_BALL
 
 
