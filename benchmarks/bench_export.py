@@ -8,6 +8,7 @@
 - NumPy core time for the run; for the CNN also how it grows with images and image size.
 
 Usage: python benchmarks/bench_export.py [--net cnn] [--iterations 50] [--repeat 3]
+                                         [--optimizer adam]
 (verify's engines: benchmarks/bench_verify.py)
 """
 
@@ -67,10 +68,11 @@ def raw_seconds(sheets, out: Path) -> float:
     return time.perf_counter() - t
 
 
-def peak_rss_mb(net: str, iterations: int, out: Path) -> float:
+def peak_rss_mb(net: str, iterations: int, optimizer: str, out: Path) -> float:
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     subprocess.run([sys.executable, "-m", "sheetnet", "export", "--net", net, "--out",
-                    str(out), "--iterations", str(iterations), "--force"], check=True,
+                    str(out), "--iterations", str(iterations), "--optimizer", optimizer,
+                    "--force"], check=True,
                    capture_output=True)
     after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return max(after, before) / 1024
@@ -103,9 +105,12 @@ def main() -> None:
     ap.add_argument("--net", default="mlp")
     ap.add_argument("--iterations", type=int, default=50)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--optimizer", default="gd", help="update rule (adam writes 4 state blocks"
+                    " per parameter block)")
     args = ap.parse_args()
     preset = presets.get(args.net)
-    run = presets.replace_iterations(preset.run(presets.Options()), args.iterations)
+    options = presets.Options(optimizer=args.optimizer)
+    run = presets.replace_iterations(preset.run(options), args.iterations)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         core = core_seconds(preset, run)
@@ -117,9 +122,10 @@ def main() -> None:
             ours.append(seconds)
             raw.append(raw_seconds(sheets, tmp / "raw.xlsx"))
         del sheets
-        rss = peak_rss_mb(args.net, args.iterations, tmp / "proc.xlsx")
+        rss = peak_rss_mb(args.net, args.iterations, args.optimizer, tmp / "proc.xlsx")
     best_ours, best_raw = min(ours), min(raw)
-    print(f"| {args.net}, {args.iterations} iterations, {run.n_images} images | value |")
+    print(f"| {args.net}, {args.optimizer}, {args.iterations} iterations, {run.n_images} images"
+          " | value |")
     print("|---|---|")
     print(f"| formula cells | {cells:,} |")
     print(f"| export (layout + write), best of {args.repeat} | {best_ours:.2f} s,"

@@ -287,8 +287,10 @@ def export(
     accuracy = (f", accuracy {trace.accuracy[0]:.1%} → {trace.accuracy[-1]:.1%}"
                 if trace.has_accuracy else "")
     if run.iterations:
-        console.print(f"  {trace.cost_name} {trace.cost[0]:.6f} → {trace.cost[-1]:.6f} over"
-                      f" {run.iterations} iterations{accuracy}", soft_wrap=True)
+        for name in (trace.cost_name, *trace.also):
+            cost = trace.series(name)
+            console.print(f"  {name} {cost[0]:.6f} → {cost[-1]:.6f} over {run.iterations}"
+                          f" iterations{accuracy}", soft_wrap=True)
     else:
         console.print(f"  {trace.cost_name} = {trace.cost[0]:g}", soft_wrap=True)
     console.print(f"  next: [bold]sheetnet verify {out}[/]", soft_wrap=True)

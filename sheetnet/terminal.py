@@ -38,7 +38,8 @@ def cost_table(trace: Trace, every: int = 1) -> Table:
     batch's cost and ηₖ when the run has them."""
     table = Table(title="Training run", show_lines=False)
     table.add_column("iteration", justify="right")
-    table.add_column(trace.cost_name, justify="right")
+    for name in (trace.cost_name, *trace.also):
+        table.add_column(name, justify="right")
     extras = [(b, h, f) for b, h, f in EXTRA_COLUMNS if b in trace.iterations[0]]
     for _, heading, _ in extras:
         table.add_column(heading, justify="right")
@@ -48,7 +49,8 @@ def cost_table(trace: Trace, every: int = 1) -> Table:
     for k in range(n):
         if k % every and k != n - 1:
             continue
-        row = [str(k), f"{trace.cost[k]:.6f}"]
+        row = [str(k), *(f"{float(trace.iterations[k][b]):.6f}"
+                         for b in (trace.cost_name, *trace.also))]
         row += [fmt.format(float(trace.iterations[k][b])) for b, _, fmt in extras]
         if trace.has_accuracy:
             row.append(f"{trace.accuracy[k]:.1%}")
@@ -62,13 +64,13 @@ def rule_table(blocks: dict[str, np.ndarray], rule: UpdateRule, params: list[str
     as root mean squares (one number per block)."""
     table = Table(title=f"update rule {rule.name} at iteration {k} (root mean square of each"
                         " block)")
-    table.add_column("parameter")
+    table.add_column("p")
     for heading in ("value", "∂C_T/∂p", *rule.state):
         table.add_column(heading, justify="right")
     for p in params:
         cells = [blocks[p], blocks[names.total_grad(p)],
                  *(blocks[names.state(kind, p)] for kind in rule.state)]
-        table.add_row(p, *(f"{float(np.sqrt(np.mean(np.square(c)))):.6g}" for c in cells))
+        table.add_row(p, *(f"{float(np.sqrt(np.mean(np.square(c)))):.4g}" for c in cells))
     return table
 
 

@@ -148,4 +148,5 @@ def race(c: Comparison, start: np.ndarray, eta: float, steps: int,
         progress(steps)
     descriptions = {own(rule, name): f"{rule.name}: {text}" for rule, t in
                     zip(c.rules, traces, strict=True) for name, text in t.descriptions.items()}
-    return Trace(iterations, descriptions, cost_name=own(c.rules[0], "z"))
+    return Trace(iterations, descriptions, cost_name=own(c.rules[0], "z"),
+                 also=tuple(own(rule, "z") for rule in c.rules[1:]))

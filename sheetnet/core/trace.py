@@ -20,6 +20,7 @@ class Trace:
     iterations: list[dict[str, np.ndarray]]
     descriptions: dict[str, str]
     cost_name: str = "C_T"  # the quantity descent lowers (z for plain gradient descent)
+    also: tuple[str, ...] = ()  # costs shown beside it (a comparison's other rules' z)
 
     @property
     def cost(self) -> np.ndarray:

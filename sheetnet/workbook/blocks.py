@@ -89,7 +89,7 @@ def step_cells(rows: Rows, run: Run, here: Places, k: int, label_col: int) -> No
         rows.fixed(place, 0, 0, penalties.eta_at_xl(hyper_cells(run), k))
     if "batch" in here:
         batch = here["batch"]
-        rows.text(batch.row, 1, "in batch →", "label")
+        rows.text(batch.row, batch.col - 1, "in batch →", "pointer")  # just left of the marks
         marks = run.batches[k] if run.batches is not None else ()
         row = rows.row(batch.row)
         for i, mark in enumerate(marks):

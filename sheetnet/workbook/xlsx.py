@@ -53,6 +53,7 @@ STYLES = {
     "section": dict(font=Font(bold=True, color="1F3B73", size=11)),
     "label": dict(font=Font(bold=True)),
     "element": dict(font=Font(color="444444")),
+    "pointer": dict(font=Font(color="444444"), alignment=Alignment(horizontal="right")),
     "input": dict(fill=PatternFill("solid", fgColor="FFF2B3"),
                   border=Border(left=_thin, right=_thin, top=_thin, bottom=_thin),
                   number_format="General"),
@@ -63,7 +64,7 @@ STYLES = {
 }
 
 
-TEXT_STYLES = {"title", "note", "header", "section", "label", "element"}  # always text
+TEXT_STYLES = {"title", "note", "header", "section", "label", "element", "pointer"}  # always text
 SERIES_COLORS = ("1F3B73", "C0392B", "27AE60", "E67E22", "8E44AD", "2F6DB5")
 
 
@@ -241,6 +242,8 @@ def _add_scatter(ws: Worksheet, cs: ScatterChartSpec) -> None:
     chart.height, chart.width = 9, 16
     chart.x_axis.delete = False
     chart.y_axis.delete = False
+    for axis in (chart.x_axis, chart.y_axis):  # labels at the edge, not along a zero line inside
+        axis.tickLblPos = "low"
     for j, spec in enumerate(cs.series):
         c0, r0, c1, r1 = _bounds(spec.x)
         xs = Reference(ws, min_col=c0, min_row=r0, max_col=c1, max_row=r1)

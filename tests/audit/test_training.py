@@ -96,9 +96,10 @@ def test_an_edited_batch_mark_moves_the_run(tmp_path):
     out = export(tmp_path, "mlp.xlsx", "--iterations", "2", "--batch-size", "8", "--no-shuffle")
     wb = openpyxl.load_workbook(out)
     ws = wb["Iter 0"]
-    row = next(r for r in range(1, 6) if ws.cell(r, 1).value == "in batch →")
-    assert [ws.cell(row, 5 + i).value for i in range(10)] == [1] * 8 + [0] * 2
-    ws.cell(row, 5 + 9).value = 1  # image 10 joins the first batch
+    row, col = next((r, c + 1) for r in range(1, 6) for c in range(1, 12)
+                    if ws.cell(r, c).value == "in batch →")  # the marks start right of it
+    assert [ws.cell(row, col + i).value for i in range(10)] == [1] * 8 + [0] * 2
+    ws.cell(row, col + 9).value = 1  # image 10 joins the first batch
     wb.save(tmp_path / "edited.xlsx")
     report = verify(tmp_path / "edited.xlsx")
     assert report.ok, report.first_differences()

@@ -279,3 +279,21 @@ def test_written_files_get_the_usual_permissions(tmp_path):
     assert result.exit_code == 0, result.output
     assert stat.S_IMODE(out.stat().st_mode) == 0o644
     assert stat.S_IMODE(json_out.stat().st_mode) == 0o644
+
+
+def test_train_compare_prints_every_rules_z():
+    result = runner.invoke(app, ["train", "--net", "gd", "--function", "elongated", "--compare",
+                                 "gd,momentum,adam", "--every", "30"])
+    assert result.exit_code == 0, result.output
+    assert all(f"{r}.z" in result.output for r in ("gd", "momentum", "adam"))
+    # plain descent on x² + 10y² with η = 0.09 multiplies x by 0.82 and y by −0.8 a step
+    z30 = (3 * 0.82**30) ** 2 + 10 * (2 * 0.8**30) ** 2
+    last = next(line for line in result.output.splitlines() if line.strip("│ ").startswith("30"))
+    assert f"{z30:.6f}" in last
+
+
+def test_show_prints_the_rules_state():
+    result = runner.invoke(app, ["show", "--optimizer", "adam", "--iteration", "2"])
+    assert result.exit_code == 0, result.output
+    assert "update rule adam at iteration 2" in result.output
+    assert all(h in result.output for h in ("m_hat", "v_hat", "∂C_T/∂p"))
