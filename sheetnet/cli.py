@@ -34,7 +34,8 @@ from sheetnet.core import gd
 from sheetnet.errors import SheetnetError
 from sheetnet.files import check_writable, write_atomically
 from sheetnet.pairs import optim, outputs
-from sheetnet.pairs.activations import ACTIVATIONS
+from sheetnet.pairs.activations import ACTIVATIONS, LEAKY_SLOPE
+from sheetnet.pairs.outputs import HUBER_DELTA
 from sheetnet.presets.options import DEFAULT_SEED, Options
 from sheetnet.workbook import xlsx
 
@@ -103,8 +104,9 @@ InitOpt = Annotated[Path | None, typer.Option(
 DataOpt = Annotated[Path | None, typer.Option(
     rich_help_panel=DATA, help="CSV of your own images: a `label` column, then the pixels row by"
                                " row.")]
-ShapeOpt = Annotated[str | None, typer.Option(rich_help_panel=DATA,
-                                              help="Image shape ROWSxCOLS for --data, e.g. 4x3.")]
+ShapeOpt = Annotated[str | None, typer.Option(
+    rich_help_panel=DATA, help="Image shape ROWSxCOLS for --data, e.g. 4x3, or ROWSxCOLSxCHANNELS"
+                               " (pixels channel by channel), e.g. 6x6x3.")]
 JsonOpt = Annotated[Path | None, typer.Option(
     "--json", rich_help_panel=OUTPUT, help="Write cost and accuracy per iteration to this JSON"
                                            " file.")]
@@ -112,19 +114,32 @@ FiltersOpt = Annotated[int | None, typer.Option(rich_help_panel=NETWORK,
                                                 help="cnn: number of filters K (default 3).")]
 FilterSizeOpt = Annotated[int | None, typer.Option(rich_help_panel=NETWORK,
                                                    help="cnn: filter size f, f×f (default 3).")]
-PoolOpt = Annotated[int | None, typer.Option(rich_help_panel=NETWORK,
-                                             help="cnn: max-pooling window p, p×p (default 2).")]
+PoolOpt = Annotated[str | None, typer.Option(
+    rich_help_panel=NETWORK, help="cnn: pooling, max (the book's) or average (default max).")]
+PoolSizeOpt = Annotated[int | None, typer.Option(
+    rich_help_panel=NETWORK, help="cnn: pooling window p, p×p, stride p (default 2).")]
+PaddingOpt = Annotated[int | None, typer.Option(
+    rich_help_panel=NETWORK, help="cnn: P rows and columns of zeros around the image (default"
+                                  " 0).")]
 LayersOpt = Annotated[str | None, typer.Option(
     rich_help_panel=NETWORK, help="Fully connected nets: every layer's size, input to output,"
                                   " e.g. 2,4,1.")]
 ActOpt = Annotated[str | None, typer.Option(
-    rich_help_panel=NETWORK, help=f"Hidden-layer activation: {_one_of(ACTIVATIONS)}.")]
+    rich_help_panel=NETWORK,
+    help=f"Hidden layers' (cnn: the convolution layer's) activation: {_one_of(ACTIVATIONS)}.")]
 OutActOpt = Annotated[str | None, typer.Option(
     rich_help_panel=NETWORK,
     help=f"Output activation: {_one_of(outputs.output_activations())}.")]
 LossOpt = Annotated[str | None, typer.Option(
     rich_help_panel=NETWORK, help=f"Cost: {_one_of(outputs.losses())} (half-sse is the book's"
-                                  " ½Σ(a−t)²).")]
+                                  " ½Σ(a−t)²; cross-entropy goes with a softmax output,"
+                                  " binary-cross-entropy with sigmoid, hinge with identity).")]
+LeakyOpt = Annotated[float | None, typer.Option(
+    rich_help_panel=NETWORK, help=f"leaky-relu's slope α for z ≤ 0, {LEAKY_SLOPE.valid_text}"
+                                  f" (default {LEAKY_SLOPE.default:g}).")]
+HuberOpt = Annotated[float | None, typer.Option(
+    rich_help_panel=NETWORK, help=f"The huber loss's δ_H > 0, where it turns from square to"
+                                  f" line (default {HUBER_DELTA.default:g}).")]
 FunctionOpt = Annotated[str | None, typer.Option(
     rich_help_panel=EXERCISE, help=f"gd: the function, {_one_of(gd.FUNCTIONS)}.")]
 StartOpt = Annotated[str | None, typer.Option(rich_help_panel=EXERCISE,
@@ -178,8 +193,10 @@ RUN_OPTIONS: dict[str, tuple[object, object]] = {
     "iterations": (ItersOpt, None), "eta": (EtaOpt, None), "seed": (SeedOpt, DEFAULT_SEED),
     "init": (InitOpt, None), "data": (DataOpt, None), "shape": (ShapeOpt, None),
     "filters": (FiltersOpt, None), "filter_size": (FilterSizeOpt, None), "pool": (PoolOpt, None),
+    "pool_size": (PoolSizeOpt, None), "padding": (PaddingOpt, None),
     "layers": (LayersOpt, None), "activation": (ActOpt, None),
     "output_activation": (OutActOpt, None), "loss": (LossOpt, None),
+    "leaky_slope": (LeakyOpt, None), "huber_delta": (HuberOpt, None),
     "optimizer": (OptimizerOpt, None),
     **{name: (_hyper_option(name, hs), None) for name, hs in optim.hypers().items()},
     "batch_size": (BatchOpt, None), "shuffle": (ShuffleOpt, None), "l1": (L1Opt, None),
@@ -437,7 +454,8 @@ def show(
     if run.data.shape[0] == 1:  # points (xor, curve): their inputs as numbers
         pic = terminal.vector_table(f"point {image}", {"x": run.data.x[i]})
     else:
-        pic = terminal.picture(run.data.x[i].reshape(run.data.shape), title)
+        cols = run.data.shape[1]  # channels one under the other
+        pic = terminal.picture(run.data.x[i].reshape(-1, cols), title)
     console.print(Group(pic, *terminal.VIEWS[preset.view](blocks, i)))
     if run.rule.state:
         console.print(terminal.rule_table(blocks, run.rule, list(run.params), iteration))

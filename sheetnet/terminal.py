@@ -112,7 +112,9 @@ def cnn_view(blocks: dict[str, np.ndarray], i: int) -> list[Table]:
     for col in ("filter", "wᶠ", "zᶠ", "aᶠ", "zᴾ", "δᶠ"):
         maps.add_column(col, justify="center")
     for k in range(blocks["F"].shape[0]):
-        maps.add_row(str(k + 1), picture(blocks["F"][k]), picture(blocks["zF"][i, k]),
+        f = blocks["F"].shape[-1]  # K×C×f×f filters draw their channels one under the other
+        maps.add_row(str(k + 1), picture(blocks["F"][k].reshape(-1, f)),
+                     picture(blocks["zF"][i, k]),
                      picture(blocks["aF"][i, k], lo=0, hi=1),
                      picture(blocks["zP"][i, k], lo=0, hi=1), picture(blocks["deltaF"][i, k]))
     out = vector_table("output layer", {"zᴼ": blocks["zO"][i], "aᴼ": blocks["aO"][i],

@@ -1,7 +1,9 @@
-"""Data sets: the book's appendix images shipped in the package, or a user's CSV.
+"""Data sets: the book's appendix images and UCI's digits shipped in the package, or a user's CSV.
 
-A CSV has a ``label`` column, then the pixels row by row. Classes are the distinct labels, sorted
-(numerically when every label is a number).
+A CSV has a ``label`` column, then the pixels row by row (channel by channel for images of
+several channels: all of channel 1, then all of channel 2, …). Classes are the distinct labels,
+sorted (numerically when every label is a number). ``datasets/SOURCES.md`` says where each
+shipped set comes from.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import csv
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
@@ -27,7 +29,8 @@ Label = float | str
 class Dataset:
     """Images as rows of pixels.
 
-    x: (N, rows·cols) float pixels, row by row; labels: N labels; classes: sorted distinct labels.
+    x: (N, channels·rows·cols) float pixels, channel by channel, each row by row; labels: N
+    labels; classes: sorted distinct labels; shape: (rows, cols) of one channel.
     """
 
     name: str
@@ -36,6 +39,13 @@ class Dataset:
     classes: tuple[Label, ...]
     shape: tuple[int, int]
     values: bool = False  # the labels are the targets themselves (regression), not classes
+    channels: int = 1
+
+    @property
+    def shape_text(self) -> str:
+        """``6x6``, or ``8x8x3`` with channels: as ``--shape`` takes it."""
+        rows, cols = self.shape
+        return f"{rows}x{cols}" + (f"x{self.channels}" if self.channels > 1 else "")
 
     @property
     def targets(self) -> np.ndarray:
@@ -57,10 +67,13 @@ class Dataset:
         """``p11, p12, …`` as in the book's appendix (1-based row, column); ``x1, x2, …`` for
         inputs that are one row (points rather than images)."""
         rows, cols = self.shape
-        if rows == 1:
+        if rows == 1 and self.channels == 1:
             return [f"x{c + 1}" for c in range(cols)] if cols > 1 else ["x"]
-        return [f"p{r + 1}{c + 1}" if rows < 10 and cols < 10 else f"p{r + 1}_{c + 1}"
-                for r in range(rows) for c in range(cols)]
+        names = [f"p{r + 1}{c + 1}" if rows < 10 and cols < 10 else f"p{r + 1}_{c + 1}"
+                 for r in range(rows) for c in range(cols)]
+        if self.channels == 1:
+            return names
+        return [f"c{k + 1}.{name}" for k in range(self.channels) for name in names]
 
 
 BUILTIN = {
@@ -69,7 +82,11 @@ BUILTIN = {
     "xor": (None, (1, 2), "the four points of XOR: t = x1 xor x2"),
     "curve": (None, (1, 1), "100 points x in [−1, 1], t = x² + 0.2u, u uniform on [0, 1)"
                             " (seed 0)"),
+    "digits": (None, (8, 8), "UCI optdigits: the first 10 images of each digit 0–9 (100), 8×8,"
+                             " pixels 0–16 scaled to 0–1"),
 }
+DIGITS_FILE = "uci_optdigits_8x8.csv"  # source and licence: datasets/SOURCES.md
+DIGITS_PER_CLASS = 10
 
 
 def xor() -> Dataset:
@@ -84,29 +101,48 @@ def curve(n: int = 100, seed: int = 0) -> Dataset:
     return Dataset("curve", x[:, None], tuple(float(v) for v in y), (), (1, 1), values=True)
 
 
-def parse_shape(text: str) -> tuple[int, int]:
-    """``"4x3"`` -> (4, 3)."""
+def parse_shape(text: str) -> tuple[int, int, int]:
+    """``"4x3"`` -> (4, 3, 1); ``"8x8x3"`` -> (8, 8, 3): rows, columns, channels."""
     parts = text.lower().replace("×", "x").split("x")
     try:
-        rows, cols = (int(p) for p in parts)
+        sizes = [int(p) for p in parts]
     except ValueError:
-        raise SheetnetError(f"--shape {text!r} is not ROWSxCOLS; write it like 4x3") from None
-    if rows < 1 or cols < 1:
+        sizes = []
+    if len(sizes) not in (2, 3):
+        raise SheetnetError(f"--shape {text!r} is not ROWSxCOLS or ROWSxCOLSxCHANNELS; write it"
+                            " like 4x3 or 8x8x3")
+    if min(sizes) < 1:
         raise SheetnetError(f"--shape {text!r} needs positive sizes; write it like 4x3")
-    return rows, cols
+    rows, cols, *rest = sizes
+    return rows, cols, (rest[0] if rest else 1)
+
+
+def digits(per_class: int = DIGITS_PER_CLASS) -> Dataset:
+    """UCI optdigits (1,797 images 8×8): the first ``per_class`` images of each digit, in the
+    file's order, pixels divided by 16 so they lie in [0, 1]."""
+    full = _shipped(DIGITS_FILE, (8, 8), "digits")
+    labels = np.asarray(full.labels)
+    keep = np.sort(np.concatenate([np.flatnonzero(labels == c)[:per_class]
+                                   for c in full.classes]))
+    return replace(full, x=full.x[keep] / 16.0, labels=tuple(full.labels[i] for i in keep))
 
 
 def builtin(name: str) -> Dataset:
-    """One of the book's data sets shipped inside the package."""
+    """One of the data sets shipped inside the package."""
     filename, shape, _ = BUILTIN[name]
     if filename is None:
-        return {"xor": xor, "curve": curve}[name]()
+        return {"xor": xor, "curve": curve, "digits": digits}[name]()
+    return _shipped(filename, shape, name)
+
+
+def _shipped(filename: str, shape: tuple[int, int], name: str) -> Dataset:
     text = resources.files("sheetnet.core.datasets").joinpath(filename).read_text(encoding="utf-8")
     return parse_csv(text, shape, name=name, source=filename)
 
 
-def load_csv(path: Path, shape: tuple[int, int], values: bool = False) -> Dataset:
-    """A user's CSV file: ``label`` then rows·cols pixel columns (``values``: numeric targets)."""
+def load_csv(path: Path, shape: tuple[int, ...], values: bool = False) -> Dataset:
+    """A user's CSV file: ``label`` then channels·rows·cols pixel columns (``values``: numeric
+    targets). shape: (rows, cols) or (rows, cols, channels)."""
     text = read_text(path, "--data", MAX_DATA_BYTES)
     return parse_csv(text, shape, name=path.name, source=f"--data {path}", values=values)
 
@@ -137,9 +173,10 @@ def _label(text: str) -> Label:
     return value if math.isfinite(value) else text
 
 
-def parse_csv(text: str, shape: tuple[int, int], *, name: str, source: str,
+def parse_csv(text: str, shape: tuple[int, ...], *, name: str, source: str,
               values: bool = False) -> Dataset:
-    """Parse ``label,p…`` rows; with ``values`` the labels are numeric targets, not classes."""
+    """Parse ``label,p…`` rows; with ``values`` the labels are numeric targets, not classes.
+    shape: (rows, cols) or (rows, cols, channels)."""
     rows = csv_rows(text, source)
     if not rows:
         raise SheetnetError(f"{source}: the CSV is empty; it needs a header row `label,p11,…`"
@@ -150,11 +187,14 @@ def parse_csv(text: str, shape: tuple[int, int], *, name: str, source: str,
                             f" {','.join(header[:3])}…); put the label first, then the pixels")
     if not body:
         raise SheetnetError(f"{source}: the CSV has a header but no images; add one row per image")
-    n_pixels = shape[0] * shape[1]
+    rows_, cols_, channels = (*shape, 1)[:3]
+    n_pixels = rows_ * cols_ * channels
+    given = f"{rows_}x{cols_}" + (f"x{channels}" if channels > 1 else "")
     if len(header) - 1 != n_pixels:
         raise SheetnetError(
-            f"{source}: {len(header) - 1} pixel columns do not fit --shape {shape[0]}x{shape[1]}"
-            f" ({n_pixels} pixels); give the image's real --shape ROWSxCOLS")
+            f"{source}: {len(header) - 1} pixel columns do not fit --shape {given}"
+            f" ({n_pixels} pixels); give the image's real --shape ROWSxCOLS or"
+            " ROWSxCOLSxCHANNELS")
     pixels = np.empty((len(body), n_pixels))
     raw_labels: list[str] = []
     for i, row in enumerate(body, start=2):
@@ -180,8 +220,8 @@ def parse_csv(text: str, shape: tuple[int, int], *, name: str, source: str,
         if bad:
             raise SheetnetError(f"{source}: the label {bad[0]!r} is not a number; this net learns"
                                 " a number per row, so every label must be one")
-        return Dataset(name=name, x=pixels, labels=tuple(as_numbers), classes=(), shape=shape,
-                       values=True)
+        return Dataset(name=name, x=pixels, labels=tuple(as_numbers), classes=(),
+                       shape=(rows_, cols_), values=True, channels=channels)
     labels: list[Label] = (as_numbers if all(isinstance(v, float) for v in as_numbers)
                            else raw_labels)
     classes = tuple(sorted(set(labels)))
@@ -193,7 +233,8 @@ def parse_csv(text: str, shape: tuple[int, int], *, name: str, source: str,
     if len(classes) < 2:
         raise SheetnetError(f"{source}: only one class ({classes[0]!r}); a classifier needs images"
                             " of at least two different labels")
-    return Dataset(name=name, x=pixels, labels=tuple(labels), classes=classes, shape=shape)
+    return Dataset(name=name, x=pixels, labels=tuple(labels), classes=classes,
+                   shape=(rows_, cols_), channels=channels)
 
 
 def is_number(text: str) -> bool:

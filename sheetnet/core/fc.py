@@ -163,8 +163,8 @@ def describe(net: FCNet) -> dict[str, str]:
         act = net.output.activation if l == last else net.activation.name
         d[names.a(l)] = f"a{s}: outputs of layer {l}, = {act}(z{s})"
         if l == last:
-            d[names.delta(l)] = (f"δ{s}: neural unit errors of the output layer,"
-                                 f" = ∂C/∂a{s} ⊙ σ'(z{s})")
+            d[names.delta(l)] = (f"δ{s}ₖ: neural unit errors of the output layer,"
+                                 f" = {net.output.delta_text}")
         else:
             d[names.delta(l)] = (f"δ{s}: neural unit errors of hidden layer {l},"
                                  f" = (W{sup(l + 1)})ᵀδ{sup(l + 1)} ⊙ σ'(z{s})")

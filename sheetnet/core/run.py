@@ -3,7 +3,7 @@ parameters, the update rule with η and its other hyperparameters, and the itera
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Generic, TypeVar
 
 import numpy as np
@@ -12,6 +12,24 @@ from sheetnet.core.data import Dataset
 from sheetnet.pairs.optim import GD, UpdateRule
 
 M = TypeVar("M")
+
+
+def model_hypers(model: object) -> dict[str, float]:
+    """The settings of a net's activation and output layer (leaky ReLU's slope, Huber's δ):
+    hyperparameters with named cells like η's."""
+    out: dict[str, float] = {}
+    for name in ("activation", "output"):
+        out.update(getattr(getattr(model, name, None), "settings", ()))
+    return out
+
+
+def tune_model(model: M, values: dict[str, float]) -> M:
+    """The same net with its activation's and output layer's settings taken from ``values``
+    (as a workbook's cells give them)."""
+    names = {f.name for f in fields(model)} if hasattr(model, "__dataclass_fields__") else set()
+    changes = {name: getattr(model, name).tune(values) for name in ("activation", "output")
+               if name in names}
+    return replace(model, **changes) if changes else model  # type: ignore[type-var]
 
 
 @dataclass(frozen=True)

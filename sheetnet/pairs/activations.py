@@ -7,10 +7,12 @@ return formula text without ``=``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
+
+from sheetnet.pairs.hyper import Hyper
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,15 @@ class Activation:
     excel_value: Callable[[str], str]
     excel_derivative: Callable[[str, str], str]
     formula: str  # how the Map sheet writes it
+    # its own hyperparameters' values (leaky ReLU's slope), each a named cell its Excel forms
+    # use, and how to build it with other values (keywords by name)
+    settings: tuple[tuple[str, float], ...] = ()
+    make: Callable[..., Activation] | None = None
+
+    def tune(self, values: Mapping[str, float]) -> Activation:
+        """The same activation with its settings taken from ``values`` where given."""
+        mine = {name: values[name] for name, _ in self.settings if name in values}
+        return self.make(**mine) if mine and self.make else self
 
 
 # 1/(1+EXP(-z)) overflows to #NUM! in spreadsheets once -z > ~709; (1+TANH(z/2))/2 is the same
@@ -64,7 +75,29 @@ TANH = Activation(
     formula="tanh(z), tanh'(z) = 1 − a²",
 )
 
-ACTIVATIONS: dict[str, Activation] = {a.name: a for a in (SIGMOID, RELU, IDENTITY, TANH)}
+LEAKY_SLOPE = Hyper("leaky_slope", "α", 0.01, "leaky ReLU's slope for z ≤ 0",
+                    lambda v: 0 <= v < 1, "in [0, 1)", "--leaky-slope")
+
+
+def leaky_relu(leaky_slope: float = LEAKY_SLOPE.default) -> Activation:
+    """max(z, αz) for 0 ≤ α < 1: z where z > 0, else α·z; the derivative at z = 0 is α (as
+    z > 0 fails), in NumPy and in the cell. The cells read α from the named cell."""
+    slope = float(leaky_slope)
+    return Activation(
+        name="leaky-relu",
+        value=lambda z: np.where(z > 0, z, slope * z),
+        derivative=lambda z, a: np.where(z > 0, 1.0, slope),
+        excel_value=lambda z: f"IF({z}>0,{z},leaky_slope*{z})",
+        excel_derivative=lambda z, a: f"IF({z}>0,1,leaky_slope)",
+        formula="leaky-relu(z) = z if z > 0 else α·z (α: the cell leaky_slope), its"
+                " derivative 1 if z > 0 else α",
+        settings=((LEAKY_SLOPE.name, slope),),
+        make=leaky_relu,
+    )
+
+
+ACTIVATIONS: dict[str, Activation] = {a.name: a for a in (SIGMOID, RELU, IDENTITY, TANH,
+                                                          leaky_relu())}
 
 
 def times_derivative_xl(factor: str, act: Activation, z: str, a: str) -> str:

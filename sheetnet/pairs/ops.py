@@ -1,7 +1,7 @@
 """The network's operations, each defined once: its NumPy form beside its Excel form.
 
 Weighted sums, backward sums, gradients, totals over images, accuracy, one-hot targets, and the
-CNN's convolution, max pooling and routing. The NumPy forms compute exactly what the cells
+CNN's padding, convolution, pooling and routing. The NumPy forms compute exactly what the cells
 compute, so a recalculated workbook and the core agree to rounding. Excel forms take cell
 references (strings such as ``"E12"`` or ``"$C$4:$C$15"``: one image's cells, a column of n
 cells for a vector, a tile of rows × cols for a map) and return formula text without the
@@ -129,23 +129,24 @@ def one_hot_xl(label: str, cls: str) -> str:
     return f"IF({label}={cls},1,0)"
 
 
-# --- convolution and max pooling (chapters 5-4 and 5-6) ---------------------------------------
+# --- convolution and pooling (chapters 5-4 and 5-6) -------------------------------------------
 
 
 def convolve(x: np.ndarray, filters: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    """zᶠᵏᵢⱼ = Σᵤᵥ wᶠᵏᵤᵥ·x₍ᵢ₊ᵤ₎₍ⱼ₊ᵥ₎ + bᶠᵏ: stride 1, no padding.
+    """zᶠᵏᵢⱼ = Σcᵤᵥ wᶠᵏcᵤᵥ·xc₍ᵢ₊ᵤ₎₍ⱼ₊ᵥ₎ + bᶠᵏ: stride 1 over an already padded image.
 
-    x (N, H, W), filters (K, f, f), bias (K,) -> (N, K, H−f+1, W−f+1).
+    x (N, C, H, W), filters (K, C, f, f), bias (K,) -> (N, K, H−f+1, W−f+1).
     """
-    windows = sliding_window_view(x, filters.shape[1:], axis=(1, 2))  # (N, H', W', f, f)
+    windows = sliding_window_view(x, filters.shape[2:], axis=(2, 3))  # (N, C, H', W', f, f)
     # einsum without BLAS sums every window in the same order, so identical windows give
     # bit-identical z: max pooling then sees the same ties the spreadsheet sees.
-    return np.einsum("nhwuv,kuv->nkhw", windows, filters) + bias[:, None, None]
+    return np.einsum("nchwuv,kcuv->nkhw", windows, filters) + bias[:, None, None]
 
 
-def convolve_xl(window: str, filt: str, bias: str) -> str:
-    """The book's form: SUMPRODUCT(input window, filter) + bias."""
-    return f"SUMPRODUCT({window},{filt})+{bias}"
+def convolve_xl(windows: Sequence[str], filters: Sequence[str], bias: str) -> str:
+    """The book's form SUMPRODUCT(input window, filter) + bias, one SUMPRODUCT per channel."""
+    terms = [f"SUMPRODUCT({x},{w})" for x, w in zip(windows, filters, strict=True)]
+    return "+".join(terms) + f"+{bias}"
 
 
 def max_pool(maps: np.ndarray, p: int) -> np.ndarray:
@@ -158,10 +159,21 @@ def max_pool_xl(window: str) -> str:
     return f"MAX({window})"
 
 
-def route_max(maps: np.ndarray, pooled_error: np.ndarray, p: int) -> np.ndarray:
-    """Each pooled value's error sent to the position that was its window's maximum, 0 elsewhere.
+def average_pool(maps: np.ndarray, p: int) -> np.ndarray:
+    """zᴾ: the mean of each p×p window, stride p: (…, H, W) -> (…, H/p, W/p)."""
+    *lead, h, w = maps.shape
+    return maps.reshape(*lead, h // p, p, w // p, p).mean(axis=(-3, -1))
 
-    Ties go to the first maximum in row-major order (argmax's rule, and ``route_max_xl``'s).
+
+def average_pool_xl(window: str) -> str:
+    return f"AVERAGE({window})"
+
+
+def route_max(maps: np.ndarray, pooled_error: np.ndarray, p: int) -> np.ndarray:
+    """Each pooled value's error sent to the position of its window's maximum, 0 elsewhere.
+
+    ``maps`` is what decides the position (the CNN passes zᶠ). Ties go to the first maximum in
+    row-major order (argmax's rule, and ``route_max_xl``'s).
     maps (…, H, W), pooled_error (…, H/p, W/p) -> (…, H, W).
     """
     *lead, h, w = maps.shape
@@ -172,23 +184,43 @@ def route_max(maps: np.ndarray, pooled_error: np.ndarray, p: int) -> np.ndarray:
     return routed.reshape(*lead, h // p, w // p, p, p).swapaxes(-3, -2).reshape(*lead, h, w)
 
 
-def route_max_xl(cell: str, pooled: str, earlier: Sequence[str], error: str) -> str:
-    """``error`` if ``cell`` equals its window's maximum and every earlier cell of the window
-    (row-major) is smaller, else 0. earlier: ranges of the window's cells before this one."""
+def route_max_xl(cell: str, window: str, earlier: Sequence[str], error: str) -> str:
+    """``error`` if ``cell`` equals the maximum of its ``window`` and every earlier cell of the
+    window (row-major; ranges) is smaller, else 0."""
     if not earlier:
-        return f"IF({cell}={pooled},{error},0)"
-    return f"IF(AND({cell}={pooled},MAX({','.join(earlier)})<{pooled}),{error},0)"
+        return f"IF({cell}=MAX({window}),{error},0)"
+    return f"IF(AND({cell}=MAX({window}),MAX({','.join(earlier)})<{cell}),{error},0)"
+
+
+def route_average(pooled_error: np.ndarray, p: int) -> np.ndarray:
+    """Each pooled value's error shared equally, δᴾ/p², by every cell of its window:
+    (…, H/p, W/p) -> (…, H, W)."""
+    return np.repeat(np.repeat(pooled_error, p, axis=-2), p, axis=-1) / (p * p)
+
+
+def route_average_xl(error: str, p: int) -> str:
+    return f"{error}/{p * p}"
 
 
 def filter_gradient(delta: np.ndarray, x: np.ndarray, size: int) -> np.ndarray:
-    """∂C/∂wᶠᵏᵤᵥ = Σᵢⱼ δᶠᵏᵢⱼ·x₍ᵢ₊ᵤ₎₍ⱼ₊ᵥ₎ per image: delta (N, K, H', W'), x (N, H, W)
-    -> (N, K, f, f)."""
-    windows = sliding_window_view(x, (size, size), axis=(1, 2))
-    return np.einsum("nkhw,nhwuv->nkuv", delta, windows)
+    """∂C/∂wᶠᵏcᵤᵥ = Σᵢⱼ δᶠᵏᵢⱼ·xc₍ᵢ₊ᵤ₎₍ⱼ₊ᵥ₎ per image: delta (N, K, H', W'), x (N, C, H, W)
+    (padded) -> (N, K, C, f, f)."""
+    windows = sliding_window_view(x, (size, size), axis=(2, 3))  # (N, C, H', W', f, f)
+    return np.einsum("nkhw,nchwuv->nkcuv", delta, windows)
 
 
 def filter_gradient_xl(delta_map: str, x_window: str) -> str:
     return f"SUMPRODUCT({delta_map},{x_window})"
+
+
+def pad(x: np.ndarray, p: int) -> np.ndarray:
+    """x̃: p rows and columns of zeros around each map: (…, H, W) -> (…, H+2p, W+2p)."""
+    return np.pad(x, [(0, 0)] * (x.ndim - 2) + [(p, p), (p, p)])
+
+
+def pad_xl(inside: str | None) -> str:
+    """A cell of the padded image: the image's cell, or 0 in the frame (``inside`` None)."""
+    return inside if inside is not None else "0"
 
 
 def map_sum(maps: np.ndarray) -> np.ndarray:

@@ -23,31 +23,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sheetnet.errors import SheetnetError
+from sheetnet.pairs.hyper import Hyper
 
 Values = Mapping[str, float]  # hyperparameter -> value
 Cells = Mapping[str, str]  # hyperparameter or state kind -> cell reference
 State = Mapping[str, np.ndarray]  # state kind -> array of the parameter's shape
 
 
-@dataclass(frozen=True)
-class Hyper:
-    """A hyperparameter: a named input cell and an option ``--{name}``."""
-
-    name: str  # the cell's defined name and the option, e.g. "momentum"
-    symbol: str  # as the sheet labels it, e.g. "μ"
-    default: float
-    meaning: str
-    valid: Callable[[float], bool]
-    valid_text: str  # what ``valid`` asks, e.g. "in [0, 1)"
-    option: str = ""  # the command-line option, when not ``--{name}``
-
-    def check(self, value: float) -> None:
-        if not (np.isfinite(value) and self.valid(value)):
-            raise SheetnetError(f"{self.option or '--' + self.name} {value:g} must be"
-                                f" {self.valid_text}")
-
-
-ETA = Hyper("eta", "η", 0.2, "the learning rate", lambda v: v > 0, "a positive number")
 
 
 @dataclass(frozen=True)

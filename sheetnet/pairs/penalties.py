@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from sheetnet.pairs.optim import Hyper
+from sheetnet.pairs.hyper import Hyper
 
 L1 = Hyper("lambda_l1", "λ₁", 0.0, "the L1 penalty's weight: + λ₁Σ|w|", lambda v: v >= 0,
            "0 or more", "--l1")

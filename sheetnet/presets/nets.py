@@ -12,12 +12,17 @@ from sheetnet.core import cnn, cost, descent, fc, gradcheck
 from sheetnet.core import data as data_mod
 from sheetnet.core.cost import Cost
 from sheetnet.core.data import Dataset
-from sheetnet.core.run import Run
+from sheetnet.core.run import Run, model_hypers, tune_model
 from sheetnet.core.trace import Trace
 from sheetnet.errors import SheetnetError
-from sheetnet.pairs.activations import ACTIVATIONS, Activation
+from sheetnet.pairs.activations import ACTIVATIONS, LEAKY_SLOPE, Activation
 from sheetnet.pairs.optim import GD, UpdateRule
-from sheetnet.pairs.outputs import OutputLayer, output_layer
+from sheetnet.pairs.outputs import (
+    FUSED_ONLY_ACTIVATIONS,
+    HUBER_DELTA,
+    OutputLayer,
+    output_layer,
+)
 from sheetnet.presets import training
 from sheetnet.presets.options import Options, read_json
 from sheetnet.workbook import cnn_layout, fc_layout, gradcheck_layout, settings
@@ -55,7 +60,8 @@ class NetPreset:
         """Build a run from command-line options, validating every input; its size is checked
         (``workbook``: its workbook's too) before any parameter array is made."""
         opts.unused("iterations", "eta", "init", "data", "shape", "filters", "filter_size", "pool",
-                    "layers", "activation", "output_activation", "loss", "optimizer",
+                    "pool_size", "padding", "layers", "activation", "output_activation", "loss",
+                    "leaky_slope", "huber_delta", "optimizer",
                     "batch_size", "shuffle", "l1", "l2", "eta_decay")
         ds = load_data(self, opts)
         model = self.make_model(ds, opts)
@@ -63,6 +69,7 @@ class NetPreset:
         iterations = self.iterations if opts.iterations is None else opts.iterations
         descent.check_run(eta, iterations)
         rule, hyper = training.update_rule(opts)
+        hyper.update(model_hypers(model))
         self.size(model, ds.n_images, iterations, rule).check(workbook)
         batches = training.batches(opts, ds.n_images, iterations)
         if opts.init is not None:
@@ -93,8 +100,9 @@ class NetPreset:
         where every cell is."""
         shape = settings.data_shape(config)
         n, k, iterations = shape.images, shape.classes, settings.iterations(config)
-        if (min(shape.rows, shape.cols, n, k, iterations) < 0
-                or shape.rows * shape.cols * n > cost.MAX_STEP_NUMBERS):
+        pixels = shape.rows * shape.cols * shape.channels
+        if (min(shape.rows, shape.cols, shape.channels, n, k, iterations) < 0
+                or pixels * n > cost.MAX_STEP_NUMBERS):
             raise SheetnetError(f"{n:,} images of {shape.rows}x{shape.cols} with {k:,} classes"
                                 " is not a workbook sheetnet writes")
         model = self.model_from_settings(config)
@@ -103,11 +111,12 @@ class NetPreset:
                                 f" {model.outputs} outputs")  # type: ignore[attr-defined]
         rule = settings.update_rule(config)
         self.size(model, n, iterations, rule).check(workbook=True)
-        ds = Dataset("workbook", np.zeros((n, shape.rows * shape.cols)), (0.0,) * n,
+        ds = Dataset("workbook", np.zeros((n, pixels)), (0.0,) * n,
                      tuple(float(i) for i in range(k)), (shape.rows, shape.cols),
-                     values=shape.values)
+                     values=shape.values, channels=shape.channels)
         hyper = {h.name: h.default for h in rule.hypers}
         hyper.update({name: 1.0 for name in settings.extra_hypers(config)})
+        hyper.update(model_hypers(model))
         batches = np.ones((iterations + 1, n)) if settings.batched(config) else None
         return Run(self.name, model, ds, self.init(model, 0), 1.0, iterations, rule=rule,
                    hyper=hyper, batches=batches)
@@ -126,8 +135,8 @@ class NetPreset:
         batches = None if skeleton.batches is None else np.array(
             [np.asarray(found["batch", k]).ravel() for k in range(skeleton.iterations + 1)])
         data = Dataset("workbook", x, tuple(labels), tuple(found.get("classes", ())),  # type: ignore[arg-type]
-                       ds.shape, ds.values)
-        return Run(self.name, skeleton.model, data, params, hyper.pop("eta"),
+                       ds.shape, ds.values, ds.channels)
+        return Run(self.name, tune_model(skeleton.model, hyper), data, params, hyper.pop("eta"),
                    skeleton.iterations, rule=skeleton.rule, hyper=hyper, batches=batches)
 
     def text_inputs(self, skeleton: Run) -> set[str]:
@@ -141,11 +150,17 @@ def load_data(preset: NetPreset, opts: Options) -> Dataset:
             raise SheetnetError("--shape goes with --data; the built-in data set has its own shape")
         return data_mod.builtin(preset.dataset)
     if opts.shape is None:
-        raise SheetnetError(f"--data {opts.data} needs --shape ROWSxCOLS, e.g. --shape 4x3")
+        raise SheetnetError(f"--data {opts.data} needs --shape ROWSxCOLS (or ROWSxCOLSxCHANNELS),"
+                            " e.g. --shape 4x3")
     return data_mod.load_csv(Path(opts.data), data_mod.parse_shape(opts.shape), preset.values)
 
 
-_CNN_OPTIONS = {"filters": "--filters", "filter_size": "--filter-size", "pool": "--pool"}
+_CNN_OPTIONS = {"filters": "--filters", "filter_size": "--filter-size", "pool": "--pool",
+                "pool_size": "--pool-size", "padding": "--padding"}
+# what each activation's or loss's own setting goes with
+_SETTINGS = {"leaky_slope": (LEAKY_SLOPE, "--activation leaky-relu (or --output-activation"
+                                          " leaky-relu)"),
+             "huber_delta": (HUBER_DELTA, "--loss huber")}
 
 
 def _choose(kind: str, name: str, table: Mapping[str, object]) -> object:
@@ -177,8 +192,21 @@ def _parse_layers(text: str, ds: Dataset) -> tuple[int, ...]:
 def _activations(opts: Options, hidden: str, output: str,
                  loss: str) -> tuple[Activation, OutputLayer]:
     """The hidden layers' activation and the output layer the options (or defaults) name."""
-    act = _choose("activation", opts.activation or hidden, ACTIVATIONS)
-    return act, output_layer(opts.output_activation or output, opts.loss or loss)  # type: ignore[return-value]
+    if opts.activation in FUSED_ONLY_ACTIVATIONS:
+        raise SheetnetError(f"--activation {opts.activation} is an output layer's: use"
+                            " --output-activation softmax --loss cross-entropy")
+    act: Activation = _choose("activation", opts.activation or hidden, ACTIVATIONS)  # type: ignore[assignment]
+    out = output_layer(opts.output_activation or output, opts.loss or loss)
+    given: dict[str, float] = {}
+    for field, (hyper, goes_with) in _SETTINGS.items():
+        value = getattr(opts, field)
+        if value is None:
+            continue
+        if not any(name == hyper.name for name, _ in (*act.settings, *out.settings)):
+            raise SheetnetError(f"{hyper.option} goes with {goes_with}")
+        hyper.check(value)
+        given[hyper.name] = value
+    return act.tune(given), out.tune(given)
 
 
 def _fc_model(hidden: tuple[int, ...], activation: str = "sigmoid",
@@ -192,6 +220,7 @@ def _fc_model(hidden: tuple[int, ...], activation: str = "sigmoid",
         sizes = (_parse_layers(opts.layers, ds) if opts.layers
                  else (ds.x.shape[1], *hidden, ds.outputs))
         act, out = _activations(opts, activation, output_activation, loss)
+        out.check_targets(ds.targets, ds.values)
         return fc.FCNet(sizes, act, out, biases)
     return make
 
@@ -226,32 +255,58 @@ MLP = _fc_preset(
 )
 
 
-def _cnn_model(ds: Dataset, opts: Options) -> cnn.CNNNet:
-    if opts.layers:
-        raise SheetnetError("--layers is for fully connected nets; the CNN's shape comes from"
-                            " --filters, --filter-size and --pool")
-    chosen = {k: getattr(opts, k) for k in _CNN_OPTIONS if getattr(opts, k) is not None}
-    act, out = _activations(opts, "sigmoid", "sigmoid", "half-sse")
-    return cnn.CNNNet(ds.shape, filters=chosen.get("filters", 3),
-                      size=chosen.get("filter_size", 3), pool=chosen.get("pool", 2),
-                      outputs=len(ds.classes), activation=act, output=out)
+def _cnn_model(filters: int = 3, output_activation: str = "sigmoid", loss: str = "half-sse"
+               ) -> Callable[[Dataset, Options], cnn.CNNNet]:
+    def make(ds: Dataset, opts: Options) -> cnn.CNNNet:
+        if opts.layers:
+            raise SheetnetError("--layers is for fully connected nets; the CNN's shape comes"
+                                " from --filters, --filter-size and --pool-size")
+        chosen = {k: getattr(opts, k) for k in _CNN_OPTIONS if getattr(opts, k) is not None}
+        pooling = chosen.get("pool", "max")
+        if pooling.isdigit():
+            raise SheetnetError(f"--pool is max or average; the window's size is --pool-size"
+                                f" {pooling}")
+        act, out = _activations(opts, "sigmoid", output_activation, loss)
+        out.check_targets(ds.targets, ds.values)
+        return cnn.CNNNet(ds.shape, filters=chosen.get("filters", filters),
+                          size=chosen.get("filter_size", 3), pool=chosen.get("pool_size", 2),
+                          outputs=len(ds.classes), activation=act, output=out,
+                          pooling=pooling, padding=chosen.get("padding", 0),
+                          channels=ds.channels)
+    return make
 
 
-CNN = NetPreset(
+def _cnn_preset(name: str, summary: str, follows: str, dataset: str, eta: float,
+                iterations: int, model: Callable[[Dataset, Options], cnn.CNNNet]) -> NetPreset:
+    """A CNN preset: the shared core, layout and ``--init`` format."""
+    return NetPreset(name=name, summary=summary, follows=follows, dataset=dataset, eta=eta,
+                     iterations=iterations, make_model=model,
+                     init=cnn.init_params,  # type: ignore[arg-type]
+                     init_from_json=cnn.params_from_json,  # type: ignore[arg-type]
+                     train=cnn.train, workbook=cnn_layout.workbook,
+                     model_from_settings=settings.cnn_model,
+                     cost=cnn_layout.cost,  # type: ignore[arg-type]
+                     view="cnn")
+
+
+CNN = _cnn_preset(
     name="cnn",
     summary="CNN with max pooling, 1, 2, 3 in 6×6",
     follows="book 5-4, 5-6",
     dataset="digits123",
     eta=0.2,
     iterations=50,
-    make_model=_cnn_model,
-    init=cnn.init_params,  # type: ignore[arg-type]
-    init_from_json=cnn.params_from_json,  # type: ignore[arg-type]
-    train=cnn.train,
-    workbook=cnn_layout.workbook,
-    model_from_settings=settings.cnn_model,
-    cost=cnn_layout.cost,  # type: ignore[arg-type]
-    view="cnn",
+    model=_cnn_model(),
+)
+
+DIGITS = _cnn_preset(
+    name="digits",
+    summary="softmax CNN, UCI digits 0–9 in 8×8",
+    follows="book 5-4, UCI",
+    dataset="digits",
+    eta=0.03,
+    iterations=20,
+    model=_cnn_model(4, "softmax", "cross-entropy"),
 )
 
 XOR = _fc_preset(

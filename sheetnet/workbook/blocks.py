@@ -176,8 +176,8 @@ def output_rows(rows: Rows, output: OutputLayer, here: Places, z: str, a: str, d
     k = as_.rows
     for j in range(k):
         rows.per_image(as_, j, 0, output.forward_xl(zs.refs(), j))
-    z_all, a_all, t_all = zs.span(0, k - 1), as_.span(0, k - 1), t.span(0, k - 1)
-    rows.per_image(here["C"], 0, 0, output.cost_xl(z_all, a_all, t_all, n))
+    a_all, t_all = as_.span(0, k - 1), t.span(0, k - 1)
+    rows.per_image(here["C"], 0, 0, output.cost_xl(zs.refs(), as_.refs(), t.refs(), n))
     rows.fixed(here["C_T"], 0, 0, total(here["C"], 0) + penalty, "total")
     if batch_total is not None:
         rows.fixed(here["C_batch"], 0, 0, batch_total(here["C"], 0) + penalty)

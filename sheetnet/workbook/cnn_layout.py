@@ -1,11 +1,12 @@
 """The CNN's workbook: one sheet per iteration, every map in its own 2-D shape.
 
 Columns: A block, B tile or element, then the parameters' values (C…) and their Σ over the
-images (after a blank column), then one band of W+1 columns per image (W = the image's width,
-the widest per-image block, plus a blank column). Row 3 numbers the columns of each band; the
+images (after a blank column), then one band of W+1 columns per image (W = the padded image's
+width, the widest per-image block, plus a blank column). Row 3 numbers the columns of each band; the
 Σ cells are ``SUMIF`` over that row. Rows: parameters with their gradients, the forward pass
-(x, t, zᶠ, aᶠ, zᴾ, zᴼ, aᴼ, C), then backpropagation (δᴼ, δᴾ, routed, δᶠ). A block of K maps is
-K tiles with a blank row after each.
+(x, x̃, t, zᶠ, aᶠ, zᴾ, zᴼ, aᴼ, C), then backpropagation (δᴼ, δᴾ, routed, δᶠ). A block of K maps
+is K tiles with a blank row after each; an image of C channels is C tiles, and each filter's
+f×f×C weights are C tiles of f×f.
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ BAND_ROW = 3  # numbers each image band's columns 1..W: the criteria of the Σ-o
 STEP_ROW = 4  # this step's ηₖ and batch, when the run has them (then one row more)
 FIRST_ROW = 5
 SIGNED = dict(low="2F6DB5", mid="FFFFFF", high="C0392B", mid_value=0.0)  # blue < 0 < red
-SYMBOL = {"F": "wᶠ", "bF": "bᶠ", "WO": "wᴼ", "bO": "bᴼ", "x": "x", "t": "t", "zF": "zᶠ",
+SYMBOL = {"F": "wᶠ", "bF": "bᶠ", "WO": "wᴼ", "bO": "bᴼ", "x": "x", "xpad": "x̃", "t": "t",
+          "zF": "zᶠ",
           "aF": "aᶠ", "zP": "zᴾ", "zO": "zᴼ", "aO": "aᴼ", "C": "C", "correct": "correct",
           "deltaO": "δᴼ", "deltaP": "δᴾ", "routed": "δᴾ routed", "deltaF": "δᶠ"}
 
@@ -74,7 +76,7 @@ class Columns:
         value = 3
         total = value + area
         image = total + area * (1 + len(rule.state))
-        return cls(value, total, image, net.image[1] + 1, images, area)
+        return cls(value, total, image, net.padded[1] + 1, images, area)
 
     def state(self, j: int) -> int:
         """The first column of the rule's j-th state."""
@@ -92,12 +94,13 @@ class Columns:
 
 
 def element_labels(net: CNNNet, name: str) -> list[str]:
-    """One label per element, row-major, on the Inputs sheet: wᶠ¹₁₁, bᶠ¹, wᴼ₁,₁₁₁, bᴼ₁."""
-    k, f = net.filters, net.size
+    """One label per element, row-major, on the Inputs sheet: wᶠ¹₁₁ (wᶠ¹₁₁ c2 for channel 2 of
+    several), bᶠ¹, wᴼ₁,₁₁₁, bᴼ₁."""
+    k, f, channels = net.filters, net.size, net.channels
     ph, pw = net.pooled_shape
     if name == "F":
-        return [f"wᶠ{sup(q + 1)}{sub(u + 1)}{sub(v + 1)}"
-                for q in range(k) for u in range(f) for v in range(f)]
+        return [f"wᶠ{sup(q + 1)}{sub(u + 1)}{sub(v + 1)}" + (f" c{c + 1}" if channels > 1 else "")
+                for q in range(k) for c in range(channels) for u in range(f) for v in range(f)]
     if name == "bF":
         return [f"bᶠ{sup(q + 1)}" for q in range(k)]
     if name == "WO":
@@ -113,12 +116,14 @@ def iteration_places(net: CNNNet, cols: Columns, k: int,
     sheet = iteration_sheet(k)
     rule = training.rule
     d = describe(net)
-    K, f, n = net.filters, net.size, net.outputs
+    K, f, n, C = net.filters, net.size, net.outputs, net.channels
     (h, w), (mh, mw), (ph, pw) = net.image, net.map_shape, net.pooled_shape
+    hp, wp = net.padded
+    several = h if C > 1 else 0  # an image of several channels is a tile per channel
     image = Place("", sheet, STEP_ROW, cols.image, 1, images=cols.images, stride=cols.band)
     places: dict[str, Place] = step_places(training, sheet, k, STEP_ROW, cols.value, image)
-    if "batch" in places and w > 1:  # each band's cells repeat its image's mark
-        places["batch_fill"] = Place("batch_fill", sheet, STEP_ROW, cols.image + 1, 1, w - 1,
+    if "batch" in places and wp > 1:  # each band's cells repeat its image's mark
+        places["batch_fill"] = Place("batch_fill", sheet, STEP_ROW, cols.image + 1, 1, wp - 1,
                                      images=cols.images, stride=cols.band, iteration=k,
                                      description=STEP_DESCRIPTIONS["batch_fill"],
                                      source="batch")
@@ -134,7 +139,7 @@ def iteration_places(net: CNNNet, cols: Columns, k: int,
         if advance:
             row = places[name].sheet_row(rows - 1) + 2  # a blank row after every block
 
-    for p, rows, width, tile in (("F", K * f, f, f), ("bF", K, 1, 0),
+    for p, rows, width, tile in (("F", K * C * f, f, f), ("bF", K, 1, 0),
                                  ("WO", n * K * ph, pw, ph), ("bO", n, 1, 0)):
         add(p, rows, width, tile, cols.value, advance=False)
         add(names.total_grad(p), rows, width, tile, cols.total, advance=False)
@@ -142,7 +147,9 @@ def iteration_places(net: CNNNet, cols: Columns, k: int,
             places[place.name] = place
         add(names.grad(p), rows, width, tile)
     row += 1  # section title
-    add("x", h, w)
+    add("x", C * h, w, several)
+    if net.padding:
+        add("xpad", C * hp, wp, hp if C > 1 else 0)
     add("t", n)
     add("zF", K * mh, mw, mh)
     add("aF", K * mh, mw, mh)
@@ -170,18 +177,26 @@ def cost(net: CNNNet, n_images: int, iterations: int, rule: UpdateRule = GD) -> 
     parameters = sum(math.prod(shape) for shape in net.param_shapes().values())
     cols = Columns.of(net, n_images, rule)
     h, w = net.image
+    depth = f"×{net.channels}" if net.channels > 1 else ""
     return cost_of_iteration_sheet(
         iteration_places(net, cols, 0, Training(rule)).values(), parameters=parameters,
         images=n_images,
         iterations=iterations, other_rows=parameters + 40,
-        what=f"{net.filters} filters {net.size}×{net.size}, {n_images:,} images {h}×{w}",
+        what=f"{net.filters} filters {net.size}×{net.size}{depth}, {n_images:,} images"
+             f" {h}×{w}{depth}",
         taller="filters")
 
 
 def _tile_labels(name: str, net: CNNNet) -> list[tuple[int, str]]:
     """(footprint row, label) for column B: a tile's name on its first row, or each element's."""
-    K, n = net.filters, net.outputs
+    K, n, C = net.filters, net.outputs, net.channels
     sym = SYMBOL.get(name, "")
+    if C > 1 and name in ("F", "x", "xpad"):
+        size = {"F": net.size, "x": net.image[0], "xpad": net.padded[0]}[name]
+        if name == "F":
+            return [((q * C + c) * size, f"wᶠ{sup(q + 1)} channel {c + 1}")
+                    for q in range(K) for c in range(C)]
+        return [(c * size, f"{sym} channel {c + 1}") for c in range(C)]
     tiles = {"F": net.size, "zF": net.map_shape[0], "aF": net.map_shape[0],
              "routed": net.map_shape[0], "deltaF": net.map_shape[0],
              "zP": net.pooled_shape[0], "deltaP": net.pooled_shape[0]}
@@ -205,9 +220,11 @@ def iteration_rows(net: CNNNet, run: Run, here: dict[str, Place],
                    data: dict[str, Place], cols: Columns) -> list[RowSpec]:
     """Every row of one iteration sheet: labels, fixed formulas and per-image templates."""
     sheet = here["x"].sheet
-    K, f, p, n = net.filters, net.size, net.pool, net.outputs
-    (mh, mw), (ph, pw) = net.map_shape, net.pooled_shape
+    K, f, p, n, C = net.filters, net.size, net.pool, net.outputs, net.channels
+    (ih, iw), (mh, mw), (ph, pw) = net.image, net.map_shape, net.pooled_shape
+    hp, wp = net.padded
     act = net.activation
+    average = net.pooling == "average"
     rows = Rows(stride=cols.band)
     per_image, fixed = rows.per_image, rows.fixed
 
@@ -239,6 +256,11 @@ def iteration_rows(net: CNNNet, run: Run, here: dict[str, Place],
         fixed(total, r, c, summary(place, r, c, batch=True) + extra, "total")
 
     x, t = here["x"], here["t"]
+    seen = here.get("xpad", x)  # what the filters slide over
+
+    def window(c: int, i: int, j: int, rows: int, cols_: int) -> str:
+        """Channel c's rows × cols_ window of the (padded) image at i, j."""
+        return seen.span(c * hp + i, c * hp + i + rows - 1, j, j + cols_ - 1)
     zf, af, zp, zo, ao = (here[k] for k in ("zF", "aF", "zP", "zO", "aO"))
     do, dp, routed, df = (here[k] for k in ("deltaO", "deltaP", "routed", "deltaF"))
     F, bF, WO, bO = (here[k] for k in PARAMS)
@@ -260,10 +282,12 @@ def iteration_rows(net: CNNNet, run: Run, here: dict[str, Place],
                        penalties.penalty_gradient_xl(value.ref(r, c), h) if weight else "")
     for q in range(K):
         d0, d1 = tile(q, mh)
-        for u in range(f):
-            for v in range(f):
-                per_image(here[names.grad("F")], q * f + u, v, ops.filter_gradient_xl(
-                    df.span(d0, d1, 0, mw - 1), x.span(u, u + mh - 1, v, v + mw - 1)))
+        for c in range(C):
+            for u in range(f):
+                for v in range(f):
+                    per_image(here[names.grad("F")], (q * C + c) * f + u, v,
+                              ops.filter_gradient_xl(df.span(d0, d1, 0, mw - 1),
+                                                     window(c, u, v, mh, mw)))
         per_image(here[names.grad("bF")], q, 0, ops.map_sum_xl(df.span(d0, d1, 0, mw - 1)))
     for o in range(n):
         for r in range(K * ph):
@@ -278,25 +302,34 @@ def iteration_rows(net: CNNNet, run: Run, here: dict[str, Place],
     for r in range(x.rows):
         for c in range(x.cols):
             per_image(x, r, c, data["x"].ref(r, c, sheet=sheet))
+    if "xpad" in here:
+        label(here["xpad"])
+        q = net.padding
+        for c in range(C):
+            for i in range(hp):
+                for j in range(wp):
+                    inside = q <= i < ih + q and q <= j < iw + q
+                    per_image(here["xpad"], c * hp + i, j, ops.pad_xl(
+                        x.ref(c * ih + i - q, j - q) if inside else None))
     label(t)
     for o in range(n):
         per_image(t, o, 0, ops.one_hot_xl(data["label"].ref(sheet=sheet),
                                           inputs["classes"].ref(o, absolute=True, sheet=sheet)))
     for block in (zf, af, zp, zo, ao, here["C"], here["correct"]):
         label(block)
+    pool_xl = ops.average_pool_xl if average else ops.max_pool_xl
     for q in range(K):
-        f0, f1 = tile(q, f)
+        filters = [F.span(*tile(q * C + c, f), 0, f - 1, absolute=True) for c in range(C)]
         for i in range(mh):
             for j in range(mw):
                 r = q * mh + i
-                per_image(zf, r, j, ops.convolve_xl(
-                    x.span(i, i + f - 1, j, j + f - 1), F.span(f0, f1, 0, f - 1, absolute=True),
-                    bF.ref(q, absolute=True)))
+                per_image(zf, r, j, ops.convolve_xl([window(c, i, j, f, f) for c in range(C)],
+                                                    filters, bF.ref(q, absolute=True)))
                 per_image(af, r, j, act.excel_value(zf.ref(r, j)))
         for i in range(ph):
             for j in range(pw):
                 r0 = q * mh + i * p
-                per_image(zp, q * ph + i, j, ops.max_pool_xl(
+                per_image(zp, q * ph + i, j, pool_xl(
                     af.span(r0, r0 + p - 1, j * p, j * p + p - 1)))
     pooled = zp.span(0, K * ph - 1, 0, pw - 1)  # the blank rows between tiles count as 0
     for o in range(n):
@@ -319,14 +352,18 @@ def iteration_rows(net: CNNNet, run: Run, here: dict[str, Place],
             for j in range(mw):
                 r = q * mh + i
                 wr, wc = q * mh + i // p * p, j // p * p  # the window's first cell
-                earlier = []
-                if r > wr:
-                    earlier.append(af.span(wr, r - 1, wc, wc + p - 1))
-                if j > wc:
-                    earlier.append(af.span(r, r, wc, j - 1))
                 pr, pc = q * ph + i // p, j // p
-                per_image(routed, r, j, ops.route_max_xl(af.ref(r, j), zp.ref(pr, pc), earlier,
-                                                         dp.ref(pr, pc)))
+                if average:
+                    per_image(routed, r, j, ops.route_average_xl(dp.ref(pr, pc), p))
+                else:  # the maximum is found on zᶠ (see sheetnet.core.cnn)
+                    earlier = []
+                    if r > wr:
+                        earlier.append(zf.span(wr, r - 1, wc, wc + p - 1))
+                    if j > wc:
+                        earlier.append(zf.span(r, r, wc, j - 1))
+                    per_image(routed, r, j, ops.route_max_xl(
+                        zf.ref(r, j), zf.span(wr, wr + p - 1, wc, wc + p - 1), earlier,
+                        dp.ref(pr, pc)))
                 per_image(df, r, j, ops.hidden_error_xl(routed.ref(r, j), act, zf.ref(r, j),
                                                         af.ref(r, j)))
     return rows.specs()
@@ -343,7 +380,7 @@ def workbook(run: Run) -> WorkbookSpec:
         run, settings.cnn_settings(run), param_rows, describe(net), per_iter,
         lambda here, prev, inputs, data: iteration_rows(net, run, here, prev, inputs, data,
                                                         cols),
-        lambda k, here, render: _iteration_spec(net, run, k, here, render, cols), bands=True)
+        lambda k, here, render: _iteration_spec(net, run, k, here, render, cols), bands=cols.band)
 
 
 def _scales(here: dict[str, Place], cols: Columns) -> list[ColorScale]:
@@ -357,8 +394,8 @@ def _scales(here: dict[str, Place], cols: Columns) -> list[ColorScale]:
     def fixed(p: Place) -> str:
         return area(p, p.col, p.col + p.cols - 1)
 
-    out = [ColorScale(images(here["x"])), ColorScale(images(here["aF"])),
-           ColorScale(images(here["zP"]))]
+    pictures = ("x", "xpad", "aF", "zP")
+    out = [ColorScale(images(here[k])) for k in pictures if k in here]
     out += [ColorScale(images(here[k]), **SIGNED) for k in ("zF", "routed", "deltaF")]
     out += [ColorScale(fixed(here[k]), **SIGNED) for k in ("F", "WO")]
     return out
@@ -366,7 +403,7 @@ def _scales(here: dict[str, Place], cols: Columns) -> list[ColorScale]:
 
 def _iteration_spec(net: CNNNet, run: Run, k: int, here: dict[str, Place],
                     render: Callable[[Grid], Grid], cols: Columns) -> SheetSpec:
-    n, w = run.n_images, net.image[1]
+    n, w = run.n_images, net.padded[1]
     last = here["deltaF"]
     last_row = last.sheet_row(last.rows - 1)
 

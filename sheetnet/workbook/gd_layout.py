@@ -14,7 +14,8 @@ import numpy as np
 from sheetnet import notation as names
 from sheetnet.core.gd import DESCRIPTIONS, Comparison, Function, own, own_hyper
 from sheetnet.core.run import Run
-from sheetnet.pairs.optim import ETA, Hyper, UpdateRule
+from sheetnet.pairs.hyper import ETA, Hyper
+from sheetnet.pairs.optim import UpdateRule
 from sheetnet.workbook import settings
 from sheetnet.workbook.layout import (
     Grid,

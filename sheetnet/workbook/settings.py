@@ -45,7 +45,7 @@ def _training(run: Run) -> dict[str, object]:
 def _data(run: Run) -> dict[str, object]:
     ds = run.data
     return {**_training(run), "iterations": run.iterations,
-            "image shape": f"{ds.shape[0]}x{ds.shape[1]}", "images": ds.n_images,
+            "image shape": ds.shape_text, "images": ds.n_images,
             "classes": len(ds.classes), "data": run.origin.get("data", ds.name),
             "initial parameters": run.origin.get("init", "")}
 
@@ -76,17 +76,19 @@ def fc_model(s: Settings) -> FCNet:
 
 def cnn_settings(run: Run) -> dict[str, object]:
     net: CNNNet = run.model
-    return {**_common(run), "image shape": f"{net.image[0]}x{net.image[1]}",
+    return {**_common(run), "image shape": run.data.shape_text,
             "filters": net.filters, "filter size": net.size, "pool": net.pool,
+            "pooling": net.pooling, "padding": net.padding,
             "activation": net.activation.name, "output activation": net.output.activation,
             "loss": net.output.loss, **_data(run)}
 
 
 def cnn_model(s: Settings) -> CNNNet:
-    rows, cols = image_shape(s)
+    rows, cols, channels = image_shape(s)
     return CNNNet((rows, cols), filters=_int(s, "filters"), size=_int(s, "filter size"),
                   pool=_int(s, "pool"), outputs=_int(s, "classes"), activation=_activation(s),
-                  output=_output(s))
+                  output=_output(s), pooling=_choice(s, "pooling", "max"),
+                  padding=int(_choice(s, "padding", "0")), channels=channels)
 
 
 def _activation(s: Settings):
@@ -106,17 +108,22 @@ class DataShape:
     images: int
     classes: int
     values: bool  # targets are values (regression), not classes
+    channels: int = 1
 
 
-def image_shape(s: Settings) -> tuple[int, int]:
-    rows, cols = (int(v) for v in str(s["image shape"]).split("x"))
-    return rows, cols
+def image_shape(s: Settings) -> tuple[int, int, int]:
+    """(rows, cols, channels) from ``6x6`` or ``8x8x3``."""
+    sizes = [int(v) for v in str(s["image shape"]).split("x")]
+    if len(sizes) not in (2, 3):
+        raise ValueError(f"image shape {s['image shape']!r}")
+    rows, cols, *rest = sizes
+    return rows, cols, (rest[0] if rest else 1)
 
 
 def data_shape(s: Settings) -> DataShape:
-    rows, cols = image_shape(s)
+    rows, cols, channels = image_shape(s)
     return DataShape(rows, cols, _int(s, "images"), _int(s, "classes"),
-                     s.get("targets") == "values")
+                     s.get("targets") == "values", channels)
 
 
 # --- exercises -------------------------------------------------------------------------------

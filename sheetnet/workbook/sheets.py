@@ -9,7 +9,8 @@ import numpy as np
 from sheetnet.core.run import Run
 from sheetnet.notation import sub
 from sheetnet.pairs import penalties
-from sheetnet.pairs.optim import ETA, Hyper
+from sheetnet.pairs.hyper import ETA, Hyper
+from sheetnet.pairs.outputs import TUNABLE
 from sheetnet.workbook import settings
 from sheetnet.workbook.layout import (
     ColorScale,
@@ -58,11 +59,12 @@ def inputs_sheet(run: Run, config: dict[str, object],
 
     param_rows: (block name, element labels, initial values) in the order the net lists them;
     ``hypers``: False for a preset that trains nothing (the graph); ``hyper_defs``: what each
-    hyperparameter cell is, by name (default: η, the rule's, the penalties' and schedule's).
+    hyperparameter cell is, by name (default: η, the rule's, the penalties', the schedule's
+    and the activation's or loss's own).
     """
     classes = run.data.classes if run.data is not None else ()
     known = hyper_defs or {h.name: h for h in (ETA, *run.rule.hypers, *penalties.PENALTIES,
-                                               penalties.DECAY)}
+                                               penalties.DECAY, *TUNABLE)}
     rule = [known[name] for name in run.hyperparameters] if hypers else []
     values = run.hyperparameters
     hyper_row = r = settings.ROW + len(config)
@@ -126,24 +128,30 @@ def names_of(places: Sequence[Place], hypers: Iterable[str]) -> dict[str, str]:
             if p.sheet == INPUTS and p.kind == "input" and p.name in wanted}
 
 
-def data_sheet(run: Run, bands: bool = False) -> tuple[SheetSpec, list[Place]]:
+def data_sheet(run: Run, bands: int = 0) -> tuple[SheetSpec, list[Place]]:
     """Every image's label and pixels (all inputs).
 
-    One column per image, pixels row by row; or with ``bands``, each image in its own 2-D shape
-    (rows × cols) in a band of cols + 1 columns, so the digit is visible on the sheet.
+    One column per image, pixels row by row; or with ``bands`` (a band's width, at least cols + 1),
+    each image in its own 2-D shape (rows × cols) at the start of a band of columns, the same bands
+    as the iteration sheets', so the digit is visible on the sheet; an image of
+    several channels is a tile per channel, one under the other.
     """
     ds = run.data
     n, p = ds.x.shape
     h, w = ds.shape if bands else (p, 1)
-    stride = w + 1 if bands else 1
+    channels = ds.channels if bands else 1
+    stride = bands or 1
     col = FIRST_IMAGE_COL
     last_col = col + (n - 1) * stride + w - 1
     places = [
         Place("label", DATA, 3, col, 1, images=n, stride=stride, kind="input",
               description="each target value t" if ds.values else "each image's label"),
-        Place("x", DATA, 4, col, h, w, images=n, stride=stride, kind="input",
-              description="each image's pixels" + ("" if bands else ", row by row (p11, p12, …)")),
+        Place("x", DATA, 4, col, channels * h, w, images=n, stride=stride, kind="input",
+              description="each image's pixels" + ("" if bands else ", row by row (p11, p12, …)"),
+              tile=h if channels > 1 else 0),
     ]
+    x = places[1]
+    last_row = x.sheet_row(x.rows - 1)
 
     def build() -> Grid:
         g: Grid = {}
@@ -155,11 +163,13 @@ def data_sheet(run: Run, bands: bool = False) -> tuple[SheetSpec, list[Place]]:
         for i in range(n):
             put(g, 2, col + i * stride, i + 1, "header")
             put(g, 3, col + i * stride, label_value(ds.labels[i]), "input")
-        names = [f"row {r + 1}" for r in range(h)] if bands else ds.pixel_names()
-        pixels = ds.x.reshape(n, h, w)
+        names = ([f"row {r + 1}" for r in range(h)] if channels == 1 else
+                 [f"ch {c + 1} row {r + 1}" for c in range(channels) for r in range(h)]
+                 ) if bands else ds.pixel_names()
+        pixels = ds.x.reshape(n, channels * h, w)
         for r, name in enumerate(names):
-            put(g, 4 + r, 2, name, "element")
-            row = g[4 + r]
+            put(g, x.sheet_row(r), 2, name, "element")
+            row = g[x.sheet_row(r)]
             for i in range(n):
                 for c in range(w):
                     row[col + i * stride + c] = float(pixels[i, r, c])
@@ -167,11 +177,11 @@ def data_sheet(run: Run, bands: bool = False) -> tuple[SheetSpec, list[Place]]:
 
     widths = {1: 10, 2: 8, 3: 2, 4: 2}
     if bands:
-        widths.update({col + i * stride + w: 1.5 for i in range(n)})
+        widths.update({col + i * stride + c: 1.5 for i in range(n) for c in range(w, stride)})
         widths.update({col + i * stride + c: 3 for i in range(n) for c in range(w)})
-    scale = ColorScale(f"{a1(4, col)}:{a1(3 + h, last_col)}")
+    scale = ColorScale(f"{a1(4, col)}:{a1(last_row, last_col)}")
     spec = SheetSpec(DATA, build, widths=widths, freeze=a1(4, col), color_scales=[scale],
-                     max_col=last_col, max_row=3 + h, tab_color="F2C94C")
+                     max_col=last_col, max_row=last_row, tab_color="F2C94C")
     return spec, places
 
 
@@ -275,7 +285,7 @@ Extra = Callable[[Places, Places, Sequence[Places]], tuple[SheetSpec, list[Place
 def assemble(run: Run, config: dict[str, object],
              param_rows: Sequence[tuple[str, Sequence[str], np.ndarray]],
              descriptions: dict[str, str], per_iter: Sequence[Places], rows_of: RowsOf,
-             sheet_of: SheetOf, bands: bool = False,
+             sheet_of: SheetOf, bands: int = 0,
              extras: Sequence[Extra] = ()) -> WorkbookSpec:
     """A net's whole workbook: Summary, Inputs, Data, one sheet per iteration and Map.
 

@@ -173,9 +173,10 @@ def test_cnn_edited_eta_and_filter_weight_recompute_and_still_verify(tmp_path):
 
 
 @pytest.mark.parametrize("args", [
-    ["--filters", "2", "--filter-size", "2", "--pool", "5"],  # 5×5 maps pooled to 1×1
+    ["--filters", "2", "--filter-size", "2", "--pool-size", "5"],  # 5×5 maps pooled to 1×1
     ["--data", "{csv}", "--shape", "7x5", "--filter-size", "2"],  # 6×4 maps, 3×2 pooled
-    ["--data", "{csv}", "--shape", "7x5", "--filter-size", "4", "--pool", "1", "--filters", "4"],
+    ["--data", "{csv}", "--shape", "7x5", "--filter-size", "4", "--pool-size", "1",
+     "--filters", "4"],
 ])
 def test_cnn_other_architectures_verify(tmp_path, args):
     rng = np.random.default_rng(5)

@@ -76,10 +76,17 @@ def test_bad_export_input(tmp_path, args, message):
 
 @pytest.mark.parametrize("args, message", [
     (["--filter-size", "7"], "a 7×7 filter is larger than the 6×6 image; use --filter-size 6"),
-    (["--pool", "3"], "the 4×4 feature maps do not divide into 3×3 pooling windows; use --pool"
-                      " 1 or 2 or 4"),
+    (["--pool-size", "3"], "the 4×4 feature maps do not divide into 3×3 pooling windows; use"
+                           " --pool-size 1 or 2 or 4"),
+    (["--pool", "3"], "--pool is max or average; the window's size is --pool-size 3"),
+    (["--pool", "min"], "--pool 'min' is not one of: max, average"),
+    (["--padding", "3"], "--padding 3 must be 0 to 2"),
+    (["--padding", "1", "--pool-size", "4"], "6×6 feature maps do not divide into 4×4 pooling"
+                                             " windows; use --pool-size 1 or 2 or 3 or 6"),
     (["--data", "{csv5}", "--shape", "5x5"], "3×3 feature maps do not divide into 2×2"),
     (["--data", "{csv5}", "--shape", "6x6"], "do not fit --shape 6x6"),
+    (["--data", "{csv5}", "--shape", "5x5x2"], "25 pixel columns do not fit --shape 5x5x2"),
+    (["--data", "{csv5}", "--shape", "5x5x2x1"], "is not ROWSxCOLS or ROWSxCOLSxCHANNELS"),
     (["--init", "{badinit}"], "WO has shape 3×9, this net needs 3×12"),
     (["--init", "{mlpinit}"], "missing F, bF, WO, bO"),
     (["--filters", "0"], "must be at least 1"),

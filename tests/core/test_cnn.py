@@ -9,82 +9,111 @@ import pytest
 from sheetnet import presets
 from sheetnet.core import cnn, data
 from sheetnet.errors import SheetnetError
+from sheetnet.pairs.activations import ACTIVATIONS
 from tests.conftest import assert_gradients_match
 
 
-def _problem(image=(6, 6), filters=2, size=3, pool=2, outputs=3, n=5, seed=3, binary=False):
+def _problem(image=(6, 6), filters=2, size=3, pool=2, outputs=3, n=5, seed=3, binary=False,
+             **more):
     rng = np.random.default_rng(seed)
-    net = cnn.CNNNet(image, filters, size, pool, outputs)
-    x = rng.integers(0, 2, (n, image[0] * image[1])).astype(float) if binary else \
-        rng.random((n, image[0] * image[1]))
+    net = cnn.CNNNet(image, filters, size, pool, outputs, **more)
+    pixels = net.channels * image[0] * image[1]
+    x = rng.integers(0, 2, (n, pixels)).astype(float) if binary else rng.random((n, pixels))
     t = np.eye(outputs)[rng.integers(0, outputs, n)]
     return net, cnn.init_params(net, seed), x, t
 
 
-def _sigma(z):
-    return 1 / (1 + np.exp(-z))
+ACT = {  # the activations written out by hand, value and derivative
+    "sigmoid": (lambda z: 1 / (1 + np.exp(-z)), lambda z: np.exp(-z) / (1 + np.exp(-z)) ** 2),
+    "tanh": (np.tanh, lambda z: 1 / np.cosh(z) ** 2),
+    "relu": (lambda z: max(z, 0.0), lambda z: 1.0 if z > 0 else 0.0),
+    "leaky-relu": (lambda z: z if z > 0 else 0.01 * z, lambda z: 1.0 if z > 0 else 0.01),
+}
 
 
 def naive(net, params, x, t):
-    """The book's formulas one number at a time (the reference for the vectorized core)."""
+    """The book's formulas one number at a time (the reference for the vectorized core), with
+    channels, padding, average pooling and the activation written out too."""
     F, bF, WO, bO = (params[k] for k in cnn.PARAMS)
     n, (h, w), K, f, p = x.shape[0], net.image, net.filters, net.size, net.pool
-    mh, mw = h - f + 1, w - f + 1
+    C, P = net.channels, net.padding
+    F = F.reshape(K, C, f, f)
+    act, act_d = (np.vectorize(g) for g in ACT[net.activation.name])
+    mh, mw = h + 2 * P - f + 1, w + 2 * P - f + 1
     ph, pw = mh // p, mw // p
     out = {k: [] for k in ("zF", "aF", "zP", "zO", "aO", "C", "deltaO", "deltaP", "routed",
                            "deltaF", "dC_dF", "dC_dbF", "dC_dWO", "dC_dbO")}
     for m in range(n):
-        img = x[m].reshape(h, w)
+        img = np.zeros((C, h + 2 * P, w + 2 * P))
+        for c in range(C):
+            for i in range(h):
+                for j in range(w):
+                    img[c, P + i, P + j] = x[m, (c * h + i) * w + j]
         zf = np.zeros((K, mh, mw))
         for k in range(K):
             for i in range(mh):
                 for j in range(mw):
                     s = bF[k]
-                    for u in range(f):
-                        for v in range(f):
-                            s += F[k, u, v] * img[i + u, j + v]
+                    for c in range(C):
+                        for u in range(f):
+                            for v in range(f):
+                                s += F[k, c, u, v] * img[c, i + u, j + v]
                     zf[k, i, j] = s
-        af = _sigma(zf)
+        af = act(zf)
         zp = np.zeros((K, ph, pw))
-        where = {}
+        routed_to = {}  # (k, i, j) -> [(r, s, share)]
         for k in range(K):
             for i in range(ph):
                 for j in range(pw):
-                    best, at = -np.inf, None
-                    for u in range(p):  # row-major: the first maximum wins a tie
-                        for v in range(p):
-                            if af[k, i * p + u, j * p + v] > best:
-                                best, at = af[k, i * p + u, j * p + v], (i * p + u, j * p + v)
-                    zp[k, i, j], where[k, i, j] = best, at
+                    cells = [(i * p + u, j * p + v) for u in range(p) for v in range(p)]
+                    if net.pooling == "average":
+                        zp[k, i, j] = sum(af[k, r, s] for r, s in cells) / (p * p)
+                        routed_to[k, i, j] = [(r, s, 1 / (p * p)) for r, s in cells]
+                    else:  # row-major: the first maximum of zᶠ wins a tie
+                        best = max(cells, key=lambda rs: (zf[k, rs[0], rs[1]], -cells.index(rs)))
+                        zp[k, i, j] = af[k, best[0], best[1]]
+                        routed_to[k, i, j] = [(best[0], best[1], 1.0)]
         flat = zp.ravel()
         zo = np.array([sum(WO[o, q] * flat[q] for q in range(len(flat))) + bO[o]
                        for o in range(net.outputs)])
-        ao = _sigma(zo)
-        c = 0.5 * sum((ao[o] - t[m, o]) ** 2 for o in range(net.outputs))
+        ao = 1 / (1 + np.exp(-zo))
+        c_ = 0.5 * sum((ao[o] - t[m, o]) ** 2 for o in range(net.outputs))
         do = (ao - t[m]) * ao * (1 - ao)
         dp = np.array([sum(WO[o, q] * do[o] for o in range(net.outputs))
                        for q in range(len(flat))]).reshape(K, ph, pw)
         routed = np.zeros((K, mh, mw))
-        for (k, i, j), (r, s) in where.items():
-            routed[k, r, s] = dp[k, i, j]
-        df = routed * af * (1 - af)
-        dF = np.zeros((K, f, f))
+        for (k, i, j), targets in routed_to.items():
+            for r, s, share in targets:
+                routed[k, r, s] = dp[k, i, j] * share
+        df = routed * act_d(zf)
+        dF = np.zeros((K, C, f, f))
         for k in range(K):
-            for u in range(f):
-                for v in range(f):
-                    dF[k, u, v] = sum(df[k, i, j] * img[i + u, j + v]
-                                      for i in range(mh) for j in range(mw))
+            for c in range(C):
+                for u in range(f):
+                    for v in range(f):
+                        dF[k, c, u, v] = sum(df[k, i, j] * img[c, i + u, j + v]
+                                             for i in range(mh) for j in range(mw))
         for name, value in (("zF", zf), ("aF", af), ("zP", zp), ("zO", zo), ("aO", ao),
-                            ("C", c), ("deltaO", do), ("deltaP", dp), ("routed", routed),
-                            ("deltaF", df), ("dC_dF", dF), ("dC_dbF", df.sum(axis=(1, 2))),
+                            ("C", c_), ("deltaO", do), ("deltaP", dp), ("routed", routed),
+                            ("deltaF", df), ("dC_dF", dF.reshape(params["F"].shape)),
+                            ("dC_dbF", df.sum(axis=(1, 2))),
                             ("dC_dWO", np.outer(do, flat)), ("dC_dbO", do)):
             out[name].append(value)
     return {k: np.array(v) for k, v in out.items()}
 
 
-@pytest.mark.parametrize("kw", [{}, {"binary": True}, {"image": (7, 5), "size": 2, "pool": 2},
-                                {"image": (8, 8), "filters": 1, "size": 3, "pool": 3,
-                                 "outputs": 2}])
+OPTIONS = [  # the book's net and every option beyond it
+    {}, {"binary": True}, {"image": (7, 5), "size": 2, "pool": 2},
+    {"image": (8, 8), "filters": 1, "size": 3, "pool": 3, "outputs": 2},
+    {"pooling": "average"}, {"padding": 1}, {"padding": 2, "size": 3, "pool": 4},
+    {"channels": 3, "image": (5, 5), "size": 2}, {"activation": ACTIVATIONS["relu"]},
+    {"activation": ACTIVATIONS["tanh"], "pooling": "average", "padding": 1},
+    {"activation": ACTIVATIONS["leaky-relu"], "channels": 2, "padding": 1, "size": 3,
+     "image": (4, 4)},
+]
+
+
+@pytest.mark.parametrize("kw", OPTIONS)
 def test_vectorized_core_matches_naive_loops(kw):
     net, params, x, t = _problem(**kw)
     blocks = cnn.iteration(net, params, x, t)
@@ -94,12 +123,23 @@ def test_vectorized_core_matches_naive_loops(kw):
         np.testing.assert_allclose(blocks[f"dCT_d{name}"], blocks[f"dC_d{name}"].sum(axis=0))
 
 
-@pytest.mark.parametrize("kw", [{}, {"image": (7, 5), "size": 2, "pool": 2, "filters": 3}])
+@pytest.mark.parametrize("kw", [{}, {"image": (7, 5), "size": 2, "pool": 2, "filters": 3},
+                                *OPTIONS[4:]])
 def test_gradients_match_central_differences(kw):
     net, params, x, t = _problem(**kw)
     blocks = cnn.iteration(net, params, x, t)
     assert_gradients_match(lambda p: cnn.cost(net, p, x, t), params,
                            {name: blocks[f"dCT_d{name}"] for name in params})
+
+
+def test_padding_is_a_frame_of_zeros_and_average_pooling_shares_the_error():
+    """Hand-worked: a 2×2 image padded by 1, and a 2×2 average pool's δ/4."""
+    x = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
+    np.testing.assert_array_equal(cnn.ops.pad(x, 1)[0, 0], [[0, 0, 0, 0], [0, 1, 2, 0],
+                                                            [0, 3, 4, 0], [0, 0, 0, 0]])
+    np.testing.assert_array_equal(cnn.ops.average_pool(x, 2), [[[[2.5]]]])
+    np.testing.assert_array_equal(cnn.ops.route_average(np.array([[[[8.0]]]]), 2),
+                                  [[[[2, 2], [2, 2]]]])
 
 
 def test_pooling_ties_go_to_the_first_maximum_row_by_row():
@@ -120,8 +160,8 @@ def test_identical_windows_give_identical_z():
     """Max pooling's ties must be real ties: the same window anywhere, the same bits."""
     rng = np.random.default_rng(0)
     stripe = np.tile(rng.random(7), (9, 1))  # every row equal: windows repeat down each column
-    F = rng.standard_normal((3, 3, 3))
-    z = cnn.ops.convolve(stripe[None], F, rng.standard_normal(3))
+    F = rng.standard_normal((3, 1, 3, 3))
+    z = cnn.ops.convolve(stripe[None, None], F, rng.standard_normal(3))
     assert (z == z[:, :, :1, :]).all()
 
 
@@ -162,8 +202,14 @@ def test_keep_stores_only_what_is_asked():
     ({"image": (2, 2), "size": 3}, "larger than the 2×2 image; use --filter-size 2"),
     ({"image": (5, 5), "size": 3, "pool": 2}, "3×3 feature maps do not divide into 2×2"),
     ({"image": (6, 6), "filters": 0}, "must be at least 1"),
+    ({"image": (6, 6), "padding": 3}, "--padding 3 must be 0 to 2"),
+    ({"image": (6, 6), "pooling": "min"}, "--pool 'min' is not one of: max, average"),
+    ({"image": (2, 2), "size": 3, "padding": 1, "pool": 1}, None),  # padding makes it fit
 ])
 def test_bad_shapes_are_one_clear_error(kw, message):
+    if message is None:
+        assert cnn.CNNNet(**kw).map_shape == (2, 2)
+        return
     with pytest.raises(SheetnetError, match=message):
         cnn.CNNNet(**kw)
 

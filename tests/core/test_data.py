@@ -45,7 +45,22 @@ def test_text_labels_sorted_classes(tmp_path):
     np.testing.assert_array_equal(ds.targets, [[0, 1, 0], [1, 0, 0], [0, 0, 1]])
 
 
-@pytest.mark.parametrize("text", ["4", "4x", "ax3", "0x3", "4x3x2"])
+@pytest.mark.parametrize("text", ["4", "4x", "ax3", "0x3", "4x3x0", "4x3x2x1"])
 def test_bad_shape(text):
     with pytest.raises(SheetnetError, match="shape"):
         data.parse_shape(text)
+
+
+@pytest.mark.parametrize("text, shape", [("4x3", (4, 3, 1)), ("8×8×3", (8, 8, 3))])
+def test_shape_with_channels(text, shape):
+    assert data.parse_shape(text) == shape
+
+
+def test_channels_are_read_channel_by_channel(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_text("label," + ",".join(f"p{i}" for i in range(8)) + "\n"
+                    "a,1,2,3,4,5,6,7,8\nb,0,0,0,0,0,0,0,0\n")
+    ds = data.load_csv(path, (2, 2, 2))
+    assert ds.channels == 2 and ds.shape == (2, 2) and ds.shape_text == "2x2x2"
+    np.testing.assert_array_equal(ds.x[0].reshape(2, 2, 2)[1], [[5, 6], [7, 8]])
+    assert ds.pixel_names()[:5] == ["c1.p11", "c1.p12", "c1.p21", "c1.p22", "c2.p11"]

@@ -7,13 +7,14 @@ import pytest
 from sheetnet import presets
 from sheetnet.audit.verify import verify
 from sheetnet.pairs import optim
+from sheetnet.pairs.hyper import Hyper
 from sheetnet.workbook import xlsx
 
 # momentum as torch.optim.SGD defines it: v ← μv + g, p ← p − ηv
 HEAVY_BALL = optim.UpdateRule(
     name="heavy-ball",
     summary="momentum, defined by a test",
-    hypers=(optim.Hyper("mu", "μ", 0.9, "the momentum", lambda v: 0 <= v < 1, "in [0, 1)"),),
+    hypers=(Hyper("mu", "μ", 0.9, "the momentum", lambda v: 0 <= v < 1, "in [0, 1)"),),
     state=("v",),
     advance=lambda g, s, h, k: {"v": h["mu"] * s["v"] + g},
     advance_xl=lambda g, old, new, h, k: {"v": f"{h['mu']}*{old['v']}+{g}"},
