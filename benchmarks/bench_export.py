@@ -1,7 +1,8 @@
 """Benchmark an export (not a test: machines are shared and noisy; compare the ratios).
 
 - export: layout + writing every sheet (sheetnet's own cell XML, shared formulas where a row
-  repeats one) into the archive, formula cells per second;
+  repeats one, each formula with the value NumPy computed stored beside it) into the archive,
+  formula cells per second (the NumPy trace is computed once beforehand);
 - raw: openpyxl write-only writing the same cells, every formula in full and prepared in advance,
   in this run (what the export cost before sheetnet wrote its own cell XML);
 - peak memory of a whole `sheetnet export` process (max RSS);
@@ -30,12 +31,12 @@ from sheetnet.core import cnn
 from sheetnet.core.data import Dataset
 from sheetnet.core.run import Run
 from sheetnet.workbook import layout, xlsx
-from sheetnet.workbook.layout import Styled
+from sheetnet.workbook.layout import Cached, Styled
 
 
-def export_seconds(spec, out: Path) -> tuple[float, int]:
+def export_seconds(spec, out: Path, trace) -> tuple[float, int]:
     t = time.perf_counter()
-    cells = xlsx.write(spec, out, force=True)
+    cells = xlsx.write(spec, out, force=True, trace=trace)
     return time.perf_counter() - t, cells
 
 
@@ -50,7 +51,8 @@ def prepared_rows(spec) -> list[list[list[object]]]:
             cells = grid.get(r, {})
             row: list[object] = [None] * max(cells, default=0)
             for c, v in cells.items():
-                row[c - 1] = v.value if isinstance(v, Styled) else v
+                v = v.value if isinstance(v, Styled) else v
+                row[c - 1] = v.formula if isinstance(v, Cached) else v
             rows.append(row)
         sheets.append(rows)
     layout.SHARED_FORMULAS = True
@@ -114,11 +116,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         core = core_seconds(preset, run)
+        trace = preset.trace(run)  # every block: the values the cells store
         spec = preset.workbook(run)
         sheets = prepared_rows(spec)
         ours, raw = [], []
         for _ in range(args.repeat):  # interleaved, so both see the same machine load
-            seconds, cells = export_seconds(preset.workbook(run), tmp / "ours.xlsx")
+            seconds, cells = export_seconds(preset.workbook(run), tmp / "ours.xlsx", trace)
             ours.append(seconds)
             raw.append(raw_seconds(sheets, tmp / "raw.xlsx"))
         del sheets

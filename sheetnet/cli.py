@@ -293,10 +293,10 @@ def export(
     spec = preset.workbook(run)
     spec.check_limits()
     started = time.perf_counter()
-    trace = _train(preset, run, "NumPy core", keep=())  # the sheets compute the rest
+    trace = _train(preset, run, "NumPy core")  # every block: the cells store its numbers
     with _progress() as bar:
         task = bar.add_task("writing sheets", total=len(spec.sheets))
-        cells = xlsx.write(spec, out, lambda name: bar.advance(task), force)
+        cells = xlsx.write(spec, out, lambda name: bar.advance(task), force, trace)
     seconds = time.perf_counter() - started
     console.print(f"[green]✓[/] wrote [bold]{out}[/]: {len(spec.sheets)} sheets,"
                   f" {cells:,} formula cells in {seconds:.1f} s"

@@ -375,13 +375,6 @@ class Differing:
         return p.sheet_rows()[r], p.col + c + i * p.stride
 
 
-def _expected(p: Place, trace) -> np.ndarray:
-    name = p.source or p.name
-    if p.iteration is None:  # a block over all iterations, e.g. the Summary's C_T column
-        return p.grid(trace.series(name))
-    return p.grid(trace.iterations[p.iteration][name])
-
-
 def _compare_all(values: vals.Values, by_sheet: dict[str, list[Place]], trace,
                  er: EngineReport, advance: Callable[[], None]) -> dict[str, list[Differing]]:
     """Compare every place; the differing cells, per sheet."""
@@ -395,7 +388,7 @@ def _compare_all(values: vals.Values, by_sheet: dict[str, list[Place]], trace,
         for (r, c), text in sorted(found.errors.items())[:20 - len(er.error_cells)]:
             er.error_cells.append(f"{sheet_prefix(sheet)}{a1(r, c)}: {text}")
         for p in by_sheet.get(sheet, []):
-            actual, expected = _numbers(found, p), _expected(p, trace)
+            actual, expected = _numbers(found, p), p.expected(trace)
             where = _compare(p, actual, expected, er)
             if where is not None:
                 bad.setdefault(sheet, []).append(Differing(p, where, actual[where],

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sheetnet.core.cost import MAX_COLS, MAX_FORMULA, MAX_ROWS, Cost
+from sheetnet.core.trace import Trace
 from sheetnet.errors import SheetnetError
 
 
@@ -181,12 +182,38 @@ class Place:
             return np.broadcast_to(value.reshape(shape[0], 1, 1), shape)
         return value.reshape(shape)
 
+    def expected(self, trace: Trace) -> np.ndarray:
+        """The block's numbers in the run as NumPy computed them, in ``grid`` order: what its
+        cells store and what verify compares them with."""
+        name = self.source or self.name
+        if self.iteration is None:  # a block over all iterations, e.g. the Summary's C_T column
+            return self.grid(trace.series(name))
+        return self.grid(trace.iterations[self.iteration][name])
+
     def cells(self) -> Iterator[tuple[int, int, int, int, int]]:
         """(image, r, c, sheet row, sheet column) of every cell, in ``grid`` order."""
         for i in range(max(self.images, 1)):
             for r in range(self.rows):
                 for c in range(self.cols):
                     yield i, r, c, self.sheet_row(r), self.col + c + i * self.stride
+
+
+def stored_values(places: Iterable[Place], trace: Trace) -> dict[int, dict[int, float]]:
+    """Sheet row -> column -> the number NumPy computed, for every cell of these places (one
+    sheet's): the value the writer stores beside each formula. Inputs (plain values already) and
+    blocks the trace does not hold are left out."""
+    held = trace.iterations[0].keys()
+    out: dict[int, dict[int, float]] = {}
+    for p in places:
+        if p.kind != "formula" or (p.source or p.name) not in held:
+            continue
+        grid = p.expected(trace)  # (images, rows, cols)
+        images = np.arange(max(p.images, 1))[:, None] * p.stride
+        cols = (p.col + np.arange(p.cols)[None, :] + images).ravel().tolist()  # image-major
+        for r, row in enumerate(p.sheet_rows().tolist()):
+            out.setdefault(row, {}).update(zip(cols, grid[:, r, :].ravel().tolist(),
+                                               strict=True))
+    return out
 
 
 # --- cells -----------------------------------------------------------------------------------
@@ -205,6 +232,14 @@ class Shared:
     si: int  # the run's number, unique on its sheet
     text: str | None = None
     ref: str | None = None  # e.g. "E5:BP5"
+
+
+@dataclass(frozen=True, slots=True)
+class Cached:
+    """A formula whose value the layout knows (e.g. a link's text): stored beside it."""
+
+    formula: str
+    value: float | str
 
 
 SHARED_FORMULAS = True  # False: every cell's formula in full (the benchmark's raw baseline)

@@ -13,6 +13,7 @@ from sheetnet.pairs.hyper import ETA, Hyper
 from sheetnet.pairs.outputs import TUNABLE
 from sheetnet.workbook import settings
 from sheetnet.workbook.layout import (
+    Cached,
     ColorScale,
     Grid,
     LineChartSpec,
@@ -266,7 +267,7 @@ def map_sheet(places: Sequence[Place]) -> SheetSpec:
         for r, p in enumerate(places, start=2):
             it = "" if p.iteration is None else p.iteration
             target = sheet_prefix(p.sheet) + p.extent.split(":")[0]
-            link = f'=HYPERLINK("#{target}","{p.extent}")'
+            link = Cached(f'=HYPERLINK("#{target}","{p.extent}")', p.extent)
             g[r] = {1: p.name, 2: it, 3: p.sheet, 4: link, 5: p.shape_text, 6: p.kind,
                     7: Text(p.description)}
         return g

@@ -11,6 +11,7 @@ clobbered workbook.
 
 from __future__ import annotations
 
+import math
 import re
 import zipfile
 from collections.abc import Callable
@@ -27,12 +28,15 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.worksheet import Worksheet
 
+from sheetnet.core.trace import Trace
 from sheetnet.errors import SheetnetError
 from sheetnet.files import write_atomically
 from sheetnet.workbook.layout import (
     COL,
     BarChartSpec,
+    Cached,
     Grid,
+    Place,
     ScatterChartSpec,
     Shared,
     SheetSpec,
@@ -40,6 +44,7 @@ from sheetnet.workbook.layout import (
     Text,
     WorkbookSpec,
     a1,
+    stored_values,
 )
 from sheetnet.workbook.ooxml import sheet_parts
 
@@ -129,18 +134,33 @@ def _text_xml(ref: str, text: str, s: str) -> str:
     return f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{text.translate(_ESCAPE)}</t></is></c>'
 
 
-def _cell_xml(ref: str, v: object, s: str = "") -> tuple[str, bool]:
-    """One cell's XML (``s``: its style attribute) and whether it holds a formula."""
+def _stored(value: float | None) -> str:
+    """A formula cell's stored value: the number NumPy computed (shortest repr that reads back
+    exactly), or empty where none is known (the engine computes it on load)."""
+    return repr(value) if value is not None and math.isfinite(value) else ""
+
+
+def _cell_xml(ref: str, v: object, s: str = "", value: float | None = None) -> tuple[str, bool]:
+    """One cell's XML (``s``: its style attribute; ``value``: a formula's stored value) and
+    whether it holds a formula."""
     kind = type(v)  # exact type checks first: this runs once per cell
     if kind is str:
         if v[:1] == "=":  # type: ignore[index]
-            return f'<c r="{ref}"{s}><f>{v[1:].translate(_ESCAPE)}</f><v></v></c>', True  # type: ignore[index]
+            return (f'<c r="{ref}"{s}><f>{v[1:].translate(_ESCAPE)}</f>'  # type: ignore[index]
+                    f'<v>{_stored(value)}</v></c>', True)
         return _text_xml(ref, v, s), False  # type: ignore[arg-type]
     if kind is Shared:
         if v.text is None:  # type: ignore[union-attr]
-            return f'<c r="{ref}"{s}><f t="shared" si="{v.si}"/><v></v></c>', True  # type: ignore[union-attr]
+            return (f'<c r="{ref}"{s}><f t="shared" si="{v.si}"/>'  # type: ignore[union-attr]
+                    f'<v>{_stored(value)}</v></c>', True)
         return (f'<c r="{ref}"{s}><f t="shared" ref="{v.ref}" si="{v.si}">'  # type: ignore[union-attr]
-                f'{v.text[1:].translate(_ESCAPE)}</f><v></v></c>', True)  # type: ignore[union-attr]
+                f'{v.text[1:].translate(_ESCAPE)}</f><v>{_stored(value)}</v></c>', True)  # type: ignore[union-attr]
+    if kind is Cached:
+        known = v.value  # type: ignore[union-attr]
+        if isinstance(known, str):
+            return (f'<c r="{ref}"{s} t="str"><f>{v.formula[1:].translate(_ESCAPE)}</f>'  # type: ignore[union-attr]
+                    f'<v>{known.translate(_ESCAPE)}</v></c>', True)
+        return _cell_xml(ref, v.formula, s, known)  # type: ignore[union-attr]
     if kind is float or kind is int:
         return f'<c r="{ref}"{s} t="n"><v>{v!r}</v></c>', False
     if kind is Text:
@@ -150,14 +170,18 @@ def _cell_xml(ref: str, v: object, s: str = "") -> tuple[str, bool]:
     raise TypeError(f"cannot write {v!r} to cell {ref}")
 
 
-def _sheet_data(grid: Grid, styles: dict[str, int], write: Callable[[str], object]) -> int:
-    """Write a grid's rows as ``<sheetData>``; returns the number of formula cells."""
+def _sheet_data(grid: Grid, styles: dict[str, int], write: Callable[[str], object],
+                values: dict[int, dict[int, float]] | None = None) -> int:
+    """Write a grid's rows as ``<sheetData>``, each formula with its stored value from
+    ``values`` (row -> column -> number); returns the number of formula cells."""
     formulas = 0
+    values = values or {}
     write("<sheetData>")
     for r in sorted(grid):
         cells = grid[r]
         if not cells:
             continue
+        known = values.get(r, _NONE)
         parts = [f'<row r="{r}">']
         row = str(r)
         for c in sorted(cells):
@@ -173,9 +197,9 @@ def _sheet_data(grid: Grid, styles: dict[str, int], write: Callable[[str], objec
                     continue
                 if style in TEXT_STYLES and isinstance(value, str):
                     value = Text(value)  # never a formula, whatever it starts with
-                xml, is_formula = _cell_xml(ref, value, f' s="{styles[style]}"')
+                xml, is_formula = _cell_xml(ref, value, f' s="{styles[style]}"', known.get(c))
             else:
-                xml, is_formula = _cell_xml(ref, v)
+                xml, is_formula = _cell_xml(ref, v, "", known.get(c))
             parts.append(xml)
             formulas += is_formula
         parts.append("</row>")
@@ -184,14 +208,18 @@ def _sheet_data(grid: Grid, styles: dict[str, int], write: Callable[[str], objec
     return formulas
 
 
+_NONE: dict[int, float] = {}
 _SHEET_DATA = re.compile(r"<sheetData\s*/>|<sheetData>\s*</sheetData>")
 _DIMENSION = re.compile(r'<dimension ref="[^"]*"\s*/>')
 
 
-def _write_archive(spec: WorkbookSpec, path: str,
-                   progress: Callable[[str], None] | None) -> int:
+def _write_archive(spec: WorkbookSpec, path: str, progress: Callable[[str], None] | None,
+                   trace: Trace | None) -> int:
     shell, styles = _shell(spec)
     by_name = {s.name: s for s in spec.sheets}
+    places: dict[str, list[Place]] = {}
+    for p in spec.places:
+        places.setdefault(p.sheet, []).append(p)
     total = 0
     with zipfile.ZipFile(BytesIO(shell)) as src, \
             zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
@@ -208,7 +236,9 @@ def _write_archive(spec: WorkbookSpec, path: str,
                 def write(text: str) -> None:
                     raw.write(text.encode("utf-8"))
                 write(head)
-                total += _sheet_data(sheet.build(), styles, write)
+                values = (stored_values(places.get(sheet.name, ()), trace) if trace is not None
+                          else None)  # one sheet's at a time
+                total += _sheet_data(sheet.build(), styles, write, values)
                 write(tail)
             if progress:
                 progress(sheet.name)
@@ -292,6 +322,11 @@ def _bounds(ref: str) -> tuple[int, int, int, int]:
 
 
 def write(spec: WorkbookSpec, out: Path, progress: Callable[[str], None] | None = None,
-          force: bool = False) -> int:
-    """Write the workbook to ``out`` (see ``files.write_atomically``); the formula cells."""
-    return write_atomically(Path(out), lambda tmp: _write_archive(spec, tmp, progress), force)
+          force: bool = False, trace: Trace | None = None) -> int:
+    """Write the workbook to ``out`` (see ``files.write_atomically``); the formula cells.
+
+    ``trace``: the run as NumPy computed it (every block); each formula cell stores its number,
+    so a reader that does not recalculate (pandas, a file preview, Protected View) shows it.
+    """
+    return write_atomically(Path(out), lambda tmp: _write_archive(spec, tmp, progress, trace),
+                            force)
