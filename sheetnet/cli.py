@@ -27,7 +27,7 @@ from rich.progress import (
 )
 from rich.text import Text as RichText
 
-from sheetnet import presets, terminal
+from sheetnet import __version__, presets, terminal
 from sheetnet.audit import engines
 from sheetnet.audit import verify as audit_verify
 from sheetnet.core import gd
@@ -44,9 +44,27 @@ ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "Cl
 
 app = typer.Typer(rich_markup_mode="rich", no_args_is_help=True, add_completion=False,
                   help="See how a neural network learns: the book's Excel exercises as live,"
-                       " audited workbooks.")
+                       " audited workbooks. Start with [bold]sheetnet nets[/], then"
+                       " [bold]sheetnet export --net mlp --out mlp.xlsx[/] and [bold]sheetnet"
+                       " verify mlp.xlsx[/].")
 console = Console()
 err_console = Console(stderr=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"sheetnet {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option(
+        "--version", metavar="", is_eager=True, callback=_version,
+        help="Print sheetnet's version and exit.")] = False) -> None:
+    """See how a neural network learns: the book's Excel exercises as live, audited workbooks.
+
+    Start with [bold]sheetnet nets[/], then [bold]sheetnet export --net mlp --out mlp.xlsx[/].
+    """
 
 
 def fail(message: str) -> None:
@@ -96,8 +114,9 @@ ItersOpt = Annotated[int | None, typer.Option(
                               " nets`).")]
 EtaOpt = Annotated[float | None, typer.Option(
     rich_help_panel=RUN, help="Learning rate η > 0 (default: the net's, see `sheetnet nets`).")]
-SeedOpt = Annotated[int, typer.Option(min=0, rich_help_panel=RUN,
-                                      help="Seed of the initial parameters (0 or more).")]
+SeedOpt = Annotated[int | None, typer.Option(
+    min=0, rich_help_panel=RUN, help=f"Seed of the initial parameters and of --shuffle's orders"
+                                     f" (0 or more; default {DEFAULT_SEED}; nets only).")]
 InitOpt = Annotated[Path | None, typer.Option(
     rich_help_panel=RUN, help="JSON file of initial parameters instead of --seed (mlp: W2, b2,"
                               " W3, b3; cnn: F, bF, WO, bO).")]
@@ -153,7 +172,7 @@ BatchOpt = Annotated[int | None, typer.Option(
     min=1, rich_help_panel=TRAINING, help="Mini-batches of B images: an iteration is one step on"
                                           " one batch (default: all images).")]
 ShuffleOpt = Annotated[bool | None, typer.Option(
-    "--shuffle/--no-shuffle", rich_help_panel=TRAINING,
+    "--shuffle/--no-shuffle", rich_help_panel=TRAINING, metavar="",
     help="A new order of the images each epoch, from --seed (default: shuffle when --batch-size"
          " is smaller than the data).")]
 L1Opt = Annotated[float | None, typer.Option(
@@ -183,14 +202,14 @@ def _hyper_option(name: str, hypers: list) -> object:
         help=f"{first.symbol}, {first.meaning} ({users}; default {default}).")]
 
 
-ForceOpt = Annotated[bool, typer.Option("--force", "-f", rich_help_panel=OUTPUT,
+ForceOpt = Annotated[bool, typer.Option("--force", "-f", rich_help_panel=OUTPUT, metavar="",
                                         help="Overwrite an existing file.")]
 
 
 # The options every net shares, declared once: `run_options` adds them to a command, which gets
 # them as one `Options`.
 RUN_OPTIONS: dict[str, tuple[object, object]] = {
-    "iterations": (ItersOpt, None), "eta": (EtaOpt, None), "seed": (SeedOpt, DEFAULT_SEED),
+    "iterations": (ItersOpt, None), "eta": (EtaOpt, None), "seed": (SeedOpt, None),
     "init": (InitOpt, None), "data": (DataOpt, None), "shape": (ShapeOpt, None),
     "filters": (FiltersOpt, None), "filter_size": (FilterSizeOpt, None), "pool": (PoolOpt, None),
     "pool_size": (PoolSizeOpt, None), "padding": (PaddingOpt, None),
@@ -388,7 +407,8 @@ def train(
     opts: Options | None = None,  # the shared options, filled in by run_options
     json_out: JsonOpt = None,
     blocks: Annotated[bool, typer.Option(
-        "--blocks", help="Also write every block of every iteration (z2, delta3 …) to --json;"
+        "--blocks", metavar="",
+        help="Also write every block of every iteration (z2, delta3 …) to --json;"
                          " memory then grows with --iterations.")] = False,
     every: Annotated[int | None, typer.Option(
         min=1, help="Show every k-th iteration (default: about 20 rows).")] = None,
@@ -425,19 +445,24 @@ def _write_json(path: Path, obj: object, force: bool) -> None:
 @run_options
 def show(
     net: NetOpt = "mlp",
-    iteration: Annotated[int, typer.Option(help="Which iteration (0 = initial parameters).")] = 0,
+    iteration: Annotated[int | None, typer.Option(
+        help="Which iteration (0 = initial parameters; default 0, or the last of"
+             " --iterations N when that is given).")] = None,
     image: Annotated[int, typer.Option(help="Which image, 1-based as in the workbook.")] = 1,
     opts: Options | None = None,  # the shared options, filled in by run_options
 ) -> None:
     """Print one image's z, a and δ at one iteration (cnn: maps; gd, regression, graph: a table).
 
-    Example: [bold]sheetnet show --net cnn --iteration 50 --image 40[/]
+    Example: [bold]sheetnet show --net cnn --iteration 50 --image 40[/] (or
+    [bold]--iterations 50[/]: a run of 50, shown at its last iteration).
     """
     preset = presets.get(net)
     run = preset.run(opts)
     if not preset.images:  # an exercise (gd, regression, graph): its whole table
         console.print(terminal.rows_table(*preset.table(preset.trace(run))))
         return
+    if iteration is None:  # `--iterations 50` alone: the state after those iterations
+        iteration = run.iterations if opts.iterations is not None else 0
     if not 0 <= iteration <= run.iterations:
         raise SheetnetError(f"--iteration {iteration} is outside 0..{run.iterations}; pick one"
                             " in range or raise --iterations")
@@ -459,8 +484,10 @@ def show(
     console.print(Group(pic, *terminal.VIEWS[preset.view](blocks, i)))
     if run.rule.state:
         console.print(terminal.rule_table(blocks, run.rule, list(run.params), iteration))
+    accuracy = (f", accuracy {float(blocks['accuracy']):.1%}" if "accuracy" in blocks
+                else "")
     console.print(f"iteration {iteration}: C = {blocks['C'][i]:.6f},"
-                  f" C_T = {float(blocks['C_T']):.6f}, accuracy {float(blocks['accuracy']):.1%}")
+                  f" C_T = {float(blocks['C_T']):.6f}{accuracy}")
 
 
 @app.command()
@@ -492,6 +519,8 @@ def main() -> None:
     interrupt or termination is one line and the usual code (130, or 128 + the signal)."""
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _stop)
+    if len(sys.argv) <= 1:  # bare `sheetnet`: the help, and success (not a usage error)
+        sys.argv.append("--help")
     try:
         code = app(standalone_mode=False)
     except ClickException as e:

@@ -33,6 +33,7 @@ class FCNet:
     activation: Activation = SIGMOID
     output: OutputLayer = BOOK_OUTPUT
     biases: bool = True  # False: zˡ = Wˡaˡ⁻¹ only (e.g. the score function f = W₂max(0, W₁x))
+    accuracy: bool = True  # False for targets that are measurements (curve): nothing to classify
 
     @property
     def layers(self) -> range:
@@ -107,8 +108,9 @@ def iteration(net: FCNet, params: Mapping[str, np.ndarray], x: np.ndarray,
         b[names.z(l)], b[names.a(l)] = z[l], a[l]
     b["C"] = net.output.cost(z[last], a[last], t, n)
     b["C_T"] = ops.total(b["C"])
-    b["correct"] = (ops.correct if net.outputs > 1 else ops.near)(a[last], t)
-    b["accuracy"] = ops.mean(b["correct"])
+    if net.accuracy:
+        b["correct"] = (ops.correct if net.outputs > 1 else ops.near)(a[last], t)
+        b["accuracy"] = ops.mean(b["correct"])
     delta = {last: net.output.delta(z[last], a[last], t, n)}
     for l in range(last - 1, 1, -1):
         back = ops.back_sum(delta[l + 1], params[names.weights(l + 1)])
@@ -177,11 +179,12 @@ def describe(net: FCNet) -> dict[str, str]:
             d[names.total_grad(names.bias(l))] = f"∂C_T/∂b{s}ⱼ, summed over the images"
     d["C"] = net.output.formula.replace("a ", f"a{sup(last)} ", 1) + ": the cost of each image"
     d["C_T"] = "C_T: the total cost, Σ of C over the images"
-    d["correct"] = ("1 where the output is within 0.5 of the target, else 0"
-                    if net.sizes[-1] == 1 else
-                    "1 where the largest output is the target class, else 0")
-    d["accuracy"] = "share of images classified right" if net.sizes[-1] > 1 else \
-        "share of outputs within 0.5 of their target"
+    if net.accuracy:
+        d["correct"] = ("1 where the output is within 0.5 of the target, else 0"
+                        if net.sizes[-1] == 1 else
+                        "1 where the largest output is the target class, else 0")
+        d["accuracy"] = "share of images classified right" if net.sizes[-1] > 1 else \
+            "share of outputs within 0.5 of their target"
     return d
 
 

@@ -59,9 +59,9 @@ class NetPreset:
     def run(self, opts: Options, workbook: bool = False) -> Run:
         """Build a run from command-line options, validating every input; its size is checked
         (``workbook``: its workbook's too) before any parameter array is made."""
-        opts.unused("iterations", "eta", "init", "data", "shape", "filters", "filter_size", "pool",
-                    "pool_size", "padding", "layers", "activation", "output_activation", "loss",
-                    "leaky_slope", "huber_delta", "optimizer",
+        opts.unused("iterations", "eta", "seed", "init", "data", "shape", "filters",
+                    "filter_size", "pool", "pool_size", "padding", "layers", "activation",
+                    "output_activation", "loss", "leaky_slope", "huber_delta", "optimizer",
                     "batch_size", "shuffle", "l1", "l2", "eta_decay")
         ds = load_data(self, opts)
         model = self.make_model(ds, opts)
@@ -76,8 +76,8 @@ class NetPreset:
             params = self.init_from_json(model, read_json(opts.init), str(opts.init))
             init_origin = f"--init {Path(opts.init).name}"
         else:
-            params = self.init(model, opts.seed)
-            init_origin = f"{self.init_text}, --seed {opts.seed}"
+            params = self.init(model, opts.seed_value)
+            init_origin = f"{self.init_text}, --seed {opts.seed_value}"
         data_origin = (f"--data {Path(opts.data).name}" if opts.data
                        else f"{ds.name} (built in: {data_mod.BUILTIN[ds.name][2]})")
         return Run(self.name, model, ds, params, eta, iterations,
@@ -221,7 +221,9 @@ def _fc_model(hidden: tuple[int, ...], activation: str = "sigmoid",
                  else (ds.x.shape[1], *hidden, ds.outputs))
         act, out = _activations(opts, activation, output_activation, loss)
         out.check_targets(ds.targets, ds.values)
-        return fc.FCNet(sizes, act, out, biases)
+        # targets that are measurements (not classes, not 0/1) have no accuracy to report
+        classify = not ds.values or bool(np.isin(ds.targets, (0.0, 1.0)).all())
+        return fc.FCNet(sizes, act, out, biases, classify)
     return make
 
 

@@ -18,7 +18,7 @@ class Options:
 
     iterations: int | None = None
     eta: float | None = None
-    seed: int = DEFAULT_SEED
+    seed: int | None = None  # None: DEFAULT_SEED (``seed_value``); given, only where used
     init: Path | None = None
     data: Path | None = None
     shape: str | None = None
@@ -44,10 +44,14 @@ class Options:
     l2: float | None = None
     eta_decay: float | None = None
 
+    @property
+    def seed_value(self) -> int:
+        return DEFAULT_SEED if self.seed is None else self.seed
+
     def unused(self, *allowed: str) -> None:
         """Refuse options this net does not use (all but ``allowed``), naming the first."""
         for name in self.__dataclass_fields__:
-            if name in allowed or name in ("seed", "hyper"):
+            if name in allowed or name == "hyper":
                 continue
             if getattr(self, name) is not None:
                 flag = "--no-shuffle" if name == "shuffle" and not self.shuffle else \

@@ -45,4 +45,4 @@ def batches(opts: Options, images: int, iterations: int) -> np.ndarray | None:
         raise SheetnetError(f"--batch-size {opts.batch_size} must be 1 to {images:,} (the"
                             " number of images)")
     shuffle = opts.batch_size < images if opts.shuffle is None else opts.shuffle
-    return batching.masks(images, opts.batch_size, iterations, shuffle, opts.seed)
+    return batching.masks(images, opts.batch_size, iterations, shuffle, opts.seed_value)

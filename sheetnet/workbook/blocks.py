@@ -181,8 +181,9 @@ def output_rows(rows: Rows, output: OutputLayer, here: Places, z: str, a: str, d
     rows.fixed(here["C_T"], 0, 0, total(here["C"], 0) + penalty, "total")
     if batch_total is not None:
         rows.fixed(here["C_batch"], 0, 0, batch_total(here["C"], 0) + penalty)
-    rows.per_image(here["correct"], 0, 0, ops.correct_xl(a_all, t_all) if k > 1
-                   else ops.near_xl(as_.ref(0), t.ref(0)))
-    rows.fixed(here["accuracy"], 0, 0, mean(here["correct"], 0), "total")
+    if "correct" in here:  # not for targets that are measurements
+        rows.per_image(here["correct"], 0, 0, ops.correct_xl(a_all, t_all) if k > 1
+                       else ops.near_xl(as_.ref(0), t.ref(0)))
+        rows.fixed(here["accuracy"], 0, 0, mean(here["correct"], 0), "total")
     for j in range(k):
         rows.per_image(deltas, j, 0, output.delta_xl(zs.refs(), as_.refs(), t.refs(), j, n))

@@ -108,8 +108,9 @@ def iteration_places(net: FCNet, n_images: int, n_classes: int, k: int,
     if training.batches:
         places["C_batch"] = Place("C_batch", sheet, row, VALUE, 1, iteration=k,
                                   description=STEP_DESCRIPTIONS["C_batch"])
-    add("correct", row + 1, 1)
-    add("accuracy", row + 1, 1, VALUE)
+    if net.accuracy:
+        add("correct", row + 1, 1)
+        add("accuracy", row + 1, 1, VALUE)
     row += 4
     for l in reversed(net.layers):
         add(names.delta(l), row, net.n(l))
@@ -221,7 +222,8 @@ def iteration_rows(net: FCNet, run: Run, here: dict[str, Place], prev: dict[str,
             if l != last:  # the output layer's aᴸ is the output block's
                 per_image(a, j, net.activation.excel_value(z.ref(j)))
     label(here["C"], [net.output.label])
-    label(here["correct"], ["1 if right"])
+    if "correct" in here:
+        label(here["correct"], ["1 if right"])
     output_rows(rows, net.output, here, names.z(last), names.a(last), names.delta(last),
                 run.n_images, lambda p, r: total(p, r, batch=False),
                 lambda p, r: ops.mean_xl(p.all_images_row(r)),

@@ -66,12 +66,14 @@ def fc_settings(run: Run) -> dict[str, object]:
     return {**_common(run), "layers": ",".join(str(n) for n in net.sizes),
             "activation": net.activation.name, "output activation": net.output.activation,
             "loss": net.output.loss, "biases": "yes" if net.biases else "no",
+            "accuracy": "yes" if net.accuracy else "no",
             "targets": "values" if run.data.values else "classes", **_data(run)}
 
 
 def fc_model(s: Settings) -> FCNet:
     sizes = tuple(int(v) for v in str(s["layers"]).split(","))
-    return FCNet(sizes, _activation(s), _output(s), _choice(s, "biases", "yes") == "yes")
+    return FCNet(sizes, _activation(s), _output(s), _choice(s, "biases", "yes") == "yes",
+                 _choice(s, "accuracy", "yes") == "yes")
 
 
 def cnn_settings(run: Run) -> dict[str, object]:

@@ -187,25 +187,27 @@ def data_sheet(run: Run, bands: int = 0) -> tuple[SheetSpec, list[Place]]:
 
 
 def summary_sheet(iterations: int, cost_at: Sequence[Place],
-                  accuracy_at: Sequence[Place]) -> tuple[SheetSpec, list[Place]]:
-    """C_T and accuracy per iteration, as references into the iteration sheets, with a chart."""
+                  accuracy_at: Sequence[Place | None]) -> tuple[SheetSpec, list[Place]]:
+    """C_T and accuracy per iteration (no accuracy for targets that are measurements), as
+    references into the iteration sheets, with a chart."""
     n = iterations + 1
-    places = [
-        Place("C_T", SUMMARY, 2, 2, n, description="C_T at iteration 0..N"),
-        Place("accuracy", SUMMARY, 2, 3, n, description="accuracy at iteration 0..N"),
-    ]
+    accuracy = all(p is not None for p in accuracy_at)
+    places = [Place("C_T", SUMMARY, 2, 2, n, description="C_T at iteration 0..N")]
+    if accuracy:
+        places.append(Place("accuracy", SUMMARY, 2, 3, n,
+                            description="accuracy at iteration 0..N"))
 
     def build() -> Grid:
         g: Grid = {}
         put(g, 1, 1, "iteration", "header")
         put(g, 1, 2, "C_T", "header")
-        put(g, 1, 3, "accuracy", "header")
+        if accuracy:
+            put(g, 1, 3, "accuracy", "header")
         for k in range(n):
-            g[2 + k] = {
-                1: k,
-                2: "=" + cost_at[k].ref(absolute=True, sheet=SUMMARY),
-                3: "=" + accuracy_at[k].ref(absolute=True, sheet=SUMMARY),
-            }
+            g[2 + k] = {1: k, 2: "=" + cost_at[k].ref(absolute=True, sheet=SUMMARY)}
+            if accuracy:
+                g[2 + k][3] = "=" + accuracy_at[k].ref(absolute=True,  # type: ignore[union-attr]
+                                                       sheet=SUMMARY)
         return g
 
     chart = LineChartSpec("Total cost C_T per iteration", "C_T", "iteration",
@@ -300,7 +302,7 @@ def assemble(run: Run, config: dict[str, object],
     inputs = {p.name: p for p in inputs_list}
     data = {p.name: p for p in data_list}
     summary_spec, summary_list = summary_sheet(
-        run.iterations, [p["C_T"] for p in per_iter], [p["accuracy"] for p in per_iter])
+        run.iterations, [p["C_T"] for p in per_iter], [p.get("accuracy") for p in per_iter])
     rendered: dict[tuple, list[str]] = {}  # iteration sheets repeat their per-image formulas
     templates: list[Template] = []
     iter_specs: list[SheetSpec] = []

@@ -244,7 +244,7 @@ def test_nets_lists_every_preset_on_one_line():
     result = runner.invoke(app, ["nets"], env={"COLUMNS": "80"})
     assert result.exit_code == 0
     lines = {line.split()[0]: line for line in result.output.splitlines()[2:] if line.strip()}
-    for name in ("gd", "regression", "mlp", "cnn", "graph", "xor", "curve", "twolayer"):
+    for name in ("gd", "regression", "mlp", "cnn", "graph", "xor", "curve", "twolayer", "digits"):
         assert name in lines, name
         assert "…" not in lines[name], lines[name]  # nothing cut at 80 columns
     assert "book 2-11" in lines["gd"] and "book 5-4, 5-6" in lines["cnn"]
@@ -261,7 +261,7 @@ def test_interrupted_export_keeps_the_old_file_and_leaves_no_temp(tmp_path, monk
     out = tmp_path / "mlp.xlsx"
     out.write_bytes(b"old workbook")
 
-    def disk_full(grid, styles, write):
+    def disk_full(grid, styles, write, values=None):
         write("<sheetData><row r=\"1\">")
         raise OSError(28, "No space left on device")
 

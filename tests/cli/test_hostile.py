@@ -215,8 +215,8 @@ def test_a_file_that_appears_during_an_export_is_not_replaced(tmp_path, monkeypa
     out = tmp_path / "mlp.xlsx"
     real = xlsx._write_archive
 
-    def racing(spec, path, progress):
-        cells = real(spec, path, progress)
+    def racing(spec, path, progress, trace):
+        cells = real(spec, path, progress, trace)
         out.write_bytes(b"someone else's")  # another export finished first
         return cells
 
