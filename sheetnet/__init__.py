@@ -1,8 +1,18 @@
 """sheetnet: see how a neural network learns, number by number.
 
-The NumPy core (``sheetnet.fc``) computes whole training runs as traces of named blocks; the
-writer lays every block out as formula cells in an .xlsx workbook; ``verify`` recalculates that
-workbook in LibreOffice and checks every cell against the core.
+The NumPy core computes whole training runs as traces of named blocks; the writer lays every
+block out as formula cells in an .xlsx workbook; ``verify`` recalculates that workbook in a real
+spreadsheet engine and checks every cell against the core. From Python::
+
+    import sheetnet
+    run = sheetnet.train("mlp", eta=0.5)
+    sheetnet.export(run, "mlp.xlsx")
+    sheetnet.verify("mlp.xlsx").ok
 """
 
 __version__ = "0.1.0"
+
+from sheetnet.api import Training, export, train, verify  # noqa: E402
+from sheetnet.errors import SheetnetError  # noqa: E402
+
+__all__ = ["SheetnetError", "Training", "__version__", "export", "train", "verify"]

@@ -27,17 +27,16 @@ from rich.progress import (
 )
 from rich.text import Text as RichText
 
-from sheetnet import __version__, presets, terminal
+from sheetnet import __version__, api, presets, terminal
 from sheetnet.audit import engines
 from sheetnet.audit import verify as audit_verify
 from sheetnet.core import gd
 from sheetnet.errors import SheetnetError
-from sheetnet.files import check_writable, write_atomically
+from sheetnet.files import check_out, write_atomically
 from sheetnet.pairs import optim, outputs
 from sheetnet.pairs.activations import ACTIVATIONS, LEAKY_SLOPE
 from sheetnet.pairs.outputs import HUBER_DELTA
 from sheetnet.presets.options import DEFAULT_SEED, Options
-from sheetnet.workbook import xlsx
 
 # Recent typer vendors its own click: take the exception base from typer itself.
 ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
@@ -257,18 +256,6 @@ def _options(steps: int | None = None, **values) -> Options:
     return Options(**values, hyper={k: v for k, v in hyper.items() if v is not None})
 
 
-def _check_out(path: Path, force: bool, suffix: str) -> None:
-    if path.suffix.lower() != suffix:
-        raise SheetnetError(f"{path}: the file name must end in {suffix}")
-    if path.is_dir():
-        raise SheetnetError(f"{path} is a folder; give a file name ending in {suffix}")
-    if not path.parent.is_dir():
-        raise SheetnetError(f"{path.parent}: no such folder; create it or write elsewhere")
-    if path.exists() and not force:
-        raise SheetnetError(f"{path} exists; add --force to overwrite it")
-    check_writable(path)
-
-
 class _Rate(ProgressColumn):
     """Steps per second, once there is a rate to show."""
 
@@ -306,18 +293,18 @@ def export(
     cnn.xlsx[/]. Edit η or an initial weight in the yellow cells and the run recomputes.
     Other nets: [bold]sheetnet nets[/]; a smaller CNN: [bold]--filters 2 --iterations 10[/].
     """
-    _check_out(out, force, ".xlsx")
+    check_out(out, force, ".xlsx")
     preset = presets.get(net)
     run = preset.run(opts, workbook=True)
-    spec = preset.workbook(run)
-    spec.check_limits()
+    sheets = len(preset.workbook(run).sheets)  # layouts are lazy: this is cheap
     started = time.perf_counter()
     trace = _train(preset, run, "NumPy core")  # every block: the cells store its numbers
     with _progress() as bar:
-        task = bar.add_task("writing sheets", total=len(spec.sheets))
-        cells = xlsx.write(spec, out, lambda name: bar.advance(task), force, trace)
+        task = bar.add_task("writing sheets", total=sheets)
+        cells = api.write_workbook(preset, run, trace, out, force,
+                                   lambda name: bar.advance(task))
     seconds = time.perf_counter() - started
-    console.print(f"[green]✓[/] wrote [bold]{out}[/]: {len(spec.sheets)} sheets,"
+    console.print(f"[green]✓[/] wrote [bold]{out}[/]: {sheets} sheets,"
                   f" {cells:,} formula cells in {seconds:.1f} s"
                   f" ({cells / seconds:,.0f} cells/s)", soft_wrap=True)
     accuracy = (f", accuracy {trace.accuracy[0]:.1%} → {trace.accuracy[-1]:.1%}"
@@ -420,7 +407,7 @@ def train(
     Example: [bold]sheetnet train --net cnn --eta 0.5 --every 10 --json run.json[/]
     """
     if json_out is not None:
-        _check_out(json_out, force, ".json")
+        check_out(json_out, force, ".json")
     elif blocks:
         raise SheetnetError("--blocks goes with --json FILE.json, where the blocks are written")
     preset = presets.get(net)

@@ -54,6 +54,20 @@ def write_atomically(out: Path, write: Callable[[str], T], force: bool = False) 
     return result
 
 
+def check_out(path: Path, force: bool, suffix: str) -> None:
+    """Refuse, before any work, an output path that is not a writable new ``suffix`` file
+    (or an existing one without ``force``)."""
+    if path.suffix.lower() != suffix:
+        raise SheetnetError(f"{path}: the file name must end in {suffix}")
+    if path.is_dir():
+        raise SheetnetError(f"{path} is a folder; give a file name ending in {suffix}")
+    if not path.parent.is_dir():
+        raise SheetnetError(f"{path.parent}: no such folder; create it or write elsewhere")
+    if path.exists() and not force:
+        raise SheetnetError(f"{path} exists; add --force to overwrite it")
+    check_writable(path)
+
+
 def check_writable(out: Path) -> None:
     """Refuse early (before any work) when ``out``'s folder takes no new file."""
     try:

@@ -160,7 +160,8 @@ def read_run(path: Path) -> tuple[presets.Preset, dict[str, object]]:
 
 def _skeleton(preset: presets.Preset, config: dict[str, object]) -> Run:
     try:
-        return preset.skeleton(config)
+        run = preset.skeleton(config)
+        return replace(run, origin={**run.origin, "format": str(config.get("workbook"))})
     except (KeyError, ValueError, TypeError, SheetnetError) as e:
         raise SheetnetError(f"the {INPUTS} sheet's settings are damaged ({e}); export the"
                             " workbook again") from None

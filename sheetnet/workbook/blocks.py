@@ -149,6 +149,11 @@ class Rows:
     def text(self, r: int, c: int, text: str, style: str) -> None:
         self.row(r).fixed[c] = Styled(text, style)
 
+    def areas(self, r: int, notes: dict[int, str]) -> None:
+        """What each area of a section holds, on the section's title row (column -> text)."""
+        for c, note in notes.items():
+            self.text(r, c, note, "area")
+
     def per_image(self, place: Place, r: int, c: int, formula: str) -> None:
         """Row r, column c of a per-image block: ``formula`` for the current image."""
         self.row(place.sheet_row(r)).per_image.append(
@@ -184,6 +189,6 @@ def output_rows(rows: Rows, output: OutputLayer, here: Places, z: str, a: str, d
     if "correct" in here:  # not for targets that are measurements
         rows.per_image(here["correct"], 0, 0, ops.correct_xl(a_all, t_all) if k > 1
                        else ops.near_xl(as_.ref(0), t.ref(0)))
-        rows.fixed(here["accuracy"], 0, 0, mean(here["correct"], 0), "total")
+        rows.fixed(here["accuracy"], 0, 0, mean(here["correct"], 0), "percent")
     for j in range(k):
         rows.per_image(deltas, j, 0, output.delta_xl(zs.refs(), as_.refs(), t.refs(), j, n))

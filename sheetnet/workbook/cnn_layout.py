@@ -295,9 +295,14 @@ def iteration_rows(net: CNNNet, run: Run, here: dict[str, Place],
                 per_image(here[names.grad("WO")], o * K * ph + r, c,
                           ops.weight_gradient_xl(do.ref(o), zp.ref(r, c)))
         per_image(here[names.grad("bO")], o, 0, do.ref(o))
-    rows.text(here["F"].row - 1, 1, "Parameters · gradients", "section")
+    top = here["F"].row - 1
+    rows.text(top, 1, "Parameters · gradients", "section")
+    rows.areas(top, {cols.value: "w, b", cols.total: "∂C_T/∂w, ∂C_T/∂b",
+                     cols.image: "each image's own gradient ∂C/∂w, ∂C/∂b, in the"
+                                 " parameters' shape →"})
     # forward pass
     rows.text(x.row - 1, 1, "Forward pass", "section")
+    rows.areas(x.row - 1, {cols.image: "each image's x, t, maps zᶠ, aᶠ, zᴾ, zᴼ, aᴼ and C →"})
     label(x)
     for r in range(x.rows):
         for c in range(x.cols):
@@ -341,6 +346,7 @@ def iteration_rows(net: CNNNet, run: Run, here: dict[str, Place],
                 (lambda place, r: summary(place, r, batch=True)) if marks else None)
     # backpropagation
     rows.text(do.row - 1, 1, "Backpropagation", "section")
+    rows.areas(do.row - 1, {cols.image: "each image's errors δᴼ, δᴾ, routed δᴾ and δᶠ →"})
     for block in (do, dp, routed, df):
         label(block)
     for r in range(K * ph):
@@ -438,4 +444,5 @@ def _iteration_spec(net: CNNNet, run: Run, k: int, here: dict[str, Place],
         widths.update({start + c: 7 for c in range(w)})
         widths[start + w] = 2
     return SheetSpec(iteration_sheet(k), build, widths=widths, freeze=a1(BAND_ROW + 1, cols.image),
-                     color_scales=_scales(here, cols), max_col=cols.last, max_row=last_row)
+                     color_scales=_scales(here, cols), max_col=cols.last, max_row=last_row,
+                     formula_style="number", print_rows=f"1:{BAND_ROW}", print_cols="A:B")

@@ -198,8 +198,13 @@ def iteration_rows(net: FCNet, run: Run, here: dict[str, Place], prev: dict[str,
                 d = here[names.delta(l)].ref(j)
                 per_image(grad, i, ops.weight_gradient_xl(d, a_prev.ref(i % m))
                           if p[0] == "W" else d)
-    rows.text(here[names.weights(2)].row - 1, 1, "Parameters · gradients", "section")
+    img = image_col(run.rule)
+    top = here[names.weights(2)].row - 1
+    rows.text(top, 1, "Parameters · gradients", "section")
+    rows.areas(top, {VALUE: "w, b", TOTAL: "∂C_T/∂w, ∂C_T/∂b",
+                     img: "each image's own gradient ∂C/∂w, ∂C/∂b of the row's parameter →"})
     rows.text(here["x"].row - 1, 1, "Forward pass", "section")
+    rows.areas(here["x"].row - 1, {img: "each image's x, t, z, a and C →"})
     # forward pass
     x, t = here["x"], here["t"]
     label(x, run.data.pixel_names())
@@ -231,6 +236,7 @@ def iteration_rows(net: FCNet, run: Run, here: dict[str, Place], prev: dict[str,
     # backpropagation
     first_delta = here[names.delta(last)]
     rows.text(first_delta.row - 1, 1, "Backpropagation", "section")
+    rows.areas(first_delta.row - 1, {img: "each image's neural unit errors δ →"})
     for l in reversed(net.layers):
         d = here[names.delta(l)]
         label(d, [f"δ{sup(l)}{sub(j + 1)}" for j in range(d.rows)])
@@ -284,4 +290,5 @@ def _iteration_spec(net: FCNet, run: Run, k: int, here: dict[str, Place],
     scales = [ColorScale(f"{a1(x.row, IMG)}:{a1(x.row + x.rows - 1, last_col)}")]
     widths = {1: 9, 2: 9, 3: 12, 4: 12, **{TOTAL + 1 + j: 12 for j in range(len(run.rule.state))}}
     return SheetSpec(iteration_sheet(k), build, widths=widths,
-                     freeze=a1(3, IMG), color_scales=scales, max_col=last_col, max_row=last_row)
+                     freeze=a1(3, IMG), color_scales=scales, max_col=last_col, max_row=last_row,
+                     formula_style="number", print_rows="1:2", print_cols="A:B")

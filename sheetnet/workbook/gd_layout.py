@@ -17,6 +17,7 @@ from sheetnet.core.run import Run
 from sheetnet.pairs.hyper import ETA, Hyper
 from sheetnet.pairs.optim import UpdateRule
 from sheetnet.workbook import settings
+from sheetnet.workbook.guide import VERIFY, exercise_guide
 from sheetnet.workbook.layout import (
     Grid,
     LineChartSpec,
@@ -113,7 +114,8 @@ def descent_sheet(run: Run, f: Function, rule: UpdateRule, here: dict[str, Place
                        f"{a1(FIRST, y_col)}:{a1(last, y_col)}", markers=True),))
     return SheetSpec(sheet, build, widths={1: 6, **{c: 13 for c in col.values()}},
                      freeze=a1(FIRST, 2), chart=chart, scatters=[path], max_col=z_col,
-                     max_row=last, tab_color=tab)
+                     max_row=last, tab_color=tab, formula_style="fixed", print_rows="1:2",
+                     fit_width=True)
 
 
 def compare_sheet(run: Run, rules: tuple[UpdateRule, ...],
@@ -158,7 +160,8 @@ def compare_sheet(run: Run, rules: tuple[UpdateRule, ...],
                                anchor=a1(22, right))]
     spec = SheetSpec(COMPARE, build, widths={1: 6, **{c: 11 for c in range(2, right)}},
                      freeze=a1(FIRST, 2), scatters=charts, max_col=right - 1, max_row=last,
-                     tab_color="27AE60")
+                     tab_color="27AE60", formula_style="fixed", print_rows="1:2",
+                     fit_width=True)
     return spec, places
 
 
@@ -193,8 +196,31 @@ def workbook(run: Run) -> WorkbookSpec:
         compare, more = compare_sheet(run, c.rules, tables)
         sheets.insert(0, compare)
         all_places += more
-    return WorkbookSpec([*sheets, inputs_spec, map_sheet(all_places)], all_places,
+    guide = _guide(run, [s.name for s in sheets], comparison)
+    return WorkbookSpec([guide, *sheets, inputs_spec, map_sheet(all_places)], all_places,
                         names_of(inputs_list, run.hyperparameters))
+
+
+def _guide(run: Run, names: list[str], comparison: bool) -> SheetSpec:
+    f = run.model.function if comparison else run.model
+    sheets = [(name, "the rules' z per step and their paths, overlaid" if name == COMPARE
+               else "one row per step: the point, the gradient, the step and z, with charts")
+              for name in names]
+    return exercise_guide(
+        f"sheetnet · gd: gradient descent on z = {f.text} (book 2-11)",
+        ["Each step moves the point (x, y) against the gradient of z, so z falls:"
+         " (Δx, Δy) = −η(∂z/∂x, ∂z/∂y) for plain gradient descent; other rules (momentum,"
+         " Adam …) keep a state per coordinate and step from it.",
+         "Every cell is a formula: edit a yellow input and every step recomputes."],
+        [*sheets, ("Inputs", "η, the rules' hyperparameters and the start (x₀, y₀): edit"
+                             " them"), ("Map", "every block and where it is")],
+        ["One row per step i: the point x, y; ∂z/∂x and ∂z/∂y (formulas of x and y); the"
+         " rule's state, if it has one; the step Δx, Δy; and z at the point.",
+         "The next row's x is this row's x + Δx: follow any cell's formula to see it.",
+         "The charts show z per step and the path of (x, y) in the plane."],
+        ["Change η on Inputs and watch the path: small steps crawl, large ones overshoot and"
+         " zig-zag, too large ones diverge.",
+         "Change the start (x₀, y₀) on Inputs.", VERIFY])
 
 
 def hyper_definitions(run: Run) -> dict[str, Hyper]:

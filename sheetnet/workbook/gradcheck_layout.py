@@ -117,7 +117,7 @@ def check_sheet(run: Run, here: dict[str, Place]) -> tuple[SheetSpec, list[Place
                 2: Styled(labels[name][r * cols + c], "element"),
                 COLS["backprop"]: "=" + grad,
                 COLS["numeric"]: "=" + central_difference_xl(ct_plus, ct_minus, h),
-                COLS["rel_error"]: Styled("=" + relative_error_xl(back, num), "total"),
+                COLS["rel_error"]: Styled("=" + relative_error_xl(back, num), "error"),
                 COLS["CT_plus"]: "=" + ops.total_xl(plus),
                 COLS["CT_minus"]: "=" + ops.total_xl(minus),
             }

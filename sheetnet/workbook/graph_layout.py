@@ -11,6 +11,7 @@ import numpy as np
 from sheetnet.core.graph import DESCRIPTIONS, Node, consumers, inputs_of
 from sheetnet.core.run import Run
 from sheetnet.workbook import settings
+from sheetnet.workbook.guide import VERIFY, exercise_guide
 from sheetnet.workbook.layout import (
     BarChartSpec,
     Grid,
@@ -87,4 +88,18 @@ def workbook(run: Run) -> WorkbookSpec:
                       freeze=a1(FIRST, 1), bars=[bars], max_col=GRAD, max_row=FIRST + n - 1,
                       tab_color="27AE60")
     places = [*given, *here.values()]
-    return WorkbookSpec([graph, inputs_spec, map_sheet(places)], places, {})
+    guide = exercise_guide(
+        "sheetnet · graph: backpropagation on a computational graph",
+        ["A shopping bill as a graph of nodes (prices, counts, products, a sum, a discount):"
+         " the forward pass computes each node's value, the backward pass ∂total/∂node, from"
+         " the total back to the inputs, by the chain rule.",
+         "Every cell is a formula: change a price or a count and both passes recompute."],
+        [(SHEET, "one row per node: its value, its local derivatives and ∂total/∂node, with a"
+                 " chart of ∂total/∂input"),
+         ("Inputs", "the prices and counts: edit them"), ("Map", "every block and where it is")],
+        ["One row per node: its expression, its value (forward), the local derivatives"
+         " ∂node/∂input, and ∂total/∂node (backward) = Σ over the nodes it feeds of their"
+         " ∂total/∂ × the local derivative.",
+         "∂total/∂input says how much the total changes per unit of that input."],
+        ["Change the discount or a price on Inputs and follow both passes.", VERIFY])
+    return WorkbookSpec([guide, graph, inputs_spec, map_sheet(places)], places, {})

@@ -273,7 +273,7 @@ class ColorScale:
 
     ranges: str
     low: str = "FFFFFF"
-    high: str = "1F3B73"
+    high: str = "6C9BD2"  # light enough that black numbers stay readable on it
     mid: str | None = None
     mid_value: float | None = None  # a fixed middle (e.g. 0 for signed errors), else the median
 
@@ -286,6 +286,7 @@ class LineChartSpec:
     data: str  # a column range including its header cell, e.g. "B1:B52"
     categories: str
     anchor: str
+    log_if_falls: bool = False  # a log axis when the run's cost falls more than 100 times
 
 
 @dataclass(frozen=True)
@@ -306,6 +307,19 @@ class ScatterChartSpec:
     y_title: str
     series: tuple[Series, ...]
     anchor: str
+    x_range: tuple[float, float] | None = None  # the axes' bounds (None: the engine's own,
+    y_range: tuple[float, float] | None = None  # which may start at 0 far below the data)
+
+
+def nice_range(values: Iterable[float]) -> tuple[float, float]:
+    """Axis bounds around the values with a margin, rounded to a step of the span's order of
+    magnitude: 45.2…55.9 -> (44, 57)."""
+    v = np.asarray(list(values), dtype=float)
+    lo, hi = float(v.min()), float(v.max())
+    span = hi - lo or abs(hi) or 1.0
+    step = 10.0 ** np.floor(np.log10(span / 2))
+    return (float(np.floor((lo - 0.05 * span) / step) * step),
+            float(np.ceil((hi + 0.05 * span) / step) * step))
 
 
 @dataclass(frozen=True)
@@ -315,6 +329,7 @@ class BarChartSpec:
     data: str  # a column range including its header cell
     categories: str
     anchor: str
+    labels: bool = True  # each bar's value written beside it (small bars beside big ones)
 
 
 @dataclass
@@ -332,6 +347,10 @@ class SheetSpec:
     max_col: int = 1
     max_row: int = 1
     tab_color: str | None = None
+    formula_style: str | None = None  # the style of formula cells that have none of their own
+    print_rows: str | None = None  # rows and columns repeated on every printed page ("1:2")
+    print_cols: str | None = None
+    fit_width: bool = False  # print one page wide (sheets of a few columns)
 
 
 @dataclass

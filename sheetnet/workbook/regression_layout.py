@@ -15,14 +15,17 @@ from sheetnet.core.run import Run
 from sheetnet.pairs import ops
 from sheetnet.workbook import settings
 from sheetnet.workbook.blocks import hyper_cells
+from sheetnet.workbook.guide import VERIFY, exercise_guide
 from sheetnet.workbook.layout import (
     Grid,
     Place,
     ScatterChartSpec,
     Series,
     SheetSpec,
+    Styled,
     WorkbookSpec,
     a1,
+    nice_range,
     put,
 )
 from sheetnet.workbook.sheets import DATA, inputs_sheet, map_sheet, names_of
@@ -59,7 +62,9 @@ def workbook(run: Run) -> WorkbookSpec:
     start = np.asarray(run.params["start"], dtype=float)
     inputs_spec, inputs_list = inputs_sheet(
         run, settings.regression_settings(run), [("start", ["a₀", "b₀"], start)],
-        {"start": "where the descent starts, (a₀, b₀)"})
+        {"start": "where the descent starts, (a₀, b₀)"},
+        note="Yellow cells are inputs: edit η or the start (a₀, b₀) here, or a point on Data,"
+             " and everything recomputes. Grey cells describe the layout; leave them.")
     start_place = next(p for p in inputs_list if p.name == "start")
     data, here = layout(n, steps)
 
@@ -137,8 +142,10 @@ def workbook(run: Run) -> WorkbookSpec:
                 for name in ("a", "b"):
                     row[here[name].col] = "=" + run.rule.update_xl(
                         ref(name, i - 1), ref(f"dC_d{name}", i - 1), {}, hypers, i - 1)
-            row[here["dC_da"].col] = "=-" + regression.residual_sum_xl(a, b, u, y, u)
-            row[here["dC_db"].col] = "=-" + regression.residual_sum_xl(a, b, u, y)
+            row[here["dC_da"].col] = Styled("=-" + regression.residual_sum_xl(a, b, u, y, u),
+                                            "sci")  # gradients shrink to 1e-7: not 0.0000
+            row[here["dC_db"].col] = Styled("=-" + regression.residual_sum_xl(a, b, u, y),
+                                            "sci")
             row[here["C"].col] = "=" + regression.half_sse_xl(a, b, u, y)
             row[here["p"].col] = f"={a}/{ref('sigma', absolute=True)}"
             row[here["q"].col] = f"={b}-{ref('p', i)}*{ref('x_bar', absolute=True)}"
@@ -149,13 +156,33 @@ def workbook(run: Run) -> WorkbookSpec:
     chart = ScatterChartSpec(
         "Data and the least-squares line", "x", "y", anchor=a1(2, here["fit"].col + 2),
         series=(Series("data", xs, here["y"].span(0, n - 1), line=False),
-                Series("y = px + q", xs, here["fit"].span(0, n - 1))))
+                Series("y = px + q", xs, here["fit"].span(0, n - 1))),
+        x_range=nice_range(ds.x[:, 0]), y_range=nice_range(ds.labels))
     last_row = here["a"].row + steps
     reg = SheetSpec(SHEET, build, widths={1: 12, **{c: 14 for c in range(2, 10)}},
                     freeze="B4", scatters=[chart], max_col=9, max_row=last_row,
-                    tab_color="27AE60")
+                    tab_color="27AE60", formula_style="number", print_rows="1:3",
+                    fit_width=True)
     data_spec = SheetSpec(DATA, build_data, widths={1: 6, 2: 12, 3: 12}, freeze="A3",
                           max_col=3, max_row=n + 2, tab_color="F2C94C")
     places = inputs_list + list(data.values()) + list(here.values())
-    return WorkbookSpec([reg, inputs_spec, data_spec, map_sheet(places)], places,
+    guide = exercise_guide(
+        "sheetnet · regression: the least-squares line y = px + q (book 2-12)",
+        ["The line that best fits the points, found two ways: in closed form (p = Sxy/Sxx,"
+         " q = ȳ − p·x̄) and by gradient descent on C = ½Σ(y − (a·u + b))² over the standardized"
+         " u = (x − x̄)/σ, so that one η suits both a and b (then p = a/σ, q = b − p·x̄).",
+         "Every cell is a formula: edit a yellow input and everything recomputes."],
+        [(SHEET, "the points, the closed-form sums, then one row per descent step, with a"
+                 " chart of the data and the line"),
+         ("Inputs", "η and the descent's start (a₀, b₀): edit them"),
+         ("Data", "the points (x, y): edit them"), ("Map", "every block and where it is")],
+        ["Top: one row per point: x, y, x − x̄, y − ȳ, their product and square, u and the"
+         " fitted value px + q.",
+         "Below the points: x̄, ȳ, Sxy, Sxx, σ, and the closed-form p, q and their cost.",
+         "Then one row per step: a, b (the line in u), ∂C/∂a, ∂C/∂b, C, and p, q converted"
+         " back to x; they approach the closed-form p, q."],
+        ["Change a point on Data and watch the line and both solutions move.",
+         "Change η on Inputs: the descent's p, q reach the closed form faster, or"
+         " oscillate.", VERIFY])
+    return WorkbookSpec([guide, reg, inputs_spec, data_spec, map_sheet(places)], places,
                         names_of(inputs_list, run.hyperparameters))

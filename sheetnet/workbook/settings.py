@@ -2,9 +2,10 @@
 
 Each preset kind has a pair: ``*_settings(run)`` gives the "key | value" rows export writes, and
 the reader beside it turns those rows (as verify reads them) back into the net, the data's
-shape or the exercise's size. The first row names the format: version 2 writes shared formulas
-and names its update rule; verify still reads version 1 (the workbooks shipped with 0.1.0), whose
-missing settings take the defaults they had then.
+shape or the exercise's size. The first row names the format: version 3 puts a title above the
+Summary's table (and a Guide first); version 2 wrote shared formulas and named its update rule;
+verify still reads versions 1 and 2 (the workbooks shipped with 0.1.0), whose missing settings
+take the defaults they had then.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from sheetnet.pairs.activations import ACTIVATIONS
 from sheetnet.pairs.optim import UpdateRule, rule
 from sheetnet.pairs.outputs import output_layer
 
-FORMAT = "sheetnet workbook 2"
-FORMATS = ("sheetnet workbook 1", FORMAT)  # the versions verify reads
+FORMAT = "sheetnet workbook 3"
+FORMATS = ("sheetnet workbook 1", "sheetnet workbook 2", FORMAT)  # the versions verify reads
+PLAIN_SUMMARY = FORMATS[:2]  # their Summary's table starts at A1 (no title above it)
 ROW = 4  # the Inputs sheet's first "key | value" row
 
 Settings = Mapping[str, object]

@@ -12,6 +12,7 @@ from sheetnet.pairs import penalties
 from sheetnet.pairs.hyper import ETA, Hyper
 from sheetnet.pairs.outputs import TUNABLE
 from sheetnet.workbook import settings
+from sheetnet.workbook.guide import net_guide
 from sheetnet.workbook.layout import (
     Cached,
     ColorScale,
@@ -22,6 +23,7 @@ from sheetnet.workbook.layout import (
     ScatterChartSpec,
     Series,
     SheetSpec,
+    Styled,
     Template,
     Text,
     WorkbookSpec,
@@ -33,6 +35,9 @@ from sheetnet.workbook.layout import (
 
 FIRST_IMAGE_COL = 5  # columns A–D hold labels, element names, values and Σ over images
 INPUTS, DATA, SUMMARY, MAP, FIT = "Inputs", "Data", "Summary", "Map", "Fit"
+EXTRA_SHEETS = {FIT: "the data beside the last iteration's prediction, with a chart",
+                "Check": "every gradient against central differences of the cost, cell by cell",
+                "Images": "every image drawn in its own shape, as on the book's pages"}
 
 
 def iteration_sheet(k: int) -> str:
@@ -118,7 +123,7 @@ def inputs_sheet(run: Run, config: dict[str, object],
         return g
 
     spec = SheetSpec(INPUTS, build, widths={1: 16, 2: 14, 3: 22}, max_col=3, max_row=row,
-                     tab_color="F2C94C")
+                     tab_color="F2C94C", fit_width=True)
     return spec, places
 
 
@@ -182,39 +187,94 @@ def data_sheet(run: Run, bands: int = 0) -> tuple[SheetSpec, list[Place]]:
         widths.update({col + i * stride + c: 3 for i in range(n) for c in range(w)})
     scale = ColorScale(f"{a1(4, col)}:{a1(last_row, last_col)}")
     spec = SheetSpec(DATA, build, widths=widths, freeze=a1(4, col), color_scales=[scale],
-                     max_col=last_col, max_row=last_row, tab_color="F2C94C")
+                     max_col=last_col, max_row=last_row, tab_color="F2C94C",
+                     print_rows="1:3", print_cols="A:B")
     return spec, places
 
 
-def summary_sheet(iterations: int, cost_at: Sequence[Place],
+SUMMARY_HEAD = 4  # the Summary's header row: a title and a note above it
+
+
+IMAGES = "Images"
+
+
+def images_sheet(run: Run, x: Place) -> SheetSpec:
+    """Each image in its own shape (rows × cols), as references to the Data sheet's column of
+    pixels, a gallery several images wide: what the book draws, for nets whose Data sheet holds
+    one column per image."""
+    ds = run.data
+    (h, w), n = ds.shape, ds.n_images
+    per_row = max(1, min(n, 64 // (w + 1)))
+    pixels = ds.x.reshape(n, h, w)
+
+    def corner(i: int) -> tuple[int, int]:
+        return 3 + (i // per_row) * (h + 2), 2 + (i % per_row) * (w + 1)
+
+    def build() -> Grid:
+        g: Grid = {}
+        put(g, 1, 1, f"Images · {ds.name} · each image in its {h}×{w} shape (links to Data;"
+                     " edit the pixels there)", "title")
+        for i in range(n):
+            r0, c0 = corner(i)
+            label = label_value(ds.labels[i])
+            put(g, r0, c0, Text(f"{i + 1}: {label}"), "element")
+            for r in range(h):
+                for c in range(w):
+                    ref = x.ref(r * w + c, image=i, absolute=True, sheet=IMAGES)
+                    g.setdefault(r0 + 1 + r, {})[c0 + c] = Cached(f"={ref}",
+                                                                 float(pixels[i, r, c]))
+        return g
+
+    last_r, _ = corner(n - 1)
+    last_c = 2 + per_row * (w + 1) - 2
+    widths = {1: 2, **{c: 3.5 for c in range(2, last_c + 2)}}
+    scale = ColorScale(f"B3:{a1(last_r + h, last_c)}")
+    return SheetSpec(IMAGES, build, widths=widths, color_scales=[scale], max_col=last_c,
+                     max_row=last_r + h, tab_color="F2C94C", fit_width=True)
+
+
+def summary_sheet(run: Run, cost_at: Sequence[Place],
                   accuracy_at: Sequence[Place | None]) -> tuple[SheetSpec, list[Place]]:
     """C_T and accuracy per iteration (no accuracy for targets that are measurements), as
-    references into the iteration sheets, with a chart."""
-    n = iterations + 1
+    references into the iteration sheets, with a chart (on a log scale when C_T falls by more
+    than 100 times, so the later iterations do not lie flat)."""
+    head = 1 if run.origin.get("format") in settings.PLAIN_SUMMARY else SUMMARY_HEAD
+    n, top = run.iterations + 1, head + 1
     accuracy = all(p is not None for p in accuracy_at)
-    places = [Place("C_T", SUMMARY, 2, 2, n, description="C_T at iteration 0..N")]
+    places = [Place("C_T", SUMMARY, top, 2, n, description="C_T at iteration 0..N")]
     if accuracy:
-        places.append(Place("accuracy", SUMMARY, 2, 3, n,
+        places.append(Place("accuracy", SUMMARY, top, 3, n,
                             description="accuracy at iteration 0..N"))
 
     def build() -> Grid:
         g: Grid = {}
-        put(g, 1, 1, "iteration", "header")
-        put(g, 1, 2, "C_T", "header")
+        if head > 1:
+            put(g, 1, 1, f"Summary · {run.preset}: the total cost C_T after each iteration"
+                         + (" and the share classified right" if accuracy else ""), "title")
+            put(g, 2, 1, "Each number links to its iteration sheet (click it and read the"
+                         " formula bar). Edit η on Inputs and the whole column recomputes.",
+                "note")
+        put(g, head, 1, "iteration", "header")
+        put(g, head, 2, "C_T", "header")
         if accuracy:
-            put(g, 1, 3, "accuracy", "header")
+            put(g, head, 3, "accuracy", "header")
         for k in range(n):
-            g[2 + k] = {1: k, 2: "=" + cost_at[k].ref(absolute=True, sheet=SUMMARY)}
+            g[top + k] = {1: k, 2: Styled("=" + cost_at[k].ref(absolute=True, sheet=SUMMARY),
+                                          "value")}
             if accuracy:
-                g[2 + k][3] = "=" + accuracy_at[k].ref(absolute=True,  # type: ignore[union-attr]
-                                                       sheet=SUMMARY)
+                g[top + k][3] = Styled("=" + accuracy_at[k].ref(  # type: ignore[union-attr]
+                    absolute=True, sheet=SUMMARY), "percent")
         return g
 
+    last = top + n - 1
     chart = LineChartSpec("Total cost C_T per iteration", "C_T", "iteration",
-                          data=f"B1:B{n + 1}", categories=f"A2:A{n + 1}", anchor="E2")
-    spec = SheetSpec(SUMMARY, build, widths={1: 11, 2: 14, 3: 11}, freeze="A2", chart=chart,
-                     max_col=3, max_row=n + 1, tab_color="27AE60")
+                          data=f"B{head}:B{last}", categories=f"A{top}:A{last}",
+                          anchor=f"E{head}", log_if_falls=True)
+    spec = SheetSpec(SUMMARY, build, widths={1: 11, 2: 14, 3: 11}, freeze=f"A{top}",
+                     chart=chart, max_col=3, max_row=last, tab_color="27AE60",
+                     print_rows=f"1:{head}", fit_width=True)
     return spec, places
+
 
 
 def fit_sheet(run: Run, output: Place, data: dict[str, Place]) -> tuple[SheetSpec, list[Place]]:
@@ -254,7 +314,8 @@ def fit_sheet(run: Run, output: Place, data: dict[str, Place]) -> tuple[SheetSpe
                     Series(f"prediction (iteration {k})", xs,
                            f"{a1(3, m + 2)}:{a1(last, m + 2)}"))))
     spec = SheetSpec(FIT, build, widths={c: 12 for c in range(1, m + 3)}, freeze="A3",
-                     scatters=scatters, max_col=m + 2, max_row=n + 2, tab_color="27AE60")
+                     scatters=scatters, max_col=m + 2, max_row=n + 2, tab_color="27AE60",
+                     print_rows="1:2", formula_style="number")
     return spec, places
 
 
@@ -275,7 +336,8 @@ def map_sheet(places: Sequence[Place]) -> SheetSpec:
         return g
 
     return SheetSpec(MAP, build, widths={1: 12, 2: 9, 3: 10, 4: 14, 5: 20, 6: 8, 7: 80},
-                     freeze="A2", max_col=7, max_row=len(places) + 1, tab_color="8E8E8E")
+                     freeze="A2", max_col=7, max_row=len(places) + 1, tab_color="8E8E8E",
+                     print_rows="1:1", fit_width=True)
 
 
 
@@ -302,7 +364,7 @@ def assemble(run: Run, config: dict[str, object],
     inputs = {p.name: p for p in inputs_list}
     data = {p.name: p for p in data_list}
     summary_spec, summary_list = summary_sheet(
-        run.iterations, [p["C_T"] for p in per_iter], [p.get("accuracy") for p in per_iter])
+        run, [p["C_T"] for p in per_iter], [p.get("accuracy") for p in per_iter])
     rendered: dict[tuple, list[str]] = {}  # iteration sheets repeat their per-image formulas
     templates: list[Template] = []
     iter_specs: list[SheetSpec] = []
@@ -324,5 +386,11 @@ def assemble(run: Run, config: dict[str, object],
         spec, more = make(inputs, data, per_iter)
         extra.append(spec)
         places += more
-    sheets = [summary_spec, *extra, inputs_spec, data_spec, *iter_specs, map_sheet(places)]
+    pictures = ([images_sheet(run, data["x"])] if not bands and run.data.shape[0] > 1
+                and run.data.channels == 1 else [])
+    guide = net_guide(run, per_iter[0], per_iter[1] if len(per_iter) > 1 else None, inputs,
+                      [(s.name, EXTRA_SHEETS.get(s.name, "")) for s in (*extra, *pictures)],
+                      bool(bands))
+    sheets = [guide, summary_spec, *extra, inputs_spec, data_spec, *pictures, *iter_specs,
+              map_sheet(places)]
     return WorkbookSpec(sheets, places, names_of(inputs_list, run.hyperparameters), templates)

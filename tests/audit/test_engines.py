@@ -110,7 +110,7 @@ def test_every_engine_reports_error_values(engine, tmp_path):
     assert report.engines[0].bad == 0
     report = verify(tmp_path / "both.xlsx", [engine])
     # engines differ in which error a formula passes on (#NUM! or #VALUE!), not in where
-    assert [e.split(": #")[0] for e in report.error_cells[:2]] == ["Summary!B3", "Summary!C3"]
+    assert [e.split(": #")[0] for e in report.error_cells[:2]] == ["Summary!B6", "Summary!C6"]
     assert report.engines[0].error_count > 100
     roots = report.engines[0].roots
     assert len(roots) == 1 and roots[0].startswith("'Iter 0'!E4 (dC_dW2, image 1): workbook no"

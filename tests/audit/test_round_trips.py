@@ -5,6 +5,7 @@ run on LibreOffice and Gnumeric too, which CI installs.
 """
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import openpyxl
@@ -285,13 +286,14 @@ def test_workbook_from_a_version_with_fewer_settings_still_verifies(tmp_path,
 
     def older(run):
         found = newer(run)
-        for key in ("loss", "biases", "targets"):
+        for key in ("loss", "biases", "targets", "accuracy"):
             found.pop(key)
         found["workbook"] = "sheetnet workbook 1"
         return found
 
     preset = presets.get("mlp")
     run = preset.run(presets.Options(iterations=2))
+    run = replace(run, origin={**run.origin, "format": "sheetnet workbook 1"})  # its Summary
     monkeypatch.setattr(settings, "fc_settings", older)
     out = tmp_path / "old.xlsx"
     xlsx.write(preset.workbook(run), out)
@@ -302,7 +304,16 @@ def test_workbook_from_a_version_with_fewer_settings_still_verifies(tmp_path,
 
 @pytest.mark.parametrize("name", ["mlp", "mlp_book_init", "gd", "regression", "graph", "xor",
                                   "twolayer"])
-def test_shipped_workbooks_still_verify(name):
-    """Workbooks written by earlier versions (workbooks/) must keep verifying."""
+def test_shipped_workbooks_verify(name):
+    """The ready-made workbooks (workbooks/) verify."""
     report = verify(ROOT / "workbooks" / f"{name}.xlsx")
+    assert report.ok, report.first_differences()
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "tests" / "legacy").glob("*.xlsx")),
+                         ids=lambda p: p.stem)
+def test_workbooks_of_earlier_formats_still_verify(path):
+    """Workbooks written by earlier versions (format 1: 0.1.0; format 2: before the Guide and
+    the Summary's title) keep verifying: users keep their files."""
+    report = verify(path)
     assert report.ok, report.first_differences()

@@ -42,7 +42,7 @@ def test_gd_compares_rules_on_their_own_sheets_and_verifies(all_engines, tmp_pat
     out = export(tmp_path, "gd.xlsx", "--net", "gd", "--function", "elongated", "--compare",
                  "gd,momentum,rmsprop,adam")
     wb = openpyxl.load_workbook(out, read_only=True)
-    assert wb.sheetnames[:5] == ["Compare", "gd", "momentum", "rmsprop", "adam"]
+    assert wb.sheetnames[:6] == ["Guide", "Compare", "gd", "momentum", "rmsprop", "adam"]
     wb.close()
     report = verify(out, ["all"])
     assert report.ok, report.first_differences()

@@ -23,7 +23,8 @@ def test_export_writes_a_formula_workbook(tmp_path):
     assert result.exit_code == 0, result.output
     assert "formula cells" in result.output
     wb = openpyxl.load_workbook(out)
-    assert wb.sheetnames == ["Summary", "Inputs", "Data", "Iter 0", "Iter 1", "Iter 2", "Map"]
+    assert wb.sheetnames == ["Guide", "Summary", "Inputs", "Data", "Images", "Iter 0", "Iter 1",
+                             "Iter 2", "Map"]
     assert "eta" in wb.defined_names
     it1 = wb["Iter 1"]
     assert it1["C4"].value.startswith("='Iter 0'!C4-eta*'Iter 0'!D4")
@@ -261,7 +262,7 @@ def test_interrupted_export_keeps_the_old_file_and_leaves_no_temp(tmp_path, monk
     out = tmp_path / "mlp.xlsx"
     out.write_bytes(b"old workbook")
 
-    def disk_full(grid, styles, write, values=None):
+    def disk_full(grid, styles, write, values=None, formula_style=None):
         write("<sheetData><row r=\"1\">")
         raise OSError(28, "No space left on device")
 

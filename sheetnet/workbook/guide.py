@@ -1,0 +1,181 @@
+"""The Guide: a workbook's first sheet, saying what it is, how its sheets are laid out, how to read
+a formula, what to try, and where the Map is. Each layout gives its own sections; links jump to
+the cells they name."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sheetnet.workbook.layout import Cached, Grid, Place, SheetSpec, Text, put, sheet_prefix
+
+GUIDE = "Guide"
+
+
+@dataclass(frozen=True)
+class Link:
+    """A line that jumps to a cell or range when clicked (``target``: ``'Iter 0'!E66``)."""
+
+    text: str
+    target: str
+
+
+def link_to(place: Place, text: str, r: int = 0, c: int = 0, image: int | None = 0) -> Link:
+    """A link to one cell of a block (image 1's by default)."""
+    return Link(text, sheet_prefix(place.sheet) + place.ref(r, c, image=image))
+
+
+Line = str | Link
+Section = tuple[str, Sequence[Line]]
+
+
+def guide_sheet(title: str, sections: Sequence[Section]) -> SheetSpec:
+    """One column of text: a title, then each section's heading and lines."""
+    def build() -> Grid:
+        g: Grid = {}
+        put(g, 1, 1, title, "title")
+        r = 3
+        for heading, lines in sections:
+            put(g, r, 1, heading, "section")
+            r += 1
+            for line in lines:
+                if isinstance(line, Link):
+                    text = line.text.replace('"', "'")
+                    put(g, r, 1, Cached(f'=HYPERLINK("#{line.target}","{text}")', text), "link")
+                else:
+                    put(g, r, 1, Text(line), "guide")
+                r += 1
+            r += 1
+        return g
+
+    rows = 2 + sum(len(lines) + 2 for _, lines in sections)
+    return SheetSpec(GUIDE, build, widths={1: 120}, max_col=1, max_row=rows,
+                     tab_color="1F3B73", fit_width=True)
+
+
+def sheets_section(names: Sequence[tuple[str, str]]) -> Section:
+    """The workbook's sheets, each a link to its first cell, with what it holds."""
+    return ("The sheets (click one to go there)",
+            [Link(f"{name}: {what}", f"{sheet_prefix(name)}A1") for name, what in names])
+
+
+VERIFY = ("`sheetnet verify FILE.xlsx` recalculates this workbook in a real spreadsheet engine and"
+          " checks every cell against sheetnet's NumPy core, to 1e-9.")
+SIGMOID = ("The book's sigmoid 1/(1+e^(-z)) is written (1+TANH(z/2))/2: the same function, but a"
+           " spreadsheet's EXP overflows (#NUM!) for z below about -709, TANH never does.")
+SUMPRODUCT = ("A weighted input z = w₁a₁ + w₂a₂ + … + b is SUMPRODUCT(the weights, the inputs) +"
+              " the bias, the book's own form; Σ over the images is SUM (or SUMIF over a band).")
+
+
+def _cell(place: Place, r: int = 0, c: int = 0, image: int | None = 0) -> str:
+    return sheet_prefix(place.sheet) + place.ref(r, c, image=image)
+
+
+def net_guide(run, first: dict[str, Place], second: dict[str, Place] | None,
+              inputs: dict[str, Place], extras: Sequence[tuple[str, str]], cnn: bool
+              ) -> SheetSpec:
+    """The Guide of a network's workbook (fully connected or CNN). first, second: the places of
+    Iter 0 and Iter 1 (None when the run has no iteration 1)."""
+    from sheetnet import notation as names
+
+    net, n, last = run.model, run.n_images, run.iterations
+    w, z = ("F", "zF") if cnn else (names.weights(2), names.z(2))
+    w_sym, z_sym = ("wᶠ¹₁₁", "zᶠ¹₁₁") if cnn else ("w²₁₁", "z²₁")
+    grad, total = first[names.grad(w)], first[names.total_grad(w)]
+    value = first[w]
+    what = (f"a CNN: {net.filters} filters {net.size}×{net.size}, {net.pooling} pooling"
+            f" {net.pool}×{net.pool}, {net.outputs} outputs" if cnn else
+            "a fully connected net " + "-".join(map(str, net.sizes)))
+    accuracy = " and accuracy" if "accuracy" in first else ""
+    sheets = [("Summary", f"C_T{accuracy} per iteration, with a chart"), *extras,
+              ("Inputs", "the settings, η and the other hyperparameters, the classes and the"
+                         " initial parameters (yellow: edit them)"),
+              ("Data", "every image's pixels and label" + (", each image in its own shape"
+                                                          if cnn else ", one column per image")),
+              ("Iter 0", "the first iteration: the initial parameters, the forward pass,"
+                         " backpropagation and the gradients"),
+              (f"Iter {last}", "the last iteration"),
+              ("Map", "every block: where it is, its shape and what it is")]
+    if cnn:
+        layout = [
+            "Column A names the block (wᶠ, zᶠ, δᴾ …), column B the tile or element (zᶠ¹ is"
+            " filter 1's feature map). Every map is drawn in its own 2-D shape.",
+            f"Column {_col(value)}…: value: the parameters at this iteration (Iter 0's from"
+            " Inputs; Iter k's are Iter k−1's minus η times their ∂C_T/∂w).",
+            f"Column {_col(total)}…: ∂C_T/∂w, the gradient of the total cost (Σ over the"
+            " images); in the cost row (C), the total cost C_T.",
+            f"From column {_col(grad)}, each image has a band of columns (row 3 numbers them). In"
+            " the parameters' rows the band holds that image's own gradient ∂C/∂w, not the"
+            " weight; below come the forward pass (x, zᶠ, aᶠ, zᴾ, zᴼ, aᴼ, C) and"
+            " backpropagation (δᴼ, δᴾ, the routed δᴾ, δᶠ).",
+        ]
+    else:
+        layout = [
+            "Column A names the block (w², z², δ³ …), column B the element (w²₁₂ is the weight"
+            " from input 2 to hidden unit 1).",
+            f"Column {_col(value)}, value: the parameters at this iteration (Iter 0's from"
+            " Inputs; Iter k's are Iter k−1's minus η times column "
+            f"{_col(total)}).",
+            f"Column {_col(total)}: ∂C_T/∂w, the gradient of the total cost (Σ over the"
+            " images); in the cost row (C), the total cost C_T.",
+            f"From column {_col(grad)}, one column per image. In the parameters' rows these"
+            " cells are that image's own gradient ∂C/∂w, not the weight; below come the"
+            " forward pass (x, t, z, a, C) and backpropagation (δ).",
+        ]
+    reading: list[Line] = [
+        SIGMOID, SUMPRODUCT,
+        link_to(first[z], f"{_cell(first[z])}: {z_sym} of image 1, a weighted input (click it,"
+                          " then read the formula bar)"),
+        link_to(grad, f"{_cell(grad)}: image 1's ∂C/∂{w_sym}"
+                      + (": δᶠ against the window of x it saw" if cnn else
+                         ": δ²₁ times the input x₁ it multiplies")),
+        link_to(total, f"{_cell(total, image=None)}: ∂C_T/∂{w_sym}, the same gradient summed"
+                       f" over all {n} images", image=None),
+    ]
+    if second is not None:
+        reading.append(link_to(second[w], f"{_cell(second[w], image=None)}: {w_sym} at"
+                                          " iteration 1 = its value at iteration 0 − η ×"
+                                          f" ∂C_T/∂{w_sym}", image=None))
+    eta = inputs.get("eta")
+    tries: list[Line] = []
+    if eta is not None:
+        tries.append(link_to(eta, f"Change η ({_cell(eta, image=None)}, the cell named eta)"
+                                  " and watch C_T on the Summary sheet change at every"
+                                  " iteration.", image=None))
+    tries += ["Change an initial weight on Inputs, or a pixel on Data: every iteration after it"
+              " recomputes.",
+              "Follow one weight down the iterations: its value, its ∂C_T/∂w, the next sheet's"
+              " value.", VERIFY]
+    title = f"sheetnet · {run.preset}: {n} images, {last} iterations of {what}"
+    return guide_sheet(title, [
+        ("What this is", [
+            "Every number of a training run, each a formula computed from the cells it names,"
+            " in the notation of The Mathematics of Deep Learning.",
+            "Click any number to see its formula; edit a yellow cell and the whole run"
+            " recomputes. Blue cells are values the sheet computes; green ones are sums.",
+            "The numbers saved in the file are sheetnet's NumPy results; Excel and LibreOffice"
+            " recompute them from the formulas."]),
+        sheets_section(sheets),
+        ("Reading an iteration sheet", layout),
+        ("Reading a formula", reading),
+        ("Things to try", tries),
+        ("The Map", ["The last sheet, Map, lists every block: its name (as in `sheetnet train"
+                     " --json`), its sheet and range (a link), its shape and what it is."]),
+    ])
+
+
+def _col(place: Place) -> str:
+    """The column letters of a block's first cell."""
+    return "".join(ch for ch in place.ref(0, 0, image=0) if ch.isalpha())
+
+
+MAP_LINE = ("The last sheet, Map, lists every block: its name, its sheet and range (a link) and"
+            " what it is.")
+
+
+def exercise_guide(title: str, what: Sequence[Line], sheets: Sequence[tuple[str, str]],
+                   reading: Sequence[Line], tries: Sequence[Line]) -> SheetSpec:
+    """The Guide of an exercise's workbook (gd, regression, graph)."""
+    return guide_sheet(title, [("What this is", what), sheets_section(sheets),
+                               ("Reading the sheet", reading), ("Things to try", tries),
+                               ("The Map", [MAP_LINE])])
