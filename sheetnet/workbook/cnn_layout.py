@@ -45,6 +45,7 @@ from sheetnet.workbook.layout import (
     Styled,
     WorkbookSpec,
     a1,
+    band_breaks,
     cost_of_iteration_sheet,
 )
 from sheetnet.workbook.sheets import assemble, iteration_sheet
@@ -52,7 +53,8 @@ from sheetnet.workbook.sheets import assemble, iteration_sheet
 BAND_ROW = 3  # numbers each image band's columns 1..W: the criteria of the Σ-over-images SUMIFs
 STEP_ROW = 4  # this step's ηₖ and batch, when the run has them (then one row more)
 FIRST_ROW = 5
-SIGNED = dict(low="2F6DB5", mid="FFFFFF", high="C0392B", mid_value=0.0)  # blue < 0 < red
+SIGNED = dict(low="6C9BD2", mid="FFFFFF", high="E07B6F", mid_value=0.0)  # blue < 0 < red,
+# light enough at both ends that black numbers stay readable
 SYMBOL = {"F": "wᶠ", "bF": "bᶠ", "WO": "wᴼ", "bO": "bᴼ", "x": "x", "xpad": "x̃", "t": "t",
           "zF": "zᶠ",
           "aF": "aᶠ", "zP": "zᴾ", "zO": "zᴼ", "aO": "aᴼ", "C": "C", "correct": "correct",
@@ -297,7 +299,7 @@ def iteration_rows(net: CNNNet, run: Run, here: dict[str, Place],
         per_image(here[names.grad("bO")], o, 0, do.ref(o))
     top = here["F"].row - 1
     rows.text(top, 1, "Parameters · gradients", "section")
-    rows.areas(top, {cols.value: "w, b", cols.total: "∂C_T/∂w, ∂C_T/∂b",
+    rows.areas(top, {cols.total: "∂C_T/∂w, ∂C_T/∂b",
                      cols.image: "each image's own gradient ∂C/∂w, ∂C/∂b, in the"
                                  " parameters' shape →"})
     # forward pass
@@ -443,6 +445,8 @@ def _iteration_spec(net: CNNNet, run: Run, k: int, here: dict[str, Place],
         start = cols.image + i * cols.band
         widths.update({start + c: 7 for c in range(w)})
         widths[start + w] = 2
+    breaks = band_breaks(widths, cols.image, cols.band, n, repeated=widths[1] + widths[2])
     return SheetSpec(iteration_sheet(k), build, widths=widths, freeze=a1(BAND_ROW + 1, cols.image),
                      color_scales=_scales(here, cols), max_col=cols.last, max_row=last_row,
-                     formula_style="number", print_rows=f"1:{BAND_ROW}", print_cols="A:B")
+                     formula_style="number", print_rows=f"1:{BAND_ROW}", print_cols="A:B",
+                     col_breaks=breaks)

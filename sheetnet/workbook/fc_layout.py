@@ -201,7 +201,7 @@ def iteration_rows(net: FCNet, run: Run, here: dict[str, Place], prev: dict[str,
     img = image_col(run.rule)
     top = here[names.weights(2)].row - 1
     rows.text(top, 1, "Parameters · gradients", "section")
-    rows.areas(top, {VALUE: "w, b", TOTAL: "∂C_T/∂w, ∂C_T/∂b",
+    rows.areas(top, {TOTAL: "∂C_T/∂(w, b)",
                      img: "each image's own gradient ∂C/∂w, ∂C/∂b of the row's parameter →"})
     rows.text(here["x"].row - 1, 1, "Forward pass", "section")
     rows.areas(here["x"].row - 1, {img: "each image's x, t, z, a and C →"})
@@ -288,7 +288,7 @@ def _iteration_spec(net: FCNet, run: Run, k: int, here: dict[str, Place],
 
     x = here["x"]
     scales = [ColorScale(f"{a1(x.row, IMG)}:{a1(x.row + x.rows - 1, last_col)}")]
-    widths = {1: 9, 2: 9, 3: 12, 4: 12, **{TOTAL + 1 + j: 12 for j in range(len(run.rule.state))}}
+    widths = {1: 9, 2: 9, 3: 12, 4: 13, **{TOTAL + 1 + j: 12 for j in range(len(run.rule.state))}}
     return SheetSpec(iteration_sheet(k), build, widths=widths,
                      freeze=a1(3, IMG), color_scales=scales, max_col=last_col, max_row=last_row,
                      formula_style="number", print_rows="1:2", print_cols="A:B")

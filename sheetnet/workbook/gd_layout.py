@@ -207,7 +207,7 @@ def _guide(run: Run, names: list[str], comparison: bool) -> SheetSpec:
                else "one row per step: the point, the gradient, the step and z, with charts")
               for name in names]
     return exercise_guide(
-        f"sheetnet · gd: gradient descent on z = {f.text} (book 2-11)",
+        f"sheetnet · gd: gradient descent on {f.text} (book 2-11)",
         ["Each step moves the point (x, y) against the gradient of z, so z falls:"
          " (Δx, Δy) = −η(∂z/∂x, ∂z/∂y) for plain gradient descent; other rules (momentum,"
          " Adam …) keep a state per coordinate and step from it.",

@@ -132,5 +132,6 @@ def check_sheet(run: Run, here: dict[str, Place]) -> tuple[SheetSpec, list[Place
     spec = SheetSpec(CHECK, build, widths={1: 10, 2: 10, 3: 20, 4: 28, 5: 16, 6: 16, 7: 16,
                                            8: 2},
                      freeze=a1(FIRST, 3), color_scales=[scale], max_col=minus_col + n - 1,
-                     max_row=last, tab_color="C0392B")
+                     max_row=last, tab_color="C0392B", print_rows=f"1:{FIRST - 1}",
+                     print_cols="A:C")
     return spec, list(places.values())

@@ -54,7 +54,8 @@ def workbook(run: Run) -> WorkbookSpec:
         put(g, 1, 1, "Computational graph · one coat at 400, two trousers at 300, 30 % off",
             "title")
         put(g, 2, 1, "forward: each node's value from its inputs; backward: ∂total/∂node ="
-                     " Σ over the nodes it feeds of their ∂total/∂ × local derivative", "note")
+                     " Σ over the nodes it feeds of (their ∂total/∂node × the local derivative)",
+            "note")
         for c, h in enumerate(("node", "what", "expression", "value", "∂/∂ input 1",
                                "∂/∂ input 2", "∂total/∂node"), start=1):
             put(g, FIRST - 1, c, h, "header")
@@ -86,7 +87,7 @@ def workbook(run: Run) -> WorkbookSpec:
                         anchor=a1(FIRST + n + 2, 1))
     graph = SheetSpec(SHEET, build, widths={1: 16, 2: 26, 3: 26, 4: 12, 5: 12, 6: 12, 7: 14},
                       freeze=a1(FIRST, 1), bars=[bars], max_col=GRAD, max_row=FIRST + n - 1,
-                      tab_color="27AE60")
+                      tab_color="27AE60", fit_width=True)
     places = [*given, *here.values()]
     guide = exercise_guide(
         "sheetnet · graph: backpropagation on a computational graph",

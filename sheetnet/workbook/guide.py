@@ -106,8 +106,9 @@ def net_guide(run, first: dict[str, Place], second: dict[str, Place] | None,
             " images); in the cost row (C), the total cost C_T.",
             f"From column {_col(grad)}, each image has a band of columns (row 3 numbers them). In"
             " the parameters' rows the band holds that image's own gradient ∂C/∂w, not the"
-            " weight; below come the forward pass (x, zᶠ, aᶠ, zᴾ, zᴼ, aᴼ, C) and"
-            " backpropagation (δᴼ, δᴾ, the routed δᴾ, δᶠ).",
+            " weight;",
+            "below come the forward pass (x, zᶠ, aᶠ, zᴾ, zᴼ, aᴼ, C) and backpropagation (δᴼ,"
+            " δᴾ, the routed δᴾ, δᶠ).",
         ]
     else:
         layout = [
@@ -119,8 +120,8 @@ def net_guide(run, first: dict[str, Place], second: dict[str, Place] | None,
             f"Column {_col(total)}: ∂C_T/∂w, the gradient of the total cost (Σ over the"
             " images); in the cost row (C), the total cost C_T.",
             f"From column {_col(grad)}, one column per image. In the parameters' rows these"
-            " cells are that image's own gradient ∂C/∂w, not the weight; below come the"
-            " forward pass (x, t, z, a, C) and backpropagation (δ).",
+            " cells are that image's own gradient ∂C/∂w, not the weight;",
+            "below come the forward pass (x, t, z, a, C) and backpropagation (δ).",
         ]
     reading: list[Line] = [
         SIGMOID, SUMPRODUCT,

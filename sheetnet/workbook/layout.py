@@ -311,6 +311,29 @@ class ScatterChartSpec:
     y_range: tuple[float, float] | None = None  # which may start at 0 far below the data)
 
 
+PAGE_WIDTH = 118.0  # an A4 landscape page's printable width, in column-width units
+
+
+def band_breaks(widths: dict[int, float], first: int, stride: int, count: int,
+                repeated: float, default: float = 8.43) -> list[int]:
+    """Column page breaks that keep each band of ``stride`` columns (an image's) whole on one
+    page: the columns after which a page ends. ``repeated``: the width of the print-title
+    columns every page repeats."""
+    def width(c: int) -> float:
+        return widths.get(c, default)
+
+    used = repeated + sum(width(c) for c in range(1, first)) - repeated  # the first page's start
+    breaks = []
+    for i in range(count):
+        start = first + i * stride
+        band = sum(width(c) for c in range(start, start + stride))
+        if used + band > PAGE_WIDTH - repeated and used > 0:
+            breaks.append(start - 1)
+            used = 0.0
+        used += band
+    return breaks
+
+
 def nice_range(values: Iterable[float]) -> tuple[float, float]:
     """Axis bounds around the values with a margin, rounded to a step of the span's order of
     magnitude: 45.2…55.9 -> (44, 57)."""
@@ -351,6 +374,7 @@ class SheetSpec:
     print_rows: str | None = None  # rows and columns repeated on every printed page ("1:2")
     print_cols: str | None = None
     fit_width: bool = False  # print one page wide (sheets of a few columns)
+    col_breaks: list[int] = field(default_factory=list)  # a page ends after each of these
 
 
 @dataclass

@@ -161,8 +161,7 @@ def workbook(run: Run) -> WorkbookSpec:
     last_row = here["a"].row + steps
     reg = SheetSpec(SHEET, build, widths={1: 12, **{c: 14 for c in range(2, 10)}},
                     freeze="B4", scatters=[chart], max_col=9, max_row=last_row,
-                    tab_color="27AE60", formula_style="number", print_rows="1:3",
-                    fit_width=True)
+                    tab_color="27AE60", formula_style="number", fit_width=True)
     data_spec = SheetSpec(DATA, build_data, widths={1: 6, 2: 12, 3: 12}, freeze="A3",
                           max_col=3, max_row=n + 2, tab_color="F2C94C")
     places = inputs_list + list(data.values()) + list(here.values())

@@ -28,6 +28,7 @@ from sheetnet.workbook.layout import (
     Text,
     WorkbookSpec,
     a1,
+    band_breaks,
     put,
     render_rows,
     sheet_prefix,
@@ -186,9 +187,10 @@ def data_sheet(run: Run, bands: int = 0) -> tuple[SheetSpec, list[Place]]:
         widths.update({col + i * stride + c: 1.5 for i in range(n) for c in range(w, stride)})
         widths.update({col + i * stride + c: 3 for i in range(n) for c in range(w)})
     scale = ColorScale(f"{a1(4, col)}:{a1(last_row, last_col)}")
+    breaks = band_breaks(widths, col, stride, n, widths[1] + widths[2]) if bands else []
     spec = SheetSpec(DATA, build, widths=widths, freeze=a1(4, col), color_scales=[scale],
                      max_col=last_col, max_row=last_row, tab_color="F2C94C",
-                     print_rows="1:3", print_cols="A:B")
+                     print_rows="1:3", print_cols="A:B", col_breaks=breaks)
     return spec, places
 
 
@@ -269,7 +271,7 @@ def summary_sheet(run: Run, cost_at: Sequence[Place],
     last = top + n - 1
     chart = LineChartSpec("Total cost C_T per iteration", "C_T", "iteration",
                           data=f"B{head}:B{last}", categories=f"A{top}:A{last}",
-                          anchor=f"E{head}", log_if_falls=True)
+                          anchor=f"E{head + 1}", log_if_falls=True)  # below the print titles
     spec = SheetSpec(SUMMARY, build, widths={1: 11, 2: 14, 3: 11}, freeze=f"A{top}",
                      chart=chart, max_col=3, max_row=last, tab_color="27AE60",
                      print_rows=f"1:{head}", fit_width=True)

@@ -27,6 +27,7 @@ from openpyxl.chart.shapes import GraphicalProperties
 from openpyxl.formatting.rule import ColorScaleRule
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
 from sheetnet.core.trace import Trace
@@ -132,6 +133,8 @@ def _page_setup(ws: Worksheet, sheet: SheetSpec) -> None:
         ws.print_title_rows = sheet.print_rows
     if sheet.print_cols:
         ws.print_title_cols = sheet.print_cols
+    for col in sheet.col_breaks:
+        ws.col_breaks.append(Break(id=col))
     if sheet.fit_width:
         ws.sheet_properties.pageSetUpPr.fitToPage = True
         ws.page_setup.fitToWidth = 1
@@ -309,6 +312,12 @@ def _add_chart(ws: Worksheet, spec: SheetSpec, trace: Trace | None) -> None:
         chart.y_axis.scaling.logBase = 10
         chart.y_axis.title = f"{cs.y_title} (log scale)"
     chart.x_axis.tickLblPos = "low"
+    chart.y_axis.number_format = "General"  # not the cells' 6 decimals
+    chart.y_axis.numFmt.sourceLinked = False
+    points = r1 - r0 + 1
+    chart.x_axis.tickLblSkip = chart.x_axis.tickMarkSkip = max(1, points // 10)
+    for series in chart.series:
+        series.smooth = False  # a smoothed line dips below the data between points
     ws.add_chart(chart, cs.anchor)
 
 
@@ -342,6 +351,8 @@ def _add_scatter(ws: Worksheet, cs: ScatterChartSpec) -> None:
         chart.series.append(series)
     chart.legend.position = "b"
     for axis, bounds in ((chart.x_axis, cs.x_range), (chart.y_axis, cs.y_range)):
+        axis.number_format = "General"
+        axis.numFmt.sourceLinked = False
         if bounds is not None:
             axis.scaling.min, axis.scaling.max = bounds
     ws.add_chart(chart, cs.anchor)
@@ -363,9 +374,9 @@ def _add_bar(ws: Worksheet, cs: BarChartSpec) -> None:
                    titles_from_data=True)
     c0, r0, c1, r1 = _bounds(cs.categories)
     chart.set_categories(Reference(ws, min_col=c0, min_row=r0, max_col=c1, max_row=r1))
-    if cs.labels:
-        chart.dataLabels = DataLabelList()
-        chart.dataLabels.showVal = True
+    if cs.labels:  # the value only (LibreOffice shows what is not switched off)
+        chart.dataLabels = DataLabelList(showVal=True, showCatName=False, showSerName=False,
+                                         showLegendKey=False, showPercent=False)
     ws.add_chart(chart, cs.anchor)
 
 

@@ -36,7 +36,7 @@ def test_fc_sheet_areas_say_what_they_hold_and_numbers_have_formats(tmp_path):
     wb = openpyxl.load_workbook(out)
     ws = wb["Iter 1"]
     top = _row_of(ws, "A", "Parameters · gradients")
-    assert ws.cell(top, 4).value == "∂C_T/∂w, ∂C_T/∂b"
+    assert ws.cell(top, 4).value == "∂C_T/∂(w, b)" and ws.cell(top, 3).value is None
     assert "each image's own gradient ∂C/∂w" in ws.cell(top, 5).value
     assert ws.cell(top + 1, 5).number_format == "0.0000"  # image 1's ∂C/∂w²₁₁
     accuracy = _row_of(ws, "B", "1 if right")
