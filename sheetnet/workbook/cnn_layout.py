@@ -50,6 +50,7 @@ from sheetnet.workbook.layout import (
 )
 from sheetnet.workbook.sheets import assemble, iteration_sheet
 
+PRINT_SCALE = 75  # percent: two images' bands to a printed page, whole
 BAND_ROW = 3  # numbers each image band's columns 1..W: the criteria of the Σ-over-images SUMIFs
 STEP_ROW = 4  # this step's ηₖ and batch, when the run has them (then one row more)
 FIRST_ROW = 5
@@ -443,10 +444,11 @@ def _iteration_spec(net: CNNNet, run: Run, k: int, here: dict[str, Place],
                                               cols.image)})
     for i in range(n):
         start = cols.image + i * cols.band
-        widths.update({start + c: 7 for c in range(w)})
+        widths.update({start + c: 8 for c in range(w)})
         widths[start + w] = 2
-    breaks = band_breaks(widths, cols.image, cols.band, n, repeated=widths[1] + widths[2])
+    breaks = band_breaks(widths, cols.image, cols.band, n, repeated=widths[1] + widths[2],
+                         scale=PRINT_SCALE)
     return SheetSpec(iteration_sheet(k), build, widths=widths, freeze=a1(BAND_ROW + 1, cols.image),
                      color_scales=_scales(here, cols), max_col=cols.last, max_row=last_row,
                      formula_style="number", print_rows=f"1:{BAND_ROW}", print_cols="A:B",
-                     col_breaks=breaks)
+                     col_breaks=breaks, print_scale=PRINT_SCALE)

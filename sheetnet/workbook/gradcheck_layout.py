@@ -128,7 +128,9 @@ def check_sheet(run: Run, here: dict[str, Place]) -> tuple[SheetSpec, list[Place
 
     last = FIRST + rows - 1
     err = a1(FIRST, COLS["rel_error"]) + ":" + a1(last, COLS["rel_error"])
-    scale = ColorScale(err, low="FFFFFF", high="C0392B")
+    # white up to 1e-5 (a right gradient's rounding), red only beyond: 1.3e-10 must not look
+    # like a failure
+    scale = ColorScale(err, low="FFFFFF", high="C0392B", mid="FFFFFF", mid_value=1e-5)
     spec = SheetSpec(CHECK, build, widths={1: 10, 2: 10, 3: 20, 4: 28, 5: 16, 6: 16, 7: 16,
                                            8: 2},
                      freeze=a1(FIRST, 3), color_scales=[scale], max_col=minus_col + n - 1,

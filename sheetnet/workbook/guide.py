@@ -31,6 +31,9 @@ Section = tuple[str, Sequence[Line]]
 
 def guide_sheet(title: str, sections: Sequence[Section]) -> SheetSpec:
     """One column of text: a title, then each section's heading and lines."""
+    sections = [(heading, [part for line in lines for part in _wrapped(line)])
+                for heading, lines in sections]
+
     def build() -> Grid:
         g: Grid = {}
         put(g, 1, 1, title, "title")
@@ -51,6 +54,23 @@ def guide_sheet(title: str, sections: Sequence[Section]) -> SheetSpec:
     rows = 2 + sum(len(lines) + 2 for _, lines in sections)
     return SheetSpec(GUIDE, build, widths={1: 120}, max_col=1, max_row=rows,
                      tab_color="1F3B73", fit_width=True)
+
+
+WIDTH = 150  # characters a Guide line may hold before it wraps: wider would shrink the page
+
+
+def _wrapped(line: Line) -> list[Line]:
+    """A long text line as several rows, broken between words (links stay one line)."""
+    if isinstance(line, Link) or len(line) <= WIDTH:
+        return [line]
+    out, current = [], ""
+    for word in line.split(" "):
+        if current and len(current) + 1 + len(word) > WIDTH:
+            out.append(current)
+            current = "   " + word  # continuation lines indented
+        else:
+            current = f"{current} {word}" if current else word
+    return [*out, current]
 
 
 def sheets_section(names: Sequence[tuple[str, str]]) -> Section:
@@ -123,8 +143,12 @@ def net_guide(run, first: dict[str, Place], second: dict[str, Place] | None,
             " cells are that image's own gradient ∂C/∂w, not the weight;",
             "below come the forward pass (x, t, z, a, C) and backpropagation (δ).",
         ]
+    act = net.activation
+    activation = (SIGMOID if act.name == "sigmoid" else
+                  f"The activation {act.name} is written {act.excel_value('z')} (z: the cell of"
+                  " the weighted input).")
     reading: list[Line] = [
-        SIGMOID, SUMPRODUCT,
+        activation, SUMPRODUCT,
         link_to(first[z], f"{_cell(first[z])}: {z_sym} of image 1, a weighted input (click it,"
                           " then read the formula bar)"),
         link_to(grad, f"{_cell(grad)}: image 1's ∂C/∂{w_sym}"

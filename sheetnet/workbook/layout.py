@@ -315,10 +315,10 @@ PAGE_WIDTH = 118.0  # an A4 landscape page's printable width, in column-width un
 
 
 def band_breaks(widths: dict[int, float], first: int, stride: int, count: int,
-                repeated: float, default: float = 8.43) -> list[int]:
+                repeated: float, default: float = 8.43, scale: int = 100) -> list[int]:
     """Column page breaks that keep each band of ``stride`` columns (an image's) whole on one
     page: the columns after which a page ends. ``repeated``: the width of the print-title
-    columns every page repeats."""
+    columns every page repeats; ``scale``: the print scale, percent."""
     def width(c: int) -> float:
         return widths.get(c, default)
 
@@ -327,7 +327,7 @@ def band_breaks(widths: dict[int, float], first: int, stride: int, count: int,
     for i in range(count):
         start = first + i * stride
         band = sum(width(c) for c in range(start, start + stride))
-        if used + band > PAGE_WIDTH - repeated and used > 0:
+        if used + band > PAGE_WIDTH * 100 / scale - repeated and used > 0:
             breaks.append(start - 1)
             used = 0.0
         used += band
@@ -375,6 +375,7 @@ class SheetSpec:
     print_cols: str | None = None
     fit_width: bool = False  # print one page wide (sheets of a few columns)
     col_breaks: list[int] = field(default_factory=list)  # a page ends after each of these
+    print_scale: int | None = None  # percent
 
 
 @dataclass

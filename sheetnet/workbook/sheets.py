@@ -36,7 +36,8 @@ from sheetnet.workbook.layout import (
 
 FIRST_IMAGE_COL = 5  # columns A–D hold labels, element names, values and Σ over images
 INPUTS, DATA, SUMMARY, MAP, FIT = "Inputs", "Data", "Summary", "Map", "Fit"
-EXTRA_SHEETS = {FIT: "the data beside the last iteration's prediction, with a chart",
+EXTRA_SHEETS = {FIT: "the data beside the last iteration's prediction (and a chart of both for"
+                     " one input)",
                 "Check": "every gradient against central differences of the cost, cell by cell",
                 "Images": "every image drawn in its own shape, as on the book's pages"}
 
@@ -185,7 +186,7 @@ def data_sheet(run: Run, bands: int = 0) -> tuple[SheetSpec, list[Place]]:
     widths = {1: 10, 2: 8, 3: 2, 4: 2}
     if bands:
         widths.update({col + i * stride + c: 1.5 for i in range(n) for c in range(w, stride)})
-        widths.update({col + i * stride + c: 3 for i in range(n) for c in range(w)})
+        widths.update({col + i * stride + c: 3.5 for i in range(n) for c in range(w)})
     scale = ColorScale(f"{a1(4, col)}:{a1(last_row, last_col)}")
     breaks = band_breaks(widths, col, stride, n, widths[1] + widths[2]) if bands else []
     spec = SheetSpec(DATA, build, widths=widths, freeze=a1(4, col), color_scales=[scale],
@@ -317,7 +318,7 @@ def fit_sheet(run: Run, output: Place, data: dict[str, Place]) -> tuple[SheetSpe
                            f"{a1(3, m + 2)}:{a1(last, m + 2)}"))))
     spec = SheetSpec(FIT, build, widths={c: 12 for c in range(1, m + 3)}, freeze="A3",
                      scatters=scatters, max_col=m + 2, max_row=n + 2, tab_color="27AE60",
-                     print_rows="1:2", formula_style="number")
+                     print_rows="1:2", formula_style="number", fit_width=True)
     return spec, places
 
 

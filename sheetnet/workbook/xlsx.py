@@ -20,7 +20,7 @@ from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.chart import BarChart, LineChart, Reference, ScatterChart
+from openpyxl.chart import BarChart, Reference, ScatterChart
 from openpyxl.chart import Series as ChartSeries
 from openpyxl.chart.label import DataLabelList
 from openpyxl.chart.shapes import GraphicalProperties
@@ -69,7 +69,8 @@ STYLES = {
                   number_format="General"),
     "info": dict(font=Font(color="666666"), fill=PatternFill("solid", fgColor="EEEEEE")),
     "value": dict(number_format="0.000000", fill=PatternFill("solid", fgColor="EAF1FB")),
-    "number": dict(number_format="0.0000"),  # a per-image cell: 4 decimals, click for all
+    # a per-image cell: 4 decimals (2 from ±10 on, so it fits its column), click for all
+    "number": dict(number_format="[>=10]0.00;[<=-10]-0.00;0.0000"),
     "fixed": dict(number_format="0.000000"),
     "sci": dict(number_format="0.000E+00"),
     "percent": dict(number_format="0.0%", font=Font(bold=True),
@@ -133,6 +134,8 @@ def _page_setup(ws: Worksheet, sheet: SheetSpec) -> None:
         ws.print_title_rows = sheet.print_rows
     if sheet.print_cols:
         ws.print_title_cols = sheet.print_cols
+    if sheet.print_scale:
+        ws.page_setup.scale = sheet.print_scale
     for col in sheet.col_breaks:
         ws.col_breaks.append(Break(id=col))
     if sheet.fit_width:
@@ -295,29 +298,34 @@ def _falls_far(trace: Trace | None) -> bool:
 def _add_chart(ws: Worksheet, spec: SheetSpec, trace: Trace | None) -> None:
     cs = spec.chart
     assert cs is not None
-    chart = LineChart()
+    # a scatter chart with lines: its x axis is a value axis, so the engines space its labels
+    # themselves (a line chart's category labels run together over 300 iterations)
+    chart = ScatterChart()
     chart.title = cs.title
     chart.y_axis.title = cs.y_title
     chart.x_axis.title = cs.x_title
     chart.height, chart.width = 9, 16
     c0, r0, c1, r1 = _bounds(cs.data)
-    chart.add_data(Reference(ws, min_col=c0, min_row=r0, max_col=c1, max_row=r1),
-                   titles_from_data=True)
+    ys = Reference(ws, min_col=c0, min_row=r0 + 1, max_col=c1, max_row=r1)  # below the header
     c0, r0, c1, r1 = _bounds(cs.categories)
-    chart.set_categories(Reference(ws, min_col=c0, min_row=r0, max_col=c1, max_row=r1))
+    xs = Reference(ws, min_col=c0, min_row=r0, max_col=c1, max_row=r1)
+    series = ChartSeries(ys, xs, title=cs.y_title)
+    series.marker.symbol = "none"
+    series.graphicalProperties.line.solidFill = SERIES_COLORS[0]
+    series.graphicalProperties.line.width = 19050
+    series.smooth = False  # a smoothed line dips below the data between points
+    chart.series.append(series)
     chart.legend = None
     chart.x_axis.delete = False
     chart.y_axis.delete = False
     if cs.log_if_falls and _falls_far(trace):
         chart.y_axis.scaling.logBase = 10
         chart.y_axis.title = f"{cs.y_title} (log scale)"
-    chart.x_axis.tickLblPos = "low"
-    chart.y_axis.number_format = "General"  # not the cells' 6 decimals
-    chart.y_axis.numFmt.sourceLinked = False
-    points = r1 - r0 + 1
-    chart.x_axis.tickLblSkip = chart.x_axis.tickMarkSkip = max(1, points // 10)
-    for series in chart.series:
-        series.smooth = False  # a smoothed line dips below the data between points
+    chart.x_axis.scaling.min, chart.x_axis.scaling.max = 0, r1 - r0
+    for axis in (chart.x_axis, chart.y_axis):
+        axis.tickLblPos = "low"
+        axis.number_format = "General"  # not the cells' 6 decimals
+        axis.numFmt.sourceLinked = False
     ws.add_chart(chart, cs.anchor)
 
 
@@ -376,7 +384,8 @@ def _add_bar(ws: Worksheet, cs: BarChartSpec) -> None:
     chart.set_categories(Reference(ws, min_col=c0, min_row=r0, max_col=c1, max_row=r1))
     if cs.labels:  # the value only (LibreOffice shows what is not switched off)
         chart.dataLabels = DataLabelList(showVal=True, showCatName=False, showSerName=False,
-                                         showLegendKey=False, showPercent=False)
+                                         showLegendKey=False, showPercent=False,
+                                         numFmt="General")
     ws.add_chart(chart, cs.anchor)
 
 

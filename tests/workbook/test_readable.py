@@ -23,8 +23,13 @@ def test_every_workbook_opens_on_a_guide_whose_links_land(tmp_path, net):
         if line.startswith("=HYPERLINK"):
             target = re.match(r'=HYPERLINK\("#(.+?)!', line).group(1).strip("'")
             assert target in wb.sheetnames, line
+    # a longer line would make fit-to-width shrink the printed page
+    assert max(len(line) for line in lines if not line.startswith("=")) <= 155
     if net in ("gd", "regression"):  # no pixels or labels to edit there
         assert "pixel" not in " ".join(str(c.value) for c in wb["Inputs"]["A"] if c.value)
+
+
+NUMBER = "[>=10]0.00;[<=-10]-0.00;0.0000"  # 4 decimals; 2 from ±10 on, to fit the column
 
 
 def _row_of(ws, column, text):
@@ -38,7 +43,7 @@ def test_fc_sheet_areas_say_what_they_hold_and_numbers_have_formats(tmp_path):
     top = _row_of(ws, "A", "Parameters · gradients")
     assert ws.cell(top, 4).value == "∂C_T/∂(w, b)" and ws.cell(top, 3).value is None
     assert "each image's own gradient ∂C/∂w" in ws.cell(top, 5).value
-    assert ws.cell(top + 1, 5).number_format == "0.0000"  # image 1's ∂C/∂w²₁₁
+    assert ws.cell(top + 1, 5).number_format == NUMBER  # image 1 ∂C/∂w²₁₁
     accuracy = _row_of(ws, "B", "1 if right")
     assert ws.cell(accuracy, 3).number_format == "0.0%"
     assert ws.print_title_cols == "$A:$B" and ws.print_title_rows == "$1:$2"
