@@ -468,7 +468,7 @@ def show(
     else:
         cols = run.data.shape[1]  # channels one under the other
         pic = terminal.picture(run.data.x[i].reshape(-1, cols), title)
-    console.print(Group(pic, *terminal.VIEWS[preset.view](blocks, i)))
+    console.print(Group(pic, *terminal.VIEWS[preset.view](blocks, i, run.data.classes)))
     if run.rule.state:
         console.print(terminal.rule_table(blocks, run.rule, list(run.params), iteration))
     accuracy = (f", accuracy {float(blocks['accuracy']):.1%}" if "accuracy" in blocks

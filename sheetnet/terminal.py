@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from rich.table import Table
 from rich.text import Text
@@ -84,29 +86,37 @@ def rows_table(title: str, headers: list[str], rows: list[list[str]]) -> Table:
     return table
 
 
-def vector_table(title: str, columns: dict[str, np.ndarray]) -> Table:
-    """Named vectors side by side, one row per unit."""
+def vector_table(title: str, columns: dict[str, np.ndarray],
+                 classes: Sequence[object] = ()) -> Table:
+    """Named vectors side by side, one row per unit (with its class, for an output layer)."""
     table = Table(title=title)
     table.add_column("unit", justify="right")
+    if classes:
+        table.add_column("class", justify="right")
     for name in columns:
         table.add_column(name, justify="right")
     rows = max(len(v) for v in columns.values())
     for j in range(rows):
-        table.add_row(str(j + 1), *(f"{v[j]: .6f}" if j < len(v) else "" for v in columns.values()))
+        label = ([f"{classes[j]:g}" if isinstance(classes[j], float) else str(classes[j])]
+                 if classes else [])
+        table.add_row(str(j + 1), *label,
+                      *(f"{v[j]: .6f}" if j < len(v) else "" for v in columns.values()))
     return table
 
 
-def fc_view(blocks: dict[str, np.ndarray], i: int) -> list[Table]:
+def fc_view(blocks: dict[str, np.ndarray], i: int, classes: Sequence[object] = ()
+            ) -> list[Table]:
     """Image i's z, a and δ of every layer, and its target."""
     layers = sorted(int(k[1:]) for k in blocks if k[0] == "z" and k[1:].isdigit())
     tables = [vector_table(f"layer {l}", {"z": blocks[names.z(l)][i], "a": blocks[names.a(l)][i],
                                           "δ": blocks[names.delta(l)][i]})
               for l in layers]
-    tables.append(vector_table("target", {"t": blocks["t"][i]}))
+    tables.append(vector_table("target", {"t": blocks["t"][i]}, classes))
     return tables
 
 
-def cnn_view(blocks: dict[str, np.ndarray], i: int) -> list[Table]:
+def cnn_view(blocks: dict[str, np.ndarray], i: int, classes: Sequence[object] = ()
+             ) -> list[Table]:
     """Image i's maps as pictures, filter by filter (wᶠ, aᶠ, zᴾ on 0..1, δᶠ), and its outputs."""
     maps = Table(title="convolution and pooling (aᶠ and zᴾ shaded on 0..1)")
     for col in ("filter", "wᶠ", "zᶠ", "aᶠ", "zᴾ", "δᶠ"):
@@ -118,7 +128,8 @@ def cnn_view(blocks: dict[str, np.ndarray], i: int) -> list[Table]:
                      picture(blocks["aF"][i, k], lo=0, hi=1),
                      picture(blocks["zP"][i, k], lo=0, hi=1), picture(blocks["deltaF"][i, k]))
     out = vector_table("output layer", {"zᴼ": blocks["zO"][i], "aᴼ": blocks["aO"][i],
-                                        "t": blocks["t"][i], "δᴼ": blocks["deltaO"][i]})
+                                        "t": blocks["t"][i], "δᴼ": blocks["deltaO"][i]},
+                       classes)
     return [maps, out]
 
 

@@ -65,3 +65,12 @@ def test_show_with_iterations_shows_the_last_one():
     assert "iteration 5:" in result.output
     result = runner.invoke(app, ["show", "--net", "mlp", "--iterations", "5", "--iteration", "2"])
     assert "iteration 2:" in result.output
+
+
+def test_show_names_each_output_units_class():
+    result = runner.invoke(app, ["show", "--net", "digits", "--iterations", "1", "--image", "7"],
+                           env={"COLUMNS": "100"})
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.output.splitlines() if line.startswith("│")
+            and line.count("│") == 7]
+    assert [r.split("│")[2].strip() for r in rows[-10:]] == [str(c) for c in range(10)]
