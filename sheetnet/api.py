@@ -32,6 +32,7 @@ from sheetnet.files import check_out
 from sheetnet.pairs import optim
 from sheetnet.presets.options import Options
 from sheetnet.workbook import xlsx
+from sheetnet.workbook.layout import WorkbookSpec
 
 
 @dataclass(frozen=True)
@@ -104,23 +105,24 @@ def export(what: Training | str, out: str | Path, *, force: bool = False,
     if isinstance(what, str):
         preset = presets.get(what)
         run = preset.run(options(**given), workbook=True)
+        spec = layout(preset, run)  # refused here, before any training, if too big
         trace = preset.trace(run)
     else:
         if given:
             raise SheetnetError("options go to train(); export(training, path) writes that run")
         preset, run, trace = presets.get(what.net), what.run, what.trace
         preset.run(what.options, workbook=True)  # refuses a run too big for a workbook
-    write_workbook(preset, run, trace, out, force, progress)
+        spec = layout(preset, run)
+    xlsx.write(spec, out, progress, force, trace)
     return out
 
 
-def write_workbook(preset: presets.Preset, run: Run, trace: Trace, out: Path, force: bool,
-                   progress: Callable[[str], None] | None = None) -> int:
-    """Lay the run out and write it (``progress(sheet)`` after each sheet); the formula cells
-    written. The CLI's export and ``export`` share it."""
+def layout(preset: presets.Preset, run: Run) -> WorkbookSpec:
+    """The run's workbook layout (sheets are built lazily, as they are written), refused in one
+    line if Excel could not open it. The CLI's export and ``export`` share it."""
     spec = preset.workbook(run)
     spec.check_limits()
-    return xlsx.write(spec, out, progress, force, trace)
+    return spec
 
 
 def verify(path: str | Path, engine: str | Sequence[str] = engines.DEFAULT,
@@ -133,4 +135,4 @@ def verify(path: str | Path, engine: str | Sequence[str] = engines.DEFAULT,
 
 
 __all__ = ["SheetnetError", "Training", "export", "options", "train", "verify",
-           "write_workbook"]
+           "layout"]

@@ -37,6 +37,7 @@ from sheetnet.pairs import optim, outputs
 from sheetnet.pairs.activations import ACTIVATIONS, LEAKY_SLOPE
 from sheetnet.pairs.outputs import HUBER_DELTA
 from sheetnet.presets.options import DEFAULT_SEED, Options
+from sheetnet.workbook import xlsx
 
 # Recent typer vendors its own click: take the exception base from typer itself.
 ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
@@ -296,13 +297,13 @@ def export(
     check_out(out, force, ".xlsx")
     preset = presets.get(net)
     run = preset.run(opts, workbook=True)
-    sheets = len(preset.workbook(run).sheets)  # layouts are lazy: this is cheap
+    spec = api.layout(preset, run)
+    sheets = len(spec.sheets)
     started = time.perf_counter()
     trace = _train(preset, run, "NumPy core")  # every block: the cells store its numbers
     with _progress() as bar:
         task = bar.add_task("writing sheets", total=sheets)
-        cells = api.write_workbook(preset, run, trace, out, force,
-                                   lambda name: bar.advance(task))
+        cells = xlsx.write(spec, out, lambda name: bar.advance(task), force, trace)
     seconds = time.perf_counter() - started
     console.print(f"[green]✓[/] wrote [bold]{out}[/]: {sheets} sheets,"
                   f" {cells:,} formula cells in {seconds:.1f} s"

@@ -1,5 +1,7 @@
 import os
+import re
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +48,22 @@ def recalculated_cost(path: Path, tmp_path: Path, engine: str = "ironcalc") -> n
     """C_T per iteration as an engine computes it (the Summary sheet's column B)."""
     grid = recalculated(path, tmp_path, engine)["Summary"].numbers
     return grid[1:, 1][~np.isnan(grid[1:, 1])]
+
+
+def stale_copy(path: Path, out: Path, value: str = "999") -> Path:
+    """A copy whose every formula carries a wrong stored value, as if saved long ago (empty
+    ``<v/>`` as openpyxl saves them, or the values sheetnet stores)."""
+    changed = 0
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            body = src.read(item.filename)
+            if item.filename.startswith("xl/worksheets/"):
+                body, n = re.subn(rb"</f><v\s*/>|</f><v>[^<]*</v>",
+                                  b"</f><v>" + value.encode() + b"</v>", body)
+                changed += n
+            dst.writestr(item, body)
+    assert changed, "no formula cell found to make stale"
+    return out
 
 
 def write_csv(path: Path, text: str) -> Path:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sheetnet import notation as names
 from sheetnet.workbook.layout import Cached, Grid, Place, SheetSpec, Text, put, sheet_prefix
 
 GUIDE = "Guide"
@@ -96,8 +97,6 @@ def net_guide(run, first: dict[str, Place], second: dict[str, Place] | None,
               ) -> SheetSpec:
     """The Guide of a network's workbook (fully connected or CNN). first, second: the places of
     Iter 0 and Iter 1 (None when the run has no iteration 1)."""
-    from sheetnet import notation as names
-
     net, n, last = run.model, run.n_images, run.iterations
     w, z = ("F", "zF") if cnn else (names.weights(2), names.z(2))
     w_sym, z_sym = ("wᶠ¹₁₁", "zᶠ¹₁₁") if cnn else ("w²₁₁", "z²₁")

@@ -322,7 +322,7 @@ def band_breaks(widths: dict[int, float], first: int, stride: int, count: int,
     def width(c: int) -> float:
         return widths.get(c, default)
 
-    used = repeated + sum(width(c) for c in range(1, first)) - repeated  # the first page's start
+    used = sum(width(c) for c in range(1, first))  # the first page: labels, values, totals
     breaks = []
     for i in range(count):
         start = first + i * stride

@@ -2,10 +2,8 @@
 workbook, it reports error values, and ``--engine all`` passes only when every engine agrees."""
 
 import os
-import re
 import subprocess
 import sys
-import zipfile
 
 import numpy as np
 import openpyxl
@@ -18,21 +16,10 @@ from sheetnet.audit.engines import ENGINES
 from sheetnet.audit.verify import verify
 from sheetnet.cli import app
 from sheetnet.core import data, fc
-from tests.conftest import export, recalculated_cost
+from tests.conftest import export, recalculated_cost, stale_copy
 
 runner = CliRunner()
 
-
-
-def _stale(path, out, value="999"):
-    """A copy whose every formula carries a wrong cached value, as if saved long ago."""
-    with zipfile.ZipFile(path) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for item in src.infolist():
-            body = src.read(item.filename)
-            if item.filename.startswith("xl/worksheets/"):
-                body = re.sub(rb"</f><v\s*/>", b"</f><v>" + value.encode() + b"</v>", body)
-            dst.writestr(item, body)
-    return out
 
 
 def test_every_engine_agrees_with_numpy_on_every_cell(engine, tmp_path):
@@ -61,7 +48,7 @@ def test_every_engine_really_recalculates(engine, tmp_path):
     w_row = next(r for r in range(1, 60) if inputs.cell(r, 1).value == "W2")
     inputs.cell(w_row, 3).value = 1.5
     wb.save(tmp_path / "edited.xlsx")
-    stale = _stale(tmp_path / "edited.xlsx", tmp_path / "stale.xlsx")
+    stale = stale_copy(tmp_path / "edited.xlsx", tmp_path / "stale.xlsx")
     cost = recalculated_cost(stale, tmp_path, engine)
     net = fc.FCNet((12, 3, 2))
     params = fc.init_params(net, 0)
