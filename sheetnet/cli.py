@@ -198,7 +198,7 @@ def _hyper_option(name: str, hypers: list) -> object:
     default = (next(iter(by_default)) if len(by_default) == 1 else ", ".join(
         f"{d} for {' and '.join(names)}" for d, names in by_default.items()))
     return Annotated[float | None, typer.Option(
-        f"--{name}", rich_help_panel=TRAINING,
+        first.flag, rich_help_panel=TRAINING,
         help=f"{first.symbol}, {first.meaning} ({users}; default {default}).")]
 
 

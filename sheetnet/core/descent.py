@@ -67,9 +67,7 @@ def descend(step: Step, params: Mapping[str, np.ndarray], eta: float, iterations
                 blocks["C_batch"] = np.asarray(ops.total(blocks["C"], mask)
                                                + (cost if penalised else 0.0))
             for name, value in current.items():
-                grad = blocks[grad_of(name)]
-                state[name] = rule.advance(grad, state[name], hk, k)
-                delta = rule.step(grad, state[name], hk, k)
+                delta, state[name] = rule.step(value, blocks[grad_of(name)], state[name], hk, k)
                 current[name] = value + delta
                 blocks.update({names.state(kind, name): s for kind, s in state[name].items()})
                 if step_of is not None:

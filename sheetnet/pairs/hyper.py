@@ -19,18 +19,27 @@ from sheetnet.errors import SheetnetError
 class Hyper:
     """A hyperparameter: a named input cell and an option ``--{name}``."""
 
-    name: str  # the cell's defined name and the option, e.g. "momentum"
+    name: str  # the cell's defined name (and the option, hyphenated), e.g. "momentum"
     symbol: str  # as the sheet labels it, e.g. "μ"
     default: float
     meaning: str
     valid: Callable[[float], bool]
     valid_text: str  # what ``valid`` asks, e.g. "in [0, 1)"
-    option: str = ""  # the command-line option, when not ``--{name}``
+    option: str = ""  # the command-line option, when not ``--{name}`` with hyphens
+
+    @property
+    def flag(self) -> str:
+        """The command-line option: ``--weight-decay`` for ``weight_decay``."""
+        return self.option or "--" + self.name.replace("_", "-")
+
+    @property
+    def keyword(self) -> str:
+        """The option as a Python keyword (the API's): ``weight_decay``."""
+        return self.flag[2:].replace("-", "_")
 
     def check(self, value: float) -> None:
         if not (np.isfinite(value) and self.valid(value)):
-            raise SheetnetError(f"{self.option or '--' + self.name} {value:g} must be"
-                                f" {self.valid_text}")
+            raise SheetnetError(f"{self.flag} {value:g} must be {self.valid_text}")
 
 
 ETA = Hyper("eta", "η", 0.2, "the learning rate", lambda v: v > 0, "a positive number")

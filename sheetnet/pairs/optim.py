@@ -8,11 +8,12 @@ rule is one entry in ``RULES`` (``--optimizer`` offers every one; each ``Hyper``
 option and a named cell).
 
 Per step k (0, 1, …; t = k + 1 counts steps as torch.optim does): ``advance`` gives the new
-state from g and the old state (zeros before step 0); ``step`` gives Δp from g and the new
-state; p ← p + Δp. The rules follow torch.optim's definitions and defaults. NumPy forms take
-arrays of p's shape and a dict of hyperparameter values; Excel forms take one element's cells
-(p, g, the state cells of the previous iteration and of this one) and a dict of the
-hyperparameters' cells, and return formula text without ``=``.
+state from g and the old state (zeros before step 0); ``delta`` gives Δp from p, g and the new
+state, stated once per rule in each language; ``update`` is p ← p + Δp. The rules follow
+torch.optim's definitions and defaults. NumPy forms take arrays of p's shape and a dict of
+hyperparameter values; Excel forms take one element's cells (p, g, the state cells of the
+previous iteration and of this one) and a dict of the hyperparameters' cells, and return formula
+text without ``=``.
 """
 
 from __future__ import annotations
@@ -30,15 +31,18 @@ Cells = Mapping[str, str]  # hyperparameter or state kind -> cell reference
 State = Mapping[str, np.ndarray]  # state kind -> array of the parameter's shape
 
 
-
-
 @dataclass(frozen=True)
 class UpdateRule:
+    """An update rule, its step Δp stated once in NumPy (``delta``) and once in Excel
+    (``delta_xl``); ``update`` and ``update_xl`` derive p' = p + Δp from them."""
+
     name: str
     summary: str
-    step: Callable[[np.ndarray, State, Values, int], np.ndarray]  # (g, new state, h, k) -> Δp
-    step_xl: Callable[[str, Cells, Cells, int], str]  # (g, new state cells, h cells, k)
-    update_xl: Callable[[str, str, Cells, Cells, int], str]  # (p, g, new state, h, k): p + Δp
+    # (p, g, new state, h, k) -> Δp; it sees p (decoupled weight decay needs it)
+    delta: Callable[[np.ndarray, np.ndarray, State, Values, int], np.ndarray]
+    # (p, g, new state cells, h cells, k) -> Δp's text, starting with "-" when it is minus a
+    # product, so that p' reads as the book writes it (p-eta*g)
+    delta_xl: Callable[[str, str, Cells, Cells, int], str]
     hypers: tuple[Hyper, ...] = ()  # beyond η
     state: tuple[str, ...] = ()  # the kinds of state each parameter keeps
     advance: Callable[[np.ndarray, State, Values, int], dict[str, np.ndarray]] = \
@@ -52,22 +56,56 @@ class UpdateRule:
         """The state before step 0: zeros (as in torch.optim)."""
         return {kind: np.zeros_like(param, dtype=float) for kind in self.state}
 
+    def step(self, param: np.ndarray, grad: np.ndarray, state: State, h: Values,
+             k: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Step k: (Δp, the new state), given the old state. New arrays."""
+        new = self.advance(grad, state, h, k)
+        return self.delta(param, grad, new, h, k), new
+
     def update(self, param: np.ndarray, grad: np.ndarray, state: State, h: Values,
                k: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """One step: (p + Δp, the new state), given the old state. New arrays."""
-        new = self.advance(grad, state, h, k)
-        return param + self.step(grad, new, h, k), new
+        """Step k: (p' = p + Δp, the new state), given the old state. New arrays."""
+        delta, new = self.step(param, grad, state, h, k)
+        return param + delta, new
+
+    def update_xl(self, p: str, g: str, old: Cells, new: Cells, h: Cells,
+                  k: int) -> tuple[str, dict[str, str]]:
+        """Step k in cells: (p's next formula, each new state's formula). ``old``/``new``: the
+        state's cells before and after the step (``new`` is where ``advance_xl``'s go)."""
+        return self.next_xl(p, g, new, h, k), self.advance_xl(g, old, new, h, k)
+
+    def next_xl(self, p: str, g: str, new: Cells, h: Cells, k: int) -> str:
+        """p's formula after step k (``new``: the state's cells after the step)."""
+        return plus_xl(p, self.delta_xl(p, g, new, h, k))
 
 
-# Plain gradient descent, the book's: Δp = −η·∂C_T/∂p. p + (−η·g) is p − η·g to the last bit
-# (IEEE subtraction is the addition of the negation), so the cells can write it the book's way.
+def plus_xl(p: str, delta: str) -> str:
+    """p + Δp as cell text. A Δp of "-q" (q one product or quotient) gives p-q, the book's
+    form: IEEE subtraction is the addition of the negation, so p − q is p + (−q) to the last
+    bit. Any other Δp is added whole, in parentheses, as NumPy adds it."""
+    if delta.startswith("-") and _one_term(delta[1:]):
+        return f"{p}{delta}"
+    return f"{p}+({delta})"
+
+
+def _one_term(text: str) -> bool:
+    """No + or - outside parentheses: a product or quotient of factors."""
+    depth = 0
+    for ch in text:
+        depth += (ch == "(") - (ch == ")")
+        if depth == 0 and ch in "+-":
+            return False
+    return True
+
+
+# Plain gradient descent, the book's: Δp = −η·∂C_T/∂p.
 GD = UpdateRule(
     name="gd",
     summary="gradient descent: p ← p − η·g",
-    step=lambda g, s, h, k: -h["eta"] * g,
-    step_xl=lambda g, s, h, k: f"-{h['eta']}*{g}",
-    update_xl=lambda p, g, s, h, k: f"{p}-{h['eta']}*{g}",
+    delta=lambda p, g, s, h, k: -h["eta"] * g,
+    delta_xl=lambda p, g, s, h, k: f"-{h['eta']}*{g}",
 )
+
 
 def _unit(v: float) -> bool:
     return 0 <= v < 1
@@ -82,6 +120,8 @@ RHO = Hyper("rho", "ρ", 0.99, "the decay of the squared gradients' average", _u
 BETA1 = Hyper("beta1", "β₁", 0.9, "the decay of the gradients' average", _unit, "in [0, 1)")
 BETA2 = Hyper("beta2", "β₂", 0.999, "the decay of the squared gradients' average", _unit,
               "in [0, 1)")
+WEIGHT_DECAY = Hyper("weight_decay", "λ", 0.01, "AdamW's decoupled weight decay",
+                     lambda v: v >= 0, "0 or more")
 
 
 def _epsilon(default: float) -> Hyper:
@@ -97,9 +137,8 @@ MOMENTUM_RULE = UpdateRule(
     state=("v",),
     advance=lambda g, s, h, k: {"v": h["momentum"] * s["v"] + g},
     advance_xl=lambda g, old, new, h, k: {"v": f"{h['momentum']}*{old['v']}+{g}"},
-    step=lambda g, s, h, k: -h["eta"] * s["v"],
-    step_xl=lambda g, s, h, k: f"-{h['eta']}*{s['v']}",
-    update_xl=lambda p, g, s, h, k: f"{p}-{h['eta']}*{s['v']}",
+    delta=lambda p, g, s, h, k: -h["eta"] * s["v"],
+    delta_xl=lambda p, g, s, h, k: f"-{h['eta']}*{s['v']}",
 )
 
 # v ← μv + g, p ← p − η·(g + μv) with the new v (torch.optim.SGD with nesterov=True)
@@ -110,9 +149,8 @@ NESTEROV = UpdateRule(
     state=("v",),
     advance=MOMENTUM_RULE.advance,
     advance_xl=MOMENTUM_RULE.advance_xl,
-    step=lambda g, s, h, k: -h["eta"] * (g + h["momentum"] * s["v"]),
-    step_xl=lambda g, s, h, k: f"-{h['eta']}*({g}+{h['momentum']}*{s['v']})",
-    update_xl=lambda p, g, s, h, k: f"{p}-{h['eta']}*({g}+{h['momentum']}*{s['v']})",
+    delta=lambda p, g, s, h, k: -h["eta"] * (g + h["momentum"] * s["v"]),
+    delta_xl=lambda p, g, s, h, k: f"-{h['eta']}*({g}+{h['momentum']}*{s['v']})",
 )
 
 
@@ -125,10 +163,6 @@ def _scaled_xl(g: str, s: str, h: Cells) -> str:
     return f"-{h['eta']}*{g}/(SQRT({s})+{h['epsilon']})"
 
 
-def _scaled_update_xl(p: str, g: str, s: str, h: Cells) -> str:
-    return f"{p}-{h['eta']}*{g}/(SQRT({s})+{h['epsilon']})"
-
-
 # s ← s + g², p ← p − η·g/(√s + ε) (torch.optim.Adagrad: lr_decay 0, initial sum 0)
 ADAGRAD = UpdateRule(
     name="adagrad",
@@ -137,9 +171,8 @@ ADAGRAD = UpdateRule(
     state=("s",),
     advance=lambda g, s, h, k: {"s": s["s"] + g * g},
     advance_xl=lambda g, old, new, h, k: {"s": f"{old['s']}+{g}^2"},
-    step=lambda g, s, h, k: _scaled(g, s["s"], h),
-    step_xl=lambda g, s, h, k: _scaled_xl(g, s["s"], h),
-    update_xl=lambda p, g, s, h, k: _scaled_update_xl(p, g, s["s"], h),
+    delta=lambda p, g, s, h, k: _scaled(g, s["s"], h),
+    delta_xl=lambda p, g, s, h, k: _scaled_xl(g, s["s"], h),
 )
 
 # s ← ρs + (1 − ρ)g², p ← p − η·g/(√s + ε) (torch.optim.RMSprop: alpha = ρ, no momentum)
@@ -150,9 +183,8 @@ RMSPROP = UpdateRule(
     state=("s",),
     advance=lambda g, s, h, k: {"s": h["rho"] * s["s"] + (1 - h["rho"]) * (g * g)},
     advance_xl=lambda g, old, new, h, k: {"s": f"{h['rho']}*{old['s']}+(1-{h['rho']})*{g}^2"},
-    step=lambda g, s, h, k: _scaled(g, s["s"], h),
-    step_xl=lambda g, s, h, k: _scaled_xl(g, s["s"], h),
-    update_xl=lambda p, g, s, h, k: _scaled_update_xl(p, g, s["s"], h),
+    delta=lambda p, g, s, h, k: _scaled(g, s["s"], h),
+    delta_xl=lambda p, g, s, h, k: _scaled_xl(g, s["s"], h),
 )
 
 
@@ -164,6 +196,22 @@ def _adam(g: np.ndarray, s: State, h: Values, k: int) -> dict[str, np.ndarray]:
             "v_hat": v / (1 - h["beta2"] ** t)}
 
 
+def _adam_xl(g: str, old: Cells, new: Cells, h: Cells, k: int) -> dict[str, str]:
+    return {"m": f"{h['beta1']}*{old['m']}+(1-{h['beta1']})*{g}",
+            "v": f"{h['beta2']}*{old['v']}+(1-{h['beta2']})*{g}^2",
+            "m_hat": f"{new['m']}/(1-{h['beta1']}^{k + 1})",
+            "v_hat": f"{new['v']}/(1-{h['beta2']}^{k + 1})"}
+
+
+def _adam_step(s: State, h: Values) -> np.ndarray:
+    """m̂/(√v̂ + ε)."""
+    return s["m_hat"] / (np.sqrt(s["v_hat"]) + h["epsilon"])
+
+
+def _adam_step_xl(s: Cells, h: Cells) -> str:
+    return f"{s['m_hat']}/(SQRT({s['v_hat']})+{h['epsilon']})"
+
+
 # m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g², m̂ = m/(1 − β₁ᵗ), v̂ = v/(1 − β₂ᵗ),
 # p ← p − η·m̂/(√v̂ + ε) (torch.optim.Adam; a penalty's gradient joins g first, not AdamW)
 ADAM = UpdateRule(
@@ -172,20 +220,27 @@ ADAM = UpdateRule(
     hypers=(BETA1, BETA2, _epsilon(1e-8)),
     state=("m", "v", "m_hat", "v_hat"),
     advance=_adam,
-    advance_xl=lambda g, old, new, h, k: {
-        "m": f"{h['beta1']}*{old['m']}+(1-{h['beta1']})*{g}",
-        "v": f"{h['beta2']}*{old['v']}+(1-{h['beta2']})*{g}^2",
-        "m_hat": f"{new['m']}/(1-{h['beta1']}^{k + 1})",
-        "v_hat": f"{new['v']}/(1-{h['beta2']}^{k + 1})"},
-    step=lambda g, s, h, k: -h["eta"] * s["m_hat"] / (np.sqrt(s["v_hat"]) + h["epsilon"]),
-    step_xl=lambda g, s, h, k:
-        f"-{h['eta']}*{s['m_hat']}/(SQRT({s['v_hat']})+{h['epsilon']})",
-    update_xl=lambda p, g, s, h, k:
-        f"{p}-{h['eta']}*{s['m_hat']}/(SQRT({s['v_hat']})+{h['epsilon']})",
+    advance_xl=_adam_xl,
+    delta=lambda p, g, s, h, k: -h["eta"] * s["m_hat"] / (np.sqrt(s["v_hat"]) + h["epsilon"]),
+    delta_xl=lambda p, g, s, h, k: f"-{h['eta']}*{_adam_step_xl(s, h)}",
+)
+
+# Adam's moments, then p ← p − η·(m̂/(√v̂ + ε) + λp): the weight decay is decoupled from g
+# (torch.optim.AdamW: p ← p(1 − ηλ) − η·m̂/(√v̂ + ε), the same step; every parameter decays)
+ADAMW = UpdateRule(
+    name="adamw",
+    summary="AdamW: Adam with decoupled weight decay, p ← p − η·(m̂/(√v̂ + ε) + λp)",
+    hypers=(BETA1, BETA2, _epsilon(1e-8), WEIGHT_DECAY),
+    state=ADAM.state,
+    advance=_adam,
+    advance_xl=_adam_xl,
+    delta=lambda p, g, s, h, k: -h["eta"] * (_adam_step(s, h) + h["weight_decay"] * p),
+    delta_xl=lambda p, g, s, h, k:
+        f"-{h['eta']}*({_adam_step_xl(s, h)}+{h['weight_decay']}*{p})",
 )
 
 RULES: dict[str, UpdateRule] = {r.name: r for r in (GD, MOMENTUM_RULE, NESTEROV, ADAGRAD,
-                                                    RMSPROP, ADAM)}
+                                                    RMSPROP, ADAM, ADAMW)}
 
 
 def hypers() -> dict[str, list[Hyper]]:
@@ -195,6 +250,11 @@ def hypers() -> dict[str, list[Hyper]]:
         for h in r.hypers:
             found.setdefault(h.name, []).append(h)
     return found
+
+
+def flag(name: str) -> str:
+    """The command-line option of a rule's hyperparameter (``--weight-decay``)."""
+    return hypers()[name][0].flag
 
 
 def rule(name: str) -> UpdateRule:

@@ -22,7 +22,7 @@ from sheetnet.core.trace import Trace
 from sheetnet.errors import SheetnetError
 from sheetnet.files import read_text
 from sheetnet.pairs.optim import GD as GD_RULE
-from sheetnet.pairs.optim import RULES, UpdateRule
+from sheetnet.pairs.optim import RULES, UpdateRule, flag
 from sheetnet.pairs.optim import rule as rule_of
 from sheetnet.presets import training
 from sheetnet.presets.options import Options
@@ -141,12 +141,12 @@ class GradientDescent(Exercise):
 def compare_hypers(rules: tuple[UpdateRule, ...], opts: Options) -> dict[str, float]:
     """Each compared rule's own hyperparameters (the options' or its defaults), by their cell
     names (``adam_beta1`` …); an option applies to every rule that takes it."""
-    takes = {h.name for r in rules for h in r.hypers}
+    takes = {h.name: h.flag for r in rules for h in r.hypers}
     for name in opts.hyper:
         if name not in takes:
-            raise SheetnetError(f"--{name} is not used by any of the rules compared;"
+            raise SheetnetError(f"{flag(name)} is not used by any of the rules compared;"
                                 f" {', '.join(r.name for r in rules)} take"
-                                f" {', '.join('--' + n for n in sorted(takes)) or 'none'}")
+                                f" {', '.join(sorted(takes.values())) or 'none'}")
     hyper = {}
     for rule in rules:
         for h in rule.hypers:

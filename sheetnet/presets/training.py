@@ -8,7 +8,7 @@ import numpy as np
 from sheetnet.core import batches as batching
 from sheetnet.errors import SheetnetError
 from sheetnet.pairs import penalties
-from sheetnet.pairs.optim import UpdateRule, rule
+from sheetnet.pairs.optim import UpdateRule, flag, rule
 from sheetnet.presets.options import Options
 
 
@@ -20,8 +20,8 @@ def update_rule(opts: Options) -> tuple[UpdateRule, dict[str, float]]:
     own = {h.name: h for h in chosen.hypers}
     for name in opts.hyper:
         if name not in own:
-            takes = f"takes {', '.join('--' + n for n in own)}" if own else "takes none"
-            raise SheetnetError(f"--{name} is not used by --optimizer {chosen.name} (which"
+            takes = f"takes {', '.join(h.flag for h in own.values())}" if own else "takes none"
+            raise SheetnetError(f"{flag(name)} is not used by --optimizer {chosen.name} (which"
                                 f" {takes}); pick an --optimizer that uses it")
     hyper: dict[str, float] = {}
     for h in chosen.hypers:

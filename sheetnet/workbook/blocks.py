@@ -115,9 +115,9 @@ def parameter_cells(run: Run, name: str, k: int, here: Places, prev: Places | No
             else:
                 old = {kind: prev[names.state(kind, name)].ref(r, c, sheet=sheet)
                        for kind in rule.state}
-                formula = rule.update_xl(prev[name].ref(r, c, sheet=sheet),
-                                         prev[names.total_grad(name)].ref(r, c, sheet=sheet),
-                                         old, h_prev, k - 1)
+                formula = rule.next_xl(prev[name].ref(r, c, sheet=sheet),
+                                       prev[names.total_grad(name)].ref(r, c, sheet=sheet),
+                                       old, h_prev, k - 1)
             yield value, r, c, formula
             here_cells = {kind: place.ref(r, c) for kind, place in states.items()}
             new = rule.advance_xl(total.ref(r, c), old, here_cells, h, k)

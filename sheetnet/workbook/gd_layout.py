@@ -100,7 +100,7 @@ def descent_sheet(run: Run, f: Function, rule: UpdateRule, here: dict[str, Place
                 for kind, formula in rule.advance_xl(g_cell, old[p], new[p], hypers,
                                                      i).items():
                     row[col[names.state(kind, p)]] = "=" + formula
-                row[col[f"d{p}"]] = "=" + rule.step_xl(g_cell, new[p], hypers, i)
+                row[col[f"d{p}"]] = "=" + rule.delta_xl(cell(p, r), g_cell, new[p], hypers, i)
             row[col["z"]] = "=" + f.excel_value(x, y)
             g[r] = row
         return g

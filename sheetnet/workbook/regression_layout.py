@@ -140,7 +140,7 @@ def workbook(run: Run) -> WorkbookSpec:
                 row[here["b"].col] = "=" + start_place.ref(1, absolute=True, sheet=SHEET)
             else:
                 for name in ("a", "b"):
-                    row[here[name].col] = "=" + run.rule.update_xl(
+                    row[here[name].col] = "=" + run.rule.next_xl(
                         ref(name, i - 1), ref(f"dC_d{name}", i - 1), {}, hypers, i - 1)
             row[here["dC_da"].col] = Styled("=-" + regression.residual_sum_xl(a, b, u, y, u),
                                             "sci")  # gradients shrink to 1e-7: not 0.0000

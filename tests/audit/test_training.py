@@ -60,6 +60,7 @@ def _set_name(wb, name, value):
     (["--optimizer", "rmsprop"], {"rho": 0.9, "epsilon": 1e-3}),
     (["--optimizer", "adam", "--l1", "0.01", "--l2", "0.02", "--eta-decay", "0.9"],
      {"beta1": 0.8, "beta2": 0.99, "lambda_l1": 0.05, "lambda_l2": 0.1, "eta_decay": 0.5}),
+    (["--optimizer", "adamw", "--weight-decay", "0.1"], {"weight_decay": 0.5}),
 ])
 def test_editing_a_named_hyperparameter_recomputes_the_run(tmp_path, args, edits):
     out = export(tmp_path, "mlp.xlsx", "--iterations", "3", *args)
@@ -122,6 +123,9 @@ def test_an_edited_batch_mark_moves_the_run(tmp_path):
     (["--momentum", "0.5"], "--momentum is not used by --optimizer gd"),
     (["--optimizer", "adam", "--momentum", "0.5"], "--momentum is not used by --optimizer adam"),
     (["--optimizer", "lion"], "--optimizer 'lion' is not one of"),
+    (["--optimizer", "adamw", "--weight-decay", "-1"], "--weight-decay -1 must be 0 or more"),
+    (["--optimizer", "adam", "--weight-decay", "0.1"],
+     "--weight-decay is not used by --optimizer adam"),
     (["--shuffle"], "--shuffle and --no-shuffle go with --batch-size"),
 ])
 def test_bad_training_options_are_one_line_and_write_nothing(tmp_path, args, message):

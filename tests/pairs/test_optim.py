@@ -70,21 +70,50 @@ def test_adam_by_hand_with_bias_correction():
     np.testing.assert_allclose(moved, 0.001, rtol=1e-6)
 
 
+def test_adamw_by_hand_as_torch_defines_it():
+    """torch.optim.AdamW: p ← p·(1 − ηλ), then Adam's step p ← p − η·m̂/(√v̂ + ε); the decay
+    is decoupled from g (it does not enter m or v) and applies to every parameter."""
+    h = {"eta": 0.01, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8, "weight_decay": 0.1}
+    p1, p2, s = _two_steps(optim.ADAMW, h)
+    m1, v1 = 0.1 * G1, 0.001 * G1**2
+    m2, v2 = 0.9 * m1 + 0.1 * G2, 0.999 * v1 + 0.001 * G2**2
+    decayed = P * (1 - 0.01 * 0.1)
+    want1 = decayed - 0.01 * (m1 / 0.1) / (np.sqrt(v1 / 0.001) + 1e-8)
+    want2 = (p1 * (1 - 0.01 * 0.1)
+             - 0.01 * (m2 / (1 - 0.9**2)) / (np.sqrt(v2 / (1 - 0.999**2)) + 1e-8))
+    np.testing.assert_allclose(p1, want1, rtol=1e-14)
+    np.testing.assert_allclose(p2, want2, rtol=1e-14)
+    np.testing.assert_allclose(s["m"], m2, rtol=1e-15)  # g alone made the moments
+    # a parameter with no gradient still shrinks: P[1, 1] = 0 stays 0, P[0, 0] decays
+    no_grad = optim.ADAMW.update(np.array([2.0]), np.array([0.0]),
+                                 optim.ADAMW.start(np.zeros(1)), h, 0)[0]
+    np.testing.assert_allclose(no_grad, 2.0 * (1 - 0.001), rtol=1e-15)
+    # with λ = 0 it is Adam (η·(m̂/d) rather than (η·m̂)/d: to rounding)
+    plain = {**h, "weight_decay": 0.0}
+    np.testing.assert_allclose(_two_steps(optim.ADAMW, plain)[1],
+                               _two_steps(optim.ADAM, plain)[1], rtol=1e-15)
+
+
 @pytest.mark.parametrize("rule", list(optim.RULES.values()), ids=list(optim.RULES))
 def test_each_rule_has_torch_defaults(rule):
     torch_defaults = {"momentum": {"momentum": 0.9}, "nesterov": {"momentum": 0.9},
                       "adagrad": {"epsilon": 1e-10}, "rmsprop": {"rho": 0.99, "epsilon": 1e-8},
-                      "adam": {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}, "gd": {}}
+                      "adam": {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
+                      "adamw": {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8,
+                                "weight_decay": 0.01}, "gd": {}}
     assert {h.name: h.default for h in rule.hypers} == torch_defaults[rule.name]
 
 
-@pytest.mark.parametrize("name, bad", [("momentum", 1.0), ("momentum", -0.1), ("rho", 1.0),
-                                       ("beta1", 1.0), ("beta2", -0.5), ("epsilon", 0.0)])
-def test_hyperparameters_refuse_values_outside_their_range(name, bad):
+@pytest.mark.parametrize("name, bad, flag", [
+    ("momentum", 1.0, "--momentum"), ("momentum", -0.1, "--momentum"), ("rho", 1.0, "--rho"),
+    ("beta1", 1.0, "--beta1"), ("beta2", -0.5, "--beta2"), ("epsilon", 0.0, "--epsilon"),
+    ("weight_decay", -0.1, "--weight-decay")])
+def test_hyperparameters_refuse_values_outside_their_range(name, bad, flag):
     from sheetnet.errors import SheetnetError
 
     hyper = next(h for r in optim.RULES.values() for h in r.hypers if h.name == name)
-    with pytest.raises(SheetnetError, match=f"--{name}"):
+    assert hyper.flag == flag
+    with pytest.raises(SheetnetError, match=f"^{flag} "):
         hyper.check(bad)
 
 

@@ -18,9 +18,8 @@ HEAVY_BALL = optim.UpdateRule(
     state=("v",),
     advance=lambda g, s, h, k: {"v": h["mu"] * s["v"] + g},
     advance_xl=lambda g, old, new, h, k: {"v": f"{h['mu']}*{old['v']}+{g}"},
-    step=lambda g, s, h, k: -h["eta"] * s["v"],
-    step_xl=lambda g, s, h, k: f"-{h['eta']}*{s['v']}",
-    update_xl=lambda p, g, s, h, k: f"{p}-{h['eta']}*{s['v']}",
+    delta=lambda p, g, s, h, k: -h["eta"] * s["v"],
+    delta_xl=lambda p, g, s, h, k: f"-{h['eta']}*{s['v']}",
 )
 
 
