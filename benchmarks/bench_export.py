@@ -27,7 +27,7 @@ import numpy as np
 from openpyxl import Workbook
 
 from sheetnet import presets
-from sheetnet.core import cnn
+from sheetnet.core import net as stack
 from sheetnet.core.data import Dataset
 from sheetnet.core.run import Run
 from sheetnet.workbook import layout, xlsx
@@ -96,8 +96,8 @@ def cnn_scaling(iterations: int) -> list[tuple[str, int, float]]:
         labels = tuple(float(v) for v in np.arange(n) % 3 + 1)
         ds = Dataset("random", rng.integers(0, 2, (n, h * w)).astype(float), labels,
                      (1.0, 2.0, 3.0), (h, w))
-        model = cnn.CNNNet((h, w))
-        run = Run("cnn", model, ds, cnn.init_params(model, 0), 0.2, iterations)
+        model = stack.convolutional((h, w))
+        run = Run("cnn", model, ds, stack.init_normal(model, 0), 0.2, iterations)
         out.append((f"{h}×{w}", n, core_seconds(preset, run)))
     return out
 

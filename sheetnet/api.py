@@ -92,7 +92,7 @@ def train(net: str = "mlp", *, progress: Callable[[int], None] | None = None,
     every iteration is kept (``progress(k)`` is called after iteration k)."""
     preset = presets.get(net)
     opts = options(**given)
-    run = preset.run(opts)
+    run = preset.run(opts, detail=True)
     return Training(preset.name, run, preset.trace(run, progress), opts)
 
 

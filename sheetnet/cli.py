@@ -27,13 +27,12 @@ from rich.progress import (
 )
 from rich.text import Text as RichText
 
-from sheetnet import __version__, api, presets, terminal
+from sheetnet import __version__, api, layers, presets, terminal
 from sheetnet.audit import engines
 from sheetnet.audit import verify as audit_verify
-from sheetnet.core import gd
 from sheetnet.errors import SheetnetError
 from sheetnet.files import check_out, write_atomically
-from sheetnet.pairs import optim, outputs
+from sheetnet.pairs import functions, optim, outputs
 from sheetnet.pairs.activations import ACTIVATIONS, LEAKY_SLOPE
 from sheetnet.pairs.outputs import HUBER_DELTA
 from sheetnet.presets.options import DEFAULT_SEED, Options
@@ -143,6 +142,12 @@ PaddingOpt = Annotated[int | None, typer.Option(
 LayersOpt = Annotated[str | None, typer.Option(
     rich_help_panel=NETWORK, help="Fully connected nets: every layer's size, input to output,"
                                   " e.g. 2,4,1.")]
+ArchOpt = Annotated[str | None, typer.Option(
+    rich_help_panel=NETWORK, help="Any stack of layers, comma-separated: " + layers.GRAMMAR
+    + ', e.g. [bold]"conv 4 3x3, relu, conv 4 3x3, relu, maxpool 2, dense 10"[/]. The last'
+    " dense layer feeds the output (--output-activation, --loss); flatten is implied before"
+    " the dense part. Replaces --layers, --filters, --filter-size, --pool, --pool-size,"
+    " --padding and --activation (mlp, cnn, digits, xor, curve).")]
 ActOpt = Annotated[str | None, typer.Option(
     rich_help_panel=NETWORK,
     help=f"Hidden layers' (cnn: the convolution layer's) activation: {_one_of(ACTIVATIONS)}.")]
@@ -160,7 +165,7 @@ HuberOpt = Annotated[float | None, typer.Option(
     rich_help_panel=NETWORK, help=f"The huber loss's δ_H > 0, where it turns from square to"
                                   f" line (default {HUBER_DELTA.default:g}).")]
 FunctionOpt = Annotated[str | None, typer.Option(
-    rich_help_panel=EXERCISE, help=f"gd: the function, {_one_of(gd.FUNCTIONS)}.")]
+    rich_help_panel=EXERCISE, help=f"gd: the function, {_one_of(functions.FUNCTIONS)}.")]
 StartOpt = Annotated[str | None, typer.Option(rich_help_panel=EXERCISE,
                                               help="gd: the starting point X,Y, e.g. 3,2.")]
 StepsOpt = Annotated[int | None, typer.Option(
@@ -213,7 +218,7 @@ RUN_OPTIONS: dict[str, tuple[object, object]] = {
     "init": (InitOpt, None), "data": (DataOpt, None), "shape": (ShapeOpt, None),
     "filters": (FiltersOpt, None), "filter_size": (FilterSizeOpt, None), "pool": (PoolOpt, None),
     "pool_size": (PoolSizeOpt, None), "padding": (PaddingOpt, None),
-    "layers": (LayersOpt, None), "activation": (ActOpt, None),
+    "layers": (LayersOpt, None), "arch": (ArchOpt, None), "activation": (ActOpt, None),
     "output_activation": (OutActOpt, None), "loss": (LossOpt, None),
     "leaky_slope": (LeakyOpt, None), "huber_delta": (HuberOpt, None),
     "optimizer": (OptimizerOpt, None),
@@ -412,7 +417,7 @@ def train(
     elif blocks:
         raise SheetnetError("--blocks goes with --json FILE.json, where the blocks are written")
     preset = presets.get(net)
-    run = preset.run(opts)
+    run = preset.run(opts, detail=blocks)
     trace = _train(preset, run, keep=None if blocks else [b for b, _, _ in terminal.EXTRA_COLUMNS])
     console.print(terminal.cost_table(trace, every or max(1, -(-run.iterations // 20))))
     if json_out is not None:
@@ -445,7 +450,7 @@ def show(
     [bold]--iterations 50[/]: a run of 50, shown at its last iteration).
     """
     preset = presets.get(net)
-    run = preset.run(opts)
+    run = preset.run(opts, detail=True)
     if not preset.images:  # an exercise (gd, regression, graph): its whole table
         console.print(terminal.rows_table(*preset.table(preset.trace(run))))
         return
@@ -469,7 +474,7 @@ def show(
     else:
         cols = run.data.shape[1]  # channels one under the other
         pic = terminal.picture(run.data.x[i].reshape(-1, cols), title)
-    console.print(Group(pic, *terminal.VIEWS[preset.view](blocks, i, run.data.classes)))
+    console.print(Group(pic, *terminal.net_view(run.model, blocks, i, run.data.classes)))
     if run.rule.state:
         console.print(terminal.rule_table(blocks, run.rule, list(run.params), iteration))
     accuracy = (f", accuracy {float(blocks['accuracy']):.1%}" if "accuracy" in blocks

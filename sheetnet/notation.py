@@ -3,7 +3,9 @@
 Block names run unchanged through the NumPy trace, the workbook's Map sheet, ``--json`` dumps and
 verify's report: ``W2`` (wˡⱼᵢ of layer 2), ``z2``, ``a2``, ``delta3`` (δ³), ``dC_dW2`` (∂C/∂w²
 per image), ``dCT_dW2`` (∂C_T/∂w², summed over the images), ``v_W2`` (an optimizer's state for
-W2).
+W2). A layer's blocks are named from its tag: a number for the layers of a fully connected net
+(``z2``), the book's letters for a convolutional one (``F``, ``zF``, ``zP``, ``WO``, ``deltaO``),
+numbered when a stack has several of a kind (``F1``, ``zF2``).
 """
 
 from __future__ import annotations
@@ -37,26 +39,47 @@ def state(kind: str, param: str) -> str:
     return f"{kind}_{param}"
 
 
-def weights(l: int) -> str:
-    """Wˡ: ``W2``."""
+def weights(l: int | str) -> str:
+    """Wˡ: ``W2``, ``WO``."""
     return f"W{l}"
 
 
-def bias(l: int) -> str:
-    """bˡ: ``b2``."""
+def bias(l: int | str) -> str:
+    """bˡ: ``b2``, ``bF``."""
     return f"b{l}"
 
 
-def z(l: int) -> str:
-    """zˡ, layer l's weighted inputs: ``z2``."""
+def z(l: int | str) -> str:
+    """zˡ, layer l's weighted inputs: ``z2``, ``zF``."""
     return f"z{l}"
 
 
-def a(l: int) -> str:
-    """aˡ, layer l's outputs: ``a2``."""
+def a(l: int | str) -> str:
+    """aˡ, layer l's outputs: ``a2``, ``aF``."""
     return f"a{l}"
 
 
-def delta(l: int) -> str:
-    """δˡ, layer l's neural unit errors: ``delta2``."""
+def delta(l: int | str) -> str:
+    """δˡ = ∂C/∂zˡ, layer l's neural unit errors: ``delta2``, ``deltaP``."""
     return f"delta{l}"
+
+
+_LETTER = {"F": "ᶠ", "P": "ᴾ", "O": "ᴼ", "H": "ᴴ"}
+
+
+def tag_sup(tag: str) -> str:
+    """A layer tag as the book's superscript: ``2`` -> ², ``F`` -> ᶠ, ``F2`` -> ᶠ²."""
+    if tag.isdigit():
+        return sup(int(tag))
+    letter, number = tag[0], tag[1:]
+    return _LETTER.get(letter, letter) + (sup(int(number)) if number else "")
+
+
+def suffix(tag: str) -> str:
+    """The number of a numbered tag: ``F2`` -> ``2``, ``F`` -> ``""``."""
+    return tag[1:] if not tag.isdigit() else tag
+
+
+def indices(*ix: int) -> str:
+    """Subscripts like the book's: w²₁₂, and w²₁,₁₂ once an index has two digits."""
+    return ("," if any(i >= 10 for i in ix) else "").join(sub(i) for i in ix)

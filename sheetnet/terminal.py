@@ -11,7 +11,9 @@ from rich.text import Text
 from sheetnet import notation as names
 from sheetnet.audit.verify import Report
 from sheetnet.core.data import is_number
+from sheetnet.core.net import Net
 from sheetnet.core.trace import Trace
+from sheetnet.layers import ActivationLayer, Conv, Dense
 from sheetnet.pairs.optim import UpdateRule
 
 _SHADES = " ░▒▓█"
@@ -104,36 +106,60 @@ def vector_table(title: str, columns: dict[str, np.ndarray],
     return table
 
 
-def fc_view(blocks: dict[str, np.ndarray], i: int, classes: Sequence[object] = ()
-            ) -> list[Table]:
-    """Image i's z, a and δ of every layer, and its target."""
-    layers = sorted(int(k[1:]) for k in blocks if k[0] == "z" and k[1:].isdigit())
-    tables = [vector_table(f"layer {l}", {"z": blocks[names.z(l)][i], "a": blocks[names.a(l)][i],
-                                          "δ": blocks[names.delta(l)][i]})
-              for l in layers]
-    tables.append(vector_table("target", {"t": blocks["t"][i]}, classes))
+def net_view(net: Net, blocks: dict[str, np.ndarray], i: int,
+             classes: Sequence[object] = ()) -> list[Table]:
+    """Image i's blocks as the layers draw them: each convolution's filters and maps as
+    pictures, filter by filter (with the maps after it: activation, pooling, and its δ); each
+    dense layer's z, a and δ as numbers; and the output layer beside the target."""
+    tables: list[Table] = []
+    shown = {b.name: b for b in (*net.forward_blocks(), *net.backward_blocks())}
+    convs = [k for k, layer in enumerate(net.layers) if isinstance(layer, Conv)]
+    for n, k in enumerate(convs):
+        conv = net.layers[k]
+        stop = convs[n + 1] if n + 1 < len(convs) else len(net.layers)
+        maps: list[tuple[str, str, bool]] = []  # (block, symbol, shaded on 0..1)
+        unit = False  # values a sigmoid made (and their maxima or means) lie in 0..1
+        for layer in net.layers[k:stop]:
+            if isinstance(layer, ActivationLayer):
+                unit = layer.act.name == "sigmoid"
+            for b in layer.blocks():
+                if not b.shape.flat and not b.name.startswith("xpad"):
+                    maps.append((b.name, b.symbol, unit and not isinstance(layer, Conv)))
+        delta = names.delta(conv.w.tag)
+        if delta in shown:
+            maps.append((delta, shown[delta].symbol, False))
+        scale = " (a sigmoid's outputs shaded on 0..1)" if any(u for _, _, u in maps) else ""
+        table = Table(title=f"convolution and pooling{scale}")
+        table.add_column("filter", justify="center")
+        table.add_column(conv.params()[0].symbol, justify="center")
+        for _, symbol, _ in maps:
+            table.add_column(symbol, justify="center")
+        w = blocks[conv.name]
+        for q in range(conv.filters):
+            row = [str(q + 1), picture(w[q].reshape(-1, w.shape[-1]))]
+            for name, _, unit in maps:
+                value = blocks[name][i][q]
+                row.append(picture(value, lo=0, hi=1) if unit else picture(value))
+            table.add_row(*row)
+        tables.append(table)
+    for layer in net.layers:
+        if not isinstance(layer, Dense) or layer.w.tag == net.output.w.tag:
+            continue
+        columns = {"z": blocks[layer.w.out][i]}
+        after = [b for b in net.forward_blocks() if b.name == names.a(layer.w.tag)]
+        if after:
+            columns["a"] = blocks[after[0].name][i]
+        if names.delta(layer.w.tag) in shown:
+            columns["δ"] = blocks[names.delta(layer.w.tag)][i]
+        tables.append(vector_table(f"layer {layer.w.tag}", columns))
+    out = net.output
+    z = out.w.x
+    columns = {f"z{names.tag_sup(out.w.tag)}": blocks[z][i],
+               f"a{names.tag_sup(out.w.tag)}": blocks[out.a][i], "t": blocks["t"][i],
+               f"δ{names.tag_sup(out.w.tag)}": blocks[out.delta][i]}
+    title = f"layer {out.w.tag}: the output" if out.w.tag.isdigit() else "output layer"
+    tables.append(vector_table(title, columns, classes))
     return tables
-
-
-def cnn_view(blocks: dict[str, np.ndarray], i: int, classes: Sequence[object] = ()
-             ) -> list[Table]:
-    """Image i's maps as pictures, filter by filter (wᶠ, aᶠ, zᴾ on 0..1, δᶠ), and its outputs."""
-    maps = Table(title="convolution and pooling (aᶠ and zᴾ shaded on 0..1)")
-    for col in ("filter", "wᶠ", "zᶠ", "aᶠ", "zᴾ", "δᶠ"):
-        maps.add_column(col, justify="center")
-    for k in range(blocks["F"].shape[0]):
-        f = blocks["F"].shape[-1]  # K×C×f×f filters draw their channels one under the other
-        maps.add_row(str(k + 1), picture(blocks["F"][k].reshape(-1, f)),
-                     picture(blocks["zF"][i, k]),
-                     picture(blocks["aF"][i, k], lo=0, hi=1),
-                     picture(blocks["zP"][i, k], lo=0, hi=1), picture(blocks["deltaF"][i, k]))
-    out = vector_table("output layer", {"zᴼ": blocks["zO"][i], "aᴼ": blocks["aO"][i],
-                                        "t": blocks["t"][i], "δᴼ": blocks["deltaO"][i]},
-                       classes)
-    return [maps, out]
-
-
-VIEWS = {"fc": fc_view, "cnn": cnn_view}  # how `show` draws a net's blocks (NetPreset.view)
 
 
 def report_table(report: Report) -> Table:

@@ -27,7 +27,8 @@ def test_train_export_verify_round_trip(tmp_path):
 def test_options_and_hyperparameters_are_the_clis(tmp_path):
     run = sheetnet.train("cnn", iterations=1, filters=2, pool="average",
                          optimizer="momentum", momentum=0.5)
-    assert run.run.model.filters == 2 and run.run.hyper["momentum"] == 0.5
+    assert run.run.model.arch == "conv 2 3x3, sigmoid, avgpool 2, dense 3"
+    assert run.run.hyper["momentum"] == 0.5
     assert sheetnet.train("curve", iterations=1).accuracy is None
     out = sheetnet.export("gd", tmp_path / "gd.xlsx", iterations=3)
     assert sheetnet.verify(out, "all").ok

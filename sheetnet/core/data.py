@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sheetnet.core.cost import MAX_DATA_BYTES
+from sheetnet.core.budget import MAX_DATA_BYTES
 from sheetnet.errors import SheetnetError
 from sheetnet.files import read_text
 from sheetnet.pairs.ops import one_hot

@@ -8,6 +8,7 @@ from collections.abc import Callable, Collection, Mapping
 import numpy as np
 
 from sheetnet import notation as names
+from sheetnet.core.net import Net, describe, iteration
 from sheetnet.core.trace import Trace, check_finite
 from sheetnet.errors import SheetnetError
 from sheetnet.pairs import ops, penalties
@@ -79,26 +80,21 @@ def descend(step: Step, params: Mapping[str, np.ndarray], eta: float, iterations
     return Trace(run, descriptions, cost_name=cost_name)
 
 
-Iteration = Callable[[object, Mapping[str, np.ndarray], np.ndarray, np.ndarray,
-                      np.ndarray | None], dict[str, np.ndarray]]
+def train(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarray,
+          eta: float, iterations: int, progress: Progress | None = None,
+          keep: Collection[str] | None = None, rule: UpdateRule = GD,
+          hyper: Mapping[str, float] | None = None, batches: np.ndarray | None = None,
+          values: bool = False) -> Trace:
+    """A net's iterations 0..``iterations``: each one's blocks, then the update (``rule``).
 
+    x: (N, pixels) inputs, t: (N, outputs) targets; ``keep`` limits the stored blocks (None:
+    every block, each image's own δ and gradients included); ``batches``: each iteration's
+    mask over the images (None: full batch); ``values``: the targets are values.
+    """
+    x = np.array(x, dtype=float)
+    t = np.array(t, dtype=float)
+    detail = keep is None
+    return descend(lambda p, mask: iteration(net, p, x, t, mask, detail), params, eta,
+                   iterations, describe(net, values), progress, keep, rule=rule, hyper=hyper,
+                   weights=net.weights, batches=batches)
 
-def trainer(iteration: Iteration, describe: Callable[[object], dict[str, str]]):
-    """A net module's ``train`` from its ``iteration(net, params, x, t, mask)`` and
-    ``describe``."""
-    def train(net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarray, eta: float,
-              iterations: int, progress: Progress | None = None,
-              keep: Collection[str] | None = None, rule: UpdateRule = GD,
-              hyper: Mapping[str, float] | None = None,
-              batches: np.ndarray | None = None) -> Trace:
-        """Iterations 0..``iterations``: each one's blocks, then the update (``rule``).
-
-        x: (N, pixels) inputs, t: (N, outputs) targets; ``keep`` limits the stored blocks;
-        ``batches``: each iteration's mask over the images (None: full batch).
-        """
-        x = np.array(x, dtype=float)
-        t = np.array(t, dtype=float)
-        return descend(lambda p, mask: iteration(net, p, x, t, mask), params, eta, iterations,
-                       describe(net), progress, keep, rule=rule, hyper=hyper,
-                       weights=net.weights, batches=batches)
-    return train

@@ -13,61 +13,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sheetnet import notation as names
 from sheetnet.core import descent
 from sheetnet.core.trace import Trace
 from sheetnet.errors import SheetnetError
+from sheetnet.pairs.functions import Function
 from sheetnet.pairs.optim import GD, UpdateRule
 
-Pair = tuple[str, str]
-
-
-@dataclass(frozen=True)
-class Function:
-    """z = f(x, y) with its gradient, in NumPy form and in Excel form side by side."""
-
-    name: str
-    text: str
-    value: Callable[[float, float], float]
-    gradient: Callable[[float, float], tuple[float, float]]
-    excel_value: Callable[[str, str], str]
-    excel_gradient: Callable[[str, str], Pair]
-    start: tuple[float, float] = (3.0, 2.0)  # defaults that show the function's character
-    eta: float = 0.1
-    steps: int = 30
-
-
-BOWL = Function(
-    name="bowl",
-    text="z = x² + y² (the book's bowl)",
-    value=lambda x, y: x * x + y * y,
-    gradient=lambda x, y: (2 * x, 2 * y),
-    excel_value=lambda x, y: f"{x}^2+{y}^2",
-    excel_gradient=lambda x, y: (f"2*{x}", f"2*{y}"),
-)
-
-ELONGATED = Function(
-    name="elongated",
-    text="z = x² + 10y² (an elongated bowl: descent zigzags across the narrow valley)",
-    value=lambda x, y: x * x + 10 * y * y,
-    gradient=lambda x, y: (2 * x, 20 * y),
-    excel_value=lambda x, y: f"{x}^2+10*{y}^2",
-    excel_gradient=lambda x, y: (f"2*{x}", f"20*{y}"),
-    eta=0.09,  # y is multiplied by 1 − 20η = −0.8 a step: a zigzag that settles (0.1: never)
-)
-
-ROSENBROCK = Function(
-    name="rosenbrock",
-    text="z = (1 − x)² + 100(y − x²)² (Rosenbrock's banana valley, minimum at (1, 1))",
-    value=lambda x, y: (1 - x) ** 2 + 100 * (y - x * x) ** 2,
-    gradient=lambda x, y: (-2 * (1 - x) - 400 * x * (y - x * x), 200 * (y - x * x)),
-    excel_value=lambda x, y: f"(1-{x})^2+100*({y}-{x}^2)^2",
-    excel_gradient=lambda x, y: (f"-2*(1-{x})-400*{x}*({y}-{x}^2)", f"200*({y}-{x}^2)"),
-    start=(-1.2, 1.0),
-    eta=0.001,
-    steps=2000,
-)
-
-FUNCTIONS: dict[str, Function] = {f.name: f for f in (BOWL, ELONGATED, ROSENBROCK)}
 BLOCKS = ("x", "y", "dz_dx", "dz_dy", "dx", "dy", "z")
 DESCRIPTIONS = {
     "x": "x at step i", "y": "y at step i",
@@ -77,10 +29,14 @@ DESCRIPTIONS = {
 }
 
 
-def function(name: str) -> Function:
-    if name not in FUNCTIONS:
-        raise SheetnetError(f"--function {name!r} is not one of: {', '.join(FUNCTIONS)}")
-    return FUNCTIONS[name]
+def describe(rule: UpdateRule) -> dict[str, str]:
+    """What each block is under ``rule``: Δx is −η·∂z/∂x for gradient descent only."""
+    if rule.name == GD.name:
+        return dict(DESCRIPTIONS)
+    steps = {f"d{p}": f"Δ{p}: {rule.name}'s step ({rule.summary})" for p in ("x", "y")}
+    state = {names.state(kind, p): f"{kind}: {rule.name}'s state for {p}" for kind in rule.state
+             for p in ("x", "y")}
+    return {**DESCRIPTIONS, **steps, **state}
 
 
 def parse_start(text: str) -> np.ndarray:
@@ -109,7 +65,7 @@ def walk(f: Function, start: np.ndarray, eta: float, steps: int,
                 "z": np.asarray(f.value(x, y), dtype=float)}
 
     x, y = (np.float64(v) for v in start)
-    return descent.descend(step, {"x": x, "y": y}, eta, steps, DESCRIPTIONS, progress, keep,
+    return descent.descend(step, {"x": x, "y": y}, eta, steps, describe(rule), progress, keep,
                            rule=rule, hyper=hyper, grad_of=lambda p: f"dz_d{p}",
                            step_of=lambda p: f"d{p}", cost_name="z")
 

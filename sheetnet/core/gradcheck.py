@@ -16,10 +16,12 @@ from collections.abc import Collection, Mapping
 import numpy as np
 
 from sheetnet import notation as names
-from sheetnet.core import fc
+from sheetnet.core import descent
+from sheetnet.core import net as net_mod
 from sheetnet.core.descent import Progress
-from sheetnet.core.fc import FCNet
+from sheetnet.core.net import Net
 from sheetnet.core.trace import Trace
+from sheetnet.pairs.gradcheck import central_difference, relative_error
 from sheetnet.pairs.optim import GD, UpdateRule
 
 # With ReLU, an identity output and ½Σ(f−t)², C is quadratic in any one weight between ReLU kinks,
@@ -29,7 +31,7 @@ from sheetnet.pairs.optim import GD, UpdateRule
 H = 1e-3
 
 
-def parameters(net: FCNet) -> list[tuple[str, int, int]]:
+def parameters(net: Net) -> list[tuple[str, int, int]]:
     """(block, row, column) of every weight, W₁ (= "W2") first, row-major."""
     out = []
     for name, (rows, cols) in net.param_shapes().items():
@@ -37,47 +39,25 @@ def parameters(net: FCNet) -> list[tuple[str, int, int]]:
     return out
 
 
-def perturbed_costs(net: FCNet, blocks: Mapping[str, np.ndarray], sign: float,
+def perturbed_costs(net: Net, blocks: Mapping[str, np.ndarray], sign: float,
                     h: float = H) -> np.ndarray:
     """C per image with each parameter moved by sign·h: (parameters, images).
 
-    Each is a full forward pass of the net with that one weight moved, independent of the
-    shortcut the Check sheet's cells take (only the scores change), which it audits.
+    Each is a full forward pass of the net with that one weight moved (the S moved sets
+    stacked on a leading axis), independent of the shortcut the Check sheet's cells take (only
+    the scores change), which it audits.
     """
-    names = list(net.param_shapes())
-    weights = parameters(net)
-    stack = {k: np.repeat(blocks[k][None], len(weights), axis=0) for k in names}
-    for s, (name, r, c) in enumerate(weights):
-        stack[name][s, r, c] += sign * h
-    return fc.stacked_costs(net, stack, blocks["x"], blocks["t"])
+    moved = np.array([(r, c) for _, r, c in parameters(net)]).reshape(-1, 2)
+    which = np.array([name for name, _, _ in parameters(net)])
+    stack = {}
+    for name in net.param_shapes():
+        stack[name] = np.repeat(blocks[name][None], len(which), axis=0)
+        sets = np.flatnonzero(which == name)
+        stack[name][sets, moved[sets, 0], moved[sets, 1]] += sign * h
+    return net_mod.costs(net, stack, blocks["x"], blocks["t"])
 
 
-def perturbed_cost_xl(f: list[str], t: list[str], moves: list[str | None]) -> str:
-    """½Σₘ(fₘ + Δfₘ − tₘ)² with ``moves[m]`` the text of Δfₘ (None: 0)."""
-    terms = [f"({fm}{d if d[0] in '+-' else '+' + d}-{tm})^2" if d else f"({fm}-{tm})^2"
-             for fm, tm, d in zip(f, t, moves, strict=True)]
-    return f"({'+'.join(terms)})/2"
-
-
-def central_difference(plus: np.ndarray, minus: np.ndarray, h: float) -> np.ndarray:
-    return (plus - minus) / (2 * h)
-
-
-def central_difference_xl(plus: str, minus: str, h: str) -> str:
-    return f"({plus}-{minus})/(2*{h})"
-
-
-def relative_error(b: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """|b − n| / max(|b|, |n|), 0 where both are 0."""
-    scale = np.maximum(np.abs(b), np.abs(n))
-    return np.where(scale == 0, 0.0, np.abs(b - n) / np.where(scale == 0, 1.0, scale))
-
-
-def relative_error_xl(b: str, n: str) -> str:
-    return f"IF(MAX(ABS({b}),ABS({n}))=0,0,ABS({b}-{n})/MAX(ABS({b}),ABS({n})))"
-
-
-def check(net: FCNet, blocks: Mapping[str, np.ndarray], h: float = H) -> dict[str, np.ndarray]:
+def check(net: Net, blocks: Mapping[str, np.ndarray], h: float = H) -> dict[str, np.ndarray]:
     """The check's blocks for one iteration."""
     plus, minus = perturbed_costs(net, blocks, 1.0, h), perturbed_costs(net, blocks, -1.0, h)
     ct_plus, ct_minus = plus.sum(axis=1), minus.sum(axis=1)
@@ -99,16 +79,18 @@ DESCRIPTIONS = {
 }
 
 
-def train(net: FCNet, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarray,
+def train(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarray,
           eta: float, iterations: int, progress: Progress | None = None,
           keep: Collection[str] | None = None, rule: UpdateRule = GD,
           hyper: Mapping[str, float] | None = None,
-          batches: np.ndarray | None = None) -> Trace:
-    """The fully connected run, with iteration 0 also carrying the gradient check."""
-    trace = fc.train(net, params, x, t, eta, iterations, progress, keep, rule, hyper, batches)
+          batches: np.ndarray | None = None, values: bool = False) -> Trace:
+    """The net's run, with iteration 0 also carrying the gradient check."""
+    trace = descent.train(net, params, x, t, eta, iterations, progress, keep, rule, hyper,
+                          batches, values)
     first = trace.iterations[0]
     if keep is not None:  # the kept blocks may not be enough: recompute iteration 0 whole
-        first = fc.iteration(net, params, np.asarray(x, dtype=float), np.asarray(t, dtype=float))
+        first = net_mod.iteration(net, params, np.asarray(x, dtype=float),
+                                  np.asarray(t, dtype=float))
     trace.iterations[0].update(check(net, first))
     trace.descriptions.update(DESCRIPTIONS)
     return trace

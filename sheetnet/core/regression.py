@@ -17,6 +17,7 @@ from sheetnet.core import descent
 from sheetnet.core.trace import Trace
 from sheetnet.errors import SheetnetError
 from sheetnet.pairs import ops
+from sheetnet.pairs.regression import half_sse, residual_sum
 
 # a small built-in sample: 7 people's height (cm) and weight (kg)
 HEIGHTS = (153.3, 164.9, 168.1, 151.5, 157.8, 156.7, 161.1)
@@ -44,30 +45,6 @@ def check_points(x: np.ndarray, source: str) -> None:
     if np.ptp(x) == 0:
         raise SheetnetError(f"{source}: every x is {x[0]:g}; a line needs at least two"
                             " different x values")
-
-
-# --- the pairs -------------------------------------------------------------------------------
-
-
-def residual_sum(a: float, b: float, u: np.ndarray, y: np.ndarray,
-                 weight: np.ndarray | None = None) -> float:
-    """Σ(y − (au + b))·weight (weight 1 when None)."""
-    r = y - (a * u + b)
-    return float(np.sum(r if weight is None else r * weight))
-
-
-def residual_sum_xl(a: str, b: str, u: str, y: str, weight: str | None = None) -> str:
-    rest = f",{weight}" if weight else ""
-    return f"SUMPRODUCT({y}-({a}*{u}+{b}){rest})"
-
-
-def half_sse(a: float, b: float, u: np.ndarray, y: np.ndarray) -> float:
-    """C = ½Σ(y − (au + b))²."""
-    return float(0.5 * np.sum((y - (a * u + b)) ** 2))
-
-
-def half_sse_xl(a: str, b: str, u: str, y: str) -> str:
-    return f"SUMPRODUCT(({y}-({a}*{u}+{b}))^2)/2"
 
 
 # --- the core --------------------------------------------------------------------------------

@@ -3,39 +3,47 @@ parameters, the update rule with η and its other hyperparameters, and the itera
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
 import numpy as np
 
 from sheetnet.core.data import Dataset
+from sheetnet.core.net import Net
+from sheetnet.layers.activation import ActivationLayer
 from sheetnet.pairs.optim import GD, UpdateRule
 
 M = TypeVar("M")
 
 
 def model_hypers(model: object) -> dict[str, float]:
-    """The settings of a net's activation and output layer (leaky ReLU's slope, Huber's δ):
+    """The settings of a net's activations and output layer (leaky ReLU's slope, Huber's δ):
     hyperparameters with named cells like η's."""
+    if not isinstance(model, Net):
+        return {}
     out: dict[str, float] = {}
-    for name in ("activation", "output"):
-        out.update(getattr(getattr(model, name, None), "settings", ()))
+    for layer in model.layers:
+        if isinstance(layer, ActivationLayer):
+            out.update(layer.act.settings)
+    out.update(model.output.pair.settings)
     return out
 
 
 def tune_model(model: M, values: dict[str, float]) -> M:
-    """The same net with its activation's and output layer's settings taken from ``values``
+    """The same net with its activations' and output layer's settings taken from ``values``
     (as a workbook's cells give them)."""
-    names = {f.name for f in fields(model)} if hasattr(model, "__dataclass_fields__") else set()
-    changes = {name: getattr(model, name).tune(values) for name in ("activation", "output")
-               if name in names}
-    return replace(model, **changes) if changes else model  # type: ignore[type-var]
+    if not isinstance(model, Net):
+        return model
+    layers = tuple(replace(layer, act=layer.act.tune(values))
+                   if isinstance(layer, ActivationLayer) else layer for layer in model.layers)
+    output = replace(model.output, pair=model.output.pair.tune(values))
+    return replace(model, layers=layers, output=output)  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
 class Run(Generic[M]):
-    """The inputs of a run. ``model`` is the preset's core object (``FCNet``, ``CNNNet``, a
-    ``Function`` …); ``data`` is None for exercises without data."""
+    """The inputs of a run. ``model`` is the preset's core object (a ``Net``, a ``Function`` …);
+    ``data`` is None for exercises without data."""
 
     preset: str
     model: M

@@ -14,7 +14,7 @@ class Trace:
     """``iterations[k][name]`` is block ``name`` (e.g. ``"z2"``, ``"dC_dW2"``) at iteration k.
 
     Iteration 0 uses the initial parameters; iteration k+1's parameters are iteration k's
-    updated by gradient descent. Per-image blocks have the image as axis 0.
+    moved by the run's update rule. Per-image blocks have the image as axis 0.
     """
 
     iterations: list[dict[str, np.ndarray]]

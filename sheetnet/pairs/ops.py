@@ -20,9 +20,11 @@ from sheetnet.pairs.activations import Activation, times_derivative_xl
 # --- weighted input, backward sum, gradients -----------------------------------------
 
 
-def weighted_input(a_prev: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """zˡ = Wˡaˡ⁻¹ + bˡ for every image: a_prev (N, m), w (n, m), b (n,) -> (N, n)."""
-    return a_prev @ w.T + b
+def weighted_input(a_prev: np.ndarray, w: np.ndarray, b: np.ndarray | float) -> np.ndarray:
+    """zˡ = Wˡaˡ⁻¹ + bˡ for every image: a_prev (N, m), w (n, m), b (n,) -> (N, n). Sets of
+    parameters stacked on a leading axis, w (S, n, m) and b (S, n), give (S, N, n)."""
+    b = np.asarray(b)
+    return a_prev @ np.swapaxes(w, -1, -2) + (b[..., None, :] if b.ndim > 1 else b)
 
 
 def weighted_input_xl(w_range: str, a_range: str, b: str | None) -> str:
@@ -132,15 +134,23 @@ def one_hot_xl(label: str, cls: str) -> str:
 # --- convolution and pooling (chapters 5-4 and 5-6) -------------------------------------------
 
 
-def convolve(x: np.ndarray, filters: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    """zᶠᵏᵢⱼ = Σcᵤᵥ wᶠᵏcᵤᵥ·xc₍ᵢ₊ᵤ₎₍ⱼ₊ᵥ₎ + bᶠᵏ: stride 1 over an already padded image.
+def im2col(x: np.ndarray, size: int) -> np.ndarray:
+    """Every f×f window of every (already padded) image as a row: x (N, C, H, W) ->
+    (N, H'·W', C·f·f), windows row by row, each window's numbers channel, row, column."""
+    n, c, h, w = x.shape
+    windows = sliding_window_view(x, (size, size), axis=(2, 3))  # (N, C, H', W', f, f)
+    return windows.transpose(0, 2, 3, 1, 4, 5).reshape(n, -1, c * size * size)
 
-    x (N, C, H, W), filters (K, C, f, f), bias (K,) -> (N, K, H−f+1, W−f+1).
-    """
-    windows = sliding_window_view(x, filters.shape[2:], axis=(2, 3))  # (N, C, H', W', f, f)
-    # einsum without BLAS sums every window in the same order, so identical windows give
-    # bit-identical z: max pooling then sees the same ties the spreadsheet sees.
-    return np.einsum("nchwuv,kcuv->nkhw", windows, filters) + bias[:, None, None]
+
+def convolve(cols: np.ndarray, filters: np.ndarray, bias: np.ndarray,
+             out: tuple[int, int]) -> np.ndarray:
+    """zᶠᵏᵢⱼ = Σcᵤᵥ wᶠᵏcᵤᵥ·xc₍ᵢ₊ᵤ₎₍ⱼ₊ᵥ₎ + bᶠᵏ, stride 1, as one matrix product of the windows
+    (``im2col``) with the filters: cols (N, H'·W', C·f·f), filters (K, C, f, f) or (K, f, f),
+    bias (K,) -> (N, K, H', W'). Every window's z is the same sequence of operations, so
+    identical windows give identical z and max pooling sees the ties a spreadsheet sees."""
+    n = cols.shape[0]
+    z = cols @ filters.reshape(filters.shape[0], -1).T  # (N, H'·W', K)
+    return z.transpose(0, 2, 1).reshape(n, -1, *out) + bias[:, None, None]
 
 
 def convolve_xl(windows: Sequence[str], filters: Sequence[str], bias: str) -> str:
@@ -202,11 +212,33 @@ def route_average_xl(error: str, p: int) -> str:
     return f"{error}/{p * p}"
 
 
-def filter_gradient(delta: np.ndarray, x: np.ndarray, size: int) -> np.ndarray:
-    """∂C/∂wᶠᵏcᵤᵥ = Σᵢⱼ δᶠᵏᵢⱼ·xc₍ᵢ₊ᵤ₎₍ⱼ₊ᵥ₎ per image: delta (N, K, H', W'), x (N, C, H, W)
-    (padded) -> (N, K, C, f, f)."""
-    windows = sliding_window_view(x, (size, size), axis=(2, 3))  # (N, C, H', W', f, f)
-    return np.einsum("nkhw,nchwuv->nkcuv", delta, windows)
+def filter_gradient(delta: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """∂C/∂wᶠᵏcᵤᵥ = Σᵢⱼ δᶠᵏᵢⱼ·xc₍ᵢ₊ᵤ₎₍ⱼ₊ᵥ₎ summed over the images: delta (N, K, H', W'),
+    cols (N, H'·W', C·f·f) (``im2col``) -> (K, C·f·f)."""
+    k = delta.shape[1]
+    return delta.transpose(1, 0, 2, 3).reshape(k, -1) @ cols.reshape(-1, cols.shape[-1])
+
+
+def filter_gradients(delta: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """The same for each image alone: (N, K, C·f·f)."""
+    return delta.reshape(delta.shape[0], delta.shape[1], -1) @ cols
+
+
+def filter_back(delta: np.ndarray, filters: np.ndarray, padded: tuple[int, int, int],
+                pad_: int) -> np.ndarray:
+    """∂C/∂x of a convolution: each input cell's error, Σ over the filters k and the offsets
+    (u, v) of the windows that saw it of wᵏcᵤᵥ·δᵏ₍ᵢ₋ᵤ₎₍ⱼ₋ᵥ₎. delta (N, K, H', W'), filters
+    (K, C·f·f), padded (C, H + 2P, W + 2P) -> (N, C, H, W) (the padding's frame dropped)."""
+    n, k, oh, ow = delta.shape
+    c, hp, wp = padded
+    f = int(round((filters.shape[1] // c) ** 0.5))
+    cols = delta.transpose(0, 2, 3, 1).reshape(-1, k) @ filters  # (N·H'·W', C·f·f)
+    cols = cols.reshape(n, oh, ow, c, f, f)
+    dx = np.zeros((n, c, hp, wp))
+    for u in range(f):  # f² shifted additions: every window puts its cells back
+        for v in range(f):
+            dx[:, :, u:u + oh, v:v + ow] += cols[:, :, :, :, u, v].transpose(0, 3, 1, 2)
+    return dx[:, :, pad_:hp - pad_, pad_:wp - pad_]
 
 
 def filter_gradient_xl(delta_map: str, x_window: str) -> str:

@@ -30,8 +30,9 @@ class Preset(Protocol):
     @property
     def eta_text(self) -> str: ...
 
-    def run(self, opts: Options, workbook: bool = False) -> Run:
-        """A run from command-line options, checked (and its size) before any array exists."""
+    def run(self, opts: Options, workbook: bool = False, detail: bool = False) -> Run:
+        """A run from command-line options, checked (and its size: ``workbook``, its
+        workbook's; ``detail``, every block of every image kept) before any array exists."""
 
     def trace(self, run: Run, progress: Callable[[int], None] | None = None,
               keep: Collection[str] | None = None) -> Trace:

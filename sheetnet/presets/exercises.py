@@ -15,19 +15,21 @@ from pathlib import Path
 import numpy as np
 
 from sheetnet.core import descent, gd, graph, regression
-from sheetnet.core.cost import MAX_DATA_BYTES, Cost
+from sheetnet.core.budget import MAX_DATA_BYTES, Budget
 from sheetnet.core.data import Dataset, csv_rows
 from sheetnet.core.run import Run
 from sheetnet.core.trace import Trace
 from sheetnet.errors import SheetnetError
 from sheetnet.files import read_text
+from sheetnet.pairs import functions
 from sheetnet.pairs.optim import GD as GD_RULE
 from sheetnet.pairs.optim import RULES, UpdateRule, flag
 from sheetnet.pairs.optim import rule as rule_of
-from sheetnet.presets import training
+from sheetnet.presets import stepping
 from sheetnet.presets.options import Options
 from sheetnet.workbook import gd_layout, graph_layout, regression_layout, settings
 from sheetnet.workbook.layout import WorkbookSpec
+from sheetnet.workbook.size import Size
 
 
 def steps_table(trace: Trace) -> tuple[str, list[str], list[list[str]]]:
@@ -46,15 +48,19 @@ class Exercise:
     images = False
     dataset = "—"
 
-    def cost(self, points: int, steps: int, states: int = 0) -> Cost:
-        """One formula row per step (about 8 cells and 2 per kind of rule state) below a few
-        rows per data point."""
+    def check_size(self, points: int, steps: int, states: int = 0,
+                   workbook: bool = False) -> None:
+        """Refuse a run (``workbook``: or its workbook) beyond the budgets: one formula row per
+        step (about 8 cells and 2 per kind of rule state) below a few rows per data point."""
         per_step = 8 + 2 * states
-        return Cost(parameters=2, images=points, iterations=steps,
-                    step_numbers=per_step + 2 * points,
-                    sheets=3, formula_cells=per_step * (steps + 1) + 6 * points + 40,
-                    rows=steps + points + 40, cols=16, what=f"--net {self.name}",
-                    taller="--steps or points")
+        what = f"--net {self.name}"
+        Budget(parameters=2, images=points, iterations=steps,
+               step_numbers=per_step + 2 * points, what=what).check()
+        if workbook:
+            Size(iterations=steps, sheets=3,
+                 formula_cells=per_step * (steps + 1) + 6 * points + 40,
+                 rows=steps + points + 40, cols=16, per_iteration=per_step, what=what,
+                 taller="--steps or points").check()
 
     @property
     def eta_text(self) -> str:
@@ -83,17 +89,17 @@ class GradientDescent(Exercise):
     iterations: int = 30
     function: str = "bowl"  # its start (3, 2), η and steps are the defaults
 
-    def run(self, opts: Options, workbook: bool = False) -> Run:
+    def run(self, opts: Options, workbook: bool = False, detail: bool = False) -> Run:
         opts.unused("iterations", "eta", "function", "start", "optimizer", "compare")
-        f = gd.function(opts.function or self.function)
+        f = functions.function(opts.function or self.function)
         start = gd.parse_start(opts.start) if opts.start else np.array(f.start)
         eta = f.eta if opts.eta is None else opts.eta
         steps = f.steps if opts.iterations is None else opts.iterations
         descent.check_run(eta, steps)
         origin = {"function": f.name}
         if opts.compare is None:
-            rule, hyper = training.update_rule(opts)
-            self.cost(0, steps, len(rule.state)).check(workbook)
+            rule, hyper = stepping.update_rule(opts)
+            self.check_size(0, steps, len(rule.state), workbook)
             return Run(self.name, f, None, {"start": start}, eta, steps, origin, rule, hyper)
         if opts.optimizer is not None:
             raise SheetnetError("give --optimizer or --compare, not both (--compare names every"
@@ -103,7 +109,7 @@ class GradientDescent(Exercise):
             raise SheetnetError(f"--compare {opts.compare!r} needs two or more different rules,"
                                 f" e.g. gd,momentum,rmsprop,adam (of: {', '.join(RULES)})")
         hyper = compare_hypers(rules, opts)
-        self.cost(0, steps, sum(2 + len(r.state) for r in rules)).check(workbook)
+        self.check_size(0, steps, sum(2 + len(r.state) for r in rules), workbook)
         return Run(self.name, gd.Comparison(f, rules), None, {"start": start}, eta, steps,
                    origin, hyper=hyper)
 
@@ -119,10 +125,10 @@ class GradientDescent(Exercise):
         return gd_layout.workbook(run)
 
     def skeleton(self, config: Mapping[str, object]) -> Run:
-        f = gd.function(settings.gd_function(config))
+        f = functions.function(settings.gd_function(config))
         steps = settings.iterations(config)
         rules = settings.compared(config)
-        self.cost(0, steps, sum(2 + len(r.state) for r in rules or [GD_RULE])).check(True)
+        self.check_size(0, steps, sum(2 + len(r.state) for r in rules or [GD_RULE]), True)
         if rules:
             return Run(self.name, gd.Comparison(f, tuple(rules)), None,
                        {"start": np.zeros(2)}, 1.0, steps,
@@ -190,7 +196,7 @@ class Regression(Exercise):
     iterations: int = 40
     eta_text: str = "0.5/n"
 
-    def run(self, opts: Options, workbook: bool = False) -> Run:
+    def run(self, opts: Options, workbook: bool = False, detail: bool = False) -> Run:
         opts.unused("iterations", "eta", "data", "start")
         if opts.data is not None:
             ds, origin = load_points(opts.data), f"--data {Path(opts.data).name}"
@@ -202,7 +208,7 @@ class Regression(Exercise):
         eta = 0.5 / ds.n_images if opts.eta is None else opts.eta
         steps = self.iterations if opts.iterations is None else opts.iterations
         descent.check_run(eta, steps)
-        self.cost(ds.n_images, steps).check(workbook)
+        self.check_size(ds.n_images, steps, workbook=workbook)
         return Run(self.name, None, ds, {"start": start}, eta, steps, {"data": origin})
 
     def trace(self, run: Run, progress: Callable[[int], None] | None = None,
@@ -215,7 +221,7 @@ class Regression(Exercise):
 
     def skeleton(self, config: Mapping[str, object]) -> Run:
         n, steps = settings.regression_size(config)
-        self.cost(n, steps).check(workbook=True)
+        self.check_size(n, steps, workbook=True)
         ds = Dataset("workbook", np.zeros((n, 1)), (0.0,) * n, (), (1, 1), values=True)
         return Run(self.name, None, ds, {"start": np.zeros(2)}, 1.0, steps)
 
@@ -239,7 +245,7 @@ class Graph(Exercise):
     iterations: int = 0
     eta_text: str = "—"
 
-    def run(self, opts: Options, workbook: bool = False) -> Run:
+    def run(self, opts: Options, workbook: bool = False, detail: bool = False) -> Run:
         opts.unused()
         values = np.array([graph.DEFAULTS[n.name] for n in graph.inputs_of(graph.SHOPPING)])
         return Run(self.name, graph.SHOPPING, None, {"inputs": values}, 0.0, 0)

@@ -1,32 +1,49 @@
-"""The network presets: each ties a core, its workbook layout, its settings and its inputs."""
+"""The network presets: each a default stack, data set, η and length; one core, one layout.
+
+Every net is a stack of layers (``layers/``). A preset gives the stack its data asks for, from
+its shorthands (``--layers`` for a fully connected net, ``--filters``, ``--filter-size``,
+``--pool``, ``--pool-size``, ``--padding`` and ``--activation`` for a CNN), or from ``--arch``
+for any stack.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from sheetnet.core import cnn, cost, descent, fc, gradcheck
+from sheetnet import layers
+from sheetnet.core import budget, descent, gradcheck
 from sheetnet.core import data as data_mod
-from sheetnet.core.cost import Cost
+from sheetnet.core import net as net_mod
 from sheetnet.core.data import Dataset
+from sheetnet.core.net import Net
+from sheetnet.core.params import validate_params
 from sheetnet.core.run import Run, model_hypers, tune_model
 from sheetnet.core.trace import Trace
 from sheetnet.errors import SheetnetError
+from sheetnet.layers import ActivationLayer, Layer
 from sheetnet.pairs.activations import ACTIVATIONS, LEAKY_SLOPE, Activation
 from sheetnet.pairs.optim import GD, UpdateRule
-from sheetnet.pairs.outputs import (
-    FUSED_ONLY_ACTIVATIONS,
-    HUBER_DELTA,
-    OutputLayer,
-    output_layer,
-)
-from sheetnet.presets import training
+from sheetnet.pairs.outputs import FUSED_ONLY_ACTIVATIONS, HUBER_DELTA, output_layer
+from sheetnet.presets import stepping
 from sheetnet.presets.options import Options, read_json
-from sheetnet.workbook import cnn_layout, fc_layout, gradcheck_layout, settings
+from sheetnet.workbook import gradcheck_layout, settings, stack_layout
 from sheetnet.workbook.layout import WorkbookSpec
+from sheetnet.workbook.sheets import Extra
+from sheetnet.workbook.size import Size
+
+FC_SHORTHANDS = {"layers": "--layers"}
+CNN_SHORTHANDS = {"filters": "--filters", "filter_size": "--filter-size", "pool": "--pool",
+                  "pool_size": "--pool-size", "padding": "--padding"}
+# what each activation's or loss's own setting goes with
+_SETTINGS = {"leaky_slope": (LEAKY_SLOPE, "--activation leaky-relu (or leaky-relu in --arch, or"
+                                          " --output-activation leaky-relu)"),
+             "huber_delta": (HUBER_DELTA, "--loss huber")}
+HE = "He (normal × √(2/fan-in), biases 0)"
+INITS = {"standard normal": net_mod.init_normal, HE: net_mod.init_he}
 
 
 @dataclass(frozen=True)
@@ -39,61 +56,106 @@ class NetPreset:
     dataset: str
     eta: float
     iterations: int
-    make_model: Callable[[Dataset, Options], object]
-    init: Callable[[object, int], dict[str, np.ndarray]]
-    init_from_json: Callable[[object, object, str], dict[str, np.ndarray]]
-    train: Callable[..., Trace]
-    workbook: Callable[[Run], WorkbookSpec]
-    model_from_settings: Callable[[Mapping[str, object]], object]
-    # (model, images, iterations, rule): the run's size before any array exists
-    cost: Callable[[object, int, int, UpdateRule], Cost]
-    view: str  # how `show` draws an image's blocks: "fc" or "cnn" (see terminal.VIEWS)
+    stack: Callable[[Dataset, Options], list[Layer]]  # its stack from the shorthands
+    shorthands: Mapping[str, str]  # the options ``stack`` reads, and their flags
+    output_activation: str = "sigmoid"
+    loss: str = "half-sse"
+    init_text: str = "standard normal"  # how its initial values are drawn (``INITS``)
     values: bool = False  # the data's labels are target values (regression), not classes
-    images: bool = True  # rows of inputs that `show` draws (exercises print their steps)
-    init_text: str = "standard normal"  # how `init` draws, for the Inputs sheet
+    arch: bool = True  # whether --arch may replace its stack
+    check: Callable[[Net, Options], None] | None = None  # refuses nets it was not written for
+    extras: Callable[[Run], Sequence[Extra]] = field(default=lambda run: ())
+    extra_cells: Callable[[Net, int], int] = field(default=lambda net, images: 0)
+    train: Callable[..., Trace] = descent.train
+    images = True  # `show` draws an image's blocks
 
     @property
     def eta_text(self) -> str:
         return f"{self.eta:g}"
 
-    def run(self, opts: Options, workbook: bool = False) -> Run:
+    def run(self, opts: Options, workbook: bool = False, detail: bool = False) -> Run:
         """Build a run from command-line options, validating every input; its size is checked
-        (``workbook``: its workbook's too) before any parameter array is made."""
-        opts.unused("iterations", "eta", "seed", "init", "data", "shape", "filters",
-                    "filter_size", "pool", "pool_size", "padding", "layers", "activation",
+        (``workbook``: its workbook's too; ``detail``: every image's blocks kept) before any
+        parameter array is made."""
+        opts.unused("iterations", "eta", "seed", "init", "data", "shape", "arch", "activation",
                     "output_activation", "loss", "leaky_slope", "huber_delta", "optimizer",
-                    "batch_size", "shuffle", "l1", "l2", "eta_decay")
+                    "batch_size", "shuffle", "l1", "l2", "eta_decay", *FC_SHORTHANDS,
+                    *CNN_SHORTHANDS)
         ds = load_data(self, opts)
-        model = self.make_model(ds, opts)
+        net = self.make_net(ds, opts)
         eta = self.eta if opts.eta is None else opts.eta
         iterations = self.iterations if opts.iterations is None else opts.iterations
         descent.check_run(eta, iterations)
-        rule, hyper = training.update_rule(opts)
-        hyper.update(model_hypers(model))
-        self.size(model, ds.n_images, iterations, rule).check(workbook)
-        batches = training.batches(opts, ds.n_images, iterations)
+        rule, hyper = stepping.update_rule(opts)
+        hyper.update(model_hypers(net))
+        self.check_size(net, ds.n_images, iterations, rule, workbook, detail or workbook)
+        batches = stepping.batches(opts, ds.n_images, iterations)
         if opts.init is not None:
-            params = self.init_from_json(model, read_json(opts.init), str(opts.init))
+            params = validate_params(net.param_shapes(), read_json(opts.init), str(opts.init))
             init_origin = f"--init {Path(opts.init).name}"
         else:
-            params = self.init(model, opts.seed_value)
+            params = INITS[self.init_text](net, opts.seed_value)
             init_origin = f"{self.init_text}, --seed {opts.seed_value}"
         data_origin = (f"--data {Path(opts.data).name}" if opts.data
                        else f"{ds.name} (built in: {data_mod.BUILTIN[ds.name][2]})")
-        return Run(self.name, model, ds, params, eta, iterations,
+        return Run(self.name, net, ds, params, eta, iterations,
                    {"data": data_origin, "init": init_origin}, rule, hyper, batches)
 
-    def size(self, model: object, images: int, iterations: int,
-             rule: UpdateRule = GD) -> Cost:
-        """The run's cost, named as the user asked for it (``--net cnn (…)``)."""
-        cost = self.cost(model, images, iterations, rule)
-        return replace(cost, what=f"--net {self.name} ({cost.what})")
+    def make_net(self, ds: Dataset, opts: Options) -> Net:
+        """The net the options describe for this data, checked in one line."""
+        given = {flag: getattr(opts, key) for key, flag in {**FC_SHORTHANDS,
+                                                            **CNN_SHORTHANDS}.items()}
+        if opts.arch is not None:
+            if not self.arch:
+                raise SheetnetError(f"--arch is not used by --net {self.name} (its check is"
+                                    " written for its own net); use --net mlp --arch …")
+            clash = [flag for flag, value in given.items() if value is not None]
+            if opts.activation is not None:
+                clash.append("--activation")
+            if clash:
+                raise SheetnetError(f"give --arch or {clash[0]}, not both: --arch writes the"
+                                    " whole stack (its activations too)")
+            stack = layers.parse(opts.arch)
+        else:
+            for key, flag in {**FC_SHORTHANDS, **CNN_SHORTHANDS}.items():
+                if key not in self.shorthands and getattr(opts, key) is not None:
+                    raise SheetnetError(_wrong_shorthand(flag, key in FC_SHORTHANDS))
+            stack = self.stack(ds, opts)
+        stack, out = _tuned(stack, opts, self.output_activation, self.loss)
+        out.check_targets(ds.targets, ds.values)
+        # targets that are measurements (not classes, not 0/1) have no accuracy to report
+        classify = not ds.values or bool(np.isin(ds.targets, (0.0, 1.0)).all())
+        image = layers.Shape.image(*ds.shape, ds.channels)
+        net = net_mod.build(stack, image, out, ds.outputs, classify)
+        if self.check is not None:
+            self.check(net, opts)
+        return net
+
+    def check_size(self, net: Net, images: int, iterations: int, rule: UpdateRule = GD,
+                   workbook: bool = False, detail: bool = False) -> None:
+        """Refuse, in one line and before any array exists, a run beyond the budgets."""
+        what = f"--net {self.name} ({net.arch}, {images:,} images)"
+        budget.Budget(net.parameters, images, iterations,
+                      net_mod.step_numbers(net, images, detail), what).check()
+        if workbook:
+            self.size(net, images, iterations, rule, what).check()
+
+    def size(self, net: Net, images: int, iterations: int, rule: UpdateRule = GD,
+             what: str = "the run") -> Size:
+        size = stack_layout.size(net, images, iterations, rule,
+                                 self.extra_cells(net, images)
+                                 + (images * (net.input.size + 2) if self.values else 0))
+        return replace(size, what=what)
 
     def trace(self, run: Run, progress: Callable[[int], None] | None = None,
               keep: Collection[str] | None = None) -> Trace:
         """The NumPy core's run; ``keep`` limits the stored blocks (None: all)."""
         return self.train(run.model, run.params, run.data.x, run.data.targets, run.eta,
-                          run.iterations, progress, keep, run.rule, run.hyper, run.batches)
+                          run.iterations, progress, keep, run.rule, run.hyper, run.batches,
+                          run.data.values)
+
+    def workbook(self, run: Run) -> WorkbookSpec:
+        return stack_layout.workbook(run, self.extras(run))
 
     def skeleton(self, config: Mapping[str, object]) -> Run:
         """A run with a workbook's shapes (from its settings) and zero values: enough to know
@@ -101,24 +163,23 @@ class NetPreset:
         shape = settings.data_shape(config)
         n, k, iterations = shape.images, shape.classes, settings.iterations(config)
         pixels = shape.rows * shape.cols * shape.channels
-        if (min(shape.rows, shape.cols, shape.channels, n, k, iterations) < 0
-                or pixels * n > cost.MAX_STEP_NUMBERS):
+        if (min(shape.rows, shape.cols, shape.channels, n, iterations) < 1 or k < 0
+                or pixels * n > budget.MAX_STEP_NUMBERS):
             raise SheetnetError(f"{n:,} images of {shape.rows}x{shape.cols} with {k:,} classes"
                                 " is not a workbook sheetnet writes")
-        model = self.model_from_settings(config)
-        if k != (0 if shape.values else model.outputs):  # type: ignore[attr-defined]
-            raise SheetnetError(f"{k:,} classes do not match the net's"
-                                f" {model.outputs} outputs")  # type: ignore[attr-defined]
+        net = settings.net_of(config)
+        if k != (0 if shape.values else net.outputs):
+            raise SheetnetError(f"{k:,} classes do not match the net's {net.outputs} outputs")
         rule = settings.update_rule(config)
-        self.size(model, n, iterations, rule).check(workbook=True)
+        self.check_size(net, n, iterations, rule, workbook=True, detail=True)
         ds = Dataset("workbook", np.zeros((n, pixels)), (0.0,) * n,
                      tuple(float(i) for i in range(k)), (shape.rows, shape.cols),
                      values=shape.values, channels=shape.channels)
         hyper = {h.name: h.default for h in rule.hypers}
         hyper.update({name: 1.0 for name in settings.extra_hypers(config)})
-        hyper.update(model_hypers(model))
+        hyper.update(model_hypers(net))
         batches = np.ones((iterations + 1, n)) if settings.batched(config) else None
-        return Run(self.name, model, ds, self.init(model, 0), 1.0, iterations, rule=rule,
+        return Run(self.name, net, ds, net_mod.init_normal(net, 0), 1.0, iterations, rule=rule,
                    hyper=hyper, batches=batches)
 
     def rebuild(self, skeleton: Run, found: Mapping[str, object]) -> Run:
@@ -155,18 +216,95 @@ def load_data(preset: NetPreset, opts: Options) -> Dataset:
     return data_mod.load_csv(Path(opts.data), data_mod.parse_shape(opts.shape), preset.values)
 
 
-_CNN_OPTIONS = {"filters": "--filters", "filter_size": "--filter-size", "pool": "--pool",
-                "pool_size": "--pool-size", "padding": "--padding"}
-# what each activation's or loss's own setting goes with
-_SETTINGS = {"leaky_slope": (LEAKY_SLOPE, "--activation leaky-relu (or --output-activation"
-                                          " leaky-relu)"),
-             "huber_delta": (HUBER_DELTA, "--loss huber")}
+def _wrong_shorthand(flag: str, fully_connected: bool) -> str:
+    if fully_connected:
+        return ("--layers is for fully connected nets; the CNN's shape comes from --filters,"
+                " --filter-size and --pool-size (or write any stack with --arch)")
+    return (f"{flag} is for --net cnn; a fully connected net has no filters (write a stack with"
+            " convolutions with --arch)")
 
 
 def _choose(kind: str, name: str, table: Mapping[str, object]) -> object:
     if name not in table:
         raise SheetnetError(f"--{kind} {name!r} is not one of: {', '.join(table)}")
     return table[name]
+
+
+def _activation(opts: Options, default: str) -> Activation:
+    """The activation ``--activation`` names (default: the preset's)."""
+    if opts.activation in FUSED_ONLY_ACTIVATIONS:
+        raise SheetnetError(f"--activation {opts.activation} is an output layer's: use"
+                            " --output-activation softmax --loss cross-entropy")
+    return _choose("activation", opts.activation or default, ACTIVATIONS)  # type: ignore[return-value]
+
+
+def _tuned(stack: list[Layer], opts: Options, output: str, loss: str):
+    """The stack and its output layer with the activations' and loss's settings the options
+    give (``--leaky-slope``, ``--huber-delta``), each refused where nothing uses it."""
+    out = output_layer(opts.output_activation or output, opts.loss or loss)
+    acts = [layer.act for layer in stack if isinstance(layer, ActivationLayer)]
+    given: dict[str, float] = {}
+    for key, (hyper, goes_with) in _SETTINGS.items():
+        value = getattr(opts, key)
+        if value is None:
+            continue
+        used = (*(s for a in acts for s in a.settings), *out.settings)
+        if not any(name == hyper.name for name, _ in used):
+            raise SheetnetError(f"{hyper.flag} goes with {goes_with}")
+        hyper.check(value)
+        given[hyper.name] = value
+    stack = [ActivationLayer(layer.act.tune(given)) if isinstance(layer, ActivationLayer)
+             else layer for layer in stack]
+    return stack, out.tune(given)
+
+
+# --- the presets' stacks ---------------------------------------------------------------------
+
+
+def dense_stack(hidden: tuple[int, ...], activation: str = "sigmoid", biases: bool = True
+                ) -> Callable[[Dataset, Options], list[Layer]]:
+    """A fully connected stack: ``--layers`` (every layer's size, input to output) or the
+    preset's hidden layers, the activation after each hidden layer."""
+    def make(ds: Dataset, opts: Options) -> list[Layer]:
+        sizes = (_parse_layers(opts.layers, ds) if opts.layers
+                 else (ds.x.shape[1], *hidden, ds.outputs))
+        return net_mod.dense_layers(sizes, _activation(opts, activation), biases)
+    return make
+
+
+def cnn_stack(filters: int = 3) -> Callable[[Dataset, Options], list[Layer]]:
+    """The book's CNN: conv K f×f (pad P), activation, pooling p×p, dense (one unit a class)."""
+    def make(ds: Dataset, opts: Options) -> list[Layer]:
+        pooling = opts.pool or "max"
+        if pooling.isdigit():
+            raise SheetnetError(f"--pool is max or average; the window's size is --pool-size"
+                                f" {pooling}")
+        if pooling not in layers.pool.MODES:
+            raise SheetnetError(f"--pool {pooling!r} is not one of:"
+                                f" {', '.join(layers.pool.MODES)} (the window's size is"
+                                " --pool-size)")
+        k = filters if opts.filters is None else opts.filters
+        f = 3 if opts.filter_size is None else opts.filter_size
+        p = 2 if opts.pool_size is None else opts.pool_size
+        if k < 1 or f < 1 or p < 1:
+            raise SheetnetError("--filters, --filter-size and --pool-size must be at least 1")
+        padding = opts.padding or 0
+        if not 0 <= padding < f:
+            raise SheetnetError(f"--padding {padding} must be 0 to {f - 1} (less than the"
+                                " filter size: a wider frame only adds maps of zeros)")
+        (h, w), side = ds.shape, min(ds.shape) + 2 * padding
+        if f > side:
+            raise SheetnetError(f"a {f}×{f} filter is larger than the {h}×{w} image; use"
+                                f" --filter-size {side} or less")
+        mh, mw = h + 2 * padding - f + 1, w + 2 * padding - f + 1
+        if mh % p or mw % p:
+            fits = [q for q in range(1, min(mh, mw) + 1) if mh % q == 0 and mw % q == 0]
+            raise SheetnetError(f"the {mh}×{mw} feature maps do not divide into {p}×{p} pooling"
+                                f" windows; use --pool-size {' or '.join(map(str, fits))}, or"
+                                " another --filter-size or --padding")
+        return net_mod.cnn_layers(k, f, p, ds.outputs, _activation(opts, "sigmoid"), pooling,
+                                  padding)
+    return make
 
 
 def _parse_layers(text: str, ds: Dataset) -> tuple[int, ...]:
@@ -189,162 +327,82 @@ def _parse_layers(text: str, ds: Dataset) -> tuple[int, ...]:
     return sizes
 
 
-def _activations(opts: Options, hidden: str, output: str,
-                 loss: str) -> tuple[Activation, OutputLayer]:
-    """The hidden layers' activation and the output layer the options (or defaults) name."""
-    if opts.activation in FUSED_ONLY_ACTIVATIONS:
-        raise SheetnetError(f"--activation {opts.activation} is an output layer's: use"
-                            " --output-activation softmax --loss cross-entropy")
-    act: Activation = _choose("activation", opts.activation or hidden, ACTIVATIONS)  # type: ignore[assignment]
-    out = output_layer(opts.output_activation or output, opts.loss or loss)
-    given: dict[str, float] = {}
-    for field, (hyper, goes_with) in _SETTINGS.items():
-        value = getattr(opts, field)
-        if value is None:
-            continue
-        if not any(name == hyper.name for name, _ in (*act.settings, *out.settings)):
-            raise SheetnetError(f"{hyper.option} goes with {goes_with}")
-        hyper.check(value)
-        given[hyper.name] = value
-    return act.tune(given), out.tune(given)
-
-
-def _fc_model(hidden: tuple[int, ...], activation: str = "sigmoid",
-              output_activation: str = "sigmoid", loss: str = "half-sse",
-              biases: bool = True) -> Callable[[Dataset, Options], fc.FCNet]:
-    def make(ds: Dataset, opts: Options) -> fc.FCNet:
-        for field, flag in _CNN_OPTIONS.items():
-            if getattr(opts, field) is not None:
-                raise SheetnetError(f"{flag} is for --net cnn; a fully connected net has no"
-                                    " filters")
-        sizes = (_parse_layers(opts.layers, ds) if opts.layers
-                 else (ds.x.shape[1], *hidden, ds.outputs))
-        act, out = _activations(opts, activation, output_activation, loss)
-        out.check_targets(ds.targets, ds.values)
-        # targets that are measurements (not classes, not 0/1) have no accuracy to report
-        classify = not ds.values or bool(np.isin(ds.targets, (0.0, 1.0)).all())
-        return fc.FCNet(sizes, act, out, biases, classify)
-    return make
-
-
-HE = "He (normal × √(2/fan-in), biases 0)"
-
-
-def _fc_preset(name: str, summary: str, follows: str, dataset: str, eta: float,
-               iterations: int, model: Callable[[Dataset, Options], fc.FCNet],
-               init: Callable[..., dict[str, np.ndarray]] = fc.init_params,
-               init_text: str = "standard normal",
-               values: bool = False, train: Callable[..., Trace] = fc.train,
-               workbook: Callable[[Run], WorkbookSpec] = fc_layout.workbook,
-               cost: Callable[..., Cost] | None = None) -> NetPreset:
-    """A fully connected preset: the shared core, layout and ``--init`` format."""
-    return NetPreset(name=name, summary=summary, follows=follows, dataset=dataset, eta=eta,
-                  iterations=iterations, make_model=model, init=init,
-                  init_from_json=fc.params_from_json,  # type: ignore[arg-type]
-                  train=train, workbook=workbook, model_from_settings=settings.fc_model,
-                  cost=cost or (fc_layout.fit_cost if values else fc_layout.cost),  # type: ignore[arg-type]
-                  view="fc", values=values, init_text=init_text)
-
-
-MLP = _fc_preset(
+MLP = NetPreset(
     name="mlp",
     summary="12-3-2 sigmoid net, 0 and 1 in 4×3",
     follows="book 3-5, 4-4",
     dataset="digits01",
     eta=0.2,
     iterations=50,
-    model=_fc_model((3,)),
+    stack=dense_stack((3,)),
+    shorthands=FC_SHORTHANDS,
 )
 
-
-def _cnn_model(filters: int = 3, output_activation: str = "sigmoid", loss: str = "half-sse"
-               ) -> Callable[[Dataset, Options], cnn.CNNNet]:
-    def make(ds: Dataset, opts: Options) -> cnn.CNNNet:
-        if opts.layers:
-            raise SheetnetError("--layers is for fully connected nets; the CNN's shape comes"
-                                " from --filters, --filter-size and --pool-size")
-        chosen = {k: getattr(opts, k) for k in _CNN_OPTIONS if getattr(opts, k) is not None}
-        pooling = chosen.get("pool", "max")
-        if pooling.isdigit():
-            raise SheetnetError(f"--pool is max or average; the window's size is --pool-size"
-                                f" {pooling}")
-        act, out = _activations(opts, "sigmoid", output_activation, loss)
-        out.check_targets(ds.targets, ds.values)
-        return cnn.CNNNet(ds.shape, filters=chosen.get("filters", filters),
-                          size=chosen.get("filter_size", 3), pool=chosen.get("pool_size", 2),
-                          outputs=len(ds.classes), activation=act, output=out,
-                          pooling=pooling, padding=chosen.get("padding", 0),
-                          channels=ds.channels)
-    return make
-
-
-def _cnn_preset(name: str, summary: str, follows: str, dataset: str, eta: float,
-                iterations: int, model: Callable[[Dataset, Options], cnn.CNNNet]) -> NetPreset:
-    """A CNN preset: the shared core, layout and ``--init`` format."""
-    return NetPreset(name=name, summary=summary, follows=follows, dataset=dataset, eta=eta,
-                     iterations=iterations, make_model=model,
-                     init=cnn.init_params,  # type: ignore[arg-type]
-                     init_from_json=cnn.params_from_json,  # type: ignore[arg-type]
-                     train=cnn.train, workbook=cnn_layout.workbook,
-                     model_from_settings=settings.cnn_model,
-                     cost=cnn_layout.cost,  # type: ignore[arg-type]
-                     view="cnn")
-
-
-CNN = _cnn_preset(
+CNN = NetPreset(
     name="cnn",
     summary="CNN with max pooling, 1, 2, 3 in 6×6",
     follows="book 5-4, 5-6",
     dataset="digits123",
     eta=0.2,
     iterations=50,
-    model=_cnn_model(),
+    stack=cnn_stack(),
+    shorthands=CNN_SHORTHANDS,
 )
 
-DIGITS = _cnn_preset(
+DIGITS = NetPreset(
     name="digits",
     summary="softmax CNN, UCI digits 0–9 in 8×8",
     follows="book 5-4, UCI",
     dataset="digits",
     eta=0.03,
     iterations=20,
-    model=_cnn_model(4, "softmax", "cross-entropy"),
+    stack=cnn_stack(4),
+    shorthands=CNN_SHORTHANDS,
+    output_activation="softmax",
+    loss="cross-entropy",
 )
 
-XOR = _fc_preset(
+XOR = NetPreset(
     name="xor",
     summary="2-4-1 net learning XOR, MSE",
     follows="classic",
     dataset="xor",
     eta=0.5,
     iterations=300,
-    model=_fc_model((4,), "sigmoid", "identity", "mse"),
+    stack=dense_stack((4,)),
+    shorthands=FC_SHORTHANDS,
+    output_activation="identity",
+    loss="mse",
     values=True,
 )
 
-CURVE = _fc_preset(
+CURVE = NetPreset(
     name="curve",
     summary="1-10-10-1 ReLU net, y = x² + noise",
     follows="classic",
     dataset="curve",
     eta=0.2,
     iterations=100,
-    model=_fc_model((10, 10), "relu", "identity", "mse"),
-    init=fc.init_he,
+    stack=dense_stack((10, 10), "relu"),
+    shorthands=FC_SHORTHANDS,
+    output_activation="identity",
+    loss="mse",
     init_text=HE,
     values=True,
 )
 
-def _twolayer_model(ds: Dataset, opts: Options) -> fc.FCNet:
+
+def _twolayer_check(net: Net, opts: Options) -> None:
     """f = W₂ max(0, W₁x) only: its Check sheet's cells move one score at a time, which holds
     for that net alone (ReLU hidden layer, identity output, ½Σ(f − t)², two weight layers)."""
-    net = _fc_model((3,), "relu", "identity", "half-sse", biases=False)(ds, opts)
-    wrong = [f"{flag} {got}" for flag, got, want in (
-        ("--activation", net.activation.name, "relu"),
-        ("--output-activation", net.output.activation, "identity"),
-        ("--loss", net.output.loss, "half-sse")) if got != want]
-    if len(net.sizes) != 3:
-        wrong.append(f"--layers {','.join(map(str, net.sizes))}")
+    wrong = []
+    if opts.activation not in (None, "relu"):
+        wrong.append(f"--activation {opts.activation}")
+    wrong += [f"{flag} {got}" for flag, got, want in (
+        ("--output-activation", net.output.pair.activation, "identity"),
+        ("--loss", net.output.pair.loss, "half-sse")) if got != want]
+    if len(net.param_shapes()) != 2:
+        wrong.append(f"--layers {opts.layers}")
     wrong += [flag for flag, value in (("--l1", opts.l1), ("--l2", opts.l2),
                                        ("--batch-size", opts.batch_size)) if value is not None]
     if wrong:
@@ -352,20 +410,22 @@ def _twolayer_model(ds: Dataset, opts: Options) -> fc.FCNet:
                             " max(0, W₁x) (relu, identity output, half-sse, --layers IN,H,OUT,"
                             " the whole data, no penalty); for other nets use --net mlp with"
                             " these options")
-    return net
 
 
-TWOLAYER = _fc_preset(
+TWOLAYER = NetPreset(
     name="twolayer",
     summary="W₂ max(0, W₁x) and a gradient check",
     follows="classic",
     dataset="digits01",
     eta=0.01,
     iterations=30,
-    model=_twolayer_model,
-    init=fc.init_he,
+    stack=dense_stack((3,), "relu", biases=False),
+    shorthands=FC_SHORTHANDS,
+    output_activation="identity",
     init_text=HE,
+    arch=False,
+    check=_twolayer_check,
+    extras=lambda run: [lambda inputs, data, it: gradcheck_layout.check_sheet(run, it[0])],
+    extra_cells=gradcheck_layout.check_cells,
     train=gradcheck.train,
-    workbook=gradcheck_layout.workbook,
-    cost=gradcheck_layout.cost,
 )

@@ -1,22 +1,21 @@
-"""Blocks every trained net's iteration sheet has, laid out once for the fc and cnn layouts.
+"""What a trained net's iteration sheets share beyond its layers: how each step is taken.
 
 A parameter block holds each parameter's value: its initial value on iteration 0, else the
 previous sheet's value moved by the update rule; beside it, one block per kind of state the
-rule keeps (momentum's v …). Hyperparameters are named cells (``eta`` …). The output block
-holds aᴸ, C, whether each image is right, C_T, accuracy and δᴸ. ``Rows`` collects a sheet's
-rows as they are laid out.
+rule keeps (momentum's v …). Hyperparameters are named cells (``eta`` …). A step may have its own
+ηₖ (a decaying η) and batch marks, and penalties add terms to the costs and the weights'
+gradients (``StepPlan``). ``Rows`` collects a sheet's rows as they are laid out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from sheetnet import notation as names
 from sheetnet.core.run import Run
-from sheetnet.pairs import ops, penalties
+from sheetnet.pairs import penalties
 from sheetnet.pairs.optim import GD, UpdateRule
-from sheetnet.pairs.outputs import OutputLayer
 from sheetnet.workbook.layout import Place, RowSpec, Styled, Template
 
 Places = Mapping[str, Place]
@@ -29,9 +28,9 @@ STEP_DESCRIPTIONS = {
 
 
 @dataclass(frozen=True)
-class Training:
-    """What a run's training adds to its iteration sheets: the update rule's state, a row for
-    this step's learning rate (a decaying η) and batch, and penalty terms in the sums."""
+class StepPlan:
+    """How a run steps, as its iteration sheets show it: the update rule (and its state), a row
+    for this step's learning rate (a decaying η) and batch, and penalty terms in the sums."""
 
     rule: UpdateRule = GD
     batches: bool = False
@@ -39,7 +38,7 @@ class Training:
     penalties: tuple[str, ...] = ()  # the penalties' hyperparameter names given
 
     @classmethod
-    def of(cls, run: Run) -> Training:
+    def of(cls, run: Run) -> StepPlan:
         h = run.hyperparameters
         return cls(run.rule, run.batches is not None, penalties.DECAY.name in h,
                    tuple(p.name for p in penalties.PENALTIES if p.name in h))
@@ -50,7 +49,7 @@ class Training:
         return self.batches or self.decay
 
 
-PLAIN = Training()  # full batches, a fixed η, no penalty, gradient descent
+PLAIN = StepPlan()  # full batches, a fixed η, no penalty, gradient descent
 
 
 def hyper_cells(run: Run) -> dict[str, str]:
@@ -58,23 +57,23 @@ def hyper_cells(run: Run) -> dict[str, str]:
     return {name: name for name in run.hyperparameters}
 
 
-def penalty_terms(training: Training, run: Run, here: Places) -> str:
+def penalty_terms(plan: StepPlan, run: Run, here: Places) -> str:
     """The penalty's terms for a cost cell over this sheet's weight blocks ("" without)."""
-    if not training.penalties:
+    if not plan.penalties:
         return ""
     return penalties.penalty_xl([here[w].extent for w in run.model.weights],
                                 hyper_cells(run))
 
 
-def step_places(training: Training, sheet: str, k: int, row: int, value_col: int,
+def step_places(plan: StepPlan, sheet: str, k: int, row: int, value_col: int,
                 image: Place | None) -> dict[str, Place]:
     """This step's ηₖ (at ``value_col``) and its batch marks (per image, like ``image``) on
     ``row``."""
     places = {}
-    if training.decay:
+    if plan.decay:
         places["eta_k"] = Place("eta_k", sheet, row, value_col, 1, iteration=k,
                                 description=STEP_DESCRIPTIONS["eta_k"])
-    if training.batches and image is not None:
+    if plan.batches and image is not None:
         places["batch"] = Place("batch", sheet, row, image.col, 1, images=image.images,
                                 stride=image.stride, iteration=k, kind="input",
                                 description=STEP_DESCRIPTIONS["batch"])
@@ -165,30 +164,3 @@ class Rows:
 
     def specs(self) -> list[RowSpec]:
         return [self._rows[r] for r in sorted(self._rows)]
-
-
-Summary = Callable[[Place, int], str]  # (per-image place, row) -> Σ or mean over its images
-
-
-def output_rows(rows: Rows, output: OutputLayer, here: Places, z: str, a: str, delta: str,
-                n: int, total: Summary, mean: Summary, penalty: str = "",
-                batch_total: Summary | None = None) -> None:
-    """The output layer's cells: aₖ from zᴸ, each image's C and whether it is classified
-    right, their Σ (C_T, + ``penalty``'s terms) and mean (accuracy), and δᴸ. ``z``, ``a``,
-    ``delta``: the blocks' names; ``total`` and ``mean`` write Σ and the mean over the images
-    of a block's row; ``batch_total``, Σ over the batch (for ``C_batch``)."""
-    zs, as_, t, deltas = here[z], here[a], here["t"], here[delta]
-    k = as_.rows
-    for j in range(k):
-        rows.per_image(as_, j, 0, output.forward_xl(zs.refs(), j))
-    a_all, t_all = as_.span(0, k - 1), t.span(0, k - 1)
-    rows.per_image(here["C"], 0, 0, output.cost_xl(zs.refs(), as_.refs(), t.refs(), n))
-    rows.fixed(here["C_T"], 0, 0, total(here["C"], 0) + penalty, "total")
-    if batch_total is not None:
-        rows.fixed(here["C_batch"], 0, 0, batch_total(here["C"], 0) + penalty)
-    if "correct" in here:  # not for targets that are measurements
-        rows.per_image(here["correct"], 0, 0, ops.correct_xl(a_all, t_all) if k > 1
-                       else ops.near_xl(as_.ref(0), t.ref(0)))
-        rows.fixed(here["accuracy"], 0, 0, mean(here["correct"], 0), "percent")
-    for j in range(k):
-        rows.per_image(deltas, j, 0, output.delta_xl(zs.refs(), as_.refs(), t.refs(), j, n))

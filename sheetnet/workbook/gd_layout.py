@@ -12,8 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from sheetnet import notation as names
-from sheetnet.core.gd import DESCRIPTIONS, Comparison, Function, own, own_hyper
+from sheetnet.core.gd import DESCRIPTIONS, Comparison, own, own_hyper
 from sheetnet.core.run import Run
+from sheetnet.pairs.functions import Function
 from sheetnet.pairs.hyper import ETA, Hyper
 from sheetnet.pairs.optim import UpdateRule
 from sheetnet.workbook import settings
@@ -38,24 +39,23 @@ FIRST = 3  # the row of step 0
 COLORS = ("1F3B73", "C0392B", "27AE60", "8E44AD", "E67E22", "2F6DB5")
 
 
-def columns(rule: UpdateRule) -> list[str]:
-    """The table's blocks left to right: the point, its gradient, the rule's state, the step."""
-    state = [names.state(kind, p) for kind in rule.state for p in ("x", "y")]
-    return ["x", "y", "dz_dx", "dz_dy", *state, "dx", "dy", "z"]
+def columns(rule: UpdateRule) -> list[tuple[str, str, str]]:
+    """The table's blocks left to right, each (block, header, what it is): the point, its
+    gradient, the rule's state for x and for y, the step and z."""
+    state = [(names.state(kind, p), f"{kind} ({p})", f"{kind}: {rule.name}'s state for {p}")
+             for kind in rule.state for p in ("x", "y")]
+    steps = [(f"d{p}", f"Δ{p}", DESCRIPTIONS[f"d{p}"] if rule.name == "gd"
+              else f"Δ{p}: {rule.name}'s step ({rule.summary})") for p in ("x", "y")]
+    plain = [(b, HEADERS[b], DESCRIPTIONS[b]) for b in ("x", "y", "dz_dx", "dz_dy")]
+    return [*plain, *state, *steps, ("z", HEADERS["z"], DESCRIPTIONS["z"])]
 
 
 def places(steps: int, rule: UpdateRule, sheet: str = DESCENT,
            name=lambda n: n) -> dict[str, Place]:
     """Each column of the table is a block over all steps (x at step 0..N, …); ``name`` gives
     a block's name in the trace (a comparison's prefix)."""
-    out = {}
-    for c, block in enumerate(columns(rule)):
-        kind = block.split("_", 1)[0]
-        text = DESCRIPTIONS.get(block, f"{kind}: {rule.name}'s state for {block[-1]}")
-        if block in ("dx", "dy") and rule.name != "gd":
-            text = f"Δ{block[-1]}: {rule.name}'s step"
-        out[block] = Place(name(block), sheet, FIRST, 2 + c, steps + 1, description=text)
-    return out
+    return {block: Place(name(block), sheet, FIRST, 2 + c, steps + 1, description=text)
+            for c, (block, _, text) in enumerate(columns(rule))}
 
 
 def descent_sheet(run: Run, f: Function, rule: UpdateRule, here: dict[str, Place],
@@ -77,9 +77,8 @@ def descent_sheet(run: Run, f: Function, rule: UpdateRule, here: dict[str, Place
         g: Grid = {}
         put(g, 1, 1, title, "title")
         put(g, 2, 1, "i", "header")
-        for block, c in col.items():
-            kind = block.split("_", 1)[0] if block not in HEADERS else None
-            put(g, 2, c, HEADERS.get(block) or f"{kind} ({block[-1]})", "header")
+        for block, header, _ in columns(rule):
+            put(g, 2, col[block], header, "header")
         for i in range(steps + 1):
             r = FIRST + i
             x, y = cell("x", r), cell("y", r)

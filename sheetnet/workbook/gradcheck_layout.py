@@ -8,20 +8,11 @@ formula over Iter 0's cells.
 from __future__ import annotations
 
 from sheetnet import notation as names
-from sheetnet.core.cost import Cost
-from sheetnet.core.fc import FCNet
-from sheetnet.core.gradcheck import (
-    DESCRIPTIONS,
-    H,
-    central_difference_xl,
-    parameters,
-    perturbed_cost_xl,
-    relative_error_xl,
-)
+from sheetnet.core.gradcheck import DESCRIPTIONS, H, parameters
+from sheetnet.core.net import Net
 from sheetnet.core.run import Run
 from sheetnet.pairs import ops
-from sheetnet.pairs.optim import GD, UpdateRule
-from sheetnet.workbook import fc_layout
+from sheetnet.pairs.gradcheck import central_difference_xl, perturbed_cost_xl, relative_error_xl
 from sheetnet.workbook.layout import (
     ColorScale,
     Grid,
@@ -30,7 +21,6 @@ from sheetnet.workbook.layout import (
     SheetSpec,
     Styled,
     Template,
-    WorkbookSpec,
     a1,
     put,
     render_rows,
@@ -44,18 +34,13 @@ HEADERS = {"backprop": "backprop ∂C_T/∂w", "numeric": "(C_T(w+h) − C_T(w�
 PLUS = 9  # image 1's C(w + h); the C(w − h) columns follow after a blank column
 
 
-def cost(net: FCNet, n_images: int, iterations: int, rule: UpdateRule = GD) -> Cost:
-    """``fc_layout.cost`` with the Check sheet: per weight C(w ± h) for every image."""
-    return fc_layout.cost(net, n_images, iterations, rule,
-                          len(parameters(net)) * (2 * n_images + 5))
-
-
-def workbook(run: Run) -> WorkbookSpec:
-    return fc_layout.workbook(run, extras=[lambda inputs, data, it: check_sheet(run, it[0])])
+def check_cells(net: Net, n_images: int) -> int:
+    """The Check sheet's formula cells: per weight C(w ± h) for every image, and five more."""
+    return len(parameters(net)) * (2 * n_images + 5)
 
 
 def check_sheet(run: Run, here: dict[str, Place]) -> tuple[SheetSpec, list[Place]]:
-    net: FCNet = run.model
+    net: Net = run.model
     n = run.n_images
     params = parameters(net)
     rows = len(params)
@@ -68,10 +53,10 @@ def check_sheet(run: Run, here: dict[str, Place]) -> tuple[SheetSpec, list[Place
         places[name] = Place(name, CHECK, FIRST, col, rows, images=n, iteration=0,
                              description=DESCRIPTIONS[name])
     h = places["h"].ref(absolute=True)
-    labels = {p: fc_layout.element_labels(net, p) for p in net.param_shapes()}
+    labels = {p.name: p.labels for p in net.params()}
     x, t, z, a, f = (here[k] for k in ("x", "t", "z2", "a2", "a3"))
     w_out = here["W3"]
-    hidden, outputs = net.n(2), net.n(3)
+    hidden, outputs = net.param_shapes()["W2"][0], net.outputs
 
     def moved_cost(name: str, r: int, c: int, sign: str) -> str:
         """Image i's C with parameter (name, r, c) moved by sign·h, over Iter 0's cells."""

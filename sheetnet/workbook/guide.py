@@ -93,73 +93,83 @@ def _cell(place: Place, r: int = 0, c: int = 0, image: int | None = 0) -> str:
 
 
 def net_guide(run, first: dict[str, Place], second: dict[str, Place] | None,
-              inputs: dict[str, Place], extras: Sequence[tuple[str, str]], cnn: bool
+              inputs: dict[str, Place], extras: Sequence[tuple[str, str]], bands: bool
               ) -> SheetSpec:
-    """The Guide of a network's workbook (fully connected or CNN). first, second: the places of
-    Iter 0 and Iter 1 (None when the run has no iteration 1)."""
+    """The Guide of a net's workbook. first, second: the places of Iter 0 and Iter 1 (None when
+    the run has no iteration 1); ``bands``: each image has a band of columns (a net of maps)
+    rather than one column."""
     net, n, last = run.model, run.n_images, run.iterations
-    w, z = ("F", "zF") if cnn else (names.weights(2), names.z(2))
-    w_sym, z_sym = ("wᶠ¹₁₁", "zᶠ¹₁₁") if cnn else ("w²₁₁", "z²₁")
+    param = net.params()[0]
+    w = param.name
+    w_sym = param.labels[0]
     grad, total = first[names.grad(w)], first[names.total_grad(w)]
     value = first[w]
-    what = (f"a CNN: {net.filters} filters {net.size}×{net.size}, {net.pooling} pooling"
-            f" {net.pool}×{net.pool}, {net.outputs} outputs" if cnn else
-            "a fully connected net " + "-".join(map(str, net.sizes)))
+    z = next(b for b in net.forward_blocks() if b.name.startswith("z"))
+    z_sym = f"{z.symbol}¹₁₁" if bands else f"{z.symbol}₁"
+    what = f"the stack {net.arch}, then {net.output.pair.activation} outputs with the"\
+           f" {net.output.pair.loss} cost"
     accuracy = " and accuracy" if "accuracy" in first else ""
     sheets = [("Summary", f"C_T{accuracy} per iteration, with a chart"), *extras,
               ("Inputs", "the settings, η and the other hyperparameters, the classes and the"
                          " initial parameters (yellow: edit them)"),
               ("Data", "every image's pixels and label" + (", each image in its own shape"
-                                                          if cnn else ", one column per image")),
+                                                          if bands else ", one column per image")),
               ("Iter 0", "the first iteration: the initial parameters, the forward pass,"
                          " backpropagation and the gradients"),
               (f"Iter {last}", "the last iteration"),
               ("Map", "every block: where it is, its shape and what it is")]
-    if cnn:
+    rule = run.rule
+    step = (f"Iter k's are Iter k−1's moved by the update rule, {rule.summary} (g: ∂C_T/∂w,"
+            f" column {_col(total)}" + ("; the rule's state in the columns after it)"
+                                        if rule.state else ")"))
+    forward = ", ".join(dict.fromkeys(b.symbol for b in net.forward_blocks()))
+    backward = ", ".join(dict.fromkeys(b.symbol for b in net.backward_blocks()))
+    symbols = ", ".join(dict.fromkeys(p.symbol for p in net.params()))
+    if bands:
         layout = [
-            "Column A names the block (wᶠ, zᶠ, δᴾ …), column B the tile or element (zᶠ¹ is"
-            " filter 1's feature map). Every map is drawn in its own 2-D shape.",
+            f"Column A names the block ({symbols}, {forward} …), column B the tile or element"
+            " (a map's tile is named by its filter). Every map is drawn in its own 2-D shape.",
             f"Column {_col(value)}…: value: the parameters at this iteration (Iter 0's from"
-            " Inputs; Iter k's are Iter k−1's minus η times their ∂C_T/∂w).",
+            f" Inputs; {step}.",
             f"Column {_col(total)}…: ∂C_T/∂w, the gradient of the total cost (Σ over the"
             " images); in the cost row (C), the total cost C_T.",
             f"From column {_col(grad)}, each image has a band of columns (row 3 numbers them). In"
             " the parameters' rows the band holds that image's own gradient ∂C/∂w, not the"
             " weight;",
-            "below come the forward pass (x, zᶠ, aᶠ, zᴾ, zᴼ, aᴼ, C) and backpropagation (δᴼ,"
-            " δᴾ, the routed δᴾ, δᶠ).",
+            f"below come the forward pass (x, t, {forward}, C) and backpropagation"
+            f" ({backward}).",
         ]
     else:
         layout = [
-            "Column A names the block (w², z², δ³ …), column B the element (w²₁₂ is the weight"
-            " from input 2 to hidden unit 1).",
+            f"Column A names the block ({symbols}, {forward} …), column B the element ({w_sym}"
+            " is the weight from input 1 to unit 1 of the first layer).",
             f"Column {_col(value)}, value: the parameters at this iteration (Iter 0's from"
-            " Inputs; Iter k's are Iter k−1's minus η times column "
-            f"{_col(total)}).",
+            f" Inputs; {step}.",
             f"Column {_col(total)}: ∂C_T/∂w, the gradient of the total cost (Σ over the"
             " images); in the cost row (C), the total cost C_T.",
             f"From column {_col(grad)}, one column per image. In the parameters' rows these"
             " cells are that image's own gradient ∂C/∂w, not the weight;",
-            "below come the forward pass (x, t, z, a, C) and backpropagation (δ).",
+            f"below come the forward pass (x, t, {forward}, C) and backpropagation ({backward}).",
         ]
-    act = net.activation
-    activation = (SIGMOID if act.name == "sigmoid" else
-                  f"The activation {act.name} is written {act.excel_value('z')} (z: the cell of"
-                  " the weighted input).")
+    acts = list(dict.fromkeys(layer.act for layer in net.layers if hasattr(layer, "act")))
     reading: list[Line] = [
-        activation, SUMPRODUCT,
-        link_to(first[z], f"{_cell(first[z])}: {z_sym} of image 1, a weighted input (click it,"
-                          " then read the formula bar)"),
+        SIGMOID if act.name == "sigmoid" else
+        f"The activation {act.name} is written {act.excel_value('z')} (z: the cell of the"
+        " weighted input)." for act in acts]
+    reading += [
+        SUMPRODUCT,
+        link_to(first[z.name], f"{_cell(first[z.name])}: {z_sym} of image 1, a weighted input"
+                               " (click it, then read the formula bar)"),
         link_to(grad, f"{_cell(grad)}: image 1's ∂C/∂{w_sym}"
-                      + (": δᶠ against the window of x it saw" if cnn else
-                         ": δ²₁ times the input x₁ it multiplies")),
+                      + (": δ against the window of the input it saw" if param.tile else
+                         ": δ times the input it multiplies")),
         link_to(total, f"{_cell(total, image=None)}: ∂C_T/∂{w_sym}, the same gradient summed"
                        f" over all {n} images", image=None),
     ]
     if second is not None:
         reading.append(link_to(second[w], f"{_cell(second[w], image=None)}: {w_sym} at"
-                                          " iteration 1 = its value at iteration 0 − η ×"
-                                          f" ∂C_T/∂{w_sym}", image=None))
+                                          f" iteration 1 = its value at iteration 0 moved by"
+                                          f" {rule.name} ({rule.summary})", image=None))
     eta = inputs.get("eta")
     tries: list[Line] = []
     if eta is not None:

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sheetnet.core.cost import MAX_COLS, MAX_FORMULA, MAX_ROWS, Cost
 from sheetnet.core.trace import Trace
 from sheetnet.errors import SheetnetError
+from sheetnet.workbook.size import MAX_COLS, MAX_FORMULA, MAX_ROWS
 
 
 def col_letter(n: int) -> str:
@@ -457,26 +457,3 @@ def _rendered(tmpl: Template, images: int, cache: dict[tuple, list[str]] | None)
     if formulas is None:
         formulas = cache[key] = tmpl.formulas(0, images)
     return formulas
-
-
-def cost_of_iteration_sheet(places: Iterable[Place], *, parameters: int, images: int,
-                       iterations: int, other_cells: int = 0, other_sheets: int = 4,
-                       other_rows: int = 0, other_cols: int = 0, what: str = "the run",
-                       taller: str = "units") -> Cost:
-    """A net's cost from the places of one iteration sheet (every iteration has the same).
-
-    other_cells: formula cells beyond the iteration sheets (Summary, a Check sheet …);
-    other_sheets: sheets beyond them (Summary, Inputs, Data, Map …); other_rows/other_cols:
-    the tallest and widest of those.
-    """
-    places = list(places)
-    cells = sum(p.size for p in places)
-    rows = max(p.sheet_row(p.rows - 1) for p in places)
-    cols = max(p.col + (max(p.images, 1) - 1) * p.stride + p.cols - 1 for p in places)
-    summary = 2 * (iterations + 1)
-    mapped = len(places) * (iterations + 1)  # the Map sheet links every block of every sheet
-    return Cost(parameters=parameters, images=images, iterations=iterations,
-                step_numbers=cells, sheets=iterations + 1 + other_sheets,
-                formula_cells=cells * (iterations + 1) + summary + mapped + other_cells,
-                rows=max(rows, other_rows, mapped + 1), cols=max(cols, other_cols), what=what,
-                taller=taller)

@@ -13,6 +13,7 @@ import numpy as np
 from sheetnet.core import regression
 from sheetnet.core.run import Run
 from sheetnet.pairs import ops
+from sheetnet.pairs import regression as pairs
 from sheetnet.workbook import settings
 from sheetnet.workbook.blocks import hyper_cells
 from sheetnet.workbook.guide import VERIFY, exercise_guide
@@ -120,7 +121,7 @@ def workbook(run: Run) -> WorkbookSpec:
             "sigma": f"SQRT({ref('Sxx')}/COUNT({col('x')}))",
             "p_star": f"{ref('Sxy')}/{ref('Sxx')}",
             "q_star": f"{ref('y_bar')}-{ref('p_star')}*{ref('x_bar')}",
-            "C_star": regression.half_sse_xl(ref("p_star"), ref("q_star"), col("x"), col("y")),
+            "C_star": pairs.half_sse_xl(ref("p_star"), ref("q_star"), col("x"), col("y")),
         }
         for name, label in zip(SUMS, SUM_LABELS, strict=True):
             put(g, here[name].row, 1, label, "label")
@@ -142,11 +143,11 @@ def workbook(run: Run) -> WorkbookSpec:
                 for name in ("a", "b"):
                     row[here[name].col] = "=" + run.rule.next_xl(
                         ref(name, i - 1), ref(f"dC_d{name}", i - 1), {}, hypers, i - 1)
-            row[here["dC_da"].col] = Styled("=-" + regression.residual_sum_xl(a, b, u, y, u),
+            row[here["dC_da"].col] = Styled("=-" + pairs.residual_sum_xl(a, b, u, y, u),
                                             "sci")  # gradients shrink to 1e-7: not 0.0000
-            row[here["dC_db"].col] = Styled("=-" + regression.residual_sum_xl(a, b, u, y),
+            row[here["dC_db"].col] = Styled("=-" + pairs.residual_sum_xl(a, b, u, y),
                                             "sci")
-            row[here["C"].col] = "=" + regression.half_sse_xl(a, b, u, y)
+            row[here["C"].col] = "=" + pairs.half_sse_xl(a, b, u, y)
             row[here["p"].col] = f"={a}/{ref('sigma', absolute=True)}"
             row[here["q"].col] = f"={b}-{ref('p', i)}*{ref('x_bar', absolute=True)}"
             g[here["a"].row + i] = row

@@ -2,10 +2,11 @@
 
 Each preset kind has a pair: ``*_settings(run)`` gives the "key | value" rows export writes, and
 the reader beside it turns those rows (as verify reads them) back into the net, the data's
-shape or the exercise's size. The first row names the format: version 3 puts a title above the
-Summary's table (and a Guide first); version 2 wrote shared formulas and named its update rule;
-verify still reads versions 1 and 2 (the workbooks shipped with 0.1.0), whose missing settings
-take the defaults they had then.
+shape or the exercise's size. The first row names the format: version 4 names a net's stack
+(``architecture``, as ``--arch`` writes it), so one reader rebuilds any net; version 3 put a
+title above the Summary's table (and a Guide first); version 2 wrote shared formulas and named
+its update rule. verify still reads versions 1 to 3 (1 and 2: the workbooks shipped with 0.1.0),
+whose missing settings take the defaults they had then.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sheetnet.core.cnn import CNNNet
-from sheetnet.core.fc import FCNet
+from sheetnet import layers
+from sheetnet.core.net import Net, build, cnn_layers, dense_layers
 from sheetnet.core.run import Run
 from sheetnet.errors import SheetnetError
 from sheetnet.pairs import penalties
@@ -22,8 +23,9 @@ from sheetnet.pairs.activations import ACTIVATIONS
 from sheetnet.pairs.optim import UpdateRule, rule
 from sheetnet.pairs.outputs import output_layer
 
-FORMAT = "sheetnet workbook 3"
-FORMATS = ("sheetnet workbook 1", "sheetnet workbook 2", FORMAT)  # the versions verify reads
+FORMAT = "sheetnet workbook 4"
+FORMATS = ("sheetnet workbook 1", "sheetnet workbook 2", "sheetnet workbook 3",
+           FORMAT)  # the versions verify reads
 PLAIN_SUMMARY = FORMATS[:2]  # their Summary's table starts at A1 (no title above it)
 ROW = 4  # the Inputs sheet's first "key | value" row
 
@@ -63,36 +65,31 @@ def _choice(s: Settings, key: str, default: str) -> str:
 # --- networks --------------------------------------------------------------------------------
 
 
-def fc_settings(run: Run) -> dict[str, object]:
-    net: FCNet = run.model
-    return {**_common(run), "layers": ",".join(str(n) for n in net.sizes),
-            "activation": net.activation.name, "output activation": net.output.activation,
-            "loss": net.output.loss, "biases": "yes" if net.biases else "no",
+def net_settings(run: Run) -> dict[str, object]:
+    """A net's settings: its stack as ``--arch`` writes it, its output layer and its data."""
+    net: Net = run.model
+    return {**_common(run), "architecture": net.arch,
+            "output activation": net.output.pair.activation, "loss": net.output.pair.loss,
             "accuracy": "yes" if net.accuracy else "no",
             "targets": "values" if run.data.values else "classes", **_data(run)}
 
 
-def fc_model(s: Settings) -> FCNet:
-    sizes = tuple(int(v) for v in str(s["layers"]).split(","))
-    return FCNet(sizes, _activation(s), _output(s), _choice(s, "biases", "yes") == "yes",
-                 _choice(s, "accuracy", "yes") == "yes")
-
-
-def cnn_settings(run: Run) -> dict[str, object]:
-    net: CNNNet = run.model
-    return {**_common(run), "image shape": run.data.shape_text,
-            "filters": net.filters, "filter size": net.size, "pool": net.pool,
-            "pooling": net.pooling, "padding": net.padding,
-            "activation": net.activation.name, "output activation": net.output.activation,
-            "loss": net.output.loss, **_data(run)}
-
-
-def cnn_model(s: Settings) -> CNNNet:
-    rows, cols, channels = image_shape(s)
-    return CNNNet((rows, cols), filters=_int(s, "filters"), size=_int(s, "filter size"),
-                  pool=_int(s, "pool"), outputs=_int(s, "classes"), activation=_activation(s),
-                  output=_output(s), pooling=_choice(s, "pooling", "max"),
-                  padding=int(_choice(s, "padding", "0")), channels=channels)
+def net_of(s: Settings) -> Net:
+    """The net a workbook's settings describe, whatever version wrote them: format 4 names its
+    stack; earlier ones named a fully connected net's layers or the CNN's sizes."""
+    shape = data_shape(s)
+    outputs = 1 if shape.values else shape.classes
+    if "architecture" in s:
+        stack = layers.parse(str(s["architecture"]))
+    elif "layers" in s:
+        sizes = [int(v) for v in str(s["layers"]).split(",")]
+        stack = dense_layers(sizes, _activation(s), _choice(s, "biases", "yes") == "yes")
+    else:
+        stack = cnn_layers(_int(s, "filters"), _int(s, "filter size"), _int(s, "pool"),
+                           outputs, _activation(s), _choice(s, "pooling", "max"),
+                           int(_choice(s, "padding", "0")))
+    image = layers.Shape.image(shape.rows, shape.cols, shape.channels)
+    return build(stack, image, _output(s), outputs, _choice(s, "accuracy", "yes") == "yes")
 
 
 def _activation(s: Settings):

@@ -12,25 +12,20 @@ from sheetnet.pairs import penalties
 from sheetnet.pairs.hyper import ETA, Hyper
 from sheetnet.pairs.outputs import TUNABLE
 from sheetnet.workbook import settings
-from sheetnet.workbook.guide import net_guide
 from sheetnet.workbook.layout import (
     Cached,
     ColorScale,
     Grid,
     LineChartSpec,
     Place,
-    RowSpec,
     ScatterChartSpec,
     Series,
     SheetSpec,
     Styled,
-    Template,
     Text,
-    WorkbookSpec,
     a1,
     band_breaks,
     put,
-    render_rows,
     sheet_prefix,
 )
 
@@ -139,10 +134,11 @@ def names_of(places: Sequence[Place], hypers: Iterable[str]) -> dict[str, str]:
 def data_sheet(run: Run, bands: int = 0) -> tuple[SheetSpec, list[Place]]:
     """Every image's label and pixels (all inputs).
 
-    One column per image, pixels row by row; or with ``bands`` (a band's width, at least cols + 1),
-    each image in its own 2-D shape (rows × cols) at the start of a band of columns, the same bands
-    as the iteration sheets', so the digit is visible on the sheet; an image of
-    several channels is a tile per channel, one under the other.
+    One column per image, pixels row by row (a net that reads its input as a column); or with
+    ``bands`` (a band's width, at least cols + 1: a net that reads maps), each image in its own
+    2-D shape (rows × cols) at the start of a band of columns, the same bands as the iteration
+    sheets', so the digit is visible on the sheet; an image of several channels is a tile per
+    channel, one under the other.
     """
     ds = run.data
     n, p = ds.x.shape
@@ -345,55 +341,4 @@ def map_sheet(places: Sequence[Place]) -> SheetSpec:
 
 
 Places = dict[str, Place]
-RowsOf = Callable[[Places, Places | None, Places, Places], list[RowSpec]]
-SheetOf = Callable[[int, Places, Callable[[Grid], Grid]], SheetSpec]
 Extra = Callable[[Places, Places, Sequence[Places]], tuple[SheetSpec, list[Place]]]
-
-
-def assemble(run: Run, config: dict[str, object],
-             param_rows: Sequence[tuple[str, Sequence[str], np.ndarray]],
-             descriptions: dict[str, str], per_iter: Sequence[Places], rows_of: RowsOf,
-             sheet_of: SheetOf, bands: int = 0,
-             extras: Sequence[Extra] = ()) -> WorkbookSpec:
-    """A net's whole workbook: Summary, Inputs, Data, one sheet per iteration and Map.
-
-    per_iter: each iteration's places (with ``C_T`` and ``accuracy``); rows_of(here, prev,
-    inputs, data): an iteration sheet's rows; sheet_of(k, here, render): its sheet, where
-    ``render(grid)`` fills a header grid with the rows (lazily, one sheet in memory at a time).
-    extras(inputs, data, per_iter): more sheets after Summary (a Fit or a gradient check).
-    """
-    inputs_spec, inputs_list = inputs_sheet(run, config, param_rows, descriptions)
-    data_spec, data_list = data_sheet(run, bands)
-    inputs = {p.name: p for p in inputs_list}
-    data = {p.name: p for p in data_list}
-    summary_spec, summary_list = summary_sheet(
-        run, [p["C_T"] for p in per_iter], [p.get("accuracy") for p in per_iter])
-    rendered: dict[tuple, list[str]] = {}  # iteration sheets repeat their per-image formulas
-    templates: list[Template] = []
-    iter_specs: list[SheetSpec] = []
-    for k, here in enumerate(per_iter):
-        prev = per_iter[k - 1] if k else None
-
-        def rows(here: Places = here, prev: Places | None = prev) -> list[RowSpec]:
-            return rows_of(here, prev, inputs, data)
-
-        def render(grid: Grid, rows: Callable[[], list[RowSpec]] = rows) -> Grid:
-            return render_rows(rows(), run.n_images, grid, rendered)
-
-        if k <= 1:  # sheets from 1 on differ only in their sheet references
-            templates += [t for rs in rows() for _, t in rs.per_image]
-        iter_specs.append(sheet_of(k, here, render))
-    places = inputs_list + data_list + [p for it in per_iter for p in it.values()] + summary_list
-    extra: list[SheetSpec] = []
-    for make in extras:
-        spec, more = make(inputs, data, per_iter)
-        extra.append(spec)
-        places += more
-    pictures = ([images_sheet(run, data["x"])] if not bands and run.data.shape[0] > 1
-                and run.data.channels == 1 else [])
-    guide = net_guide(run, per_iter[0], per_iter[1] if len(per_iter) > 1 else None, inputs,
-                      [(s.name, EXTRA_SHEETS.get(s.name, "")) for s in (*extra, *pictures)],
-                      bool(bands))
-    sheets = [guide, summary_spec, *extra, inputs_spec, data_spec, *pictures, *iter_specs,
-              map_sheet(places)]
-    return WorkbookSpec(sheets, places, names_of(inputs_list, run.hyperparameters), templates)

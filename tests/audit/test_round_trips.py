@@ -15,7 +15,9 @@ from typer.testing import CliRunner
 from sheetnet import presets
 from sheetnet.audit.verify import verify
 from sheetnet.cli import app
-from sheetnet.core import cnn, data, fc
+from sheetnet.core import data, descent
+from sheetnet.core import net as stack
+from sheetnet.core.params import validate_params
 from sheetnet.pairs.activations import IDENTITY, RELU
 from sheetnet.pairs.outputs import MSE, compose
 from tests.conftest import BOOK_INIT, ROOT, export, recalculated, recalculated_cost, write_csv
@@ -60,10 +62,10 @@ def test_edited_eta_and_weight_recompute_and_still_verify(tmp_path):
     assert abs(after[-1] - before[-1]) > 1e-3  # η changed the run
     # and the NumPy core, given the same edits, computes the same C_T
     ds = data.builtin("digits01")
-    net = fc.FCNet((12, 3, 2))
-    params = fc.init_params(net, 0)
+    net = stack.fully_connected((12, 3, 2))
+    params = stack.init_normal(net, 0)
     params["W2"][0, 0] = 1.5
-    trace = fc.train(net, params, ds.x, ds.targets, 0.7, 4)
+    trace = descent.train(net, params, ds.x, ds.targets, 0.7, 4)
     np.testing.assert_allclose(after, trace.cost, rtol=1e-12)
 
 
@@ -71,9 +73,9 @@ def test_book_init_gives_same_cost_in_numpy_and_workbook(tmp_path):
     out = export(tmp_path, "book.xlsx", "--iterations", "2", "--init", str(BOOK_INIT))
     cost = recalculated_cost(out, tmp_path)
     ds = data.builtin("digits01")
-    net = fc.FCNet((12, 3, 2))
-    params = fc.params_from_json(net, json.loads(BOOK_INIT.read_text()), "book")
-    trace = fc.train(net, params, ds.x, ds.targets, 0.2, 2)
+    net = stack.fully_connected((12, 3, 2))
+    params = validate_params(net.param_shapes(), json.loads(BOOK_INIT.read_text()), "book")
+    trace = descent.train(net, params, ds.x, ds.targets, 0.2, 2)
     np.testing.assert_allclose(cost, trace.cost, rtol=1e-12)
     assert cost[0] == pytest.approx(18.347, abs=5e-4)
 
@@ -137,7 +139,7 @@ def test_cnn_round_trip_every_cell_including_pooling_ties(tmp_path):
 
 
 def test_cnn_init_json_gives_same_cost_in_numpy_and_workbook(tmp_path):
-    net = cnn.CNNNet((6, 6))
+    net = stack.convolutional((6, 6))
     rng = np.random.default_rng(7)
     init = {k: (rng.standard_normal(s) * 0.5).tolist() for k, s in net.param_shapes().items()}
     path = tmp_path / "init.json"
@@ -145,8 +147,8 @@ def test_cnn_init_json_gives_same_cost_in_numpy_and_workbook(tmp_path):
     out = export(tmp_path, "cnn.xlsx", "--net", "cnn", "--iterations", "3", "--init", str(path))
     cost = recalculated_cost(out, tmp_path)
     ds = data.builtin("digits123")
-    params = cnn.params_from_json(net, init, "init")
-    trace = cnn.train(net, params, ds.x, ds.targets, 0.2, 3)
+    params = validate_params(net.param_shapes(), init, "init")
+    trace = descent.train(net, params, ds.x, ds.targets, 0.2, 3)
     np.testing.assert_allclose(cost, trace.cost, rtol=1e-12)
 
 
@@ -164,12 +166,12 @@ def test_cnn_edited_eta_and_filter_weight_recompute_and_still_verify(tmp_path):
     assert report.ok, report.first_differences()
     after = recalculated_cost(edited, tmp_path)
     ds = data.builtin("digits123")
-    net = cnn.CNNNet((6, 6))
-    before = cnn.train(net, cnn.init_params(net, 0), ds.x, ds.targets, 0.2, 2).cost
+    net = stack.convolutional((6, 6))
+    before = descent.train(net, stack.init_normal(net, 0), ds.x, ds.targets, 0.2, 2).cost
     assert abs(after[0] - before[0]) > 1e-6 and abs(after[-1] - before[-1]) > 1e-3
-    params = cnn.init_params(net, 0)
+    params = stack.init_normal(net, 0)
     params["F"][0, 1, 1] = 2.0
-    trace = cnn.train(net, params, ds.x, ds.targets, 0.5, 2)
+    trace = descent.train(net, params, ds.x, ds.targets, 0.5, 2)
     np.testing.assert_allclose(after, trace.cost, rtol=1e-12)
 
 
@@ -212,9 +214,10 @@ def test_relu_at_exactly_zero_agrees_with_the_cells(tmp_path):
                   "--layers", "1,2,1", "--init", str(path), "--iterations", "2")
     report = verify(out)
     assert report.ok, report.first_differences()
-    net = fc.FCNet((1, 2, 1), RELU, compose(IDENTITY, MSE))
+    net = stack.fully_connected((1, 2, 1), RELU, compose(IDENTITY, MSE))
     ds = data.load_csv(csv, (1, 1), values=True)
-    blocks = fc.iteration(net, fc.params_from_json(net, init, "init"), ds.x, ds.targets)
+    params = validate_params(net.param_shapes(), init, "init")
+    blocks = stack.iteration(net, params, ds.x, ds.targets)
     assert (blocks["z2"][0] == 0).all() and (blocks["delta2"][0] == 0).all()
 
 
@@ -282,19 +285,19 @@ def test_workbook_from_a_version_with_fewer_settings_still_verifies(tmp_path,
     """Older workbooks list fewer settings on Inputs, so every input row sits higher."""
     from sheetnet.workbook import settings, xlsx
 
-    newer = settings.fc_settings
+    newer = settings.net_settings
 
-    def older(run):
+    def older(run):  # format 1 named the layers' sizes and one activation, and no more
         found = newer(run)
-        for key in ("loss", "biases", "targets", "accuracy"):
+        for key in ("workbook", "net", "architecture", "loss", "targets", "accuracy"):
             found.pop(key)
-        found["workbook"] = "sheetnet workbook 1"
-        return found
+        return {"workbook": "sheetnet workbook 1", "net": "mlp", "layers": "12,3,2",
+                "activation": "sigmoid", **found}
 
     preset = presets.get("mlp")
     run = preset.run(presets.Options(iterations=2))
     run = replace(run, origin={**run.origin, "format": "sheetnet workbook 1"})  # its Summary
-    monkeypatch.setattr(settings, "fc_settings", older)
+    monkeypatch.setattr(settings, "net_settings", older)
     out = tmp_path / "old.xlsx"
     xlsx.write(preset.workbook(run), out)
     monkeypatch.undo()

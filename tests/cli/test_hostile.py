@@ -243,7 +243,8 @@ def _edit_inputs(path, out, **settings):
 
 
 @pytest.mark.parametrize("settings", [
-    {"iterations": 100_000_000}, {"classes": 100_000_000}, {"layers": "12,100000000,2"},
+    {"iterations": 100_000_000}, {"classes": 100_000_000},
+    {"architecture": "dense 100000000, sigmoid, dense 2"},
     {"images": 1_000_000_000}, {"image shape": "100000x100000"},
 ])
 def test_verify_refuses_tampered_settings_before_rebuilding_the_run(tmp_path, settings):
@@ -369,4 +370,4 @@ def test_cnn_map_names_the_loss_it_uses(tmp_path):
     wb = openpyxl.load_workbook(out, read_only=True)
     texts = [row[6] for row in wb["Map"].iter_rows(min_row=2, values_only=True) if row[0] == "C"]
     wb.close()
-    assert texts and all("Σ(a − t)²/N" in t and "½" not in t for t in texts)
+    assert texts and all("Σ(aᴼ − t)²/N" in t and "½" not in t for t in texts)

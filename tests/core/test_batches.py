@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from sheetnet.core import batches, data, fc
+from sheetnet.core import batches, data, descent
+from sheetnet.core import net as stack
 
 
 def test_without_shuffle_step_k_takes_batch_k_mod_the_batches_in_data_order():
@@ -24,11 +25,11 @@ def test_with_shuffle_each_epoch_covers_every_image_once_in_a_new_order():
 
 def test_a_step_sums_its_batchs_gradients_and_reports_the_whole_datas_cost():
     ds = data.builtin("digits01")
-    net = fc.FCNet((12, 3, 2))
-    params = fc.init_params(net, 0)
+    net = stack.fully_connected((12, 3, 2))
+    params = stack.init_normal(net, 0)
     m = batches.masks(64, 10, 3, shuffle=True, seed=0)
-    trace = fc.train(net, params, ds.x, ds.targets, 0.2, 3, batches=m)
-    full = fc.iteration(net, params, ds.x, ds.targets)
+    trace = descent.train(net, params, ds.x, ds.targets, 0.2, 3, batches=m)
+    full = stack.iteration(net, params, ds.x, ds.targets)
     first = trace.iterations[0]
     in_batch = m[0] != 0
     np.testing.assert_allclose(first["dCT_dW2"], full["dC_dW2"][in_batch].sum(axis=0),

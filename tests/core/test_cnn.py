@@ -1,26 +1,49 @@
-"""The CNN core: the vectorized code against naive loops, gradients against central differences,
-max-pooling ties, the book's data set, and every shape it refuses."""
+"""The book's CNN stack (conv, activation, pooling, dense): the vectorized layers against naive
+loops, gradients against central differences, max-pooling ties, the book's data set, and every
+shape it refuses."""
 
 import json
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
 from sheetnet import presets
-from sheetnet.core import cnn, data
+from sheetnet.core import data, descent
+from sheetnet.core import net as cnn
+from sheetnet.core.params import validate_params
 from sheetnet.errors import SheetnetError
-from sheetnet.pairs.activations import ACTIVATIONS
+from sheetnet.pairs import ops
+from sheetnet.pairs.activations import ACTIVATIONS, SIGMOID
 from tests.conftest import assert_gradients_match
+
+PARAMS = ("F", "bF", "WO", "bO")
+
+
+@dataclass(frozen=True)
+class Spec:
+    """The book's CNN with its options, as the naive loops read them."""
+
+    image: tuple = (6, 6)
+    filters: int = 2
+    size: int = 3
+    pool: int = 2
+    outputs: int = 3
+    activation: object = SIGMOID
+    pooling: str = "max"
+    padding: int = 0
+    channels: int = 1
 
 
 def _problem(image=(6, 6), filters=2, size=3, pool=2, outputs=3, n=5, seed=3, binary=False,
              **more):
     rng = np.random.default_rng(seed)
-    net = cnn.CNNNet(image, filters, size, pool, outputs, **more)
-    pixels = net.channels * image[0] * image[1]
+    spec = Spec(image, filters, size, pool, outputs, **more)
+    net = cnn.convolutional(image, filters, size, pool, outputs, **more)
+    pixels = spec.channels * image[0] * image[1]
     x = rng.integers(0, 2, (n, pixels)).astype(float) if binary else rng.random((n, pixels))
     t = np.eye(outputs)[rng.integers(0, outputs, n)]
-    return net, cnn.init_params(net, seed), x, t
+    return (net, spec), cnn.init_normal(net, seed), x, t
 
 
 ACT = {  # the activations written out by hand, value and derivative
@@ -34,7 +57,7 @@ ACT = {  # the activations written out by hand, value and derivative
 def naive(net, params, x, t):
     """The book's formulas one number at a time (the reference for the vectorized core), with
     channels, padding, average pooling and the activation written out too."""
-    F, bF, WO, bO = (params[k] for k in cnn.PARAMS)
+    F, bF, WO, bO = (params[k] for k in PARAMS)
     n, (h, w), K, f, p = x.shape[0], net.image, net.filters, net.size, net.pool
     C, P = net.channels, net.padding
     F = F.reshape(K, C, f, f)
@@ -115,18 +138,34 @@ OPTIONS = [  # the book's net and every option beyond it
 
 @pytest.mark.parametrize("kw", OPTIONS)
 def test_vectorized_core_matches_naive_loops(kw):
-    net, params, x, t = _problem(**kw)
+    (net, spec), params, x, t = _problem(**kw)
     blocks = cnn.iteration(net, params, x, t)
-    for name, value in naive(net, params, x, t).items():
+    for name, value in naive(spec, params, x, t).items():
         np.testing.assert_allclose(blocks[name], value, rtol=1e-12, atol=1e-14, err_msg=name)
-    for name in cnn.PARAMS:
+    for name in PARAMS:
         np.testing.assert_allclose(blocks[f"dCT_d{name}"], blocks[f"dC_d{name}"].sum(axis=0))
+
+
+@pytest.mark.parametrize("kw", OPTIONS)
+def test_a_batchs_gradients_come_from_its_images_alone(kw):
+    """The batch's gradient (from the batch's images only, in one product) is the sum of its
+    images' own gradients; training without the per-image blocks gives the same numbers."""
+    (net, _), params, x, t = _problem(**kw)
+    mask = np.array([1.0, 0.0, 1.0, 1.0, 0.0])
+    detailed = cnn.iteration(net, params, x, t, mask)
+    lean = cnn.iteration(net, params, x, t, mask, detail=False)
+    for name in PARAMS:
+        np.testing.assert_allclose(detailed[f"dCT_d{name}"],
+                                   detailed[f"dC_d{name}"][mask == 1].sum(axis=0),
+                                   rtol=1e-12, atol=1e-14)
+        np.testing.assert_array_equal(lean[f"dCT_d{name}"], detailed[f"dCT_d{name}"])
+    np.testing.assert_array_equal(lean["C"], detailed["C"])
 
 
 @pytest.mark.parametrize("kw", [{}, {"image": (7, 5), "size": 2, "pool": 2, "filters": 3},
                                 *OPTIONS[4:]])
 def test_gradients_match_central_differences(kw):
-    net, params, x, t = _problem(**kw)
+    (net, _), params, x, t = _problem(**kw)
     blocks = cnn.iteration(net, params, x, t)
     assert_gradients_match(lambda p: cnn.cost(net, p, x, t), params,
                            {name: blocks[f"dCT_d{name}"] for name in params})
@@ -135,10 +174,10 @@ def test_gradients_match_central_differences(kw):
 def test_padding_is_a_frame_of_zeros_and_average_pooling_shares_the_error():
     """Hand-worked: a 2×2 image padded by 1, and a 2×2 average pool's δ/4."""
     x = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
-    np.testing.assert_array_equal(cnn.ops.pad(x, 1)[0, 0], [[0, 0, 0, 0], [0, 1, 2, 0],
+    np.testing.assert_array_equal(ops.pad(x, 1)[0, 0], [[0, 0, 0, 0], [0, 1, 2, 0],
                                                             [0, 3, 4, 0], [0, 0, 0, 0]])
-    np.testing.assert_array_equal(cnn.ops.average_pool(x, 2), [[[[2.5]]]])
-    np.testing.assert_array_equal(cnn.ops.route_average(np.array([[[[8.0]]]]), 2),
+    np.testing.assert_array_equal(ops.average_pool(x, 2), [[[[2.5]]]])
+    np.testing.assert_array_equal(ops.route_average(np.array([[[[8.0]]]]), 2),
                                   [[[[2, 2], [2, 2]]]])
 
 
@@ -148,12 +187,12 @@ def test_pooling_ties_go_to_the_first_maximum_row_by_row():
                       [0.3, 0.3, 0.0, 0.0],
                       [0.3, 0.3, 0.0, 0.7]]])
     err = np.array([[[1.0, 2.0], [3.0, 4.0]]])
-    routed = cnn.ops.route_max(maps, err, 2)
+    routed = ops.route_max(maps, err, 2)
     np.testing.assert_array_equal(routed, [[[0, 1, 2, 0],
                                              [0, 0, 0, 0],
                                              [3, 0, 0, 0],
                                              [0, 0, 0, 4]]])
-    np.testing.assert_array_equal(cnn.ops.max_pool(maps, 2), [[[0.9, 0.9], [0.3, 0.7]]])
+    np.testing.assert_array_equal(ops.max_pool(maps, 2), [[[0.9, 0.9], [0.3, 0.7]]])
 
 
 def test_identical_windows_give_identical_z():
@@ -161,7 +200,7 @@ def test_identical_windows_give_identical_z():
     rng = np.random.default_rng(0)
     stripe = np.tile(rng.random(7), (9, 1))  # every row equal: windows repeat down each column
     F = rng.standard_normal((3, 1, 3, 3))
-    z = cnn.ops.convolve(stripe[None, None], F, rng.standard_normal(3))
+    z = ops.convolve(ops.im2col(stripe[None, None], 3), F, rng.standard_normal(3), (7, 5))
     assert (z == z[:, :, :1, :]).all()
 
 
@@ -181,46 +220,54 @@ def test_the_books_cnn_learns_digits_123():
 
 
 def test_training_does_not_mutate_the_callers_arrays():
-    net, params, x, t = _problem()
+    (net, _), params, x, t = _problem()
     before = {k: v.copy() for k, v in params.items()}
     x0 = x.copy()
-    cnn.train(net, params, x, t, 0.2, 3)
+    descent.train(net, params, x, t, 0.2, 3)
     for k in params:
         np.testing.assert_array_equal(params[k], before[k])
     np.testing.assert_array_equal(x, x0)
 
 
 def test_keep_stores_only_what_is_asked():
-    net, params, x, t = _problem()
-    full = cnn.train(net, params, x, t, 0.2, 3)
-    lean = cnn.train(net, params, x, t, 0.2, 3, keep=())
+    (net, _), params, x, t = _problem()
+    full = descent.train(net, params, x, t, 0.2, 3)
+    lean = descent.train(net, params, x, t, 0.2, 3, keep=())
     assert set(lean.iterations[0]) == {"C_T", "accuracy"}
     np.testing.assert_array_equal(lean.cost, full.cost)
 
 
-@pytest.mark.parametrize("kw, message", [
-    ({"image": (2, 2), "size": 3}, "larger than the 2×2 image; use --filter-size 2"),
-    ({"image": (5, 5), "size": 3, "pool": 2}, "3×3 feature maps do not divide into 2×2"),
-    ({"image": (6, 6), "filters": 0}, "must be at least 1"),
-    ({"image": (6, 6), "padding": 3}, "--padding 3 must be 0 to 2"),
-    ({"image": (6, 6), "pooling": "min"}, "--pool 'min' is not one of: max, average"),
-    ({"image": (2, 2), "size": 3, "padding": 1, "pool": 1}, None),  # padding makes it fit
+def _cnn_from_options(image, **options):
+    """The CNN preset's net for images of ``image`` from its shorthand options."""
+    ds = data.Dataset("test", np.zeros((3, image[0] * image[1])), (0.0, 1.0, 2.0),
+                      (0.0, 1.0, 2.0), image)
+    return presets.get("cnn").make_net(ds, presets.Options(**options))
+
+
+@pytest.mark.parametrize("image, options, message", [
+    ((2, 2), {"filter_size": 3}, "larger than the 2×2 image; use --filter-size 2"),
+    ((5, 5), {"filter_size": 3, "pool_size": 2}, "3×3 feature maps do not divide into 2×2"),
+    ((6, 6), {"filters": 0}, "must be at least 1"),
+    ((6, 6), {"padding": 3}, "--padding 3 must be 0 to 2"),
+    ((6, 6), {"pool": "min"}, "--pool 'min' is not one of: max, average"),
+    ((2, 2), {"filter_size": 3, "padding": 1, "pool_size": 1}, None),  # padding makes it fit
 ])
-def test_bad_shapes_are_one_clear_error(kw, message):
+def test_bad_shapes_are_one_clear_error(image, options, message):
     if message is None:
-        assert cnn.CNNNet(**kw).map_shape == (2, 2)
+        net = _cnn_from_options(image, **options)
+        assert net.forward_blocks()[1].shape.maps() == (3, 2, 2)  # x̃, then zᶠ
         return
     with pytest.raises(SheetnetError, match=message):
-        cnn.CNNNet(**kw)
+        _cnn_from_options(image, **options)
 
 
 def test_init_json_shapes_are_checked(tmp_path):
-    net = cnn.CNNNet((6, 6))
-    good = {k: v.tolist() for k, v in cnn.init_params(net, 1).items()}
-    assert cnn.params_from_json(net, good, "init.json")["WO"].shape == (3, 12)
+    net = cnn.convolutional((6, 6))
+    good = {k: v.tolist() for k, v in cnn.init_normal(net, 1).items()}
+    assert validate_params(net.param_shapes(), good, "init.json")["WO"].shape == (3, 12)
     bad = dict(good, WO=np.zeros((3, 9)).tolist())
     with pytest.raises(SheetnetError, match="WO has shape 3×9, this net needs 3×12"):
-        cnn.params_from_json(net, bad, "init.json")
+        validate_params(net.param_shapes(), bad, "init.json")
     path = tmp_path / "init.json"
     path.write_text(json.dumps(good))
     run = presets.get("cnn").run(presets.Options(init=path))

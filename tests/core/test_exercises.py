@@ -7,19 +7,20 @@ from typer.testing import CliRunner
 from sheetnet import presets
 from sheetnet.cli import app
 from sheetnet.core import gd
+from sheetnet.pairs import functions
 
 runner = CliRunner()
 
 
 def test_books_bowl_goes_13_832_53248():
-    trace = gd.walk(gd.BOWL, np.array([3.0, 2.0]), 0.1, 30)
+    trace = gd.walk(functions.BOWL, np.array([3.0, 2.0]), 0.1, 30)
     np.testing.assert_allclose(trace.cost[:3], [13.0, 8.32, 5.3248], rtol=1e-15)
     # each step multiplies x and y by 0.8
     np.testing.assert_allclose(trace.series("x"), 3 * 0.8 ** np.arange(31), rtol=1e-12)
     assert trace.iterations[0]["dx"] == pytest.approx(-0.6)
 
 
-@pytest.mark.parametrize("f", list(gd.FUNCTIONS.values()), ids=list(gd.FUNCTIONS))
+@pytest.mark.parametrize("f", list(functions.FUNCTIONS.values()), ids=list(functions.FUNCTIONS))
 def test_each_gradient_matches_central_differences(f):
     h = 1e-6
     for x, y in ((3.0, 2.0), (-1.2, 1.0), (0.5, -0.7)):
@@ -31,7 +32,7 @@ def test_each_gradient_matches_central_differences(f):
 
 def test_divergence_is_refused():
     with pytest.raises(Exception, match="overflows"):
-        gd.walk(gd.ROSENBROCK, np.array([-1.2, 1.0]), 0.1, 50)
+        gd.walk(functions.ROSENBROCK, np.array([-1.2, 1.0]), 0.1, 50)
 
 
 @pytest.mark.parametrize("args, message", [

@@ -1,5 +1,6 @@
-"""The fully connected core: gradients against central differences, a net checked by hand,
-the vectorized code against naive loops, and no mutation of the caller's arrays."""
+"""Fully connected stacks (the book's 3-5 net and its kin): gradients against central
+differences, a net checked by hand, the vectorized code against naive loops, and no mutation of
+the caller's arrays."""
 
 import json
 import math
@@ -7,19 +8,21 @@ import math
 import numpy as np
 import pytest
 
-from sheetnet.core import data, fc
+from sheetnet.core import data, descent
+from sheetnet.core import net as fc
+from sheetnet.core.params import validate_params
 from sheetnet.errors import SheetnetError
-from sheetnet.pairs.activations import ACTIVATIONS
+from sheetnet.pairs.activations import ACTIVATIONS, SIGMOID
 from sheetnet.pairs.outputs import output_layer
 from tests.conftest import BOOK_INIT, assert_gradients_match
 
 
 def _problem(sizes, n=7, seed=1):
     rng = np.random.default_rng(seed)
-    net = fc.FCNet(sizes)
+    net = fc.fully_connected(sizes)
     x = rng.random((n, sizes[0]))
     t = np.eye(sizes[-1])[rng.integers(0, sizes[-1], n)]
-    return net, fc.init_params(net, seed), x, t
+    return net, fc.init_normal(net, seed), x, t
 
 
 @pytest.mark.parametrize("sizes", [(4, 3, 2), (5, 4, 3, 2), (12, 3, 2)])
@@ -32,7 +35,7 @@ def test_gradients_match_central_differences(sizes):
 
 def test_tiny_net_by_hand():
     """A 2-1-1 net, one image, worked out with the textbook formulas in plain math."""
-    net = fc.FCNet((2, 1, 1))
+    net = fc.fully_connected((2, 1, 1))
     params = {"W2": np.array([[0.5, -1.0]]), "b2": np.array([0.25]),
               "W3": np.array([[2.0]]), "b3": np.array([-0.5])}
     x, t = np.array([[1.0, 0.5]]), np.array([[1.0]])
@@ -56,21 +59,21 @@ def test_tiny_net_by_hand():
     assert b["delta2"][0, 0] == pytest.approx(d2, rel=1e-13)
     assert b["dC_dW2"][0] == pytest.approx(np.array([[d2 * 1.0, d2 * 0.5]]), rel=1e-13)
     assert b["dC_dW3"][0, 0, 0] == pytest.approx(d3 * a2, rel=1e-13)
-    trace = fc.train(net, params, x, t, eta=0.5, iterations=1)
+    trace = descent.train(net, params, x, t, eta=0.5, iterations=1)
     assert trace.iterations[1]["W3"][0, 0] == pytest.approx(2.0 - 0.5 * d3 * a2, rel=1e-14)
     assert trace.iterations[1]["b2"][0] == pytest.approx(0.25 - 0.5 * d2, rel=1e-14)
 
 
 def _naive(net, params, x, t):
     """Loops over images and units: the reference for the vectorized core."""
-    sig = fc.SIGMOID.value
+    sig = SIGMOID.value
     out = {f"dCT_d{k}": np.zeros_like(v) for k, v in params.items()}
     total = 0.0
-    L = len(net.sizes)
+    L = len(net.weights) + 1
     for img in range(len(x)):
         a = {1: list(x[img])}
         z = {}
-        for l in net.layers:
+        for l in range(2, L + 1):
             W, b = params[f"W{l}"], params[f"b{l}"]
             z[l] = [sum(W[j][i] * a[l - 1][i] for i in range(len(a[l - 1]))) + b[j]
                     for j in range(len(b))]
@@ -81,7 +84,7 @@ def _naive(net, params, x, t):
             W = params[f"W{l + 1}"]
             d[l] = [sum(W[j][i] * d[l + 1][j] for j in range(len(d[l + 1])))
                     * a[l][i] * (1 - a[l][i]) for i in range(len(a[l]))]
-        for l in net.layers:
+        for l in range(2, L + 1):
             for j in range(len(d[l])):
                 out[f"dCT_db{l}"][j] += d[l][j]
                 for i in range(len(a[l - 1])):
@@ -102,7 +105,7 @@ def test_train_never_mutates_inputs():
     net, params, x, t = _problem((4, 3, 2))
     before = {k: v.copy() for k, v in params.items()}
     x0, t0 = x.copy(), t.copy()
-    trace = fc.train(net, params, x, t, 0.2, 5)
+    trace = descent.train(net, params, x, t, 0.2, 5)
     for k in params:
         np.testing.assert_array_equal(params[k], before[k])
     np.testing.assert_array_equal(x, x0)
@@ -112,9 +115,9 @@ def test_train_never_mutates_inputs():
 
 def test_book_initial_weights_load_and_train():
     ds = data.builtin("digits01")
-    net = fc.FCNet((12, 3, 2))
-    params = fc.params_from_json(net, json.loads(BOOK_INIT.read_text()), "book")
-    trace = fc.train(net, params, ds.x, ds.targets, 0.2, 50)
+    net = fc.fully_connected((12, 3, 2))
+    params = validate_params(net.param_shapes(), json.loads(BOOK_INIT.read_text()), "book")
+    trace = descent.train(net, params, ds.x, ds.targets, 0.2, 50)
     assert trace.cost[-1] < trace.cost[0] / 10
     assert trace.accuracy[-1] == 1.0
 
@@ -131,14 +134,14 @@ def test_book_initial_weights_load_and_train():
 ])
 def test_bad_init_objects(obj, message):
     with pytest.raises(SheetnetError, match=message):
-        fc.params_from_json(fc.FCNet((12, 3, 2)), obj, "init.json")
+        validate_params(fc.fully_connected((12, 3, 2)).param_shapes(), obj, "init.json")
 
 
 def test_overflowing_run_is_refused():
     net, params, x, t = _problem((4, 3, 2))
     params["W2"] = np.full((3, 4), 2.0)  # z² = Σ 2·1e308 overflows, as it would in a cell
     with pytest.raises(SheetnetError, match="overflows at iteration 0"):
-        fc.train(net, params, np.full_like(x, 1e308), t, 0.2, 3)
+        descent.train(net, params, np.full_like(x, 1e308), t, 0.2, 3)
 
 
 @pytest.mark.parametrize("eta, iterations", [(0.0, 5), (-1.0, 5), (float("nan"), 5),
@@ -146,7 +149,7 @@ def test_overflowing_run_is_refused():
 def test_bad_eta_and_iterations(eta, iterations):
     net, params, x, t = _problem((4, 3, 2))
     with pytest.raises(SheetnetError):
-        fc.train(net, params, x, t, eta, iterations)
+        descent.train(net, params, x, t, eta, iterations)
 
 
 @pytest.mark.parametrize("act, out, loss, biases", [
@@ -158,8 +161,10 @@ def test_bad_eta_and_iterations(eta, iterations):
 def test_other_activations_losses_and_no_biases_match_central_differences(act, out, loss,
                                                                             biases):
     rng = np.random.default_rng(4)
-    net = fc.FCNet((3, 5, 4, 2), ACTIVATIONS[act], output_layer(out, loss), biases)
-    params = fc.init_params(net, 4)
+    net = fc.fully_connected((3, 5, 4, 2), ACTIVATIONS[act], output_layer(out, loss), biases)
+    assert net.arch == f"dense 5{'' if biases else ' nobias'}, {act}, dense 4" \
+        f"{'' if biases else ' nobias'}, {act}, dense 2{'' if biases else ' nobias'}"
+    params = fc.init_normal(net, 4)
     x, t = rng.standard_normal((6, 3)), rng.random((6, 2))
     blocks = fc.iteration(net, params, x, t)
     assert ("b2" in blocks) is biases
@@ -175,7 +180,8 @@ def test_xor_and_curve_defaults_converge():
     assert trace.cost[-1] < 0.01 and trace.accuracy[-1] == 1.0
     curve = presets.get("curve")
     run = curve.run(presets.Options())
-    assert run.model.sizes == (1, 10, 10, 1) and run.data.x.shape == (100, 1)
+    assert run.model.arch == "dense 10, relu, dense 10, relu, dense 1"
+    assert run.data.x.shape == (100, 1)
     trace = curve.trace(run, keep=())
     assert trace.cost[-1] < 0.01 < trace.cost[0]
 
@@ -188,7 +194,7 @@ def test_gradient_check_moves_one_weight_exactly_like_a_full_recomputation():
     preset = presets.get("twolayer")
     run = preset.run(presets.Options(iterations=1))
     net, params, x, t = run.model, run.params, run.data.x, run.data.targets
-    assert not net.biases and net.sizes == (12, 3, 2)
+    assert net.arch == "dense 3 nobias, relu, dense 2 nobias"
     blocks = fc.iteration(net, params, x, t)
     checked = gradcheck.check(net, blocks)
     for k, (name, r, c) in enumerate(gradcheck.parameters(net)):
@@ -202,7 +208,7 @@ def test_gradient_check_moves_one_weight_exactly_like_a_full_recomputation():
 
 def test_update_is_gradient_descent_step():
     net, params, x, t = _problem((4, 3, 2))
-    trace = fc.train(net, params, x, t, 0.3, 2)
+    trace = descent.train(net, params, x, t, 0.3, 2)
     for k in params:
         expected = trace.iterations[0][k] - 0.3 * trace.iterations[0][f"dCT_d{k}"]
         np.testing.assert_allclose(trace.iterations[1][k], expected, rtol=0, atol=0)

@@ -6,11 +6,13 @@ import numpy as np
 import openpyxl
 import pytest
 
-from sheetnet.core import data, fc
+from sheetnet.core import data, descent
+from sheetnet.core import net as stack
 from sheetnet.core.run import Run
 from sheetnet.errors import SheetnetError
-from sheetnet.workbook import fc_layout
-from sheetnet.workbook.layout import MAX_COLS, Place, RowSpec, Shared, Template, render_rows, token
+from sheetnet.workbook import stack_layout
+from sheetnet.workbook.layout import Place, RowSpec, Shared, Template, render_rows, token
+from sheetnet.workbook.size import MAX_COLS
 from tests.conftest import export
 
 
@@ -28,27 +30,27 @@ def _run(n_images, sizes=(4, 3, 2)):
     x = rng.random((n_images, sizes[0]))
     labels = tuple(float(i % sizes[-1]) for i in range(n_images))
     ds = data.Dataset("t", x, labels, tuple(float(i) for i in range(sizes[-1])), (1, sizes[0]))
-    net = fc.FCNet(sizes)
-    return Run("mlp", net, ds, fc.init_params(net, 0), 0.2, 2)
+    net = stack.fully_connected(sizes)
+    return Run("mlp", net, ds, stack.init_normal(net, 0), 0.2, 2)
 
 
 def test_layout_refuses_too_many_columns():
-    spec = fc_layout.workbook(_run(MAX_COLS))
+    spec = stack_layout.workbook(_run(MAX_COLS))
     with pytest.raises(SheetnetError, match="columns, Excel allows 16,384"):
         spec.check_limits()
 
 
 def test_layout_refuses_too_long_formulas():
-    spec = fc_layout.workbook(_run(3, sizes=(2, 2, 700)))
+    spec = stack_layout.workbook(_run(3, sizes=(2, 2, 700)))
     with pytest.raises(SheetnetError, match="characters long, Excel allows 8,192"):
         spec.check_limits()
 
 
 def test_layout_places_cover_every_trace_block():
     run = _run(5)
-    spec = fc_layout.workbook(run)
-    trace = fc.train(run.model, run.params, run.data.x, run.data.targets, run.eta,
-                     run.iterations)
+    spec = stack_layout.workbook(run)
+    trace = descent.train(run.model, run.params, run.data.x, run.data.targets, run.eta,
+                          run.iterations)
     names = {p.name for p in spec.places if p.iteration == 1}
     assert names == set(trace.iterations[1])
     for p in spec.places:

@@ -1,4 +1,4 @@
-"""How a net trains, from the options: its update rule and every hyperparameter, and each
+"""How a run steps, from the options: its update rule and every hyperparameter, and each
 iteration's batch."""
 
 from __future__ import annotations

@@ -1,0 +1,47 @@
+"""What a run will compute, estimated from its options before any array exists, and its limits.
+
+A run is refused early, in one line giving the estimate, the limit and what to change, when one
+iteration would hold more than ``MAX_STEP_NUMBERS`` numbers (8 bytes each: its arrays, every
+image's own gradients when a workbook or ``--blocks`` asks for them) or the whole run would
+compute more than ``MAX_RUN_NUMBERS`` (a few minutes here). A workbook's own limits (cells,
+sheets, Excel's grid) are ``workbook/size.py``'s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sheetnet.errors import SheetnetError
+
+MAX_STEP_NUMBERS = 20_000_000  # 160 MB for one iteration's arrays
+MAX_RUN_NUMBERS = 10_000_000_000
+MAX_DATA_BYTES = 64 * 2**20  # a --data CSV
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The numbers a run computes."""
+
+    parameters: int
+    images: int
+    iterations: int
+    step_numbers: int  # numbers one iteration holds
+    what: str = "the run"  # how messages name it (e.g. "--net cnn (3 filters 3×3 …)")
+
+    @property
+    def run_numbers(self) -> int:
+        return self.step_numbers * (self.iterations + 1)
+
+    def check(self) -> None:
+        """Refuse (one line) a run beyond the limits."""
+        if self.step_numbers > MAX_STEP_NUMBERS:
+            raise SheetnetError(
+                f"{self.what} computes {self.step_numbers:,} numbers per iteration"
+                f" ({self.parameters:,} parameters, {self.images:,} images); the limit is"
+                f" {MAX_STEP_NUMBERS:,}: use fewer units, filters or images")
+        if self.run_numbers > MAX_RUN_NUMBERS:
+            raise SheetnetError(
+                f"{self.what} would compute {self.run_numbers:,} numbers over"
+                f" {self.iterations:,} iterations; the limit is {MAX_RUN_NUMBERS:,}: use fewer"
+                f" --iterations (at most {MAX_RUN_NUMBERS // max(self.step_numbers, 1) - 1:,}"
+                " for this net)")

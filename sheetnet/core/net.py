@@ -1,0 +1,440 @@
+"""A net is a stack of layers closed by an output layer with its cost; one generic pass runs it.
+
+``build`` binds each layer of a stack (``layers/``) to its input's shape and names its blocks:
+by number in a fully connected stack (the book's 3-5: ``W2``, ``z2``, ``a2``, ``delta3``), by the
+book's letters once the stack has convolution or pooling (5-4: ``F``, ``zF``, ``aF``, ``zP``,
+``WO``, ``deltaO``), numbered when it has several of a kind (``F1``, ``zF2``). ``iteration``
+computes every block of one iteration: the forward pass of all the images, the output layer, and
+the backward pass; a batch's gradients come from the batch's images alone (the forward caches
+sliced), and each image's own gradient only when asked (``detail``: what a workbook, ``--blocks``
+or ``show`` needs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from sheetnet import notation as names
+from sheetnet.core.params import Params, standard_normal
+from sheetnet.errors import SheetnetError
+from sheetnet.layers.activation import ActivationLayer
+from sheetnet.layers.base import Block, Cache, Layer, Param, Shape, Wiring, take
+from sheetnet.layers.conv import Conv
+from sheetnet.layers.dense import Dense
+from sheetnet.layers.flatten import Flatten
+from sheetnet.layers.output import Output, describe_totals
+from sheetnet.layers.pool import Pool
+from sheetnet.pairs import ops
+from sheetnet.pairs.activations import SIGMOID, Activation
+from sheetnet.pairs.outputs import HALF_SSE, OutputLayer, compose
+
+
+@dataclass(frozen=True)
+class Net:
+    """Bound layers, input to output, and the output layer fused with its cost."""
+
+    layers: tuple[Layer, ...]
+    output: Output
+    input: Shape
+
+    @property
+    def maps(self) -> bool:
+        """Whether images enter as maps (a convolutional stack) rather than a column."""
+        return not self.input.flat
+
+    @property
+    def outputs(self) -> int:
+        return self.output.units
+
+    @property
+    def accuracy(self) -> bool:
+        return self.output.accuracy
+
+    @property
+    def arch(self) -> str:
+        """The stack as ``--arch`` writes it (flatten implied)."""
+        return ", ".join(token(layer) for layer in self.layers if layer.kind != "flatten")
+
+    def params(self) -> list[Param]:
+        return [p for layer in self.layers for p in layer.params()]
+
+    def param_shapes(self) -> dict[str, tuple[int, ...]]:
+        """``{"W2": (n2, n1), "b2": (n2,), …}`` in the order the workbook lists them."""
+        return {p.name: p.shape for p in self.params()}
+
+    @property
+    def weights(self) -> list[str]:
+        """The weight blocks (not the biases): what a penalty applies to."""
+        return [p.name for p in self.params() if p.weight]
+
+    @property
+    def parameters(self) -> int:
+        return sum(p.size for p in self.params())
+
+    def forward_blocks(self) -> list[Block]:
+        """The blocks of the forward pass after x and t, in order (the output's last)."""
+        return [b for layer in self.layers for b in layer.blocks()]
+
+    def backward_blocks(self) -> list[Block]:
+        """δᴸ, then each ∂C/∂x shown as a block, from the output back."""
+        out = [self.output.delta_block()]
+        for layer in reversed(self.layers):
+            if layer.w.dx is not None:
+                out += layer.dx_blocks()
+        return out
+
+
+def token(layer: Layer) -> str:
+    """One ``--arch`` token: ``dense 3``, ``conv 3 3x3 pad 1``, ``maxpool 2``, ``relu``."""
+    if isinstance(layer, Dense):
+        return f"dense {layer.units}" + ("" if layer.bias else " nobias")
+    if isinstance(layer, Conv):
+        return (f"conv {layer.filters} {layer.size}x{layer.size}"
+                + (f" pad {layer.padding}" if layer.padding else ""))
+    if isinstance(layer, Pool):
+        return layer.token
+    if isinstance(layer, ActivationLayer):
+        return layer.name
+    return layer.kind
+
+
+# --- building a stack --------------------------------------------------------------------------
+
+
+def build(stack: Sequence[Layer], image: Shape, output: OutputLayer, outputs: int,
+          accuracy: bool = True) -> Net:
+    """Bind an unbound stack to images of ``image``'s shape (maps; a dense first layer reads
+    them as a column) and an output layer of ``outputs`` units; one line if it cannot work."""
+    if not stack:
+        raise SheetnetError("the stack is empty; give at least one dense layer")
+    first = next((layer for layer in stack if layer.kind != "flatten"), None)
+    maps = first is not None and first.kind in ("conv", "pool")
+    shape = image if maps else Shape.units(image.size)
+    lettered = any(layer.kind in ("conv", "pool") for layer in stack)
+    tags = _tags(stack, lettered)
+    _check_order(stack)
+    bound: list[Layer] = []
+    name, symbol, tag, producer = "x", "x", "", None
+    for layer, layer_tag in zip(stack, tags, strict=True):
+        out_shape = layer.output_shape(shape)
+        if isinstance(layer, Flatten):
+            bound.append(layer.bind(Wiring(shape, name, tag, name, symbol, need_dx=False)))
+            shape = out_shape
+            continue
+        own = layer_tag or tag
+        out = (names.a(own) if isinstance(layer, ActivationLayer) else names.z(own))
+        key = None
+        if isinstance(layer, Pool) and isinstance(producer, ActivationLayer):
+            key = producer.w.x  # the maximum is found on the activation's input
+        need_dx = name != "x"
+        dx = None
+        if need_dx:
+            if layer.dx_block:
+                dx = f"routed{names.suffix(own)}"
+            elif not producer.takes_inline_dy:
+                dx = names.delta(tag)
+        w = Wiring(shape, name, own, out, symbol, dx, need_dx, key)
+        layer = layer.bind(w)
+        bound.append(layer)
+        name, tag, producer, shape = out, own, layer, out_shape
+        symbol = ("a" if isinstance(layer, ActivationLayer) else "z") + names.tag_sup(own)
+    if not shape.flat or bound[-1].kind not in ("dense", "activation"):
+        raise SheetnetError("a stack ends with a dense layer (dense N, N the number of"
+                            f" classes: {outputs}), which feeds the output layer")
+    if isinstance(bound[-1], ActivationLayer):
+        raise SheetnetError(f"the stack ends with {bound[-1].name}; the output layer has its own"
+                            " activation (--output-activation): end with dense N")
+    if shape.height != outputs:
+        raise SheetnetError(f"the last dense layer has {shape.height} units but the data has"
+                            f" {outputs} {'classes' if outputs > 1 else 'target value'}; end"
+                            f" with dense {outputs}")
+    out = Output(output, accuracy).bind(Wiring(shape, name, tag, names.a(tag), symbol))
+    return Net(tuple(bound), out, bound[0].w.inp)
+
+
+def _tags(stack: Sequence[Layer], lettered: bool) -> list[str]:
+    """Each layer's tag ("" for those that take the tag before them: activations, flatten)."""
+    dense = [i for i, layer in enumerate(stack) if layer.kind == "dense"]
+    convs = [i for i, layer in enumerate(stack) if layer.kind == "conv"]
+    pools = [i for i, layer in enumerate(stack) if layer.kind == "pool"]
+    tags = [""] * len(stack)
+    if not lettered:
+        for n, i in enumerate(dense):
+            tags[i] = str(n + 2)  # layer 1 is the input, as in the book
+        return tags
+    for letter, found in (("F", convs), ("P", pools), ("H", dense[:-1])):
+        for n, i in enumerate(found):
+            tags[i] = letter + (str(n + 1) if len(found) > 1 else "")
+    if dense:
+        tags[dense[-1]] = "O"
+    return tags
+
+
+def _check_order(stack: Sequence[Layer]) -> None:
+    """Refuse a stack whose order cannot work, in one line."""
+    previous = None
+    dense_seen = False
+    for layer in stack:
+        if layer.kind == "activation":
+            if previous is None:
+                raise SheetnetError(f"{layer.name} comes first; an activation needs a dense,"
+                                    " convolution or pooling layer before it")
+            if previous.kind == "activation":
+                raise SheetnetError(f"{previous.name} and {layer.name} follow each other; give"
+                                    " one activation after each layer")
+        if layer.kind in ("conv", "pool") and dense_seen:
+            raise SheetnetError(f"{token(layer)} comes after a dense layer; convolution and"
+                                " pooling layers come first, then the dense layers")
+        dense_seen = dense_seen or layer.kind in ("dense", "flatten")
+        previous = layer
+
+
+# --- the book's two stacks ------------------------------------------------------------------
+
+BOOK_OUTPUT = compose(SIGMOID, HALF_SSE)  # the book's sigmoid outputs and ½Σ(a − t)²
+
+
+def dense_layers(sizes: Sequence[int], activation: Activation = SIGMOID,
+                 biases: bool = True) -> list[Layer]:
+    """A fully connected stack from every layer's size, input to output (the input's size is
+    the data's): dense, activation, …, dense."""
+    stack: list[Layer] = []
+    for n in sizes[1:-1]:
+        stack += [Dense(n, biases), ActivationLayer(activation)]
+    return [*stack, Dense(sizes[-1], biases)]
+
+
+def cnn_layers(filters: int = 3, size: int = 3, pool: int = 2, outputs: int = 3,
+               activation: Activation = SIGMOID, pooling: str = "max",
+               padding: int = 0) -> list[Layer]:
+    """The book's CNN (5-4): conv K f×f, an activation, pooling p×p, dense (one unit a class)."""
+    return [Conv(filters, size, padding), ActivationLayer(activation), Pool(pool, pooling),
+            Flatten(), Dense(outputs)]
+
+
+def fully_connected(sizes: Sequence[int], activation: Activation = SIGMOID,
+                    output: OutputLayer = BOOK_OUTPUT, biases: bool = True,
+                    accuracy: bool = True) -> Net:
+    """The book's 3-5 net and its kin: ``fully_connected((12, 3, 2))``."""
+    return build(dense_layers(sizes, activation, biases), Shape.units(sizes[0]), output,
+                 sizes[-1], accuracy)
+
+
+def convolutional(image: tuple[int, int] = (6, 6), filters: int = 3, size: int = 3,
+                  pool: int = 2, outputs: int = 3, activation: Activation = SIGMOID,
+                  output: OutputLayer = BOOK_OUTPUT, pooling: str = "max", padding: int = 0,
+                  channels: int = 1) -> Net:
+    """The book's 5-4 CNN and its kin: ``convolutional((6, 6))``."""
+    stack = cnn_layers(filters, size, pool, outputs, activation, pooling, padding)
+    return build(stack, Shape.image(*image, channels), output, outputs)
+
+
+# --- parameters --------------------------------------------------------------------------------
+
+
+def init_normal(net: Net, seed: int) -> Params:
+    """Standard-normal initial values, drawn in the order the net lists its parameters."""
+    return standard_normal(net.param_shapes(), seed)
+
+
+def init_he(net: Net, seed: int) -> Params:
+    """He initialisation: weights standard normal × √(2/fan-in), biases 0."""
+    drawn = standard_normal(net.param_shapes(), seed)
+    return {p.name: drawn[p.name] * np.sqrt(2.0 / p.fan_in) if p.weight
+            else np.zeros_like(drawn[p.name]) for p in net.params()}
+
+
+# --- one iteration -------------------------------------------------------------------------
+
+
+def _shown(block: Block, value: np.ndarray) -> np.ndarray:
+    """A block as the trace keeps it: (N, *its shape), e.g. x of one channel as (N, H, W)."""
+    return value.reshape(value.shape[0], *block.shape.array())
+
+
+def forward(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, show: bool = True
+            ) -> tuple[np.ndarray, list[Cache], dict[str, np.ndarray]]:
+    """x (N, pixels) -> (zᴸ (N, K), each layer's cache, every forward block by name; none
+    without ``show``)."""
+    h = x.reshape(x.shape[0], *(net.input.maps() if net.maps else (net.input.size,)))
+    caches: list[Cache] = []
+    blocks: dict[str, np.ndarray] = {}
+    computed: dict[str, np.ndarray] = {"x": h}
+    for layer in net.layers:
+        if isinstance(layer, Pool) and layer.w.key is not None:
+            h, cache = layer.forward(h, params, key=computed[layer.w.key])
+        else:
+            h, cache = layer.forward(h, params)
+        caches.append(cache)
+        shown = layer.shown(h, cache)
+        computed.update(shown)
+        if show:
+            for block in layer.blocks():
+                blocks[block.name] = _shown(block, shown[block.name])
+    return h, caches, blocks
+
+
+def backward(net: Net, params: Mapping[str, np.ndarray], caches: Sequence[Cache],
+             delta: np.ndarray, detail: bool = False
+             ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """From δᴸ (N, K) back through the stack: (each parameter's gradient summed over the N
+    images; with ``detail``, each ∂C/∂x shown as a block and each image's own gradients)."""
+    totals: dict[str, np.ndarray] = {}
+    shown: dict[str, np.ndarray] = {}
+    own: dict[str, np.ndarray] = {}
+    dy = delta
+    for layer, cache in zip(reversed(net.layers), reversed(caches), strict=True):
+        if detail:
+            own.update(layer.per_image(dy, cache, params))
+        dx, grads = layer.backward(dy, cache, params)
+        totals.update(grads)
+        if detail and layer.w.dx is not None:
+            for block in layer.dx_blocks():
+                shown[block.name] = _shown(block, dx)
+        dy = dx
+    return totals, shown, own
+
+
+CHUNK_NUMBERS = 8_000_000  # numbers one chunk of images may hold while training (64 MB)
+
+
+def per_image_numbers(net: Net) -> int:
+    """Numbers one image holds in a forward and backward pass: each layer's output and cache
+    (a convolution's windows), and as much again for the errors going back."""
+    total = net.input.size + 3 * net.outputs
+    for layer in net.layers:
+        total += layer.output_shape(layer.w.inp).size
+        if isinstance(layer, Conv):
+            z = layer.output_shape(layer.w.inp)
+            total += z.height * z.width * layer.w.inp.channels * layer.size ** 2
+            total += layer.padded.size
+        if isinstance(layer, Pool):
+            total += layer.w.inp.size
+    return 2 * total
+
+
+def step_numbers(net: Net, images: int, detail: bool) -> int:
+    """Numbers one iteration holds: with ``detail`` every image's blocks and own gradients at
+    once; else a chunk of images at a time, and the parameters with their gradients."""
+    per = per_image_numbers(net)
+    if detail:
+        return images * (per + net.parameters) + 4 * net.parameters
+    return min(images, chunk_size(net)) * per + 8 * net.parameters
+
+
+def chunk_size(net: Net) -> int:
+    """Images per chunk while training: as many as ``CHUNK_NUMBERS`` hold (at least one)."""
+    return max(1, CHUNK_NUMBERS // per_image_numbers(net))
+
+
+def iteration(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarray,
+              mask: np.ndarray | None = None, detail: bool = True) -> dict[str, np.ndarray]:
+    """Every block of one iteration. x: (N, pixels), t: (N, K); ``mask`` (N,) of 0/1: the
+    images of this step's batch (None: all), whose gradients are summed; ``detail``: every
+    block, each image's δ and own gradients too (a workbook's blocks), else only what training
+    needs (the costs, the accuracy and the gradients), a chunk of images at a time."""
+    if not detail:
+        return _training_step(net, params, x, t, mask)
+    n = x.shape[0]
+    z, caches, forward_blocks = forward(net, params, x)
+    out = net.output.forward(z, t, n)
+    b: dict[str, np.ndarray] = dict(params)
+    b["x"] = x.reshape(n, *net.input.array())
+    b["t"] = t
+    b.update(forward_blocks)
+    b.update(out)
+    b["C_T"] = ops.total(out["C"])
+    if net.accuracy:
+        b["accuracy"] = ops.mean(out["correct"])
+    delta = net.output.backward(z, out[net.output.a], t, n)
+    rows = None if mask is None else np.flatnonzero(np.asarray(mask) != 0)
+    totals = None
+    if detail:
+        b[net.output.delta] = delta
+        all_totals, shown, own = backward(net, params, caches, delta, detail=True)
+        b.update(shown)
+        b.update({names.grad(k): v for k, v in own.items()})
+        totals = all_totals if rows is None else None
+    if totals is None:
+        sliced = [take(cache, rows) for cache in caches]
+        totals = backward(net, params, sliced, delta if rows is None else delta[rows])[0]
+    b.update({names.total_grad(k): v for k, v in totals.items()})
+    return b
+
+
+def _training_step(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarray,
+                   mask: np.ndarray | None) -> dict[str, np.ndarray]:
+    """What training needs of one iteration, a chunk of images at a time so that memory is
+    bounded by the chunk and the stack: C and correct of every image, and the batch's
+    gradients summed (chunk by chunk)."""
+    n = x.shape[0]
+    size = chunk_size(net)
+    chosen = np.ones(n, bool) if mask is None else np.asarray(mask) != 0
+    parts: dict[str, list[np.ndarray]] = {}
+    totals: dict[str, np.ndarray] = {}
+    for start in range(0, n, size):
+        stop = min(start + size, n)
+        z, caches, _ = forward(net, params, x[start:stop], show=False)
+        out = net.output.forward(z, t[start:stop], n)
+        for key in ("C", "correct"):
+            if key in out:
+                parts.setdefault(key, []).append(out[key])
+        rows = np.flatnonzero(chosen[start:stop])
+        if not len(rows):
+            continue
+        whole = len(rows) == stop - start
+        delta = net.output.backward(z, out[net.output.a], t[start:stop], n)
+        sliced = caches if whole else [take(cache, rows) for cache in caches]
+        grads = backward(net, params, sliced, delta if whole else delta[rows])[0]
+        for k, v in grads.items():
+            totals[k] = totals[k] + v if k in totals else v
+    for p in net.params():  # a batch of no images (its marks all edited to 0) moves nothing
+        totals.setdefault(p.name, np.zeros(p.shape))
+    b: dict[str, np.ndarray] = dict(params)
+    b.update({k: np.concatenate(v) for k, v in parts.items()})
+    b["C_T"] = ops.total(b["C"])
+    if net.accuracy:
+        b["accuracy"] = ops.mean(b["correct"])
+    b.update({names.total_grad(k): v for k, v in totals.items()})
+    return b
+
+
+def costs(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray,
+          t: np.ndarray) -> np.ndarray:
+    """C per image by a forward pass alone: (N,); parameters stacked on a leading axis of S
+    sets (dense stacks) give (S, N)."""
+    z, _, _ = forward(net, params, x, show=False)
+    a = net.output.pair.forward(z)
+    return net.output.pair.cost(z, a, t, x.shape[0])
+
+
+def cost(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarray) -> float:
+    """C_T for one set of parameters (for gradient checks)."""
+    return float(np.sum(costs(net, params, x, t)))
+
+
+# --- what each block is --------------------------------------------------------------------
+
+
+def describe(net: Net, values: bool = False) -> dict[str, str]:
+    """What each block is, in the book's notation (the Map sheet, ``--json``, the terminal)."""
+    d = {"x": "x: the inputs (an image's pixels" + (" row by row: layer 1's outputs a¹)"
+                                                     if not net.maps else ")"),
+         "t": ("t: the target value" if net.outputs == 1 and values else
+               "t: the target, 1 for the image's class and 0 for the others")}
+    for p in net.params():
+        d[p.name] = p.description
+        d[names.grad(p.name)] = f"∂C/∂{p.symbol} per image"
+        d[names.total_grad(p.name)] = f"∂C_T/∂{p.symbol}, summed over the images (the batch's)"
+    for block in (*net.forward_blocks(), *net.output.blocks(), *net.backward_blocks()):
+        d[block.name] = block.description
+    d.update(describe_totals(net.accuracy, net.outputs))
+    return d
+
+
+def with_output(net: Net, output: OutputLayer) -> Net:
+    """The same stack with another output pair (its settings tuned: leaky ReLU's slope …)."""
+    return replace(net, output=replace(net.output, pair=output))

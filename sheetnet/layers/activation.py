@@ -1,0 +1,92 @@
+"""An activation layer: a = σ(z) elementwise, and δ = ∂C/∂z = ∂C/∂a ⊙ σ'(z) back.
+
+It follows a dense or convolution layer (or pooling) and takes that layer's tag: after ``z2`` it
+makes ``a2`` and its backward pass makes δ² (``delta2``). Its backward reads ∂C/∂a once per cell,
+so the dense layer after it hands it over inline: the book's δ² = (Σⱼ w³ⱼᵢδ³ⱼ)·σ'(z²) is one
+formula, not two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from sheetnet import notation as names
+from sheetnet.layers.base import Block, Cache, Cells, Formula, Param, Shape, Wiring, labels
+from sheetnet.pairs import ops
+from sheetnet.pairs.activations import Activation
+
+
+@dataclass(frozen=True)
+class ActivationLayer:
+    act: Activation
+    w: Wiring | None = None
+    kind = "activation"
+    takes_inline_dy = True
+    dx_block = False
+
+    @property
+    def name(self) -> str:
+        return self.act.name
+
+    def output_shape(self, inp: Shape) -> Shape:
+        return inp
+
+    def bind(self, w: Wiring) -> ActivationLayer:
+        return replace(self, w=w)
+
+    def params(self) -> list[Param]:
+        return []
+
+    def blocks(self) -> list[Block]:
+        w = self.w
+        s = names.tag_sup(w.tag)
+        maps = not w.inp.flat
+        return [Block(w.out, w.inp, f"a{s}",
+                      f"a{s} = {self.act.name}(z{s}): the layer's outputs",
+                      labels(w.inp, f"a{s}", w.tag), "picture" if maps else None)]
+
+    def dx_blocks(self) -> list[Block]:
+        """δ = ∂C/∂z, when it is shown."""
+        w = self.w
+        s = names.tag_sup(w.tag)
+        return [Block(w.dx, w.inp, f"δ{s}",
+                      f"δ{s} = ∂C/∂a{s} ⊙ σ'(z{s}): the neural unit errors of z{s}",
+                      labels(w.inp, f"δ{s}", w.tag), None if w.inp.flat else "signed")]
+
+    # --- NumPy ---------------------------------------------------------------------------
+
+    def forward(self, x: np.ndarray, p: Mapping[str, np.ndarray]) -> tuple[np.ndarray, Cache]:
+        """z (N, …) -> a = σ(z) (N, …)."""
+        a = self.act.value(x)
+        return a, {"z": x, "a": a}
+
+    def shown(self, y: np.ndarray, cache: Cache) -> dict[str, np.ndarray]:
+        return {self.w.out: y}
+
+    def backward(self, dy: np.ndarray, cache: Cache, p: Mapping[str, np.ndarray]
+                 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """∂C/∂a (N, …) -> δ = ∂C/∂a ⊙ σ'(z) (N, …); no parameters."""
+        return ops.hidden_error(dy, self.act, cache["z"], cache["a"]), {}
+
+    def per_image(self, dy: np.ndarray, cache: Cache, p: Mapping[str, np.ndarray]
+                  ) -> dict[str, np.ndarray]:
+        return {}
+
+    # --- Excel ---------------------------------------------------------------------------
+
+    def forward_xl(self, cells: Cells) -> Iterator[Formula]:
+        a = self.w.out
+        for r in range(cells.x.rows):
+            for c in range(cells.x.cols):
+                yield a, r, c, self.act.excel_value(cells.x.ref(r, c))
+
+    def grads_xl(self, cells: Cells) -> Iterator[Formula]:
+        return iter(())
+
+    def dx_xl(self, cells: Cells, r: int, c: int) -> str:
+        return ops.hidden_error_xl(cells.dy(r, c), self.act, cells.x.ref(r, c),
+                                   cells.out[self.w.out].ref(r, c))
+

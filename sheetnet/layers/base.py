@@ -1,0 +1,262 @@
+"""What every layer kind shares: the shape that flows between layers, parameters, blocks, and the
+cell references a layer's Excel forms write over.
+
+A layer kind is one module beside this one. It holds, side by side:
+
+- its parameters (``Param``: name in the book's notation, shape, how it is drawn and drawn from);
+- ``forward(x, params) -> (y, cache)`` and ``backward(dy, cache, params) -> (dx, grads)`` in
+  NumPy, batched over images (axis 0) and written for BLAS; ``per_image`` gives each image's own
+  gradients, which only a workbook, ``--blocks`` or ``show`` asks for;
+- the same two passes as Excel formulas over a ``Cells`` of references (``forward_xl``,
+  ``grads_xl``, ``dx_xl``);
+- the blocks it shows (``Block``: name, shape, symbol, labels, what it is, its colour).
+
+Layers are built unbound (``Dense(3)``) and bound by the stack (``core/stack.py``), which gives
+each its input shape and the names of its blocks; a bound layer is immutable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from sheetnet.notation import sub, sup
+
+# --- shapes ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What one image carries between two layers.
+
+    ``units``: n numbers, drawn as a column of n cells; maps: ``channels`` tiles of
+    ``height × width`` cells, one under the other with a blank row between them. A map block
+    keeps its channel axis in NumPy ((N, C, H, W)) when ``tiled``; a single-channel image
+    does not ((N, H, W), drawn as one tile without the blank row), as the book draws x.
+    """
+
+    channels: int
+    height: int
+    width: int
+    flat: bool = False
+    tiled: bool = True
+
+    @classmethod
+    def units(cls, n: int) -> Shape:
+        return cls(1, n, 1, flat=True, tiled=False)
+
+    @classmethod
+    def image(cls, height: int, width: int, channels: int = 1) -> Shape:
+        return cls(channels, height, width, tiled=channels > 1)
+
+    @property
+    def size(self) -> int:
+        """Numbers per image."""
+        return self.channels * self.height * self.width
+
+    @property
+    def rows(self) -> int:
+        """Rows of the footprint (the blank rows between tiles not counted)."""
+        return self.channels * self.height
+
+    @property
+    def cols(self) -> int:
+        return self.width
+
+    @property
+    def tile(self) -> int:
+        """Rows per tile (0: drawn without blank rows)."""
+        return self.height if self.tiled and not self.flat else 0
+
+    def array(self) -> tuple[int, ...]:
+        """One image's block shape in NumPy: (n,), (C, H, W) or (H, W)."""
+        if self.flat:
+            return (self.height,)
+        if self.tiled:
+            return (self.channels, self.height, self.width)
+        return (self.height, self.width)
+
+    def maps(self) -> tuple[int, int, int]:
+        """(C, H, W) as the layers compute on maps."""
+        return self.channels, self.height, self.width
+
+    @property
+    def text(self) -> str:
+        return f"{self.height}" if self.flat else (
+            f"{self.channels}×{self.height}×{self.width}" if self.tiled
+            else f"{self.height}×{self.width}")
+
+
+# --- parameters and blocks ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Param:
+    """A parameter block: its name (``W2``, ``F``), NumPy shape, how it is drawn (``rows`` ×
+    ``cols``, tiles of ``tile`` rows), whether it is a weight (penalties apply) and its fan-in."""
+
+    name: str
+    shape: tuple[int, ...]
+    rows: int
+    cols: int = 1
+    tile: int = 0
+    weight: bool = True
+    fan_in: int = 1
+    symbol: str = ""  # column A of an iteration sheet, e.g. "wᶠ"
+    description: str = ""
+    # one label per element, row-major (the Inputs sheet's column B), and (footprint row, text)
+    # on iteration sheets: made when a sheet is written (a net too big for one has millions)
+    make_labels: Callable[[], tuple[str, ...]] = field(default=tuple, repr=False,
+                                                       compare=False)
+    make_tile_labels: Callable[[], tuple[tuple[int, str], ...]] = field(
+        default=tuple, repr=False, compare=False)
+    colour: str | None = None  # "signed": a blue-white-red colour scale
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape))
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.make_labels()
+
+    @property
+    def tile_labels(self) -> tuple[tuple[int, str], ...]:
+        return self.make_tile_labels()
+
+
+@dataclass(frozen=True)
+class Block:
+    """A block a layer shows per image: its name, shape, symbol (column A), labels (column B:
+    (footprint row, text)), what it is (the Map sheet's words) and its colour scale
+    ("picture", "signed" or None)."""
+
+    name: str
+    shape: Shape
+    symbol: str
+    description: str
+    labels: tuple[tuple[int, str], ...] = ()
+    colour: str | None = None
+
+
+def labels(shape: Shape, symbol: str, tag: str = "") -> tuple[tuple[int, str], ...]:
+    """Column B of a per-image block: each unit of a column (z²₁, z²₂ …), or each tile of maps
+    (zᶠ¹, zᶠ² … for filter 1, 2; "zᶠ², map 1" in a stack with several convolution layers)."""
+    if shape.flat:
+        return tuple((j, f"{symbol}{sub(j + 1)}") for j in range(shape.height))
+    if not shape.tiled:
+        return ()
+    numbered = tag[1:].isdigit() and not tag.isdigit()
+    return tuple((q * shape.height, f"{symbol}, map {q + 1}" if numbered
+                  else f"{symbol}{sup(q + 1)}") for q in range(shape.channels))
+
+
+# --- cell references -----------------------------------------------------------------------
+
+
+class Refs(Protocol):
+    """One block's cells, as ``workbook.layout.Place`` gives them: the current image's footprint
+    (a per-image block) or the block's only copy (a parameter; pass ``absolute=True`` so every
+    image's formula reads the same cells)."""
+
+    rows: int
+    cols: int
+
+    def ref(self, r: int = 0, c: int = 0, *, absolute: bool = False) -> str: ...
+
+    def span(self, r0: int, r1: int, c0: int = 0, c1: int = 0, *,
+             absolute: bool = False) -> str: ...
+
+
+Formula = tuple[str, int, int, str]  # (block name, footprint row, column, formula text)
+
+
+@dataclass(frozen=True)
+class Cells:
+    """Where a layer's blocks are, for its Excel forms: its input ``x``, its forward blocks
+    ``out`` and parameters ``params`` by name, per-image gradient blocks ``grads`` by parameter
+    name, the upstream gradient ``dy(r, c)`` at its output's cell (a cell reference, or an
+    expression when the layer takes it inline; ``dy_block`` when it is a block), and ``key``:
+    the block max pooling finds its maximum on."""
+
+    x: Refs
+    out: Mapping[str, Refs] = field(default_factory=dict)
+    params: Mapping[str, Refs] = field(default_factory=dict)
+    grads: Mapping[str, Refs] = field(default_factory=dict)
+    dy: Callable[[int, int], str] | None = None
+    dy_block: Refs | None = None  # the upstream gradient's block, when it is one
+    key: Refs | None = None
+
+
+Cache = dict[str, np.ndarray]  # every entry has the image as axis 0, so a batch is a slice
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """What the stack tells a layer when it binds it: its input's shape and block name, its
+    tag (``2``, ``F``, ``O`` …, from which its blocks are named), the name of its output block,
+    the name of ∂C/∂(its input) when that is shown as a block (None: inline, or not needed for
+    the first layer), and for max pooling the block its maximum is found on."""
+
+    inp: Shape
+    x: str
+    tag: str
+    out: str
+    x_symbol: str = "x"  # the input block's symbol (zᴾ, a²), for the name of ∂C/∂x
+    dx: str | None = None
+    need_dx: bool = True
+    key: str | None = None
+
+    @property
+    def dx_symbol(self) -> str:
+        """∂C/∂x in the book's letters: δᴾ for ∂C/∂zᴾ."""
+        if self.x_symbol.startswith("z"):
+            return "δ" + self.x_symbol[1:]
+        return f"∂C/∂{self.x_symbol}"
+
+
+def take(cache: Cache, rows: np.ndarray | None) -> Cache:
+    """The cache of the images ``rows`` (None: all), for a batch's backward pass."""
+    return cache if rows is None else {k: v[rows] for k, v in cache.items()}
+
+
+class Layer(Protocol):
+    """A bound layer (see the module's docstring)."""
+
+    kind: str
+    w: Wiring
+    takes_inline_dy: bool  # its backward reads dy once per cell, so dy may be an expression
+    dx_block: bool  # its dx is always a block of its own (pooling's routed errors)
+
+    def output_shape(self, inp: Shape) -> Shape: ...
+
+    def bind(self, w: Wiring) -> Layer: ...
+
+    def params(self) -> list[Param]: ...
+
+    def blocks(self) -> list[Block]: ...
+
+    def forward(self, x: np.ndarray, p: Mapping[str, np.ndarray]) -> tuple[np.ndarray, Cache]:
+        """x: (N, *input) -> y: (N, *output), and what backward needs."""
+
+    def shown(self, y: np.ndarray, cache: Cache) -> dict[str, np.ndarray]:
+        """The forward blocks it shows, by name."""
+
+    def backward(self, dy: np.ndarray, cache: Cache, p: Mapping[str, np.ndarray]
+                 ) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
+        """dy: (N, *output) -> (dx (N, *input), or None when not needed; each parameter's
+        gradient summed over the N images)."""
+
+    def per_image(self, dy: np.ndarray, cache: Cache, p: Mapping[str, np.ndarray]
+                  ) -> dict[str, np.ndarray]:
+        """Each image's own gradient of each parameter: (N, *parameter)."""
+
+    def forward_xl(self, cells: Cells) -> Iterator[Formula]: ...
+
+    def grads_xl(self, cells: Cells) -> Iterator[Formula]: ...
+
+    def dx_xl(self, cells: Cells, r: int, c: int) -> str:
+        """∂C/∂x at the input's footprint cell (r, c), from ``cells.dy``."""

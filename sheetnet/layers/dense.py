@@ -1,0 +1,167 @@
+"""A dense (fully connected) layer: zⱼ = Σᵢ wⱼᵢxᵢ + bⱼ, the book's weighted input.
+
+Forward, zˡ = Wˡaˡ⁻¹ + bˡ for every image at once (one matrix product); backward, with
+δ = ∂C/∂z: ∂C/∂W = δ·xᵀ and ∂C/∂b = δ (summed over the images in one product), and
+∂C/∂x = Wᵀδ, which the book writes out term by term, Σⱼ wⱼᵢδⱼ.
+
+In the cells each unit's weights are drawn in the shape of the input: a column of m cells after
+a column of units (w²ⱼᵢ), the pooled maps' tiles after a CNN's pooling (wᴼ), so
+zⱼ = SUMPRODUCT(unit j's weights, the input) + bⱼ reads the two areas cell for cell. An input of
+maps is flattened channel by channel, each row by row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from sheetnet import notation as names
+from sheetnet.layers.base import Block, Cache, Cells, Formula, Param, Shape, Wiring, labels
+from sheetnet.notation import indices, sub
+from sheetnet.pairs import ops
+
+
+@dataclass(frozen=True)
+class Dense:
+    units: int
+    bias: bool = True
+    w: Wiring | None = None
+    kind = "dense"
+    takes_inline_dy = False  # δ is read by every weight's gradient: it must be a block
+    dx_block = False
+
+    def output_shape(self, inp: Shape) -> Shape:
+        return Shape.units(self.units)
+
+    def bind(self, w: Wiring) -> Dense:
+        return replace(self, w=w)
+
+    @property
+    def weights(self) -> str:
+        return names.weights(self.w.tag)
+
+    @property
+    def bias_name(self) -> str:
+        return names.bias(self.w.tag)
+
+    def params(self) -> list[Param]:
+        inp, n, s = self.w.inp, self.units, names.tag_sup(self.w.tag)
+        m = inp.size
+        out = [Param(self.weights, (n, m), n * inp.rows, inp.cols,
+                     0 if inp.flat else inp.height, weight=True, fan_in=m, symbol=f"w{s}",
+                     description=f"w{s}ⱼᵢ: unit j's weight on input i ({self.w.x_symbol}, in"
+                                 " its shape)",
+                     make_labels=lambda: self._weight_labels(s),
+                     make_tile_labels=lambda: self._weight_tiles(s),
+                     colour=None if inp.flat else "signed")]
+        if self.bias:
+            out.append(Param(self.bias_name, (n,), n, weight=False, fan_in=m, symbol=f"b{s}",
+                             description=f"b{s}ⱼ: unit j's bias",
+                             make_labels=lambda: tuple(f"b{s}{sub(j + 1)}" for j in range(n)),
+                             make_tile_labels=lambda: tuple((j, f"b{s}{sub(j + 1)}")
+                                                            for j in range(n))))
+        return out
+
+    def _weight_labels(self, s: str) -> tuple[str, ...]:
+        inp = self.w.inp
+        if inp.flat:
+            return tuple(f"w{s}{indices(j + 1, i + 1)}" for j in range(self.units)
+                         for i in range(inp.size))
+        ch = inp.tiled
+        return tuple(f"w{s}{sub(j + 1)},{sub(c + 1) if ch else ''}{sub(r + 1)}{sub(q + 1)}"
+                     for j in range(self.units) for c in range(inp.channels)
+                     for r in range(inp.height) for q in range(inp.width))
+
+    def _weight_tiles(self, s: str) -> tuple[tuple[int, str], ...]:
+        inp = self.w.inp
+        if inp.flat:
+            return tuple(enumerate(self._weight_labels(s)))
+        per = inp.channels if inp.tiled else 1
+        what = "channel" if self.w.x == "x" else "filter"  # an image's channels, or the maps
+        return tuple(((j * per + c) * inp.height,  # of a convolution's filters
+                      f"w{s}{sub(j + 1)} · {what} {c + 1}" if inp.tiled else f"w{s}{sub(j + 1)}")
+                     for j in range(self.units) for c in range(per))
+
+    def blocks(self) -> list[Block]:
+        s, x = names.tag_sup(self.w.tag), self.w.x_symbol
+        plus_b = f" + b{s}" if self.bias else ""
+        z = Shape.units(self.units)
+        return [Block(self.w.out, z, f"z{s}",
+                      f"z{s} = w{s}·{x}{plus_b}: the layer's weighted inputs",
+                      labels(z, f"z{s}"))]
+
+    def dx_blocks(self) -> list[Block]:
+        w = self.w
+        return [Block(w.dx, w.inp, w.dx_symbol,
+                      f"{w.dx_symbol} = Σⱼ w{names.tag_sup(w.tag)}ⱼᵢ·δⱼ: the error of each input"
+                      f" {w.x_symbol}ᵢ, ∂C/∂{w.x_symbol}", labels(w.inp, w.dx_symbol, w.tag))]
+
+    # --- NumPy ---------------------------------------------------------------------------
+
+    def forward(self, x: np.ndarray, p: Mapping[str, np.ndarray]) -> tuple[np.ndarray, Cache]:
+        """x (N, m) or (N, C, H, W), flattened -> z (N, n). Parameter sets stacked on a leading
+        axis (W (S, n, m), b (S, n)) give z (S, N, n): the gradient check moves weights so."""
+        flat = x if self.w.inp.flat else x.reshape(x.shape[0], -1)
+        bias = p[self.bias_name] if self.bias else 0.0
+        return ops.weighted_input(flat, p[self.weights], bias), {"x": flat}
+
+    def shown(self, y: np.ndarray, cache: Cache) -> dict[str, np.ndarray]:
+        return {self.w.out: y}
+
+    def backward(self, dy: np.ndarray, cache: Cache, p: Mapping[str, np.ndarray]
+                 ) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
+        """δ (N, n) -> (Wᵀδ (N, *input) or None, {W: δᵀx (n, m), b: Σ δ (n,)})."""
+        grads = {self.weights: dy.T @ cache["x"]}
+        if self.bias:
+            grads[self.bias_name] = dy.sum(axis=0)
+        if not self.w.need_dx:
+            return None, grads
+        dx = ops.back_sum(dy, p[self.weights])
+        return dx.reshape(dy.shape[0], *_maps(self.w.inp)), grads
+
+    def per_image(self, dy: np.ndarray, cache: Cache, p: Mapping[str, np.ndarray]
+                  ) -> dict[str, np.ndarray]:
+        grads = {self.weights: ops.weight_gradient(dy, cache["x"])}
+        if self.bias:
+            grads[self.bias_name] = dy
+        return grads
+
+    # --- Excel ---------------------------------------------------------------------------
+
+    def _unit(self, cells: Cells, j: int) -> str:
+        """Unit j's weights: a copy of the input's footprint (its rows, blank rows included)."""
+        rows, cols = self.w.inp.rows, self.w.inp.cols
+        w = cells.params[self.weights]
+        return w.span(j * rows, j * rows + rows - 1, 0, cols - 1, absolute=True)
+
+    def forward_xl(self, cells: Cells) -> Iterator[Formula]:
+        x, inp = cells.x, self.w.inp
+        everything = x.span(0, inp.rows - 1, 0, inp.cols - 1)
+        b = cells.params.get(self.bias_name)
+        for j in range(self.units):
+            yield self.w.out, j, 0, ops.weighted_input_xl(
+                self._unit(cells, j), everything, b.ref(j, absolute=True) if b else None)
+
+    def grads_xl(self, cells: Cells) -> Iterator[Formula]:
+        rows, cols = self.w.inp.rows, self.w.inp.cols
+        for j in range(self.units):
+            d = cells.dy(j, 0)
+            for r in range(rows):
+                for c in range(cols):
+                    yield self.weights, j * rows + r, c, ops.weight_gradient_xl(
+                        d, cells.x.ref(r, c))
+            if self.bias:
+                yield self.bias_name, j, 0, d
+
+    def dx_xl(self, cells: Cells, r: int, c: int) -> str:
+        rows = self.w.inp.rows
+        w = cells.params[self.weights]
+        return ops.back_sum_xl([(w.ref(j * rows + r, c, absolute=True), cells.dy(j, 0))
+                                for j in range(self.units)])
+
+
+def _maps(shape: Shape) -> tuple[int, ...]:
+    """How a layer's input is shaped in NumPy while computing: (n,) or (C, H, W)."""
+    return (shape.size,) if shape.flat else shape.maps()

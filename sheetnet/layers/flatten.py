@@ -1,0 +1,60 @@
+"""Flatten: where a stack's maps become a dense layer's input, channel by channel, each row by row.
+
+It computes nothing and draws nothing: the dense layer after it reads the maps' cells in their
+own shape (its weights are drawn in that shape too), so the cells of zᴾ are the cells of the
+flattened vector. ``--arch`` implies it between a convolution part and a dense part.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from sheetnet.layers.base import Block, Cache, Cells, Formula, Param, Shape, Wiring
+
+
+@dataclass(frozen=True)
+class Flatten:
+    w: Wiring | None = None
+    kind = "flatten"
+    takes_inline_dy = False
+    dx_block = False
+    transparent = True  # its output is its input's cells, its dx is its dy
+
+    def output_shape(self, inp: Shape) -> Shape:
+        return inp  # the same cells; the dense layer after it reads them in order
+
+    def bind(self, w: Wiring) -> Flatten:
+        return replace(self, w=w)
+
+    def params(self) -> list[Param]:
+        return []
+
+    def blocks(self) -> list[Block]:
+        return []
+
+    def forward(self, x: np.ndarray, p: Mapping[str, np.ndarray]) -> tuple[np.ndarray, Cache]:
+        """(N, C, H, W) -> (N, C·H·W)."""
+        return x.reshape(x.shape[0], -1), {}
+
+    def shown(self, y: np.ndarray, cache: Cache) -> dict[str, np.ndarray]:
+        return {}
+
+    def backward(self, dy: np.ndarray, cache: Cache, p: Mapping[str, np.ndarray]
+                 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        return dy.reshape(dy.shape[0], *self.w.inp.maps()), {}
+
+    def per_image(self, dy: np.ndarray, cache: Cache, p: Mapping[str, np.ndarray]
+                  ) -> dict[str, np.ndarray]:
+        return {}
+
+    def forward_xl(self, cells: Cells) -> Iterator[Formula]:
+        return iter(())
+
+    def grads_xl(self, cells: Cells) -> Iterator[Formula]:
+        return iter(())
+
+    def dx_xl(self, cells: Cells, r: int, c: int) -> str:
+        return cells.dy(r, c)

@@ -1,0 +1,79 @@
+"""A workbook's size, from the places of its layout before anything is written, and the limits
+it must fit: Excel's grid and the budgets of what a spreadsheet can recalculate.
+
+- at most ``MAX_FORMULA_CELLS`` formula cells and ``MAX_SHEETS`` sheets (one per iteration):
+  LibreOffice did not finish opening 10,050 one-cell sheets within 5 minutes, and 10 million
+  formulas take a spreadsheet minutes to recalculate;
+- Excel's 1,048,576 rows, 16,384 columns and 8,192 characters in a formula.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sheetnet.errors import SheetnetError
+
+MAX_ROWS = 1_048_576  # Excel's limits
+MAX_COLS = 16_384
+MAX_FORMULA = 8_192  # characters in one formula
+MAX_FORMULA_CELLS = 10_000_000
+MAX_SHEETS = 2_000
+
+
+@dataclass(frozen=True)
+class Size:
+    """A workbook's sheets and cells."""
+
+    iterations: int
+    sheets: int
+    formula_cells: int
+    rows: int  # the tallest sheet's rows
+    cols: int  # the widest sheet's columns
+    per_iteration: int  # formula cells of one iteration sheet (what a per-image trace holds)
+    what: str = "the run"  # how messages name it
+    taller: str = "units"  # what makes its sheets taller ("units", "--steps")
+
+    def check(self) -> None:
+        """Refuse (one line) a workbook beyond the limits."""
+        if self.rows > MAX_ROWS:
+            raise SheetnetError(f"{self.what} needs a sheet of {self.rows:,} rows; Excel allows"
+                                f" {MAX_ROWS:,}: use fewer {self.taller}")
+        if self.cols > MAX_COLS:
+            raise SheetnetError(f"{self.what} needs a sheet of {self.cols:,} columns; Excel"
+                                f" allows {MAX_COLS:,}: use fewer images (each takes its own"
+                                " columns)")
+        if self.sheets > MAX_SHEETS:
+            raise SheetnetError(f"{self.what} would write {self.sheets:,} sheets (one per"
+                                f" iteration); the limit is {MAX_SHEETS:,}: use --iterations"
+                                f" {MAX_SHEETS - (self.sheets - self.iterations):,} or fewer,"
+                                " or `sheetnet train` for longer runs")
+        if self.formula_cells > MAX_FORMULA_CELLS:
+            per = max(self.formula_cells // max(self.iterations + 1, 1), 1)
+            fewer = (f"--iterations {MAX_FORMULA_CELLS // per - 1:,} or fewer, or fewer images"
+                     f" or {self.taller}" if MAX_FORMULA_CELLS // per > 1
+                     else f"fewer images or {self.taller}: one iteration alone needs"
+                          f" {per:,}")
+            raise SheetnetError(f"{self.what} would write {self.formula_cells:,} formula cells;"
+                                f" the limit is {MAX_FORMULA_CELLS:,}: use {fewer}")
+
+
+def size_of_iteration_sheet(places: Iterable, *, iterations: int, other_cells: int = 0,
+                            other_sheets: int = 4, other_rows: int = 0, other_cols: int = 0,
+                            what: str = "the run", taller: str = "units") -> Size:
+    """A workbook's size from the places of one iteration sheet (every iteration has the same).
+
+    other_cells: formula cells beyond the iteration sheets (Summary, a Check sheet …);
+    other_sheets: sheets beyond them (Summary, Inputs, Data, Map …); other_rows/other_cols:
+    the tallest and widest of those.
+    """
+    places = list(places)
+    cells = sum(p.size for p in places)
+    rows = max(p.sheet_row(p.rows - 1) for p in places)
+    cols = max(p.col + (max(p.images, 1) - 1) * p.stride + p.cols - 1 for p in places)
+    summary = 2 * (iterations + 1)
+    mapped = len(places) * (iterations + 1)  # the Map sheet links every block of every sheet
+    return Size(iterations=iterations, sheets=iterations + 1 + other_sheets,
+                formula_cells=cells * (iterations + 1) + summary + mapped + other_cells,
+                rows=max(rows, other_rows, mapped + 1), cols=max(cols, other_cols),
+                per_iteration=cells, what=what, taller=taller)

@@ -1,0 +1,507 @@
+"""A net's workbook: one sheet per iteration, every layer's blocks stacked as the layers are.
+
+Columns: A block, B element or tile, then the parameters' values, their Σ over the images
+(∂C_T/∂p, and C_T in the cost row) and the update rule's state, then the images. A stack of
+units (the book's 3-5 net) gives each image one column (E onwards, as the book); a stack with
+maps (5-4) gives each image a band of columns as wide as its widest map, and row 3 numbers the
+columns of every band so that each Σ is a ``SUMIF`` over it. Rows: the parameters with each
+image's own gradient, the forward pass (x, t, then each layer's blocks, the output and C), then
+backpropagation (δᴸ, then each error shown as a block, from the output back). Maps are tiles with
+a blank row after each; blocks of maps have a blank row after them too.
+
+The layers write every formula (``Layer.forward_xl``, ``grads_xl``, ``dx_xl``); this module only
+places the blocks, labels them, and adds what is not any layer's: the parameters' updates, the
+sums over the images, the costs and the batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sheetnet import notation as names
+from sheetnet.core.net import Net, describe
+from sheetnet.core.run import Run
+from sheetnet.layers.base import Block, Cells
+from sheetnet.notation import sub
+from sheetnet.pairs import ops, penalties
+from sheetnet.pairs.optim import GD, UpdateRule
+from sheetnet.workbook import settings
+from sheetnet.workbook.blocks import (
+    PLAIN,
+    STEP_DESCRIPTIONS,
+    Rows,
+    StepPlan,
+    hyper_cells,
+    parameter_cells,
+    penalty_terms,
+    state_places,
+    step_cells,
+    step_places,
+)
+from sheetnet.workbook.guide import net_guide
+from sheetnet.workbook.layout import (
+    ColorScale,
+    Grid,
+    Place,
+    RowSpec,
+    SheetSpec,
+    Styled,
+    Template,
+    WorkbookSpec,
+    a1,
+    band_breaks,
+    render_rows,
+)
+from sheetnet.workbook.sheets import (
+    EXTRA_SHEETS,
+    Extra,
+    data_sheet,
+    fit_sheet,
+    images_sheet,
+    inputs_sheet,
+    iteration_sheet,
+    map_sheet,
+    names_of,
+    summary_sheet,
+)
+from sheetnet.workbook.size import Size, size_of_iteration_sheet
+
+PRINT_SCALE = 75  # percent (bands): two images' bands to a printed page, whole
+BAND_ROW = 3  # bands: numbers each image band's columns 1..W, the criteria of the Σ SUMIFs
+SIGNED = dict(low="6C9BD2", mid="FFFFFF", high="E07B6F", mid_value=0.0)  # blue < 0 < red,
+# light enough at both ends that black numbers stay readable
+
+Places = dict[str, Place]
+
+
+@dataclass(frozen=True)
+class Columns:
+    """The sheet's column plan: a column per image, or a band of columns per image."""
+
+    value: int  # first column of the parameters' values
+    total: int  # first column of their Σ over the images (then the update rule's state)
+    image: int  # first column of image 1
+    band: int  # columns per image (1: a column each)
+    images: int
+    area: int  # the width of the value area, and of each after it (bands: one blank column)
+
+    @classmethod
+    def of(cls, net: Net, images: int, rule: UpdateRule = GD) -> Columns:
+        states = len(rule.state)
+        if not net.maps:  # the book's 3-5 sheet: C value, D Σ, E… one column per image
+            return cls(3, 4, 5 + states, 1, images, 1)
+        area = max(p.cols for p in net.params()) + 1
+        widest = max(b.shape.cols for b in (*net.forward_blocks(), *net.backward_blocks()))
+        widest = max(widest, net.input.cols)
+        return cls(3, 3 + area, 3 + area * (2 + states), widest + 1, images, area)
+
+    @property
+    def bands(self) -> bool:
+        return self.band > 1
+
+    @property
+    def gap(self) -> int:
+        """Blank rows after each block: one between maps, none in the book's columns."""
+        return 1 if self.bands else 0
+
+    def state(self, j: int) -> int:
+        """The first column of the rule's j-th state."""
+        return self.total + self.area * (1 + j)
+
+    @property
+    def last(self) -> int:
+        return self.image + (self.images - 1) * self.band + max(self.band - 2, 0)
+
+    def band_row(self) -> str:
+        return f"{a1(BAND_ROW, self.image, True)}:{a1(BAND_ROW, self.last, True)}"
+
+    def image_row(self, row: int) -> str:
+        return f"{a1(row, self.image)}:{a1(row, self.last)}"
+
+    @property
+    def first_row(self) -> int:
+        """The row after the header (and, with bands, the band numbers)."""
+        return 4 if self.bands else 3
+
+
+# --- where each block lives ----------------------------------------------------------------
+
+
+def forward_order(net: Net) -> list[Block]:
+    """x's companions first: the first layer's padded image (x̃) comes before t."""
+    blocks = net.forward_blocks()
+    first = blocks[:1] if blocks and blocks[0].name.startswith("xpad") else []
+    return first + [b for b in blocks if b not in first]
+
+
+def iteration_places(net: Net, cols: Columns, k: int, plan: StepPlan = PLAIN,
+                     values: bool = False) -> Places:
+    """Where each block of iteration k lives (the same cells on every iteration sheet)."""
+    sheet = iteration_sheet(k)
+    d = describe(net, values)
+    row = cols.first_row
+    image = Place("", sheet, row, cols.image, 1, images=cols.images, stride=cols.band)
+    places: Places = step_places(plan, sheet, k, row, cols.value, image)
+    if "batch" in places and cols.band > 2:  # each band's cells repeat its image's mark
+        places["batch_fill"] = Place("batch_fill", sheet, row, cols.image + 1, 1, cols.band - 2,
+                                     images=cols.images, stride=cols.band, iteration=k,
+                                     description=STEP_DESCRIPTIONS["batch_fill"],
+                                     source="batch")
+    row += plan.step_row + 1  # the section's title
+
+    def add(name: str, rows: int, width: int = 1, tile: int = 0, col: int | None = None,
+            advance: bool = True) -> Place:
+        nonlocal row
+        images = cols.images if col is None else 0
+        place = places[name] = Place(name, sheet, row, cols.image if col is None else col,
+                                     rows, width, images=images,
+                                     stride=cols.band if images else 1, iteration=k,
+                                     description=d[name], tile=tile)
+        if advance:
+            row = place.sheet_row(rows - 1) + 1 + cols.gap
+        return place
+
+    for p in net.params():
+        add(p.name, p.rows, p.cols, p.tile, cols.value, advance=False)
+        add(names.total_grad(p.name), p.rows, p.cols, p.tile, cols.total, advance=False)
+        for place in state_places(plan.rule, p.name, places[p.name], cols.state(0), cols.area):
+            places[place.name] = place
+        add(names.grad(p.name), p.rows, p.cols, p.tile)
+    row += 2 - cols.gap  # a blank row and the section's title
+    order = forward_order(net)
+    ahead = [b for b in order if b.name.startswith("xpad")][:1]
+    for block in [_input_block(net), *ahead]:
+        add(block.name, block.shape.rows, block.shape.cols, block.shape.tile)
+    add("t", net.outputs)
+    for block in [b for b in order if b not in ahead] + net.output.blocks(values)[:1]:
+        add(block.name, block.shape.rows, block.shape.cols, block.shape.tile)
+    add("C", 1, advance=False)
+    add("C_T", 1, col=cols.total, advance=False)
+    if plan.batches:
+        places["C_batch"] = Place("C_batch", sheet, row, cols.value, 1, iteration=k,
+                                  description=STEP_DESCRIPTIONS["C_batch"])
+    row += 1
+    if net.accuracy:
+        add("correct", 1, advance=False)
+        add("accuracy", 1, col=cols.value, advance=False)
+    row += 3  # the accuracy's row, a blank row and the section's title
+    for block in net.backward_blocks():
+        add(block.name, block.shape.rows, block.shape.cols, block.shape.tile)
+    return places
+
+
+def _input_block(net: Net) -> Block:
+    return Block("x", net.input, "x", "", colour="picture")
+
+
+def size(net: Net, n_images: int, iterations: int, rule: UpdateRule = GD,
+         extra_cells: int = 0) -> Size:
+    """The workbook's size, from the places of one iteration sheet (no array made).
+
+    extra_cells: formula cells of sheets a preset adds (a Fit or Check sheet)."""
+    cols = Columns.of(net, n_images, rule)
+    places = iteration_places(net, cols, 0, StepPlan(rule)).values()
+    return size_of_iteration_sheet(places, iterations=iterations, other_cells=extra_cells,
+                                   other_rows=net.parameters + 40,
+                                   other_cols=cols.image + n_images * cols.band,
+                                   taller="filters" if net.maps else "units")
+
+
+# --- every cell of an iteration sheet ----------------------------------------------------
+
+
+def _labels(rows: Rows, place: Place, symbol: str,
+            labels: Sequence[tuple[int, str]]) -> None:
+    rows.text(place.row, 1, symbol, "label")
+    for r, text in labels:
+        rows.text(place.sheet_row(r), 2, text, "element")
+
+
+def _input_labels(run: Run, net: Net) -> list[tuple[int, str]]:
+    """x's column B: each pixel (p11 …) in a column; each channel's tile of several."""
+    if not net.maps:
+        return list(enumerate(run.data.pixel_names()))
+    shape = net.input
+    if shape.channels > 1:
+        return [(c * shape.height, f"x channel {c + 1}") for c in range(shape.channels)]
+    return []
+
+
+class Wiring:
+    """Each layer's cells on one sheet, and the gradient each receives from the layer above."""
+
+    def __init__(self, net: Net, here: Places):
+        self.net, self.here = net, here
+        self.cells: list[Cells] = [Cells(here["x"])] * len(net.layers)
+        for i in reversed(range(len(net.layers))):
+            self.cells[i] = self._cells(i)
+
+    def _cells(self, i: int) -> Cells:
+        layer, here = self.net.layers[i], self.here
+        dy, dy_block = self._dy(i)
+        params = {p.name: here[p.name] for p in layer.params()}
+        grads = {p.name: here[names.grad(p.name)] for p in layer.params()}
+        out = {b.name: here[b.name] for b in layer.blocks()}
+        if layer.w.dx is not None:
+            out.update({b.name: here[b.name] for b in layer.dx_blocks()})
+        key = here[layer.w.key] if layer.w.key is not None else None
+        return Cells(here[layer.w.x], out, params, grads, dy, dy_block, key)
+
+    def _dy(self, i: int) -> tuple[Callable[[int, int], str], Place | None]:
+        """∂C/∂(layer i's output): the next layer's dx block, or its dx written inline."""
+        later = [j for j in range(i + 1, len(self.net.layers))
+                 if not getattr(self.net.layers[j], "transparent", False)]
+        if not later:
+            block = self.here[self.net.output.delta]
+            return block.ref, block
+        j = later[0]
+        nxt = self.net.layers[j]
+        if nxt.w.dx is not None:
+            block = self.here[nxt.w.dx]
+            return block.ref, block
+        return (lambda r, c: nxt.dx_xl(self.cells[j], r, c)), None
+
+
+def iteration_rows(run: Run, cols: Columns, here: Places, prev: Places | None,
+                   inputs: Places, data: Places) -> list[RowSpec]:
+    """Every row of one iteration sheet: labels, fixed formulas and per-image templates."""
+    net: Net = run.model
+    sheet = here["x"].sheet
+    k = here["x"].iteration
+    plan = StepPlan.of(run)
+    rows = Rows(stride=cols.band)
+    step_cells(rows, run, here, k, 2)
+    if "batch_fill" in here:
+        fill, batch = here["batch_fill"], here["batch"]
+        for c in range(fill.cols):
+            rows.per_image(fill, 0, c, batch.ref())
+    marks = here.get("batch")
+    h = hyper_cells(run)
+
+    def total(place: Place, r: int, c: int = 0, batch: bool = False) -> str:
+        """Σ over the images (the batch's, for a gradient) of column c of the block's row r."""
+        mask = marks if batch else None
+        if not cols.bands:
+            return ops.total_xl(place.all_images_row(r),
+                                mask.all_images_row(0) if mask is not None else None)
+        return ops.total_banded_xl(cols.band_row(), c + 1,
+                                   cols.image_row(place.sheet_row(r)),
+                                   cols.image_row(mask.row) if mask is not None else None)
+
+    def mean(place: Place, r: int) -> str:
+        if not cols.bands:
+            return ops.mean_xl(place.all_images_row(r))
+        return ops.mean_banded_xl(cols.band_row(), 1, cols.image_row(place.sheet_row(r)))
+
+    def put(formulas, fixed: bool = False) -> None:
+        for name, r, c, text in formulas:
+            if fixed:
+                rows.fixed(here[name], r, c, text)
+            else:
+                rows.per_image(here[name], r, c, text)
+
+    wiring = Wiring(net, here)
+    # parameters: each value (from Inputs, or the last sheet's updated by the rule), its state,
+    # its Σ over the images (+ a penalty's share) and each image's own gradient
+    for p in net.params():
+        _labels(rows, here[p.name], p.symbol, p.tile_labels)
+        for place, r, c, formula in parameter_cells(run, p.name, k, here, prev, inputs):
+            rows.fixed(place, r, c, formula)
+        weight = p.weight and bool(plan.penalties)
+        value, grad = here[p.name], here[names.grad(p.name)]
+        for r in range(p.rows):
+            for c in range(p.cols):
+                extra = penalties.penalty_gradient_xl(value.ref(r, c), h) if weight else ""
+                rows.fixed(here[names.total_grad(p.name)], r, c,
+                           total(grad, r, c, batch=True) + extra, "total")
+    for layer, cells in zip(net.layers, wiring.cells, strict=True):
+        put((names.grad(name), r, c, text) for name, r, c, text in layer.grads_xl(cells))
+    _section(rows, here[net.params()[0].name].row - 1, "Parameters · gradients",
+             {cols.total: "∂C_T/∂w, ∂C_T/∂b" if cols.bands else "∂C_T/∂(w, b)",
+              cols.image: "each image's own gradient ∂C/∂w, ∂C/∂b"
+                          + (", in the parameters' shape →" if cols.bands
+                             else " of the row's parameter →")})
+    # forward pass
+    x, t = here["x"], here["t"]
+    ahead = [*forward_order(net), *net.output.blocks()[:1]]
+    _section(rows, x.row - 1, "Forward pass",
+             {cols.image: f"each image's x, t, {'maps ' if cols.bands else ''}"
+                          f"{_symbols(ahead)} and C →"})
+    _labels(rows, x, "x", _input_labels(run, net))
+    for r in range(x.rows):
+        for c in range(x.cols):
+            rows.per_image(x, r, c, data["x"].ref(r, c, sheet=sheet))
+    _labels(rows, t, "t", [(j, f"t{sub(j + 1)}") for j in range(t.rows)])
+    label = data["label"].ref(sheet=sheet)
+    for j in range(t.rows):
+        rows.per_image(t, j, 0, label if run.data.values else ops.one_hot_xl(
+            label, inputs["classes"].ref(j, absolute=True, sheet=sheet)))
+    for layer, cells in zip(net.layers, wiring.cells, strict=True):
+        for block in layer.blocks():
+            _labels(rows, here[block.name], block.symbol, block.labels)
+        put(layer.forward_xl(cells))
+    output = net.output
+    out_cells = Cells(here[output.w.x], {**{b.name: here[b.name] for b in output.blocks()},
+                                         "t": t, output.delta: here[output.delta]})
+    for block in output.blocks(run.data.values):
+        _labels(rows, here[block.name], block.symbol, block.labels)
+    put(output.forward_xl(out_cells, run.n_images))
+    penalty = penalty_terms(plan, run, here)
+    rows.fixed(here["C_T"], 0, 0, total(here["C"], 0) + penalty, "total")
+    if "C_batch" in here:
+        rows.fixed(here["C_batch"], 0, 0, total(here["C"], 0, batch=True) + penalty)
+    if "accuracy" in here:
+        rows.fixed(here["accuracy"], 0, 0, mean(here["correct"], 0), "percent")
+    # backpropagation
+    backward = net.backward_blocks()
+    _section(rows, here[backward[0].name].row - 1, "Backpropagation",
+             {cols.image: f"each image's {'errors' if cols.bands else 'neural unit errors'}"
+                          f" {_symbols(backward, 'and')} →"})
+    for block in backward:
+        _labels(rows, here[block.name], block.symbol, block.labels)
+    put(output.delta_xl(out_cells, run.n_images))
+    for layer, cells in zip(net.layers, wiring.cells, strict=True):
+        if layer.w.dx is None:
+            continue
+        dx = here[layer.w.dx]
+        for r in range(dx.rows):
+            for c in range(dx.cols):
+                rows.per_image(dx, r, c, layer.dx_xl(cells, r, c))
+    return rows.specs()
+
+
+def _section(rows: Rows, row: int, title: str, notes: dict[int, str]) -> None:
+    rows.text(row, 1, title, "section")
+    rows.areas(row, notes)
+
+
+def _symbols(blocks: Sequence[Block], last: str = ",") -> str:
+    """``zᶠ, aᶠ, zᴾ`` …: the blocks' symbols, each once (``last``: "and" before the last)."""
+    symbols = list(dict.fromkeys(b.symbol for b in blocks))
+    if last == "," or len(symbols) < 2:
+        return ", ".join(symbols)
+    return f"{', '.join(symbols[:-1])} {last} {symbols[-1]}"
+
+
+# --- the workbook ------------------------------------------------------------------------
+
+
+def workbook(run: Run, extras: Sequence[Extra] = ()) -> WorkbookSpec:
+    """The whole workbook's layout for a net's run (``extras``: more sheets after Summary)."""
+    net: Net = run.model
+    cols = Columns.of(net, run.n_images, run.rule)
+    plan = StepPlan.of(run)
+    values = run.data.values
+    per_iter = [iteration_places(net, cols, k, plan, values) for k in range(run.iterations + 1)]
+    if values:  # the data and the last prediction side by side
+        extras = [lambda inputs, data, it: fit_sheet(run, it[-1][net.output.a], data), *extras]
+    param_rows = [(p.name, p.labels, run.params[p.name]) for p in net.params()]
+    inputs_spec, inputs_list = inputs_sheet(run, settings.net_settings(run), param_rows,
+                                            describe(net, values))
+    data_spec, data_list = data_sheet(run, cols.band if cols.bands else 0)
+    inputs = {p.name: p for p in inputs_list}
+    data = {p.name: p for p in data_list}
+    summary_spec, summary_list = summary_sheet(
+        run, [p["C_T"] for p in per_iter], [p.get("accuracy") for p in per_iter])
+    rendered: dict[tuple, list[str]] = {}  # iteration sheets repeat their per-image formulas
+    templates: list[Template] = []
+    iter_specs: list[SheetSpec] = []
+    for k, here in enumerate(per_iter):
+        prev = per_iter[k - 1] if k else None
+
+        def rows(here: Places = here, prev: Places | None = prev) -> list[RowSpec]:
+            return iteration_rows(run, cols, here, prev, inputs, data)
+
+        def render(grid: Grid, rows: Callable[[], list[RowSpec]] = rows) -> Grid:
+            return render_rows(rows(), run.n_images, grid, rendered)
+
+        if k <= 1:  # sheets from 1 on differ only in their sheet references
+            templates += [t for rs in rows() for _, t in rs.per_image]
+        iter_specs.append(_iteration_spec(run, cols, k, here, render))
+    places = inputs_list + data_list + [p for it in per_iter for p in it.values()] + summary_list
+    extra: list[SheetSpec] = []
+    for make in extras:
+        spec, more = make(inputs, data, per_iter)
+        extra.append(spec)
+        places += more
+    pictures = ([images_sheet(run, data["x"])] if not cols.bands and run.data.shape[0] > 1
+                and run.data.channels == 1 else [])
+    guide = net_guide(run, per_iter[0], per_iter[1] if len(per_iter) > 1 else None, inputs,
+                      [(s.name, EXTRA_SHEETS.get(s.name, "")) for s in (*extra, *pictures)],
+                      cols.bands)
+    sheets = [guide, summary_spec, *extra, inputs_spec, data_spec, *pictures, *iter_specs,
+              map_sheet(places)]
+    return WorkbookSpec(sheets, places, names_of(inputs_list, run.hyperparameters), templates)
+
+
+def _scales(net: Net, here: Places, cols: Columns) -> list[ColorScale]:
+    """Colour scales: images, maps and pooled maps as pictures, signed errors and weights
+    blue-white-red; a column per image colours only x."""
+    def area(p: Place, first: int, last: int) -> str:
+        return f"{a1(p.row, first)}:{a1(p.sheet_row(p.rows - 1), last)}"
+
+    last = cols.image + (cols.images - 1) * cols.band + (cols.band - 2 if cols.bands else 0)
+    blocks = [_input_block(net), *net.forward_blocks(), *net.backward_blocks()]
+    out = [ColorScale(area(here[b.name], cols.image, last)) for b in blocks
+           if b.colour == "picture" and b.name in here]
+    out += [ColorScale(area(here[b.name], cols.image, last), **SIGNED) for b in blocks
+            if b.colour == "signed" and b.name in here]
+    out += [ColorScale(area(here[p.name], cols.value, cols.value + p.cols - 1), **SIGNED)
+            for p in net.params() if p.colour == "signed"]
+    return out
+
+
+def _iteration_spec(run: Run, cols: Columns, k: int, here: Places,
+                    render: Callable[[Grid], Grid]) -> SheetSpec:
+    net: Net = run.model
+    n = run.n_images
+    states = run.rule.state
+    last = here[net.backward_blocks()[-1].name]
+    last_row = last.sheet_row(last.rows - 1)
+    width = cols.band - 1 if cols.bands else 1
+
+    def build() -> Grid:
+        g: Grid = {1: {1: Styled(f"Iteration {k} of {run.iterations} · {run.preset}", "title")},
+                   2: {1: Styled("block", "header"), 2: Styled("element", "header"),
+                       cols.value: Styled("value", "header"),
+                       cols.total: Styled("Σ images", "header")}}
+        for j, kind in enumerate(states):
+            g[2][cols.state(j)] = Styled(kind, "header")
+        if cols.bands:
+            g[BAND_ROW] = {2: Styled("column in image →", "element")}
+            for first in (cols.value, cols.total, *(cols.state(j) for j in range(len(states)))):
+                for c in range(first + 1, first + cols.area - 1):  # the header's fill spans it
+                    g[2][c] = Styled(None, "header")
+        for i in range(n):
+            start = cols.image + i * cols.band
+            g[2][start] = Styled(i + 1, "header")
+            if cols.bands:
+                for c in range(width):
+                    g[BAND_ROW][start + c] = Styled(c + 1, "element")
+                    if c:
+                        g[2][start + c] = Styled(None, "header")
+        return render(g)
+
+    if not cols.bands:
+        widths = {1: 9, 2: 9, 3: 12, 4: 13, **{cols.state(j): 12 for j in range(len(states))}}
+        return SheetSpec(iteration_sheet(k), build, widths=widths,
+                         freeze=a1(3, cols.image), color_scales=_scales(net, here, cols),
+                         max_col=cols.image + n - 1, max_row=last_row, formula_style="number",
+                         print_rows="1:2", print_cols="A:B")
+    widths = {1: 10, 2: 17}
+    widths.update({c: 11 for c in range(cols.value, cols.image)})
+    widths.update({first - 1: 2 for first in (cols.total, *(cols.state(j) for j in
+                                                             range(len(states))), cols.image)})
+    for i in range(n):
+        start = cols.image + i * cols.band
+        widths.update({start + c: 8 for c in range(width)})
+        widths[start + width] = 2
+    breaks = band_breaks(widths, cols.image, cols.band, n, repeated=widths[1] + widths[2],
+                         scale=PRINT_SCALE)
+    return SheetSpec(iteration_sheet(k), build, widths=widths,
+                     freeze=a1(BAND_ROW + 1, cols.image), color_scales=_scales(net, here, cols),
+                     max_col=cols.last, max_row=last_row, formula_style="number",
+                     print_rows=f"1:{BAND_ROW}", print_cols="A:B", col_breaks=breaks,
+                     print_scale=PRINT_SCALE)
+
