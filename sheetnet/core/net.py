@@ -56,7 +56,7 @@ class Net:
     @property
     def arch(self) -> str:
         """The stack as ``--arch`` writes it (flatten implied)."""
-        return ", ".join(token(layer) for layer in self.layers if layer.kind != "flatten")
+        return ", ".join(layer.token for layer in self.layers if layer.token)
 
     def params(self) -> list[Param]:
         return [p for layer in self.layers for p in layer.params()]
@@ -87,20 +87,6 @@ class Net:
         return out
 
 
-def token(layer: Layer) -> str:
-    """One ``--arch`` token: ``dense 3``, ``conv 3 3x3 pad 1``, ``maxpool 2``, ``relu``."""
-    if isinstance(layer, Dense):
-        return f"dense {layer.units}" + ("" if layer.bias else " nobias")
-    if isinstance(layer, Conv):
-        return (f"conv {layer.filters} {layer.size}x{layer.size}"
-                + (f" pad {layer.padding}" if layer.padding else ""))
-    if isinstance(layer, Pool):
-        return layer.token
-    if isinstance(layer, ActivationLayer):
-        return layer.name
-    return layer.kind
-
-
 # --- building a stack --------------------------------------------------------------------------
 
 
@@ -110,24 +96,24 @@ def build(stack: Sequence[Layer], image: Shape, output: OutputLayer, outputs: in
     them as a column) and an output layer of ``outputs`` units; one line if it cannot work."""
     if not stack:
         raise SheetnetError("the stack is empty; give at least one dense layer")
-    first = next((layer for layer in stack if layer.kind != "flatten"), None)
-    maps = first is not None and first.kind in ("conv", "pool")
+    first = next((layer for layer in stack if not getattr(layer, "transparent", False)), None)
+    maps = first is not None and first.reads_maps
     shape = image if maps else Shape.units(image.size)
-    lettered = any(layer.kind in ("conv", "pool") for layer in stack)
+    lettered = any(layer.reads_maps for layer in stack)
     tags = _tags(stack, lettered)
     _check_order(stack)
     bound: list[Layer] = []
     name, symbol, tag, producer = "x", "x", "", None
     for layer, layer_tag in zip(stack, tags, strict=True):
         out_shape = layer.output_shape(shape)
-        if isinstance(layer, Flatten):
+        if getattr(layer, "transparent", False):
             bound.append(layer.bind(Wiring(shape, name, tag, name, symbol, need_dx=False)))
             shape = out_shape
             continue
         own = layer_tag or tag
-        out = (names.a(own) if isinstance(layer, ActivationLayer) else names.z(own))
+        out = f"{layer.prefix}{own}"
         key = None
-        if isinstance(layer, Pool) and isinstance(producer, ActivationLayer):
+        if layer.keyed and producer is not None and producer.kind == "activation":
             key = producer.w.x  # the maximum is found on the activation's input
         need_dx = name != "x"
         dx = None
@@ -140,13 +126,13 @@ def build(stack: Sequence[Layer], image: Shape, output: OutputLayer, outputs: in
         layer = layer.bind(w)
         bound.append(layer)
         name, tag, producer, shape = out, own, layer, out_shape
-        symbol = ("a" if isinstance(layer, ActivationLayer) else "z") + names.tag_sup(own)
+        symbol = layer.prefix + names.tag_sup(own)
     if not shape.flat or bound[-1].kind not in ("dense", "activation"):
         raise SheetnetError("a stack ends with a dense layer (dense N, N the number of"
                             f" classes: {outputs}), which feeds the output layer")
-    if isinstance(bound[-1], ActivationLayer):
-        raise SheetnetError(f"the stack ends with {bound[-1].name}; the output layer has its own"
-                            " activation (--output-activation): end with dense N")
+    if bound[-1].kind == "activation":
+        raise SheetnetError(f"the stack ends with {bound[-1].token}; the output layer has its"
+                            " own activation (--output-activation): end with dense N")
     if shape.height != outputs:
         raise SheetnetError(f"the last dense layer has {shape.height} units but the data has"
                             f" {outputs} {'classes' if outputs > 1 else 'target value'}; end"
@@ -158,14 +144,15 @@ def build(stack: Sequence[Layer], image: Shape, output: OutputLayer, outputs: in
 def _tags(stack: Sequence[Layer], lettered: bool) -> list[str]:
     """Each layer's tag ("" for those that take the tag before them: activations, flatten)."""
     dense = [i for i, layer in enumerate(stack) if layer.kind == "dense"]
-    convs = [i for i, layer in enumerate(stack) if layer.kind == "conv"]
-    pools = [i for i, layer in enumerate(stack) if layer.kind == "pool"]
     tags = [""] * len(stack)
     if not lettered:
         for n, i in enumerate(dense):
             tags[i] = str(n + 2)  # layer 1 is the input, as in the book
         return tags
-    for letter, found in (("F", convs), ("P", pools), ("H", dense[:-1])):
+    lettering = {i: layer.letter for i, layer in enumerate(stack) if layer.letter}
+    lettering.update({i: "H" for i in dense[:-1]})  # hidden dense layers; the last is the book's O
+    for letter in dict.fromkeys(lettering.values()):
+        found = [i for i, mine in lettering.items() if mine == letter]
         for n, i in enumerate(found):
             tags[i] = letter + (str(n + 1) if len(found) > 1 else "")
     if dense:
@@ -180,13 +167,13 @@ def _check_order(stack: Sequence[Layer]) -> None:
     for layer in stack:
         if layer.kind == "activation":
             if previous is None:
-                raise SheetnetError(f"{layer.name} comes first; an activation needs a dense,"
+                raise SheetnetError(f"{layer.token} comes first; an activation needs a dense,"
                                     " convolution or pooling layer before it")
             if previous.kind == "activation":
-                raise SheetnetError(f"{previous.name} and {layer.name} follow each other; give"
+                raise SheetnetError(f"{previous.token} and {layer.token} follow each other; give"
                                     " one activation after each layer")
-        if layer.kind in ("conv", "pool") and dense_seen:
-            raise SheetnetError(f"{token(layer)} comes after a dense layer; convolution and"
+        if layer.reads_maps and dense_seen:
+            raise SheetnetError(f"{layer.token} comes after a dense layer; convolution and"
                                 " pooling layers come first, then the dense layers")
         dense_seen = dense_seen or layer.kind in ("dense", "flatten")
         previous = layer
@@ -264,7 +251,7 @@ def forward(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, show: boo
     blocks: dict[str, np.ndarray] = {}
     computed: dict[str, np.ndarray] = {"x": h}
     for layer in net.layers:
-        if isinstance(layer, Pool) and layer.w.key is not None:
+        if layer.w.key is not None:
             h, cache = layer.forward(h, params, key=computed[layer.w.key])
         else:
             h, cache = layer.forward(h, params)
@@ -304,15 +291,7 @@ CHUNK_NUMBERS = 8_000_000  # numbers one chunk of images may hold while training
 def per_image_numbers(net: Net) -> int:
     """Numbers one image holds in a forward and backward pass: each layer's output and cache
     (a convolution's windows), and as much again for the errors going back."""
-    total = net.input.size + 3 * net.outputs
-    for layer in net.layers:
-        total += layer.output_shape(layer.w.inp).size
-        if isinstance(layer, Conv):
-            z = layer.output_shape(layer.w.inp)
-            total += z.height * z.width * layer.w.inp.channels * layer.size ** 2
-            total += layer.padded.size
-        if isinstance(layer, Pool):
-            total += layer.w.inp.size
+    total = net.input.size + 3 * net.outputs + sum(layer.numbers() for layer in net.layers)
     return 2 * total
 
 

@@ -10,7 +10,6 @@ import numpy as np
 
 from sheetnet.core.data import Dataset
 from sheetnet.core.net import Net
-from sheetnet.layers.activation import ActivationLayer
 from sheetnet.pairs.optim import GD, UpdateRule
 
 M = TypeVar("M")
@@ -23,8 +22,7 @@ def model_hypers(model: object) -> dict[str, float]:
         return {}
     out: dict[str, float] = {}
     for layer in model.layers:
-        if isinstance(layer, ActivationLayer):
-            out.update(layer.act.settings)
+        out.update(layer.settings)
     out.update(model.output.pair.settings)
     return out
 
@@ -34,8 +32,7 @@ def tune_model(model: M, values: dict[str, float]) -> M:
     (as a workbook's cells give them)."""
     if not isinstance(model, Net):
         return model
-    layers = tuple(replace(layer, act=layer.act.tune(values))
-                   if isinstance(layer, ActivationLayer) else layer for layer in model.layers)
+    layers = tuple(layer.tune(values) for layer in model.layers)
     output = replace(model.output, pair=model.output.pair.tune(values))
     return replace(model, layers=layers, output=output)  # type: ignore[return-value]
 

@@ -11,7 +11,6 @@ feeds the output layer that ``--output-activation`` and ``--loss`` choose.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from sheetnet.errors import SheetnetError
@@ -23,17 +22,10 @@ from sheetnet.layers.flatten import Flatten
 from sheetnet.layers.output import Output
 from sheetnet.layers.pool import Pool
 from sheetnet.pairs.activations import ACTIVATIONS
-from sheetnet.pairs.outputs import FUSED_ONLY_ACTIVATIONS
 
+KINDS = (Dense, Conv, Pool, Flatten, ActivationLayer)  # each parses its own --arch token
 GRAMMAR = ("dense N [nobias], conv K FxF [pad P], maxpool P, avgpool P, flatten or an activation"
            f" ({', '.join(ACTIVATIONS)})")
-_WORDS = {
-    "dense": re.compile(r"dense (\d+)( nobias)?"),
-    "conv": re.compile(r"conv (\d+) (\d+)(?:x(\d+))?( pad (\d+))?"),
-    "maxpool": re.compile(r"maxpool (\d+)"),
-    "avgpool": re.compile(r"avgpool (\d+)"),
-    "flatten": re.compile(r"flatten"),
-}
 
 
 def parse(text: str) -> list[Layer]:
@@ -45,35 +37,12 @@ def parse(text: str) -> list[Layer]:
         if not item:
             raise SheetnetError(f"--arch {text!r} has an empty layer; separate layers by single"
                                 " commas")
-        stack.append(_layer(item, text))
+        layer = next((found for kind in KINDS if (found := kind.parse(item)) is not None), None)
+        if layer is None:
+            raise SheetnetError(f"--arch: {item!r} is not a layer; write {GRAMMAR}, separated"
+                                " by commas")
+        stack.append(layer)
     return imply_flatten(stack)
-
-
-def _layer(item: str, text: str) -> Layer:
-    if item in ACTIVATIONS:
-        return ActivationLayer(ACTIVATIONS[item])
-    if item in FUSED_ONLY_ACTIVATIONS:
-        raise SheetnetError(f"--arch: {item} is an output layer's activation; end the stack with"
-                            f" dense N and add --output-activation {item}")
-    kind = item.split(" ")[0]
-    pattern = _WORDS.get(kind)
-    match = pattern.fullmatch(item) if pattern else None
-    if match is None:
-        raise SheetnetError(f"--arch: {item!r} is not a layer; write {GRAMMAR}, separated by"
-                            " commas")
-    numbers = [int(g) for g in match.groups() if g and g.strip().isdigit()]
-    if kind == "dense":
-        if numbers[0] < 1:
-            raise SheetnetError(f"--arch: {item} needs at least 1 unit")
-        return Dense(numbers[0], bias=match.group(2) is None)
-    if kind == "conv":
-        k, f, f2 = int(match.group(1)), int(match.group(2)), match.group(3)
-        if f2 is not None and int(f2) != f:
-            raise SheetnetError(f"--arch: {item}: filters are square; write conv {k} {f}x{f}")
-        return Conv(k, f, int(match.group(5) or 0))
-    if kind in ("maxpool", "avgpool"):
-        return Pool(numbers[0], "max" if kind == "maxpool" else "average")
-    return Flatten()
 
 
 def imply_flatten(stack: Sequence[Layer]) -> list[Layer]:
@@ -84,7 +53,7 @@ def imply_flatten(stack: Sequence[Layer]) -> list[Layer]:
         if layer.kind == "dense" and maps:
             out.append(Flatten())
             maps = False
-        if layer.kind in ("conv", "pool"):
+        if layer.reads_maps:
             maps = True
         if layer.kind == "flatten":
             maps = False

@@ -14,22 +14,53 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from sheetnet import notation as names
-from sheetnet.layers.base import Block, Cache, Cells, Formula, Param, Shape, Wiring, labels
+from sheetnet.errors import SheetnetError
+from sheetnet.layers.base import (
+    Block,
+    Cache,
+    Cells,
+    Formula,
+    Param,
+    Plain,
+    Shape,
+    Wiring,
+    labels,
+)
 from sheetnet.pairs import ops
-from sheetnet.pairs.activations import Activation
+from sheetnet.pairs.activations import ACTIVATIONS, Activation
+from sheetnet.pairs.outputs import FUSED_ONLY_ACTIVATIONS
 
 
 @dataclass(frozen=True)
-class ActivationLayer:
+class ActivationLayer(Plain):
     act: Activation
     w: Wiring | None = None
     kind = "activation"
+    prefix = "a"
     takes_inline_dy = True
-    dx_block = False
 
     @property
     def name(self) -> str:
         return self.act.name
+
+    @property
+    def token(self) -> str:
+        return self.act.name
+
+    @classmethod
+    def parse(cls, item: str) -> ActivationLayer | None:
+        """An activation's name."""
+        if item in FUSED_ONLY_ACTIVATIONS:
+            raise SheetnetError(f"--arch: {item} is an output layer's activation; end the stack"
+                                f" with dense N and add --output-activation {item}")
+        return cls(ACTIVATIONS[item]) if item in ACTIVATIONS else None
+
+    @property
+    def settings(self) -> tuple[tuple[str, float], ...]:  # type: ignore[override]
+        return self.act.settings
+
+    def tune(self, values: Mapping[str, float]) -> ActivationLayer:
+        return replace(self, act=self.act.tune(values))
 
     def output_shape(self, inp: Shape) -> Shape:
         return inp

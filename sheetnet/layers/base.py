@@ -223,17 +223,52 @@ def take(cache: Cache, rows: np.ndarray | None) -> Cache:
     return cache if rows is None else {k: v[rows] for k, v in cache.items()}
 
 
+class Plain:
+    """What most layer kinds share: no settings, no key, nothing shown for ∂C/∂x but a block
+    the stack names, and a forward pass that holds its output only."""
+
+    letter: str | None = None
+    prefix = "z"
+    reads_maps = False
+    takes_inline_dy = False
+    dx_block = False
+    keyed = False
+    settings: tuple[tuple[str, float], ...] = ()
+
+    def tune(self, values: Mapping[str, float]):
+        return self
+
+    def numbers(self) -> int:
+        return self.output_shape(self.w.inp).size
+
+
 class Layer(Protocol):
     """A bound layer (see the module's docstring)."""
 
     kind: str
     w: Wiring
+    token: str  # how --arch writes it ("dense 3", "maxpool 2"; "" when implied)
+    letter: str | None  # its tag's letter in a stack of maps (F, P); None: the tag before it
+    prefix: str  # its output block's letter: "z" (a weighted input, a pooled map) or "a"
+    reads_maps: bool  # it needs maps (an image), not units
     takes_inline_dy: bool  # its backward reads dy once per cell, so dy may be an expression
     dx_block: bool  # its dx is always a block of its own (pooling's routed errors)
+    keyed: bool  # max pooling: finds its maxima on the input of an activation before it
+    settings: tuple[tuple[str, float], ...]  # hyperparameters of its own (leaky ReLU's slope)
+
+    @classmethod
+    def parse(cls, item: str) -> Layer | None:
+        """The unbound layer an ``--arch`` token describes, or None if it is not this kind's."""
 
     def output_shape(self, inp: Shape) -> Shape: ...
 
     def bind(self, w: Wiring) -> Layer: ...
+
+    def tune(self, values: Mapping[str, float]) -> Layer:
+        """The same layer with its settings taken from ``values`` (a workbook's cells)."""
+
+    def numbers(self) -> int:
+        """Numbers one image holds in its forward pass: output and cache."""
 
     def params(self) -> list[Param]: ...
 

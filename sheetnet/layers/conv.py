@@ -12,6 +12,7 @@ tiles of f×f.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 
@@ -19,20 +20,51 @@ import numpy as np
 
 from sheetnet import notation as names
 from sheetnet.errors import SheetnetError
-from sheetnet.layers.base import Block, Cache, Cells, Formula, Param, Shape, Wiring, labels
+from sheetnet.layers.base import (
+    Block,
+    Cache,
+    Cells,
+    Formula,
+    Param,
+    Plain,
+    Shape,
+    Wiring,
+    labels,
+)
 from sheetnet.notation import sub, sup
 from sheetnet.pairs import ops
 
 
 @dataclass(frozen=True)
-class Conv:
+class Conv(Plain):
     filters: int
     size: int
     padding: int = 0
     w: Wiring | None = None
-    kind = "conv"
-    takes_inline_dy = False  # δ is read by every filter weight's gradient: it must be a block
-    dx_block = False
+    kind = "conv"  # δ is read by every filter weight's gradient: it must be a block
+    letter = "F"
+    reads_maps = True
+
+    @property
+    def token(self) -> str:
+        return (f"conv {self.filters} {self.size}x{self.size}"
+                + (f" pad {self.padding}" if self.padding else ""))
+
+    @classmethod
+    def parse(cls, item: str) -> Conv | None:
+        """``conv K FxF [pad P]``."""
+        match = re.fullmatch(r"conv (\d+) (\d+)(?:x(\d+))?(?: pad (\d+))?", item)
+        if match is None:
+            return None
+        k, f, f2, p = match.groups()
+        if f2 is not None and f2 != f:
+            raise SheetnetError(f"--arch: {item}: filters are square; write conv {k} {f}x{f}")
+        return cls(int(k), int(f), int(p or 0))
+
+    def numbers(self) -> int:
+        """z, x̃ and every window (im2col)."""
+        z = self.output_shape(self.w.inp)
+        return z.size + self.padded.size + z.height * z.width * self.w.inp.channels * self.size**2
 
     def output_shape(self, inp: Shape) -> Shape:
         k, f, p = self.filters, self.size, self.padding

@@ -12,25 +12,49 @@ maps is flattened channel by channel, each row by row.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from sheetnet import notation as names
-from sheetnet.layers.base import Block, Cache, Cells, Formula, Param, Shape, Wiring, labels
+from sheetnet.errors import SheetnetError
+from sheetnet.layers.base import (
+    Block,
+    Cache,
+    Cells,
+    Formula,
+    Param,
+    Plain,
+    Shape,
+    Wiring,
+    labels,
+)
 from sheetnet.notation import indices, sub
 from sheetnet.pairs import ops
 
 
 @dataclass(frozen=True)
-class Dense:
+class Dense(Plain):
     units: int
     bias: bool = True
     w: Wiring | None = None
-    kind = "dense"
-    takes_inline_dy = False  # δ is read by every weight's gradient: it must be a block
-    dx_block = False
+    kind = "dense"  # δ is read by every weight's gradient: it must be a block (not inline)
+
+    @property
+    def token(self) -> str:
+        return f"dense {self.units}" + ("" if self.bias else " nobias")
+
+    @classmethod
+    def parse(cls, item: str) -> Dense | None:
+        """``dense N [nobias]``."""
+        match = re.fullmatch(r"dense (\d+)( nobias)?", item)
+        if match is None:
+            return None
+        if int(match.group(1)) < 1:
+            raise SheetnetError(f"--arch: {item} needs at least 1 unit")
+        return cls(int(match.group(1)), bias=match.group(2) is None)
 
     def output_shape(self, inp: Shape) -> Shape:
         return Shape.units(self.units)

@@ -12,16 +12,22 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from sheetnet.layers.base import Block, Cache, Cells, Formula, Param, Shape, Wiring
+from sheetnet.layers.base import Block, Cache, Cells, Formula, Param, Plain, Shape, Wiring
 
 
 @dataclass(frozen=True)
-class Flatten:
+class Flatten(Plain):
     w: Wiring | None = None
     kind = "flatten"
-    takes_inline_dy = False
-    dx_block = False
+    token = ""  # implied: --arch need not write it
     transparent = True  # its output is its input's cells, its dx is its dy
+
+    @classmethod
+    def parse(cls, item: str) -> Flatten | None:
+        return cls() if item == "flatten" else None
+
+    def numbers(self) -> int:
+        return 0
 
     def output_shape(self, inp: Shape) -> Shape:
         return inp  # the same cells; the dense layer after it reads them in order

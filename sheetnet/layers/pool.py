@@ -13,6 +13,7 @@ differently in the last bit). The stack tells the layer which block that is (its
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 
@@ -20,20 +21,47 @@ import numpy as np
 
 from sheetnet import notation as names
 from sheetnet.errors import SheetnetError
-from sheetnet.layers.base import Block, Cache, Cells, Formula, Param, Shape, Wiring, labels
+from sheetnet.layers.base import (
+    Block,
+    Cache,
+    Cells,
+    Formula,
+    Param,
+    Plain,
+    Shape,
+    Wiring,
+    labels,
+)
 from sheetnet.pairs import ops
 
 MODES = ("max", "average")
 
 
 @dataclass(frozen=True)
-class Pool:
+class Pool(Plain):
     size: int
     mode: str = "max"
     w: Wiring | None = None
-    kind = "pool"
-    takes_inline_dy = False  # each pooled error is read by every cell of its window
+    kind = "pool"  # each pooled error is read by every cell of its window: a block, not inline
+    letter = "P"
+    reads_maps = True
     dx_block = True  # the routed errors are shown
+
+    @classmethod
+    def parse(cls, item: str) -> Pool | None:
+        """``maxpool P`` or ``avgpool P``."""
+        match = re.fullmatch(r"(max|avg)pool (\d+)", item)
+        if match is None:
+            return None
+        return cls(int(match.group(2)), "max" if match.group(1) == "max" else "average")
+
+    @property
+    def keyed(self) -> bool:  # type: ignore[override]
+        return self.mode == "max"
+
+    def numbers(self) -> int:
+        """The pooled maps and, for max pooling, where each maximum is found."""
+        return self.output_shape(self.w.inp).size + self.w.inp.size
 
     @property
     def token(self) -> str:

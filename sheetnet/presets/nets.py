@@ -24,7 +24,7 @@ from sheetnet.core.params import validate_params
 from sheetnet.core.run import Run, model_hypers, tune_model
 from sheetnet.core.trace import Trace
 from sheetnet.errors import SheetnetError
-from sheetnet.layers import ActivationLayer, Layer
+from sheetnet.layers import Layer
 from sheetnet.pairs.activations import ACTIVATIONS, LEAKY_SLOPE, Activation
 from sheetnet.pairs.optim import GD, UpdateRule
 from sheetnet.pairs.outputs import FUSED_ONLY_ACTIVATIONS, HUBER_DELTA, output_layer
@@ -242,20 +242,17 @@ def _tuned(stack: list[Layer], opts: Options, output: str, loss: str):
     """The stack and its output layer with the activations' and loss's settings the options
     give (``--leaky-slope``, ``--huber-delta``), each refused where nothing uses it."""
     out = output_layer(opts.output_activation or output, opts.loss or loss)
-    acts = [layer.act for layer in stack if isinstance(layer, ActivationLayer)]
     given: dict[str, float] = {}
     for key, (hyper, goes_with) in _SETTINGS.items():
         value = getattr(opts, key)
         if value is None:
             continue
-        used = (*(s for a in acts for s in a.settings), *out.settings)
+        used = (*(s for layer in stack for s in layer.settings), *out.settings)
         if not any(name == hyper.name for name, _ in used):
             raise SheetnetError(f"{hyper.flag} goes with {goes_with}")
         hyper.check(value)
         given[hyper.name] = value
-    stack = [ActivationLayer(layer.act.tune(given)) if isinstance(layer, ActivationLayer)
-             else layer for layer in stack]
-    return stack, out.tune(given)
+    return [layer.tune(given) for layer in stack], out.tune(given)
 
 
 # --- the presets' stacks ---------------------------------------------------------------------

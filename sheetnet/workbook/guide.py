@@ -119,9 +119,13 @@ def net_guide(run, first: dict[str, Place], second: dict[str, Place] | None,
               (f"Iter {last}", "the last iteration"),
               ("Map", "every block: where it is, its shape and what it is")]
     rule = run.rule
-    step = (f"Iter k's are Iter k−1's moved by the update rule, {rule.summary} (g: ∂C_T/∂w,"
-            f" column {_col(total)}" + ("; the rule's state in the columns after it)"
-                                        if rule.state else ")"))
+    if rule.name == "gd":
+        step = (f"Iter k's are Iter k−1's minus η times column {_col(total)}: gradient"
+                " descent")
+    else:
+        step = (f"Iter k's are Iter k−1's moved by the update rule, {rule.summary} (g:"
+                f" ∂C_T/∂w, column {_col(total)}" + ("; the rule's state in the columns after"
+                                                     " it)" if rule.state else ")"))
     forward = ", ".join(dict.fromkeys(b.symbol for b in net.forward_blocks()))
     backward = ", ".join(dict.fromkeys(b.symbol for b in net.backward_blocks()))
     symbols = ", ".join(dict.fromkeys(p.symbol for p in net.params()))
@@ -151,7 +155,7 @@ def net_guide(run, first: dict[str, Place], second: dict[str, Place] | None,
             " cells are that image's own gradient ∂C/∂w, not the weight;",
             f"below come the forward pass (x, t, {forward}, C) and backpropagation ({backward}).",
         ]
-    acts = list(dict.fromkeys(layer.act for layer in net.layers if hasattr(layer, "act")))
+    acts = list(dict.fromkeys(layer.act for layer in net.layers if layer.kind == "activation"))
     reading: list[Line] = [
         SIGMOID if act.name == "sigmoid" else
         f"The activation {act.name} is written {act.excel_value('z')} (z: the cell of the"
@@ -167,9 +171,10 @@ def net_guide(run, first: dict[str, Place], second: dict[str, Place] | None,
                        f" over all {n} images", image=None),
     ]
     if second is not None:
+        moved = (f"− η × ∂C_T/∂{w_sym}" if rule.name == "gd" else f"moved by {rule.summary}")
         reading.append(link_to(second[w], f"{_cell(second[w], image=None)}: {w_sym} at"
-                                          f" iteration 1 = its value at iteration 0 moved by"
-                                          f" {rule.name} ({rule.summary})", image=None))
+                                          f" iteration 1 = its value at iteration 0 {moved}",
+                               image=None))
     eta = inputs.get("eta")
     tries: list[Line] = []
     if eta is not None:

@@ -29,6 +29,19 @@ def test_every_workbook_opens_on_a_guide_whose_links_land(tmp_path, net):
         assert "pixel" not in " ".join(str(c.value) for c in wb["Inputs"]["A"] if c.value)
 
 
+@pytest.mark.parametrize("args, rule, said", [
+    ([], "gd", "minus η times"), (["--optimizer", "adam"], "adam", "Adam: m, v as running"),
+    (["--net", "cnn", "--optimizer", "momentum"], "momentum", "momentum: v ← μv + g")])
+def test_the_guide_names_the_update_rule_the_run_uses(tmp_path, args, rule, said):
+    out = export(tmp_path, "run.xlsx", "--iterations", "2", *args)
+    wb = openpyxl.load_workbook(out, read_only=True)
+    text = " ".join(str(row[0]) for row in wb["Guide"].iter_rows(values_only=True) if row[0])
+    wb.close()
+    assert said in text
+    if rule != "gd":  # no plain gradient descent where the run used another rule
+        assert "minus η times" not in text and "p ← p − η·g" not in text
+
+
 NUMBER = "[>=10]0.00;[<=-10]-0.00;0.0000"  # 4 decimals; 2 from ±10 on, to fit the column
 
 
