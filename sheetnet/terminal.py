@@ -13,7 +13,7 @@ from sheetnet.audit.verify import Report
 from sheetnet.core.data import is_number
 from sheetnet.core.net import Net
 from sheetnet.core.trace import Trace
-from sheetnet.layers import ActivationLayer, Conv, Dense
+from sheetnet.layers.base import Block
 from sheetnet.pairs.optim import UpdateRule
 
 _SHADES = " ░▒▓█"
@@ -111,55 +111,56 @@ def net_view(net: Net, blocks: dict[str, np.ndarray], i: int,
     """Image i's blocks as the layers draw them: each convolution's filters and maps as
     pictures, filter by filter (with the maps after it: activation, pooling, and its δ); each
     dense layer's z, a and δ as numbers; and the output layer beside the target."""
-    tables: list[Table] = []
     shown = {b.name: b for b in (*net.forward_blocks(), *net.backward_blocks())}
-    convs = [k for k, layer in enumerate(net.layers) if isinstance(layer, Conv)]
-    for n, k in enumerate(convs):
-        conv = net.layers[k]
-        stop = convs[n + 1] if n + 1 < len(convs) else len(net.layers)
-        maps: list[tuple[str, str, bool]] = []  # (block, symbol, shaded on 0..1)
-        unit = False  # values a sigmoid made (and their maxima or means) lie in 0..1
-        for layer in net.layers[k:stop]:
-            if isinstance(layer, ActivationLayer):
-                unit = layer.act.name == "sigmoid"
-            for b in layer.blocks():
-                if not b.shape.flat and not b.name.startswith("xpad"):
-                    maps.append((b.name, b.symbol, unit and not isinstance(layer, Conv)))
-        delta = names.delta(conv.w.tag)
-        if delta in shown:
-            maps.append((delta, shown[delta].symbol, False))
-        scale = " (a sigmoid's outputs shaded on 0..1)" if any(u for _, _, u in maps) else ""
-        table = Table(title=f"convolution and pooling{scale}")
-        table.add_column("filter", justify="center")
-        table.add_column(conv.params()[0].symbol, justify="center")
-        for _, symbol, _ in maps:
-            table.add_column(symbol, justify="center")
-        w = blocks[conv.name]
-        for q in range(conv.filters):
-            row = [str(q + 1), picture(w[q].reshape(-1, w.shape[-1]))]
-            for name, _, unit in maps:
-                value = blocks[name][i][q]
-                row.append(picture(value, lo=0, hi=1) if unit else picture(value))
-            table.add_row(*row)
-        tables.append(table)
+    convs = [k for k, layer in enumerate(net.layers) if layer.kind == "conv"]
+    tables = [_conv_table(net, k, (convs[n + 1:] or [len(net.layers)])[0], blocks, i, shown)
+              for n, k in enumerate(convs)]
     for layer in net.layers:
-        if not isinstance(layer, Dense) or layer.w.tag == net.output.w.tag:
+        if layer.kind != "dense" or layer.w.tag == net.output.w.tag:
             continue
         columns = {"z": blocks[layer.w.out][i]}
-        after = [b for b in net.forward_blocks() if b.name == names.a(layer.w.tag)]
-        if after:
-            columns["a"] = blocks[after[0].name][i]
-        if names.delta(layer.w.tag) in shown:
-            columns["δ"] = blocks[names.delta(layer.w.tag)][i]
+        for symbol, name in (("a", names.a(layer.w.tag)), ("δ", names.delta(layer.w.tag))):
+            if name in shown:
+                columns[symbol] = blocks[name][i]
         tables.append(vector_table(f"layer {layer.w.tag}", columns))
-    out = net.output
-    z = out.w.x
-    columns = {f"z{names.tag_sup(out.w.tag)}": blocks[z][i],
-               f"a{names.tag_sup(out.w.tag)}": blocks[out.a][i], "t": blocks["t"][i],
-               f"δ{names.tag_sup(out.w.tag)}": blocks[out.delta][i]}
+    out, s = net.output, names.tag_sup(net.output.w.tag)
+    columns = {f"z{s}": blocks[out.w.x][i], f"a{s}": blocks[out.a][i], "t": blocks["t"][i],
+               f"δ{s}": blocks[out.delta][i]}
     title = f"layer {out.w.tag}: the output" if out.w.tag.isdigit() else "output layer"
     tables.append(vector_table(title, columns, classes))
     return tables
+
+
+def _conv_table(net: Net, start: int, stop: int, blocks: dict[str, np.ndarray], i: int,
+                shown: dict[str, Block]) -> Table:
+    """The convolution layer ``start`` and the maps after it up to layer ``stop``, a row per
+    filter: its weights, its maps (z, a, pooled) and its δ."""
+    conv = net.layers[start]
+    maps: list[tuple[str, str, bool]] = []  # (block, symbol, shaded on 0..1)
+    unit = False  # values a sigmoid made (and their maxima or means) lie in 0..1
+    for layer in net.layers[start:stop]:
+        if layer.kind == "activation":
+            unit = layer.act.name == "sigmoid"
+        maps += [(b.name, b.symbol, unit and layer.kind != "conv") for b in layer.blocks()
+                 if not b.shape.flat and not b.name.startswith("xpad")]
+    delta = names.delta(conv.w.tag)
+    if delta in shown:
+        maps.append((delta, shown[delta].symbol, False))
+    unit_symbols = [symbol for _, symbol, unit in maps if unit]
+    scale = f" ({' and '.join(unit_symbols)} shaded on 0..1)" if unit_symbols else ""
+    table = Table(title=f"convolution and pooling{scale}")
+    table.add_column("filter", justify="center")
+    table.add_column(conv.params()[0].symbol, justify="center")
+    for _, symbol, _ in maps:
+        table.add_column(symbol, justify="center")
+    w = blocks[conv.name]
+    for q in range(conv.filters):
+        row = [str(q + 1), picture(w[q].reshape(-1, w.shape[-1]))]
+        for name, _, unit in maps:
+            value = blocks[name][i][q]
+            row.append(picture(value, lo=0, hi=1) if unit else picture(value))
+        table.add_row(*row)
+    return table
 
 
 def report_table(report: Report) -> Table:

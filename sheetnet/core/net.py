@@ -103,30 +103,42 @@ def build(stack: Sequence[Layer], image: Shape, output: OutputLayer, outputs: in
     tags = _tags(stack, lettered)
     _check_order(stack)
     bound: list[Layer] = []
-    name, symbol, tag, producer = "x", "x", "", None
-    for layer, layer_tag in zip(stack, tags, strict=True):
-        out_shape = layer.output_shape(shape)
-        if getattr(layer, "transparent", False):
-            bound.append(layer.bind(Wiring(shape, name, tag, name, symbol, need_dx=False)))
-            shape = out_shape
-            continue
-        own = layer_tag or tag
-        out = f"{layer.prefix}{own}"
-        key = None
-        if layer.keyed and producer is not None and producer.kind == "activation":
-            key = producer.w.x  # the maximum is found on the activation's input
-        need_dx = name != "x"
-        dx = None
-        if need_dx:
-            if layer.dx_block:
-                dx = f"routed{names.suffix(own)}"
-            elif not producer.takes_inline_dy:
-                dx = names.delta(tag)
-        w = Wiring(shape, name, own, out, symbol, dx, need_dx, key)
+    before: Wiring = Wiring(shape, "", "", "x", "x", need_dx=False)  # the input's "layer"
+    producer: Layer | None = None  # the last layer that is not transparent
+    for layer, tag in zip(stack, tags, strict=True):
+        w = _wiring(layer, tag or before.tag, before, producer)
         layer = layer.bind(w)
         bound.append(layer)
-        name, tag, producer, shape = out, own, layer, out_shape
-        symbol = layer.prefix + names.tag_sup(own)
+        out_shape = layer.output_shape(w.inp)
+        if not getattr(layer, "transparent", False):
+            producer = layer
+        before = Wiring(out_shape, w.out, w.tag, w.out,
+                        w.x_symbol if producer is None else
+                        producer.prefix + names.tag_sup(producer.w.tag))
+    _check_end(bound, before.inp, outputs)
+    out = Output(output, accuracy).bind(Wiring(before.inp, before.out, before.tag,
+                                               names.a(before.tag), before.x_symbol))
+    return Net(tuple(bound), out, bound[0].w.inp)
+
+
+def _wiring(layer: Layer, tag: str, before: Wiring, producer: Layer | None) -> Wiring:
+    """How ``layer`` is wired after ``before`` (the previous layer's output: its shape, block,
+    tag and symbol), ``producer`` being the layer that made that block."""
+    x = before.out
+    if getattr(layer, "transparent", False):  # its output is its input's cells
+        return Wiring(before.inp, x, before.tag, x, before.x_symbol, need_dx=False)
+    key = None
+    if layer.keyed and producer is not None and producer.kind == "activation":
+        key = producer.w.x  # the maximum is found on the activation's input
+    need_dx = x != "x"
+    dx = None
+    if need_dx and (layer.dx_block or not producer.takes_inline_dy):
+        dx = layer.dx_name(tag, before.tag)
+    return Wiring(before.inp, x, tag, f"{layer.prefix}{tag}", before.x_symbol, dx, need_dx, key)
+
+
+def _check_end(bound: Sequence[Layer], shape: Shape, outputs: int) -> None:
+    """A stack ends with a dense layer of one unit per class."""
     if not shape.flat or bound[-1].kind not in ("dense", "activation"):
         raise SheetnetError("a stack ends with a dense layer (dense N, N the number of"
                             f" classes: {outputs}), which feeds the output layer")
@@ -137,8 +149,6 @@ def build(stack: Sequence[Layer], image: Shape, output: OutputLayer, outputs: in
         raise SheetnetError(f"the last dense layer has {shape.height} units but the data has"
                             f" {outputs} {'classes' if outputs > 1 else 'target value'}; end"
                             f" with dense {outputs}")
-    out = Output(output, accuracy).bind(Wiring(shape, name, tag, names.a(tag), symbol))
-    return Net(tuple(bound), out, bound[0].w.inp)
 
 
 def _tags(stack: Sequence[Layer], lettered: bool) -> list[str]:

@@ -23,7 +23,7 @@ from typing import Protocol
 
 import numpy as np
 
-from sheetnet.notation import sub, sup
+from sheetnet.notation import delta, sub, sup
 
 # --- shapes ------------------------------------------------------------------------------------
 
@@ -240,6 +240,10 @@ class Plain:
 
     def numbers(self) -> int:
         return self.output_shape(self.w.inp).size
+
+    def dx_name(self, tag: str, input_tag: str) -> str:
+        """∂C/∂x's block name: δ of the input's z (``deltaP`` for ∂C/∂zᴾ)."""
+        return delta(input_tag)
 
 
 class Layer(Protocol):

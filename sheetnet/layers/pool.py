@@ -55,6 +55,10 @@ class Pool(Plain):
             return None
         return cls(int(match.group(2)), "max" if match.group(1) == "max" else "average")
 
+    def dx_name(self, tag: str, input_tag: str) -> str:
+        """The routed errors: ``routed`` (``routed2`` for the second of several pools)."""
+        return f"routed{names.suffix(tag)}"
+
     @property
     def keyed(self) -> bool:  # type: ignore[override]
         return self.mode == "max"

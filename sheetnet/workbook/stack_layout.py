@@ -266,109 +266,134 @@ class Wiring:
 def iteration_rows(run: Run, cols: Columns, here: Places, prev: Places | None,
                    inputs: Places, data: Places) -> list[RowSpec]:
     """Every row of one iteration sheet: labels, fixed formulas and per-image templates."""
-    net: Net = run.model
-    sheet = here["x"].sheet
-    k = here["x"].iteration
-    plan = StepPlan.of(run)
-    rows = Rows(stride=cols.band)
-    step_cells(rows, run, here, k, 2)
-    if "batch_fill" in here:
-        fill, batch = here["batch_fill"], here["batch"]
-        for c in range(fill.cols):
-            rows.per_image(fill, 0, c, batch.ref())
-    marks = here.get("batch")
-    h = hyper_cells(run)
+    sheet = IterationSheet(run, cols, here, prev, inputs, data)
+    sheet.parameters()
+    sheet.forward()
+    sheet.backward()
+    return sheet.rows.specs()
 
-    def total(place: Place, r: int, c: int = 0, batch: bool = False) -> str:
+
+class IterationSheet:
+    """One iteration sheet's rows as they are written, section by section."""
+
+    def __init__(self, run: Run, cols: Columns, here: Places, prev: Places | None,
+                 inputs: Places, data: Places):
+        self.run, self.cols, self.here, self.prev = run, cols, here, prev
+        self.inputs, self.data = inputs, data
+        self.net: Net = run.model
+        self.plan = StepPlan.of(run)
+        self.rows = Rows(stride=cols.band)
+        self.wiring = Wiring(self.net, here)
+        self.marks = here.get("batch")
+        self.k = here["x"].iteration
+        step_cells(self.rows, run, here, self.k, 2)
+        if "batch_fill" in here:
+            fill, batch = here["batch_fill"], here["batch"]
+            for c in range(fill.cols):
+                self.rows.per_image(fill, 0, c, batch.ref())
+
+    def total(self, place: Place, r: int, c: int = 0, batch: bool = False) -> str:
         """Σ over the images (the batch's, for a gradient) of column c of the block's row r."""
-        mask = marks if batch else None
+        mask, cols = (self.marks if batch else None), self.cols
         if not cols.bands:
             return ops.total_xl(place.all_images_row(r),
                                 mask.all_images_row(0) if mask is not None else None)
-        return ops.total_banded_xl(cols.band_row(), c + 1,
-                                   cols.image_row(place.sheet_row(r)),
+        return ops.total_banded_xl(cols.band_row(), c + 1, cols.image_row(place.sheet_row(r)),
                                    cols.image_row(mask.row) if mask is not None else None)
 
-    def mean(place: Place, r: int) -> str:
-        if not cols.bands:
+    def mean(self, place: Place, r: int) -> str:
+        if not self.cols.bands:
             return ops.mean_xl(place.all_images_row(r))
-        return ops.mean_banded_xl(cols.band_row(), 1, cols.image_row(place.sheet_row(r)))
+        return ops.mean_banded_xl(self.cols.band_row(), 1,
+                                  self.cols.image_row(place.sheet_row(r)))
 
-    def put(formulas, fixed: bool = False) -> None:
+    def put(self, formulas) -> None:
+        """Per-image formulas, each (block, r, c, text)."""
         for name, r, c, text in formulas:
-            if fixed:
-                rows.fixed(here[name], r, c, text)
-            else:
-                rows.per_image(here[name], r, c, text)
+            self.rows.per_image(self.here[name], r, c, text)
 
-    wiring = Wiring(net, here)
-    # parameters: each value (from Inputs, or the last sheet's updated by the rule), its state,
-    # its Σ over the images (+ a penalty's share) and each image's own gradient
-    for p in net.params():
-        _labels(rows, here[p.name], p.symbol, p.tile_labels)
-        for place, r, c, formula in parameter_cells(run, p.name, k, here, prev, inputs):
-            rows.fixed(place, r, c, formula)
-        weight = p.weight and bool(plan.penalties)
-        value, grad = here[p.name], here[names.grad(p.name)]
-        for r in range(p.rows):
-            for c in range(p.cols):
-                extra = penalties.penalty_gradient_xl(value.ref(r, c), h) if weight else ""
-                rows.fixed(here[names.total_grad(p.name)], r, c,
-                           total(grad, r, c, batch=True) + extra, "total")
-    for layer, cells in zip(net.layers, wiring.cells, strict=True):
-        put((names.grad(name), r, c, text) for name, r, c, text in layer.grads_xl(cells))
-    _section(rows, here[net.params()[0].name].row - 1, "Parameters · gradients",
-             {cols.total: "∂C_T/∂w, ∂C_T/∂b" if cols.bands else "∂C_T/∂(w, b)",
-              cols.image: "each image's own gradient ∂C/∂w, ∂C/∂b"
-                          + (", in the parameters' shape →" if cols.bands
-                             else " of the row's parameter →")})
-    # forward pass
-    x, t = here["x"], here["t"]
-    ahead = [*forward_order(net), *net.output.blocks()[:1]]
-    _section(rows, x.row - 1, "Forward pass",
-             {cols.image: f"each image's x, t, {'maps ' if cols.bands else ''}"
-                          f"{_symbols(ahead)} and C →"})
-    _labels(rows, x, "x", _input_labels(run, net))
-    for r in range(x.rows):
-        for c in range(x.cols):
-            rows.per_image(x, r, c, data["x"].ref(r, c, sheet=sheet))
-    _labels(rows, t, "t", [(j, f"t{sub(j + 1)}") for j in range(t.rows)])
-    label = data["label"].ref(sheet=sheet)
-    for j in range(t.rows):
-        rows.per_image(t, j, 0, label if run.data.values else ops.one_hot_xl(
-            label, inputs["classes"].ref(j, absolute=True, sheet=sheet)))
-    for layer, cells in zip(net.layers, wiring.cells, strict=True):
-        for block in layer.blocks():
-            _labels(rows, here[block.name], block.symbol, block.labels)
-        put(layer.forward_xl(cells))
-    output = net.output
-    out_cells = Cells(here[output.w.x], {**{b.name: here[b.name] for b in output.blocks()},
-                                         "t": t, output.delta: here[output.delta]})
-    for block in output.blocks(run.data.values):
-        _labels(rows, here[block.name], block.symbol, block.labels)
-    put(output.forward_xl(out_cells, run.n_images))
-    penalty = penalty_terms(plan, run, here)
-    rows.fixed(here["C_T"], 0, 0, total(here["C"], 0) + penalty, "total")
-    if "C_batch" in here:
-        rows.fixed(here["C_batch"], 0, 0, total(here["C"], 0, batch=True) + penalty)
-    if "accuracy" in here:
-        rows.fixed(here["accuracy"], 0, 0, mean(here["correct"], 0), "percent")
-    # backpropagation
-    backward = net.backward_blocks()
-    _section(rows, here[backward[0].name].row - 1, "Backpropagation",
-             {cols.image: f"each image's {'errors' if cols.bands else 'neural unit errors'}"
-                          f" {_symbols(backward, 'and')} →"})
-    for block in backward:
-        _labels(rows, here[block.name], block.symbol, block.labels)
-    put(output.delta_xl(out_cells, run.n_images))
-    for layer, cells in zip(net.layers, wiring.cells, strict=True):
-        if layer.w.dx is None:
-            continue
-        dx = here[layer.w.dx]
-        for r in range(dx.rows):
-            for c in range(dx.cols):
-                rows.per_image(dx, r, c, layer.dx_xl(cells, r, c))
-    return rows.specs()
+    def label(self, block: Block) -> None:
+        _labels(self.rows, self.here[block.name], block.symbol, block.labels)
+
+    def parameters(self) -> None:
+        """Each parameter's value (from Inputs, or the last sheet's moved by the rule), its
+        state, its Σ over the images (+ a penalty's share) and each image's own gradient."""
+        here, cols, h = self.here, self.cols, hyper_cells(self.run)
+        for p in self.net.params():
+            _labels(self.rows, here[p.name], p.symbol, p.tile_labels)
+            for place, r, c, formula in parameter_cells(self.run, p.name, self.k, here,
+                                                        self.prev, self.inputs):
+                self.rows.fixed(place, r, c, formula)
+            value, grad = here[p.name], here[names.grad(p.name)]
+            for r in range(p.rows):
+                for c in range(p.cols):
+                    extra = (penalties.penalty_gradient_xl(value.ref(r, c), h)
+                             if p.weight and self.plan.penalties else "")
+                    self.rows.fixed(here[names.total_grad(p.name)], r, c,
+                                    self.total(grad, r, c, batch=True) + extra, "total")
+        for layer, cells in zip(self.net.layers, self.wiring.cells, strict=True):
+            self.put((names.grad(name), r, c, text) for name, r, c, text in
+                     layer.grads_xl(cells))
+        _section(self.rows, here[self.net.params()[0].name].row - 1, "Parameters · gradients",
+                 {cols.total: "∂C_T/∂w, ∂C_T/∂b" if cols.bands else "∂C_T/∂(w, b)",
+                  cols.image: "each image's own gradient ∂C/∂w, ∂C/∂b"
+                              + (", in the parameters' shape →" if cols.bands
+                                 else " of the row's parameter →")})
+
+    def forward(self) -> None:
+        """x and t from the Data sheet, each layer's forward blocks, the output and the
+        costs."""
+        here, net, run = self.here, self.net, self.run
+        x, t = here["x"], here["t"]
+        sheet = x.sheet
+        ahead = [*forward_order(net), *net.output.blocks()[:1]]
+        _section(self.rows, x.row - 1, "Forward pass",
+                 {self.cols.image: f"each image's x, t, {'maps ' if self.cols.bands else ''}"
+                                   f"{_symbols(ahead)} and C →"})
+        _labels(self.rows, x, "x", _input_labels(run, net))
+        for r in range(x.rows):
+            for c in range(x.cols):
+                self.rows.per_image(x, r, c, self.data["x"].ref(r, c, sheet=sheet))
+        _labels(self.rows, t, "t", [(j, f"t{sub(j + 1)}") for j in range(t.rows)])
+        label = self.data["label"].ref(sheet=sheet)
+        for j in range(t.rows):
+            self.rows.per_image(t, j, 0, label if run.data.values else ops.one_hot_xl(
+                label, self.inputs["classes"].ref(j, absolute=True, sheet=sheet)))
+        for layer, cells in zip(net.layers, self.wiring.cells, strict=True):
+            for block in layer.blocks():
+                self.label(block)
+            self.put(layer.forward_xl(cells))
+        for block in net.output.blocks(run.data.values):
+            self.label(block)
+        self.put(net.output.forward_xl(self.output_cells(), run.n_images))
+        penalty = penalty_terms(self.plan, run, here)
+        self.rows.fixed(here["C_T"], 0, 0, self.total(here["C"], 0) + penalty, "total")
+        if "C_batch" in here:
+            self.rows.fixed(here["C_batch"], 0, 0,
+                            self.total(here["C"], 0, batch=True) + penalty)
+        if "accuracy" in here:
+            self.rows.fixed(here["accuracy"], 0, 0, self.mean(here["correct"], 0), "percent")
+
+    def output_cells(self) -> Cells:
+        output, here = self.net.output, self.here
+        return Cells(here[output.w.x], {**{b.name: here[b.name] for b in output.blocks()},
+                                        "t": here["t"], output.delta: here[output.delta]})
+
+    def backward(self) -> None:
+        """δᴸ, then each error a layer shows as a block, from the output back."""
+        backward = self.net.backward_blocks()
+        _section(self.rows, self.here[backward[0].name].row - 1, "Backpropagation",
+                 {self.cols.image: f"each image's"
+                                   f" {'errors' if self.cols.bands else 'neural unit errors'}"
+                                   f" {_symbols(backward, 'and')} →"})
+        for block in backward:
+            self.label(block)
+        self.put(self.net.output.delta_xl(self.output_cells(), self.run.n_images))
+        for layer, cells in zip(self.net.layers, self.wiring.cells, strict=True):
+            if layer.w.dx is not None:
+                dx = self.here[layer.w.dx]
+                self.put((dx.name, r, c, layer.dx_xl(cells, r, c)) for r in range(dx.rows)
+                         for c in range(dx.cols))
 
 
 def _section(rows: Rows, row: int, title: str, notes: dict[int, str]) -> None:
@@ -404,21 +429,7 @@ def workbook(run: Run, extras: Sequence[Extra] = ()) -> WorkbookSpec:
     data = {p.name: p for p in data_list}
     summary_spec, summary_list = summary_sheet(
         run, [p["C_T"] for p in per_iter], [p.get("accuracy") for p in per_iter])
-    rendered: dict[tuple, list[str]] = {}  # iteration sheets repeat their per-image formulas
-    templates: list[Template] = []
-    iter_specs: list[SheetSpec] = []
-    for k, here in enumerate(per_iter):
-        prev = per_iter[k - 1] if k else None
-
-        def rows(here: Places = here, prev: Places | None = prev) -> list[RowSpec]:
-            return iteration_rows(run, cols, here, prev, inputs, data)
-
-        def render(grid: Grid, rows: Callable[[], list[RowSpec]] = rows) -> Grid:
-            return render_rows(rows(), run.n_images, grid, rendered)
-
-        if k <= 1:  # sheets from 1 on differ only in their sheet references
-            templates += [t for rs in rows() for _, t in rs.per_image]
-        iter_specs.append(_iteration_spec(run, cols, k, here, render))
+    iter_specs, templates = _iteration_sheets(run, cols, per_iter, inputs, data)
     places = inputs_list + data_list + [p for it in per_iter for p in it.values()] + summary_list
     extra: list[SheetSpec] = []
     for make in extras:
@@ -433,6 +444,28 @@ def workbook(run: Run, extras: Sequence[Extra] = ()) -> WorkbookSpec:
     sheets = [guide, summary_spec, *extra, inputs_spec, data_spec, *pictures, *iter_specs,
               map_sheet(places)]
     return WorkbookSpec(sheets, places, names_of(inputs_list, run.hyperparameters), templates)
+
+
+def _iteration_sheets(run: Run, cols: Columns, per_iter: Sequence[Places], inputs: Places,
+                      data: Places) -> tuple[list[SheetSpec], list[Template]]:
+    """Each iteration's sheet (its rows made when it is written: one sheet in memory at a
+    time), and the per-image templates of the first two (for the formulas' lengths)."""
+    rendered: dict[tuple, list[str]] = {}  # iteration sheets repeat their per-image formulas
+    templates: list[Template] = []
+    specs: list[SheetSpec] = []
+    for k, here in enumerate(per_iter):
+        prev = per_iter[k - 1] if k else None
+
+        def rows(here: Places = here, prev: Places | None = prev) -> list[RowSpec]:
+            return iteration_rows(run, cols, here, prev, inputs, data)
+
+        def render(grid: Grid, rows: Callable[[], list[RowSpec]] = rows) -> Grid:
+            return render_rows(rows(), run.n_images, grid, rendered)
+
+        if k <= 1:  # sheets from 1 on differ only in their sheet references
+            templates += [t for rs in rows() for _, t in rs.per_image]
+        specs.append(_iteration_spec(run, cols, k, here, render))
+    return specs, templates
 
 
 def _scales(net: Net, here: Places, cols: Columns) -> list[ColorScale]:
