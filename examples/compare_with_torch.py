@@ -15,7 +15,11 @@ import math
 from pathlib import Path
 
 import numpy as np
-import torch
+
+try:
+    import torch
+except ImportError:  # an example, not a test: say what it needs
+    raise SystemExit("this example compares with PyTorch: pip install torch") from None
 
 from sheetnet import presets
 from sheetnet.pairs.optim import RULES
@@ -28,9 +32,11 @@ TORCH = {  # sheetnet's rule → torch.optim's class and the keyword for each hy
     "adagrad": (torch.optim.Adagrad, {"epsilon": "eps"}),
     "rmsprop": (torch.optim.RMSprop, {"rho": "alpha", "epsilon": "eps"}),
     "adam": (torch.optim.Adam, {"beta1": None, "beta2": None, "epsilon": "eps"}),
+    "adamw": (torch.optim.AdamW, {"beta1": None, "beta2": None, "epsilon": "eps",
+                                  "weight_decay": "weight_decay"}),
 }
 ETA = {"gd": 0.2, "momentum": 0.2, "nesterov": 0.2, "adagrad": 0.2, "rmsprop": 0.01,
-       "adam": 0.05}
+       "adam": 0.05, "adamw": 0.05}
 
 
 def torch_costs(run, rule: str, batch: int | None, l1: float, l2: float,
@@ -42,26 +48,29 @@ def torch_costs(run, rule: str, batch: int | None, l1: float, l2: float,
     t = torch.tensor(run.data.targets, dtype=torch.float64)
     cls, names = TORCH[rule]
     kw = {names[h]: v for h, v in run.hyper.items() if names.get(h)}
-    if rule == "adam":
+    if rule in ("adam", "adamw"):
         kw["betas"] = (run.hyper["beta1"], run.hyper["beta2"])
     if rule == "nesterov":
         kw["nesterov"] = True
     weights, biases = [p["W2"], p["W3"]], [p["b2"], p["b3"]]
-    opt = cls([{"params": weights, "weight_decay": l2}, {"params": biases}], lr=run.eta, **kw)
+    # the L2 penalty is part of the cost (its gradient joins g); AdamW's own weight_decay is
+    # the decoupled one, on every parameter
+    opt = cls([{"params": weights}, {"params": biases}], lr=run.eta, **kw)
     sched = torch.optim.lr_scheduler.ExponentialLR(opt, decay) if decay else None
 
     def cost(rows: slice | None = None) -> torch.Tensor:
         xs, ts = (x, t) if rows is None else (x[rows], t[rows])
         a2 = torch.sigmoid(xs @ p["W2"].T + p["b2"])
         a3 = torch.sigmoid(a2 @ p["W3"].T + p["b3"])
-        return 0.5 * ((a3 - ts) ** 2).sum() + l1 * sum(w.abs().sum() for w in weights)
+        return (0.5 * ((a3 - ts) ** 2).sum() + l1 * sum(w.abs().sum() for w in weights)
+                + l2 / 2 * sum((w**2).sum() for w in weights))
 
     n = len(x)
     size = batch or n
     out = []
     for k in range(run.iterations + 1):
         with torch.no_grad():
-            out.append(float(cost()) + l2 / 2 * sum(float((w**2).sum()) for w in weights))
+            out.append(float(cost()))
         if k == run.iterations:
             break
         j = k % math.ceil(n / size)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Collection, Mapping
+from typing import Protocol
 
 import numpy as np
 
@@ -15,6 +16,19 @@ from sheetnet.pairs import ops, penalties
 from sheetnet.pairs.optim import GD, UpdateRule
 
 Progress = Callable[[int], None]
+
+
+class Anchor(Protocol):
+    """Where each iteration starts from when a workbook is audited: the parameters and the
+    update rule's state as an engine recalculated them on each sheet. Anchored, each
+    iteration's numbers follow from the cells it reads, so rounding does not compound over the
+    iterations of a chaotic run, and a cell that differs is wrong where it is."""
+
+    def params(self, k: int) -> dict[str, np.ndarray] | None:
+        """The parameters on iteration k's sheet (None: not all of them finite numbers)."""
+
+    def state(self, k: int) -> dict[str, dict[str, np.ndarray]] | None:
+        """The update rule's state after step k, per parameter (None: not finite)."""
 # (parameters, the batch's mask over the images or None) -> every block of one iteration
 Step = Callable[[Mapping[str, np.ndarray], np.ndarray | None], dict[str, np.ndarray]]
 
@@ -32,7 +46,8 @@ def descend(step: Step, params: Mapping[str, np.ndarray], eta: float, iterations
             hyper: Mapping[str, float] | None = None,
             grad_of: Callable[[str], str] = names.total_grad,
             step_of: Callable[[str], str] | None = None, cost_name: str = "C_T",
-            weights: Collection[str] = (), batches: np.ndarray | None = None) -> Trace:
+            weights: Collection[str] = (), batches: np.ndarray | None = None,
+            anchor: Anchor | None = None) -> Trace:
     """Iterations 0..``iterations``: ``step(params, mask)``'s blocks, then each parameter
     updated by ``rule`` from its gradient block ``grad_of(name)``.
 
@@ -42,6 +57,9 @@ def descend(step: Step, params: Mapping[str, np.ndarray], eta: float, iterations
     ``batches``: each iteration's mask of the images in its batch ((iterations + 1, N) of 0/1;
     None: every image); the cost is then the whole data's, beside the batch's (``C_batch``).
     ``keep``: the block names to store (None: all; the cost and accuracy always).
+    ``anchor``: each iteration from 1 on starts from its parameters and the previous step's
+    state as an anchor gives them (a recalculated workbook's), while the parameters the trace
+    records are still this loop's update of the previous iteration's.
     """
     check_run(eta, iterations)
     h = {"eta": eta, **(hyper or {})}
@@ -53,21 +71,27 @@ def descend(step: Step, params: Mapping[str, np.ndarray], eta: float, iterations
     for k in range(iterations + 1):
         with np.errstate(all="ignore"):  # check_finite reports overflow instead
             mask = None if batches is None else batches[k]
-            blocks = step(current, mask)
+            used = current
+            if anchor is not None and k > 0:
+                used = anchor.params(k) or current
+                state = anchor.state(k - 1) or state
+            blocks = step(used, mask)
+            blocks.update(current)  # the parameters as this loop's update made them
             hk = {**h, "eta": penalties.eta_at(eta, h, k)}
             if penalties.DECAY.name in h:
                 blocks["eta_k"] = np.asarray(hk["eta"])
             if penalised:
-                cost = penalties.penalty([current[w] for w in weights], h)
+                cost = penalties.penalty([used[w] for w in weights], h)
                 blocks[cost_name] = blocks[cost_name] + cost
                 for w in weights:
                     blocks[grad_of(w)] = (blocks[grad_of(w)]
-                                          + penalties.penalty_gradient(current[w], h))
+                                          + penalties.penalty_gradient(used[w], h))
             if mask is not None:
                 blocks["batch"] = mask
                 blocks["C_batch"] = np.asarray(ops.total(blocks["C"], mask)
                                                + (cost if penalised else 0.0))
-            for name, value in current.items():
+            current = dict(current)
+            for name, value in used.items():
                 delta, state[name] = rule.step(value, blocks[grad_of(name)], state[name], hk, k)
                 current[name] = value + delta
                 blocks.update({names.state(kind, name): s for kind, s in state[name].items()})
@@ -84,7 +108,7 @@ def train(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarr
           eta: float, iterations: int, progress: Progress | None = None,
           keep: Collection[str] | None = None, rule: UpdateRule = GD,
           hyper: Mapping[str, float] | None = None, batches: np.ndarray | None = None,
-          values: bool = False) -> Trace:
+          values: bool = False, anchor: Anchor | None = None) -> Trace:
     """A net's iterations 0..``iterations``: each one's blocks, then the update (``rule``).
 
     x: (N, pixels) inputs, t: (N, outputs) targets; ``keep`` limits the stored blocks (None:
@@ -96,5 +120,5 @@ def train(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarr
     detail = keep is None
     return descend(lambda p, mask: iteration(net, p, x, t, mask, detail), params, eta,
                    iterations, describe(net, values), progress, keep, rule=rule, hyper=hyper,
-                   weights=net.weights, batches=batches)
+                   weights=net.weights, batches=batches, anchor=anchor)
 

@@ -83,10 +83,11 @@ def train(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarr
           eta: float, iterations: int, progress: Progress | None = None,
           keep: Collection[str] | None = None, rule: UpdateRule = GD,
           hyper: Mapping[str, float] | None = None,
-          batches: np.ndarray | None = None, values: bool = False) -> Trace:
+          batches: np.ndarray | None = None, values: bool = False,
+          anchor: descent.Anchor | None = None) -> Trace:
     """The net's run, with iteration 0 also carrying the gradient check."""
     trace = descent.train(net, params, x, t, eta, iterations, progress, keep, rule, hyper,
-                          batches, values)
+                          batches, values, anchor)
     first = trace.iterations[0]
     if keep is not None:  # the kept blocks may not be enough: recompute iteration 0 whole
         first = net_mod.iteration(net, params, np.asarray(x, dtype=float),

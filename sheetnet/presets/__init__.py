@@ -35,8 +35,10 @@ class Preset(Protocol):
         workbook's; ``detail``, every block of every image kept) before any array exists."""
 
     def trace(self, run: Run, progress: Callable[[int], None] | None = None,
-              keep: Collection[str] | None = None) -> Trace:
-        """The NumPy core's run; ``keep`` limits the stored blocks (None: all)."""
+              keep: Collection[str] | None = None, anchor: object = None) -> Trace:
+        """The NumPy core's run; ``keep`` limits the stored blocks (None: all); ``anchor``
+        (nets): each iteration from a recalculated workbook's parameters (a ``descent.Anchor``;
+        the exercises, whose steps do not compound rounding, ignore it)."""
 
     def workbook(self, run: Run) -> WorkbookSpec:
         """The run's workbook layout."""

@@ -114,7 +114,7 @@ class GradientDescent(Exercise):
                    origin, hyper=hyper)
 
     def trace(self, run: Run, progress: Callable[[int], None] | None = None,
-              keep: Collection[str] | None = None) -> Trace:
+              keep: Collection[str] | None = None, anchor: object = None) -> Trace:
         if isinstance(run.model, gd.Comparison):
             return gd.race(run.model, run.params["start"], run.eta, run.iterations, progress,
                            keep, run.hyper)
@@ -212,7 +212,7 @@ class Regression(Exercise):
         return Run(self.name, None, ds, {"start": start}, eta, steps, {"data": origin})
 
     def trace(self, run: Run, progress: Callable[[int], None] | None = None,
-              keep: Collection[str] | None = None) -> Trace:
+              keep: Collection[str] | None = None, anchor: object = None) -> Trace:
         return regression.fit(run.data.x[:, 0], run.data.targets[:, 0],
                                   run.params["start"], run.eta, run.iterations, progress, keep)
 
@@ -251,7 +251,7 @@ class Graph(Exercise):
         return Run(self.name, graph.SHOPPING, None, {"inputs": values}, 0.0, 0)
 
     def trace(self, run: Run, progress: Callable[[int], None] | None = None,
-              keep: Collection[str] | None = None) -> Trace:
+              keep: Collection[str] | None = None, anchor: object = None) -> Trace:
         names = [n.name for n in graph.inputs_of(run.model)]
         trace = graph.evaluate(run.model, dict(zip(names, run.params["inputs"], strict=True)))
         if progress:

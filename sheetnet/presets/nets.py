@@ -148,11 +148,13 @@ class NetPreset:
         return replace(size, what=what)
 
     def trace(self, run: Run, progress: Callable[[int], None] | None = None,
-              keep: Collection[str] | None = None) -> Trace:
-        """The NumPy core's run; ``keep`` limits the stored blocks (None: all)."""
+              keep: Collection[str] | None = None, anchor: descent.Anchor | None = None
+              ) -> Trace:
+        """The NumPy core's run; ``keep`` limits the stored blocks (None: all); ``anchor``:
+        each iteration starts from a recalculated workbook's parameters (verify's audit)."""
         return self.train(run.model, run.params, run.data.x, run.data.targets, run.eta,
                           run.iterations, progress, keep, run.rule, run.hyper, run.batches,
-                          run.data.values)
+                          run.data.values, anchor)
 
     def workbook(self, run: Run) -> WorkbookSpec:
         return stack_layout.workbook(run, self.extras(run))

@@ -69,3 +69,54 @@ def test_an_edited_second_filter_moves_the_first_layers_gradient(tmp_path):
     np.testing.assert_allclose(recalculated_cost(edited, tmp_path), moved.cost, rtol=1e-12)
     before = preset.trace(run)
     assert not np.allclose(moved.iterations[0]["dCT_dF1"], before.iterations[0]["dCT_dF1"])
+
+
+CHAOTIC = "conv 3 3x3, sigmoid, maxpool 2, dense 5, sigmoid, dense 3"
+
+
+def test_a_chaotic_run_verifies_because_each_iteration_starts_from_its_cells(tmp_path):
+    """With a hidden dense layer at η = 0.2 the book's CNN amplifies rounding: a change of
+    1e-15 in one weight moves the parameters by 1e-10 within 15 iterations, so a spreadsheet
+    and NumPy, which round differently, drift apart by more than 1e-9 in gradients that
+    cancel. verify re-runs each iteration from the engine's own parameters: every cell is
+    checked against what its inputs give."""
+    from sheetnet.audit import verify as audit
+    from sheetnet.audit.engines import ENGINES
+    from sheetnet.workbook import settings
+
+    out = export(tmp_path, "chaos.xlsx", "--net", "cnn", "--arch", CHAOTIC, "--iterations", "22")
+    report = verify(out)
+    assert report.ok, report.first_differences()
+    assert max(b.max_err for b in report.blocks.values()) < 1e-12
+    # the same engine's numbers against the trajectory NumPy makes on its own: > 1e-9 apart
+    preset, config = audit.read_run(out)
+    places = audit._placed(preset.workbook(audit._skeleton(preset, config)).places, config)
+    run = preset.run(presets.Options(arch=CHAOTIC, iterations=22))
+    values = ENGINES["ironcalc"].recalculate(out.resolve(), tmp_path, 300, lambda s: None).values
+    free = preset.trace(run)
+    place = next(p for p in places if p.name == "dCT_dbO" and p.iteration == 20)
+    got = audit._numbers(values[place.sheet], place).ravel()
+    want = free.iterations[20]["dCT_dbO"]
+    assert np.max(np.abs(got - want) / np.abs(want)) > 1e-9
+
+
+def test_a_wrong_update_is_caught_where_it_is(tmp_path):
+    """Anchoring does not excuse a wrong cell: a weight's update written with + instead of −
+    on Iter 3 is the root, and the iterations after it still check against their own
+    inputs."""
+    import re
+    import zipfile
+
+    out = export(tmp_path, "mlp.xlsx", "--iterations", "5")
+    broken = tmp_path / "broken.xlsx"
+    with zipfile.ZipFile(out) as src, zipfile.ZipFile(broken, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            body = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet9.xml":  # Iter 3 (Guide, Summary, Inputs,
+                body, n = re.subn(rb"<f>'Iter 2'!C4-eta\*", rb"<f>'Iter 2'!C4+eta*", body)
+                assert n == 1  # Data, Images, Iter 0, 1, 2 come before it)
+            dst.writestr(item, body)
+    report = verify(broken)
+    assert not report.ok
+    assert report.engines[0].roots[0].startswith("'Iter 3'!C4 (W2)")
+    assert report.blocks["W2"].bad >= 1
