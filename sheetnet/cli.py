@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console, Group
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -143,7 +144,7 @@ LayersOpt = Annotated[str | None, typer.Option(
     rich_help_panel=NETWORK, help="Fully connected nets: every layer's size, input to output,"
                                   " e.g. 2,4,1.")]
 ArchOpt = Annotated[str | None, typer.Option(
-    rich_help_panel=NETWORK, help="Any stack of layers, comma-separated: " + layers.GRAMMAR
+    rich_help_panel=NETWORK, help="Any stack of layers, comma-separated: " + escape(layers.GRAMMAR)
     + ', e.g. [bold]"conv 4 3x3, relu, conv 4 3x3, relu, maxpool 2, dense 10"[/]. The last'
     " dense layer feeds the output (--output-activation, --loss); flatten is implied before"
     " the dense part. Replaces --layers, --filters, --filter-size, --pool, --pool-size,"

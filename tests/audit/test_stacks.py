@@ -82,7 +82,6 @@ def test_a_chaotic_run_verifies_because_each_iteration_starts_from_its_cells(tmp
     checked against what its inputs give."""
     from sheetnet.audit import verify as audit
     from sheetnet.audit.engines import ENGINES
-    from sheetnet.workbook import settings
 
     out = export(tmp_path, "chaos.xlsx", "--net", "cnn", "--arch", CHAOTIC, "--iterations", "22")
     report = verify(out)
