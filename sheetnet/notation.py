@@ -80,6 +80,16 @@ def suffix(tag: str) -> str:
     return tag[1:] if not tag.isdigit() else tag
 
 
+def numbered(tag: str) -> bool:
+    """A lettered tag with a number (``F2``: the second of several convolution layers)."""
+    return not tag.isdigit() and suffix(tag) != ""
+
+
+def layer_number(tag: str) -> bool:
+    """A fully connected net's tag: the book's layer number l (``2``, ``3``)."""
+    return tag.isdigit()
+
+
 def indices(*ix: int) -> str:
     """Subscripts like the book's: w²₁₂, and w²₁,₁₂ once an index has two digits."""
     return ("," if any(i >= 10 for i in ix) else "").join(sub(i) for i in ix)

@@ -126,7 +126,8 @@ def net_view(net: Net, blocks: dict[str, np.ndarray], i: int,
     out, s = net.output, names.tag_sup(net.output.w.tag)
     columns = {f"z{s}": blocks[out.w.x][i], f"a{s}": blocks[out.a][i], "t": blocks["t"][i],
                f"δ{s}": blocks[out.delta][i]}
-    title = f"layer {out.w.tag}: the output" if out.w.tag.isdigit() else "output layer"
+    title = (f"layer {out.w.tag}: the output" if names.layer_number(out.w.tag)
+             else "output layer")
     tables.append(vector_table(title, columns, classes))
     return tables
 
@@ -142,7 +143,7 @@ def _conv_table(net: Net, start: int, stop: int, blocks: dict[str, np.ndarray], 
         if layer.kind == "activation":
             unit = layer.act.name == "sigmoid"
         maps += [(b.name, b.symbol, unit and layer.kind != "conv") for b in layer.blocks()
-                 if not b.shape.flat and not b.name.startswith("xpad")]
+                 if not b.shape.flat and not b.padded]
     delta = names.delta(conv.w.tag)
     if delta in shown:
         maps.append((delta, shown[delta].symbol, False))

@@ -103,7 +103,7 @@ def build(stack: Sequence[Layer], image: Shape, output: OutputLayer, outputs: in
     tags = _tags(stack, lettered)
     _check_order(stack)
     bound: list[Layer] = []
-    before: Wiring = Wiring(shape, "", "", "x", "x", need_dx=False)  # the input's "layer"
+    before: Wiring = Wiring(shape, "", "", "x", need_dx=False)  # the input's "layer"
     producer: Layer | None = None  # the last layer that is not transparent
     for layer, tag in zip(stack, tags, strict=True):
         w = _wiring(layer, tag or before.tag, before, producer)
@@ -112,12 +112,12 @@ def build(stack: Sequence[Layer], image: Shape, output: OutputLayer, outputs: in
         out_shape = layer.output_shape(w.inp)
         if not getattr(layer, "transparent", False):
             producer = layer
-        before = Wiring(out_shape, w.out, w.tag, w.out,
-                        w.x_symbol if producer is None else
-                        producer.prefix + names.tag_sup(producer.w.tag))
+        before = Wiring(out_shape, w.out, w.tag, w.out, *(
+            ("x", "") if producer is None else (producer.prefix, names.tag_sup(producer.w.tag))))
     _check_end(bound, before.inp, outputs)
     out = Output(output, accuracy).bind(Wiring(before.inp, before.out, before.tag,
-                                               names.a(before.tag), before.x_symbol))
+                                               names.a(before.tag), before.x_prefix,
+                                               before.x_sup))
     return Net(tuple(bound), out, bound[0].w.inp)
 
 
@@ -126,15 +126,17 @@ def _wiring(layer: Layer, tag: str, before: Wiring, producer: Layer | None) -> W
     tag and symbol), ``producer`` being the layer that made that block."""
     x = before.out
     if getattr(layer, "transparent", False):  # its output is its input's cells
-        return Wiring(before.inp, x, before.tag, x, before.x_symbol, need_dx=False)
-    key = None
+        return Wiring(before.inp, x, before.tag, x, before.x_prefix, before.x_sup, need_dx=False)
+    key = key_symbol = None
     if layer.keyed and producer is not None and producer.kind == "activation":
         key = producer.w.x  # the maximum is found on the activation's input
+        key_symbol = producer.w.x_symbol
     need_dx = x != "x"
     dx = None
     if need_dx and (layer.dx_block or not producer.takes_inline_dy):
         dx = layer.dx_name(tag, before.tag)
-    return Wiring(before.inp, x, tag, f"{layer.prefix}{tag}", before.x_symbol, dx, need_dx, key)
+    return Wiring(before.inp, x, tag, f"{layer.prefix}{tag}", before.x_prefix, before.x_sup, dx,
+                  need_dx, key, key_symbol)
 
 
 def _check_end(bound: Sequence[Layer], shape: Shape, outputs: int) -> None:

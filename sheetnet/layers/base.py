@@ -23,7 +23,7 @@ from typing import Protocol
 
 import numpy as np
 
-from sheetnet.notation import delta, sub, sup
+from sheetnet.notation import delta, numbered, sub, sup
 
 # --- shapes ------------------------------------------------------------------------------------
 
@@ -140,6 +140,7 @@ class Block:
     description: str
     labels: tuple[tuple[int, str], ...] = ()
     colour: str | None = None
+    padded: bool = False  # the padded copy of a convolution's input (x̃): drawn beside it
 
 
 def labels(shape: Shape, symbol: str, tag: str = "") -> tuple[tuple[int, str], ...]:
@@ -149,8 +150,7 @@ def labels(shape: Shape, symbol: str, tag: str = "") -> tuple[tuple[int, str], .
         return tuple((j, f"{symbol}{sub(j + 1)}") for j in range(shape.height))
     if not shape.tiled:
         return ()
-    numbered = tag[1:].isdigit() and not tag.isdigit()
-    return tuple((q * shape.height, f"{symbol}, map {q + 1}" if numbered
+    return tuple((q * shape.height, f"{symbol}, map {q + 1}" if numbered(tag)
                   else f"{symbol}{sup(q + 1)}") for q in range(shape.channels))
 
 
@@ -205,17 +205,21 @@ class Wiring:
     x: str
     tag: str
     out: str
-    x_symbol: str = "x"  # the input block's symbol (zᴾ, a²), for the name of ∂C/∂x
+    x_prefix: str = "x"  # the input block's letter ("z", "a"; "x" for the image) …
+    x_sup: str = ""  # … and its superscript: the input is zᴾ, a², x
     dx: str | None = None
     need_dx: bool = True
     key: str | None = None
+    key_symbol: str | None = None  # the block max pooling finds its maximum on, as written
+
+    @property
+    def x_symbol(self) -> str:
+        return self.x_prefix + self.x_sup
 
     @property
     def dx_symbol(self) -> str:
         """∂C/∂x in the book's letters: δᴾ for ∂C/∂zᴾ."""
-        if self.x_symbol.startswith("z"):
-            return "δ" + self.x_symbol[1:]
-        return f"∂C/∂{self.x_symbol}"
+        return f"δ{self.x_sup}" if self.x_prefix == "z" else f"∂C/∂{self.x_symbol}"
 
 
 def take(cache: Cache, rows: np.ndarray | None) -> Cache:

@@ -158,7 +158,7 @@ class Conv(Plain):
                              tuple((ch * self.padded.height, f"{sym} channel {ch + 1}")
                                    for ch in range(c)) if self.padded.tiled and c > 1 else
                              labels(self.padded, sym, self.w.tag) if self.w.x != "x" else (),
-                             "picture"))
+                             "picture", padded=True))
         over = ", summed over the channels" if c > 1 else ""
         z = self.output_shape(self.w.inp)
         out.append(Block(self.w.out, z, f"z{s}",

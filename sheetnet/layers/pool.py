@@ -116,9 +116,7 @@ class Pool(Plain):
     @property
     def key_symbol(self) -> str:
         """What the maximum is found on: zᶠ after an activation of zᶠ, else the input."""
-        if self.w.key is None or self.w.key == self.w.x:
-            return self.w.x_symbol
-        return "z" + self.w.x_symbol[1:]
+        return self.w.key_symbol or self.w.x_symbol
 
     # --- NumPy ---------------------------------------------------------------------------
 

@@ -104,7 +104,7 @@ def net_guide(run, first: dict[str, Place], second: dict[str, Place] | None,
     w_sym = param.labels[0]
     grad, total = first[names.grad(w)], first[names.total_grad(w)]
     value = first[w]
-    z = next(b for b in net.forward_blocks() if b.name.startswith("z"))
+    z = next(b for b in net.forward_blocks() if not b.padded)  # the first layer's output
     z_sym = f"{z.symbol}¹₁₁" if bands else f"{z.symbol}₁"
     what = f"the stack {net.arch}, then {net.output.pair.activation} outputs with the"\
            f" {net.output.pair.loss} cost"

@@ -130,9 +130,14 @@ class Columns:
 
 def forward_order(net: Net) -> list[Block]:
     """x's companions first: the first layer's padded image (x̃) comes before t."""
-    blocks = net.forward_blocks()
-    first = blocks[:1] if blocks and blocks[0].name.startswith("xpad") else []
-    return first + [b for b in blocks if b not in first]
+    beside = _beside_x(net)
+    return [*beside, *(b for b in net.forward_blocks() if b not in beside)]
+
+
+def _beside_x(net: Net) -> list[Block]:
+    """The image as the first layer sees it, when that is a block of its own (x̃)."""
+    first = net.layers[0]
+    return [b for b in first.blocks() if b.padded] if first.w.x == "x" else []
 
 
 def iteration_places(net: Net, cols: Columns, k: int, plan: StepPlan = PLAIN,
@@ -170,7 +175,7 @@ def iteration_places(net: Net, cols: Columns, k: int, plan: StepPlan = PLAIN,
         add(names.grad(p.name), p.rows, p.cols, p.tile)
     row += 2 - cols.gap  # a blank row and the section's title
     order = forward_order(net)
-    ahead = [b for b in order if b.name.startswith("xpad")][:1]
+    ahead = _beside_x(net)
     for block in [_input_block(net), *ahead]:
         add(block.name, block.shape.rows, block.shape.cols, block.shape.tile)
     add("t", net.outputs)

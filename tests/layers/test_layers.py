@@ -13,7 +13,7 @@ from sheetnet.pairs.activations import ACTIVATIONS
 
 def bound(layer, inp: Shape, key: str | None = None):
     """A layer bound as the second of a stack (so its ∂C/∂x is computed)."""
-    return layer.bind(Wiring(inp, "a1", "9", "z9", "a¹", "delta1", True, key))
+    return layer.bind(Wiring(inp, "a1", "9", "z9", "a", "¹", "delta1", True, key))
 
 
 def params_of(layer, rng):
