@@ -69,6 +69,11 @@ class Training:
 
 
 _FIELDS = {f.name for f in fields(Options)} - {"hyper"}
+_TEXT = {"arch": 'arch="conv 4 3x3, relu, maxpool 2, dense 10"', "layers": 'layers="12,5,2"',
+         "shape": 'shape="8x8"', "activation": 'activation="relu"',
+         "output_activation": 'output_activation="softmax"', "loss": 'loss="cross-entropy"',
+         "pool": 'pool="average"', "function": 'function="bowl"', "start": 'start="3,2"',
+         "compare": 'compare="gd,adam"', "optimizer": 'optimizer="adam"'}  # text options
 
 
 def options(**given: object) -> Options:
@@ -80,6 +85,10 @@ def options(**given: object) -> Options:
         raise SheetnetError(f"unknown option {unknown[0]!r}; the options are the CLI's with"
                             " underscores: " + ", ".join(sorted(_FIELDS | set(hypers))))
     plain = {k: v for k, v in given.items() if k in _FIELDS}
+    for key, value in plain.items():
+        if key in _TEXT and value is not None and not isinstance(value, str):
+            raise SheetnetError(f"{key}={value!r}: give it as text, as on the command line,"
+                                f" e.g. {_TEXT[key]}")
     for key in ("init", "data"):
         if plain.get(key) is not None:
             plain[key] = Path(plain[key])  # type: ignore[arg-type]

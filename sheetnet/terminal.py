@@ -23,6 +23,8 @@ def picture(pixels: np.ndarray, title: str = "", lo: float | None = None,
             hi: float | None = None) -> Text:
     """A small 2-D array as shaded blocks (two characters a pixel), scaled to lo..hi (default:
     its own range)."""
+    if np.size(pixels) == 1 and lo is None:  # a 1×1 map: no range to shade on, so its number
+        return Text("\n".join([title] if title else []) + f"{float(np.ravel(pixels)[0]):.2f}")
     lo = float(np.min(pixels)) if lo is None else lo
     hi = float(np.max(pixels)) if hi is None else hi
     span = hi - lo or 1.0
@@ -108,13 +110,15 @@ def vector_table(title: str, columns: dict[str, np.ndarray],
 
 def net_view(net: Net, blocks: dict[str, np.ndarray], i: int,
              classes: Sequence[object] = ()) -> list[Table]:
-    """Image i's blocks as the layers draw them: each convolution's filters and maps as
-    pictures, filter by filter (with the maps after it: activation, pooling, and its δ); each
-    dense layer's z, a and δ as numbers; and the output layer beside the target."""
+    """Image i's blocks as the layers draw them: the maps, a table per convolution (its
+    filters and the maps after it: activation, pooling, its δ) and one for pooling the image
+    itself, filter by filter; each dense layer's z, a and δ as numbers; and the output layer
+    beside the target."""
     shown = {b.name: b for b in (*net.forward_blocks(), *net.backward_blocks())}
-    convs = [k for k, layer in enumerate(net.layers) if layer.kind == "conv"]
-    tables = [_conv_table(net, k, (convs[n + 1:] or [len(net.layers)])[0], blocks, i, shown)
-              for n, k in enumerate(convs)]
+    starts = [0] + [k for k, layer in enumerate(net.layers) if layer.kind == "conv" and k]
+    stops = starts[1:] + [len(net.layers)]
+    tables = [table for start, stop in zip(starts, stops, strict=True)
+              if (table := _maps_table(net, start, stop, blocks, i, shown)) is not None]
     for layer in net.layers:
         if layer.kind != "dense" or layer.w.tag == net.output.w.tag:
             continue
@@ -132,11 +136,12 @@ def net_view(net: Net, blocks: dict[str, np.ndarray], i: int,
     return tables
 
 
-def _conv_table(net: Net, start: int, stop: int, blocks: dict[str, np.ndarray], i: int,
-                shown: dict[str, Block]) -> Table:
-    """The convolution layer ``start`` and the maps after it up to layer ``stop``, a row per
-    filter: its weights, its maps (z, a, pooled) and its δ."""
-    conv = net.layers[start]
+def _maps_table(net: Net, start: int, stop: int, blocks: dict[str, np.ndarray], i: int,
+                shown: dict[str, Block]) -> Table | None:
+    """Layers start..stop-1's maps (a convolution's first: its filters too, and its δ), a
+    row per filter or channel; None when they draw no maps."""
+    first = net.layers[start]
+    conv = first if first.kind == "conv" else None
     maps: list[tuple[str, str, bool]] = []  # (block, symbol, shaded on 0..1)
     unit = False  # values a sigmoid made (and their maxima or means) lie in 0..1
     for layer in net.layers[start:stop]:
@@ -144,21 +149,29 @@ def _conv_table(net: Net, start: int, stop: int, blocks: dict[str, np.ndarray], 
             unit = layer.act.name == "sigmoid"
         maps += [(b.name, b.symbol, unit and layer.kind != "conv") for b in layer.blocks()
                  if not b.shape.flat and not b.padded]
-    delta = names.delta(conv.w.tag)
-    if delta in shown:
-        maps.append((delta, shown[delta].symbol, False))
+    if conv is not None and names.delta(conv.w.tag) in shown:
+        maps.append((names.delta(conv.w.tag), shown[names.delta(conv.w.tag)].symbol, False))
+    per_channel = {name: blocks[name][i] if shown[name].shape.tiled else blocks[name][i][None]
+                   for name, _, _ in maps}  # one channel of an image: no channel axis
+    if not maps:
+        return None
     unit_symbols = [symbol for _, symbol, unit in maps if unit]
     scale = f" ({' and '.join(unit_symbols)} shaded on 0..1)" if unit_symbols else ""
-    table = Table(title=f"convolution and pooling{scale}")
-    table.add_column("filter", justify="center")
-    table.add_column(conv.params()[0].symbol, justify="center")
+    title = "convolution and pooling" if conv is not None else "pooling"
+    table = Table(title=f"{title}{scale}")
+    table.add_column("filter" if conv is not None else "channel", justify="center")
+    if conv is not None:
+        table.add_column(conv.params()[0].symbol, justify="center")
     for _, symbol, _ in maps:
         table.add_column(symbol, justify="center")
-    w = blocks[conv.name]
-    for q in range(conv.filters):
-        row = [str(q + 1), picture(w[q].reshape(-1, w.shape[-1]))]
+    rows = per_channel[maps[0][0]].shape[0]
+    for q in range(rows):
+        row = [str(q + 1)]
+        if conv is not None:
+            w = blocks[conv.name]
+            row.append(picture(w[q].reshape(-1, w.shape[-1])))
         for name, _, unit in maps:
-            value = blocks[name][i][q]
+            value = per_channel[name][q]
             row.append(picture(value, lo=0, hi=1) if unit else picture(value))
         table.add_row(*row)
     return table

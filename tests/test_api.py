@@ -41,6 +41,9 @@ def test_options_and_hyperparameters_are_the_clis(tmp_path):
     (lambda tmp: sheetnet.train("gd", seed=3), "--seed is not used by this net"),
     (lambda tmp: sheetnet.export("mlp", tmp / "a.txt"), "must end in .xlsx"),
     (lambda tmp: sheetnet.train("mlp").blocks(99), "outside 0..50"),
+    (lambda tmp: sheetnet.train("mlp", arch=123), "arch=123: give it as text"),
+    (lambda tmp: sheetnet.train("cnn", arch="conv 2 3x3, flatten, relu, dense 3"),
+     "relu follows flatten"),
 ])
 def test_every_problem_is_a_sheetnet_error_with_the_clis_message(tmp_path, call, message):
     with pytest.raises(sheetnet.SheetnetError, match=message):

@@ -177,6 +177,14 @@ def _check_order(stack: Sequence[Layer]) -> None:
     previous = None
     dense_seen = False
     for layer in stack:
+        if previous is not None and previous.kind == "flatten" and layer.kind != "dense":
+            raise SheetnetError(f"{layer.token or 'flatten'} follows flatten; flatten goes"
+                                " between the convolution and pooling layers and the first"
+                                " dense layer (where it is implied)")
+        if layer.kind == "flatten" and (previous is None or not previous.reads_maps and
+                                        previous.kind != "activation" or dense_seen):
+            raise SheetnetError("flatten goes between the convolution and pooling layers and"
+                                " the first dense layer (where it is implied); remove it here")
         if layer.kind == "activation":
             if previous is None:
                 raise SheetnetError(f"{layer.token} comes first; an activation needs a dense,"
@@ -185,8 +193,9 @@ def _check_order(stack: Sequence[Layer]) -> None:
                 raise SheetnetError(f"{previous.token} and {layer.token} follow each other; give"
                                     " one activation after each layer")
         if layer.reads_maps and dense_seen:
-            raise SheetnetError(f"{layer.token} comes after a dense layer; convolution and"
-                                " pooling layers come first, then the dense layers")
+            raise SheetnetError(f"{layer.token} comes after a dense layer (or flatten);"
+                                " convolution and pooling layers come first, then the dense"
+                                " layers")
         dense_seen = dense_seen or layer.kind in ("dense", "flatten")
         previous = layer
 

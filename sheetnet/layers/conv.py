@@ -82,7 +82,7 @@ class Conv(Plain):
         if f > min(h, w):
             raise SheetnetError(f"conv {k} {f}x{f}: a {f}×{f} filter is larger than its"
                                 f" {inp.height}×{inp.width} input; use a filter of"
-                                f" {min(h, w)}x{min(h, w)} or less")
+                                f" {min(h, w)}x{min(h, w)} or less, or pad the input")
         return Shape(k, h - f + 1, w - f + 1)
 
     def bind(self, w: Wiring) -> Conv:

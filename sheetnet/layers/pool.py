@@ -84,8 +84,8 @@ class Pool(Plain):
         if h % p or w % p:
             fits = [q for q in range(1, min(h, w) + 1) if h % q == 0 and w % q == 0]
             raise SheetnetError(f"the {h}×{w} maps do not divide into {p}×{p} pooling windows;"
-                                f" use a window of {' or '.join(map(str, fits))}, or another"
-                                " filter size or padding")
+                                f" use a window of {' or '.join(map(str, fits))}, or change"
+                                " the layers before it")
         return replace(inp, height=h // p, width=w // p)
 
     def bind(self, w: Wiring) -> Pool:

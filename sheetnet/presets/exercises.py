@@ -90,7 +90,8 @@ class GradientDescent(Exercise):
     function: str = "bowl"  # its start (3, 2), η and steps are the defaults
 
     def run(self, opts: Options, workbook: bool = False, detail: bool = False) -> Run:
-        opts.unused("iterations", "eta", "function", "start", "optimizer", "compare")
+        opts.unused("iterations", "eta", "function", "start", "optimizer", "compare",
+                    net=self.name)
         f = functions.function(opts.function or self.function)
         start = gd.parse_start(opts.start) if opts.start else np.array(f.start)
         eta = f.eta if opts.eta is None else opts.eta
@@ -197,7 +198,7 @@ class Regression(Exercise):
     eta_text: str = "0.5/n"
 
     def run(self, opts: Options, workbook: bool = False, detail: bool = False) -> Run:
-        opts.unused("iterations", "eta", "data", "start")
+        opts.unused("iterations", "eta", "data", "start", net=self.name)
         if opts.data is not None:
             ds, origin = load_points(opts.data), f"--data {Path(opts.data).name}"
         else:
@@ -246,7 +247,7 @@ class Graph(Exercise):
     eta_text: str = "—"
 
     def run(self, opts: Options, workbook: bool = False, detail: bool = False) -> Run:
-        opts.unused()
+        opts.unused(net=self.name)
         values = np.array([graph.DEFAULTS[n.name] for n in graph.inputs_of(graph.SHOPPING)])
         return Run(self.name, graph.SHOPPING, None, {"inputs": values}, 0.0, 0)
 

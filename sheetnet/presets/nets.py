@@ -80,7 +80,7 @@ class NetPreset:
         opts.unused("iterations", "eta", "seed", "init", "data", "shape", "arch", "activation",
                     "output_activation", "loss", "leaky_slope", "huber_delta", "optimizer",
                     "batch_size", "shuffle", "l1", "l2", "eta_decay", *FC_SHORTHANDS,
-                    *CNN_SHORTHANDS)
+                    *CNN_SHORTHANDS, net=self.name)
         ds = load_data(self, opts)
         net = self.make_net(ds, opts)
         eta = self.eta if opts.eta is None else opts.eta

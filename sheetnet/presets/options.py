@@ -49,18 +49,19 @@ class Options:
     def seed_value(self) -> int:
         return DEFAULT_SEED if self.seed is None else self.seed
 
-    def unused(self, *allowed: str) -> None:
-        """Refuse options this net does not use (all but ``allowed``), naming the first."""
+    def unused(self, *allowed: str, net: str = "") -> None:
+        """Refuse options net ``net`` does not use (all but ``allowed``), naming the first."""
+        which = f", --net {net}" if net else ""
         for name in self.__dataclass_fields__:
             if name in allowed or name == "hyper":
                 continue
             if getattr(self, name) is not None:
                 flag = "--no-shuffle" if name == "shuffle" and not self.shuffle else \
                     f"--{name.replace('_', '-')}"
-                raise SheetnetError(f"{flag} is not used by this net; see"
+                raise SheetnetError(f"{flag} is not used by this net{which}; see"
                                     " `sheetnet export --help` and `sheetnet nets`")
         if self.hyper and "optimizer" not in allowed:
-            raise SheetnetError(f"--{next(iter(self.hyper))} is not used by this net; see"
+            raise SheetnetError(f"--{next(iter(self.hyper))} is not used by this net{which}; see"
                                 " `sheetnet export --help`")
 
 

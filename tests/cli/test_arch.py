@@ -38,7 +38,14 @@ def _refused(tmp_path, args, message):
                                                                 " twolayer"),
     (["--arch", "dense 3, relu, dense 2", "--leaky-slope", "0.1"],
      "--leaky-slope goes with --activation leaky-relu"),
-    (["--net", "gd", "--arch", "dense 2"], "--arch is not used by this net"),
+    (["--net", "gd", "--arch", "dense 2"], "--arch is not used by this net, --net gd"),
+    (["--arch", "flatten, dense 2"], "flatten goes between the convolution and pooling"),
+    (["--arch", "dense 3, flatten, dense 2"], "flatten goes between the convolution"),
+    (["--net", "cnn", "--arch", "conv 2 3x3, flatten, relu, dense 3"], "relu follows flatten"),
+    (["--net", "cnn", "--arch", "conv 2 3x3, flatten, maxpool 2, dense 3"],
+     "maxpool 2 follows flatten"),
+    (["--net", "cnn", "--arch", "conv 2 3x3, flatten, flatten, dense 3"],
+     "flatten follows flatten"),
 ])
 def test_stacks_that_cannot_work_are_refused_in_one_line(tmp_path, args, message):
     _refused(tmp_path, args, message)
@@ -63,6 +70,18 @@ def test_two_convolutions_train_and_show(tmp_path):
                                  "--iterations", "1", "--image", "3"])
     assert result.exit_code == 0, result.output
     assert result.output.count("convolution and pooling") == 2  # a table per convolution
+
+
+def test_show_draws_every_map_of_any_stack():
+    """Pooling the image itself gets a table of its own; a 1×1 map shows its number."""
+    result = runner.invoke(app, ["show", "--net", "cnn", "--arch", "maxpool 2, avgpool 3,"
+                                 " dense 3", "--image", "1"])
+    assert result.exit_code == 0, result.output
+    assert "pooling" in result.output and "zᴾ¹" in result.output and "zᴾ²" in result.output
+    result = runner.invoke(app, ["show", "--net", "cnn", "--arch", "conv 2 3x3, relu, maxpool"
+                                 " 2, conv 2 2x2, relu, dense 3", "--image", "1"])
+    assert result.exit_code == 0, result.output
+    assert "2.29" in result.output  # zᶠ² of filter 1, a 1×1 map
 
 
 def test_the_shorthands_are_the_stacks_they_describe():
