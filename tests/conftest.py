@@ -1,3 +1,4 @@
+import contextlib
 import os
 import re
 import tempfile
@@ -12,6 +13,34 @@ from sheetnet.audit.values import Values
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOK_INIT = ROOT / "examples" / "book_3-5_initial_weights.json"
+
+
+SLOW_FIXTURES = {"all_engines", "engine"}  # LibreOffice and Gnumeric take seconds a workbook
+
+
+def pytest_collection_modifyitems(items):
+    """Tests that start LibreOffice or Gnumeric are slow: `pytest -m "not slow"` leaves them
+    (and those marked slow by hand) out of a quick loop; CI runs everything."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+@contextlib.contextmanager
+def no_work():
+    """Inside it, training, writing a workbook or starting an engine fails the test: what is
+    refused "before any work" is refused before any of them begins (a condition, not a clock)."""
+    from unittest import mock
+
+    def began(what):
+        def fail(*args, **kwargs):
+            raise AssertionError(f"{what} began before the refusal")
+        return fail
+
+    with mock.patch("sheetnet.core.descent.descend", began("training")), \
+            mock.patch("sheetnet.workbook.xlsx._write_archive", began("writing")), \
+            mock.patch("sheetnet.audit.engines.run_child", began("an engine")):
+        yield
 
 
 def need_engine(name: str) -> str:

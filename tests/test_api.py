@@ -24,7 +24,7 @@ def test_train_export_verify_round_trip(tmp_path):
     assert report.ok
 
 
-def test_options_and_hyperparameters_are_the_clis(tmp_path):
+def test_options_and_hyperparameters_are_the_clis(tmp_path, all_engines):
     run = sheetnet.train("cnn", iterations=1, filters=2, pool="average",
                          optimizer="momentum", momentum=0.5)
     assert run.run.model.arch == "conv 2 3x3, sigmoid, avgpool 2, dense 3"

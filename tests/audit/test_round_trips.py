@@ -152,6 +152,7 @@ def test_cnn_init_json_gives_same_cost_in_numpy_and_workbook(tmp_path):
     np.testing.assert_allclose(cost, trace.cost, rtol=1e-12)
 
 
+@pytest.mark.slow
 def test_cnn_edited_eta_and_filter_weight_recompute_and_still_verify(tmp_path):
     out = export(tmp_path, "cnn.xlsx", "--net", "cnn", "--iterations", "2")
     wb = openpyxl.load_workbook(out)

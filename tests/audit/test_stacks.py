@@ -46,6 +46,7 @@ def test_two_convolutions_on_the_digits_agree_in_every_engine(all_engines, tmp_p
     assert report.blocks["deltaF1"].cells == 2 * 100 * 4 * 6 * 6
 
 
+@pytest.mark.slow
 def test_an_edited_second_filter_moves_the_first_layers_gradient(tmp_path):
     """Change one weight of the second convolution's filters: the first layer's gradients
     (which flow back through it) change, in the cells and in NumPy alike."""
@@ -74,6 +75,7 @@ def test_an_edited_second_filter_moves_the_first_layers_gradient(tmp_path):
 CHAOTIC = "conv 3 3x3, sigmoid, maxpool 2, dense 5, sigmoid, dense 3"
 
 
+@pytest.mark.slow
 def test_a_chaotic_run_verifies_because_each_iteration_starts_from_its_cells(tmp_path):
     """With a hidden dense layer at η = 0.2 the book's CNN amplifies rounding: a change of
     1e-15 in one weight moves the parameters by 1e-10 within 15 iterations, so a spreadsheet

@@ -9,20 +9,54 @@ from sheetnet import presets
 from sheetnet.audit.verify import verify
 from sheetnet.cli import app
 from sheetnet.pairs.optim import RULES
-from tests.conftest import export, recalculated_cost
+from tests.conftest import export, recalculated, recalculated_cost
 
 runner = CliRunner()
+
+
+def _by_hand(rule, h, g0, g1):
+    """Each rule's state after step 1 from its definition (torch.optim's), given the gradients
+    of steps 0 and 1."""
+    b1, b2, mu, rho = (h.get(k) for k in ("beta1", "beta2", "momentum", "rho"))
+    return {
+        "momentum": lambda: {"v": mu * g0 + g1},
+        "nesterov": lambda: {"v": mu * g0 + g1},
+        "adagrad": lambda: {"s": g0**2 + g1**2},
+        "rmsprop": lambda: {"s": rho * (1 - rho) * g0**2 + (1 - rho) * g1**2},
+        "adam": lambda: _adam(b1, b2, g0, g1),
+        "adamw": lambda: _adam(b1, b2, g0, g1),
+    }[rule]()
+
+
+def _adam(b1, b2, g0, g1):
+    m, v = b1 * (1 - b1) * g0 + (1 - b1) * g1, b2 * (1 - b2) * g0**2 + (1 - b2) * g1**2
+    return {"m": m, "v": v, "m_hat": m / (1 - b1**2), "v_hat": v / (1 - b2**2)}
 
 
 @pytest.mark.parametrize("net", ["mlp", "cnn"])
 @pytest.mark.parametrize("rule", [r for r in RULES if r != "gd"])
 def test_every_rule_trains_every_net_in_the_cells(tmp_path, net, rule):
+    """The engine's state cells after step 1 are the rule's definition of the engine's own
+    gradient cells of steps 0 and 1; and verify agrees with every cell."""
+    from sheetnet.audit.verify import _numbers
+
     out = export(tmp_path, f"{net}.xlsx", "--net", net, "--iterations", "2", "--optimizer", rule)
     report = verify(out)
     assert report.ok, report.first_differences()
+    preset = presets.get(net)
+    run = preset.run(presets.Options(iterations=2, optimizer=rule))
+    at = {(p.name, p.iteration): p for p in preset.workbook(run).places}
+    values = recalculated(out, tmp_path)
+
+    def cells(name, k):
+        place = at[name, k]
+        return _numbers(values[place.sheet], place).ravel()
+
     first = "W2" if net == "mlp" else "F"
-    for kind in RULES[rule].state:
-        assert report.blocks[f"{kind}_{first}"].cells == 3 * report.blocks[first].cells // 3
+    g0, g1 = cells(f"dCT_d{first}", 0), cells(f"dCT_d{first}", 1)
+    for kind, want in _by_hand(rule, run.hyperparameters, g0, g1).items():
+        np.testing.assert_allclose(cells(f"{kind}_{first}", 1), want, rtol=1e-12, atol=1e-15,
+                                   err_msg=kind)
 
 
 @pytest.mark.parametrize("net", ["mlp", "cnn"])

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from sheetnet.audit.verify import verify
 from sheetnet.cli import app
-from tests.conftest import BOOK_INIT, export, recalculated, write_csv
+from tests.conftest import BOOK_INIT, export, no_work, recalculated, write_csv
 
 runner = CliRunner()
 
@@ -30,15 +30,13 @@ def _sheetnet(*args, timeout=60, **kw):
 
 
 def _refused(args, message, tmp_path):
-    """One line on stderr naming the problem, exit 2, quickly, and nothing written."""
+    """One line on stderr naming the problem, exit 2, before any work, and nothing written."""
     before = set(os.listdir(tmp_path))
-    t = time.perf_counter()
-    result = runner.invoke(app, args)
-    seconds = time.perf_counter() - t
+    with no_work():
+        result = runner.invoke(app, args)
     assert result.exit_code == 2, result.output
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], result.output
-    assert seconds < 5, seconds
     assert set(os.listdir(tmp_path)) == before
     return lines[0]
 
@@ -97,6 +95,7 @@ main()
 """
 
 
+@pytest.mark.slow
 def test_train_memory_stays_flat_over_a_hundred_thousand_iterations():
     proc = subprocess.run([sys.executable, "-c", _PEAK, "train", "--net", "mlp", "--iterations",
                            "100000"], capture_output=True, text=True, timeout=300)
@@ -200,7 +199,11 @@ def test_an_interrupted_export_says_so_and_leaves_nothing(tmp_path, sig, code):
     proc = subprocess.Popen([sys.executable, "-m", "sheetnet", "export", "--net", "cnn", "--out",
                              str(out), "--force"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-    time.sleep(2.5)  # importing, training, writing sheets
+    deadline = time.monotonic() + 60  # until it is writing: its temporary file is there
+    while not list(tmp_path.glob(".cnn.xlsx.*.tmp")) and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.01)
+    assert list(tmp_path.glob(".cnn.xlsx.*.tmp")), "the export never began writing"
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == code, err
@@ -250,10 +253,10 @@ def _edit_inputs(path, out, **settings):
 def test_verify_refuses_tampered_settings_before_rebuilding_the_run(tmp_path, settings):
     out = export(tmp_path, "mlp.xlsx", "--iterations", "1")
     bad = _edit_inputs(out, tmp_path / "bad.xlsx", **settings)
-    t = time.perf_counter()
-    result = runner.invoke(app, ["verify", str(bad)])
+    with no_work():
+        result = runner.invoke(app, ["verify", str(bad)])
     assert result.exit_code == 2 and "settings are damaged" in result.output, result.output
-    assert len(result.output.strip().splitlines()) == 1 and time.perf_counter() - t < 5
+    assert len(result.output.strip().splitlines()) == 1
 
 
 def test_a_decompression_bomb_is_refused_before_any_engine_sees_it(tmp_path):
@@ -271,10 +274,9 @@ def test_a_decompression_bomb_is_refused_before_any_engine_sees_it(tmp_path):
                     f.write(b" " * 2**20)
                 f.write(tail)
     assert bomb.stat().st_size < 2 * 2**20
-    t = time.perf_counter()
-    result = runner.invoke(app, ["verify", str(bomb)])
+    with no_work():
+        result = runner.invoke(app, ["verify", str(bomb)])
     assert result.exit_code == 2 and "decompression bomb" in result.output, result.output
-    assert time.perf_counter() - t < 5
 
 
 def test_a_formula_replaced_by_its_own_value_is_a_finding(tmp_path):

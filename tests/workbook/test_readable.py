@@ -8,10 +8,10 @@ import pytest
 
 from sheetnet import presets
 from tests.conftest import export
-from tests.workbook.test_stored_values import SMALL
+from tests.workbook.test_stored_values import NETS, SMALL
 
 
-@pytest.mark.parametrize("net", list(SMALL))
+@pytest.mark.parametrize("net", NETS)
 def test_every_workbook_opens_on_a_guide_whose_links_land(tmp_path, net):
     out = export(tmp_path, f"{net}.xlsx", "--net", net, *SMALL[net])
     wb = openpyxl.load_workbook(out)

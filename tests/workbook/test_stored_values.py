@@ -16,6 +16,8 @@ SMALL = {"gd": [], "regression": [], "graph": [], "mlp": ["--iterations", "3"],
          "cnn": ["--iterations", "2"], "xor": ["--iterations", "3"],
          "curve": ["--iterations", "2"], "twolayer": ["--iterations", "2"],
          "digits": ["--iterations", "1"]}
+# every preset, its largest workbook (digits: 2.5 million cells a sheet's worth) marked slow
+NETS = [pytest.param(net, marks=pytest.mark.slow) if net == "digits" else net for net in SMALL]
 
 
 def formula_cells(path):
@@ -32,7 +34,7 @@ def formula_cells(path):
     return out
 
 
-@pytest.mark.parametrize("net", list(SMALL))
+@pytest.mark.parametrize("net", NETS)
 def test_every_formula_cell_stores_a_value(tmp_path, net):
     assert set(SMALL) == set(presets.PRESETS)  # a new preset is added here too
     out = export(tmp_path, f"{net}.xlsx", "--net", net, *SMALL[net])
