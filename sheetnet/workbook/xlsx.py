@@ -253,6 +253,9 @@ _SHEET_DATA = re.compile(r"<sheetData\s*/>|<sheetData>\s*</sheetData>")
 _DIMENSION = re.compile(r'<dimension ref="[^"]*"\s*/>')
 
 
+BYTES_PER_CELL = 400  # the most one cell's XML takes: a long formula, its value, a style
+
+
 def _write_archive(spec: WorkbookSpec, path: str, progress: Callable[[str], None] | None,
                    trace: Trace | None) -> int:
     shell, styles = _shell(spec, trace)
@@ -272,7 +275,10 @@ def _write_archive(spec: WorkbookSpec, path: str, progress: Callable[[str], None
             head, tail = _SHEET_DATA.split(src.read(item.filename).decode("utf-8"), maxsplit=1)
             head = _DIMENSION.sub(f'<dimension ref="A1:{a1(sheet.max_row, sheet.max_col)}"/>',
                                   head, count=1)
-            with dst.open(item.filename, "w", force_zip64=True) as raw:
+            # ZIP64 headers only where a part could pass 2 GiB: Excel for the web rejects a
+            # package whose local headers say ZIP64 where its central directory does not
+            big = sheet.max_row * sheet.max_col * BYTES_PER_CELL >= zipfile.ZIP64_LIMIT
+            with dst.open(item.filename, "w", force_zip64=big) as raw:
                 def write(text: str) -> None:
                     raw.write(text.encode("utf-8"))
                 write(head)
@@ -300,7 +306,7 @@ def _add_chart(ws: Worksheet, spec: SheetSpec, trace: Trace | None) -> None:
     assert cs is not None
     # a scatter chart with lines: its x axis is a value axis, so the engines space its labels
     # themselves (a line chart's category labels run together over 300 iterations)
-    chart = ScatterChart()
+    chart = _scatter()
     chart.title = cs.title
     chart.y_axis.title = cs.y_title
     chart.x_axis.title = cs.x_title
@@ -329,8 +335,16 @@ def _add_chart(ws: Worksheet, spec: SheetSpec, trace: Trace | None) -> None:
     ws.add_chart(chart, cs.anchor)
 
 
-def _add_scatter(ws: Worksheet, cs: ScatterChartSpec) -> None:
+def _scatter() -> ScatterChart:
+    """A scatter chart with its required <c:scatterStyle> (openpyxl leaves it out, and Excel
+    reads a chart without it as damaged)."""
     chart = ScatterChart()
+    chart.scatterStyle = "lineMarker"
+    return chart
+
+
+def _add_scatter(ws: Worksheet, cs: ScatterChartSpec) -> None:
+    chart = _scatter()
     chart.title = cs.title
     chart.x_axis.title = cs.x_title
     chart.y_axis.title = cs.y_title
