@@ -43,6 +43,23 @@ def no_work():
         yield
 
 
+def refused(args: list[str], message: str, folder: Path) -> str:
+    """The command says one line naming the problem (containing ``message``), exit 2, before
+    any work, and ``folder`` is as it was; that line."""
+    from typer.testing import CliRunner
+
+    from sheetnet.cli import app
+
+    before = set(os.listdir(folder))
+    with no_work():
+        result = CliRunner().invoke(app, [str(a) for a in args])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.output
+    assert set(os.listdir(folder)) == before
+    return lines[0]
+
+
 def need_engine(name: str) -> str:
     """Every engine is required in CI; locally a missing second opinion skips with a reason
     (IronCalc installs with sheetnet, so its tests never skip)."""
@@ -92,6 +109,31 @@ def stale_copy(path: Path, out: Path, value: str = "999") -> Path:
                 changed += n
             dst.writestr(item, body)
     assert changed, "no formula cell found to make stale"
+    return out
+
+
+def edit_settings(path: Path, out: Path, settings: dict[str, object]) -> Path:
+    """A copy whose Inputs sheet's settings say otherwise (``{"images": 60}``, as text or
+    numbers)."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Inputs"]
+    for r in range(4, 30):
+        key = ws.cell(r, 1).value
+        if key in settings:
+            ws.cell(r, 3).value = settings[key]
+    wb.save(out)
+    return out
+
+
+def rezip(path: Path, out: Path, edit) -> Path:
+    """A copy of an .xlsx archive whose members pass through ``edit(name, body)``, which gives
+    a list of (ZipInfo or name, body) to write in their place (``[]`` drops the member)."""
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            for info, body in edit(item.filename, src.read(item.filename)):
+                dst.writestr(info, body)
     return out
 
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
+from html import unescape
 from pathlib import Path
 from xml.etree.ElementTree import ParseError
-
-import numpy as np
+from xml.parsers import expat
 
 from sheetnet.errors import SheetnetError
 from sheetnet.workbook.ooxml import sheet_parts
@@ -34,91 +35,108 @@ class Archive:
     @classmethod
     def open(cls, path: Path, first_sheet: str) -> Archive:
         """Check the archive's shape and inflate every part but the sheets (and ``first_sheet``,
-        which holds the settings), each within ``MAX_SMALL_PART``."""
+        which holds the settings), each within ``MAX_SMALL_PART`` and checked to be well-formed
+        XML; one line naming what is wrong with it otherwise."""
         try:
             with zipfile.ZipFile(path) as z:
                 infos = z.infolist()
                 if len(infos) > MAX_PARTS:
                     raise SheetnetError(f"{path.name} holds {len(infos):,} parts; a workbook has"
                                         f" far fewer (at most {MAX_PARTS:,} are read)")
+                _check_members(infos, path)
+                for needed in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels"):
+                    if needed not in z.namelist():
+                        raise SheetnetError(f"{path.name} has no {needed}; it is not an .xlsx"
+                                            " workbook sheetnet wrote (export it again)")
+                for info in infos:
+                    if info.filename in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels"):
+                        _inflate(z, info, MAX_SMALL_PART, path)
                 parts = sheet_parts(z)
+                names = set(z.namelist())
+                for sheet, part in parts.items():
+                    if part not in names:
+                        raise SheetnetError(f"{path.name}: the sheet {sheet!r} is listed but its"
+                                            f" part {part} is missing; export the workbook"
+                                            " again")
                 sheets = set(parts.values()) - {parts.get(first_sheet)}
                 for info in infos:
                     if info.filename not in sheets:
                         _inflate(z, info, MAX_SMALL_PART, path)
-        except (zipfile.BadZipFile, KeyError, OSError, EOFError, ParseError) as e:
+        except (zipfile.BadZipFile, KeyError, OSError, EOFError, ParseError,
+                NotImplementedError) as e:
             raise SheetnetError(f"{path.name}: a damaged .xlsx archive ({e}); export the"
                                 " workbook again") from None
         return cls(path, parts)
 
     def check_sheets(self, expected_cells: int) -> None:
-        """Inflate the sheets within what ``expected_cells`` cells can take."""
+        """Inflate the sheets within what ``expected_cells`` cells can take, each checked to be
+        well-formed XML."""
         budget = BYTES_PER_CELL * expected_cells + SLACK
         total = 0
         with zipfile.ZipFile(self.path) as z:
             for part in self.parts.values():
-                try:
-                    info = z.getinfo(part)
-                except KeyError:
-                    continue  # a missing sheet part is reported where it is needed
-                total += _inflate(z, info, budget - total, self.path, budget)
+                total += _inflate(z, z.getinfo(part), budget - total, self.path, budget)
+
+
+def _check_members(infos: list[zipfile.ZipInfo], path: Path) -> None:
+    """Refuse what no spreadsheet writes and readers disagree on: a member name given twice
+    (one reader inflates one copy, another the other), an encrypted or symlinked member, a
+    compression other than stored or deflated."""
+    seen: set[str] = set()
+    for info in infos:
+        name = info.filename
+        if name in seen:
+            raise SheetnetError(f"{path.name} holds the part {name} twice; a workbook holds each"
+                                " part once (export it again)")
+        seen.add(name)
+        if info.flag_bits & 0x1:
+            raise SheetnetError(f"{path.name}: the part {name} is encrypted; save the workbook"
+                                " without a password")
+        if (info.external_attr >> 16) & 0o170000 == 0o120000:
+            raise SheetnetError(f"{path.name}: the part {name} is a symbolic link; a workbook's"
+                                " parts are files (export it again)")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise SheetnetError(f"{path.name}: the part {name} is compressed in a way"
+                                " spreadsheets do not use; save the workbook again")
 
 
 def _inflate(z: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, path: Path,
              budget: int | None = None) -> int:
-    """Read a part to its end, refusing it past ``cap`` bytes; its size."""
+    """Read a part to its end, refusing it past ``cap`` bytes, damaged, or (an XML part) not
+    well-formed; its size."""
     size = 0
-    with z.open(info) as f:
-        while chunk := f.read(_CHUNK):
-            size += len(chunk)
-            if size > cap:
-                what = (f"its sheets inflate past {budget / 2**20:,.0f} MB, more than the"
-                        " cells its settings describe can take" if budget is not None
-                        else f"{info.filename} inflates past {cap / 2**20:,.0f} MB")
-                raise SheetnetError(f"{path.name}: {what} (a decompression bomb?); refusing"
-                                    " to open it")
+    xml = info.filename.endswith((".xml", ".rels"))
+    parser = expat.ParserCreate() if xml else None
+    try:
+        with z.open(info) as f:
+            while chunk := f.read(_CHUNK):
+                size += len(chunk)
+                if size > cap:
+                    what = (f"its sheets inflate past {budget / 2**20:,.0f} MB, more than the"
+                            " cells its settings describe can take" if budget is not None
+                            else f"{info.filename} inflates past {cap / 2**20:,.0f} MB")
+                    raise SheetnetError(f"{path.name}: {what} (a decompression bomb?);"
+                                        " refusing to open it")
+                if parser is not None:
+                    parser.Parse(chunk, False)
+            if parser is not None:
+                parser.Parse(b"", True)
+    except zlib.error:
+        raise SheetnetError(f"{path.name}: the part {info.filename} is damaged (its compressed"
+                            " data does not inflate); export the workbook again") from None
+    except zipfile.BadZipFile as e:
+        raise SheetnetError(f"{path.name}: the part {info.filename} is damaged ({e}); export"
+                            " the workbook again") from None
+    except expat.ExpatError as e:
+        raise SheetnetError(f"{path.name}: the part {info.filename} is not well-formed XML"
+                            f" ({expat.ErrorString(e.code)} at line {e.lineno}); export the"
+                            " workbook again") from None
     return size
 
 
-# --- which cells hold formulas --------------------------------------------------------------
+# --- a formula as written ------------------------------------------------------------------
 
-# A cell whose first child is a formula; every writer seen puts r first (Excel, LibreOffice,
-# Gnumeric, openpyxl, sheetnet).
-_FORMULA_CELL = re.compile(rb'<c r="([A-Z]{1,3})(\d+)"[^>]*?(?<!/)>\s*<f[\s>/]')
-_ANY_FORMULA = re.compile(rb"<f[\s>/]")
 _FORMULA_TEXT = re.compile(rb'<c r="%s"[^>]*?(?<!/)>\s*<f[^>]*>([^<]*)</f>')
-
-
-def _column(letters: bytes, cache: dict[bytes, int] = {}) -> int:  # noqa: B006 (a cache)
-    n = cache.get(letters)
-    if n is None:
-        n = 0
-        for ch in letters:
-            n = n * 26 + ch - 64
-        cache[letters] = n
-    return n
-
-
-def formula_cells(path: Path, sheets: list[str], parts: dict[str, str]) -> dict[str, np.ndarray]:
-    """For each named sheet, a boolean grid: True where a cell holds a formula
-    (``grid[row - 1, col - 1]``)."""
-    out: dict[str, np.ndarray] = {}
-    with zipfile.ZipFile(path) as z:
-        for sheet in sheets:
-            if sheet not in parts:
-                continue
-            xml = z.read(parts[sheet])
-            found = _FORMULA_CELL.findall(xml)
-            if len(found) != len(_ANY_FORMULA.findall(xml)):
-                raise SheetnetError(f"{path.name}: sheet {sheet!r} is written in a way sheetnet"
-                                    " cannot read (a cell's reference is not its first"
-                                    " attribute); save it again from a spreadsheet")
-            rows = np.fromiter((int(r) for _, r in found), np.int64, len(found))
-            cols = np.fromiter((_column(c) for c, _ in found), np.int64, len(found))
-            grid = np.zeros((int(rows.max(initial=0)), int(cols.max(initial=0))), bool)
-            grid[rows - 1, cols - 1] = True
-            out[sheet] = grid
-    return out
 
 
 def formula_text(path: Path, part: str, cell: str) -> str:
@@ -127,6 +145,4 @@ def formula_text(path: Path, part: str, cell: str) -> str:
         m = re.search(_FORMULA_TEXT.pattern % cell.encode(), z.read(part))
     if not m:
         return ""
-    text = m.group(1).decode("utf-8", "replace")
-    return "=" + text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"') \
-        .replace("&apos;", "'").replace("&amp;", "&")
+    return "=" + unescape(m.group(1).decode("utf-8", "replace"))

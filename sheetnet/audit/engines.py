@@ -8,6 +8,7 @@ Adding an engine is one ``Engine(...)`` entry in ``ENGINES``.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib.util
 import os
 import pickle
@@ -47,8 +48,9 @@ class Engine:
     install: str  # how to get it, for the one-line error when it is missing
     cost: str  # what a run costs, for --help and the README
     available: Callable[[], bool]
-    # (src, workdir, timeout, phase, cancel): cancel, when set, ends the engine at once
-    recalculate: Callable[[Path, Path, float, Phase, threading.Event | None], Recalculated]
+    # (src, workdir, timeout, phase, cancel, bounds): cancel, when set, ends the engine at
+    # once; bounds: the rows and columns read of each sheet (None: all, a trusted file)
+    recalculate: Callable[..., Recalculated]
 
     def missing(self) -> str:
         return f"the {self.title} engine is not installed; {self.install}"
@@ -135,7 +137,8 @@ def _end_group(proc: subprocess.Popen) -> None:
 
 
 def _ironcalc(src: Path, workdir: Path, timeout: float, phase: Phase,
-              cancel: threading.Event | None = None) -> Recalculated:
+              cancel: threading.Event | None = None,
+              bounds: vals.Bounds | None = None) -> Recalculated:
     out = workdir / "ironcalc-values.pickle"
     child = run_child([sys.executable, "-m", "sheetnet.audit.ironcalc_worker", "values",
                        str(src), str(out)], "IronCalc", timeout, phase, cancel,
@@ -145,27 +148,35 @@ def _ironcalc(src: Path, workdir: Path, timeout: float, phase: Phase,
     with open(out, "rb") as f:
         found = pickle.load(f)
     out.unlink()
-    values = _from_worker(found)
+    values = _from_worker(found, bounds)
     return Recalculated(values, child.seconds, time.perf_counter() - t0, child.peak_bytes)
 
 
-def _from_worker(found: dict) -> vals.Values:
-    """The worker's (sheet, row, col) lists as per-sheet grids."""
+def _from_worker(found: dict, bounds: vals.Bounds | None = None) -> vals.Values:
+    """The worker's (sheet, row, col) lists as per-sheet grids, each within its bounds (a cell
+    beyond them is left out: the file's own scan names it)."""
     idx, nums = found["idx"], found["nums"]
     out: vals.Values = {}
     for s, name in enumerate(found["sheets"]):
+        if bounds is not None and name not in bounds:
+            continue
         mine = idx[:, 0] == s
         rows, cols = idx[mine, 1], idx[mine, 2]
         extra = [(r, c) for t, r, c, _ in found["others"] + found["errors"] if t == s]
-        height = max([int(rows.max()) if rows.size else 0] + [r for r, _ in extra])
-        width = max([int(cols.max()) if cols.size else 0] + [c for _, c in extra])
+        if bounds is None:
+            height = max([int(rows.max()) if rows.size else 0] + [r for r, _ in extra])
+            width = max([int(cols.max()) if cols.size else 0] + [c for _, c in extra])
+        else:
+            height, width = bounds[name]
+        inside = (rows <= height) & (cols <= width)
         grid = np.full((height, width), np.nan)
-        grid[rows - 1, cols - 1] = nums[mine]
-        out[name] = vals.SheetValues(grid)
-    for t, r, c, v in found["others"]:
-        out[found["sheets"][t]].others[r, c] = v
-    for t, r, c, v in found["errors"]:
-        out[found["sheets"][t]].errors[r, c] = v
+        grid[rows[inside] - 1, cols[inside] - 1] = nums[mine][inside]
+        out[name] = vals.SheetValues(grid, np.zeros((height, width), bool))
+    for key, kind in (("others", "others"), ("errors", "errors")):
+        for t, r, c, v in found[key]:
+            sheet = out.get(found["sheets"][t])
+            if sheet is not None and r <= sheet.numbers.shape[0] and c <= sheet.numbers.shape[1]:
+                getattr(sheet, kind)[r, c] = v
     return out
 
 
@@ -203,7 +214,8 @@ def _soffice() -> str | None:
 
 
 def _libreoffice(src: Path, workdir: Path, timeout: float, phase: Phase,
-                 cancel: threading.Event | None = None) -> Recalculated:
+                 cancel: threading.Event | None = None,
+                 bounds: vals.Bounds | None = None) -> Recalculated:
     exe = _soffice()
     if exe is None:
         raise SheetnetError(ENGINES["libreoffice"].missing())
@@ -211,22 +223,38 @@ def _libreoffice(src: Path, workdir: Path, timeout: float, phase: Phase,
     (profile / "user").mkdir()
     (profile / "user" / "registrymodifications.xcu").write_text(_LO_REGISTRY, encoding="utf-8")
     outdir = Path(tempfile.mkdtemp(prefix="lo-out-", dir=workdir))
+    scratch = Path(tempfile.mkdtemp(prefix="lo-tmp-", dir=workdir))  # its lu*.tmp folders
+    env = {**os.environ, "TMPDIR": str(scratch), "TMP": str(scratch), "TEMP": str(scratch)}
     phase("loading, recalculating and saving (headless soffice)")
-    child = run_child([exe, f"-env:UserInstallation={profile.as_uri()}", "--headless",
-                       "--norestore", "--nologo", "--nolockcheck", "--convert-to", "xlsx",
-                       "--outdir", str(outdir), str(src)], "LibreOffice", timeout, phase,
-                      cancel)
+    try:
+        child = run_child([exe, f"-env:UserInstallation={profile.as_uri()}", "--headless",
+                           "--norestore", "--nologo", "--nolockcheck", "--convert-to", "xlsx",
+                           "--outdir", str(outdir), str(src)], "LibreOffice", timeout, phase,
+                          cancel, env=env)
+    finally:
+        _remove_pipe(profile)
     result = outdir / (src.stem + ".xlsx")
     if not result.is_file():
         raise SheetnetError(f"LibreOffice could not recalculate {src.name} (it wrote no file);"
                             " is it a valid .xlsx workbook?")
-    return _read_saved(result, child, phase)
+    return _read_saved(result, child, phase, bounds)
 
 
-def _read_saved(result: Path, child: Child, phase: Phase) -> Recalculated:
+def _remove_pipe(profile: Path) -> None:
+    """LibreOffice's single-instance socket, which it leaves in /tmp when it is ended (a
+    timeout, Ctrl-C): its name follows from the profile, an MD5 of the profile's URL in UTF-16,
+    each byte in hexadecimal without a leading zero, so only this run's is removed."""
+    digest = hashlib.md5(profile.as_uri().encode("utf-16-le")).digest()
+    name = f"OSL_PIPE_{os.getuid()}_SingleOfficeIPC_{''.join(f'{b:x}' for b in digest)}"
+    with contextlib.suppress(OSError):
+        (Path("/tmp") / name).unlink()
+
+
+def _read_saved(result: Path, child: Child, phase: Phase,
+                bounds: vals.Bounds | None = None) -> Recalculated:
     phase("reading values")
     t0 = time.perf_counter()
-    values = vals.read_xlsx(result)
+    values = vals.read_xlsx(result, bounds)
     result.unlink()
     return Recalculated(values, child.seconds, time.perf_counter() - t0, child.peak_bytes)
 
@@ -235,7 +263,8 @@ def _read_saved(result: Path, child: Child, phase: Phase) -> Recalculated:
 
 
 def _gnumeric(src: Path, workdir: Path, timeout: float, phase: Phase,
-              cancel: threading.Event | None = None) -> Recalculated:
+              cancel: threading.Event | None = None,
+              bounds: vals.Bounds | None = None) -> Recalculated:
     exe = shutil.which("ssconvert")
     if exe is None:
         raise SheetnetError(ENGINES["gnumeric"].missing())
@@ -248,7 +277,7 @@ def _gnumeric(src: Path, workdir: Path, timeout: float, phase: Phase,
     if not result.is_file():
         raise SheetnetError(f"Gnumeric could not recalculate {src.name} (it wrote no file);"
                             " is it a valid .xlsx workbook?")
-    return _read_saved(result, child, phase)
+    return _read_saved(result, child, phase, bounds)
 
 
 ENGINES: dict[str, Engine] = {e.name: e for e in (

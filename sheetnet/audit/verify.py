@@ -21,9 +21,9 @@ import numpy as np
 
 from sheetnet import notation as names
 from sheetnet import presets
-from sheetnet.audit import causes, engines
+from sheetnet.audit import causes, cells, engines
 from sheetnet.audit import values as vals
-from sheetnet.audit.archive import Archive, formula_cells, formula_text
+from sheetnet.audit.archive import Archive, formula_text
 from sheetnet.core.run import Run
 from sheetnet.errors import SheetnetError
 from sheetnet.workbook import settings
@@ -136,9 +136,12 @@ def check_file(path: Path) -> None:
                             " made by `sheetnet export`")
 
 
+SETTINGS_ROWS = 400  # the Inputs sheet's rows read for its settings, before the layout is known
+
+
 def _config_rows(sheet: vals.SheetValues) -> list[list[object]]:
     """The Inputs sheet's first three columns as rows (whole numbers as ints, as written)."""
-    height = max([sheet.numbers.shape[0]] + [r for r, _ in sheet.others])
+    height = sheet.numbers.shape[0]
     rows = []
     for r in range(1, height + 1):
         row = []
@@ -149,12 +152,15 @@ def _config_rows(sheet: vals.SheetValues) -> list[list[object]]:
     return rows
 
 
-def read_run(path: Path) -> tuple[presets.Preset, dict[str, object]]:
-    """The preset and settings of a sheetnet workbook (as written, before recalculation)."""
-    found = vals.read_xlsx(path, [INPUTS])
-    if INPUTS not in found:
+def read_run(path: Path, archive: Archive | None = None
+             ) -> tuple[presets.Preset, dict[str, object]]:
+    """The preset and settings of a sheetnet workbook (as written, before recalculation), read
+    from the Inputs sheet's first rows and columns only."""
+    archive = archive or Archive.open(path, INPUTS)
+    if INPUTS not in archive.parts:
         raise SheetnetError(f"{path}: not a sheetnet workbook (no {INPUTS} sheet); make one"
                             " with `sheetnet export`")
+    found = cells.read(path, archive.parts, {INPUTS: (SETTINGS_ROWS, 3)})
     config = settings.read(_config_rows(found[INPUTS]))
     return presets.get(settings.check_format(config, str(path))), config
 
@@ -182,28 +188,33 @@ def verify(path: Path, engine_names: Sequence[str] = (engines.DEFAULT,), timeout
     progress = progress or Progress()
     picked = list({e.name: e for name in engine_names for e in engines.chosen(name)}.values())
     archive = Archive.open(path, INPUTS)
-    preset, config = read_run(path)
+    preset, config = read_run(path, archive)
     skeleton = _skeleton(preset, config)
-    places = _placed(preset.workbook(skeleton).places, config)
+    spec = preset.workbook(skeleton)
+    places = _placed(spec.places, config)
+    bounds = _bounds(spec, places)
     archive.check_sheets(sum(p.size for p in places) + 10_000)
     report = Report(path, preset=preset.name)
     present = [p for p in places if p.sheet in archive.parts]
-    report.findings += _missing_sheets(places, archive)
+    report.findings += _missing_sheets(places, archive) + _extra_sheets(archive, bounds, config)
     formulas: dict[tuple[str, int, int], str | None] = {}  # read once, shared by the engines
     cancel = threading.Event()  # set: every engine still running ends at once
     with tempfile.TemporaryDirectory(prefix="sheetnet-verify-") as tmp, \
             ThreadPoolExecutor(len(picked)) as pool:
         try:
             running = [pool.submit(_recalculate, e, path.resolve(), Path(tmp), timeout, progress,
-                                   cancel) for e in picked]
+                                   cancel, bounds) for e in picked]
+            progress.phase("NumPy", "reading the workbook's own cells")
+            scans = cells.read(path, archive.parts, bounds)
+            report.findings += _outside(scans)
             progress.phase("NumPy", "checking which cells hold formulas")
-            inputs_ok = _check_formulas(present, archive, report)
+            inputs_ok = _check_formulas(present, scans, archive, report)
             if not inputs_ok:  # the run the workbook describes is unknown: nothing to compare
                 cancel.set()
                 report.total_seconds = time.perf_counter() - started
                 return report
             progress.phase("NumPy", "reading the inputs")
-            run, report.inputs_read = _read_inputs(path, preset, skeleton,
+            run, report.inputs_read = _read_inputs(scans, preset, skeleton,
                                                    [p for p in places if p.kind == "input"])
             progress.done("NumPy")
             by_sheet: dict[str, list[Place]] = {}
@@ -245,6 +256,41 @@ def _placed(places: list[Place], config: dict[str, object]) -> list[Place]:
     return [replace(p, row=p.row + shift) if p.sheet == INPUTS and shift else p for p in places]
 
 
+def _bounds(spec, places: Sequence[Place]) -> cells.Bounds:
+    """Each sheet's rows and columns as the layout writes them: what verify reads of it."""
+    out = {s.name: (s.max_row, s.max_col) for s in spec.sheets}
+    for p in places:
+        rows, cols = out.get(p.sheet, (0, 0))
+        last_col = p.col + (max(p.images, 1) - 1) * p.stride + p.cols - 1
+        out[p.sheet] = (max(rows, p.sheet_row(p.rows - 1)), max(cols, last_col))
+    return out
+
+
+def _extra_sheets(archive: Archive, bounds: cells.Bounds, config: dict[str, object]) -> list[str]:
+    """Sheets the layout does not have: their settings no longer explain them (a count lowered
+    so that they would go unchecked?)."""
+    extra = [name for name in archive.parts if name not in bounds]
+    if not extra:
+        return []
+    shown = ", ".join(repr(name) for name in extra[:5]) + (" …" if len(extra) > 5 else "")
+    return [f"the workbook holds {len(extra)} sheet{'s' * (len(extra) > 1)} its settings do not"
+            f" explain ({shown}); were its settings changed (iterations"
+            f" {config.get('iterations')})?"]
+
+
+def _outside(scans: dict[str, cells.Scan]) -> list[str]:
+    """Content beyond the cells the layout writes: no sheetnet workbook has it."""
+    out = []
+    for sheet, found in scans.items():
+        if found.outside_count:
+            named = ", ".join(f"{sheet_prefix(sheet)}{a1(r, c)}" for r, c in found.outside[:3])
+            more = f" and {found.outside_count - 3:,} more" if found.outside_count > 3 else ""
+            out.append(f"{named}{more} hold{'s' * (found.outside_count == 1)} content outside"
+                       f" the cells this workbook's layout writes; remove it (verify reads"
+                       f" only the layout's cells)")
+    return out
+
+
 def _missing_sheets(places: list[Place], archive: Archive) -> list[str]:
     missing: dict[str, list[Place]] = {}
     for p in places:
@@ -255,11 +301,12 @@ def _missing_sheets(places: list[Place], archive: Archive) -> list[str]:
             for sheet, ps in missing.items()]
 
 
-def _check_formulas(places: list[Place], archive: Archive, report: Report) -> bool:
+def _check_formulas(places: list[Place], scans: dict[str, cells.Scan], archive: Archive,
+                    report: Report) -> bool:
     """Findings where a cell's kind differs from the layout's: a constant typed over a formula,
     or an input that is a formula (an input must be a plain value). False when an input is a
     formula, since the run the workbook describes is then unknown."""
-    grids = formula_cells(archive.path, sorted({p.sheet for p in places}), archive.parts)
+    grids = {sheet: found.formulas for sheet, found in scans.items()}
     inputs_ok = True
     constants = 0
     for p in places:
@@ -292,21 +339,23 @@ def _check_formulas(places: list[Place], archive: Archive, report: Report) -> bo
 
 
 def _recalculate(engine: engines.Engine, src: Path, tmp: Path, timeout: float,
-                 progress: Progress, cancel: threading.Event) -> engines.Recalculated:
-    """One engine's run in its own folder (in a worker thread)."""
+                 progress: Progress, cancel: threading.Event,
+                 bounds: cells.Bounds) -> engines.Recalculated:
+    """One engine's run in its own folder (in a worker thread), its values read within the
+    layout's bounds."""
     workdir = Path(tempfile.mkdtemp(prefix=f"{engine.name}-", dir=tmp))
     progress.phase(engine.title, "starting")
     return engine.recalculate(src, workdir, timeout,
-                              lambda text: progress.phase(engine.title, text), cancel)
+                              lambda text: progress.phase(engine.title, text), cancel, bounds)
 
 
 # --- inputs --------------------------------------------------------------------------------
 
 
-def _read_inputs(path: Path, preset: presets.Preset, skeleton: Run,
+def _read_inputs(sheets: dict[str, cells.Scan], preset: presets.Preset, skeleton: Run,
                  inputs: list[Place]) -> tuple[Run, int]:
-    """Every input cell (data, classes, initial values, η) read back; the run they describe."""
-    sheets = vals.read_xlsx(path, sorted({p.sheet for p in inputs}))
+    """Every input cell (data, classes, initial values, η) as the file holds it; the run they
+    describe."""
     text = preset.text_inputs(skeleton)
     found: dict[object, object] = {}  # by name; per iteration (a batch) by (name, iteration)
     for p in inputs:

@@ -61,7 +61,8 @@ def descend(step: Step, params: Mapping[str, np.ndarray], eta: float, iterations
     state as an anchor gives them (a recalculated workbook's), while the parameters the trace
     records are still this loop's update of the previous iteration's.
     """
-    check_run(eta, iterations)
+    if iterations < 1 or not math.isfinite(eta):  # a workbook's own η may be ≤ 0: its cells follow
+        raise SheetnetError(f"η = {eta} over {iterations} iterations is not a run to trace")
     h = {"eta": eta, **(hyper or {})}
     penalised = bool(weights) and any(p.name in h for p in penalties.PENALTIES)
     current = {k: np.array(v, dtype=float) for k, v in params.items()}

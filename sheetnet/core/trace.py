@@ -57,6 +57,8 @@ def check_finite(blocks: dict[str, np.ndarray], iteration: int, eta: float) -> N
     """A spreadsheet shows an error value where NumPy has inf or nan: refuse such a run."""
     for name, value in blocks.items():
         if not np.all(np.isfinite(value)):
-            raise SheetnetError(
-                f"the run overflows at iteration {iteration} (block {name} is not finite);"
-                f" choose a smaller η than {eta:g} or smaller initial weights")
+            fix = (f"choose a smaller η than {eta:g} or smaller initial weights" if eta > 0
+                   else f"η = {eta:g} climbs the cost instead of descending it; choose a"
+                   " positive η")
+            raise SheetnetError(f"the run overflows at iteration {iteration} (block {name} is"
+                                f" not finite); {fix}")

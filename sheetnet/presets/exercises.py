@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sheetnet.core import descent, gd, graph, regression
+from sheetnet.core import cells, descent, gd, graph, regression
 from sheetnet.core.budget import MAX_DATA_BYTES, Budget
 from sheetnet.core.data import Dataset, csv_rows
 from sheetnet.core.run import Run
@@ -128,6 +128,8 @@ class GradientDescent(Exercise):
     def skeleton(self, config: Mapping[str, object]) -> Run:
         f = functions.function(settings.gd_function(config))
         steps = settings.iterations(config)
+        if steps < 1:
+            raise SheetnetError(f"{steps:,} iterations is not a workbook sheetnet writes")
         rules = settings.compared(config)
         self.check_size(0, steps, sum(2 + len(r.state) for r in rules or [GD_RULE]), True)
         if rules:
@@ -180,6 +182,9 @@ def load_points(path: Path) -> Dataset:
             raise SheetnetError(f"--data {path}: line {i} is not two numbers x,y") from None
         if not (np.isfinite(x) and np.isfinite(y)):
             raise SheetnetError(f"--data {path}: line {i} has a number that is not finite")
+        for value in (x, y):
+            if problem := cells.number_problem(value):
+                raise SheetnetError(f"--data {path}: line {i} has a number {problem}")
         points.append((x, y))
     xy = np.array(points).reshape(-1, 2)
     regression.check_points(xy[:, 0], f"--data {path}")
@@ -222,6 +227,9 @@ class Regression(Exercise):
 
     def skeleton(self, config: Mapping[str, object]) -> Run:
         n, steps = settings.regression_size(config)
+        if n < 1 or steps < 1:
+            raise SheetnetError(f"{n:,} points and {steps:,} iterations is not a workbook"
+                                " sheetnet writes")
         self.check_size(n, steps, workbook=True)
         ds = Dataset("workbook", np.zeros((n, 1)), (0.0,) * n, (), (1, 1), values=True)
         return Run(self.name, None, ds, {"start": np.zeros(2)}, 1.0, steps)
@@ -263,6 +271,8 @@ class Graph(Exercise):
         return graph_layout.workbook(run)
 
     def skeleton(self, config: Mapping[str, object]) -> Run:
+        if settings.iterations(config) != 0:
+            raise SheetnetError("the graph workbook has no iterations (its setting must be 0)")
         n = len(graph.inputs_of(graph.SHOPPING))
         return Run(self.name, graph.SHOPPING, None, {"inputs": np.zeros(n)}, 0.0, 0)
 

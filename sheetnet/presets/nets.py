@@ -165,7 +165,9 @@ class NetPreset:
         shape = settings.data_shape(config)
         n, k, iterations = shape.images, shape.classes, settings.iterations(config)
         pixels = shape.rows * shape.cols * shape.channels
-        if (min(shape.rows, shape.cols, shape.channels, n, iterations) < 1 or k < 0
+        if iterations < 1:
+            raise SheetnetError(f"{iterations:,} iterations is not a workbook sheetnet writes")
+        if (min(shape.rows, shape.cols, shape.channels, n) < 1 or k < 0
                 or pixels * n > budget.MAX_STEP_NUMBERS):
             raise SheetnetError(f"{n:,} images of {shape.rows}x{shape.cols} with {k:,} classes"
                                 " is not a workbook sheetnet writes")

@@ -89,12 +89,12 @@ def test_every_engine_names_the_broken_formula_first(engine, tmp_path):
 def test_every_engine_reports_error_values(engine, tmp_path):
     out = export(tmp_path, "mlp.xlsx", "--iterations", "1")
     wb = openpyxl.load_workbook(out)
-    wb["Map"]["J3"] = "=1/0"  # outside every block: only the scan for error values sees it
+    wb["Map"]["G3"] = "=1/0"  # a label's cell, in no block: only the scan for error values sees it
     wb.save(tmp_path / "map.xlsx")
     wb["Iter 0"]["E4"] = "=SQRT(-1)"  # W2's first weight: the error flows into every later sheet
     wb.save(tmp_path / "both.xlsx")
     report = verify(tmp_path / "map.xlsx", [engine])
-    assert not report.ok and report.error_cells == ["Map!J3: #DIV/0!"]
+    assert not report.ok and report.error_cells == ["Map!G3: #DIV/0!"]
     assert report.engines[0].bad == 0
     report = verify(tmp_path / "both.xlsx", [engine])
     # engines differ in which error a formula passes on (#NUM! or #VALUE!), not in where

@@ -17,7 +17,15 @@ from typer.testing import CliRunner
 
 from sheetnet.audit.verify import verify
 from sheetnet.cli import app
-from tests.conftest import BOOK_INIT, export, no_work, recalculated, write_csv
+from tests.conftest import (
+    BOOK_INIT,
+    edit_settings,
+    export,
+    no_work,
+    recalculated,
+    refused,
+    write_csv,
+)
 
 runner = CliRunner()
 
@@ -29,25 +37,13 @@ def _sheetnet(*args, timeout=60, **kw):
     return proc.returncode, proc.stdout, proc.stderr
 
 
-def _refused(args, message, tmp_path):
-    """One line on stderr naming the problem, exit 2, before any work, and nothing written."""
-    before = set(os.listdir(tmp_path))
-    with no_work():
-        result = runner.invoke(app, args)
-    assert result.exit_code == 2, result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and message in lines[0], result.output
-    assert set(os.listdir(tmp_path)) == before
-    return lines[0]
-
-
 # --- runaway work ----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("command", ["export", "train", "show"])
 def test_hundred_million_iterations_are_refused_at_once(tmp_path, command):
     out = ["--out", str(tmp_path / "a.xlsx")] if command == "export" else []
-    line = _refused([command, "--net", "mlp", "--iterations", "100000000", *out],
+    line = refused([command, "--net", "mlp", "--iterations", "100000000", *out],
                     "numbers over 100,000,000 iterations", tmp_path)
     assert "the limit is 10,000,000,000" in line and "use fewer --iterations" in line
 
@@ -60,18 +56,18 @@ def test_hundred_million_iterations_are_refused_at_once(tmp_path, command):
     (["--net", "gd", "--iterations", "1100000"], "rows; Excel allows 1,048,576"),
 ])
 def test_workbooks_beyond_the_budget_are_refused_before_any_work(tmp_path, args, message):
-    _refused(["export", "--out", str(tmp_path / "a.xlsx"), *args], message, tmp_path)
+    refused(["export", "--out", str(tmp_path / "a.xlsx"), *args], message, tmp_path)
 
 
 def test_training_a_huge_layer_is_refused_before_its_weights_exist(tmp_path):
-    _refused(["train", "--layers", "12,100000000,2"], "1,500,000,002 parameters", tmp_path)
+    refused(["train", "--layers", "12,100000000,2"], "1,500,000,002 parameters", tmp_path)
 
 
 def test_too_many_images_for_a_sheet_are_refused_before_training(tmp_path):
     rows = "\n".join(f"{i % 3}," + ",".join("1" for _ in range(36)) for i in range(20_000))
     csv = write_csv(tmp_path / "big.csv", "label," + ",".join(f"p{i}" for i in range(36))
                     + "\n" + rows + "\n")
-    _refused(["export", "--net", "cnn", "--data", str(csv), "--shape", "6x6", "--out",
+    refused(["export", "--net", "cnn", "--data", str(csv), "--shape", "6x6", "--out",
               str(tmp_path / "a.xlsx")], "columns; Excel allows 16,384", tmp_path)
 
 
@@ -79,7 +75,7 @@ def test_a_huge_csv_is_refused_by_its_size_without_reading_it(tmp_path):
     big = tmp_path / "big.csv"
     with open(big, "wb") as f:
         f.truncate(200 * 2**20)  # sparse: 200 MB that cost nothing to make
-    _refused(["train", "--data", str(big), "--shape", "2x2"], "sheetnet reads at most 64 MB",
+    refused(["train", "--data", str(big), "--shape", "2x2"], "sheetnet reads at most 64 MB",
              tmp_path)
 
 
@@ -113,7 +109,7 @@ def test_train_memory_stays_flat_over_a_hundred_thousand_iterations():
 ])
 def test_unreadable_csv_content_is_one_line(tmp_path, content, message):
     csv = write_csv(tmp_path / "d.csv", content)
-    _refused(["train", "--data", str(csv), "--shape", "1x2"], message, tmp_path)
+    refused(["train", "--data", str(csv), "--shape", "1x2"], message, tmp_path)
 
 
 @pytest.mark.parametrize("kind", ["fifo", "device", "folder"])
@@ -126,7 +122,7 @@ def test_data_that_is_not_a_regular_file_says_so(tmp_path, kind):
     else:
         path = "/dev/zero"
     message = "is a folder" if kind == "folder" else "is not a regular file"
-    _refused(["train", "--data", str(path), "--shape", "1x2"], message, tmp_path)
+    refused(["train", "--data", str(path), "--shape", "1x2"], message, tmp_path)
 
 
 @pytest.mark.parametrize("text, message", [
@@ -141,7 +137,7 @@ def test_init_files_that_break_json_readers_are_one_line(tmp_path, text, message
         message = "the key 'b2' is given twice"
     path = tmp_path / "init.json"
     path.write_text(text)
-    _refused(["train", "--init", str(path)], message, tmp_path)
+    refused(["train", "--init", str(path)], message, tmp_path)
 
 
 @pytest.mark.parametrize("value", ["1.5", True, None])
@@ -150,7 +146,7 @@ def test_init_numbers_must_be_numbers(tmp_path, value):
     book["b3"][0] = value
     path = tmp_path / "init.json"
     path.write_text(json.dumps(book))
-    _refused(["train", "--init", str(path)], "b3 must be 2 numbers", tmp_path)
+    refused(["train", "--init", str(path)], "b3 must be 2 numbers", tmp_path)
 
 
 def test_a_negative_seed_is_one_line():
@@ -166,7 +162,7 @@ def test_a_negative_seed_is_one_line():
     (["train", "--iterations", "1", "--json", "/proc/run.json"], "could not write /proc/run"),
 ])
 def test_bad_values_and_unwritable_places_are_one_line(tmp_path, args, message):
-    _refused(args, message, tmp_path)
+    refused(args, message, tmp_path)
 
 
 def test_a_full_disk_while_writing_json_is_one_line(tmp_path, monkeypatch):
@@ -233,18 +229,6 @@ def test_a_file_that_appears_during_an_export_is_not_replaced(tmp_path, monkeypa
 # --- verify is an audit --------------------------------------------------------------------
 
 
-def _edit_inputs(path, out, **settings):
-    """A copy whose Inputs settings say otherwise (as text or numbers)."""
-    wb = openpyxl.load_workbook(path)
-    ws = wb["Inputs"]
-    for r in range(4, 30):
-        key = ws.cell(r, 1).value
-        if key in settings:
-            ws.cell(r, 3).value = settings[key]
-    wb.save(out)
-    return out
-
-
 @pytest.mark.parametrize("settings", [
     {"iterations": 100_000_000}, {"classes": 100_000_000},
     {"architecture": "dense 100000000, sigmoid, dense 2"},
@@ -252,7 +236,7 @@ def _edit_inputs(path, out, **settings):
 ])
 def test_verify_refuses_tampered_settings_before_rebuilding_the_run(tmp_path, settings):
     out = export(tmp_path, "mlp.xlsx", "--iterations", "1")
-    bad = _edit_inputs(out, tmp_path / "bad.xlsx", **settings)
+    bad = edit_settings(out, tmp_path / "bad.xlsx", settings)
     with no_work():
         result = runner.invoke(app, ["verify", str(bad)])
     assert result.exit_code == 2 and "settings are damaged" in result.output, result.output
@@ -343,7 +327,7 @@ def test_a_workbook_resaved_by_gnumeric_verifies_quietly(tmp_path):
     (["--loss", "mse"], "--loss mse"),
 ])
 def test_twolayer_refuses_options_its_check_cannot_honour(tmp_path, args, message):
-    _refused(["export", "--net", "twolayer", "--out", str(tmp_path / "a.xlsx"), *args],
+    refused(["export", "--net", "twolayer", "--out", str(tmp_path / "a.xlsx"), *args],
              message, tmp_path)
 
 
