@@ -12,7 +12,21 @@ spreadsheet engine and checks every cell against the core. From Python::
 
 __version__ = "0.1.0"
 
-from sheetnet.api import Training, export, train, verify  # noqa: E402
 from sheetnet.errors import SheetnetError  # noqa: E402
 
 __all__ = ["SheetnetError", "Training", "__version__", "export", "train", "verify"]
+_API = {"Training", "export", "train", "verify"}
+
+
+def __getattr__(name: str):
+    """The API on first use, so that ``import sheetnet`` (and the command's start) stays light
+    until a function is called."""
+    if name in _API:
+        from sheetnet import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'sheetnet' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_API})

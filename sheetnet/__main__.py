@@ -1,3 +1,3 @@
-from sheetnet.cli import main
+from sheetnet.launch import main
 
 main()

@@ -34,7 +34,7 @@ def write_atomically(out: Path, write: Callable[[str], T], force: bool = False) 
     """
     out = Path(out)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+        fd, tmp = tempfile.mkstemp(prefix=_prefix(out, ".tmp"), suffix=".tmp", dir=out.parent)
     except OSError as e:
         raise _cannot(out, e) from None
     os.close(fd)
@@ -59,6 +59,13 @@ def check_out(path: Path, force: bool, suffix: str) -> None:
     (or an existing one without ``force``)."""
     if path.suffix.lower() != suffix:
         raise SheetnetError(f"{path}: the file name must end in {suffix}")
+    longest = _name_max(path.parent)
+    if len(os.fsencode(path.name)) > longest:
+        raise SheetnetError(f"{path.name[:40]}…: the file name is {len(os.fsencode(path.name))}"
+                            f" bytes; this file system allows {longest}: give a shorter name")
+    if path.is_symlink() and not path.exists() and not force:
+        raise SheetnetError(f"{path} is a symbolic link to {os.readlink(path)}, which does not"
+                            " exist; give another name, or add --force to replace the link")
     if path.is_dir():
         raise SheetnetError(f"{path} is a folder; give a file name ending in {suffix}")
     if not path.parent.is_dir():
@@ -71,11 +78,29 @@ def check_out(path: Path, force: bool, suffix: str) -> None:
 def check_writable(out: Path) -> None:
     """Refuse early (before any work) when ``out``'s folder takes no new file."""
     try:
-        fd, probe = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".probe", dir=out.parent)
+        fd, probe = tempfile.mkstemp(prefix=_prefix(out, ".probe"), suffix=".probe",
+                                     dir=out.parent)
     except OSError as e:
         raise _cannot(out, e) from None
     os.close(fd)
     os.unlink(probe)
+
+
+def _name_max(folder: Path) -> int:
+    """The longest file name (in bytes) ``folder``'s file system takes."""
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return 255
+
+
+def _prefix(out: Path, suffix: str) -> str:
+    """A temporary file's name prefix beside ``out``: ``.name.``, the name shortened so that
+    the whole temporary name (8 random characters and ``suffix`` added) still fits the file
+    system when ``out``'s own name does."""
+    room = _name_max(out.parent) - 2 - 8 - len(suffix)
+    name = os.fsencode(out.name)[:max(room, 1)]
+    return f".{os.fsdecode(name).encode('utf-8', 'ignore').decode('utf-8', 'ignore')}."
 
 
 def _place_new(tmp: str, out: Path) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sheetnet.core import cells
 from sheetnet.core.budget import MAX_DATA_BYTES
 from sheetnet.errors import SheetnetError
 from sheetnet.files import read_text
@@ -204,6 +205,7 @@ def parse_csv(text: str, shape: tuple[int, ...], *, name: str, source: str,
         label = row[0].strip()
         if not label:
             raise SheetnetError(f"{source}: line {i} has an empty label; give every image a label")
+        cells.check_text(label, f"{source}: line {i}'s label")
         raw_labels.append(label)
         try:
             pixels[i - 2] = [float(v) for v in row[1:]]
@@ -214,6 +216,9 @@ def parse_csv(text: str, shape: tuple[int, ...], *, name: str, source: str,
         if not np.all(np.isfinite(pixels[i - 2])):
             raise SheetnetError(f"{source}: line {i} has a pixel that is not finite (nan/inf);"
                                 " pixels must be finite numbers")
+        for value in pixels[i - 2]:
+            if problem := cells.number_problem(value):
+                raise SheetnetError(f"{source}: line {i} has a pixel {problem}")
     as_numbers = [_label(v) for v in raw_labels]
     if values:
         bad = [v for v, n in zip(raw_labels, as_numbers, strict=True) if not isinstance(n, float)]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sheetnet import notation as names
-from sheetnet.core import descent
+from sheetnet.core import cells, descent
 from sheetnet.core.trace import Trace
 from sheetnet.errors import SheetnetError
 from sheetnet.pairs.functions import Function
@@ -47,6 +47,7 @@ def parse_start(text: str) -> np.ndarray:
         raise SheetnetError(f"--start {text!r} is not X,Y; write it like --start 3,2") from None
     if not (math.isfinite(x) and math.isfinite(y)):
         raise SheetnetError(f"--start {text!r} needs finite numbers, e.g. --start 3,2")
+    cells.check_numbers(np.array([x, y]), f"--start {text!r}")
     return np.array([x, y])
 
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from sheetnet.core import cells
 from sheetnet.errors import SheetnetError
 
 Params = dict[str, np.ndarray]
@@ -44,6 +45,7 @@ def validate_params(shapes: Mapping[str, tuple[int, ...]], obj: object, source: 
                                 f" needs {fmt_shape(shape)}")
         if not np.all(np.isfinite(value)):
             raise SheetnetError(f"{source}: {key} holds a value that is not finite; use numbers")
+        cells.check_numbers(value, f"{source}: {key}")
         params[key] = value
     return params
 
