@@ -1,0 +1,163 @@
+"""Every exported workbook follows the content models of ECMA-376's transitional schemas
+(``ooxml_models.py``: element order, required and unknown elements, cell and formula types,
+style indices, sheet names) and the package rules (a content type for every part, every
+relationship's target present): what Excel's loader checks before it shows a workbook without
+a repair. The checker is shown to fail on each kind of defect it looks for."""
+
+import posixpath
+import zipfile
+from xml.etree import ElementTree
+
+import pytest
+
+from tests.conftest import export
+from tests.workbook import ooxml_models as m
+from tests.workbook.test_stored_values import NETS, SMALL
+
+VARIANTS = [pytest.param(net, SMALL[net], id=net) for net in NETS if isinstance(net, str)] + [
+    pytest.param("digits", SMALL["digits"], id="digits", marks=pytest.mark.slow),
+    pytest.param("gd", ["--compare", "gd,momentum,adam"], id="gd-compare"),
+    pytest.param("mlp", ["--iterations", "2", "--optimizer", "adam", "--batch-size", "8",
+                         "--l2", "0.01", "--eta-decay", "0.1"], id="mlp-adam-batches-l2-decay"),
+    pytest.param("cnn", ["--iterations", "1", "--arch", "conv 2 3x3 pad 1, relu, maxpool 2,"
+                         " conv 2 2x2, sigmoid, dense 3"], id="cnn-two-convolutions"),
+]
+
+
+def problems_of(path) -> list[str]:
+    """Everything in an .xlsx package that its schemas or Excel's rules do not allow."""
+    found: list[str] = []
+    with zipfile.ZipFile(path) as z:
+        names = set(z.namelist())
+        xml = {n: ElementTree.fromstring(z.read(n)) for n in names
+               if n.endswith((".xml", ".rels"))}
+    found += _package(names, xml)
+    styles, style_problems = m.check_styles(xml["xl/styles.xml"])
+    found += style_problems + m.check_tree(xml["xl/styles.xml"], m.SML, "styles")
+    workbook = xml["xl/workbook.xml"]
+    found += m.check_tree(workbook, m.SML, "workbook")
+    found += m.check_sheet_names([s.get("name") for s in workbook.iter()
+                                  if s.tag.endswith("}sheet")])
+    for name, root in xml.items():
+        if name.startswith("xl/worksheets/sheet"):
+            found += m.check_tree(root, m.SML, name) + m.check_sheet_cells(root, styles, name)
+        elif name.startswith("xl/charts/chart"):
+            found += m.check_tree(root, m.CHART, name)
+            found += [f"{name}: scatterStyle {s.get('val')!r}" for s in root.iter()
+                      if s.tag.endswith("}scatterStyle") and s.get("val")
+                      not in m.SCATTER_STYLES]
+        elif name.startswith("xl/drawings/drawing"):
+            found += m.check_tree(root, m.DRAWING, name)
+    return found
+
+
+_OFFICE = "application/vnd.openxmlformats-officedocument."
+CONTENT_TYPES = {  # the parts Excel opens by their content type, as ECMA-376 Part 1 names them
+    "xl/workbook.xml": _OFFICE + "spreadsheetml.sheet.main+xml",
+    "xl/worksheets/sheet": _OFFICE + "spreadsheetml.worksheet+xml",
+    "xl/styles.xml": _OFFICE + "spreadsheetml.styles+xml",
+    "xl/theme/theme": _OFFICE + "theme+xml",
+    "xl/charts/chart": _OFFICE + "drawingml.chart+xml",
+    "xl/drawings/drawing": _OFFICE + "drawing+xml",
+    "docProps/core.xml": "application/vnd.openxmlformats-package.core-properties+xml",
+    "docProps/app.xml": _OFFICE + "extended-properties+xml",
+    ".rels": "application/vnd.openxmlformats-package.relationships+xml",
+}
+
+
+def _package(names: set[str], xml: dict) -> list[str]:
+    """OPC: every part has the content type its kind needs, and every internal relationship
+    points at a part."""
+    types = xml["[Content_Types].xml"]
+    defaults = {e.get("Extension").lower(): e.get("ContentType") for e in types
+                if e.tag.endswith("}Default")}
+    overrides = {e.get("PartName").lstrip("/"): e.get("ContentType") for e in types
+                 if e.tag.endswith("}Override")}
+    found = [f"[Content_Types].xml names {p}, which is missing" for p in set(overrides) - names]
+    for name in sorted(names - {"[Content_Types].xml"}):
+        given = overrides.get(name, defaults.get(name.rsplit(".", 1)[-1].lower()))
+        wanted = next((t for kind, t in CONTENT_TYPES.items()
+                       if name.startswith(kind) or name.endswith(kind)), None)
+        if given is None or (wanted is not None and given != wanted):
+            found.append(f"{name} has content type {given}, not {wanted}")
+    for rels, root in xml.items():
+        if not rels.endswith(".rels"):
+            continue
+        base = posixpath.dirname(posixpath.dirname(rels))  # xl/_rels/x.rels -> xl
+        for rel in root:
+            if rel.get("TargetMode") == "External":
+                continue
+            target = rel.get("Target")
+            path = (target.lstrip("/") if target.startswith("/")
+                    else posixpath.normpath(posixpath.join(base, target)))
+            if path not in names:
+                found.append(f"{rels}: {rel.get('Id')} points at {target}, which is missing")
+    return found
+
+
+@pytest.mark.parametrize("net, args", VARIANTS)
+def test_every_workbook_follows_the_schemas(tmp_path, net, args):
+    out = export(tmp_path, f"{net}.xlsx", "--net", net, *args)
+    assert problems_of(out) == []
+
+
+# --- the checker finds what it looks for -----------------------------------------------------
+
+
+def _edited(src, out, part, old: bytes, new: bytes):
+    with zipfile.ZipFile(src) as a, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as b:
+        for item in a.infolist():
+            body = a.read(item.filename)
+            if item.filename == part:
+                assert old in body, (part, old)
+                body = body.replace(old, new, 1)
+            b.writestr(item.filename, body)
+    return out
+
+
+@pytest.fixture(scope="module")
+def gd(tmp_path_factory):
+    return export(tmp_path_factory.mktemp("gd"), "gd.xlsx", "--net", "gd")
+
+
+def _first(path, prefix: str) -> str:
+    with zipfile.ZipFile(path) as z:
+        return sorted(n for n in z.namelist() if n.startswith(prefix))[0]
+
+
+@pytest.mark.parametrize("prefix, old, new, expected", [
+    ("xl/charts/chart", b'<scatterStyle val="lineMarker" />', b"", "<scatterStyle> is required"),
+    ("xl/charts/chart", b'<scatterStyle val="lineMarker" />', b'<scatterStyle val="dots" />',
+     "scatterStyle 'dots'"),
+    ("xl/worksheets/sheet", b"<sheetData>", b"<sheetData><row r=\"0\"/>", "row 0 after row 0"),
+    ("xl/worksheets/sheet", b"</worksheet>", b"<mergeCells /></worksheet>",
+     "<mergeCells> is out of order"),
+    ("xl/worksheets/sheet", b'<c r="A1" s="1" t="inlineStr">', b'<c r="A1" s="1" t="d">',
+     "A1 has type 'd'"),
+    ("xl/worksheets/sheet", b'<c r="A1" s="1"', b'<c r="A1" s="9999"', "has style 9999"),
+    ("xl/workbook.xml", b"<sheets>", b"<sheets><sheet name=\"a:b\" sheetId=\"99\" r:id=\"x\"/>",
+     "sheet name 'a:b'"),
+    ("xl/styles.xml", b"<cellXfs count=\"", b"<cellXfs><xf fontId=\"99\"/></cellXfs><cellXfs"
+     b" count=\"", "<cellXfs> is out of order"),
+    ("xl/workbook.xml", b"<definedNames>", b"<definedNames><frob/>", "<frob> (in <definedNames>)"),
+])
+def test_the_checker_finds_each_defect(gd, tmp_path, prefix, old, new, expected):
+    assert problems_of(gd) == []
+    bad = _edited(gd, tmp_path / "bad.xlsx", _first(gd, prefix), old, new)
+    found = problems_of(bad)
+    assert any(expected in p for p in found), found
+
+
+def test_the_checker_finds_a_part_without_its_content_type(gd, tmp_path):
+    bad = _edited(gd, tmp_path / "bad.xlsx", "[Content_Types].xml",
+                  b'PartName="/xl/workbook.xml"', b'PartName="/xl/nothere.xml"')
+    found = problems_of(bad)
+    assert "xl/workbook.xml has content type application/xml, not application/vnd.openxml" \
+           "formats-officedocument.spreadsheetml.sheet.main+xml" in found
+    assert "[Content_Types].xml names xl/nothere.xml, which is missing" in found
+
+
+def test_the_checker_finds_a_relationship_to_a_missing_part(gd, tmp_path):
+    bad = _edited(gd, tmp_path / "bad.xlsx", "xl/_rels/workbook.xml.rels",
+                  b'Target="styles.xml"', b'Target="style.xml"')
+    assert any("points at style.xml, which is missing" in p for p in problems_of(bad))
