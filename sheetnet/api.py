@@ -1,21 +1,25 @@
 """sheetnet from Python (a notebook, a script): train, export and verify, as the CLI does.
 
     >>> import sheetnet
-    >>> run = sheetnet.train("mlp", eta=0.5, iterations=20)
-    >>> run.cost[-1] < run.cost[0]
+    >>> run = sheetnet.train("mlp", eta=0.5, iterations=20, layers=[12, 3, 2])
+    >>> bool(run.cost[-1] < run.cost[0])
     True
     >>> sheetnet.export(run, "mlp.xlsx", force=True)   # doctest: +SKIP
     >>> sheetnet.verify("mlp.xlsx").ok                 # doctest: +SKIP
     True
 
 Options are the CLI's, as keywords with underscores (``filter_size=2``, ``output_activation=
-"softmax"``, ``momentum=0.8``). Every problem raises ``sheetnet.SheetnetError`` with the CLI's
-one-line message.
+"softmax"``, ``momentum=0.8``), in Python's own values: numbers (NumPy's too), lists or tuples
+where the CLI takes a list (``layers=[12, 5, 2]``, ``compare=["gd", "adam"]``, ``start=(3, 2)``,
+``shape=(8, 8)``), a dict of arrays for ``init``, and for ``data`` a CSV's path or arrays
+(``data=images, labels=labels``). A run reads as one line; ``run.history()`` is its table.
+Every problem raises ``sheetnet.SheetnetError`` in one line naming the keyword or option.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -25,11 +29,15 @@ from sheetnet import presets
 from sheetnet.audit import engines
 from sheetnet.audit.verify import Report
 from sheetnet.audit.verify import verify as _verify
+from sheetnet.core import data as data_mod
+from sheetnet.core import gd
+from sheetnet.core.data import Dataset
 from sheetnet.core.run import Run
 from sheetnet.core.trace import Trace
 from sheetnet.errors import SheetnetError
 from sheetnet.files import check_out
 from sheetnet.pairs import optim
+from sheetnet.presets.exercises import points_data
 from sheetnet.presets.options import Options
 from sheetnet.workbook import xlsx
 from sheetnet.workbook.layout import WorkbookSpec
@@ -54,44 +62,194 @@ class Training:
         """Share classified right at iterations 0..N; None for nets that do not classify."""
         return self.trace.accuracy if self.trace.has_accuracy else None
 
+    @property
+    def costs(self) -> dict[str, np.ndarray]:
+        """Each compared rule's curve (``gd --compare``: z per step, by rule), else the one
+        cost curve under its block name."""
+        model = self.run.model
+        if isinstance(model, gd.Comparison):
+            return {r.name: self.trace.series(f"{r.name}.z") for r in model.rules}
+        return {self.trace.cost_name: self.cost}
+
     def blocks(self, iteration: int) -> dict[str, np.ndarray]:
         """Every block of one iteration by its name (``z2``, ``delta3``, ``dC_dW2`` …), as in
-        the workbook's Map sheet and ``--json``."""
-        if not 0 <= iteration < len(self.trace.iterations):
-            raise SheetnetError(f"iteration {iteration} is outside"
-                                f" 0..{len(self.trace.iterations) - 1}")
-        return dict(self.trace.iterations[iteration])
+        the workbook's Map sheet and ``--json``; ``-1`` is the last iteration."""
+        count = len(self.trace.iterations)
+        if isinstance(iteration, (bool, np.bool_)) or not isinstance(iteration,
+                                                                     (int, np.integer)):
+            raise SheetnetError(f"blocks({iteration!r}): give an iteration number 0 to"
+                                f" {count - 1} (or -1 for the last)")
+        if not -count <= iteration < count:
+            raise SheetnetError(f"iteration {iteration} is outside 0..{count - 1} (or -{count}"
+                                " to -1 from the end)")
+        return dict(self.trace.iterations[int(iteration)])
 
     @property
     def descriptions(self) -> dict[str, str]:
         """What each block is, in the book's notation."""
         return dict(self.trace.descriptions)
 
+    def history(self, as_frame: bool | None = None):
+        """The run iteration by iteration: ``iteration`` and each cost curve (and
+        ``accuracy``), as a dict of arrays; a pandas DataFrame with ``as_frame`` (None: when
+        pandas is installed)."""
+        table: dict[str, np.ndarray] = {"iteration": np.arange(len(self.cost))}
+        table.update(self.costs)
+        if self.accuracy is not None:
+            table["accuracy"] = self.accuracy
+        if as_frame is False:
+            return table
+        try:
+            import pandas as pd
+        except ImportError:
+            if as_frame:
+                raise SheetnetError("history(as_frame=True) needs pandas; pip install pandas,"
+                                    " or use the dict history() gives") from None
+            return table
+        return pd.DataFrame(table).set_index("iteration")
+
+    def __repr__(self) -> str:
+        parts = [f"net={self.net!r}", f"iterations={self.run.iterations}",
+                 f"eta={self.run.eta:g}"]
+        for name, curve in self.costs.items():
+            parts.append(f"{name} {_short(curve[0])} → {_short(curve[-1])}")
+        if self.accuracy is not None:
+            parts.append(f"accuracy {self.accuracy[0]:.1%} → {self.accuracy[-1]:.1%}")
+        parts.append(f"{len(self.trace.iterations[0])} blocks an iteration")
+        return f"Training({', '.join(parts)})"
+
+
+def _short(value: float) -> str:
+    """A number as a person reads it: 6 significant digits, scientific beyond 1e6."""
+    return f"{value:.6g}" if abs(value) < 1e6 else f"{value:.3e}"
+
 
 _FIELDS = {f.name for f in fields(Options)} - {"hyper"}
-_TEXT = {"arch": 'arch="conv 4 3x3, relu, maxpool 2, dense 10"', "layers": 'layers="12,5,2"',
-         "shape": 'shape="8x8"', "activation": 'activation="relu"',
-         "output_activation": 'output_activation="softmax"', "loss": 'loss="cross-entropy"',
-         "pool": 'pool="average"', "function": 'function="bowl"', "start": 'start="3,2"',
-         "compare": 'compare="gd,adam"', "optimizer": 'optimizer="adam"'}  # text options
+# options that take a whole number, with an example each; the rest of the numbers are real
+_WHOLE = {"iterations": 50, "seed": 0, "filters": 3, "filter_size": 3, "pool_size": 2,
+          "padding": 1, "batch_size": 8}
+_REAL = {"eta": 0.5, "leaky_slope": 0.01, "huber_delta": 1.0, "l1": 0.001, "l2": 0.01,
+         "eta_decay": 0.01}
+# text options, and how a list or tuple of their parts is joined (None: text only)
+_TEXT: dict[str, str | None] = {
+    "arch": ", ", "layers": ",", "compare": ",", "start": ",", "shape": "x",
+    "activation": None, "output_activation": None, "loss": None, "pool": None,
+    "function": None, "optimizer": None}
+_EXAMPLE = {"arch": '"conv 4 3x3, relu, maxpool 2, dense 10"', "layers": "[12, 5, 2]",
+            "compare": '["gd", "adam"]', "start": "(3, 2)", "shape": "(8, 8)",
+            "activation": '"relu"', "output_activation": '"softmax"',
+            "loss": '"cross-entropy"', "pool": '"average"', "function": '"bowl"',
+            "optimizer": '"adam"'}
 
 
-def options(**given: object) -> Options:
-    """The CLI's options from keywords; an unknown one is a ``SheetnetError``."""
+def _whole(key: str, value: object) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)) \
+            or not float(value).is_integer():
+        raise SheetnetError(f"{key}={value!r}: give a whole number, e.g. {key}={_WHOLE[key]}")
+    if key == "seed" and value < 0:
+        raise SheetnetError(f"seed={value!r}: give 0 or more, e.g. seed=0")
+    return int(value)
+
+
+def _real(key: str, value: object, example: object = 0.5) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        raise SheetnetError(f"{key}={value!r}: give a number, e.g. {key}={example}")
+    return float(value)
+
+
+def _text(key: str, value: object) -> str:
+    joiner = _TEXT[key]
+    if isinstance(value, str):
+        return value
+    if joiner is not None and isinstance(value, (list, tuple, np.ndarray)) and len(value) \
+            and all(isinstance(v, (str, int, float, np.number)) and not isinstance(v, bool)
+                    for v in value):
+        return joiner.join(str(v) for v in value)
+    raise SheetnetError(f"{key}={value!r}: give it as text or as a list of its parts, e.g."
+                        f" {key}={_EXAMPLE[key]}" if joiner else
+                        f"{key}={value!r}: give it as text, e.g. {key}={_EXAMPLE[key]}")
+
+
+def _path(key: str, value: object) -> Path:
+    if isinstance(value, (str, os.PathLike)):
+        return Path(value)
+    raise SheetnetError(f"{key}={value!r}: give a file's path (str or Path)")
+
+
+def _init(value: object) -> Path | dict[str, object]:
+    """A path to a JSON file, or the parameters themselves (a dict of arrays or lists)."""
+    if isinstance(value, Mapping):
+        return {str(k): np.asarray(v).tolist() if isinstance(v, (np.ndarray, np.number))
+                else v for k, v in value.items()}
+    if isinstance(value, (str, os.PathLike)):
+        return Path(value)
+    raise SheetnetError(f"init={value!r}: give a JSON file's path or a dict of arrays such as"
+                        ' {"W2": ..., "b2": ...}')
+
+
+def _data(preset: presets.Preset | None, value: object, labels: object,
+          shape: object) -> Path | Dataset:
+    """A CSV's path, or arrays: images with ``labels`` (or a pair (images, labels)); for the
+    regression, points (n, 2)."""
+    if isinstance(value, (str, os.PathLike)):
+        if labels is not None:
+            raise SheetnetError("labels= goes with data given as an array; a CSV holds its own")
+        return Path(value)
+    if isinstance(value, Dataset):
+        return value
+    if preset is None:
+        raise SheetnetError("data given as arrays needs the net: train(net, data=...)")
+    if preset.name == "regression":
+        return points_data(np.asarray(value, dtype=float).reshape(-1, 2), "data", "data")
+    if isinstance(value, tuple) and len(value) == 2 and labels is None:
+        value, labels = value
+    if labels is None:
+        raise SheetnetError("data given as an array needs labels=[...] (one an image), or give"
+                            " data=(images, labels)")
+    size = None if shape is None else data_mod.parse_shape(_text("shape", shape))
+    return data_mod.from_arrays(value, labels, size, values=bool(getattr(preset, "values",
+                                                                         False)))
+
+
+def _bool(key: str, value: object) -> bool:
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise SheetnetError(f"{key}={value!r}: give True or False")
+
+
+def options(net: str | None = None, **given: object) -> Options:
+    """The CLI's options from Python values (numbers, text, lists, tuples, dicts, paths,
+    arrays), each checked in one line naming its keyword; ``net`` is needed for data given as
+    arrays."""
+    preset = presets.get(net) if net is not None else None
     hypers = optim.hypers()
-    hyper = {k: float(v) for k, v in given.items() if k in hypers and v is not None}  # type: ignore[arg-type]
+    labels = given.pop("labels", None)
     unknown = [k for k in given if k not in _FIELDS and k not in hypers]
     if unknown:
         raise SheetnetError(f"unknown option {unknown[0]!r}; the options are the CLI's with"
                             " underscores: " + ", ".join(sorted(_FIELDS | set(hypers))))
-    plain = {k: v for k, v in given.items() if k in _FIELDS}
-    for key, value in plain.items():
-        if key in _TEXT and value is not None and not isinstance(value, str):
-            raise SheetnetError(f"{key}={value!r}: give it as text, as on the command line,"
-                                f" e.g. {_TEXT[key]}")
-    for key in ("init", "data"):
-        if plain.get(key) is not None:
-            plain[key] = Path(plain[key])  # type: ignore[arg-type]
+    hyper = {k: _real(k, v, hypers[k][0].default) for k, v in given.items()
+             if k in hypers and v is not None}
+    plain: dict[str, object] = {}
+    for key, value in given.items():
+        if key in hypers or value is None:
+            continue
+        if key in _WHOLE:
+            plain[key] = _whole(key, value)
+        elif key in _REAL:
+            plain[key] = _real(key, value, _REAL[key])
+        elif key == "shuffle":
+            plain[key] = _bool(key, value)
+        elif key == "init":
+            plain[key] = _init(value)
+        elif key == "data":
+            plain[key] = _data(preset, value, labels, given.get("shape"))
+        else:
+            plain[key] = _text(key, value)
+    if labels is not None and "data" not in plain:
+        raise SheetnetError("labels= goes with data=: the images they label")
+    if isinstance(plain.get("data"), Dataset):
+        plain.pop("shape", None)  # the arrays' shape is the data set's own
     return Options(**plain, hyper=hyper)  # type: ignore[arg-type]
 
 
@@ -100,7 +258,7 @@ def train(net: str = "mlp", *, progress: Callable[[int], None] | None = None,
     """Train a preset (``sheetnet nets`` lists them) with the CLI's options; every block of
     every iteration is kept (``progress(k)`` is called after iteration k)."""
     preset = presets.get(net)
-    opts = options(**given)
+    opts = options(net, **given)
     run = preset.run(opts, detail=True)
     return Training(preset.name, run, preset.trace(run, progress), opts)
 
@@ -109,13 +267,16 @@ def export(what: Training | str, out: str | Path, *, force: bool = False,
            progress: Callable[[str], None] | None = None, **given: object) -> Path:
     """Write a workbook: of a ``Training``, or of a preset trained with ``given`` options.
     Every formula cell stores the value NumPy computed. Returns the path written."""
-    out = Path(out)
-    check_out(out, force, ".xlsx")
+    out = _path("out", out)
+    check_out(out, _bool("force", force), ".xlsx")
     if isinstance(what, str):
         preset = presets.get(what)
-        run = preset.run(options(**given), workbook=True)
+        run = preset.run(options(what, **given), workbook=True)
         spec = layout(preset, run)  # refused here, before any training, if too big
         trace = preset.trace(run)
+    elif not isinstance(what, Training):
+        raise SheetnetError(f"export({what!r}, …): give a net's name or a run from"
+                            " sheetnet.train()")
     else:
         if given:
             raise SheetnetError("options go to train(); export(training, path) writes that run")
@@ -139,8 +300,12 @@ def verify(path: str | Path, engine: str | Sequence[str] = engines.DEFAULT,
     """Recalculate a workbook in a spreadsheet engine (``"ironcalc"``, ``"libreoffice"``,
     ``"gnumeric"``, a list of them or ``"all"``) and compare every cell with NumPy; the report's
     ``ok`` says whether every cell agrees within 1e-9."""
-    names = [engine] if isinstance(engine, str) else list(engine)
-    return _verify(Path(path), names, timeout)
+    names = [engine] if isinstance(engine, str) else list(engine) \
+        if isinstance(engine, (list, tuple)) else None
+    if not names or not all(isinstance(n, str) for n in names):
+        raise SheetnetError(f"engine={engine!r}: name an engine ({', '.join(engines.ENGINES)}),"
+                            " a list of them or \"all\"")
+    return _verify(_path("path", path), names, _real("timeout", timeout, 600))
 
 
 __all__ = ["SheetnetError", "Training", "export", "options", "train", "verify",

@@ -126,6 +126,35 @@ class Report:
         found = self.findings + [d for r in self.engines for d in r.first_differences(limit)]
         return found[:limit]
 
+    @property
+    def roots(self) -> list[str]:
+        """The root cells of every engine: differing cells whose references all agree, so
+        their own formula is what is wrong (named with the engine when several ran)."""
+        many = len(self.engines) > 1
+        return [f"{root} ({e.title})" if many else root for e in self.engines for root in e.roots]
+
+    def table(self) -> dict[str, list]:
+        """The per-block comparison as columns (one row a block and engine): ``block``,
+        ``engine``, ``cells``, ``max_abs``, ``max_err``, ``bad``, ``first_bad``; a DataFrame
+        is ``pandas.DataFrame(report.table())``."""
+        columns: dict[str, list] = {k: [] for k in ("block", "engine", "cells", "max_abs",
+                                                    "max_err", "bad", "first_bad")}
+        for e in self.engines:
+            for b in e.blocks.values():
+                for key, value in (("block", b.name), ("engine", e.engine), ("cells", b.cells),
+                                   ("max_abs", b.max_abs), ("max_err", b.max_err),
+                                   ("bad", b.bad), ("first_bad", b.first_bad)):
+                    columns[key].append(value)
+        return columns
+
+    def __repr__(self) -> str:
+        engines_ran = " and ".join(e.title for e in self.engines) or "no engine"
+        verdict = "every cell agrees" if self.ok else (
+            f"{sum(e.bad for e in self.engines):,} cells differ, {len(self.findings)}"
+            f" finding{'s' * (len(self.findings) != 1)}")
+        return (f"Report({self.path.name!r}, net {self.preset!r}, ok={self.ok}: {verdict};"
+                f" {self.cells:,} cells compared in {engines_ran})")
+
 
 def check_file(path: Path) -> None:
     if not path.is_file():

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
@@ -141,7 +142,7 @@ def _shipped(filename: str, shape: tuple[int, int], name: str) -> Dataset:
     return parse_csv(text, shape, name=name, source=filename)
 
 
-def load_csv(path: Path, shape: tuple[int, ...], values: bool = False) -> Dataset:
+def load_csv(path: Path, shape: tuple[int, ...] | None, values: bool = False) -> Dataset:
     """A user's CSV file: ``label`` then channels·rows·cols pixel columns (``values``: numeric
     targets). shape: (rows, cols) or (rows, cols, channels)."""
     text = read_text(path, "--data", MAX_DATA_BYTES)
@@ -174,10 +175,11 @@ def _label(text: str) -> Label:
     return value if math.isfinite(value) else text
 
 
-def parse_csv(text: str, shape: tuple[int, ...], *, name: str, source: str,
+def parse_csv(text: str, shape: tuple[int, ...] | None, *, name: str, source: str,
               values: bool = False) -> Dataset:
     """Parse ``label,p…`` rows; with ``values`` the labels are numeric targets, not classes.
-    shape: (rows, cols) or (rows, cols, channels)."""
+    shape: (rows, cols) or (rows, cols, channels); None: one row of as many pixels as the
+    header names (the inputs of a fully connected net)."""
     rows = csv_rows(text, source)
     if not rows:
         raise SheetnetError(f"{source}: the CSV is empty; it needs a header row `label,p11,…`"
@@ -188,10 +190,10 @@ def parse_csv(text: str, shape: tuple[int, ...], *, name: str, source: str,
                             f" {','.join(header[:3])}…); put the label first, then the pixels")
     if not body:
         raise SheetnetError(f"{source}: the CSV has a header but no images; add one row per image")
-    rows_, cols_, channels = (*shape, 1)[:3]
+    rows_, cols_, channels = (*shape, 1)[:3] if shape else (1, len(header) - 1, 1)
     n_pixels = rows_ * cols_ * channels
     given = f"{rows_}x{cols_}" + (f"x{channels}" if channels > 1 else "")
-    if len(header) - 1 != n_pixels:
+    if len(header) - 1 != n_pixels or n_pixels < 1:
         raise SheetnetError(
             f"{source}: {len(header) - 1} pixel columns do not fit --shape {given}"
             f" ({n_pixels} pixels); give the image's real --shape ROWSxCOLS or"
@@ -202,29 +204,87 @@ def parse_csv(text: str, shape: tuple[int, ...], *, name: str, source: str,
         if len(row) != len(header):
             raise SheetnetError(f"{source}: line {i} has {len(row)} columns, the header has"
                                 f" {len(header)}; every row needs a label and {n_pixels} pixels")
-        label = row[0].strip()
-        if not label:
-            raise SheetnetError(f"{source}: line {i} has an empty label; give every image a label")
-        cells.check_text(label, f"{source}: line {i}'s label")
-        raw_labels.append(label)
+        raw_labels.append(row[0].strip())
         try:
             pixels[i - 2] = [float(v) for v in row[1:]]
         except ValueError:
             bad = next(v for v in row[1:] if not is_number(v))
             raise SheetnetError(f"{source}: line {i} has a pixel {bad!r} that is not a number;"
                                 " pixels must be numbers") from None
-        if not np.all(np.isfinite(pixels[i - 2])):
-            raise SheetnetError(f"{source}: line {i} has a pixel that is not finite (nan/inf);"
-                                " pixels must be finite numbers")
-        for value in pixels[i - 2]:
-            if problem := cells.number_problem(value):
-                raise SheetnetError(f"{source}: line {i} has a pixel {problem}")
+    return _dataset(pixels, raw_labels, (rows_, cols_, channels), name, source, values,
+                    lambda k: f"line {k + 2}")
+
+
+def from_arrays(images: object, labels: object, shape: tuple[int, int, int] | None, *,
+                values: bool = False, source: str = "data") -> Dataset:
+    """A data set from Python: ``images`` an array (N, pixels), (N, rows, cols) or
+    (N, channels, rows, cols) of numbers; ``labels`` N labels (numbers or text), or N target
+    values with ``values``. ``shape`` (rows, cols, channels) reads (N, pixels) as images;
+    without it such rows are one row of pixels each."""
+    try:
+        x = np.array(images, dtype=float)
+    except (TypeError, ValueError):
+        raise SheetnetError(f"{source}: the images must be an array of numbers (N images ×"
+                            " their pixels)") from None
+    if x.ndim not in (2, 3, 4) or x.shape[0] < 1 or x[0].size < 1:
+        raise SheetnetError(f"{source}: the images have shape {x.shape}; give (N, pixels),"
+                            " (N, rows, cols) or (N, channels, rows, cols)")
+    found = {2: None, 3: (*x.shape[1:], 1), 4: (*x.shape[2:], x.shape[1])}[x.ndim]
+    if shape is None:
+        shape = found or (1, x.shape[1], 1)
+    elif found is not None and tuple(found) != tuple(shape):
+        raise SheetnetError(f"{source}: images of shape {x.shape[1:]} do not match shape"
+                            f" {'x'.join(map(str, shape))}; give one or the other")
+    if shape[0] * shape[1] * shape[2] != x[0].size:
+        raise SheetnetError(f"{source}: {x[0].size} pixels an image do not fit shape"
+                            f" {'x'.join(map(str, shape))}")
+    if isinstance(labels, (str, bytes)) or not hasattr(labels, "__len__"):
+        raise SheetnetError(f"{source}: labels must be a list of {len(x)} labels (numbers or"
+                            " text), one an image")
+    items = list(np.asarray(labels, dtype=object).ravel()) if np.ndim(labels) > 1 else \
+        list(labels)  # type: ignore[arg-type]
+    if len(items) != len(x):
+        raise SheetnetError(f"{source}: {len(items)} labels for {len(x)} images; give one"
+                            " label an image")
+    texts = []
+    for k, label in enumerate(items):
+        if isinstance(label, (bool, np.bool_)) or not isinstance(label, (str, int, float,
+                                                                         np.number)):
+            raise SheetnetError(f"{source}: label {k} is {label!r}; a label is a number or"
+                                " text")
+        texts.append(label.strip() if isinstance(label, str) else repr(float(label)))
+    return _dataset(x.reshape(len(x), -1), texts, tuple(shape), "data", source, values,
+                    lambda k: f"image {k}")
+
+
+def _dataset(pixels: np.ndarray, raw_labels: list[str], shape: tuple[int, ...], name: str,
+             source: str, values: bool, where: Callable[[int], str]) -> Dataset:
+    """Checks shared by a CSV and arrays: labels a cell can hold, finite pixels a cell can
+    hold, at least two classes that differ beyond case (or numeric targets)."""
+    rows_, cols_, channels = shape
+    for k, label in enumerate(raw_labels):
+        if not label:
+            raise SheetnetError(f"{source}: {where(k)} has an empty label; give every image a"
+                                " label")
+        if _CONTROL.search(label):
+            raise SheetnetError(f"{source}: {where(k)}'s label holds a control character, which"
+                                " no workbook cell can hold; remove it")
+        cells.check_text(label, f"{source}: {where(k)}'s label")
+    bad = ~np.isfinite(pixels)
+    if bad.any():
+        k = int(np.argwhere(bad)[0][0])
+        raise SheetnetError(f"{source}: {where(k)} has a pixel that is not finite (nan/inf);"
+                            " pixels must be finite numbers")
+    if found := cells.first_problem(pixels):
+        (k, _), problem = found
+        raise SheetnetError(f"{source}: {where(k)} has a pixel {problem}")
     as_numbers = [_label(v) for v in raw_labels]
     if values:
-        bad = [v for v, n in zip(raw_labels, as_numbers, strict=True) if not isinstance(n, float)]
-        if bad:
-            raise SheetnetError(f"{source}: the label {bad[0]!r} is not a number; this net learns"
-                                " a number per row, so every label must be one")
+        bad_labels = [v for v, n in zip(raw_labels, as_numbers, strict=True)
+                      if not isinstance(n, float)]
+        if bad_labels:
+            raise SheetnetError(f"{source}: the label {bad_labels[0]!r} is not a number; this"
+                                " net learns a number per row, so every label must be one")
         return Dataset(name=name, x=pixels, labels=tuple(as_numbers), classes=(),
                        shape=(rows_, cols_), values=True, channels=channels)
     labels: list[Label] = (as_numbers if all(isinstance(v, float) for v in as_numbers)

@@ -61,6 +61,9 @@ PRESETS: dict[str, Preset] = {  # in the book's order, then the classics
 
 
 def get(name: str) -> Preset:
+    if not isinstance(name, str):
+        raise SheetnetError(f"net={name!r}: name a net as text, one of: {', '.join(PRESETS)}"
+                            " (see `sheetnet nets`)")
     key = name.lower()
     if key not in PRESETS:
         raise SheetnetError(f"unknown net {name!r}; choose one of: {', '.join(PRESETS)}"

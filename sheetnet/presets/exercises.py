@@ -180,16 +180,22 @@ def load_points(path: Path) -> Dataset:
             x, y = (float(v) for v in row)
         except ValueError:
             raise SheetnetError(f"--data {path}: line {i} is not two numbers x,y") from None
-        if not (np.isfinite(x) and np.isfinite(y)):
-            raise SheetnetError(f"--data {path}: line {i} has a number that is not finite")
-        for value in (x, y):
-            if problem := cells.number_problem(value):
-                raise SheetnetError(f"--data {path}: line {i} has a number {problem}")
         points.append((x, y))
-    xy = np.array(points).reshape(-1, 2)
-    regression.check_points(xy[:, 0], f"--data {path}")
-    return Dataset(path.name, xy[:, :1], tuple(float(v) for v in xy[:, 1]), (), (1, 1),
-                   values=True)
+    return points_data(np.array(points).reshape(-1, 2), path.name, f"--data {path}",
+                       lambda k: f"line {k + 2}")
+
+
+def points_data(xy: np.ndarray, name: str, source: str,
+                where: Callable[[int], str] = lambda k: f"point {k}") -> Dataset:
+    """Points (n, 2) of x and y as the regression's data, each a finite number a cell holds."""
+    for k, (x, y) in enumerate(xy):
+        if not (np.isfinite(x) and np.isfinite(y)):
+            raise SheetnetError(f"{source}: {where(k)} has a number that is not finite")
+    if found := cells.first_problem(xy):
+        (k, _), problem = found
+        raise SheetnetError(f"{source}: {where(k)} has a number {problem}")
+    regression.check_points(xy[:, 0], source)
+    return Dataset(name, xy[:, :1], tuple(float(v) for v in xy[:, 1]), (), (1, 1), values=True)
 
 
 @dataclass(frozen=True)
@@ -204,7 +210,9 @@ class Regression(Exercise):
 
     def run(self, opts: Options, workbook: bool = False, detail: bool = False) -> Run:
         opts.unused("iterations", "eta", "data", "start", net=self.name)
-        if opts.data is not None:
+        if isinstance(opts.data, Dataset):
+            ds, origin = opts.data, f"data ({opts.data.n_images} points, given from Python)"
+        elif opts.data is not None:
             ds, origin = load_points(opts.data), f"--data {Path(opts.data).name}"
         else:
             ds = Dataset("heights", np.array(regression.HEIGHTS)[:, None],

@@ -90,14 +90,21 @@ class NetPreset:
         hyper.update(model_hypers(net))
         self.check_size(net, ds.n_images, iterations, rule, workbook, detail or workbook)
         batches = stepping.batches(opts, ds.n_images, iterations)
-        if opts.init is not None:
+        if isinstance(opts.init, Mapping):
+            params = validate_params(net.param_shapes(), dict(opts.init), "init")
+            init_origin = "init (given from Python)"
+        elif opts.init is not None:
             params = validate_params(net.param_shapes(), read_json(opts.init), str(opts.init))
             init_origin = f"--init {Path(opts.init).name}"
         else:
             params = INITS[self.init_text](net, opts.seed_value)
             init_origin = f"{self.init_text}, --seed {opts.seed_value}"
-        data_origin = (f"--data {Path(opts.data).name}" if opts.data
-                       else f"{ds.name} (built in: {data_mod.BUILTIN[ds.name][2]})")
+        if isinstance(opts.data, Dataset):
+            data_origin = f"data ({ds.n_images} images {ds.shape_text}, given from Python)"
+        elif opts.data is not None:
+            data_origin = f"--data {Path(opts.data).name}"
+        else:
+            data_origin = f"{ds.name} (built in: {data_mod.BUILTIN[ds.name][2]})"
         return Run(self.name, net, ds, params, eta, iterations,
                    {"data": data_origin, "init": init_origin}, rule, hyper, batches)
 
@@ -210,14 +217,30 @@ class NetPreset:
 
 
 def load_data(preset: NetPreset, opts: Options) -> Dataset:
+    """The options' data set: built in, a CSV (whose images need ``--shape`` only where the
+    net reads them as images: a convolution or pooling), or a ``Dataset`` from the API."""
     if opts.data is None:
         if opts.shape is not None:
             raise SheetnetError("--shape goes with --data; the built-in data set has its own shape")
         return data_mod.builtin(preset.dataset)
-    if opts.shape is None:
+    if isinstance(opts.data, Dataset):
+        if opts.data.values != preset.values:
+            what = "target values" if preset.values else "class labels"
+            raise SheetnetError(f"--net {preset.name} learns from {what}; give data with such"
+                                " labels")
+        return opts.data
+    if opts.shape is None and _reads_images(preset, opts):
         raise SheetnetError(f"--data {opts.data} needs --shape ROWSxCOLS (or ROWSxCOLSxCHANNELS),"
-                            " e.g. --shape 4x3")
-    return data_mod.load_csv(Path(opts.data), data_mod.parse_shape(opts.shape), preset.values)
+                            " e.g. --shape 6x6: this net's convolution or pooling reads images")
+    shape = None if opts.shape is None else data_mod.parse_shape(opts.shape)
+    return data_mod.load_csv(Path(opts.data), shape, preset.values)
+
+
+def _reads_images(preset: NetPreset, opts: Options) -> bool:
+    """Whether the net's stack has a layer that reads images as maps (not rows of inputs)."""
+    if opts.arch is not None:
+        return any(layer.reads_maps for layer in layers.parse(opts.arch))
+    return "layers" not in preset.shorthands
 
 
 def _wrong_shorthand(flag: str, fully_connected: bool) -> str:

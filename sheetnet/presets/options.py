@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sheetnet.core.data import Dataset
 from sheetnet.errors import SheetnetError
 from sheetnet.files import read_text
 
@@ -19,8 +21,8 @@ class Options:
     iterations: int | None = None
     eta: float | None = None
     seed: int | None = None  # None: DEFAULT_SEED (``seed_value``); given, only where used
-    init: Path | None = None
-    data: Path | None = None
+    init: Path | Mapping[str, object] | None = None  # a JSON file, or (from Python) its object
+    data: Path | Dataset | None = None  # a CSV file, or (from Python) arrays made a Dataset
     shape: str | None = None
     filters: int | None = None  # the CNN's K, f, pooling (max or average) with its p, padding
     filter_size: int | None = None

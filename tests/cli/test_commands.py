@@ -52,7 +52,7 @@ def test_existing_output_is_kept_without_force(tmp_path):
     (["--iterations", "0"], "--iterations 0 must be at least 1"),
     (["--init", "missing.json"], "no such file"),
     (["--data", "missing.csv", "--shape", "1x2"], "no such file"),
-    (["--data", "{csv}"], "needs --shape"),
+    (["--net", "cnn", "--data", "{csv}"], "needs --shape"),
     (["--shape", "4x3"], "--shape goes with --data"),
     (["--data", "{csv}", "--shape", "3x3"], "do not fit --shape 3x3"),
     (["--data", "{one}", "--shape", "1x2"], "only one class"),
@@ -305,3 +305,13 @@ def test_show_prints_the_rules_state():
     assert result.exit_code == 0, result.output
     assert "update rule adam at iteration 2" in result.output
     assert all(h in result.output for h in ("m_hat", "v_hat", "∂C_T/∂p"))
+
+
+def test_a_fully_connected_net_takes_data_without_a_shape(tmp_path):
+    """Its inputs are a row of numbers: the header names them (a CNN's images need --shape)."""
+    csv = write_csv(tmp_path / "d.csv", "label,a,b,c\nx,1,0,1\ny,0,1,0\n")
+    out = tmp_path / "fc.xlsx"
+    result = runner.invoke(app, ["export", "--data", str(csv), "--out", str(out),
+                                 "--iterations", "2"])
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(app, ["verify", str(out)]).exit_code == 0
