@@ -30,7 +30,7 @@ from sheetnet.audit import engines
 from sheetnet.audit.verify import Report
 from sheetnet.audit.verify import verify as _verify
 from sheetnet.core import data as data_mod
-from sheetnet.core import gd
+from sheetnet.core import gd, health
 from sheetnet.core.data import Dataset
 from sheetnet.core.run import Run
 from sheetnet.core.trace import Trace
@@ -64,12 +64,15 @@ class Training:
 
     @property
     def costs(self) -> dict[str, np.ndarray]:
-        """Each compared rule's curve (``gd --compare``: z per step, by rule), else the one
-        cost curve under its block name."""
-        model = self.run.model
-        if isinstance(model, gd.Comparison):
-            return {r.name: self.trace.series(f"{r.name}.z") for r in model.rules}
-        return {self.trace.cost_name: self.cost}
+        """Each compared rule's curve (``gd --compare``: z per step, by rule), else the cost
+        curves under their block names (``C_T``; with batches ``C_T`` and the batch's)."""
+        return curves(self.run, self.trace)
+
+    @property
+    def warnings(self) -> list[str]:
+        """What went wrong in learning (the cost rose sharply, ended above its start, stopped
+        moving far from a minimum), as the CLI warns; empty for a healthy run."""
+        return health.warnings(self.costs, self.run.eta)
 
     def blocks(self, iteration: int) -> dict[str, np.ndarray]:
         """Every block of one iteration by its name (``z2``, ``delta3``, ``dC_dW2`` …), as in
@@ -117,6 +120,14 @@ class Training:
             parts.append(f"accuracy {self.accuracy[0]:.1%} → {self.accuracy[-1]:.1%}")
         parts.append(f"{len(self.trace.iterations[0])} blocks an iteration")
         return f"Training({', '.join(parts)})"
+
+
+def curves(run: Run, trace: Trace) -> dict[str, np.ndarray]:
+    """A run's cost curves by name: each compared rule's z (``gd --compare``), else the cost
+    block and those shown beside it."""
+    if isinstance(run.model, gd.Comparison):
+        return {r.name: trace.series(f"{r.name}.z") for r in run.model.rules}
+    return {name: trace.series(name) for name in (trace.cost_name, *trace.also)}
 
 
 def _short(value: float) -> str:

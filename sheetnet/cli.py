@@ -31,6 +31,7 @@ from rich.text import Text as RichText
 from sheetnet import __version__, api, layers, presets, terminal
 from sheetnet.audit import engines
 from sheetnet.audit import verify as audit_verify
+from sheetnet.core import health
 from sheetnet.errors import SheetnetError
 from sheetnet.files import check_out, write_atomically
 from sheetnet.pairs import functions, optim, outputs
@@ -317,13 +318,13 @@ def export(
     accuracy = (f", accuracy {trace.accuracy[0]:.1%} → {trace.accuracy[-1]:.1%}"
                 if trace.has_accuracy else "")
     if run.iterations:
-        for name in (trace.cost_name, *trace.also):
-            cost = trace.series(name)
-            console.print(f"  {name} {cost[0]:.6f} → {cost[-1]:.6f} over {run.iterations}"
-                          f" iterations{accuracy}", soft_wrap=True)
+        for name, cost in api.curves(run, trace).items():
+            console.print(f"  {name} {health.number(cost[0])} → {health.number(cost[-1])} over"
+                          f" {run.iterations} iterations{accuracy}", soft_wrap=True)
     else:
         console.print(f"  {trace.cost_name} = {trace.cost[0]:g}", soft_wrap=True)
     console.print(f"  next: [bold]sheetnet verify {out}[/]", soft_wrap=True)
+    _warn(run, trace)
 
 
 EngineOpt = Annotated[str, typer.Option(
@@ -421,9 +422,20 @@ def train(
     run = preset.run(opts, detail=blocks)
     trace = _train(preset, run, keep=None if blocks else [b for b, _, _ in terminal.EXTRA_COLUMNS])
     console.print(terminal.cost_table(trace, every or max(1, -(-run.iterations // 20))))
+    warnings = _warn(run, trace)
     if json_out is not None:
-        _write_json(json_out, trace.to_json(), force)
+        record = {"net": preset.name, "options": opts.given(), **trace.to_json(),
+                  "warnings": warnings}
+        _write_json(json_out, record, force)
         console.print(f"[green]✓[/] wrote {json_out}")
+
+
+def _warn(run, trace) -> list[str]:
+    """The run's learning warnings (``core.health``), each a line on stderr; the list."""
+    found = health.warnings(api.curves(run, trace), run.eta)
+    for line in found:
+        err_console.print(f"[bold yellow]warning:[/] {line}", soft_wrap=True, highlight=False)
+    return found
 
 
 def _write_json(path: Path, obj: object, force: bool) -> None:
@@ -480,8 +492,8 @@ def show(
         console.print(terminal.rule_table(blocks, run.rule, list(run.params), iteration))
     accuracy = (f", accuracy {float(blocks['accuracy']):.1%}" if "accuracy" in blocks
                 else "")
-    console.print(f"iteration {iteration}: C = {blocks['C'][i]:.6f},"
-                  f" C_T = {float(blocks['C_T']):.6f}{accuracy}")
+    console.print(f"iteration {iteration}: C = {health.number(blocks['C'][i])},"
+                  f" C_T = {health.number(float(blocks['C_T']))}{accuracy}")
 
 
 @app.command()

@@ -11,6 +11,7 @@ from rich.text import Text
 from sheetnet import notation as names
 from sheetnet.audit.verify import Report
 from sheetnet.core.data import is_number
+from sheetnet.core.health import number
 from sheetnet.core.net import Net
 from sheetnet.core.trace import Trace
 from sheetnet.layers.base import Block
@@ -36,7 +37,7 @@ def picture(pixels: np.ndarray, title: str = "", lo: float | None = None,
 
 
 # what train shows beside the cost when a run has it: (block, heading, format)
-EXTRA_COLUMNS = (("C_batch", "batch C", "{:.6f}"), ("eta_k", "ηₖ", "{:.6g}"))
+EXTRA_COLUMNS = (("C_batch", "batch C", number), ("eta_k", "ηₖ", "{:.6g}".format))
 
 
 def cost_table(trace: Trace, every: int = 1) -> Table:
@@ -55,9 +56,9 @@ def cost_table(trace: Trace, every: int = 1) -> Table:
     for k in range(n):
         if k % every and k != n - 1:
             continue
-        row = [str(k), *(f"{float(trace.iterations[k][b]):.6f}"
+        row = [str(k), *(number(float(trace.iterations[k][b]))
                          for b in (trace.cost_name, *trace.also))]
-        row += [fmt.format(float(trace.iterations[k][b])) for b, _, fmt in extras]
+        row += [fmt(float(trace.iterations[k][b])) for b, _, fmt in extras]
         if trace.has_accuracy:
             row.append(f"{trace.accuracy[k]:.1%}")
         table.add_row(*row)
@@ -104,7 +105,7 @@ def vector_table(title: str, columns: dict[str, np.ndarray],
         label = ([f"{classes[j]:g}" if isinstance(classes[j], float) else str(classes[j])]
                  if classes else [])
         table.add_row(str(j + 1), *label,
-                      *(f"{v[j]: .6f}" if j < len(v) else "" for v in columns.values()))
+                      *(number(v[j]) if j < len(v) else "" for v in columns.values()))
     return table
 
 

@@ -47,6 +47,23 @@ class Options:
     l2: float | None = None
     eta_decay: float | None = None
 
+    def given(self) -> dict[str, object]:
+        """The options set (not None), as JSON takes them: paths as text, a data set or
+        initial parameters from Python by what they are, hyperparameters by name."""
+        out: dict[str, object] = {}
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if name == "hyper" or value is None:
+                continue
+            if isinstance(value, Dataset):
+                value = f"{value.n_images} images {value.shape_text} (given from Python)"
+            elif isinstance(value, Mapping):
+                value = f"{', '.join(value)} (given from Python)"
+            elif isinstance(value, Path):
+                value = str(value)
+            out[name] = value
+        return {**out, **self.hyper}
+
     @property
     def seed_value(self) -> int:
         return DEFAULT_SEED if self.seed is None else self.seed
