@@ -30,7 +30,7 @@ from sheetnet.audit import engines
 from sheetnet.audit.verify import Report
 from sheetnet.audit.verify import verify as _verify
 from sheetnet.core import data as data_mod
-from sheetnet.core import gd, health
+from sheetnet.core import health, stamp
 from sheetnet.core.data import Dataset
 from sheetnet.core.run import Run
 from sheetnet.core.trace import Trace
@@ -66,7 +66,7 @@ class Training:
     def costs(self) -> dict[str, np.ndarray]:
         """Each compared rule's curve (``gd --compare``: z per step, by rule), else the cost
         curves under their block names (``C_T``; with batches ``C_T`` and the batch's)."""
-        return curves(self.run, self.trace)
+        return health.curves(self.run, self.trace)
 
     @property
     def warnings(self) -> list[str]:
@@ -120,14 +120,6 @@ class Training:
             parts.append(f"accuracy {self.accuracy[0]:.1%} → {self.accuracy[-1]:.1%}")
         parts.append(f"{len(self.trace.iterations[0])} blocks an iteration")
         return f"Training({', '.join(parts)})"
-
-
-def curves(run: Run, trace: Trace) -> dict[str, np.ndarray]:
-    """A run's cost curves by name: each compared rule's z (``gd --compare``), else the cost
-    block and those shown beside it."""
-    if isinstance(run.model, gd.Comparison):
-        return {r.name: trace.series(f"{r.name}.z") for r in run.model.rules}
-    return {name: trace.series(name) for name in (trace.cost_name, *trace.also)}
 
 
 def _short(value: float) -> str:
@@ -294,7 +286,7 @@ def export(what: Training | str, out: str | Path, *, force: bool = False,
         preset, run, trace = presets.get(what.net), what.run, what.trace
         preset.run(what.options, workbook=True)  # refuses a run too big for a workbook
         spec = layout(preset, run)
-    xlsx.write(spec, out, progress, force, trace)
+    xlsx.write(spec, out, progress, force, trace, (stamp.PROPERTY, stamp.make(run, trace)))
     return out
 
 

@@ -31,7 +31,7 @@ from rich.text import Text as RichText
 from sheetnet import __version__, api, layers, presets, terminal
 from sheetnet.audit import engines
 from sheetnet.audit import verify as audit_verify
-from sheetnet.core import health
+from sheetnet.core import health, stamp
 from sheetnet.errors import SheetnetError
 from sheetnet.files import check_out, write_atomically
 from sheetnet.pairs import functions, optim, outputs
@@ -44,6 +44,7 @@ from sheetnet.workbook import xlsx
 ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
 app = typer.Typer(rich_markup_mode="rich", no_args_is_help=True, add_completion=False,
+                  context_settings={"help_option_names": ["-h", "--help"]},
                   help="See how a neural network learns: the book's Excel exercises as live,"
                        " audited workbooks. Start with [bold]sheetnet nets[/], then"
                        " [bold]sheetnet export --net mlp --out mlp.xlsx[/] and [bold]sheetnet"
@@ -116,7 +117,7 @@ ItersOpt = Annotated[int | None, typer.Option(
 EtaOpt = Annotated[float | None, typer.Option(
     rich_help_panel=RUN, help="Learning rate η > 0 (default: the net's, see `sheetnet nets`).")]
 SeedOpt = Annotated[int | None, typer.Option(
-    min=0, rich_help_panel=RUN, help=f"Seed of the initial parameters and of --shuffle's orders"
+    rich_help_panel=RUN, help=f"Seed of the initial parameters and of --shuffle's orders"
                                      f" (0 or more; default {DEFAULT_SEED}; nets only).")]
 InitOpt = Annotated[Path | None, typer.Option(
     rich_help_panel=RUN, help="JSON file of initial parameters instead of --seed (mlp: W2, b2,"
@@ -256,6 +257,8 @@ def run_options(func):
 
 
 def _options(steps: int | None = None, **values) -> Options:
+    if values.get("seed") is not None and values["seed"] < 0:
+        raise SheetnetError(f"--seed {values['seed']} must be 0 or more, e.g. --seed 0")
     if steps is not None:
         if values["iterations"] is not None:
             raise SheetnetError("give --steps or --iterations, not both (they are the same)")
@@ -274,7 +277,8 @@ class _Rate(ProgressColumn):
 
 def _progress() -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    _Rate(), TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
+                    _Rate(), TimeElapsedColumn(), TextColumn("elapsed,"),
+                    TimeRemainingColumn(), TextColumn("left"),
                     console=console, transient=True,
                     disable=not console.is_terminal)  # no stray blank lines in pipes and logs
 
@@ -310,7 +314,8 @@ def export(
     trace = _train(preset, run, "NumPy core")  # every block: the cells store its numbers
     with _progress() as bar:
         task = bar.add_task("writing sheets", total=sheets)
-        cells = xlsx.write(spec, out, lambda name: bar.advance(task), force, trace)
+        cells = xlsx.write(spec, out, lambda name: bar.advance(task), force, trace,
+                           (stamp.PROPERTY, stamp.make(run, trace)))
     seconds = time.perf_counter() - started
     console.print(f"[green]✓[/] wrote [bold]{out}[/]: {sheets} sheets,"
                   f" {cells:,} formula cells in {seconds:.1f} s"
@@ -318,7 +323,7 @@ def export(
     accuracy = (f", accuracy {trace.accuracy[0]:.1%} → {trace.accuracy[-1]:.1%}"
                 if trace.has_accuracy else "")
     if run.iterations:
-        for name, cost in api.curves(run, trace).items():
+        for name, cost in health.curves(run, trace).items():
             console.print(f"  {name} {health.number(cost[0])} → {health.number(cost[-1])} over"
                           f" {run.iterations} iterations{accuracy}", soft_wrap=True)
     else:
@@ -358,40 +363,78 @@ class _VerifyProgress(audit_verify.Progress):
 @app.command()
 @user_errors
 def verify(
-    workbook: Annotated[Path, typer.Argument(help="A workbook written by `sheetnet export`.")],
+    workbooks: Annotated[list[Path], typer.Argument(
+        help="Workbooks written by `sheetnet export` (one or more).", show_default=False)],
     engine: EngineOpt = engines.DEFAULT,
     timeout: Annotated[float, typer.Option(help="Seconds each engine may take.")] = 600,
+    json_out: Annotated[Path | None, typer.Option(
+        "--json", help="Also write each workbook's report (every block, engine, finding and"
+                       " changed input) to this JSON file.")] = None,
+    force: ForceOpt = False,
 ) -> None:
-    """Recalculate a workbook in a real spreadsheet engine and check every cell against NumPy.
+    """Recalculate workbooks in a real spreadsheet engine and check every cell against NumPy.
 
-    Example: [bold]sheetnet verify mlp.xlsx[/], or [bold]sheetnet verify mlp.xlsx --engine all[/]
-    for three independent engines. Inputs (data, initial parameters, η) are read from the
-    workbook, so your edits count. Exit 0 when every cell agrees within 1e-9; where cells
-    differ, the cells that cause it are named first.
+    Example: [bold]sheetnet verify mlp.xlsx[/], [bold]sheetnet verify mlp.xlsx --engine all[/]
+    for three independent engines, or [bold]sheetnet verify *.xlsx --json report.json[/].
+    Inputs (data, initial parameters, η) are read from the workbook, so your edits count, and
+    the inputs you changed since the export are named with where the run now ends. Exit 0 when
+    every cell of every workbook agrees within 1e-9, 1 when one differs, 2 when one cannot be
+    checked; where cells differ, the cells that cause it are named first.
     """
     if not (math.isfinite(timeout) and timeout > 0):
         raise SheetnetError(f"--timeout {timeout} must be a positive number of seconds, e.g."
                             " --timeout 600")
+    if json_out is not None:
+        check_out(json_out, force, ".json")
+    engines.chosen(engine)  # an unknown or missing engine: one line before any workbook
+    code, records = 0, []
+    for workbook in workbooks:
+        if len(workbooks) > 1:
+            console.print(f"[bold]{escape(str(workbook))}[/]", highlight=False)
+        try:
+            report = _verify_one(workbook, engine, timeout)
+        except SheetnetError as e:
+            if len(workbooks) == 1:
+                raise
+            err_console.print(f"[bold red]error:[/] {escape(str(e))}", soft_wrap=True,
+                              highlight=False)
+            records.append({"path": str(workbook), "ok": False, "error": str(e)})
+            code = 2
+            continue
+        records.append(report.to_json())
+        code = max(code, 0 if report.ok else 1)
+    if json_out is not None:
+        _write_json(json_out, {"ok": code == 0, "reports": records}, force)
+        console.print(f"[green]✓[/] wrote {json_out}")
+    if code:
+        raise typer.Exit(code=code)
+
+
+def _verify_one(workbook: Path, engine: str, timeout: float) -> audit_verify.Report:
+    """One workbook's audit, shown: the table, the timings, what changed, the verdict."""
     bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                    TimeElapsedColumn(), console=console, transient=True,
                    disable=not console.is_terminal)
     with bar:
         report = audit_verify.verify(workbook, [engine], timeout, _VerifyProgress(bar))
-    if report.engines:
+    if any(e.failed is None for e in report.engines):
         console.print(terminal.report_table(report))
         timing = "; ".join(f"{e.title} {e.recalc_seconds:.1f} s"
-                           f" ({e.peak_bytes / 2**20:,.0f} MB)" for e in report.engines)
+                           f" ({e.peak_bytes / 2**20:,.0f} MB)" for e in report.engines
+                           if e.failed is None)
         console.print(f"{report.cells:,} cells compared per engine,"
                       f" {report.inputs_read:,} inputs read; {timing}; total"
                       f" {report.total_seconds:.1f} s", soft_wrap=True, highlight=False)
+    for line in terminal.edit_lines(report):
+        console.print(escape(line), soft_wrap=True, highlight=False)
     if report.ok:
         names = " and ".join(e.title for e in report.engines)
         console.print(f"[green]✓ every cell agrees with NumPy within {audit_verify.TOLERANCE:g}"
                       f" ({names})[/]", soft_wrap=True)
-        return
-    for line in terminal.failure_lines(report):
-        err_console.print(line, soft_wrap=True, highlight=False)
-    raise typer.Exit(code=1)
+    else:
+        for line in terminal.failure_lines(report):
+            err_console.print(line, soft_wrap=True, highlight=False)
+    return report
 
 
 @app.command()
@@ -432,7 +475,7 @@ def train(
 
 def _warn(run, trace) -> list[str]:
     """The run's learning warnings (``core.health``), each a line on stderr; the list."""
-    found = health.warnings(api.curves(run, trace), run.eta)
+    found = health.warnings(health.curves(run, trace), run.eta)
     for line in found:
         err_console.print(f"[bold yellow]warning:[/] {line}", soft_wrap=True, highlight=False)
     return found

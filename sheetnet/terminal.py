@@ -183,15 +183,16 @@ def report_table(report: Report) -> Table:
     table = Table(title=f"verify {report.path.name} · net {report.preset}")
     table.add_column("block")
     table.add_column("cells", justify="right")
-    single = len(report.engines) == 1
-    for e in report.engines:
+    ran = [e for e in report.engines if e.failed is None]
+    single = len(ran) == 1
+    for e in ran:
         if single:
             table.add_column("max |Δ|", justify="right")
         table.add_column("max error" if single else e.title, justify="right")
         table.add_column("", justify="center")
-    for name, first in report.engines[0].blocks.items():
+    for name, first in (ran[0].blocks.items() if ran else ()):
         row = [name, f"{first.cells:,}"]
-        for e in report.engines:
+        for e in ran:
             b = e.blocks.get(name)
             if b is None:
                 row += [""] * (3 if single else 2)
@@ -203,11 +204,25 @@ def report_table(report: Report) -> Table:
     return table
 
 
+def edit_lines(report: Report) -> list[str]:
+    """What a learner changed since the export, and where the run now ends (nothing when the
+    inputs are the export's or the export's stamp is gone)."""
+    if not report.changed:
+        return []
+    ends = "; ".join(f"{name} {number(value)} (the export's: "
+                     f"{number(report.exported_costs[name])})" if name in report.exported_costs
+                     else f"{name} {number(value)}" for name, value in report.costs.items())
+    return [f"inputs changed since the export: {', '.join(report.changed)}; the run now ends"
+            f" at {ends}"]
+
+
 def failure_lines(report: Report, limit: int = 5) -> list[str]:
     """What failed, causes first: the root cells, then how much follows from them; a finding
     that several engines share is printed once, naming them all."""
     found: dict[tuple[str, str], list[str]] = {}
     out = [f"[red]finding[/] {_escape(text)}" for text in report.findings]
+    out += [f"[red]engine failed[/] ({e.title}) {_escape(e.failed)}" for e in report.engines
+            if e.failed is not None]
     for e in report.engines:
         lines = [("error value", t) for t in e.error_cells[:limit]]
         if e.error_count > limit:

@@ -14,6 +14,7 @@ import zlib
 from dataclasses import dataclass
 from html import unescape
 from pathlib import Path
+from xml.etree import ElementTree
 from xml.etree.ElementTree import ParseError
 from xml.parsers import expat
 
@@ -67,6 +68,17 @@ class Archive:
             raise SheetnetError(f"{path.name}: a damaged .xlsx archive ({e}); export the"
                                 " workbook again") from None
         return cls(path, parts)
+
+    def property(self, name: str) -> str | None:
+        """A custom document property's text (``docProps/custom.xml``), or None."""
+        with zipfile.ZipFile(self.path) as z:
+            if "docProps/custom.xml" not in z.namelist():
+                return None
+            root = ElementTree.fromstring(z.read("docProps/custom.xml"))  # checked in open()
+        for prop in root:
+            if prop.get("name") == name and len(prop) == 1:
+                return prop[0].text or ""
+        return None
 
     def check_sheets(self, expected_cells: int) -> None:
         """Inflate the sheets within what ``expected_cells`` cells can take, each checked to be

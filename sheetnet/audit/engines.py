@@ -108,9 +108,10 @@ def run_child(argv: list[str], title: str, timeout: float, phase: Phase,
         stderr = err.read().decode("utf-8", "replace")
     if proc.returncode != 0:
         lines = [line for line in stderr.splitlines() if line.strip()]
-        raise SheetnetError(f"{title} could not recalculate the workbook"
-                            f" ({lines[-1].strip() if lines else f'exit {proc.returncode}'});"
-                            " is it a valid .xlsx workbook?")
+        said = lines[-1].strip()[:300] if lines else f"exit {proc.returncode}"
+        raise SheetnetError(f"{title} failed while recalculating ({said}); the workbook passed"
+                            " sheetnet's own checks, so this is the engine's failure: try"
+                            " again, or another --engine")
     # ru_maxrss is in kilobytes on Linux
     return Child(time.perf_counter() - started, usage.ru_maxrss * 1024, stderr)
 
@@ -235,8 +236,9 @@ def _libreoffice(src: Path, workdir: Path, timeout: float, phase: Phase,
         _remove_pipe(profile)
     result = outdir / (src.stem + ".xlsx")
     if not result.is_file():
-        raise SheetnetError(f"LibreOffice could not recalculate {src.name} (it wrote no file);"
-                            " is it a valid .xlsx workbook?")
+        raise SheetnetError(f"LibreOffice wrote no recalculated copy of {src.name}; the"
+                            " workbook passed sheetnet's own checks, so this is the engine's"
+                            " failure: try again, or another --engine")
     return _read_saved(result, child, phase, bounds)
 
 
@@ -275,8 +277,9 @@ def _gnumeric(src: Path, workdir: Path, timeout: float, phase: Phase,
     child = run_child([exe, "--recalc", "--export-type=Gnumeric_Excel:xlsx2", str(src),
                        str(result)], "Gnumeric", timeout, phase, cancel, env=env)
     if not result.is_file():
-        raise SheetnetError(f"Gnumeric could not recalculate {src.name} (it wrote no file);"
-                            " is it a valid .xlsx workbook?")
+        raise SheetnetError(f"Gnumeric wrote no recalculated copy of {src.name}; the"
+                            " workbook passed sheetnet's own checks, so this is the engine's"
+                            " failure: try again, or another --engine")
     return _read_saved(result, child, phase, bounds)
 
 

@@ -24,6 +24,7 @@ from sheetnet import presets
 from sheetnet.audit import causes, cells, engines
 from sheetnet.audit import values as vals
 from sheetnet.audit.archive import Archive, formula_text
+from sheetnet.core import health, stamp
 from sheetnet.core.run import Run
 from sheetnet.errors import SheetnetError
 from sheetnet.workbook import settings
@@ -79,6 +80,7 @@ class EngineReport:
     read_seconds: float = 0.0
     compare_seconds: float = 0.0
     peak_bytes: int = 0
+    failed: str | None = None  # why the engine gave no values (its own failure)
 
     @property
     def cells(self) -> int:
@@ -90,7 +92,17 @@ class EngineReport:
 
     @property
     def ok(self) -> bool:
-        return not self.error_cells and self.bad == 0
+        return self.failed is None and not self.error_cells and self.bad == 0
+
+    def to_json(self) -> dict[str, object]:
+        return {"engine": self.engine, "ok": self.ok, "failed": self.failed,
+                "cells": self.cells, "bad": self.bad, "error_count": self.error_count,
+                "error_cells": self.error_cells, "roots": self.roots,
+                "downstream": self.downstream, "seconds": round(self.recalc_seconds, 3),
+                "peak_bytes": self.peak_bytes,
+                "blocks": [{"block": b.name, "cells": b.cells, "max_abs": b.max_abs,
+                            "max_err": b.max_err, "bad": b.bad, "first_bad": b.first_bad}
+                           for b in self.blocks.values()]}
 
     def first_differences(self, limit: int = 5) -> list[str]:
         return [b.first_bad for b in self.blocks.values() if b.first_bad][:limit]
@@ -104,6 +116,17 @@ class Report:
     findings: list[str] = field(default_factory=list)  # the workbook's own, whatever engine
     inputs_read: int = 0
     total_seconds: float = 0.0
+    changed: list[str] | None = None  # inputs edited since the export (None: not known)
+    exported_costs: dict[str, float] = field(default_factory=dict)  # each curve's last value
+    costs: dict[str, float] = field(default_factory=dict)  # … as the workbook's inputs give it
+
+    def to_json(self) -> dict[str, object]:
+        """The whole report as JSON takes it (``verify --json``)."""
+        return {"path": str(self.path), "net": self.preset, "ok": self.ok,
+                "findings": self.findings, "changed_inputs": self.changed,
+                "exported_costs": self.exported_costs, "costs": self.costs,
+                "inputs_read": self.inputs_read, "seconds": round(self.total_seconds, 3),
+                "engines": [e.to_json() for e in self.engines]}
 
     @property
     def ok(self) -> bool:
@@ -157,6 +180,9 @@ class Report:
 
 
 def check_file(path: Path) -> None:
+    if path.is_dir():
+        raise SheetnetError(f"{path} is a folder; give the workbooks in it, e.g. sheetnet"
+                            f" verify {path / '*.xlsx'}")
     if not path.is_file():
         raise SheetnetError(f"{path}: no such file; give the path of a workbook made by"
                             " `sheetnet export`")
@@ -245,18 +271,34 @@ def verify(path: Path, engine_names: Sequence[str] = (engines.DEFAULT,), timeout
             progress.phase("NumPy", "reading the inputs")
             run, report.inputs_read = _read_inputs(scans, preset, skeleton,
                                                    [p for p in places if p.kind == "input"])
+            saved = stamp.read(archive.property(stamp.PROPERTY) or "")
+            if saved is not None:
+                report.changed = stamp.changed(saved["inputs"], stamp.inputs(run))
+                report.exported_costs = {str(k): float(v) for k, v in saved["costs"].items()
+                                         if isinstance(v, (int, float))}
             progress.done("NumPy")
             by_sheet: dict[str, list[Place]] = {}
             for p in present:
                 if p.kind != "input":
                     by_sheet.setdefault(p.sheet, []).append(p)
             for engine, future in zip(picked, running, strict=True):
-                done = future.result()
+                try:
+                    done = future.result()
+                except SheetnetError as e:  # the engine's own failure: the others still count
+                    if len(picked) == 1:
+                        raise
+                    report.engines.append(EngineReport(engine.name, engine.title,
+                                                       failed=str(e)))
+                    progress.done(engine.title)
+                    continue
                 er = EngineReport(engine.name, engine.title, recalc_seconds=done.seconds,
                                   read_seconds=done.read_seconds, peak_bytes=done.peak_bytes)
                 t0 = time.perf_counter()
                 progress.phase(engine.title, "re-running the NumPy core from its cells")
                 trace = preset.trace(run, anchor=EngineAnchor(done.values, places, run))
+                if not report.costs:
+                    report.costs = {name: float(curve[-1])
+                                    for name, curve in health.curves(run, trace).items()}
                 progress.phase(engine.title, "comparing with NumPy", total=len(done.values))
                 bad = _compare_all(done.values, by_sheet, trace, er,
                                    lambda t=engine.title: progress.advance(t))

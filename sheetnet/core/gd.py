@@ -34,7 +34,7 @@ def describe(rule: UpdateRule) -> dict[str, str]:
     if rule.name == GD.name:
         return dict(DESCRIPTIONS)
     steps = {f"d{p}": f"Δ{p}: {rule.name}'s step ({rule.summary})" for p in ("x", "y")}
-    state = {names.state(kind, p): f"{kind}: {rule.name}'s state for {p}" for kind in rule.state
+    state = {names.state(kind, p): rule.describe_state(kind, p) for kind in rule.state
              for p in ("x", "y")}
     return {**DESCRIPTIONS, **steps, **state}
 

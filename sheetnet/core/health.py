@@ -8,6 +8,10 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from sheetnet.core import gd
+from sheetnet.core.run import Run
+from sheetnet.core.trace import Trace
+
 SHARP = 1.0  # a step that more than doubles the cost …
 SHARP_OF_START = 0.1  # … by more than a tenth of where it started (not a wobble near 0)
 STILL = 1e-10  # a step that moves the cost by less than this (relative) does not move it
@@ -52,3 +56,11 @@ def warnings(costs: Mapping[str, np.ndarray], eta: float) -> list[str]:
                        " gradients are ≈ 0, or steps that jump across a valley and back);"
                        f" {smaller} or other initial weights")
     return out
+
+
+def curves(run: Run, trace: Trace) -> dict[str, np.ndarray]:
+    """A run's cost curves by name: each compared rule's z (``gd --compare``), else the cost
+    block and those shown beside it."""
+    if isinstance(run.model, gd.Comparison):
+        return {r.name: trace.series(f"{r.name}.z") for r in run.model.rules}
+    return {name: trace.series(name) for name in (trace.cost_name, *trace.also)}

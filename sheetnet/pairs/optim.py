@@ -51,6 +51,17 @@ class UpdateRule:
     # may follow from another of the same step (Adam's m̂ from its m)
     advance_xl: Callable[[str, Cells, Cells, Cells, int], dict[str, str]] = \
         field(default=lambda g, old, new, h, k: {})
+    # each kind of state as a reader sees it: (symbol, what it is)
+    meaning: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+
+    def symbol(self, kind: str) -> str:
+        """A kind of state as the sheets head it (Adam's ``m_hat`` is m̂)."""
+        return self.meaning.get(kind, (kind, ""))[0]
+
+    def describe_state(self, kind: str, param: str) -> str:
+        """What a kind of state is, for parameter ``param``: the Map's and ``--json``'s text."""
+        symbol, what = self.meaning.get(kind, (kind, "its state"))
+        return f"{symbol}: {what} ({self.name}'s state for {param})"
 
     def start(self, param: np.ndarray) -> dict[str, np.ndarray]:
         """The state before step 0: zeros (as in torch.optim)."""
@@ -135,6 +146,7 @@ MOMENTUM_RULE = UpdateRule(
     summary="momentum: v ← μv + g, p ← p − η·v",
     hypers=(MOMENTUM,),
     state=("v",),
+    meaning={"v": ("v", "the velocity, μv + g")},
     advance=lambda g, s, h, k: {"v": h["momentum"] * s["v"] + g},
     advance_xl=lambda g, old, new, h, k: {"v": f"{h['momentum']}*{old['v']}+{g}"},
     delta=lambda p, g, s, h, k: -h["eta"] * s["v"],
@@ -147,6 +159,7 @@ NESTEROV = UpdateRule(
     summary="Nesterov momentum: v ← μv + g, p ← p − η·(g + μv)",
     hypers=(MOMENTUM,),
     state=("v",),
+    meaning=MOMENTUM_RULE.meaning,
     advance=MOMENTUM_RULE.advance,
     advance_xl=MOMENTUM_RULE.advance_xl,
     delta=lambda p, g, s, h, k: -h["eta"] * (g + h["momentum"] * s["v"]),
@@ -169,6 +182,7 @@ ADAGRAD = UpdateRule(
     summary="AdaGrad: s ← s + g², p ← p − η·g/(√s + ε)",
     hypers=(_epsilon(1e-10),),
     state=("s",),
+    meaning={"s": ("s", "the sum of every g² so far")},
     advance=lambda g, s, h, k: {"s": s["s"] + g * g},
     advance_xl=lambda g, old, new, h, k: {"s": f"{old['s']}+{g}^2"},
     delta=lambda p, g, s, h, k: _scaled(g, s["s"], h),
@@ -181,6 +195,7 @@ RMSPROP = UpdateRule(
     summary="RMSprop: s ← ρs + (1 − ρ)g², p ← p − η·g/(√s + ε)",
     hypers=(RHO, _epsilon(1e-8)),
     state=("s",),
+    meaning={"s": ("s", "the running average of g², ρs + (1 − ρ)g²")},
     advance=lambda g, s, h, k: {"s": h["rho"] * s["s"] + (1 - h["rho"]) * (g * g)},
     advance_xl=lambda g, old, new, h, k: {"s": f"{h['rho']}*{old['s']}+(1-{h['rho']})*{g}^2"},
     delta=lambda p, g, s, h, k: _scaled(g, s["s"], h),
@@ -212,6 +227,12 @@ def _adam_step_xl(s: Cells, h: Cells) -> str:
     return f"{s['m_hat']}/(SQRT({s['v_hat']})+{h['epsilon']})"
 
 
+ADAM_MEANING = {
+    "m": ("m", "the running average of g, β₁m + (1 − β₁)g"),
+    "v": ("v", "the running average of g², β₂v + (1 − β₂)g²"),
+    "m_hat": ("m̂", "m without its bias towards its start at 0, m/(1 − β₁ᵗ)"),
+    "v_hat": ("v̂", "v without its bias towards its start at 0, v/(1 − β₂ᵗ)")}
+
 # m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g², m̂ = m/(1 − β₁ᵗ), v̂ = v/(1 − β₂ᵗ),
 # p ← p − η·m̂/(√v̂ + ε) (torch.optim.Adam; a penalty's gradient joins g first, not AdamW)
 ADAM = UpdateRule(
@@ -219,6 +240,7 @@ ADAM = UpdateRule(
     summary="Adam: m, v as running averages of g and g², p ← p − η·m̂/(√v̂ + ε)",
     hypers=(BETA1, BETA2, _epsilon(1e-8)),
     state=("m", "v", "m_hat", "v_hat"),
+    meaning=ADAM_MEANING,
     advance=_adam,
     advance_xl=_adam_xl,
     delta=lambda p, g, s, h, k: -h["eta"] * s["m_hat"] / (np.sqrt(s["v_hat"]) + h["epsilon"]),
@@ -232,6 +254,7 @@ ADAMW = UpdateRule(
     summary="AdamW: Adam with decoupled weight decay, p ← p − η·(m̂/(√v̂ + ε) + λp)",
     hypers=(BETA1, BETA2, _epsilon(1e-8), WEIGHT_DECAY),
     state=ADAM.state,
+    meaning=ADAM_MEANING,
     advance=_adam,
     advance_xl=_adam_xl,
     delta=lambda p, g, s, h, k: -h["eta"] * (_adam_step(s, h) + h["weight_decay"] * p),

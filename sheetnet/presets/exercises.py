@@ -140,6 +140,16 @@ class GradientDescent(Exercise):
         return Run(self.name, f, None, {"start": np.zeros(2)}, 1.0, steps, rule=rule,
                    hyper={h.name: h.default for h in rule.hypers})
 
+    def table(self, trace: Trace) -> tuple[str, list[str], list[list[str]]]:
+        """The steps in the sheet's columns and headings (x, y, ∂z/∂x, ∂z/∂y, the rule's
+        state, Δx, Δy, z); a comparison's under their blocks' names."""
+        title, heads, rows = steps_table(trace)
+        if any("." in name for name in heads):
+            return title, heads, rows
+        order = [0, *sorted(range(1, len(heads)), key=lambda i: heads[i] == "z")]
+        return (title, [gd_layout.HEADERS.get(heads[i], heads[i]) for i in order],
+                [[row[i] for i in order] for row in rows])
+
     def rebuild(self, skeleton: Run, found: Mapping[str, object]) -> Run:
         eta, start = _eta_and_start(found)
         hyper = {name: float(np.asarray(found[name]).ravel()[0]) for name in skeleton.hyper}

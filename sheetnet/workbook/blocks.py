@@ -130,7 +130,7 @@ def state_places(rule: UpdateRule, name: str, value: Place, first_col: int,
     ``value`` block, the j-th starting at column ``first_col + j·gap``."""
     return [Place(names.state(kind, name), value.sheet, value.row, first_col + j * gap,
                   value.rows, value.cols, iteration=value.iteration, tile=value.tile,
-                  description=f"{kind}: the update rule's state for {name}")
+                  description=rule.describe_state(kind, name))
             for j, kind in enumerate(rule.state)]
 
 

@@ -42,7 +42,7 @@ COLORS = ("1F3B73", "C0392B", "27AE60", "8E44AD", "E67E22", "2F6DB5")
 def columns(rule: UpdateRule) -> list[tuple[str, str, str]]:
     """The table's blocks left to right, each (block, header, what it is): the point, its
     gradient, the rule's state for x and for y, the step and z."""
-    state = [(names.state(kind, p), f"{kind} ({p})", f"{kind}: {rule.name}'s state for {p}")
+    state = [(names.state(kind, p), f"{rule.symbol(kind)} ({p})", rule.describe_state(kind, p))
              for kind in rule.state for p in ("x", "y")]
     steps = [(f"d{p}", f"Δ{p}", DESCRIPTIONS[f"d{p}"] if rule.name == "gd"
               else f"Δ{p}: {rule.name}'s step ({rule.summary})") for p in ("x", "y")]

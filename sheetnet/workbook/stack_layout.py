@@ -505,7 +505,7 @@ def _iteration_spec(run: Run, cols: Columns, k: int, here: Places,
                        cols.value: Styled("value", "header"),
                        cols.total: Styled("Σ images", "header")}}
         for j, kind in enumerate(states):
-            g[2][cols.state(j)] = Styled(kind, "header")
+            g[2][cols.state(j)] = Styled(run.rule.symbol(kind), "header")
         if cols.bands:
             g[BAND_ROW] = {2: Styled("column in image →", "element")}
             for first in (cols.value, cols.total, *(cols.state(j) for j in range(len(states)))):

@@ -25,6 +25,7 @@ from openpyxl.chart import Series as ChartSeries
 from openpyxl.chart.label import DataLabelList
 from openpyxl.chart.shapes import GraphicalProperties
 from openpyxl.formatting.rule import ColorScaleRule
+from openpyxl.packaging.custom import StringProperty
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.pagebreak import Break
@@ -91,11 +92,14 @@ SERIES_COLORS = ("1F3B73", "C0392B", "27AE60", "E67E22", "8E44AD", "2F6DB5")
 # --- the shell: everything but the cells, by openpyxl ---------------------------------------
 
 
-def _shell(spec: WorkbookSpec, trace: Trace | None = None) -> tuple[bytes, dict[str, int]]:
+def _shell(spec: WorkbookSpec, trace: Trace | None = None,
+           stamp: tuple[str, str] | None = None) -> tuple[bytes, dict[str, int]]:
     """The workbook with empty sheets, and the style id of each of ``STYLES`` (``trace``
-    decides the scale of a cost chart)."""
+    decides the scale of a cost chart; ``stamp``: a custom document property, name and text)."""
     wb = Workbook()
     wb.remove(wb.active)
+    if stamp is not None:
+        wb.custom_doc_props.append(StringProperty(name=stamp[0], value=stamp[1]))
     for sheet in spec.sheets:
         ws = wb.create_sheet(sheet.name)
         for col, width in sheet.widths.items():
@@ -257,8 +261,8 @@ BYTES_PER_CELL = 400  # the most one cell's XML takes: a long formula, its value
 
 
 def _write_archive(spec: WorkbookSpec, path: str, progress: Callable[[str], None] | None,
-                   trace: Trace | None) -> int:
-    shell, styles = _shell(spec, trace)
+                   trace: Trace | None, stamp: tuple[str, str] | None = None) -> int:
+    shell, styles = _shell(spec, trace, stamp)
     by_name = {s.name: s for s in spec.sheets}
     places: dict[str, list[Place]] = {}
     for p in spec.places:
@@ -410,11 +414,14 @@ def _bounds(ref: str) -> tuple[int, int, int, int]:
 
 
 def write(spec: WorkbookSpec, out: Path, progress: Callable[[str], None] | None = None,
-          force: bool = False, trace: Trace | None = None) -> int:
+          force: bool = False, trace: Trace | None = None,
+          stamp: tuple[str, str] | None = None) -> int:
     """Write the workbook to ``out`` (see ``files.write_atomically``); the formula cells.
 
     ``trace``: the run as NumPy computed it (every block); each formula cell stores its number,
     so a reader that does not recalculate (pandas, a file preview, Protected View) shows it.
+    ``stamp``: (name, text) of a custom document property (what the export remembers of its
+    run, ``core.stamp``).
     """
-    return write_atomically(Path(out), lambda tmp: _write_archive(spec, tmp, progress, trace),
-                            force)
+    return write_atomically(Path(out),
+                            lambda tmp: _write_archive(spec, tmp, progress, trace, stamp), force)

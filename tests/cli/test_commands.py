@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sheetnet.cli import app
-from tests.conftest import BOOK_INIT, write_csv
+from tests.conftest import BOOK_INIT, export, write_csv
 
 runner = CliRunner()
 
@@ -315,3 +315,15 @@ def test_a_fully_connected_net_takes_data_without_a_shape(tmp_path):
                                  "--iterations", "2"])
     assert result.exit_code == 0, result.output
     assert runner.invoke(app, ["verify", str(out)]).exit_code == 0
+
+
+def test_show_gd_heads_its_columns_as_the_sheet_does(tmp_path):
+    import openpyxl
+
+    out = export(tmp_path, "gd.xlsx", "--net", "gd", "--iterations", "3")
+    wb = openpyxl.load_workbook(out)
+    sheet = next(ws for ws in wb if ws.title not in ("Guide", "Inputs", "Map", "Summary"))
+    heads = [c.value for c in sheet[2] if c.value is not None]
+    result = runner.invoke(app, ["show", "--net", "gd", "--steps", "3"])
+    header = next(line for line in result.output.splitlines() if "∂z/∂x" in line)
+    assert [h.strip() for h in header.strip("┃ ").split("┃")] == ["i", *heads[1:]]

@@ -151,7 +151,7 @@ def test_init_numbers_must_be_numbers(tmp_path, value):
 
 def test_a_negative_seed_is_one_line():
     code, out, err = _sheetnet("train", "--seed", "-1")
-    assert code == 2 and err.count("\n") == 1 and "'--seed'" in err and "0" in err, err
+    assert code == 2 and err == "error: --seed -1 must be 0 or more, e.g. --seed 0\n", err
 
 
 @pytest.mark.parametrize("args, message", [
@@ -214,8 +214,8 @@ def test_a_file_that_appears_during_an_export_is_not_replaced(tmp_path, monkeypa
     out = tmp_path / "mlp.xlsx"
     real = xlsx._write_archive
 
-    def racing(spec, path, progress, trace):
-        cells = real(spec, path, progress, trace)
+    def racing(*args):
+        cells = real(*args)
         out.write_bytes(b"someone else's")  # another export finished first
         return cells
 

@@ -51,3 +51,24 @@ def test_a_rule_with_state_trains_every_net_in_numpy_and_in_the_cells(tmp_path, 
     report = verify(out)
     assert report.ok, report.first_differences()
     assert report.blocks[f"v_{name}"].cells == 4 * run.params[name].size
+
+
+def test_adams_bias_corrected_state_reads_as_the_book_writes_it(tmp_path):
+    """m̂ and v̂ are headed m̂ and v̂ (not m, v or m_hat), on gd's sheet and a net's, and say
+    what they are."""
+    import openpyxl
+
+    import sheetnet
+    from tests.conftest import export
+
+    out = export(tmp_path, "gd.xlsx", "--net", "gd", "--compare", "gd,adam", "--iterations", "2")
+    headers = [c.value for c in openpyxl.load_workbook(out)["adam"][2]]
+    assert headers[5:13] == ["m (x)", "m (y)", "v (x)", "v (y)", "m̂ (x)", "m̂ (y)", "v̂ (x)",
+                             "v̂ (y)"]
+    run = sheetnet.train("gd", compare="gd,adam", iterations=2)
+    assert run.descriptions["adam.m_hat_x"] == (
+        "adam: m̂: m without its bias towards its start at 0, m/(1 − β₁ᵗ) (adam's state for x)")
+    assert run.descriptions["adam.dx"].startswith("adam: Δx: adam's step (")
+    out = export(tmp_path, "mlp.xlsx", "--optimizer", "adam", "--iterations", "1")
+    row = [c.value for c in openpyxl.load_workbook(out)["Iter 0"][2]]
+    assert {"m", "v", "m̂", "v̂"} <= set(row)
