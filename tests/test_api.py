@@ -198,3 +198,18 @@ def test_a_report_reads_well_in_a_notebook(tmp_path):
     broken = sheetnet.verify(tmp_path / "broken.xlsx")
     assert "ok=False" in repr(broken)
     assert broken.roots and broken.roots[0].startswith("'Iter 1'!E5")
+
+
+def test_the_torch_example_without_torch_says_how_to_get_it():
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    code = ("import runpy, sys; sys.modules['torch'] = None; sys.argv = ['x'];"
+            f" runpy.run_path({str(ROOT / 'examples' / 'compare_with_torch.py')!r},"
+            " run_name='__main__')")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert "pip install torch" in proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
