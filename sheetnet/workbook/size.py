@@ -33,6 +33,8 @@ class Size:
     per_iteration: int  # formula cells of one iteration sheet (what a per-image trace holds)
     what: str = "the run"  # how messages name it
     taller: str = "units"  # what makes its sheets taller ("units", "--steps")
+    one_image_cols: int = 0  # the widest sheet's columns with one image (0: not known)
+    image_cols: int = 0  # the columns each further image adds
 
     def check(self) -> None:
         """Refuse (one line) a workbook beyond the limits."""
@@ -40,9 +42,16 @@ class Size:
             raise SheetnetError(f"{self.what} needs a sheet of {self.rows:,} rows; Excel allows"
                                 f" {MAX_ROWS:,}: use fewer {self.taller}")
         if self.cols > MAX_COLS:
+            if self.one_image_cols > MAX_COLS or not self.image_cols:
+                fix = (f"even one image needs {self.one_image_cols:,}: use smaller images or"
+                       f" fewer {self.taller}" if self.one_image_cols
+                       else "use fewer images (each takes its own columns)")
+            else:
+                most = (MAX_COLS - self.one_image_cols) // self.image_cols + 1
+                fix = (f"use {most:,} images or fewer (each takes {self.image_cols:,}"
+                       " columns)")
             raise SheetnetError(f"{self.what} needs a sheet of {self.cols:,} columns; Excel"
-                                f" allows {MAX_COLS:,}: use fewer images (each takes its own"
-                                " columns)")
+                                f" allows {MAX_COLS:,}: {fix}")
         if self.sheets > MAX_SHEETS:
             raise SheetnetError(f"{self.what} would write {self.sheets:,} sheets (one per"
                                 f" iteration); the limit is {MAX_SHEETS:,}: use --iterations"
@@ -73,7 +82,9 @@ def size_of_iteration_sheet(places: Iterable, *, iterations: int, other_cells: i
     cols = max(p.col + (max(p.images, 1) - 1) * p.stride + p.cols - 1 for p in places)
     summary = 2 * (iterations + 1)
     mapped = len(places) * (iterations + 1)  # the Map sheet links every block of every sheet
+    one = max(p.col + p.cols - 1 for p in places)
     return Size(iterations=iterations, sheets=iterations + 1 + other_sheets,
                 formula_cells=cells * (iterations + 1) + summary + mapped + other_cells,
                 rows=max(rows, other_rows, mapped + 1), cols=max(cols, other_cols),
-                per_iteration=cells, what=what, taller=taller)
+                per_iteration=cells, what=what, taller=taller, one_image_cols=one,
+                image_cols=max((p.stride for p in places if p.images > 1), default=0))

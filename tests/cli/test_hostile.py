@@ -357,3 +357,26 @@ def test_cnn_map_names_the_loss_it_uses(tmp_path):
     texts = [row[6] for row in wb["Map"].iter_rows(min_row=2, values_only=True) if row[0] == "C"]
     wb.close()
     assert texts and all("Σ(aᴼ − t)²/N" in t and "½" not in t for t in texts)
+
+
+def test_a_sheet_too_wide_for_one_image_does_not_suggest_fewer_images(tmp_path):
+    csv = write_csv(tmp_path / "wide.csv", "label," + ",".join(f"p{i}" for i in range(17000))
+                    + "\n" + "".join(f"{k},{','.join(['0.5'] * 17000)}\n" for k in (0, 1)))
+    line = refused(["export", "--net", "cnn", "--data", csv, "--shape", "1x17000", "--arch",
+                    "conv 2 1x1, sigmoid, dense 2", "--out", tmp_path / "w.xlsx"],
+                   "columns; Excel allows 16,384: even one image needs", tmp_path)
+    assert "use smaller images or fewer filters" in line and "fewer images" not in line
+
+
+def test_a_sheet_too_wide_for_its_images_says_how_many_fit(tmp_path):
+    csv = write_csv(tmp_path / "d.csv", "label," + ",".join(f"p{i}" for i in range(1000))
+                    + "\n" + "".join(f"{k % 2},{','.join(['0.5'] * 1000)}\n" for k in range(40)))
+    args = ["export", "--net", "cnn", "--data", csv, "--shape", "1x1000", "--arch",
+            "conv 1 1x1, sigmoid, dense 2", "--iterations", "1", "--out", tmp_path / "w.xlsx"]
+    line = refused(args, "columns; Excel allows 16,384: use 14 images or fewer (each takes 1,001"
+                   " columns)", tmp_path)
+    assert "42,045 columns" in line
+    # and 14 images do fit, as it says
+    rows = (tmp_path / "d.csv").read_text().splitlines()
+    (tmp_path / "d.csv").write_text("\n".join(rows[:15]) + "\n")
+    assert runner.invoke(app, [str(a) for a in args]).exit_code == 0
