@@ -137,12 +137,12 @@ _REAL = {"eta": 0.5, "leaky_slope": 0.01, "huber_delta": 1.0, "l1": 0.001, "l2":
 _TEXT: dict[str, str | None] = {
     "arch": ", ", "layers": ",", "compare": ",", "start": ",", "shape": "x",
     "activation": None, "output_activation": None, "loss": None, "pool": None,
-    "function": None, "optimizer": None}
+    "function": None, "optimizer": None, "init_scheme": None}
 _EXAMPLE = {"arch": '"conv 4 3x3, relu, maxpool 2, dense 10"', "layers": "[12, 5, 2]",
             "compare": '["gd", "adam"]', "start": "(3, 2)", "shape": "(8, 8)",
             "activation": '"relu"', "output_activation": '"softmax"',
             "loss": '"cross-entropy"', "pool": '"average"', "function": '"bowl"',
-            "optimizer": '"adam"'}
+            "optimizer": '"adam"', "init_scheme": '"he"'}
 
 
 def _whole(key: str, value: object) -> int:

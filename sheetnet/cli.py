@@ -122,6 +122,11 @@ SeedOpt = Annotated[int | None, typer.Option(
 InitOpt = Annotated[Path | None, typer.Option(
     rich_help_panel=RUN, help="JSON file of initial parameters instead of --seed (mlp: W2, b2,"
                               " W3, b3; cnn: F, bF, WO, bO).")]
+InitSchemeOpt = Annotated[str | None, typer.Option(
+    rich_help_panel=RUN, help="How initial weights are drawn from --seed: normal (standard"
+                              " normal, biases too), xavier (× √(2/(fan-in + fan-out))) or he"
+                              " (× √(2/fan-in)), biases 0 for both (default: the net's, see"
+                              " `sheetnet nets`).")]
 DataOpt = Annotated[Path | None, typer.Option(
     rich_help_panel=DATA, help="CSV of your own images: a `label` column, then the pixels row by"
                                " row.")]
@@ -218,7 +223,8 @@ ForceOpt = Annotated[bool, typer.Option("--force", "-f", rich_help_panel=OUTPUT,
 # them as one `Options`.
 RUN_OPTIONS: dict[str, tuple[object, object]] = {
     "iterations": (ItersOpt, None), "eta": (EtaOpt, None), "seed": (SeedOpt, None),
-    "init": (InitOpt, None), "data": (DataOpt, None), "shape": (ShapeOpt, None),
+    "init": (InitOpt, None), "init_scheme": (InitSchemeOpt, None), "data": (DataOpt, None),
+    "shape": (ShapeOpt, None),
     "filters": (FiltersOpt, None), "filter_size": (FilterSizeOpt, None), "pool": (PoolOpt, None),
     "pool_size": (PoolSizeOpt, None), "padding": (PaddingOpt, None),
     "layers": (LayersOpt, None), "arch": (ArchOpt, None), "activation": (ActOpt, None),

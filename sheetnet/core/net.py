@@ -245,14 +245,41 @@ def convolutional(image: tuple[int, int] = (6, 6), filters: int = 3, size: int =
 
 def init_normal(net: Net, seed: int) -> Params:
     """Standard-normal initial values, drawn in the order the net lists its parameters."""
-    return standard_normal(net.param_shapes(), seed)
+    return init(net, "normal", seed)
 
 
 def init_he(net: Net, seed: int) -> Params:
     """He initialisation: weights standard normal × √(2/fan-in), biases 0."""
+    return init(net, "he", seed)
+
+
+# each scheme's standard deviation of a weight (None: 1, and the biases drawn too), from its
+# fan-in and fan-out: torch.nn.init's xavier_normal_ and kaiming_normal_ (gain √2, fan-in)
+SCHEMES: dict[str, tuple[str, object]] = {
+    "normal": ("standard normal", None),
+    "xavier": ("Xavier (normal × √(2/(fan-in + fan-out)), biases 0)",
+               lambda fan_in, fan_out: np.sqrt(2.0 / (fan_in + fan_out))),
+    "he": ("He (normal × √(2/fan-in), biases 0)", lambda fan_in, fan_out: np.sqrt(2.0 / fan_in)),
+}
+
+
+def init(net: Net, scheme: str, seed: int) -> Params:
+    """A net's initial parameters: every parameter drawn standard normal from ``seed`` in the
+    order the net lists them, then scaled by ``scheme`` (``SCHEMES``); a parameter with a fixed
+    start (batch norm's γ and β) takes it."""
+    if scheme not in SCHEMES:
+        raise SheetnetError(f"--init-scheme {scheme!r} is not one of: {', '.join(SCHEMES)}")
     drawn = standard_normal(net.param_shapes(), seed)
-    return {p.name: drawn[p.name] * np.sqrt(2.0 / p.fan_in) if p.weight
-            else np.zeros_like(drawn[p.name]) for p in net.params()}
+    std = SCHEMES[scheme][1]
+    out: Params = {}
+    for p in net.params():
+        value = drawn[p.name]
+        if p.start is not None:
+            value = np.full(p.shape, p.start)
+        elif std is not None:
+            value = value * std(p.fan_in, p.fan_out) if p.weight else np.zeros(p.shape)
+        out[p.name] = value
+    return out
 
 
 # --- one iteration -------------------------------------------------------------------------

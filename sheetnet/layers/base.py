@@ -105,6 +105,8 @@ class Param:
     tile: int = 0
     weight: bool = True
     fan_in: int = 1
+    fan_out: int = 1  # the units (or filters × window) each input feeds: Xavier's other half
+    start: float | None = None  # a fixed initial value (batch norm's γ 1, β 0), not drawn
     symbol: str = ""  # column A of an iteration sheet, e.g. "wᶠ"
     description: str = ""
     # one label per element, row-major (the Inputs sheet's column B), and (footprint row, text)

@@ -136,7 +136,7 @@ class Conv(Plain):
         depth = f"×{c}" if c > 1 else ""
         return [
             Param(self.name, self.filter_shape(), k * c * f, f, f, weight=True,
-                  fan_in=c * f * f, symbol=f"w{s}",
+                  fan_in=c * f * f, fan_out=k * f * f, symbol=f"w{s}",
                   description=f"w{s}ᵏ: the {k} filters, {f}×{f}{depth} weights each"
                               + (" (a tile per channel)" if c > 1 else ""),
                   make_labels=elements, make_tile_labels=tiles, colour="signed"),

@@ -74,7 +74,8 @@ class Dense(Plain):
         inp, n, s = self.w.inp, self.units, names.tag_sup(self.w.tag)
         m = inp.size
         out = [Param(self.weights, (n, m), n * inp.rows, inp.cols,
-                     0 if inp.flat else inp.height, weight=True, fan_in=m, symbol=f"w{s}",
+                     0 if inp.flat else inp.height, weight=True, fan_in=m, fan_out=n,
+                     symbol=f"w{s}",
                      description=f"w{s}ⱼᵢ: unit j's weight on input i ({self.w.x_symbol}, in"
                                  " its shape)",
                      make_labels=lambda: self._weight_labels(s),

@@ -42,8 +42,6 @@ CNN_SHORTHANDS = {"filters": "--filters", "filter_size": "--filter-size", "pool"
 _SETTINGS = {"leaky_slope": (LEAKY_SLOPE, "--activation leaky-relu (or leaky-relu in --arch, or"
                                           " --output-activation leaky-relu)"),
              "huber_delta": (HUBER_DELTA, "--loss huber")}
-HE = "He (normal × √(2/fan-in), biases 0)"
-INITS = {"standard normal": net_mod.init_normal, HE: net_mod.init_he}
 
 
 @dataclass(frozen=True)
@@ -60,7 +58,7 @@ class NetPreset:
     shorthands: Mapping[str, str]  # the options ``stack`` reads, and their flags
     output_activation: str = "sigmoid"
     loss: str = "half-sse"
-    init_text: str = "standard normal"  # how its initial values are drawn (``INITS``)
+    init_scheme: str = "normal"  # how its initial values are drawn (``net.SCHEMES``)
     values: bool = False  # the data's labels are target values (regression), not classes
     arch: bool = True  # whether --arch may replace its stack
     check: Callable[[Net, Options], None] | None = None  # refuses nets it was not written for
@@ -77,7 +75,8 @@ class NetPreset:
         """Build a run from command-line options, validating every input; its size is checked
         (``workbook``: its workbook's too; ``detail``: every image's blocks kept) before any
         parameter array is made."""
-        opts.unused("iterations", "eta", "seed", "init", "data", "shape", "arch", "activation",
+        opts.unused("iterations", "eta", "seed", "init", "init_scheme", "data", "shape", "arch",
+                    "activation",
                     "output_activation", "loss", "leaky_slope", "huber_delta", "optimizer",
                     "batch_size", "shuffle", "l1", "l2", "eta_decay", *FC_SHORTHANDS,
                     *CNN_SHORTHANDS, net=self.name)
@@ -90,6 +89,12 @@ class NetPreset:
         hyper.update(model_hypers(net))
         self.check_size(net, ds.n_images, iterations, rule, workbook, detail or workbook)
         batches = stepping.batches(opts, ds.n_images, iterations)
+        if opts.init is not None and opts.init_scheme is not None:
+            raise SheetnetError("give --init (the values themselves) or --init-scheme (how they"
+                                " are drawn), not both")
+        if opts.init_scheme is not None and opts.init_scheme not in net_mod.SCHEMES:
+            raise SheetnetError(f"--init-scheme {opts.init_scheme!r} is not one of:"
+                                f" {', '.join(net_mod.SCHEMES)}")
         if isinstance(opts.init, Mapping):
             params = validate_params(net.param_shapes(), dict(opts.init), "init")
             init_origin = "init (given from Python)"
@@ -97,8 +102,9 @@ class NetPreset:
             params = validate_params(net.param_shapes(), read_json(opts.init), str(opts.init))
             init_origin = f"--init {Path(opts.init).name}"
         else:
-            params = INITS[self.init_text](net, opts.seed_value)
-            init_origin = f"{self.init_text}, --seed {opts.seed_value}"
+            scheme = opts.init_scheme or self.init_scheme
+            params = net_mod.init(net, scheme, opts.seed_value)
+            init_origin = f"{net_mod.SCHEMES[scheme][0]}, --seed {opts.seed_value}"
         if isinstance(opts.data, Dataset):
             data_origin = f"data ({ds.n_images} images {ds.shape_text}, given from Python)"
         elif opts.data is not None:
@@ -411,7 +417,7 @@ CURVE = NetPreset(
     shorthands=FC_SHORTHANDS,
     output_activation="identity",
     loss="mse",
-    init_text=HE,
+    init_scheme="he",
     values=True,
 )
 
@@ -446,7 +452,7 @@ TWOLAYER = NetPreset(
     stack=dense_stack((3,), "relu", biases=False),
     shorthands=FC_SHORTHANDS,
     output_activation="identity",
-    init_text=HE,
+    init_scheme="he",
     arch=False,
     check=_twolayer_check,
     extras=lambda run: [lambda inputs, data, it: gradcheck_layout.check_sheet(run, it[0])],

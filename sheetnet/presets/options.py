@@ -22,6 +22,7 @@ class Options:
     eta: float | None = None
     seed: int | None = None  # None: DEFAULT_SEED (``seed_value``); given, only where used
     init: Path | Mapping[str, object] | None = None  # a JSON file, or (from Python) its object
+    init_scheme: str | None = None  # how initial weights are drawn: normal, xavier or he
     data: Path | Dataset | None = None  # a CSV file, or (from Python) arrays made a Dataset
     shape: str | None = None
     filters: int | None = None  # the CNN's K, f, pooling (max or average) with its p, padding
