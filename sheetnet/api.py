@@ -132,7 +132,7 @@ _FIELDS = {f.name for f in fields(Options)} - {"hyper"}
 _WHOLE = {"iterations": 50, "seed": 0, "filters": 3, "filter_size": 3, "pool_size": 2,
           "padding": 1, "batch_size": 8}
 _REAL = {"eta": 0.5, "leaky_slope": 0.01, "huber_delta": 1.0, "l1": 0.001, "l2": 0.01,
-         "eta_decay": 0.01}
+         "eta_decay": 0.01, "dropout": 0.5}
 # text options, and how a list or tuple of their parts is joined (None: text only)
 _TEXT: dict[str, str | None] = {
     "arch": ", ", "layers": ",", "compare": ",", "start": ",", "shape": "x",

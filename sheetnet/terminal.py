@@ -120,14 +120,20 @@ def net_view(net: Net, blocks: dict[str, np.ndarray], i: int,
     stops = starts[1:] + [len(net.layers)]
     tables = [table for start, stop in zip(starts, stops, strict=True)
               if (table := _maps_table(net, start, stop, blocks, i, shown)) is not None]
-    for layer in net.layers:
+    for k, layer in enumerate(net.layers):
         if layer.kind != "dense" or layer.w.tag == net.output.w.tag:
             continue
+        tag = layer.w.tag
         columns = {"z": blocks[layer.w.out][i]}
-        for symbol, name in (("a", names.a(layer.w.tag)), ("δ", names.delta(layer.w.tag))):
-            if name in shown:
-                columns[symbol] = blocks[name][i]
-        tables.append(vector_table(f"layer {layer.w.tag}", columns))
+        for after in net.layers[k + 1:]:  # its activation, dropout …: the blocks of its tag
+            if after.kind == "dense" or after.w.tag != tag:
+                break
+            for block in after.blocks():
+                if block.shape.flat and block.name in blocks:
+                    columns[block.symbol.removesuffix(names.tag_sup(tag))] = blocks[block.name][i]
+        if names.delta(tag) in shown:
+            columns["δ"] = blocks[names.delta(tag)][i]
+        tables.append(vector_table(f"layer {tag}", columns))
     out, s = net.output, names.tag_sup(net.output.w.tag)
     columns = {f"z{s}": blocks[out.w.x][i], f"a{s}": blocks[out.a][i], "t": blocks["t"][i],
                f"δ{s}": blocks[out.delta][i]}

@@ -29,8 +29,8 @@ class Anchor(Protocol):
 
     def state(self, k: int) -> dict[str, dict[str, np.ndarray]] | None:
         """The update rule's state after step k, per parameter (None: not finite)."""
-# (parameters, the batch's mask over the images or None) -> every block of one iteration
-Step = Callable[[Mapping[str, np.ndarray], np.ndarray | None], dict[str, np.ndarray]]
+# (parameters, the batch's mask over the images or None, the iteration k) -> its every block
+Step = Callable[[Mapping[str, np.ndarray], np.ndarray | None, int], dict[str, np.ndarray]]
 
 
 def check_run(eta: float, iterations: int) -> None:
@@ -48,7 +48,7 @@ def descend(step: Step, params: Mapping[str, np.ndarray], eta: float, iterations
             step_of: Callable[[str], str] | None = None, cost_name: str = "C_T",
             weights: Collection[str] = (), batches: np.ndarray | None = None,
             anchor: Anchor | None = None) -> Trace:
-    """Iterations 0..``iterations``: ``step(params, mask)``'s blocks, then each parameter
+    """Iterations 0..``iterations``: ``step(params, mask, k)``'s blocks, then each parameter
     updated by ``rule`` from its gradient block ``grad_of(name)``.
 
     The rule's state joins the blocks as ``notation.state(kind, name)`` and, with ``step_of``,
@@ -76,7 +76,7 @@ def descend(step: Step, params: Mapping[str, np.ndarray], eta: float, iterations
             if anchor is not None and k > 0:
                 used = anchor.params(k) or current
                 state = anchor.state(k - 1) or state
-            blocks = step(used, mask)
+            blocks = step(used, mask, k)
             blocks.update(current)  # the parameters as this loop's update made them
             hk = {**h, "eta": penalties.eta_at(eta, h, k)}
             if penalties.DECAY.name in h:
@@ -109,17 +109,24 @@ def train(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarr
           eta: float, iterations: int, progress: Progress | None = None,
           keep: Collection[str] | None = None, rule: UpdateRule = GD,
           hyper: Mapping[str, float] | None = None, batches: np.ndarray | None = None,
-          values: bool = False, anchor: Anchor | None = None) -> Trace:
+          values: bool = False, anchor: Anchor | None = None,
+          inputs: Callable[[int], Mapping[str, np.ndarray]] | None = None) -> Trace:
     """A net's iterations 0..``iterations``: each one's blocks, then the update (``rule``).
 
     x: (N, pixels) inputs, t: (N, outputs) targets; ``keep`` limits the stored blocks (None:
     every block, each image's own δ and gradients included); ``batches``: each iteration's
-    mask over the images (None: full batch); ``values``: the targets are values.
+    mask over the images (None: full batch); ``values``: the targets are values; ``inputs(k)``:
+    step k's own per-image inputs (its dropout masks).
     """
     x = np.array(x, dtype=float)
     t = np.array(t, dtype=float)
     detail = keep is None
-    return descend(lambda p, mask: iteration(net, p, x, t, mask, detail), params, eta,
+
+    def step(p: Mapping[str, np.ndarray], mask: np.ndarray | None, k: int
+             ) -> dict[str, np.ndarray]:
+        return iteration(net, p, x, t, mask, detail, inputs(k) if inputs else None)
+
+    return descend(step, params, eta,
                    iterations, describe(net, values), progress, keep, rule=rule, hyper=hyper,
                    weights=net.weights, batches=batches, anchor=anchor)
 

@@ -24,11 +24,13 @@ from sheetnet.layers.activation import ActivationLayer
 from sheetnet.layers.base import Block, Cache, Layer, Param, Shape, Wiring, take
 from sheetnet.layers.conv import Conv
 from sheetnet.layers.dense import Dense
+from sheetnet.layers.dropout import Dropout
 from sheetnet.layers.flatten import Flatten
 from sheetnet.layers.output import Output, describe_totals
 from sheetnet.layers.pool import Pool
 from sheetnet.pairs import ops
 from sheetnet.pairs.activations import SIGMOID, Activation
+from sheetnet.pairs.hyper import Hyper
 from sheetnet.pairs.outputs import HALF_SSE, OutputLayer, compose
 
 
@@ -74,6 +76,14 @@ class Net:
     def parameters(self) -> int:
         return sum(p.size for p in self.params())
 
+    def hypers(self) -> list[Hyper]:
+        """The named cells its layers add to the Inputs sheet (each dropout layer's P)."""
+        return [h for layer in self.layers for h in getattr(layer, "hypers", list)()]
+
+    def dropouts(self) -> list[Dropout]:
+        """The dropout layers, input to output: each step draws one mask for each."""
+        return [layer for layer in self.layers if isinstance(layer, Dropout)]
+
     def forward_blocks(self) -> list[Block]:
         """The blocks of the forward pass after x and t, in order (the output's last)."""
         return [b for layer in self.layers for b in layer.blocks()]
@@ -113,7 +123,8 @@ def build(stack: Sequence[Layer], image: Shape, output: OutputLayer, outputs: in
         if not getattr(layer, "transparent", False):
             producer = layer
         before = Wiring(out_shape, w.out, w.tag, w.out, *(
-            ("x", "") if producer is None else (producer.prefix, names.tag_sup(producer.w.tag))))
+            ("x", "") if producer is None else (producer.symbol_prefix,
+                                                names.tag_sup(producer.w.tag))))
     _check_end(bound, before.inp, outputs)
     out = Output(output, accuracy).bind(Wiring(before.inp, before.out, before.tag,
                                                names.a(before.tag), before.x_prefix,
@@ -182,7 +193,8 @@ def _check_order(stack: Sequence[Layer]) -> None:
                                 " between the convolution and pooling layers and the first"
                                 " dense layer (where it is implied)")
         if layer.kind == "flatten" and (previous is None or not previous.reads_maps and
-                                        previous.kind != "activation" or dense_seen):
+                                        previous.kind not in ("activation", "dropout")
+                                        or dense_seen):
             raise SheetnetError("flatten goes between the convolution and pooling layers and"
                                 " the first dense layer (where it is implied); remove it here")
         if layer.kind == "activation":
@@ -192,6 +204,10 @@ def _check_order(stack: Sequence[Layer]) -> None:
             if previous.kind == "activation":
                 raise SheetnetError(f"{previous.token} and {layer.token} follow each other; give"
                                     " one activation after each layer")
+        if layer.kind == "dropout" and (previous is None or previous.kind == "dropout"):
+            where = "comes first" if previous is None else f"follows {previous.token}"
+            raise SheetnetError(f"{layer.token} {where}; dropout follows a layer (once): put"
+                                " it after an activation")
         if layer.reads_maps and dense_seen:
             raise SheetnetError(f"{layer.token} comes after a dense layer (or flatten);"
                                 " convolution and pooling layers come first, then the dense"
@@ -290,25 +306,29 @@ def _shown(block: Block, value: np.ndarray) -> np.ndarray:
     return value.reshape(value.shape[0], *block.shape.array())
 
 
-def forward(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, show: bool = True
+def forward(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, show: bool = True,
+            inputs: Mapping[str, np.ndarray] | None = None
             ) -> tuple[np.ndarray, list[Cache], dict[str, np.ndarray]]:
     """x (N, pixels) -> (zᴸ (N, K), each layer's cache, every forward block by name; none
-    without ``show``)."""
+    without ``show``). ``inputs``: the step's own inputs by block name (dropout masks, (N, …));
+    without them the pass is an evaluation (no dropout)."""
     h = x.reshape(x.shape[0], *(net.input.maps() if net.maps else (net.input.size,)))
+    given = {**params, **inputs} if inputs else params
     caches: list[Cache] = []
     blocks: dict[str, np.ndarray] = {}
     computed: dict[str, np.ndarray] = {"x": h}
     for layer in net.layers:
         if layer.w.key is not None:
-            h, cache = layer.forward(h, params, key=computed[layer.w.key])
+            h, cache = layer.forward(h, given, key=computed[layer.w.key])
         else:
-            h, cache = layer.forward(h, params)
+            h, cache = layer.forward(h, given)
         caches.append(cache)
         shown = layer.shown(h, cache)
         computed.update(shown)
         if show:
             for block in layer.blocks():
-                blocks[block.name] = _shown(block, shown[block.name])
+                if block.name in shown:
+                    blocks[block.name] = _shown(block, shown[block.name])
     return h, caches, blocks
 
 
@@ -358,15 +378,17 @@ def chunk_size(net: Net) -> int:
 
 
 def iteration(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarray,
-              mask: np.ndarray | None = None, detail: bool = True) -> dict[str, np.ndarray]:
+              mask: np.ndarray | None = None, detail: bool = True,
+              inputs: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """Every block of one iteration. x: (N, pixels), t: (N, K); ``mask`` (N,) of 0/1: the
     images of this step's batch (None: all), whose gradients are summed; ``detail``: every
     block, each image's δ and own gradients too (a workbook's blocks), else only what training
-    needs (the costs, the accuracy and the gradients), a chunk of images at a time."""
+    needs (the costs, the accuracy and the gradients), a chunk of images at a time;
+    ``inputs``: the step's own per-image inputs (dropout masks, (N, …) by block name)."""
     if not detail:
-        return _training_step(net, params, x, t, mask)
+        return _training_step(net, params, x, t, mask, inputs)
     n = x.shape[0]
-    z, caches, forward_blocks = forward(net, params, x)
+    z, caches, forward_blocks = forward(net, params, x, inputs=inputs)
     out = net.output.forward(z, t, n)
     b: dict[str, np.ndarray] = dict(params)
     b["x"] = x.reshape(n, *net.input.array())
@@ -393,7 +415,8 @@ def iteration(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.n
 
 
 def _training_step(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarray,
-                   mask: np.ndarray | None) -> dict[str, np.ndarray]:
+                   mask: np.ndarray | None, inputs: Mapping[str, np.ndarray] | None = None
+                   ) -> dict[str, np.ndarray]:
     """What training needs of one iteration, a chunk of images at a time so that memory is
     bounded by the chunk and the stack: C and correct of every image, and the batch's
     gradients summed (chunk by chunk)."""
@@ -404,7 +427,8 @@ def _training_step(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t:
     totals: dict[str, np.ndarray] = {}
     for start in range(0, n, size):
         stop = min(start + size, n)
-        z, caches, _ = forward(net, params, x[start:stop], show=False)
+        chunk = {k: v[start:stop] for k, v in inputs.items()} if inputs else None
+        z, caches, _ = forward(net, params, x[start:stop], show=False, inputs=chunk)
         out = net.output.forward(z, t[start:stop], n)
         for key in ("C", "correct"):
             if key in out:

@@ -73,7 +73,7 @@ def fit(x: np.ndarray, y: np.ndarray, start: np.ndarray, eta: float, steps: int,
     fixed = closed_form(x, y)
     u, sigma, x_bar = fixed["u"], float(fixed["sigma"]), float(fixed["x_bar"])
 
-    def step(line: Mapping[str, np.ndarray], mask: None) -> dict[str, np.ndarray]:
+    def step(line: Mapping[str, np.ndarray], mask: None, k: int) -> dict[str, np.ndarray]:
         a, b = float(line["a"]), float(line["b"])
         p = a / sigma
         row = {"a": a, "b": b, "dC_da": -residual_sum(a, b, u, y, u),

@@ -10,6 +10,7 @@ import numpy as np
 
 from sheetnet.core.data import Dataset
 from sheetnet.core.net import Net
+from sheetnet.pairs import ops
 from sheetnet.pairs.optim import GD, UpdateRule
 
 M = TypeVar("M")
@@ -52,6 +53,19 @@ class Run(Generic[M]):
     rule: UpdateRule = GD
     hyper: dict[str, float] = field(default_factory=dict)  # the rule's beyond η, penalties …
     batches: np.ndarray | None = None  # (iterations + 1, N) masks of each step's batch
+    seed: int = 0  # what the dropout masks are drawn from
+    masks: dict[str, np.ndarray] | None = None  # a workbook's own masks, (iterations + 1, N, …)
+
+    def dropout_masks(self, k: int) -> dict[str, np.ndarray]:
+        """Step k's dropout masks by block name (``mask2``: (N, …)): a workbook's own, else
+        drawn from the seed; none for a model without dropout."""
+        if self.masks is not None:
+            return {name: m[k] for name, m in self.masks.items()}
+        drop = getattr(self.model, "dropouts", None)
+        if drop is None:
+            return {}
+        return {layer.mask: ops.draw_mask(layer.rate, (self.n_images, *layer.w.inp.array()),
+                                          self.seed, k, j) for j, layer in enumerate(drop())}
 
     @property
     def n_images(self) -> int:

@@ -1,11 +1,11 @@
 """What an export remembers of its run, so that verify can say what a learner changed since.
 
 Each input of the run (η, every hyperparameter, every initial parameter, the pixels, labels,
-classes, batches) is kept as a short print: its count, sum, sum of magnitudes and a sum
-weighted by a fixed sequence, or a digest of its text. Two runs' prints are compared within a
-relative 1e-12, so a workbook saved again by a spreadsheet (which may write a number's last
-digit differently) changes nothing, while any edited cell changes its input's print. The last
-value of each cost curve is kept too.
+classes, batches, dropout masks) is kept as a short print: its count, sum, sum of magnitudes
+and a sum weighted by a fixed sequence, or a digest of its text. Two runs' prints are compared
+within a relative 1e-12, so a workbook saved again by a spreadsheet (which may write a number's
+last digit differently) changes nothing, while any edited cell changes its input's print. The
+last value of each cost curve is kept too.
 """
 
 from __future__ import annotations
@@ -40,6 +40,9 @@ def inputs(run: Run) -> dict[str, list[float] | str]:
         found.update(pixels=run.data.x, labels=run.data.labels, classes=run.data.classes)
     if run.batches is not None:
         found["batches"] = run.batches
+    drawn = [run.dropout_masks(k) for k in range(run.iterations + 1)]
+    for name in drawn[0]:
+        found[name] = np.array([step[name] for step in drawn])
     return {name: _print(value) for name, value in found.items()}
 
 

@@ -5,8 +5,8 @@
     conv 8 5x5, relu, maxpool 2, conv 16 5x5 pad 1, relu, avgpool 2, dense 32, tanh, dense 10
 
 ``conv K FxF [pad P]``, ``maxpool P``, ``avgpool P``, ``dense N [nobias]``, ``flatten`` (implied
-between the convolution part and the dense part) and an activation's name. The last dense layer
-feeds the output layer that ``--output-activation`` and ``--loss`` choose.
+between the convolution part and the dense part), ``dropout P`` and an activation's name. The
+last dense layer feeds the output layer that ``--output-activation`` and ``--loss`` choose.
 """
 
 from __future__ import annotations
@@ -18,13 +18,15 @@ from sheetnet.layers.activation import ActivationLayer
 from sheetnet.layers.base import Layer, Shape
 from sheetnet.layers.conv import Conv
 from sheetnet.layers.dense import Dense
+from sheetnet.layers.dropout import Dropout
 from sheetnet.layers.flatten import Flatten
 from sheetnet.layers.output import Output
 from sheetnet.layers.pool import Pool
 from sheetnet.pairs.activations import ACTIVATIONS
 
-KINDS = (Dense, Conv, Pool, Flatten, ActivationLayer)  # each parses its own --arch token
-GRAMMAR = ("dense N [nobias], conv K FxF [pad P], maxpool P, avgpool P, flatten or an activation"
+KINDS = (Dense, Conv, Pool, Flatten, Dropout, ActivationLayer)  # each parses its own --arch token
+GRAMMAR = ("dense N [nobias], conv K FxF [pad P], maxpool P, avgpool P, flatten, dropout P or an"
+           " activation"
            f" ({', '.join(ACTIVATIONS)})")
 
 
@@ -61,5 +63,5 @@ def imply_flatten(stack: Sequence[Layer]) -> list[Layer]:
     return out
 
 
-__all__ = ["GRAMMAR", "ActivationLayer", "Conv", "Dense", "Flatten", "Layer", "Output", "Pool",
-           "Shape", "imply_flatten", "parse"]
+__all__ = ["GRAMMAR", "ActivationLayer", "Conv", "Dense", "Dropout", "Flatten", "Layer", "Output",
+           "Pool", "Shape", "imply_flatten", "parse"]

@@ -19,10 +19,8 @@ from sheetnet.layers.base import (
     Block,
     Cache,
     Cells,
+    Elementwise,
     Formula,
-    Param,
-    Plain,
-    Shape,
     Wiring,
     labels,
 )
@@ -32,7 +30,7 @@ from sheetnet.pairs.outputs import FUSED_ONLY_ACTIVATIONS
 
 
 @dataclass(frozen=True)
-class ActivationLayer(Plain):
+class ActivationLayer(Elementwise):
     act: Activation
     w: Wiring | None = None
     kind = "activation"
@@ -61,15 +59,6 @@ class ActivationLayer(Plain):
 
     def tune(self, values: Mapping[str, float]) -> ActivationLayer:
         return replace(self, act=self.act.tune(values))
-
-    def output_shape(self, inp: Shape) -> Shape:
-        return inp
-
-    def bind(self, w: Wiring) -> ActivationLayer:
-        return replace(self, w=w)
-
-    def params(self) -> list[Param]:
-        return []
 
     def blocks(self) -> list[Block]:
         w = self.w
@@ -102,10 +91,6 @@ class ActivationLayer(Plain):
         """∂C/∂a (N, …) -> δ = ∂C/∂a ⊙ σ'(z) (N, …); no parameters."""
         return ops.hidden_error(dy, self.act, cache["z"], cache["a"]), {}
 
-    def per_image(self, dy: np.ndarray, cache: Cache, p: Mapping[str, np.ndarray]
-                  ) -> dict[str, np.ndarray]:
-        return {}
-
     # --- Excel ---------------------------------------------------------------------------
 
     def forward_xl(self, cells: Cells) -> Iterator[Formula]:
@@ -113,9 +98,6 @@ class ActivationLayer(Plain):
         for r in range(cells.x.rows):
             for c in range(cells.x.cols):
                 yield a, r, c, self.act.excel_value(cells.x.ref(r, c))
-
-    def grads_xl(self, cells: Cells) -> Iterator[Formula]:
-        return iter(())
 
     def dx_xl(self, cells: Cells, r: int, c: int) -> str:
         return ops.hidden_error_xl(cells.dy(r, c), self.act, cells.x.ref(r, c),

@@ -18,7 +18,7 @@ each its input shape and the names of its blocks; a bound layer is immutable.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
@@ -143,6 +143,7 @@ class Block:
     labels: tuple[tuple[int, str], ...] = ()
     colour: str | None = None
     padded: bool = False  # the padded copy of a convolution's input (x̃): drawn beside it
+    input: bool = False  # typed in, not computed (a dropout mask): read back by verify
 
 
 def labels(shape: Shape, symbol: str, tag: str = "") -> tuple[tuple[int, str], ...]:
@@ -244,12 +245,38 @@ class Plain:
     def tune(self, values: Mapping[str, float]):
         return self
 
+    @property
+    def symbol_prefix(self) -> str:
+        """The letter its output is written with (``z``, ``a``; a dropout's ``ã``)."""
+        return self.prefix
+
     def numbers(self) -> int:
         return self.output_shape(self.w.inp).size
 
     def dx_name(self, tag: str, input_tag: str) -> str:
         """∂C/∂x's block name: δ of the input's z (``deltaP`` for ∂C/∂zᴾ)."""
         return delta(input_tag)
+
+
+class Elementwise(Plain):
+    """What layers without parameters that keep their input's shape share (an activation,
+    dropout, flatten): binding, the shape, no parameters and no gradients of their own."""
+
+    def output_shape(self, inp: Shape) -> Shape:
+        return inp
+
+    def bind(self, w: Wiring):
+        return replace(self, w=w)  # type: ignore[type-var]
+
+    def params(self) -> list[Param]:
+        return []
+
+    def per_image(self, dy: np.ndarray, cache: Cache, p: Mapping[str, np.ndarray]
+                  ) -> dict[str, np.ndarray]:
+        return {}
+
+    def grads_xl(self, cells: Cells) -> Iterator[Formula]:
+        return iter(())
 
 
 class Layer(Protocol):

@@ -8,15 +8,15 @@ flattened vector. ``--arch`` implies it between a convolution part and a dense p
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
-from sheetnet.layers.base import Block, Cache, Cells, Formula, Param, Plain, Shape, Wiring
+from sheetnet.layers.base import Block, Cache, Cells, Elementwise, Formula, Shape, Wiring
 
 
 @dataclass(frozen=True)
-class Flatten(Plain):
+class Flatten(Elementwise):
     w: Wiring | None = None
     kind = "flatten"
     token = ""  # implied: --arch need not write it
@@ -32,12 +32,6 @@ class Flatten(Plain):
     def output_shape(self, inp: Shape) -> Shape:
         return inp  # the same cells; the dense layer after it reads them in order
 
-    def bind(self, w: Wiring) -> Flatten:
-        return replace(self, w=w)
-
-    def params(self) -> list[Param]:
-        return []
-
     def blocks(self) -> list[Block]:
         return []
 
@@ -52,14 +46,7 @@ class Flatten(Plain):
                  ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         return dy.reshape(dy.shape[0], *self.w.inp.maps()), {}
 
-    def per_image(self, dy: np.ndarray, cache: Cache, p: Mapping[str, np.ndarray]
-                  ) -> dict[str, np.ndarray]:
-        return {}
-
     def forward_xl(self, cells: Cells) -> Iterator[Formula]:
-        return iter(())
-
-    def grads_xl(self, cells: Cells) -> Iterator[Formula]:
         return iter(())
 
     def dx_xl(self, cells: Cells, r: int, c: int) -> str:

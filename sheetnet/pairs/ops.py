@@ -10,6 +10,7 @@ leading ``=``. Activations, output layers and update rules have their own module
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -82,6 +83,29 @@ def total_banded_xl(band_cols: str, column: int, cells: str, mask: str | None = 
     if mask is None:
         return f"SUMIF({band_cols},{column},{cells})"
     return f'SUMIFS({cells},{band_cols},{column},{mask},"<>0")'
+
+
+# --- dropout -----------------------------------------------------------------------------------
+
+
+def dropout(v: np.ndarray, mask: np.ndarray, rate: float) -> np.ndarray:
+    """Inverted dropout of v (a layer's outputs going forward, or their errors coming back):
+    v ⊙ m / (1 − P), m of 0s (dropped) and 1s (kept), so a kept unit's expected value is v."""
+    return v * mask / (1 - rate)
+
+
+def dropout_xl(v: str, mask: str, rate: str) -> str:
+    return f"{v if _REF.fullmatch(v) else f'({v})'}*{mask}/(1-{rate})"
+
+
+_REF = re.compile(r"(?:'[^']+'!|\w+!)?\$?[A-Z]{1,3}\$?[0-9]+")  # one cell: no parentheses
+
+
+def draw_mask(rate: float, shape: tuple[int, ...], seed: int, k: int, layer: int) -> np.ndarray:
+    """One step's dropout mask: 1 (kept) with probability 1 − P for each image and unit, drawn
+    from (seed, step k, the layer's place among the dropout layers), so a run's masks are the
+    same however it is cut into chunks, and any one step's can be drawn alone."""
+    return (np.random.default_rng([seed, k, layer]).random(shape) >= rate).astype(float)
 
 
 # --- accuracy --------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from sheetnet.workbook.layout import WorkbookSpec
 from sheetnet.workbook.sheets import Extra
 from sheetnet.workbook.size import Size
 
-FC_SHORTHANDS = {"layers": "--layers"}
+FC_SHORTHANDS = {"layers": "--layers", "dropout": "--dropout"}
 CNN_SHORTHANDS = {"filters": "--filters", "filter_size": "--filter-size", "pool": "--pool",
                   "pool_size": "--pool-size", "padding": "--padding"}
 # what each activation's or loss's own setting goes with
@@ -112,7 +112,8 @@ class NetPreset:
         else:
             data_origin = f"{ds.name} (built in: {data_mod.BUILTIN[ds.name][2]})"
         return Run(self.name, net, ds, params, eta, iterations,
-                   {"data": data_origin, "init": init_origin}, rule, hyper, batches)
+                   {"data": data_origin, "init": init_origin}, rule, hyper, batches,
+                   seed=opts.seed_value)
 
     def make_net(self, ds: Dataset, opts: Options) -> Net:
         """The net the options describe for this data, checked in one line."""
@@ -165,9 +166,10 @@ class NetPreset:
               ) -> Trace:
         """The NumPy core's run; ``keep`` limits the stored blocks (None: all); ``anchor``:
         each iteration starts from a recalculated workbook's parameters (verify's audit)."""
+        inputs = run.dropout_masks if run.model.dropouts() else None
         return self.train(run.model, run.params, run.data.x, run.data.targets, run.eta,
                           run.iterations, progress, keep, run.rule, run.hyper, run.batches,
-                          run.data.values, anchor)
+                          run.data.values, anchor, inputs)
 
     def workbook(self, run: Run) -> WorkbookSpec:
         return stack_layout.workbook(run, self.extras(run))
@@ -214,8 +216,13 @@ class NetPreset:
             [np.asarray(found["batch", k]).ravel() for k in range(skeleton.iterations + 1)])
         data = Dataset("workbook", x, tuple(labels), tuple(found.get("classes", ())),  # type: ignore[arg-type]
                        ds.shape, ds.values, ds.channels)
+        n = ds.n_images
+        masks = {layer.mask: np.array([np.asarray(found[layer.mask, k]).reshape(
+            n, *layer.w.inp.array()) for k in range(skeleton.iterations + 1)])
+                 for layer in skeleton.model.dropouts()} or None
         return Run(self.name, tune_model(skeleton.model, hyper), data, params, hyper.pop("eta"),
-                   skeleton.iterations, rule=skeleton.rule, hyper=hyper, batches=batches)
+                   skeleton.iterations, rule=skeleton.rule, hyper=hyper, batches=batches,
+                   masks=masks)
 
     def text_inputs(self, skeleton: Run) -> set[str]:
         """Input places that may hold text (class labels) rather than numbers."""
@@ -250,8 +257,11 @@ def _reads_images(preset: NetPreset, opts: Options) -> bool:
 
 
 def _wrong_shorthand(flag: str, fully_connected: bool) -> str:
+    if flag == "--dropout":
+        return ("--dropout is for fully connected nets; in a CNN write dropout P in --arch"
+                " after the layer whose outputs it drops")
     if fully_connected:
-        return ("--layers is for fully connected nets; the CNN's shape comes from --filters,"
+        return (f"{flag} is for fully connected nets; the CNN's shape comes from --filters,"
                 " --filter-size and --pool-size (or write any stack with --arch)")
     return (f"{flag} is for --net cnn; a fully connected net has no filters (write a stack with"
             " convolutions with --arch)")
@@ -298,7 +308,18 @@ def dense_stack(hidden: tuple[int, ...], activation: str = "sigmoid", biases: bo
     def make(ds: Dataset, opts: Options) -> list[Layer]:
         sizes = (_parse_layers(opts.layers, ds) if opts.layers
                  else (ds.x.shape[1], *hidden, ds.outputs))
-        return net_mod.dense_layers(sizes, _activation(opts, activation), biases)
+        stack = net_mod.dense_layers(sizes, _activation(opts, activation), biases)
+        if opts.dropout is None:
+            return stack
+        if not (np.isfinite(opts.dropout) and 0 <= opts.dropout < 1):
+            raise SheetnetError(f"--dropout {opts.dropout:g} is the share of units dropped: 0 to"
+                                " less than 1, e.g. --dropout 0.5")
+        out: list[Layer] = []
+        for layer in stack:  # after every hidden layer's activation
+            out.append(layer)
+            if layer.kind == "activation":
+                out.append(layers.Dropout(opts.dropout))
+        return out
     return make
 
 
@@ -434,7 +455,8 @@ def _twolayer_check(net: Net, opts: Options) -> None:
     if len(net.param_shapes()) != 2:
         wrong.append(f"--layers {opts.layers}")
     wrong += [flag for flag, value in (("--l1", opts.l1), ("--l2", opts.l2),
-                                       ("--batch-size", opts.batch_size)) if value is not None]
+                                       ("--batch-size", opts.batch_size),
+                                       ("--dropout", opts.dropout)) if value is not None]
     if wrong:
         raise SheetnetError(f"{', '.join(wrong)}: the twolayer check is written for f = W₂"
                             " max(0, W₁x) (relu, identity output, half-sse, --layers IN,H,OUT,"

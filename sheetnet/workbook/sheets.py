@@ -67,7 +67,8 @@ def inputs_sheet(run: Run, config: dict[str, object],
     """
     classes = run.data.classes if run.data is not None else ()
     known = hyper_defs or {h.name: h for h in (ETA, *run.rule.hypers, *penalties.PENALTIES,
-                                               penalties.DECAY, *TUNABLE)}
+                                               penalties.DECAY, *TUNABLE,
+                                               *getattr(run.model, "hypers", list)())}
     rule = [known[name] for name in run.hyperparameters] if hypers else []
     values = run.hyperparameters
     hyper_row = r = settings.ROW + len(config)

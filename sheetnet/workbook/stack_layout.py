@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from sheetnet import notation as names
 from sheetnet.core.net import Net, describe
 from sheetnet.core.run import Run
@@ -156,13 +158,13 @@ def iteration_places(net: Net, cols: Columns, k: int, plan: StepPlan = PLAIN,
     row += plan.step_row + 1  # the section's title
 
     def add(name: str, rows: int, width: int = 1, tile: int = 0, col: int | None = None,
-            advance: bool = True) -> Place:
+            advance: bool = True, kind: str = "formula") -> Place:
         nonlocal row
         images = cols.images if col is None else 0
         place = places[name] = Place(name, sheet, row, cols.image if col is None else col,
                                      rows, width, images=images,
                                      stride=cols.band if images else 1, iteration=k,
-                                     description=d[name], tile=tile)
+                                     description=d[name], tile=tile, kind=kind)
         if advance:
             row = place.sheet_row(rows - 1) + 1 + cols.gap
         return place
@@ -180,7 +182,8 @@ def iteration_places(net: Net, cols: Columns, k: int, plan: StepPlan = PLAIN,
         add(block.name, block.shape.rows, block.shape.cols, block.shape.tile)
     add("t", net.outputs)
     for block in [b for b in order if b not in ahead] + net.output.blocks(values)[:1]:
-        add(block.name, block.shape.rows, block.shape.cols, block.shape.tile)
+        add(block.name, block.shape.rows, block.shape.cols, block.shape.tile,
+            kind="input" if block.input else "formula")
     add("C", 1, advance=False)
     add("C_T", 1, col=cols.total, advance=False)
     if plan.batches:
@@ -317,6 +320,17 @@ class IterationSheet:
         for name, r, c, text in formulas:
             self.rows.per_image(self.here[name], r, c, text)
 
+    def typed(self, place: Place, values: np.ndarray) -> None:
+        """A per-image block of typed-in numbers (input cells): ``values`` (N, …), each image's
+        in its own column or band."""
+        grid = place.grid(np.asarray(values, dtype=float))  # (images, rows, cols)
+        for r in range(place.rows):
+            row = self.rows.row(place.sheet_row(r))
+            for i in range(place.images):
+                for c in range(place.cols):
+                    row.fixed[place.col + c + i * place.stride] = Styled(float(grid[i, r, c]),
+                                                                         "input")
+
     def label(self, block: Block) -> None:
         _labels(self.rows, self.here[block.name], block.symbol, block.labels)
 
@@ -364,9 +378,12 @@ class IterationSheet:
         for j in range(t.rows):
             self.rows.per_image(t, j, 0, label if run.data.values else ops.one_hot_xl(
                 label, self.inputs["classes"].ref(j, absolute=True, sheet=sheet)))
+        typed = run.dropout_masks(self.k)  # this step's inputs beside the data: the masks
         for layer, cells in zip(net.layers, self.wiring.cells, strict=True):
             for block in layer.blocks():
                 self.label(block)
+                if block.input:
+                    self.typed(here[block.name], typed[block.name])
             self.put(layer.forward_xl(cells))
         for block in net.output.blocks(run.data.values):
             self.label(block)

@@ -1,0 +1,64 @@
+"""Dropout in the cells (issue 19): the masks are typed-in cells of each iteration sheet and P a
+named cell; every engine recalculates the run as NumPy computes it, and an edited mask bit or P
+moves the run as the core says it should."""
+
+import numpy as np
+import openpyxl
+import pytest
+
+import sheetnet
+from sheetnet.audit.verify import verify
+from sheetnet.core import descent
+from tests.conftest import export, recalculated_cost
+
+CASES = {
+    "mlp-dropout-batches": ["--dropout", "0.5", "--batch-size", "16", "--shuffle",
+                            "--iterations", "3"],
+    "cnn-dropout-after-pooling": ["--net", "cnn", "--arch", "conv 3 3x3, relu, maxpool 2,"
+                                  " dropout 0.25, dense 3", "--iterations", "2",
+                                  "--init-scheme", "he"],
+    "dropout-before-an-activation": ["--arch", "dense 4, dropout 0.3, tanh, dense 3, relu,"
+                                     " dropout 0.2, dense 2", "--iterations", "2",
+                                     "--optimizer", "adam", "--eta", "0.05"],
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_dropout_agrees_in_every_engine(all_engines, tmp_path, case):
+    out = export(tmp_path, f"{case}.xlsx", *CASES[case])
+    report = verify(out, ["all"])
+    assert report.ok, report.first_differences()
+    assert any(name.startswith("drop") for name in report.blocks)
+
+
+def _cell(path, sheet: str, symbol: str, image: int = 0) -> str:
+    """The first cell of the row labelled ``symbol`` in column A, for image ``image``."""
+    ws = openpyxl.load_workbook(path)[sheet]
+    row = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == symbol)
+    return f"{openpyxl.utils.get_column_letter(5 + image)}{row}"
+
+
+def test_an_edited_mask_bit_and_rate_move_the_run_as_the_core_says(tmp_path):
+    out = export(tmp_path, "mlp.xlsx", "--dropout", "0.5", "--iterations", "3")
+    exported = sheetnet.train("mlp", dropout=0.5, iterations=3)
+    run = exported.run
+    masks = {"mask2": np.array([run.dropout_masks(k)["mask2"] for k in range(4)])}
+    image, unit = 0, 0
+    masks["mask2"][1, image, unit] = 1 - masks["mask2"][1, image, unit]  # one bit on Iter 1
+    wb = openpyxl.load_workbook(out)
+    cell = _cell(out, "Iter 1", "m²", image)
+    wb["Iter 1"][cell] = float(masks["mask2"][1, image, unit])
+    rate = next(r for r in range(1, 60) if wb["Inputs"].cell(r, 1).value == "P (dropout2)")
+    wb["Inputs"].cell(rate, 3).value = 0.25
+    wb.save(tmp_path / "edited.xlsx")
+    # the run those cells describe, from the core with the edited mask and P
+    net = run.model.layers
+    edited_net = type(run.model)(tuple(layer.tune({"dropout2": 0.25}) for layer in net),
+                                 run.model.output, run.model.input)
+    want = descent.train(edited_net, run.params, run.data.x, run.data.targets, run.eta, 3,
+                         keep=["C_T"], inputs=lambda k: {"mask2": masks["mask2"][k]})
+    got = recalculated_cost(tmp_path / "edited.xlsx", tmp_path)
+    np.testing.assert_allclose(got, want.cost, rtol=1e-12)
+    assert not np.allclose(got, exported.cost)
+    report = verify(tmp_path / "edited.xlsx")
+    assert report.ok and report.changed == ["dropout2", "mask2"]
