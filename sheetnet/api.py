@@ -241,7 +241,7 @@ def options(net: str | None = None, **given: object) -> Options:
             plain[key] = _whole(key, value)
         elif key in _REAL:
             plain[key] = _real(key, value, _REAL[key])
-        elif key == "shuffle":
+        elif key in ("shuffle", "batch_norm"):
             plain[key] = _bool(key, value)
         elif key == "init":
             plain[key] = _init(value)

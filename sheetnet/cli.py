@@ -154,6 +154,11 @@ DropoutOpt = Annotated[float | None, typer.Option(
     rich_help_panel=NETWORK, help="Fully connected nets: drop this share P of every hidden"
                                   " layer's units each step (inverted dropout, masks drawn"
                                   " from --seed); in --arch write dropout P after any layer.")]
+BatchNormOpt = Annotated[bool | None, typer.Option(
+    "--batch-norm", rich_help_panel=NETWORK, metavar="",
+    help="Batch normalisation after every hidden dense layer's weighted sum (cnn: the"
+         " convolution's), before its activation: γ and β trained, μ and var the batch's; in"
+         " --arch write batchnorm after a dense or conv layer.")]
 ArchOpt = Annotated[str | None, typer.Option(
     rich_help_panel=NETWORK, help="Any stack of layers, comma-separated: " + escape(layers.GRAMMAR)
     + ', e.g. [bold]"conv 4 3x3, relu, conv 4 3x3, relu, maxpool 2, dense 10"[/]. The last'
@@ -231,7 +236,8 @@ RUN_OPTIONS: dict[str, tuple[object, object]] = {
     "shape": (ShapeOpt, None),
     "filters": (FiltersOpt, None), "filter_size": (FilterSizeOpt, None), "pool": (PoolOpt, None),
     "pool_size": (PoolSizeOpt, None), "padding": (PaddingOpt, None),
-    "layers": (LayersOpt, None), "dropout": (DropoutOpt, None), "arch": (ArchOpt, None),
+    "layers": (LayersOpt, None), "dropout": (DropoutOpt, None),
+    "batch_norm": (BatchNormOpt, None), "arch": (ArchOpt, None),
     "activation": (ActOpt, None),
     "output_activation": (OutActOpt, None), "loss": (LossOpt, None),
     "leaky_slope": (LeakyOpt, None), "huber_delta": (HuberOpt, None),

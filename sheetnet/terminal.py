@@ -129,8 +129,9 @@ def net_view(net: Net, blocks: dict[str, np.ndarray], i: int,
             if after.kind == "dense" or after.w.tag != tag:
                 break
             for block in after.blocks():
-                if block.shape.flat and block.name in blocks:
-                    columns[block.symbol.removesuffix(names.tag_sup(tag))] = blocks[block.name][i]
+                if block.shape.flat and block.name in blocks and block.terminal:  # μ: the batch's
+                    value = blocks[block.name] if block.batch else blocks[block.name][i]
+                    columns[block.symbol.removesuffix(names.tag_sup(tag))] = value
         if names.delta(tag) in shown:
             columns["δ"] = blocks[names.delta(tag)][i]
         tables.append(vector_table(f"layer {tag}", columns))
@@ -155,7 +156,7 @@ def _maps_table(net: Net, start: int, stop: int, blocks: dict[str, np.ndarray], 
         if layer.kind == "activation":
             unit = layer.act.name == "sigmoid"
         maps += [(b.name, b.symbol, unit and layer.kind != "conv") for b in layer.blocks()
-                 if not b.shape.flat and not b.padded]
+                 if not b.shape.flat and not b.padded and b.terminal]
     if conv is not None and names.delta(conv.w.tag) in shown:
         maps.append((names.delta(conv.w.tag), shown[names.delta(conv.w.tag)].symbol, False))
     per_channel = {name: blocks[name][i] if shown[name].shape.tiled else blocks[name][i][None]

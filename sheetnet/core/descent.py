@@ -121,10 +121,20 @@ def train(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarr
     x = np.array(x, dtype=float)
     t = np.array(t, dtype=float)
     detail = keep is None
+    norms = net.batchnorms()
+    running = {k: v for layer in norms for k, v in layer.running_start().items()}
+    if keep is not None:
+        keep = {*keep, *running}
 
     def step(p: Mapping[str, np.ndarray], mask: np.ndarray | None, k: int
              ) -> dict[str, np.ndarray]:
-        return iteration(net, p, x, t, mask, detail, inputs(k) if inputs else None)
+        blocks = iteration(net, p, x, t, mask, detail, inputs(k) if inputs else None)
+        if norms:  # batch norm's running averages move with each step's μ and var
+            images = len(x) if mask is None else int(np.count_nonzero(mask))
+            for layer in norms:
+                running.update(layer.running(running, blocks, images * layer.positions))
+            blocks.update({k: v.copy() for k, v in running.items()})
+        return blocks
 
     return descend(step, params, eta,
                    iterations, describe(net, values), progress, keep, rule=rule, hyper=hyper,

@@ -22,6 +22,7 @@ from sheetnet.core.params import Params, standard_normal
 from sheetnet.errors import SheetnetError
 from sheetnet.layers.activation import ActivationLayer
 from sheetnet.layers.base import Block, Cache, Layer, Param, Shape, Wiring, take
+from sheetnet.layers.batchnorm import BATCH, BatchNorm
 from sheetnet.layers.conv import Conv
 from sheetnet.layers.dense import Dense
 from sheetnet.layers.dropout import Dropout
@@ -84,6 +85,11 @@ class Net:
         """The dropout layers, input to output: each step draws one mask for each."""
         return [layer for layer in self.layers if isinstance(layer, Dropout)]
 
+    def batchnorms(self) -> list[BatchNorm]:
+        """The batch-norm layers: their statistics are the batch's, and they keep running
+        averages from step to step."""
+        return [layer for layer in self.layers if isinstance(layer, BatchNorm)]
+
     def forward_blocks(self) -> list[Block]:
         """The blocks of the forward pass after x and t, in order (the output's last)."""
         return [b for layer in self.layers for b in layer.blocks()]
@@ -112,6 +118,7 @@ def build(stack: Sequence[Layer], image: Shape, output: OutputLayer, outputs: in
     lettered = any(layer.reads_maps for layer in stack)
     tags = _tags(stack, lettered)
     _check_order(stack)
+    stack = _unbiased(stack)
     bound: list[Layer] = []
     before: Wiring = Wiring(shape, "", "", "x", need_dx=False)  # the input's "layer"
     producer: Layer | None = None  # the last layer that is not transparent
@@ -145,9 +152,18 @@ def _wiring(layer: Layer, tag: str, before: Wiring, producer: Layer | None) -> W
     need_dx = x != "x"
     dx = None
     if need_dx and (layer.dx_block or not producer.takes_inline_dy):
-        dx = layer.dx_name(tag, before.tag)
+        dx = getattr(producer, "error_name", None) or layer.dx_name(tag, before.tag)
     return Wiring(before.inp, x, tag, f"{layer.prefix}{tag}", before.x_prefix, before.x_sup, dx,
                   need_dx, key, key_symbol)
+
+
+def _unbiased(stack: Sequence[Layer]) -> list[Layer]:
+    """A dense or convolution layer right before batch norm has no bias: μ would subtract it
+    again (its gradient is 0 but for rounding, which Adam would blow up to steps of η); β is
+    the shift."""
+    return [replace(layer, bias=False) if i + 1 < len(stack) and stack[i + 1].kind ==
+            "batchnorm" and getattr(layer, "bias", False) else layer
+            for i, layer in enumerate(stack)]
 
 
 def _check_end(bound: Sequence[Layer], shape: Shape, outputs: int) -> None:
@@ -208,6 +224,11 @@ def _check_order(stack: Sequence[Layer]) -> None:
             where = "comes first" if previous is None else f"follows {previous.token}"
             raise SheetnetError(f"{layer.token} {where}; dropout follows a layer (once): put"
                                 " it after an activation")
+        if layer.kind == "batchnorm" and (previous is None
+                                          or previous.kind not in ("dense", "conv")):
+            where = "comes first" if previous is None else f"follows {previous.token}"
+            raise SheetnetError(f"batchnorm {where}; it normalises a weighted sum: put it right"
+                                " after a dense or convolution layer, before its activation")
         if layer.reads_maps and dense_seen:
             raise SheetnetError(f"{layer.token} comes after a dense layer (or flatten);"
                                 " convolution and pooling layers come first, then the dense"
@@ -302,7 +323,10 @@ def init(net: Net, scheme: str, seed: int) -> Params:
 
 
 def _shown(block: Block, value: np.ndarray) -> np.ndarray:
-    """A block as the trace keeps it: (N, *its shape), e.g. x of one channel as (N, H, W)."""
+    """A block as the trace keeps it: (N, *its shape), e.g. x of one channel as (N, H, W); a
+    block of the batch (batch norm's μ) as its own shape."""
+    if block.batch:
+        return value.reshape(block.shape.array())
     return value.reshape(value.shape[0], *block.shape.array())
 
 
@@ -347,8 +371,9 @@ def backward(net: Net, params: Mapping[str, np.ndarray], caches: Sequence[Cache]
         dx, grads = layer.backward(dy, cache, params)
         totals.update(grads)
         if detail and layer.w.dx is not None:
+            errors = layer.errors(dy, cache, params) if hasattr(layer, "errors") else {}
             for block in layer.dx_blocks():
-                shown[block.name] = _shown(block, dx)
+                shown[block.name] = _shown(block, errors.get(block.name, dx))
         dy = dx
     return totals, shown, own
 
@@ -373,8 +398,21 @@ def step_numbers(net: Net, images: int, detail: bool) -> int:
 
 
 def chunk_size(net: Net) -> int:
-    """Images per chunk while training: as many as ``CHUNK_NUMBERS`` hold (at least one)."""
+    """Images per chunk while training: as many as ``CHUNK_NUMBERS`` hold (at least one);
+    every image at once with batch norm, whose statistics are the whole batch's."""
+    if net.batchnorms():
+        return 2**62
     return max(1, CHUNK_NUMBERS // per_image_numbers(net))
+
+
+def step_inputs(net: Net, n: int, mask: np.ndarray | None,
+                inputs: Mapping[str, np.ndarray] | None) -> dict[str, np.ndarray] | None:
+    """A training step's inputs: its dropout masks and, with batch norm, the batch's weights
+    (1 for the batch's images, 0 for the others), which put batch norm in training mode."""
+    if not net.batchnorms():
+        return dict(inputs) if inputs else None
+    weights = np.ones(n) if mask is None else (np.asarray(mask) != 0).astype(float)
+    return {**(inputs or {}), BATCH: weights}
 
 
 def iteration(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarray,
@@ -385,6 +423,7 @@ def iteration(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.n
     block, each image's δ and own gradients too (a workbook's blocks), else only what training
     needs (the costs, the accuracy and the gradients), a chunk of images at a time;
     ``inputs``: the step's own per-image inputs (dropout masks, (N, …) by block name)."""
+    inputs = step_inputs(net, x.shape[0], mask, inputs)
     if not detail:
         return _training_step(net, params, x, t, mask, inputs)
     n = x.shape[0]
@@ -425,10 +464,14 @@ def _training_step(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t:
     chosen = np.ones(n, bool) if mask is None else np.asarray(mask) != 0
     parts: dict[str, list[np.ndarray]] = {}
     totals: dict[str, np.ndarray] = {}
+    stats: dict[str, np.ndarray] = {}
     for start in range(0, n, size):
         stop = min(start + size, n)
         chunk = {k: v[start:stop] for k, v in inputs.items()} if inputs else None
         z, caches, _ = forward(net, params, x[start:stop], show=False, inputs=chunk)
+        for layer, cache in zip(net.layers, caches, strict=True):
+            if isinstance(layer, BatchNorm):  # its batch's μ and var (one chunk: every image)
+                stats.update(layer.shown(z, cache))
         out = net.output.forward(z, t[start:stop], n)
         for key in ("C", "correct"):
             if key in out:
@@ -445,6 +488,8 @@ def _training_step(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t:
     for p in net.params():  # a batch of no images (its marks all edited to 0) moves nothing
         totals.setdefault(p.name, np.zeros(p.shape))
     b: dict[str, np.ndarray] = dict(params)
+    b.update({name: stats[name] for layer in net.batchnorms()
+              for name in (layer._name("mu"), layer._name("var"))})
     b.update({k: np.concatenate(v) for k, v in parts.items()})
     b["C_T"] = ops.total(b["C"])
     if net.accuracy:

@@ -4,9 +4,11 @@
 
     conv 8 5x5, relu, maxpool 2, conv 16 5x5 pad 1, relu, avgpool 2, dense 32, tanh, dense 10
 
-``conv K FxF [pad P]``, ``maxpool P``, ``avgpool P``, ``dense N [nobias]``, ``flatten`` (implied
-between the convolution part and the dense part), ``dropout P`` and an activation's name. The
-last dense layer feeds the output layer that ``--output-activation`` and ``--loss`` choose.
+``conv K FxF [pad P] [nobias]``, ``maxpool P``, ``avgpool P``, ``dense N [nobias]``,
+``flatten`` (implied between the convolution part and the dense part), ``dropout P``,
+``batchnorm`` (after a dense or convolution layer, whose bias it makes redundant) and an
+activation's name. The last dense layer feeds the output layer that ``--output-activation`` and
+``--loss`` choose.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Sequence
 from sheetnet.errors import SheetnetError
 from sheetnet.layers.activation import ActivationLayer
 from sheetnet.layers.base import Layer, Shape
+from sheetnet.layers.batchnorm import BatchNorm
 from sheetnet.layers.conv import Conv
 from sheetnet.layers.dense import Dense
 from sheetnet.layers.dropout import Dropout
@@ -24,9 +27,10 @@ from sheetnet.layers.output import Output
 from sheetnet.layers.pool import Pool
 from sheetnet.pairs.activations import ACTIVATIONS
 
-KINDS = (Dense, Conv, Pool, Flatten, Dropout, ActivationLayer)  # each parses its own --arch token
-GRAMMAR = ("dense N [nobias], conv K FxF [pad P], maxpool P, avgpool P, flatten, dropout P or an"
-           " activation"
+# each parses its own --arch token
+KINDS = (Dense, Conv, Pool, Flatten, Dropout, BatchNorm, ActivationLayer)
+GRAMMAR = ("dense N [nobias], conv K FxF [pad P] [nobias], maxpool P, avgpool P, flatten,"
+           " dropout P, batchnorm or an activation"
            f" ({', '.join(ACTIVATIONS)})")
 
 
@@ -63,5 +67,5 @@ def imply_flatten(stack: Sequence[Layer]) -> list[Layer]:
     return out
 
 
-__all__ = ["GRAMMAR", "ActivationLayer", "Conv", "Dense", "Dropout", "Flatten", "Layer", "Output",
-           "Pool", "Shape", "imply_flatten", "parse"]
+__all__ = ["GRAMMAR", "ActivationLayer", "BatchNorm", "Conv", "Dense", "Dropout", "Flatten",
+           "Layer", "Output", "Pool", "Shape", "imply_flatten", "parse"]

@@ -72,9 +72,10 @@ class ActivationLayer(Elementwise):
         """δ = ∂C/∂z, when it is shown."""
         w = self.w
         s = names.tag_sup(w.tag)
-        return [Block(w.dx, w.inp, f"δ{s}",
-                      f"δ{s} = ∂C/∂a{s} ⊙ σ'(z{s}): the neural unit errors of z{s}",
-                      labels(w.inp, f"δ{s}", w.tag), None if w.inp.flat else "signed")]
+        d, x = w.dx_symbol, w.x_symbol
+        what = f"the neural unit errors of {x}" if w.x_prefix == "z" else f"∂C/∂{x}"
+        return [Block(w.dx, w.inp, d, f"{d} = ∂C/∂a{s} ⊙ σ'({x}): {what}",
+                      labels(w.inp, d, w.tag), None if w.inp.flat else "signed")]
 
     # --- NumPy ---------------------------------------------------------------------------
 

@@ -144,6 +144,8 @@ class Block:
     colour: str | None = None
     padded: bool = False  # the padded copy of a convolution's input (x̃): drawn beside it
     input: bool = False  # typed in, not computed (a dropout mask): read back by verify
+    batch: bool = False  # one copy for the step's batch (batch norm's μ), not one per image
+    terminal: bool = True  # shown by ``show`` (not the steps between: z − μ, running averages)
 
 
 def labels(shape: Shape, symbol: str, tag: str = "") -> tuple[tuple[int, str], ...]:
@@ -192,6 +194,21 @@ class Cells:
     dy: Callable[[int, int], str] | None = None
     dy_block: Refs | None = None  # the upstream gradient's block, when it is one
     key: Refs | None = None
+    batch: Batch | None = None  # batch norm's sums over the batch's images
+    prev: Mapping[str, Refs] | None = None  # the previous iteration's blocks (running stats)
+    sheet: str | None = None  # the sheet the formulas live on (for ``prev``'s references)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """How a layer's Excel forms reach across the images of a step's batch (batch norm):
+    ``area(block, r0, r1)``, rows r0..r1 of a per-image block over every image; ``marks``, the
+    batch marks' row over the same columns (None: every image is in the batch); ``count(n)``,
+    the batch's images × n positions each."""
+
+    area: Callable[[Refs, int, int], str]
+    marks: str | None
+    count: Callable[[int], str]
 
 
 Cache = dict[str, np.ndarray]  # every entry has the image as axis 0, so a batch is a slice

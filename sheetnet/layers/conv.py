@@ -40,6 +40,7 @@ class Conv(Plain):
     filters: int
     size: int
     padding: int = 0
+    bias: bool = True
     w: Wiring | None = None
     kind = "conv"  # δ is read by every filter weight's gradient: it must be a block
     letter = "F"
@@ -48,18 +49,19 @@ class Conv(Plain):
     @property
     def token(self) -> str:
         return (f"conv {self.filters} {self.size}x{self.size}"
-                + (f" pad {self.padding}" if self.padding else ""))
+                + (f" pad {self.padding}" if self.padding else "")
+                + ("" if self.bias else " nobias"))
 
     @classmethod
     def parse(cls, item: str) -> Conv | None:
-        """``conv K FxF [pad P]``."""
-        match = re.fullmatch(r"conv (\d+) (\d+)(?:x(\d+))?(?: pad (\d+))?", item)
+        """``conv K FxF [pad P] [nobias]``."""
+        match = re.fullmatch(r"conv (\d+) (\d+)(?:x(\d+))?(?: pad (\d+))?( nobias)?", item)
         if match is None:
             return None
-        k, f, f2, p = match.groups()
+        k, f, f2, p, nobias = match.groups()
         if f2 is not None and f2 != f:
             raise SheetnetError(f"--arch: {item}: filters are square; write conv {k} {f}x{f}")
-        return cls(int(k), int(f), int(p or 0))
+        return cls(int(k), int(f), int(p or 0), bias=nobias is None)
 
     def numbers(self) -> int:
         """z, x̃ and every window (im2col)."""
@@ -134,7 +136,7 @@ class Conv(Plain):
                          for q in range(k))
 
         depth = f"×{c}" if c > 1 else ""
-        return [
+        out = [
             Param(self.name, self.filter_shape(), k * c * f, f, f, weight=True,
                   fan_in=c * f * f, fan_out=k * f * f, symbol=f"w{s}",
                   description=f"w{s}ᵏ: the {k} filters, {f}×{f}{depth} weights each"
@@ -144,6 +146,7 @@ class Conv(Plain):
                   description=f"b{s}ᵏ: each filter's bias", make_labels=bias_labels,
                   make_tile_labels=lambda: tuple(enumerate(bias_labels()))),
         ]
+        return out if self.bias else out[:1]
 
     def blocks(self) -> list[Block]:
         s, f, c = names.tag_sup(self.w.tag), self.size, self.w.inp.channels
@@ -163,8 +166,8 @@ class Conv(Plain):
         z = self.output_shape(self.w.inp)
         out.append(Block(self.w.out, z, f"z{s}",
                          f"z{s}ᵏᵢⱼ = Σ w{s}ᵏ ⊙ (the {f}×{f} window of {seen} at i, j){over}"
-                         f" + b{s}ᵏ: the feature maps", labels(z, f"z{s}", self.w.tag),
-                         "signed"))
+                         + (f" + b{s}ᵏ" if self.bias else "") + ": the feature maps",
+                         labels(z, f"z{s}", self.w.tag), "signed"))
         return out
 
     def dx_blocks(self) -> list[Block]:
@@ -181,7 +184,8 @@ class Conv(Plain):
         seen = ops.pad(x, self.padding) if self.padding else x
         cols = ops.im2col(seen, self.size)
         out = self.output_shape(self.w.inp)
-        z = ops.convolve(cols, p[self.name], p[self.bias_name], (out.height, out.width))
+        bias = p[self.bias_name] if self.bias else np.zeros(self.filters)
+        z = ops.convolve(cols, p[self.name], bias, (out.height, out.width))
         return z, {"cols": cols, "seen": seen}
 
     def shown(self, y: np.ndarray, cache: Cache) -> dict[str, np.ndarray]:
@@ -193,8 +197,9 @@ class Conv(Plain):
     def backward(self, dy: np.ndarray, cache: Cache, p: Mapping[str, np.ndarray]
                  ) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
         """δ (N, K, H', W') -> (∂C/∂x (N, C, H, W) or None, {F: Σ δ·windows, bF: Σ δ})."""
-        grads = {self.name: ops.filter_gradient(dy, cache["cols"]).reshape(self.filter_shape()),
-                 self.bias_name: dy.sum(axis=(0, 2, 3))}
+        grads = {self.name: ops.filter_gradient(dy, cache["cols"]).reshape(self.filter_shape())}
+        if self.bias:
+            grads[self.bias_name] = dy.sum(axis=(0, 2, 3))
         if not self.w.need_dx:
             return None, grads
         flat = p[self.name].reshape(self.filters, -1)
@@ -203,9 +208,11 @@ class Conv(Plain):
     def per_image(self, dy: np.ndarray, cache: Cache, p: Mapping[str, np.ndarray]
                   ) -> dict[str, np.ndarray]:
         n = dy.shape[0]
-        return {self.name: ops.filter_gradients(dy, cache["cols"]).reshape(
-                    n, *self.filter_shape()),
-                self.bias_name: ops.map_sum(dy)}
+        grads = {self.name: ops.filter_gradients(dy, cache["cols"]).reshape(
+                     n, *self.filter_shape())}
+        if self.bias:
+            grads[self.bias_name] = ops.map_sum(dy)
+        return grads
 
     # --- Excel ---------------------------------------------------------------------------
 
@@ -232,7 +239,7 @@ class Conv(Plain):
                         yield self.pad_name, ch * hp + i, j, ops.pad_xl(
                             cells.x.ref(ch * ih + i - p, j - p) if inside else None)
         z = self.output_shape(self.w.inp)
-        w, b = cells.params[self.name], cells.params[self.bias_name]
+        w, b = cells.params[self.name], cells.params.get(self.bias_name)
         for q in range(self.filters):
             filters = [w.span(*self._tile(q * c + ch, f), 0, f - 1, absolute=True)
                        for ch in range(c)]
@@ -240,7 +247,7 @@ class Conv(Plain):
                 for j in range(z.width):
                     yield self.w.out, q * z.height + i, j, ops.convolve_xl(
                         [self._window(cells, ch, i, j, f, f) for ch in range(c)], filters,
-                        b.ref(q, absolute=True))
+                        b.ref(q, absolute=True) if b else None)
 
     def grads_xl(self, cells: Cells) -> Iterator[Formula]:
         c, f = self.w.inp.channels, self.size
@@ -254,7 +261,8 @@ class Conv(Plain):
                     for v in range(f):
                         yield self.name, (q * c + ch) * f + u, v, ops.filter_gradient_xl(
                             errors, self._window(cells, ch, u, v, z.height, z.width))
-            yield self.bias_name, q, 0, ops.map_sum_xl(errors)
+            if self.bias:
+                yield self.bias_name, q, 0, ops.map_sum_xl(errors)
 
     def dx_xl(self, cells: Cells, r: int, c: int) -> str:
         """Input cell (channel ch, row i, column j): Σ over filters k and offsets (u, v) whose

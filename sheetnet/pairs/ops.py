@@ -108,6 +108,35 @@ def draw_mask(rate: float, shape: tuple[int, ...], seed: int, k: int, layer: int
     return (np.random.default_rng([seed, k, layer]).random(shape) >= rate).astype(float)
 
 
+# --- sums over a step's batch (batch norm) ----------------------------------------------------
+
+
+def batch_total(v: np.ndarray, weights: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """Σ over the batch's images (``weights`` (N,): 1 in the batch, 0 out) and ``axes``' positions
+    of v (N, units) or (N, K, H, W): (units,) or (K,)."""
+    w = weights.reshape(-1, *([1] * (v.ndim - 1)))
+    return np.sum(v * w, axis=axes)
+
+
+def batch_total_xl(area: str, marks: str | None, square: bool = False) -> str:
+    """The same over ``area`` (one unit's or filter's cells, every image), ``marks`` the batch
+    marks' row over the same columns (each image's 0/1; None: every image); ``square``: of the
+    squares. Empty cells add 0."""
+    term = f"{area}^2" if square else area
+    if marks is None:
+        return f"SUMSQ({area})" if square else f"SUM({area})"
+    return f"SUMPRODUCT({term}*({marks}<>0))"
+
+
+def running(old: np.ndarray, new: np.ndarray, momentum: float) -> np.ndarray:
+    """A running average as torch's batch norm keeps it: (1 − momentum)·old + momentum·new."""
+    return (1 - momentum) * old + momentum * new
+
+
+def running_xl(old: str, new: str, momentum: str) -> str:
+    return f"(1-{momentum})*{old}+{momentum}*{new}"
+
+
 # --- accuracy --------------------------------------------------------------------------------
 
 
@@ -177,10 +206,11 @@ def convolve(cols: np.ndarray, filters: np.ndarray, bias: np.ndarray,
     return z.transpose(0, 2, 1).reshape(n, -1, *out) + bias[:, None, None]
 
 
-def convolve_xl(windows: Sequence[str], filters: Sequence[str], bias: str) -> str:
-    """The book's form SUMPRODUCT(input window, filter) + bias, one SUMPRODUCT per channel."""
+def convolve_xl(windows: Sequence[str], filters: Sequence[str], bias: str | None) -> str:
+    """The book's form SUMPRODUCT(input window, filter) + bias, one SUMPRODUCT per channel
+    (no bias: None)."""
     terms = [f"SUMPRODUCT({x},{w})" for x, w in zip(windows, filters, strict=True)]
-    return "+".join(terms) + f"+{bias}"
+    return "+".join(terms) + (f"+{bias}" if bias else "")
 
 
 def max_pool(maps: np.ndarray, p: int) -> np.ndarray:

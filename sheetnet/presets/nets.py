@@ -35,9 +35,10 @@ from sheetnet.workbook.layout import WorkbookSpec
 from sheetnet.workbook.sheets import Extra
 from sheetnet.workbook.size import Size
 
-FC_SHORTHANDS = {"layers": "--layers", "dropout": "--dropout"}
+FC_SHORTHANDS = {"layers": "--layers", "dropout": "--dropout", "batch_norm": "--batch-norm"}
 CNN_SHORTHANDS = {"filters": "--filters", "filter_size": "--filter-size", "pool": "--pool",
-                  "pool_size": "--pool-size", "padding": "--padding"}
+                  "pool_size": "--pool-size", "padding": "--padding",
+                  "batch_norm": "--batch-norm"}
 # what each activation's or loss's own setting goes with
 _SETTINGS = {"leaky_slope": (LEAKY_SLOPE, "--activation leaky-relu (or leaky-relu in --arch, or"
                                           " --output-activation leaky-relu)"),
@@ -89,6 +90,12 @@ class NetPreset:
         hyper.update(model_hypers(net))
         self.check_size(net, ds.n_images, iterations, rule, workbook, detail or workbook)
         batches = stepping.batches(opts, ds.n_images, iterations)
+        for layer in net.batchnorms():
+            smallest = ds.n_images if batches is None else int(batches.sum(axis=1).min())
+            if smallest * layer.positions < 2:
+                raise SheetnetError(f"batch norm needs at least 2 values of each unit in a"
+                                    f" step's batch, and a batch here holds {smallest} image;"
+                                    " use --batch-size 2 or more")
         if opts.init is not None and opts.init_scheme is not None:
             raise SheetnetError("give --init (the values themselves) or --init-scheme (how they"
                                 " are drawn), not both")
@@ -96,10 +103,11 @@ class NetPreset:
             raise SheetnetError(f"--init-scheme {opts.init_scheme!r} is not one of:"
                                 f" {', '.join(net_mod.SCHEMES)}")
         if isinstance(opts.init, Mapping):
-            params = validate_params(net.param_shapes(), dict(opts.init), "init")
+            params = validate_params(net.param_shapes(), _started(net, opts.init), "init")
             init_origin = "init (given from Python)"
         elif opts.init is not None:
-            params = validate_params(net.param_shapes(), read_json(opts.init), str(opts.init))
+            params = validate_params(net.param_shapes(), _started(net, read_json(opts.init)),
+                                     str(opts.init))
             init_origin = f"--init {Path(opts.init).name}"
         else:
             scheme = opts.init_scheme or self.init_scheme
@@ -229,6 +237,24 @@ class NetPreset:
         return set() if skeleton.data.values else {"label", "classes"}
 
 
+def _started(net: Net, given: object) -> object:
+    """``--init``'s values, with the parameters that have a start of their own (batch norm's
+    γ 1 and β 0) filled in where left out."""
+    if not isinstance(given, Mapping):
+        return given
+    out = dict(given)
+    for layer in net.batchnorms():
+        bias = f"b{layer.w.tag}"
+        if bias in out and bias not in net.param_shapes():
+            raise SheetnetError(f"--init gives {bias}, but batch norm follows that layer: its μ"
+                                f" would subtract any bias (β is the shift), so the layer has"
+                                f" none; leave {bias} out")
+    for p in net.params():
+        if p.start is not None and p.name not in out:
+            out[p.name] = np.full(p.shape, p.start).tolist()
+    return out
+
+
 def load_data(preset: NetPreset, opts: Options) -> Dataset:
     """The options' data set: built in, a CSV (whose images need ``--shape`` only where the
     net reads them as images: a convolution or pooling), or a ``Dataset`` from the API."""
@@ -257,6 +283,8 @@ def _reads_images(preset: NetPreset, opts: Options) -> bool:
 
 
 def _wrong_shorthand(flag: str, fully_connected: bool) -> str:
+    if flag == "--batch-norm":
+        return "--batch-norm is for --net mlp, cnn and their kin; this net's check is its own"
     if flag == "--dropout":
         return ("--dropout is for fully connected nets; in a CNN write dropout P in --arch"
                 " after the layer whose outputs it drops")
@@ -308,7 +336,8 @@ def dense_stack(hidden: tuple[int, ...], activation: str = "sigmoid", biases: bo
     def make(ds: Dataset, opts: Options) -> list[Layer]:
         sizes = (_parse_layers(opts.layers, ds) if opts.layers
                  else (ds.x.shape[1], *hidden, ds.outputs))
-        stack = net_mod.dense_layers(sizes, _activation(opts, activation), biases)
+        stack = _normalised(net_mod.dense_layers(sizes, _activation(opts, activation), biases),
+                            opts, "dense")
         if opts.dropout is None:
             return stack
         if not (np.isfinite(opts.dropout) and 0 <= opts.dropout < 1):
@@ -353,9 +382,22 @@ def cnn_stack(filters: int = 3) -> Callable[[Dataset, Options], list[Layer]]:
             raise SheetnetError(f"the {mh}×{mw} feature maps do not divide into {p}×{p} pooling"
                                 f" windows; use --pool-size {' or '.join(map(str, fits))}, or"
                                 " another --filter-size or --padding")
-        return net_mod.cnn_layers(k, f, p, ds.outputs, _activation(opts, "sigmoid"), pooling,
-                                  padding)
+        return _normalised(net_mod.cnn_layers(k, f, p, ds.outputs, _activation(opts, "sigmoid"),
+                                              pooling, padding), opts, "conv")
     return make
+
+
+def _normalised(stack: list[Layer], opts: Options, kind: str) -> list[Layer]:
+    """With ``--batch-norm``, batch norm after each ``kind`` layer followed by an activation
+    (every hidden dense layer; the CNN's convolution)."""
+    if not opts.batch_norm:
+        return stack
+    out: list[Layer] = []
+    for i, layer in enumerate(stack):
+        out.append(layer)
+        if layer.kind == kind and i + 1 < len(stack) and stack[i + 1].kind == "activation":
+            out.append(layers.BatchNorm())
+    return out
 
 
 def _parse_layers(text: str, ds: Dataset) -> tuple[int, ...]:
@@ -452,11 +494,12 @@ def _twolayer_check(net: Net, opts: Options) -> None:
     wrong += [f"{flag} {got}" for flag, got, want in (
         ("--output-activation", net.output.pair.activation, "identity"),
         ("--loss", net.output.pair.loss, "half-sse")) if got != want]
-    if len(net.param_shapes()) != 2:
+    if len(net.param_shapes()) != 2 and opts.layers is not None:
         wrong.append(f"--layers {opts.layers}")
     wrong += [flag for flag, value in (("--l1", opts.l1), ("--l2", opts.l2),
                                        ("--batch-size", opts.batch_size),
-                                       ("--dropout", opts.dropout)) if value is not None]
+                                       ("--dropout", opts.dropout),
+                                       ("--batch-norm", opts.batch_norm)) if value is not None]
     if wrong:
         raise SheetnetError(f"{', '.join(wrong)}: the twolayer check is written for f = W₂"
                             " max(0, W₁x) (relu, identity output, half-sse, --layers IN,H,OUT,"

@@ -32,6 +32,7 @@ class Options:
     padding: int | None = None
     layers: str | None = None  # e.g. "2,4,1": every layer's size, input to output
     dropout: float | None = None  # the share of each hidden layer's units dropped a step
+    batch_norm: bool | None = None  # batch norm after each hidden weighted sum (cnn: the conv)
     arch: str | None = None  # a stack of layers, e.g. "conv 4 3x3, relu, maxpool 2, dense 10"
     activation: str | None = None
     output_activation: str | None = None

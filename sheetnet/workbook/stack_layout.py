@@ -24,7 +24,7 @@ import numpy as np
 from sheetnet import notation as names
 from sheetnet.core.net import Net, describe
 from sheetnet.core.run import Run
-from sheetnet.layers.base import Block, Cells
+from sheetnet.layers.base import Batch, Block, Cells
 from sheetnet.notation import sub
 from sheetnet.pairs import ops, penalties
 from sheetnet.pairs.optim import GD, UpdateRule
@@ -183,7 +183,7 @@ def iteration_places(net: Net, cols: Columns, k: int, plan: StepPlan = PLAIN,
     add("t", net.outputs)
     for block in [b for b in order if b not in ahead] + net.output.blocks(values)[:1]:
         add(block.name, block.shape.rows, block.shape.cols, block.shape.tile,
-            kind="input" if block.input else "formula")
+            col=cols.value if block.batch else None, kind="input" if block.input else "formula")
     add("C", 1, advance=False)
     add("C_T", 1, col=cols.total, advance=False)
     if plan.batches:
@@ -195,7 +195,8 @@ def iteration_places(net: Net, cols: Columns, k: int, plan: StepPlan = PLAIN,
         add("accuracy", 1, col=cols.value, advance=False)
     row += 3  # the accuracy's row, a blank row and the section's title
     for block in net.backward_blocks():
-        add(block.name, block.shape.rows, block.shape.cols, block.shape.tile)
+        add(block.name, block.shape.rows, block.shape.cols, block.shape.tile,
+            col=cols.value if block.batch else None)
     return places
 
 
@@ -239,8 +240,9 @@ def _input_labels(run: Run, net: Net) -> list[tuple[int, str]]:
 class Wiring:
     """Each layer's cells on one sheet, and the gradient each receives from the layer above."""
 
-    def __init__(self, net: Net, here: Places):
-        self.net, self.here = net, here
+    def __init__(self, net: Net, here: Places, batch: Batch | None = None,
+                 prev: Places | None = None):
+        self.net, self.here, self.batch, self.prev = net, here, batch, prev
         self.cells: list[Cells] = [Cells(here["x"])] * len(net.layers)
         for i in reversed(range(len(net.layers))):
             self.cells[i] = self._cells(i)
@@ -254,7 +256,8 @@ class Wiring:
         if layer.w.dx is not None:
             out.update({b.name: here[b.name] for b in layer.dx_blocks()})
         key = here[layer.w.key] if layer.w.key is not None else None
-        return Cells(here[layer.w.x], out, params, grads, dy, dy_block, key)
+        return Cells(here[layer.w.x], out, params, grads, dy, dy_block, key, self.batch,
+                     self.prev, here["x"].sheet)
 
     def _dy(self, i: int) -> tuple[Callable[[int, int], str], Place | None]:
         """∂C/∂(layer i's output): the next layer's dx block, or its dx written inline."""
@@ -291,8 +294,8 @@ class IterationSheet:
         self.net: Net = run.model
         self.plan = StepPlan.of(run)
         self.rows = Rows(stride=cols.band)
-        self.wiring = Wiring(self.net, here)
         self.marks = here.get("batch")
+        self.wiring = Wiring(self.net, here, self.batch(), prev)
         self.k = here["x"].iteration
         step_cells(self.rows, run, here, self.k, 2)
         if "batch_fill" in here:
@@ -309,6 +312,30 @@ class IterationSheet:
         return ops.total_banded_xl(cols.band_row(), c + 1, cols.image_row(place.sheet_row(r)),
                                    cols.image_row(mask.row) if mask is not None else None)
 
+    def batch(self) -> Batch:
+        """Sums over the step's batch for batch norm: a unit's row (a filter's tile) across
+        every image, the batch marks, and how many values that is."""
+        cols, marks = self.cols, self.marks
+        images = self.run.n_images
+
+        def area(place: Place, r0: int, r1: int) -> str:
+            if not cols.bands:
+                return place.all_images_row(r0)
+            return f"{a1(place.sheet_row(r0), cols.image)}:{a1(place.sheet_row(r1), cols.last)}"
+
+        def count(positions: int) -> str:
+            if marks is None:
+                return str(images * positions)
+            if not cols.bands:
+                counted = f'COUNTIF({marks.all_images_row(0)},"<>0")'
+            else:
+                counted = (f'COUNTIFS({cols.band_row()},1,{cols.image_row(marks.row)},"<>0")')
+            return counted if positions == 1 else f"({counted}*{positions})"
+
+        row = None if marks is None else (cols.image_row(marks.row) if cols.bands
+                                          else marks.all_images_row(0))
+        return Batch(area, row, count)
+
     def mean(self, place: Place, r: int) -> str:
         if not self.cols.bands:
             return ops.mean_xl(place.all_images_row(r))
@@ -316,9 +343,14 @@ class IterationSheet:
                                   self.cols.image_row(place.sheet_row(r)))
 
     def put(self, formulas) -> None:
-        """Per-image formulas, each (block, r, c, text)."""
+        """Formulas, each (block, r, c, text): per image, or one for the batch (batch norm's
+        μ)."""
         for name, r, c, text in formulas:
-            self.rows.per_image(self.here[name], r, c, text)
+            place = self.here[name]
+            if place.images:
+                self.rows.per_image(place, r, c, text)
+            else:
+                self.rows.fixed(place, r, c, text)
 
     def typed(self, place: Place, values: np.ndarray) -> None:
         """A per-image block of typed-in numbers (input cells): ``values`` (N, …), each image's
@@ -412,6 +444,8 @@ class IterationSheet:
             self.label(block)
         self.put(self.net.output.delta_xl(self.output_cells(), self.run.n_images))
         for layer, cells in zip(self.net.layers, self.wiring.cells, strict=True):
+            if hasattr(layer, "errors_xl"):
+                self.put(layer.errors_xl(cells))
             if layer.w.dx is not None:
                 dx = self.here[layer.w.dx]
                 self.put((dx.name, r, c, layer.dx_xl(cells, r, c)) for r in range(dx.rows)

@@ -62,3 +62,43 @@ def test_an_edited_mask_bit_and_rate_move_the_run_as_the_core_says(tmp_path):
     assert not np.allclose(got, exported.cost)
     report = verify(tmp_path / "edited.xlsx")
     assert report.ok and report.changed == ["dropout2", "mask2"]
+
+
+# --- batch normalisation --------------------------------------------------------------------
+
+BN_CASES = {
+    "mlp-batch-norm": ["--batch-norm", "--iterations", "3"],
+    "cnn-batch-norm-batches": ["--net", "cnn", "--batch-norm", "--batch-size", "24",
+                               "--iterations", "2"],
+    "arch-everything": ["--net", "cnn", "--arch", "conv 2 3x3, batchnorm, relu, maxpool 2,"
+                        " dense 6, batchnorm, relu, dropout 0.3, dense 3", "--init-scheme", "he",
+                        "--batch-size", "12", "--shuffle", "--optimizer", "adam", "--eta",
+                        "0.01", "--iterations", "2"],
+}
+
+
+@pytest.mark.parametrize("case", list(BN_CASES))
+def test_batch_norm_agrees_in_every_engine(all_engines, tmp_path, case):
+    out = export(tmp_path, f"{case}.xlsx", *BN_CASES[case])
+    report = verify(out, ["all"])
+    assert report.ok, report.first_differences()
+    assert {name for name in report.blocks if name.startswith(("mu", "dC_dvar", "rvar"))}
+
+
+def test_an_edited_gamma_moves_the_run_as_the_core_says(tmp_path):
+    out = export(tmp_path, "mlp.xlsx", "--batch-norm", "--batch-size", "16", "--iterations", "3")
+    exported = sheetnet.train("mlp", batch_norm=True, batch_size=16, iterations=3)
+    run = exported.run
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Inputs"]
+    row = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 2).value == "γ²₂")
+    ws.cell(row, 3).value = 2.5
+    wb.save(tmp_path / "edited.xlsx")
+    params = {**run.params, "bn_gamma2": np.array([1.0, 2.5, 1.0])}
+    want = descent.train(run.model, params, run.data.x, run.data.targets, run.eta, 3,
+                         keep=["C_T"], batches=run.batches)
+    got = recalculated_cost(tmp_path / "edited.xlsx", tmp_path)
+    np.testing.assert_allclose(got, want.cost, rtol=1e-12)
+    assert not np.allclose(got, exported.cost)
+    report = verify(tmp_path / "edited.xlsx")
+    assert report.ok and report.changed == ["bn_gamma2"]
