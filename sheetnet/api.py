@@ -130,9 +130,9 @@ def _short(value: float) -> str:
 _FIELDS = {f.name for f in fields(Options)} - {"hyper"}
 # options that take a whole number, with an example each; the rest of the numbers are real
 _WHOLE = {"iterations": 50, "seed": 0, "filters": 3, "filter_size": 3, "pool_size": 2,
-          "padding": 1, "batch_size": 8}
+          "padding": 1, "batch_size": 8, "patience": 10}
 _REAL = {"eta": 0.5, "leaky_slope": 0.01, "huber_delta": 1.0, "l1": 0.001, "l2": 0.01,
-         "eta_decay": 0.01, "dropout": 0.5}
+         "eta_decay": 0.01, "dropout": 0.5, "validation": 0.2}
 # text options, and how a list or tuple of their parts is joined (None: text only)
 _TEXT: dict[str, str | None] = {
     "arch": ", ", "layers": ",", "compare": ",", "start": ",", "shape": "x",
@@ -263,7 +263,10 @@ def train(net: str = "mlp", *, progress: Callable[[int], None] | None = None,
     preset = presets.get(net)
     opts = options(net, **given)
     run = preset.run(opts, detail=True)
-    return Training(preset.name, run, preset.trace(run, progress), opts)
+    trace = preset.trace(run, progress)
+    if hasattr(preset, "stopped"):
+        run, trace = preset.stopped(run, trace)
+    return Training(preset.name, run, trace, opts)
 
 
 def export(what: Training | str, out: str | Path, *, force: bool = False,
@@ -277,6 +280,10 @@ def export(what: Training | str, out: str | Path, *, force: bool = False,
         run = preset.run(options(what, **given), workbook=True)
         spec = layout(preset, run)  # refused here, before any training, if too big
         trace = preset.trace(run)
+        if hasattr(preset, "stopped"):
+            cut, trace = preset.stopped(run, trace)
+            if cut is not run:
+                run, spec = cut, layout(preset, cut)
     elif not isinstance(what, Training):
         raise SheetnetError(f"export({what!r}, …): give a net's name or a run from"
                             " sheetnet.train()")

@@ -197,6 +197,15 @@ ShuffleOpt = Annotated[bool | None, typer.Option(
     "--shuffle/--no-shuffle", rich_help_panel=TRAINING, metavar="",
     help="A new order of the images each epoch, from --seed (default: shuffle when --batch-size"
          " is smaller than the data).")]
+ValidationOpt = Annotated[float | None, typer.Option(
+    rich_help_panel=TRAINING, metavar="FRACTION",
+    help="Hold out this share of the images (drawn from --seed): never trained on, evaluated"
+         " every iteration (no dropout; batch norm's running averages): validation_cost (mean C"
+         " per image) and validation_accuracy.")]
+PatienceOpt = Annotated[int | None, typer.Option(
+    rich_help_panel=TRAINING, metavar="N",
+    help="With --validation: stop once the validation cost has not improved for N iterations"
+         " (the best iteration is in --json as best_iteration).")]
 L1Opt = Annotated[float | None, typer.Option(
     "--l1", rich_help_panel=TRAINING, help="L1 penalty λ ≥ 0: + λΣ|w| over the weights.")]
 L2Opt = Annotated[float | None, typer.Option(
@@ -243,7 +252,8 @@ RUN_OPTIONS: dict[str, tuple[object, object]] = {
     "leaky_slope": (LeakyOpt, None), "huber_delta": (HuberOpt, None),
     "optimizer": (OptimizerOpt, None),
     **{name: (_hyper_option(name, hs), None) for name, hs in optim.hypers().items()},
-    "batch_size": (BatchOpt, None), "shuffle": (ShuffleOpt, None), "l1": (L1Opt, None),
+    "batch_size": (BatchOpt, None), "shuffle": (ShuffleOpt, None),
+    "validation": (ValidationOpt, None), "patience": (PatienceOpt, None), "l1": (L1Opt, None),
     "l2": (L2Opt, None), "eta_decay": (DecayOpt, None),
     "function": (FunctionOpt, None), "start": (StartOpt, None), "steps": (StepsOpt, None),
     "compare": (CompareOpt, None),
@@ -329,6 +339,9 @@ def export(
     sheets = len(spec.sheets)
     started = time.perf_counter()
     trace = _train(preset, run, "NumPy core")  # every block: the cells store its numbers
+    cut, trace = _stopped(preset, run, trace)
+    if cut is not run:
+        run, spec = cut, api.layout(preset, cut)
     with _progress() as bar:
         task = bar.add_task("writing sheets", total=sheets)
         cells = xlsx.write(spec, out, lambda name: bar.advance(task), force, trace,
@@ -481,13 +494,49 @@ def train(
     preset = presets.get(net)
     run = preset.run(opts, detail=blocks)
     trace = _train(preset, run, keep=None if blocks else [b for b, _, _ in terminal.EXTRA_COLUMNS])
+    run, trace = _stopped(preset, run, trace)
     console.print(terminal.cost_table(trace, every or max(1, -(-run.iterations // 20))))
+    final = _evaluation(preset, run, trace)
     warnings = _warn(run, trace)
     if json_out is not None:
         record = {"net": preset.name, "options": opts.given(), **trace.to_json(),
-                  "warnings": warnings}
+                  **final, "warnings": warnings}
         _write_json(json_out, record, force)
         console.print(f"[green]✓[/] wrote {json_out}")
+
+
+def _stopped(preset: presets.Preset, run, trace):
+    """The run cut where --patience stops it, said in a line."""
+    stopped = getattr(preset, "stopped", None)
+    if stopped is None:
+        return run, trace
+    cut, trace = stopped(run, trace)
+    if cut.iterations < run.iterations:
+        best = int(trace.iterations[-1]["best_iteration"])
+        console.print(f"stopped early at iteration {cut.iterations}: the validation cost has not"
+                      f" improved for {run.patience} iterations (best: iteration {best})")
+    return cut, trace
+
+
+def _evaluation(preset: presets.Preset, run, trace) -> dict[str, object]:
+    """What --json adds after training: the validation figures and, for a net with dropout or
+    batch norm, the final parameters evaluated (no dropout, running averages), said in a
+    line."""
+    out: dict[str, object] = {}
+    last = trace.iterations[-1]
+    if "validation_cost" in last:
+        out["validation_cost"] = trace.series("validation_cost").tolist()
+        out["best_iteration"] = int(last["best_iteration"])
+        if "validation_accuracy" in last:
+            out["validation_accuracy"] = trace.series("validation_accuracy").tolist()
+    evaluate = getattr(preset, "evaluate", None)
+    if evaluate is not None and (found := evaluate(run, trace)) is not None:
+        out["evaluation"] = found
+        accuracy = (f", accuracy {found['accuracy']:.1%}" if "accuracy" in found else "")
+        console.print(f"evaluated (no dropout, batch norm's running averages) after iteration"
+                      f" {run.iterations} on the training images: C_T {found['cost']:.6f}"
+                      f"{accuracy}")
+    return out
 
 
 def _warn(run, trace) -> list[str]:

@@ -37,7 +37,9 @@ def picture(pixels: np.ndarray, title: str = "", lo: float | None = None,
 
 
 # what train shows beside the cost when a run has it: (block, heading, format)
-EXTRA_COLUMNS = (("C_batch", "batch C", number), ("eta_k", "ηₖ", "{:.6g}".format))
+EXTRA_COLUMNS = (("C_batch", "batch C", number), ("eta_k", "ηₖ", "{:.6g}".format),
+                 ("validation_cost", "validation C/image", number),
+                 ("validation_accuracy", "validation accuracy", "{:.1%}".format))
 
 
 def cost_table(trace: Trace, every: int = 1) -> Table:
@@ -47,7 +49,8 @@ def cost_table(trace: Trace, every: int = 1) -> Table:
     table.add_column("iteration", justify="right")
     for name in (trace.cost_name, *trace.also):
         table.add_column(name, justify="right")
-    extras = [(b, h, f) for b, h, f in EXTRA_COLUMNS if b in trace.iterations[0]]
+    extras = [(b, h, f) for b, h, f in EXTRA_COLUMNS if b in trace.iterations[0]
+              and not (b == "C_batch" and np.array_equal(trace.series(b), trace.cost))]
     for _, heading, _ in extras:
         table.add_column(heading, justify="right")
     if trace.has_accuracy:

@@ -16,6 +16,8 @@ from sheetnet.pairs import ops, penalties
 from sheetnet.pairs.optim import GD, UpdateRule
 
 Progress = Callable[[int], None]
+# what a run with images held out adds to each iteration (``validated``)
+VALIDATION = ("validation_cost", "validation_accuracy", "C_per_image", "best_iteration")
 
 
 class Anchor(Protocol):
@@ -67,7 +69,7 @@ def descend(step: Step, params: Mapping[str, np.ndarray], eta: float, iterations
     penalised = bool(weights) and any(p.name in h for p in penalties.PENALTIES)
     current = {k: np.array(v, dtype=float) for k, v in params.items()}
     state = {k: rule.start(v) for k, v in current.items()}
-    kept = None if keep is None else {*keep, cost_name, "accuracy"}
+    kept = None if keep is None else {*keep, cost_name, "accuracy", *VALIDATION}
     run: list[dict[str, np.ndarray]] = []
     for k in range(iterations + 1):
         with np.errstate(all="ignore"):  # check_finite reports overflow instead
@@ -87,9 +89,13 @@ def descend(step: Step, params: Mapping[str, np.ndarray], eta: float, iterations
                 for w in weights:
                     blocks[grad_of(w)] = (blocks[grad_of(w)]
                                           + penalties.penalty_gradient(used[w], h))
+            if "held" in blocks:  # beside the validation cost, a mean per image
+                trained = np.count_nonzero(np.asarray(blocks["held"]) == 0)
+                blocks["C_per_image"] = np.asarray(blocks[cost_name] / trained)
             if mask is not None:
                 blocks["batch"] = mask
-                blocks["C_batch"] = np.asarray(ops.total(blocks["C"], mask)
+                trained = mask if "held" not in blocks else mask * (blocks["held"] == 0)
+                blocks["C_batch"] = np.asarray(ops.total(blocks["C"], trained)
                                                + (cost if penalised else 0.0))
             current = dict(current)
             for name, value in used.items():
@@ -99,7 +105,9 @@ def descend(step: Step, params: Mapping[str, np.ndarray], eta: float, iterations
                 if step_of is not None:
                     blocks[step_of(name)] = delta
             check_finite(blocks, k, eta)
-        run.append(blocks if kept is None else {n: blocks[n] for n in blocks if n in kept})
+        last = k == iterations  # kept whole: the final parameters (evaluation reads them)
+        run.append(blocks if kept is None or last else {n: blocks[n] for n in blocks
+                                                         if n in kept})
         if progress:
             progress(k)
     return Trace(run, descriptions, cost_name=cost_name)
@@ -128,15 +136,35 @@ def train(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarr
 
     def step(p: Mapping[str, np.ndarray], mask: np.ndarray | None, k: int
              ) -> dict[str, np.ndarray]:
-        blocks = iteration(net, p, x, t, mask, detail, inputs(k) if inputs else None)
-        if norms:  # batch norm's running averages move with each step's μ and var
-            images = len(x) if mask is None else int(np.count_nonzero(mask))
-            for layer in norms:
-                running.update(layer.running(running, blocks, images * layer.positions))
-            blocks.update({k: v.copy() for k, v in running.items()})
+        given = {**(inputs(k) if inputs else {}), **running}  # batch norm's last averages
+        blocks = iteration(net, p, x, t, mask, detail, given or None)
+        running.update({name: blocks[name] for name in running})
         return blocks
 
-    return descend(step, params, eta,
-                   iterations, describe(net, values), progress, keep, rule=rule, hyper=hyper,
-                   weights=net.weights, batches=batches, anchor=anchor)
+    trace = descend(step, params, eta,
+                    iterations, describe(net, values), progress, keep, rule=rule, hyper=hyper,
+                    weights=net.weights, batches=batches, anchor=anchor)
+    return validated(trace)
+
+
+def validated(trace: Trace) -> Trace:
+    """With images held out, each iteration also gets the best iteration so far (the lowest
+    validation cost, the first if tied)."""
+    if "validation_cost" not in trace.iterations[0]:
+        return trace
+    best = 0
+    for k, blocks in enumerate(trace.iterations):
+        if blocks["validation_cost"] < trace.iterations[best]["validation_cost"]:
+            best = k
+        blocks["best_iteration"] = np.asarray(float(best))
+    return trace
+
+
+def stop_early(trace: Trace, patience: int) -> int | None:
+    """The iteration training stops at: the first whose best iteration so far is ``patience``
+    iterations back (None: it never is)."""
+    for k, blocks in enumerate(trace.iterations):
+        if k - int(blocks["best_iteration"]) >= patience:
+            return k
+    return None
 

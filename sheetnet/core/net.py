@@ -22,7 +22,7 @@ from sheetnet.core.params import Params, standard_normal
 from sheetnet.errors import SheetnetError
 from sheetnet.layers.activation import ActivationLayer
 from sheetnet.layers.base import Block, Cache, Layer, Param, Shape, Wiring, take
-from sheetnet.layers.batchnorm import BATCH, BatchNorm
+from sheetnet.layers.batchnorm import BATCH, HELD, BatchNorm
 from sheetnet.layers.conv import Conv
 from sheetnet.layers.dense import Dense
 from sheetnet.layers.dropout import Dropout
@@ -405,6 +405,16 @@ def chunk_size(net: Net) -> int:
     return max(1, CHUNK_NUMBERS // per_image_numbers(net))
 
 
+def in_batch(mask: np.ndarray | None, inputs: Mapping[str, np.ndarray] | None
+             ) -> np.ndarray | None:
+    """The batch a step trains on: its marks, less any image held out for validation."""
+    held = None if inputs is None else inputs.get(HELD)
+    if held is None:
+        return mask
+    trained = (np.asarray(held) == 0).astype(float)
+    return trained if mask is None else (np.asarray(mask) != 0) * trained
+
+
 def step_inputs(net: Net, n: int, mask: np.ndarray | None,
                 inputs: Mapping[str, np.ndarray] | None) -> dict[str, np.ndarray] | None:
     """A training step's inputs: its dropout masks and, with batch norm, the batch's weights
@@ -423,6 +433,7 @@ def iteration(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.n
     block, each image's δ and own gradients too (a workbook's blocks), else only what training
     needs (the costs, the accuracy and the gradients), a chunk of images at a time;
     ``inputs``: the step's own per-image inputs (dropout masks, (N, …) by block name)."""
+    mask = in_batch(mask, inputs)
     inputs = step_inputs(net, x.shape[0], mask, inputs)
     if not detail:
         return _training_step(net, params, x, t, mask, inputs)
@@ -434,9 +445,7 @@ def iteration(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.n
     b["t"] = t
     b.update(forward_blocks)
     b.update(out)
-    b["C_T"] = ops.total(out["C"])
-    if net.accuracy:
-        b["accuracy"] = ops.mean(out["correct"])
+    _costs(net, b, inputs)
     delta = net.output.backward(z, out[net.output.a], t, n)
     rows = None if mask is None else np.flatnonzero(np.asarray(mask) != 0)
     totals = None
@@ -453,6 +462,25 @@ def iteration(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.n
     return b
 
 
+def _costs(net: Net, b: dict[str, np.ndarray], inputs: Mapping[str, np.ndarray] | None
+           ) -> None:
+    """C_T and the accuracy over the training images; with images held out (``inputs[HELD]``)
+    their mean cost and accuracy too, in evaluation mode (no dropout; batch norm's running
+    averages)."""
+    held = None if inputs is None else inputs.get(HELD)
+    if held is None:
+        b["C_T"] = ops.total(b["C"])
+        if net.accuracy:
+            b["accuracy"] = ops.mean(b["correct"])
+        return
+    b[HELD] = np.asarray(held, dtype=float)
+    b["C_T"] = ops.split_total(b["C"], held, False)
+    b["validation_cost"] = ops.split_mean(b["C"], held, True)
+    if net.accuracy:
+        b["accuracy"] = ops.split_mean(b["correct"], held, False)
+        b["validation_accuracy"] = ops.split_mean(b["correct"], held, True)
+
+
 def _training_step(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarray,
                    mask: np.ndarray | None, inputs: Mapping[str, np.ndarray] | None = None
                    ) -> dict[str, np.ndarray]:
@@ -467,7 +495,8 @@ def _training_step(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t:
     stats: dict[str, np.ndarray] = {}
     for start in range(0, n, size):
         stop = min(start + size, n)
-        chunk = {k: v[start:stop] for k, v in inputs.items()} if inputs else None
+        whole = start == 0 and stop == n  # (batch norm's running averages are not per image)
+        chunk = inputs if whole or not inputs else {k: v[start:stop] for k, v in inputs.items()}
         z, caches, _ = forward(net, params, x[start:stop], show=False, inputs=chunk)
         for layer, cache in zip(net.layers, caches, strict=True):
             if isinstance(layer, BatchNorm):  # its batch's μ and var (one chunk: every image)
@@ -488,12 +517,10 @@ def _training_step(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t:
     for p in net.params():  # a batch of no images (its marks all edited to 0) moves nothing
         totals.setdefault(p.name, np.zeros(p.shape))
     b: dict[str, np.ndarray] = dict(params)
-    b.update({name: stats[name] for layer in net.batchnorms()
-              for name in (layer._name("mu"), layer._name("var"))})
+    b.update({name: value for layer in net.batchnorms() for name, value in stats.items()
+              if name in layer.statistics})
     b.update({k: np.concatenate(v) for k, v in parts.items()})
-    b["C_T"] = ops.total(b["C"])
-    if net.accuracy:
-        b["accuracy"] = ops.mean(b["correct"])
+    _costs(net, b, inputs)
     b.update({names.total_grad(k): v for k, v in totals.items()})
     return b
 

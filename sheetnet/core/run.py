@@ -55,6 +55,14 @@ class Run(Generic[M]):
     batches: np.ndarray | None = None  # (iterations + 1, N) masks of each step's batch
     seed: int = 0  # what the dropout masks are drawn from
     masks: dict[str, np.ndarray] | None = None  # a workbook's own masks, (iterations + 1, N, …)
+    held: np.ndarray | None = None  # (N,) 1 for the images held out for validation
+    patience: int | None = None  # stop once the validation cost has not improved for N
+
+    def until(self, k: int) -> Run:
+        """The same run stopped after iteration k (early stopping)."""
+        batches = None if self.batches is None else self.batches[:k + 1]
+        masks = None if self.masks is None else {n: m[:k + 1] for n, m in self.masks.items()}
+        return replace(self, iterations=k, batches=batches, masks=masks)
 
     def dropout_masks(self, k: int) -> dict[str, np.ndarray]:
         """Step k's dropout masks by block name (``mask2``: (N, …)): a workbook's own, else
@@ -66,6 +74,17 @@ class Run(Generic[M]):
             return {}
         return {layer.mask: ops.draw_mask(layer.rate, (self.n_images, *layer.w.inp.array()),
                                           self.seed, k, j) for j, layer in enumerate(drop())}
+
+    def step_inputs(self, k: int) -> dict[str, np.ndarray]:
+        """Step k's inputs beside the data: its dropout masks and the held-out flags."""
+        out = self.dropout_masks(k)
+        if self.held is not None:
+            out["held"] = self.held
+        return out
+
+    @property
+    def validation(self) -> bool:
+        return self.held is not None
 
     @property
     def n_images(self) -> int:

@@ -1,9 +1,9 @@
 """What an export remembers of its run, so that verify can say what a learner changed since.
 
 Each input of the run (η, every hyperparameter, every initial parameter, the pixels, labels,
-classes, batches, dropout masks) is kept as a short print: its count, sum, sum of magnitudes
-and a sum weighted by a fixed sequence, or a digest of its text. Two runs' prints are compared
-within a relative 1e-12, so a workbook saved again by a spreadsheet (which may write a number's
+classes, batches, dropout masks, held-out flags) is kept as a short print: its count, sum, sum
+of magnitudes and a sum weighted by a fixed sequence, or a digest of its text. Two runs' prints
+are compared within a relative 1e-12, so a workbook saved again by a spreadsheet (which may write a number's
 last digit differently) changes nothing, while any edited cell changes its input's print. The
 last value of each cost curve is kept too.
 """
@@ -40,6 +40,8 @@ def inputs(run: Run) -> dict[str, list[float] | str]:
         found.update(pixels=run.data.x, labels=run.data.labels, classes=run.data.classes)
     if run.batches is not None:
         found["batches"] = run.batches
+    if getattr(run, "held", None) is not None:
+        found["held"] = run.held
     drawn = [run.dropout_masks(k) for k in range(run.iterations + 1)]
     for name in drawn[0]:
         found[name] = np.array([step[name] for step in drawn])

@@ -47,9 +47,8 @@ class Trace:
         out: dict = {"cost": self.cost.tolist()}
         if self.has_accuracy:
             out["accuracy"] = self.accuracy.tolist()
-        names = list(dict.fromkeys(n for b in self.iterations for n in b))
-        out["blocks"] = {n: [np.asarray(b[n]).tolist() for b in self.iterations if n in b]
-                         for n in names}
+        names = [n for n in self.iterations[0] if all(n in b for b in self.iterations)]
+        out["blocks"] = {n: [np.asarray(b[n]).tolist() for b in self.iterations] for n in names}
         return out
 
 

@@ -197,17 +197,18 @@ class Cells:
     batch: Batch | None = None  # batch norm's sums over the batch's images
     prev: Mapping[str, Refs] | None = None  # the previous iteration's blocks (running stats)
     sheet: str | None = None  # the sheet the formulas live on (for ``prev``'s references)
+    held: Refs | None = None  # each image's held-out flag (1: evaluated, not trained on)
 
 
 @dataclass(frozen=True)
 class Batch:
     """How a layer's Excel forms reach across the images of a step's batch (batch norm):
-    ``area(block, r0, r1)``, rows r0..r1 of a per-image block over every image; ``marks``, the
-    batch marks' row over the same columns (None: every image is in the batch); ``count(n)``,
-    the batch's images × n positions each."""
+    ``area(block, r0, r1)``, rows r0..r1 of a per-image block over every image; ``weights``, an
+    expression of 1s (in the batch) and 0s over the same columns (None: every image is in the
+    batch); ``count(n)``, the batch's images × n positions each."""
 
     area: Callable[[Refs, int, int], str]
-    marks: str | None
+    weights: str | None
     count: Callable[[int], str]
 
 

@@ -46,6 +46,7 @@ from sheetnet.pairs.hyper import Hyper
 EPSILON = 1e-5  # torch.nn.BatchNorm's eps
 MOMENTUM = 0.1  # and its momentum for the running averages
 BATCH = "batch"  # the step's batch weights (N,) among a forward pass's inputs: training mode
+HELD = "held"  # the images held out for validation (N,), evaluated (running averages) instead
 
 
 @dataclass(frozen=True)
@@ -191,9 +192,16 @@ class BatchNorm(Plain):
             return x.reshape(x.shape[0], -1)
         return x.reshape(x.shape[0], *self.w.inp.maps())
 
+    @property
+    def statistics(self) -> tuple[str, ...]:
+        """The blocks of the batch a training step shows: μ, var and the running averages."""
+        return tuple(self._name(k) for k in ("mu", "var", "rmean", "rvar"))
+
     def forward(self, x: np.ndarray, p: Mapping[str, np.ndarray]) -> tuple[np.ndarray, Cache]:
         """z (N, …) -> y (N, …). Training (``p[BATCH]``: the batch's weights (N,)) normalises
-        with the batch's μ and var; evaluation with the running averages."""
+        with the batch's μ and var, and moves the running averages from the last step's (given
+        as ``p[rmean…]``, ``p[rvar…]``) to this one's; images held out (``p[HELD]``) are
+        normalised with those. Evaluation (no ``p[BATCH]``) uses the running averages given."""
         z = self._maps(x)
         nd = z.ndim
         gamma = self._per(p[self._name("bn_gamma")], nd)
@@ -214,13 +222,25 @@ class BatchNorm(Plain):
                  **{k: np.broadcast_to(v, (n, self.units)) for k, v in
                     (("mu", mu), ("var", var), ("inv", inv))},
                  "m": np.full(n, m)}
+        if self._name("rmean") in p:
+            moved = self.running(p, {self._name("mu"): mu, self._name("var"): var}, m)
+            cache.update({k: np.broadcast_to(v, (n, self.units)) for k, v in moved.items()})
+            held = np.asarray(p.get(HELD, np.zeros(n))) != 0
+            if held.any():  # evaluated with this step's running averages
+                rmean = self._per(moved[self._name("rmean")], nd)
+                rvar = self._per(moved[self._name("rvar")], nd)
+                zc[held] = (z - rmean)[held]
+                zhat[held] = (zc / np.sqrt(rvar + self.epsilon))[held]
         return (gamma * zhat + beta).reshape(x.shape), cache
 
     def shown(self, y: np.ndarray, cache: Cache) -> dict[str, np.ndarray]:
         shown = {self.w.out: y}
         if cache:
-            shown.update({self._name("zc"): cache["zc"], self._name("zhat"): cache["zhat"],
-                          self._name("mu"): cache["mu"][0], self._name("var"): cache["var"][0]})
+            shown.update({self._name("zc"): cache["zc"], self._name("zhat"): cache["zhat"]})
+            shown.update({name: cache[what][0] for name, what in
+                          zip(self.statistics, ("mu", "var", self._name("rmean"),
+                                                self._name("rvar")), strict=True)
+                          if what in cache})
         return shown
 
     def _errors(self, dy: np.ndarray, cache: Cache, p: Mapping[str, np.ndarray]
@@ -283,10 +303,19 @@ class BatchNorm(Plain):
     def _unit(self, r: int) -> int:
         return r if self.w.inp.flat else r // self.w.inp.height
 
-    def _root(self, cells: Cells, j: int) -> str:
-        """√(var + ε) of unit j."""
-        var = cells.out[self._name("var")].ref(j, absolute=True)
+    def _root(self, cells: Cells, j: int, held: bool = False) -> str:
+        """√(var + ε) of unit j (``held``: of the running variance for an image held out)."""
+        var = self._either(cells, "var", "rvar", j) if held else (
+            cells.out[self._name("var")].ref(j, absolute=True))
         return f"SQRT({var}+{self._name('epsilon')})"
+
+    def _either(self, cells: Cells, batch: str, running: str, j: int) -> str:
+        """The batch's statistic, or the running one for an image held out (evaluated)."""
+        mine = cells.out[self._name(batch)].ref(j, absolute=True)
+        if cells.held is None:
+            return mine
+        kept = cells.out[self._name(running)].ref(j, absolute=True)
+        return f"IF({cells.held.ref()}<>0,{kept},{mine})"
 
     def _each(self, block: str, text: Callable[[int, int, int], str]) -> Iterator[Formula]:
         for r in range(self.w.inp.rows):
@@ -301,12 +330,13 @@ class BatchNorm(Plain):
         gamma, beta = cells.params[self._name("bn_gamma")], cells.params[self._name("bn_beta")]
         for j in range(self.units):
             area = batch.area(cells.x, *self._rows(j))
-            yield mu.name, j, 0, f"{ops.batch_total_xl(area, batch.marks)}/{count}"
+            yield mu.name, j, 0, f"{ops.batch_total_xl(area, batch.weights)}/{count}"
             area = batch.area(zc, *self._rows(j))
-            yield var.name, j, 0, f"{ops.batch_total_xl(area, batch.marks, square=True)}/{count}"
-        yield from self._each(zc.name, lambda r, c, j: f"{cells.x.ref(r, c)}-"
-                                                       f"{mu.ref(j, absolute=True)}")
-        yield from self._each(zhat.name, lambda r, c, j: f"{zc.ref(r, c)}/{self._root(cells, j)}")
+            yield var.name, j, 0, f"{ops.batch_total_xl(area, batch.weights, square=True)}/{count}"
+        yield from self._each(zc.name, lambda r, c, j: (
+            f"{cells.x.ref(r, c)}-{self._either(cells, 'mu', 'rmean', j)}"))
+        yield from self._each(zhat.name, lambda r, c, j: (
+            f"{zc.ref(r, c)}/{self._root(cells, j, held=True)}"))
         yield from self._each(self.w.out, lambda r, c, j: (
             f"{gamma.ref(j, absolute=True)}*{zhat.ref(r, c)}+{beta.ref(j, absolute=True)}"))
         yield from self.running_xl(cells, count)
@@ -334,11 +364,11 @@ class BatchNorm(Plain):
         for j in range(self.units):
             r0, r1 = self._rows(j)
             product = f"{batch.area(dzhat, r0, r1)}*{batch.area(zc, r0, r1)}"
-            marks = f"*({batch.marks}<>0)" if batch.marks else ""
+            marks = f"*{batch.weights}" if batch.weights else ""
             yield (self._name("dC_dvar"), j, 0,
                    f"SUMPRODUCT({product}{marks})*(-0.5)*{self._root(cells, j)}^(-3)")
             yield (self._name("dC_dmu"), j, 0,
-                   f"-{ops.batch_total_xl(batch.area(dzhat, r0, r1), batch.marks)}"
+                   f"-{ops.batch_total_xl(batch.area(dzhat, r0, r1), batch.weights)}"
                    f"/{self._root(cells, j)}")
 
     def dx_xl(self, cells: Cells, r: int, c: int) -> str:

@@ -28,6 +28,7 @@ from sheetnet.layers.base import (
     Wiring,
     labels,
 )
+from sheetnet.layers.batchnorm import HELD
 from sheetnet.pairs import ops
 from sheetnet.pairs.hyper import Hyper
 
@@ -119,7 +120,11 @@ class Dropout(Elementwise):
         if self.mask not in p:
             return x, {}
         m = np.asarray(p[self.mask], dtype=float).reshape(x.shape)
-        return ops.dropout(x, m, self.rate), {"m": m}
+        y = ops.dropout(x, m, self.rate)
+        if HELD in p:  # images held out for validation are evaluated: nothing dropped
+            held = (np.asarray(p[HELD]) != 0).reshape(-1, *([1] * (x.ndim - 1)))
+            y = np.where(held, x, y)
+        return y, {"m": m}
 
     def shown(self, y: np.ndarray, cache: Cache) -> dict[str, np.ndarray]:
         shown = {self.w.out: y}
@@ -138,8 +143,10 @@ class Dropout(Elementwise):
         m = cells.out[self.mask]
         for r in range(cells.x.rows):
             for c in range(cells.x.cols):
-                yield self.w.out, r, c, ops.dropout_xl(cells.x.ref(r, c), m.ref(r, c),
-                                                       self.cell)
+                kept = ops.dropout_xl(cells.x.ref(r, c), m.ref(r, c), self.cell)
+                if cells.held is not None:  # an image held out is evaluated: nothing dropped
+                    kept = f"IF({cells.held.ref()}<>0,{cells.x.ref(r, c)},{kept})"
+                yield self.w.out, r, c, kept
 
     def dx_xl(self, cells: Cells, r: int, c: int) -> str:
         return ops.dropout_xl(cells.dy(r, c), cells.out[self.mask].ref(r, c), self.cell)

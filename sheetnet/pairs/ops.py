@@ -68,12 +68,16 @@ def total(per_image: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
     return np.sum(per_image[np.asarray(mask) != 0], axis=0)
 
 
-def total_xl(cells: str, mask: str | None = None) -> str:
-    """``cells``: one row of per-image cells; ``mask``: the same columns of the batch row."""
-    return f"SUM({cells})" if mask is None else f'SUMIFS({cells},{mask},"<>0")'
+def total_xl(cells: str, mask: str | None = None, held: str | None = None) -> str:
+    """``cells``: one row of per-image cells; ``mask``: the same columns of the batch row;
+    ``held``: of the held-out flags (an image held out is in no batch)."""
+    if mask is None:
+        return f"SUM({cells})"
+    return f'SUMIFS({cells},{mask},"<>0"' + (f",{held},0)" if held else ")")
 
 
-def total_banded_xl(band_cols: str, column: int, cells: str, mask: str | None = None) -> str:
+def total_banded_xl(band_cols: str, column: int, cells: str, mask: str | None = None,
+                    held: str | None = None) -> str:
     """Σ over images when each image owns a band of columns: the cells of one band column.
 
     band_cols: the row numbering each column 1, 2, … within its band; cells: the same columns
@@ -82,7 +86,8 @@ def total_banded_xl(band_cols: str, column: int, cells: str, mask: str | None = 
     """
     if mask is None:
         return f"SUMIF({band_cols},{column},{cells})"
-    return f'SUMIFS({cells},{band_cols},{column},{mask},"<>0")'
+    return (f'SUMIFS({cells},{band_cols},{column},{mask},"<>0"'
+            + (f",{held},0)" if held else ")"))
 
 
 # --- dropout -----------------------------------------------------------------------------------
@@ -118,14 +123,14 @@ def batch_total(v: np.ndarray, weights: np.ndarray, axes: tuple[int, ...]) -> np
     return np.sum(v * w, axis=axes)
 
 
-def batch_total_xl(area: str, marks: str | None, square: bool = False) -> str:
-    """The same over ``area`` (one unit's or filter's cells, every image), ``marks`` the batch
-    marks' row over the same columns (each image's 0/1; None: every image); ``square``: of the
-    squares. Empty cells add 0."""
+def batch_total_xl(area: str, weights: str | None, square: bool = False) -> str:
+    """The same over ``area`` (one unit's or filter's cells, every image), ``weights`` an
+    expression of 1s and 0s over the same columns (an image in the batch or not; None: every
+    image); ``square``: of the squares. Empty cells add 0."""
     term = f"{area}^2" if square else area
-    if marks is None:
+    if weights is None:
         return f"SUMSQ({area})" if square else f"SUM({area})"
-    return f"SUMPRODUCT({term}*({marks}<>0))"
+    return f"SUMPRODUCT({term}*{weights})"
 
 
 def running(old: np.ndarray, new: np.ndarray, momentum: float) -> np.ndarray:
@@ -158,6 +163,34 @@ def near(a: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 def near_xl(a: str, t: str) -> str:
     return f"IF(ABS({a}-{t})<0.5,1,0)"
+
+
+def split_total(per_image: np.ndarray, held: np.ndarray, validation: bool) -> np.ndarray:
+    """Σ over the training images (held 0) or the validation images (held ≠ 0)."""
+    chosen = (np.asarray(held) != 0) == validation
+    return np.sum(per_image[chosen], axis=0)
+
+
+def split_mean(per_image: np.ndarray, held: np.ndarray, validation: bool) -> np.ndarray:
+    """The mean over the training or the validation images (nan if there are none)."""
+    chosen = (np.asarray(held) != 0) == validation
+    return np.mean(per_image[chosen], axis=0) if chosen.any() else np.asarray(np.nan)
+
+
+def _criteria(held: str, validation: bool, band_cols: str | None) -> str:
+    side = '"<>0"' if validation else "0"
+    return (f"{band_cols},1," if band_cols else "") + f"{held},{side}"
+
+
+def split_total_xl(cells: str, held: str, validation: bool, band_cols: str | None = None
+                   ) -> str:
+    """The same over one row of per-image cells, ``held`` the held-out flags' row over the
+    same columns (``band_cols``: bands, each image's value in its band's column 1)."""
+    return f"SUMIFS({cells},{_criteria(held, validation, band_cols)})"
+
+
+def split_mean_xl(cells: str, held: str, validation: bool, band_cols: str | None = None) -> str:
+    return f"AVERAGEIFS({cells},{_criteria(held, validation, band_cols)})"
 
 
 def mean(values: np.ndarray) -> np.ndarray:

@@ -79,7 +79,8 @@ class NetPreset:
         opts.unused("iterations", "eta", "seed", "init", "init_scheme", "data", "shape", "arch",
                     "activation",
                     "output_activation", "loss", "leaky_slope", "huber_delta", "optimizer",
-                    "batch_size", "shuffle", "l1", "l2", "eta_decay", *FC_SHORTHANDS,
+                    "batch_size", "shuffle", "l1", "l2", "eta_decay", "validation",
+                    "patience", *FC_SHORTHANDS,
                     *CNN_SHORTHANDS, net=self.name)
         ds = load_data(self, opts)
         net = self.make_net(ds, opts)
@@ -89,7 +90,8 @@ class NetPreset:
         rule, hyper = stepping.update_rule(opts)
         hyper.update(model_hypers(net))
         self.check_size(net, ds.n_images, iterations, rule, workbook, detail or workbook)
-        batches = stepping.batches(opts, ds.n_images, iterations)
+        held = stepping.held_out(opts, ds.n_images)
+        batches = stepping.batches(opts, ds.n_images, iterations, held)
         for layer in net.batchnorms():
             smallest = ds.n_images if batches is None else int(batches.sum(axis=1).min())
             if smallest * layer.positions < 2:
@@ -121,7 +123,7 @@ class NetPreset:
             data_origin = f"{ds.name} (built in: {data_mod.BUILTIN[ds.name][2]})"
         return Run(self.name, net, ds, params, eta, iterations,
                    {"data": data_origin, "init": init_origin}, rule, hyper, batches,
-                   seed=opts.seed_value)
+                   seed=opts.seed_value, held=held, patience=opts.patience)
 
     def make_net(self, ds: Dataset, opts: Options) -> Net:
         """The net the options describe for this data, checked in one line."""
@@ -174,10 +176,38 @@ class NetPreset:
               ) -> Trace:
         """The NumPy core's run; ``keep`` limits the stored blocks (None: all); ``anchor``:
         each iteration starts from a recalculated workbook's parameters (verify's audit)."""
-        inputs = run.dropout_masks if run.model.dropouts() else None
+        inputs = run.step_inputs if run.model.dropouts() or run.validation else None
         return self.train(run.model, run.params, run.data.x, run.data.targets, run.eta,
                           run.iterations, progress, keep, run.rule, run.hyper, run.batches,
                           run.data.values, anchor, inputs)
+
+    def evaluate(self, run: Run, trace: Trace) -> dict[str, float] | None:
+        """The last iteration's parameters evaluated on the training images (no dropout, batch
+        norm's running averages): {"cost": C_T, "accuracy": …}; None for a net without
+        dropout or batch norm (its training pass is already the evaluation)."""
+        net: Net = run.model
+        if not (net.dropouts() or net.batchnorms()):
+            return None
+        last = trace.iterations[-1]
+        given = {name: last[name] for name in (*run.params, *(
+            s for layer in net.batchnorms() for s in layer.statistics[2:]))}
+        rows = slice(None) if run.held is None else run.held == 0
+        x, t = run.data.x[rows], run.data.targets[rows]
+        z, _, _ = net_mod.forward(net, given, x, show=False)
+        out = net.output.forward(z, t, len(x))
+        found = {"cost": float(np.sum(out["C"]))}
+        if net.accuracy:
+            found["accuracy"] = float(np.mean(out["correct"]))
+        return found
+
+    def stopped(self, run: Run, trace: Trace) -> tuple[Run, Trace]:
+        """The run and its trace cut where ``--patience`` stops it (unchanged without)."""
+        if run.patience is None:
+            return run, trace
+        stop = descent.stop_early(trace, run.patience)
+        if stop is None or stop >= run.iterations:
+            return run, trace
+        return run.until(stop), replace(trace, iterations=trace.iterations[:stop + 1])
 
     def workbook(self, run: Run) -> WorkbookSpec:
         return stack_layout.workbook(run, self.extras(run))
@@ -206,8 +236,9 @@ class NetPreset:
         hyper.update({name: 1.0 for name in settings.extra_hypers(config)})
         hyper.update(model_hypers(net))
         batches = np.ones((iterations + 1, n)) if settings.batched(config) else None
+        held = np.zeros(n) if settings.validated(config) else None
         return Run(self.name, net, ds, net_mod.init_normal(net, 0), 1.0, iterations, rule=rule,
-                   hyper=hyper, batches=batches)
+                   hyper=hyper, batches=batches, held=held)
 
     def rebuild(self, skeleton: Run, found: Mapping[str, object]) -> Run:
         """The run a workbook's input cells describe (``found``: input place -> values)."""
@@ -228,9 +259,11 @@ class NetPreset:
         masks = {layer.mask: np.array([np.asarray(found[layer.mask, k]).reshape(
             n, *layer.w.inp.array()) for k in range(skeleton.iterations + 1)])
                  for layer in skeleton.model.dropouts()} or None
+        held = (None if skeleton.held is None
+                else np.asarray(found["held", 0], dtype=float).ravel())
         return Run(self.name, tune_model(skeleton.model, hyper), data, params, hyper.pop("eta"),
                    skeleton.iterations, rule=skeleton.rule, hyper=hyper, batches=batches,
-                   masks=masks)
+                   masks=masks, held=held)
 
     def text_inputs(self, skeleton: Run) -> set[str]:
         """Input places that may hold text (class labels) rather than numbers."""

@@ -49,6 +49,8 @@ class Options:
     l1: float | None = None
     l2: float | None = None
     eta_decay: float | None = None
+    validation: float | None = None  # the share of the images held out for validation
+    patience: int | None = None  # stop once the validation cost has not improved for N
 
     def given(self) -> dict[str, object]:
         """The options set (not None), as JSON takes them: paths as text, a data set or

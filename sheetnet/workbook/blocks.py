@@ -24,6 +24,14 @@ STEP_DESCRIPTIONS = {
     "batch": "1 for each image in this step's batch, 0 for the others (edit to choose)",
     "batch_fill": "each image's batch mark, repeated across its band (for the Σ cells)",
     "C_batch": "the batch's cost, Σ of C over the images in the batch (+ the penalty)",
+    "held": "1 for each image held out for validation (never in a batch; evaluated: no"
+            " dropout, batch norm's running averages), 0 for those trained on (edit Iter 0's)",
+    "held_fill": "each image's held-out flag, repeated across its band (for the Σ cells)",
+    "C_per_image": "C_T per image trained on (C_T ÷ their number), beside the validation cost",
+    "validation_cost": "the validation cost: the mean of C over the images held out",
+    "validation_accuracy": "the share of the images held out classified right",
+    "best_iteration": "the iteration with the lowest validation cost so far (the first if"
+                      " tied): where --patience measures from",
 }
 
 
@@ -36,12 +44,14 @@ class StepPlan:
     batches: bool = False
     decay: bool = False
     penalties: tuple[str, ...] = ()  # the penalties' hyperparameter names given
+    validation: bool = False  # images held out, evaluated each iteration
 
     @classmethod
     def of(cls, run: Run) -> StepPlan:
         h = run.hyperparameters
         return cls(run.rule, run.batches is not None, penalties.DECAY.name in h,
-                   tuple(p.name for p in penalties.PENALTIES if p.name in h))
+                   tuple(p.name for p in penalties.PENALTIES if p.name in h),
+                   getattr(run, "held", None) is not None)
 
     @property
     def step_row(self) -> bool:

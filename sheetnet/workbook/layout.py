@@ -287,6 +287,8 @@ class LineChartSpec:
     categories: str
     anchor: str
     log_if_falls: bool = False  # a log axis when the run's cost falls more than 100 times
+    more: tuple[tuple[str, str], ...] = ()  # more series: (title, column range with header)
+    name: str = ""  # the first series' title, when there are more (a legend)
 
 
 @dataclass(frozen=True)

@@ -41,9 +41,12 @@ def _training(run: Run) -> dict[str, object]:
     cells)."""
     given = [h.name for h in (*penalties.PENALTIES, penalties.DECAY)
              if h.name in run.hyperparameters]
-    return {"optimizer": run.rule.name,
-            "batch size": "all" if run.batches is None else run.batch_size,
-            "penalties and schedule": ", ".join(given) or "none"}
+    out: dict[str, object] = {"optimizer": run.rule.name,
+                              "batch size": "all" if run.batches is None else run.batch_size,
+                              "penalties and schedule": ", ".join(given) or "none"}
+    if getattr(run, "held", None) is not None:
+        out["validation"] = "yes"  # images held out: their flags are Iter 0's inputs
+    return out
 
 
 def _data(run: Run) -> dict[str, object]:
@@ -180,6 +183,11 @@ def extra_hypers(s: Settings) -> list[str]:
     if unknown:
         raise SheetnetError(f"unknown penalty or schedule {unknown[0]!r}")
     return given
+
+
+def validated(s: Settings) -> bool:
+    """Whether images are held out for validation (written only when they are)."""
+    return _choice(s, "validation", "no") == "yes"
 
 
 def batched(s: Settings) -> bool:

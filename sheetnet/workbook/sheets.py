@@ -25,6 +25,7 @@ from sheetnet.workbook.layout import (
     Text,
     a1,
     band_breaks,
+    col_letter,
     put,
     sheet_prefix,
 )
@@ -233,11 +234,19 @@ def images_sheet(run: Run, x: Place) -> SheetSpec:
                      max_row=last_r + h, tab_color="F2C94C", fit_width=True)
 
 
-def summary_sheet(run: Run, cost_at: Sequence[Place],
-                  accuracy_at: Sequence[Place | None]) -> tuple[SheetSpec, list[Place]]:
+VALIDATION_COLUMNS = (("C_per_image", "C_T per image", "value"),
+                      ("validation_cost", "validation C per image", "value"),
+                      ("validation_accuracy", "validation accuracy", "percent"))
+
+
+def summary_sheet(run: Run, cost_at: Sequence[Place], accuracy_at: Sequence[Place | None],
+                  held_out: Sequence[dict[str, Place]] | None = None
+                  ) -> tuple[SheetSpec, list[Place]]:
     """C_T and accuracy per iteration (no accuracy for targets that are measurements), as
     references into the iteration sheets, with a chart (on a log scale when C_T falls by more
-    than 100 times, so the later iterations do not lie flat)."""
+    than 100 times, so the later iterations do not lie flat). With images held out
+    (``held_out``: each iteration's places), C_T and the validation cost per image side by
+    side (and charted so), the validation accuracy and the best iteration so far."""
     head = 1 if run.origin.get("format") in settings.PLAIN_SUMMARY else SUMMARY_HEAD
     n, top = run.iterations + 1, head + 1
     accuracy = all(p is not None for p in accuracy_at)
@@ -245,6 +254,17 @@ def summary_sheet(run: Run, cost_at: Sequence[Place],
     if accuracy:
         places.append(Place("accuracy", SUMMARY, top, 3, n,
                             description="accuracy at iteration 0..N"))
+    extra: list[tuple[str, str, str, int]] = []  # (block, heading, style, column)
+    if held_out:
+        col = 3 + accuracy
+        for name, heading, style in VALIDATION_COLUMNS:
+            if name in held_out[0]:
+                extra.append((name, heading, style, col))
+                col += 1
+        extra.append(("best_iteration", "best iteration so far", "value", col))
+        places += [Place(name, SUMMARY, top, c, n, description=f"{heading} at iteration 0..N")
+                   for name, heading, _, c in extra]
+    last_col = max([3 if accuracy else 2, *(c for *_, c in extra)])
 
     def build() -> Grid:
         g: Grid = {}
@@ -264,14 +284,35 @@ def summary_sheet(run: Run, cost_at: Sequence[Place],
             if accuracy:
                 g[top + k][3] = Styled("=" + accuracy_at[k].ref(  # type: ignore[union-attr]
                     absolute=True, sheet=SUMMARY), "percent")
+            for name, _, style, c in extra:
+                if name == "best_iteration":  # the first lowest validation cost up to here
+                    v = col_letter(next(c for name, *_, c in extra
+                                        if name == "validation_cost"))
+                    seen = f"${v}${top}:{v}{top + k}"
+                    g[top + k][c] = Styled(f"=MATCH(MIN({seen}),{seen},0)-1", style)
+                else:
+                    g[top + k][c] = Styled("=" + held_out[k][name].ref(  # type: ignore[index]
+                        absolute=True, sheet=SUMMARY), style)
+        for _, heading, _, c in extra:
+            put(g, head, c, heading, "header")
         return g
 
     last = top + n - 1
-    chart = LineChartSpec("Total cost C_T per iteration", "C_T", "iteration",
-                          data=f"B{head}:B{last}", categories=f"A{top}:A{last}",
-                          anchor=f"E{head + 1}", log_if_falls=True)  # below the print titles
-    spec = SheetSpec(SUMMARY, build, widths={1: 11, 2: 14, 3: 11}, freeze=f"A{top}",
-                     chart=chart, max_col=3, max_row=last, tab_color="27AE60",
+    letter = col_letter(last_col + 2)
+    if extra:  # per image, the training and the validation cost side by side
+        train, valid = (col_letter(c) for name, _, _, c in extra[:2])
+        chart = LineChartSpec("Cost per image: trained on and held out", "C per image",
+                              "iteration", data=f"{train}{head}:{train}{last}",
+                              categories=f"A{top}:A{last}", anchor=f"{letter}{head + 1}",
+                              more=(("held out", f"{valid}{head}:{valid}{last}"),),
+                              name="trained on")
+    else:
+        chart = LineChartSpec("Total cost C_T per iteration", "C_T", "iteration",
+                              data=f"B{head}:B{last}", categories=f"A{top}:A{last}",
+                              anchor=f"E{head + 1}", log_if_falls=True)  # below the titles
+    widths = {1: 11, 2: 14, 3: 11, **{c: 13 for *_, c in extra}}
+    spec = SheetSpec(SUMMARY, build, widths=widths, freeze=f"A{top}",
+                     chart=chart, max_col=last_col, max_row=last, tab_color="27AE60",
                      print_rows=f"1:{head}", fit_width=True)
     return spec, places
 

@@ -181,6 +181,17 @@ def iteration_places(net: Net, cols: Columns, k: int, plan: StepPlan = PLAIN,
     for block in [_input_block(net), *ahead]:
         add(block.name, block.shape.rows, block.shape.cols, block.shape.tile)
     add("t", net.outputs)
+    if plan.validation:  # typed on the first sheet, each later one repeats the last's
+        places["held"] = Place("held", sheet, row, cols.image, 1, images=cols.images,
+                               stride=cols.band, iteration=k,
+                               kind="input" if k == 0 else "formula",
+                               description=STEP_DESCRIPTIONS["held"])
+        if cols.band > 2:  # each band's cells repeat its image's flag, as the batch marks do
+            places["held_fill"] = Place("held_fill", sheet, row, cols.image + 1, 1,
+                                        cols.band - 2, images=cols.images, stride=cols.band,
+                                        iteration=k, description=STEP_DESCRIPTIONS["held_fill"],
+                                        source="held")
+        row += 1 + cols.gap
     for block in [b for b in order if b not in ahead] + net.output.blocks(values)[:1]:
         add(block.name, block.shape.rows, block.shape.cols, block.shape.tile,
             col=cols.value if block.batch else None, kind="input" if block.input else "formula")
@@ -193,6 +204,13 @@ def iteration_places(net: Net, cols: Columns, k: int, plan: StepPlan = PLAIN,
     if net.accuracy:
         add("correct", 1, advance=False)
         add("accuracy", 1, col=cols.value, advance=False)
+    if plan.validation:  # a row: C_T per image beside the validation cost; then its accuracy
+        for name, r, col in (("C_per_image", 1, cols.value), ("validation_cost", 1, cols.total),
+                             *((("validation_accuracy", 2, cols.value),)
+                               if net.accuracy else ())):
+            places[name] = Place(name, sheet, row + r, col, 1, iteration=k,
+                                 description=STEP_DESCRIPTIONS[name])
+        row += 2
     row += 3  # the accuracy's row, a blank row and the section's title
     for block in net.backward_blocks():
         add(block.name, block.shape.rows, block.shape.cols, block.shape.tile,
@@ -257,7 +275,7 @@ class Wiring:
             out.update({b.name: here[b.name] for b in layer.dx_blocks()})
         key = here[layer.w.key] if layer.w.key is not None else None
         return Cells(here[layer.w.x], out, params, grads, dy, dy_block, key, self.batch,
-                     self.prev, here["x"].sheet)
+                     self.prev, here["x"].sheet, here.get("held"))
 
     def _dy(self, i: int) -> tuple[Callable[[int, int], str], Place | None]:
         """∂C/∂(layer i's output): the next layer's dx block, or its dx written inline."""
@@ -298,19 +316,29 @@ class IterationSheet:
         self.wiring = Wiring(self.net, here, self.batch(), prev)
         self.k = here["x"].iteration
         step_cells(self.rows, run, here, self.k, 2)
-        if "batch_fill" in here:
-            fill, batch = here["batch_fill"], here["batch"]
-            for c in range(fill.cols):
-                self.rows.per_image(fill, 0, c, batch.ref())
+        for fill, marks in (("batch_fill", "batch"), ("held_fill", "held")):
+            if fill in here:
+                for c in range(here[fill].cols):
+                    self.rows.per_image(here[fill], 0, c, here[marks].ref())
+
+    def row_of(self, name: str) -> str | None:
+        """A per-image row (the batch marks, the held-out flags) over every image's columns."""
+        place = self.here.get(name)
+        if place is None:
+            return None
+        return (self.cols.image_row(place.row) if self.cols.bands
+                else place.all_images_row(0))
 
     def total(self, place: Place, r: int, c: int = 0, batch: bool = False) -> str:
-        """Σ over the images (the batch's, for a gradient) of column c of the block's row r."""
-        mask, cols = (self.marks if batch else None), self.cols
+        """Σ over the images (the batch's, for a gradient: marked and not held out) of column c
+        of the block's row r."""
+        cols = self.cols
+        mask = self.row_of("batch") if batch else None
+        held = self.row_of("held") if batch else None
         if not cols.bands:
-            return ops.total_xl(place.all_images_row(r),
-                                mask.all_images_row(0) if mask is not None else None)
+            return ops.total_xl(place.all_images_row(r), mask, held)
         return ops.total_banded_xl(cols.band_row(), c + 1, cols.image_row(place.sheet_row(r)),
-                                   cols.image_row(mask.row) if mask is not None else None)
+                                   mask, held)
 
     def batch(self) -> Batch:
         """Sums over the step's batch for batch norm: a unit's row (a filter's tile) across
@@ -323,18 +351,37 @@ class IterationSheet:
                 return place.all_images_row(r0)
             return f"{a1(place.sheet_row(r0), cols.image)}:{a1(place.sheet_row(r1), cols.last)}"
 
+        row, held = self.row_of("batch"), self.row_of("held")
+        out = f",{held},0" if held else ""
+
         def count(positions: int) -> str:
             if marks is None:
                 return str(images * positions)
             if not cols.bands:
-                counted = f'COUNTIF({marks.all_images_row(0)},"<>0")'
+                counted = f'COUNTIFS({row},"<>0"{out})'
             else:
-                counted = (f'COUNTIFS({cols.band_row()},1,{cols.image_row(marks.row)},"<>0")')
+                counted = f'COUNTIFS({cols.band_row()},1,{row},"<>0"{out})'
             return counted if positions == 1 else f"({counted}*{positions})"
 
-        row = None if marks is None else (cols.image_row(marks.row) if cols.bands
-                                          else marks.all_images_row(0))
-        return Batch(area, row, count)
+        weights = None if row is None else f"({row}<>0)" + (f"*({held}=0)" if held else "")
+        return Batch(area, weights, count)
+
+    def split(self, place: Place, validation: bool, mean: bool) -> str:
+        """Σ (or the mean) of a per-image cell over the images trained on, or held out."""
+        held, cols = self.here["held"], self.cols
+        if cols.bands:
+            args = (cols.image_row(place.row), cols.image_row(held.row), validation,
+                    cols.band_row())
+        else:
+            args = (place.all_images_row(0), held.all_images_row(0), validation, None)
+        return (ops.split_mean_xl if mean else ops.split_total_xl)(*args)
+
+    def trained(self) -> str:
+        """How many images are trained on (not held out)."""
+        held, cols = self.here["held"], self.cols
+        if cols.bands:
+            return f"COUNTIFS({cols.band_row()},1,{cols.image_row(held.row)},0)"
+        return f"COUNTIF({held.all_images_row(0)},0)"
 
     def mean(self, place: Place, r: int) -> str:
         if not self.cols.bands:
@@ -410,6 +457,13 @@ class IterationSheet:
         for j in range(t.rows):
             self.rows.per_image(t, j, 0, label if run.data.values else ops.one_hot_xl(
                 label, self.inputs["classes"].ref(j, absolute=True, sheet=sheet)))
+        if "held" in here:
+            held = here["held"]
+            _labels(self.rows, held, "held out", [(0, "1: validation")])
+            if self.prev is None:
+                self.typed(held, run.held[:, None])
+            else:
+                self.rows.per_image(held, 0, 0, self.prev["held"].ref(sheet=sheet))
         typed = run.dropout_masks(self.k)  # this step's inputs beside the data: the masks
         for layer, cells in zip(net.layers, self.wiring.cells, strict=True):
             for block in layer.blocks():
@@ -421,12 +475,32 @@ class IterationSheet:
             self.label(block)
         self.put(net.output.forward_xl(self.output_cells(), run.n_images))
         penalty = penalty_terms(self.plan, run, here)
-        self.rows.fixed(here["C_T"], 0, 0, self.total(here["C"], 0) + penalty, "total")
+        held = "held" in here
+        cost = self.split(here["C"], False, False) if held else self.total(here["C"], 0)
+        self.rows.fixed(here["C_T"], 0, 0, cost + penalty, "total")
         if "C_batch" in here:
             self.rows.fixed(here["C_batch"], 0, 0,
                             self.total(here["C"], 0, batch=True) + penalty)
         if "accuracy" in here:
-            self.rows.fixed(here["accuracy"], 0, 0, self.mean(here["correct"], 0), "percent")
+            right = (self.split(here["correct"], False, True) if held
+                     else self.mean(here["correct"], 0))
+            self.rows.fixed(here["accuracy"], 0, 0, right, "percent")
+        if held:
+            self.validation()
+
+    def validation(self) -> None:
+        """C_T per image trained on, and the held-out images' mean cost and accuracy."""
+        here = self.here
+        per = here["C_per_image"]
+        self.rows.text(per.row, 1, "validation", "label")
+        self.rows.text(per.row, 2, "C per image: trained · held out", "element")
+        self.rows.fixed(per, 0, 0, f"{here['C_T'].ref()}/{self.trained()}")
+        self.rows.fixed(here["validation_cost"], 0, 0, self.split(here["C"], True, True),
+                        "total")
+        if "validation_accuracy" in here:
+            acc = here["validation_accuracy"]
+            self.rows.text(acc.row, 2, "accuracy held out", "element")
+            self.rows.fixed(acc, 0, 0, self.split(here["correct"], True, True), "percent")
 
     def output_cells(self) -> Cells:
         output, here = self.net.output, self.here
@@ -484,7 +558,8 @@ def workbook(run: Run, extras: Sequence[Extra] = ()) -> WorkbookSpec:
     inputs = {p.name: p for p in inputs_list}
     data = {p.name: p for p in data_list}
     summary_spec, summary_list = summary_sheet(
-        run, [p["C_T"] for p in per_iter], [p.get("accuracy") for p in per_iter])
+        run, [p["C_T"] for p in per_iter], [p.get("accuracy") for p in per_iter],
+        per_iter if plan.validation else None)
     iter_specs, templates = _iteration_sheets(run, cols, per_iter, inputs, data)
     places = inputs_list + data_list + [p for it in per_iter for p in it.values()] + summary_list
     extra: list[SheetSpec] = []

@@ -315,17 +315,19 @@ def _add_chart(ws: Worksheet, spec: SheetSpec, trace: Trace | None) -> None:
     chart.y_axis.title = cs.y_title
     chart.x_axis.title = cs.x_title
     chart.height, chart.width = 9, 16
-    c0, r0, c1, r1 = _bounds(cs.data)
-    ys = Reference(ws, min_col=c0, min_row=r0 + 1, max_col=c1, max_row=r1)  # below the header
     c0, r0, c1, r1 = _bounds(cs.categories)
     xs = Reference(ws, min_col=c0, min_row=r0, max_col=c1, max_row=r1)
-    series = ChartSeries(ys, xs, title=cs.y_title)
-    series.marker.symbol = "none"
-    series.graphicalProperties.line.solidFill = SERIES_COLORS[0]
-    series.graphicalProperties.line.width = 19050
-    series.smooth = False  # a smoothed line dips below the data between points
-    chart.series.append(series)
-    chart.legend = None
+    for j, (title, data) in enumerate(((cs.name or cs.y_title, cs.data), *cs.more)):
+        c0, r0, c1, r1 = _bounds(data)
+        ys = Reference(ws, min_col=c0, min_row=r0 + 1, max_col=c1, max_row=r1)  # below header
+        series = ChartSeries(ys, xs, title=title)
+        series.marker.symbol = "none"
+        series.graphicalProperties.line.solidFill = SERIES_COLORS[j % len(SERIES_COLORS)]
+        series.graphicalProperties.line.width = 19050
+        series.smooth = False  # a smoothed line dips below the data between points
+        chart.series.append(series)
+    if not cs.more:
+        chart.legend = None
     chart.x_axis.delete = False
     chart.y_axis.delete = False
     if cs.log_if_falls and _falls_far(trace):

@@ -102,3 +102,56 @@ def test_an_edited_gamma_moves_the_run_as_the_core_says(tmp_path):
     assert not np.allclose(got, exported.cost)
     report = verify(tmp_path / "edited.xlsx")
     assert report.ok and report.changed == ["bn_gamma2"]
+
+
+# --- validation ---------------------------------------------------------------------------
+
+VALIDATION_CASES = {
+    "mlp-validation-everything": ["--validation", "0.25", "--batch-norm", "--dropout", "0.3",
+                                  "--batch-size", "16", "--iterations", "3", "--optimizer",
+                                  "adam", "--eta", "0.05", "--init-scheme", "he"],
+    "cnn-validation-batch-norm": ["--net", "cnn", "--validation", "0.2", "--batch-norm",
+                                  "--iterations", "2"],
+}
+
+
+@pytest.mark.parametrize("case", list(VALIDATION_CASES))
+def test_validation_agrees_in_every_engine(all_engines, tmp_path, case):
+    out = export(tmp_path, f"{case}.xlsx", *VALIDATION_CASES[case])
+    report = verify(out, ["all"])
+    assert report.ok, report.first_differences()
+    assert {"held", "validation_cost", "best_iteration (Summary)"} <= set(report.blocks)
+
+
+def test_patience_cuts_the_workbook_where_training_stops(tmp_path):
+    args = ["--net", "digits", "--arch", "dense 16, relu, dense 10", "--validation", "0.8",
+            "--optimizer", "adam", "--eta", "0.05", "--init-scheme", "he",
+            "--iterations", "40", "--patience", "2"]
+    out = export(tmp_path, "stopped.xlsx", *args)
+    stopped = sheetnet.train("digits", arch="dense 16, relu, dense 10", validation=0.8,
+                             optimizer="adam", eta=0.05, init_scheme="he", iterations=40,
+                             patience=2)
+    assert stopped.run.iterations < 40
+    sheets = openpyxl.load_workbook(out, read_only=True).sheetnames
+    assert f"Iter {stopped.run.iterations}" in sheets
+    assert f"Iter {stopped.run.iterations + 1}" not in sheets
+    assert verify(out).ok
+
+
+def test_an_image_moved_into_the_validation_share_recomputes(tmp_path):
+    out = export(tmp_path, "mlp.xlsx", "--validation", "0.25", "--iterations", "3")
+    run = sheetnet.train("mlp", validation=0.25, iterations=3).run
+    image = int(np.flatnonzero(run.held == 0)[0])
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Iter 0"]
+    row = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == "held out")
+    ws.cell(row, 5 + image).value = 1.0
+    wb.save(tmp_path / "edited.xlsx")
+    kept = run.held == 0
+    kept[image] = False
+    want = descent.train(run.model, run.params, run.data.x[kept], run.data.targets[kept],
+                         run.eta, 3, keep=["C_T"])
+    got = recalculated_cost(tmp_path / "edited.xlsx", tmp_path)
+    np.testing.assert_allclose(got, want.cost, rtol=1e-12)
+    report = verify(tmp_path / "edited.xlsx")
+    assert report.ok and report.changed == ["held"]
