@@ -3,9 +3,9 @@
 Each input of the run (η, every hyperparameter, every initial parameter, the pixels, labels,
 classes, batches, dropout masks, held-out flags) is kept as a short print: its count, sum, sum
 of magnitudes and a sum weighted by a fixed sequence, or a digest of its text. Two runs' prints
-are compared within a relative 1e-12, so a workbook saved again by a spreadsheet (which may write a number's
-last digit differently) changes nothing, while any edited cell changes its input's print. The
-last value of each cost curve is kept too.
+are compared within a relative 1e-12, so a workbook saved again by a spreadsheet (which may
+write a number's last digit differently) changes nothing, while any edited cell changes its
+input's print. The last value of each cost curve is kept too.
 """
 
 from __future__ import annotations
