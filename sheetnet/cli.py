@@ -564,17 +564,28 @@ def show(
         help="Which iteration (0 = initial parameters; default 0, or the last of"
              " --iterations N when that is given).")] = None,
     image: Annotated[int, typer.Option(help="Which image, 1-based as in the workbook.")] = 1,
+    stats: Annotated[bool, typer.Option(
+        "--statistics", metavar="",
+        help="Instead: each layer's outputs a and errors δ, mean ± standard deviation over"
+             " every image, iteration by iteration (the workbook's Statistics sheet).")] = False,
     opts: Options | None = None,  # the shared options, filled in by run_options
 ) -> None:
     """Print one image's z, a and δ at one iteration (cnn: maps; gd, regression, graph: a table).
 
     Example: [bold]sheetnet show --net cnn --iteration 50 --image 40[/] (or
-    [bold]--iterations 50[/]: a run of 50, shown at its last iteration).
+    [bold]--iterations 50[/]: a run of 50, shown at its last iteration). Vanishing errors:
+    [bold]sheetnet show --statistics --arch "dense 8, sigmoid, dense 8, sigmoid, dense 2"[/].
     """
     preset = presets.get(net)
     run = preset.run(opts, detail=True)
     if not preset.images:  # an exercise (gd, regression, graph): its whole table
+        if stats:
+            raise SheetnetError(f"--statistics is for nets; --net {net} has no layers")
         console.print(terminal.rows_table(*preset.table(preset.trace(run))))
+        return
+    if stats:
+        trace = preset.trace(run)
+        console.print(Group(*terminal.statistics_tables(run.model, trace)))
         return
     if iteration is None:  # `--iterations 50` alone: the state after those iterations
         iteration = run.iterations if opts.iterations is not None else 0

@@ -10,6 +10,7 @@ from rich.text import Text
 
 from sheetnet import notation as names
 from sheetnet.audit.verify import Report
+from sheetnet.core import statistics
 from sheetnet.core.data import is_number
 from sheetnet.core.health import number
 from sheetnet.core.net import Net
@@ -66,6 +67,28 @@ def cost_table(trace: Trace, every: int = 1) -> Table:
             row.append(f"{trace.accuracy[k]:.1%}")
         table.add_row(*row)
     return table
+
+
+def statistics_tables(net: Net, trace: Trace, rows: int = 20) -> list[Table]:
+    """Each weighted layer's outputs a and errors δ over every image and unit, at about
+    ``rows`` iterations (the first and the last among them): their standard deviation, then
+    their mean."""
+    n = len(trace.iterations)
+    step = max(1, -(-(n - 1) // (rows - 1))) if n > 1 else 1
+    picked = sorted({*range(0, n, step), n - 1})
+    symbols = {b.name: b.symbol for b in (*net.forward_blocks(), *net.output.blocks(),
+                                          *net.backward_blocks())}
+    tables = []
+    for kind, title in (("std", "standard deviation"), ("mean", "mean")):
+        table = Table(title=f"each layer's outputs a and errors δ: {title} over every image and"
+                            " unit")
+        table.add_column("iteration", justify="right")
+        for name in statistics.blocks(net):
+            table.add_column(symbols.get(name, name), justify="right")
+        for row in statistics.table(net, trace, picked, kind):
+            table.add_row(*row)
+        tables.append(table)
+    return tables
 
 
 def rule_table(blocks: dict[str, np.ndarray], rule: UpdateRule, params: list[str],

@@ -57,6 +57,7 @@ class Run(Generic[M]):
     masks: dict[str, np.ndarray] | None = None  # a workbook's own masks, (iterations + 1, N, …)
     held: np.ndarray | None = None  # (N,) 1 for the images held out for validation
     patience: int | None = None  # stop once the validation cost has not improved for N
+    statistics: bool = True  # a net's workbook has a Statistics sheet (older ones had none)
 
     def until(self, k: int) -> Run:
         """The same run stopped after iteration k (early stopping)."""

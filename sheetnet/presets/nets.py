@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from sheetnet import layers
-from sheetnet.core import budget, descent, gradcheck
+from sheetnet.core import budget, descent, gradcheck, statistics
 from sheetnet.core import data as data_mod
 from sheetnet.core import net as net_mod
 from sheetnet.core.data import Dataset
@@ -177,9 +177,10 @@ class NetPreset:
         """The NumPy core's run; ``keep`` limits the stored blocks (None: all); ``anchor``:
         each iteration starts from a recalculated workbook's parameters (verify's audit)."""
         inputs = run.step_inputs if run.model.dropouts() or run.validation else None
-        return self.train(run.model, run.params, run.data.x, run.data.targets, run.eta,
-                          run.iterations, progress, keep, run.rule, run.hyper, run.batches,
-                          run.data.values, anchor, inputs)
+        trace = self.train(run.model, run.params, run.data.x, run.data.targets, run.eta,
+                           run.iterations, progress, keep, run.rule, run.hyper, run.batches,
+                           run.data.values, anchor, inputs)
+        return statistics.add(run.model, trace) if keep is None else trace
 
     def evaluate(self, run: Run, trace: Trace) -> dict[str, float] | None:
         """The last iteration's parameters evaluated on the training images (no dropout, batch
@@ -238,7 +239,8 @@ class NetPreset:
         batches = np.ones((iterations + 1, n)) if settings.batched(config) else None
         held = np.zeros(n) if settings.validated(config) else None
         return Run(self.name, net, ds, net_mod.init_normal(net, 0), 1.0, iterations, rule=rule,
-                   hyper=hyper, batches=batches, held=held)
+                   hyper=hyper, batches=batches, held=held,
+                   statistics=settings.with_statistics(config))
 
     def rebuild(self, skeleton: Run, found: Mapping[str, object]) -> Run:
         """The run a workbook's input cells describe (``found``: input place -> values)."""
@@ -263,7 +265,7 @@ class NetPreset:
                 else np.asarray(found["held", 0], dtype=float).ravel())
         return Run(self.name, tune_model(skeleton.model, hyper), data, params, hyper.pop("eta"),
                    skeleton.iterations, rule=skeleton.rule, hyper=hyper, batches=batches,
-                   masks=masks, held=held)
+                   masks=masks, held=held, statistics=skeleton.statistics)
 
     def text_inputs(self, skeleton: Run) -> set[str]:
         """Input places that may hold text (class labels) rather than numbers."""

@@ -74,7 +74,8 @@ def net_settings(run: Run) -> dict[str, object]:
     return {**_common(run), "architecture": net.arch,
             "output activation": net.output.pair.activation, "loss": net.output.pair.loss,
             "accuracy": "yes" if net.accuracy else "no",
-            "targets": "values" if run.data.values else "classes", **_data(run)}
+            "targets": "values" if run.data.values else "classes", **_data(run),
+            **({"statistics": "yes"} if run.statistics else {})}
 
 
 def net_of(s: Settings) -> Net:
@@ -183,6 +184,11 @@ def extra_hypers(s: Settings) -> list[str]:
     if unknown:
         raise SheetnetError(f"unknown penalty or schedule {unknown[0]!r}")
     return given
+
+
+def with_statistics(s: Settings) -> bool:
+    """Whether the workbook has a Statistics sheet (written only when it has)."""
+    return _choice(s, "statistics", "no") == "yes"
 
 
 def validated(s: Settings) -> bool:

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
+from sheetnet.core import statistics
 from sheetnet.core.run import Run
 from sheetnet.notation import sub
 from sheetnet.pairs import penalties
@@ -35,7 +36,9 @@ INPUTS, DATA, SUMMARY, MAP, FIT = "Inputs", "Data", "Summary", "Map", "Fit"
 EXTRA_SHEETS = {FIT: "the data beside the last iteration's prediction (and a chart of both for"
                      " one input)",
                 "Check": "every gradient against central differences of the cost, cell by cell",
-                "Images": "every image drawn in its own shape, as on the book's pages"}
+                "Images": "every image drawn in its own shape, as on the book's pages",
+                "Statistics": "each layer's outputs and errors: their mean and spread per"
+                              " iteration, and a chart of the errors' spread layer by layer"}
 
 
 def iteration_sheet(k: int) -> str:
@@ -384,3 +387,60 @@ def map_sheet(places: Sequence[Place]) -> SheetSpec:
 
 Places = dict[str, Place]
 Extra = Callable[[Places, Places, Sequence[Places]], tuple[SheetSpec, list[Place]]]
+
+
+STATISTICS = "Statistics"
+STATISTICS_HEAD = 4
+
+
+def statistics_sheet(run: Run, per_iter: Sequence[dict[str, Place]]
+                     ) -> tuple[SheetSpec, list[Place]]:
+    """Per iteration, the mean and standard deviation of each weighted layer's outputs a and
+    errors δ over every image and unit (formulas over the iteration sheets' blocks), and a chart
+    of the errors' spread layer by layer: vanishing or exploding signals, at a glance."""
+    net = run.model
+    symbols = {b.name: b.symbol for b in (*net.forward_blocks(), *net.output.blocks(),
+                                          *net.backward_blocks())}
+    watched = statistics.blocks(net)
+    n, head = run.iterations + 1, STATISTICS_HEAD
+    top = head + 1
+    columns = [(kind, block, 2 + 2 * j + (kind == "std")) for j, block in enumerate(watched)
+               for kind in ("mean", "std")]
+    places = [Place(statistics.stat_name(kind, block), STATISTICS, top, col, n,
+                    description=f"the {'mean' if kind == 'mean' else 'standard deviation'} of"
+                                f" {symbols.get(block, block)} over every image and unit, at"
+                                " iteration 0..N") for kind, block, col in columns]
+
+    def build() -> Grid:
+        g: Grid = {}
+        put(g, 1, 1, f"Statistics · {run.preset}: how the outputs a and the errors δ of each"
+                     " layer spread, iteration by iteration", "title")
+        put(g, 2, 1, "Each cell is AVERAGE or STDEVP of a block over every image on its"
+                     " iteration sheet. Errors that shrink layer by layer going back vanish"
+                     " (sigmoid); relu with He weights, or batch norm, keeps them in size.",
+            "note")
+        put(g, head, 1, "iteration", "header")
+        for kind, block, col in columns:
+            put(g, head, col, f"{symbols.get(block, block)} {kind}", "header")
+        for k in range(n):
+            g.setdefault(top + k, {})[1] = k
+            for kind, block, col in columns:
+                area = f"{sheet_prefix(per_iter[k][block].sheet)}{per_iter[k][block].extent}"
+                g[top + k][col] = Styled(f"={'AVERAGE' if kind == 'mean' else 'STDEVP'}({area})",
+                                         "value")
+        return g
+
+    last = top + n - 1
+    deltas = {delta for _, _, delta in statistics.watched(net)}
+    stds = [(symbols.get(block, block), col_letter(col)) for kind, block, col in columns
+            if kind == "std" and block in deltas]
+    first, *more = stds
+    chart = LineChartSpec("The errors' spread per layer (std of δ)", "std of δ", "iteration",
+                          data=f"{first[1]}{head}:{first[1]}{last}", categories=f"A{top}:A{last}",
+                          anchor=f"{col_letter(2 + 2 * len(watched) + 1)}{head + 1}",
+                          more=tuple((s, f"{c}{head}:{c}{last}") for s, c in more),
+                          name=first[0], log_if_falls=False)
+    spec = SheetSpec(STATISTICS, build, widths={1: 10, **{c: 12 for *_, c in columns}},
+                     freeze=f"B{top}", chart=chart, max_col=1 + 2 * len(watched),
+                     max_row=last, tab_color="8E44AD", print_rows=f"1:{head}", fit_width=True)
+    return spec, places

@@ -65,6 +65,7 @@ from sheetnet.workbook.sheets import (
     iteration_sheet,
     map_sheet,
     names_of,
+    statistics_sheet,
     summary_sheet,
 )
 from sheetnet.workbook.size import Size, size_of_iteration_sheet
@@ -569,11 +570,16 @@ def workbook(run: Run, extras: Sequence[Extra] = ()) -> WorkbookSpec:
         places += more
     pictures = ([images_sheet(run, data["x"])] if not cols.bands and run.data.shape[0] > 1
                 and run.data.channels == 1 else [])
+    after: list[SheetSpec] = []  # after the iterations it sums up
+    if run.statistics:
+        spec, more = statistics_sheet(run, per_iter)
+        after.append(spec)
+        places += more
     guide = net_guide(run, per_iter[0], per_iter[1] if len(per_iter) > 1 else None, inputs,
-                      [(s.name, EXTRA_SHEETS.get(s.name, "")) for s in (*extra, *pictures)],
-                      cols.bands)
+                      [(s.name, EXTRA_SHEETS.get(s.name, ""))
+                       for s in (*extra, *pictures, *after)], cols.bands)
     sheets = [guide, summary_spec, *extra, inputs_spec, data_spec, *pictures, *iter_specs,
-              map_sheet(places)]
+              *after, map_sheet(places)]
     return WorkbookSpec(sheets, places, names_of(inputs_list, run.hyperparameters), templates)
 
 

@@ -24,7 +24,7 @@ def test_export_writes_a_formula_workbook(tmp_path):
     assert "formula cells" in result.output
     wb = openpyxl.load_workbook(out)
     assert wb.sheetnames == ["Guide", "Summary", "Inputs", "Data", "Images", "Iter 0", "Iter 1",
-                             "Iter 2", "Map"]
+                             "Iter 2", "Statistics", "Map"]
     assert "eta" in wb.defined_names
     it1 = wb["Iter 1"]
     assert it1["C4"].value.startswith("='Iter 0'!C4-eta*'Iter 0'!D4")
