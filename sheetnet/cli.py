@@ -612,8 +612,15 @@ def show(
         console.print(terminal.rule_table(blocks, run.rule, list(run.params), iteration))
     accuracy = (f", accuracy {float(blocks['accuracy']):.1%}" if "accuracy" in blocks
                 else "")
+    held = ""
+    if "validation_cost" in blocks:
+        role = "held out for validation" if run.held[i] else "trained on"
+        held = (f"; image {image} is {role}; validation C per image"
+                f" {health.number(float(blocks['validation_cost']))}")
+        if "validation_accuracy" in blocks:
+            held += f", accuracy {float(blocks['validation_accuracy']):.1%}"
     console.print(f"iteration {iteration}: C = {health.number(blocks['C'][i])},"
-                  f" C_T = {health.number(float(blocks['C_T']))}{accuracy}")
+                  f" C_T = {health.number(float(blocks['C_T']))}{accuracy}{held}")
 
 
 @app.command()

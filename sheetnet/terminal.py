@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from rich import box
 from rich.table import Table
 from rich.text import Text
 
@@ -81,8 +82,8 @@ def statistics_tables(net: Net, trace: Trace, rows: int = 20) -> list[Table]:
     tables = []
     for kind, title in (("std", "standard deviation"), ("mean", "mean")):
         table = Table(title=f"each layer's outputs a and errors δ: {title} over every image and"
-                            " unit")
-        table.add_column("iteration", justify="right")
+                            " unit", box=box.SIMPLE_HEAD, padding=(0, 1))
+        table.add_column("k", justify="right")
         for name in statistics.blocks(net):
             table.add_column(symbols.get(name, name), justify="right")
         for row in statistics.table(net, trace, picked, kind):

@@ -59,5 +59,5 @@ def add(net: Net, trace: Trace) -> Trace:
 
 def table(net: Net, trace: Trace, rows: Sequence[int], kind: str) -> list[list[str]]:
     """The ``kind`` ("mean" or "std") of each watched block at the iterations ``rows``."""
-    return [[str(k), *(f"{float(trace.iterations[k][stat_name(kind, b)]):.3g}"
+    return [[str(k), *(f"{float(trace.iterations[k][stat_name(kind, b)]):.2g}"
                        for b in blocks(net))] for k in rows]
