@@ -339,9 +339,10 @@ def export(
     sheets = len(spec.sheets)
     started = time.perf_counter()
     trace = _train(preset, run, "NumPy core")  # every block: the cells store its numbers
-    cut, trace = _stopped(preset, run, trace)
+    cut, trace, stop_note = _stopped(preset, run, trace)
     if cut is not run:
         run, spec = cut, api.layout(preset, cut)
+        sheets = len(spec.sheets)
     with _progress() as bar:
         task = bar.add_task("writing sheets", total=sheets)
         cells = xlsx.write(spec, out, lambda name: bar.advance(task), force, trace,
@@ -358,6 +359,8 @@ def export(
                           f" {run.iterations} iterations{accuracy}", soft_wrap=True)
     else:
         console.print(f"  {trace.cost_name} = {trace.cost[0]:g}", soft_wrap=True)
+    if stop_note:
+        console.print(f"  {stop_note}")
     console.print(f"  next: [bold]sheetnet verify {out}[/]", soft_wrap=True)
     _warn(run, trace)
 
@@ -494,8 +497,10 @@ def train(
     preset = presets.get(net)
     run = preset.run(opts, detail=blocks)
     trace = _train(preset, run, keep=None if blocks else [b for b, _, _ in terminal.EXTRA_COLUMNS])
-    run, trace = _stopped(preset, run, trace)
+    run, trace, stop_note = _stopped(preset, run, trace)
     console.print(terminal.cost_table(trace, every or max(1, -(-run.iterations // 20))))
+    if stop_note:
+        console.print(stop_note)
     final = _evaluation(preset, run, trace)
     warnings = _warn(run, trace)
     if json_out is not None:
@@ -506,16 +511,17 @@ def train(
 
 
 def _stopped(preset: presets.Preset, run, trace):
-    """The run cut where --patience stops it, said in a line."""
+    """The run cut where --patience stops it, and a line saying so ("" if it ran on)."""
     stopped = getattr(preset, "stopped", None)
     if stopped is None:
-        return run, trace
+        return run, trace, ""
     cut, trace = stopped(run, trace)
-    if cut.iterations < run.iterations:
-        best = int(trace.iterations[-1]["best_iteration"])
-        console.print(f"stopped early at iteration {cut.iterations}: the validation cost has not"
-                      f" improved for {run.patience} iterations (best: iteration {best})")
-    return cut, trace
+    if cut.iterations == run.iterations:
+        return cut, trace, ""
+    best = int(trace.iterations[-1]["best_iteration"])
+    return cut, trace, (f"stopped early at iteration {cut.iterations}: the validation cost has"
+                        f" not improved for {run.patience} iterations; the best parameters are"
+                        f" iteration {best}'s (its sheet and --json blocks hold them)")
 
 
 def _evaluation(preset: presets.Preset, run, trace) -> dict[str, object]:
@@ -533,9 +539,11 @@ def _evaluation(preset: presets.Preset, run, trace) -> dict[str, object]:
     if evaluate is not None and (found := evaluate(run, trace)) is not None:
         out["evaluation"] = found
         accuracy = (f", accuracy {found['accuracy']:.1%}" if "accuracy" in found else "")
-        console.print(f"evaluated (no dropout, batch norm's running averages) after iteration"
-                      f" {run.iterations} on the training images: C_T {found['cost']:.6f}"
-                      f"{accuracy}")
+        how = ", ".join(what for what, has in (("no dropout", run.model.dropouts()),
+                                               ("batch norm's running averages",
+                                                run.model.batchnorms())) if has)
+        console.print(f"evaluated ({how}) after iteration {run.iterations} on the images"
+                      f" trained on: C_T {found['cost']:.6f}{accuracy}")
     return out
 
 

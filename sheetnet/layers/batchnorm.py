@@ -144,9 +144,11 @@ class BatchNorm(Plain):
             self._stat("var", f"var{s}", f"var{s} = Σ({z} − μ{s})²/m: the (biased) variance of"
                                          f" {each} over the batch"),
             Block(self._name("zc"), w.inp, f"{z}−μ{s}", f"{z} − μ{s}: each value's distance from"
-                  " the batch's mean", labels(w.inp, f"{z}−μ", w.tag), maps, terminal=False),
+                  " the batch's mean (an image held out for validation: from the running mean"
+                  f" μ̄{s})", labels(w.inp, f"{z}−μ", w.tag), maps, terminal=False),
             Block(self._name("zhat"), w.inp, f"ẑ{s}", f"ẑ{s} = ({z} − μ{s})/√(var{s} + ε):"
-                  " normalised, mean 0 and variance 1 over the batch",
+                  " normalised, mean 0 and variance 1 over the batch (held out: with μ̄ and"
+                  " var̄)",
                   labels(w.inp, f"ẑ{s}", w.tag), maps),
             Block(w.out, w.inp, f"y{s}", f"y{s} = γ{s}ẑ{s} + β{s}: scaled and shifted, what"
                   " the next layer reads", labels(w.inp, f"y{s}", w.tag), maps),

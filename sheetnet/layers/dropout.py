@@ -48,6 +48,9 @@ class Dropout(Elementwise):
     @classmethod
     def parse(cls, item: str) -> Dropout | None:
         """``dropout P``, 0 ≤ P < 1."""
+        if item == "dropout":
+            raise SheetnetError("--arch: dropout needs its rate P, the share of units dropped"
+                                " (e.g. dropout 0.5)")
         match = re.fullmatch(r"dropout ([0-9.eE+-]+)", item)
         if match is None:
             return None

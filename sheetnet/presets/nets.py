@@ -92,12 +92,7 @@ class NetPreset:
         self.check_size(net, ds.n_images, iterations, rule, workbook, detail or workbook)
         held = stepping.held_out(opts, ds.n_images)
         batches = stepping.batches(opts, ds.n_images, iterations, held)
-        for layer in net.batchnorms():
-            smallest = ds.n_images if batches is None else int(batches.sum(axis=1).min())
-            if smallest * layer.positions < 2:
-                raise SheetnetError(f"batch norm needs at least 2 values of each unit in a"
-                                    f" step's batch, and a batch here holds {smallest} image;"
-                                    " use --batch-size 2 or more")
+        _check_batches(net, ds.n_images, batches, held, opts.batch_size)
         if opts.init is not None and opts.init_scheme is not None:
             raise SheetnetError("give --init (the values themselves) or --init-scheme (how they"
                                 " are drawn), not both")
@@ -272,6 +267,27 @@ class NetPreset:
         return set() if skeleton.data.values else {"label", "classes"}
 
 
+def _check_batches(net: Net, images: int, batches: np.ndarray | None,
+                   held: np.ndarray | None, size: int | None) -> None:
+    """Batch norm needs 2 values of each unit in every step's batch: say which batch falls
+    short and why."""
+    positions = min((layer.positions for layer in net.batchnorms()), default=2)
+    trained = images if held is None else int(np.count_nonzero(held == 0))
+    smallest = trained if batches is None else int(batches.sum(axis=1).min())
+    if smallest * positions >= 2:
+        return
+    if size is None or size >= trained:
+        why = f"only {trained} image is trained on; hold out fewer (--validation)"
+    elif size < 2:
+        why = "use --batch-size 2 or more"
+    else:
+        fits = [b for b in range(2, min(trained, 64) + 1) if trained % b != 1]
+        why = (f"{trained} images in batches of {size} leave a last batch of 1 each epoch;"
+               f" use a --batch-size that does not, e.g. {', '.join(map(str, fits[:5]))}")
+    raise SheetnetError(f"batch norm needs at least 2 values of each unit in every step's"
+                        f" batch: {why}")
+
+
 def _started(net: Net, given: object) -> object:
     """``--init``'s values, with the parameters that have a start of their own (batch norm's
     γ 1 and β 0) filled in where left out."""
@@ -371,6 +387,11 @@ def dense_stack(hidden: tuple[int, ...], activation: str = "sigmoid", biases: bo
     def make(ds: Dataset, opts: Options) -> list[Layer]:
         sizes = (_parse_layers(opts.layers, ds) if opts.layers
                  else (ds.x.shape[1], *hidden, ds.outputs))
+        if len(sizes) < 3 and (opts.dropout is not None or opts.batch_norm):
+            flag = "--dropout" if opts.dropout is not None else "--batch-norm"
+            raise SheetnetError(f"{flag} acts on hidden layers, and --layers"
+                                f" {','.join(map(str, sizes))} has none; add one (e.g."
+                                f" --layers {sizes[0]},8,{sizes[-1]})")
         stack = _normalised(net_mod.dense_layers(sizes, _activation(opts, activation), biases),
                             opts, "dense")
         if opts.dropout is None:
@@ -534,7 +555,9 @@ def _twolayer_check(net: Net, opts: Options) -> None:
     wrong += [flag for flag, value in (("--l1", opts.l1), ("--l2", opts.l2),
                                        ("--batch-size", opts.batch_size),
                                        ("--dropout", opts.dropout),
-                                       ("--batch-norm", opts.batch_norm)) if value is not None]
+                                       ("--batch-norm", opts.batch_norm),
+                                       ("--validation", opts.validation),
+                                       ("--patience", opts.patience)) if value is not None]
     if wrong:
         raise SheetnetError(f"{', '.join(wrong)}: the twolayer check is written for f = W₂"
                             " max(0, W₁x) (relu, identity output, half-sse, --layers IN,H,OUT,"

@@ -44,10 +44,12 @@ def held_out(opts: Options, images: int) -> np.ndarray | None:
         return None
     share = opts.validation
     held = round(share * images) if np.isfinite(share) else 0
-    if not (0 < share < 1 and 1 <= held < images):
+    if not 0 < share < 1:
         raise SheetnetError(f"--validation {share:g} is the share of the {images:,} images held"
-                            " out: more than 0 and less than 1, leaving an image on each side"
-                            " (e.g. --validation 0.2)")
+                            " out: more than 0 and less than 1 (e.g. --validation 0.2)")
+    if not 1 <= held < images:
+        raise SheetnetError(f"--validation {share:g} holds out {held} of the {images:,} images;"
+                            " leave at least one on each side (e.g. --validation 0.2)")
     if opts.patience is not None and opts.patience < 1:
         raise SheetnetError(f"--patience {opts.patience} must be at least 1 iteration")
     rng = np.random.default_rng((opts.seed_value, 2))  # apart from the weights' and batches'

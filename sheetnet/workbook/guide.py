@@ -168,7 +168,10 @@ def net_guide(run, first: dict[str, Place], second: dict[str, Place] | None,
                       + (": δ against the window of the input it saw" if param.tile else
                          ": δ times the input it multiplies")),
         link_to(total, f"{_cell(total, image=None)}: ∂C_T/∂{w_sym}, the same gradient summed"
-                       f" over all {n} images", image=None),
+                       + (f" over all {n} images" if run.batches is None else
+                          " over the images of the step's batch (marked 1 in its row"
+                          + (", and not held out for validation)" if run.validation
+                             else ")")), image=None),
     ]
     if second is not None:
         moved = (f"− η × ∂C_T/∂{w_sym}" if rule.name == "gd" else f"moved by {rule.summary}")

@@ -264,7 +264,7 @@ def summary_sheet(run: Run, cost_at: Sequence[Place], accuracy_at: Sequence[Plac
             if name in held_out[0]:
                 extra.append((name, heading, style, col))
                 col += 1
-        extra.append(("best_iteration", "best iteration so far", "value", col))
+        extra.append(("best_iteration", "best iteration so far", "count", col))
         places += [Place(name, SUMMARY, top, c, n, description=f"{heading} at iteration 0..N")
                    for name, heading, _, c in extra]
     last_col = max([3 if accuracy else 2, *(c for *_, c in extra)])
@@ -273,7 +273,9 @@ def summary_sheet(run: Run, cost_at: Sequence[Place], accuracy_at: Sequence[Plac
         g: Grid = {}
         if head > 1:
             put(g, 1, 1, f"Summary · {run.preset}: the total cost C_T after each iteration"
-                         + (" and the share classified right" if accuracy else ""), "title")
+                         + (" and the share classified right" if accuracy else "")
+                         + ("; the images held out for validation beside them" if extra
+                            else ""), "title")
             put(g, 2, 1, "Each number links to its iteration sheet (click it and read the"
                          " formula bar). Edit η on Inputs and the whole column recomputes.",
                 "note")
@@ -313,7 +315,7 @@ def summary_sheet(run: Run, cost_at: Sequence[Place], accuracy_at: Sequence[Plac
         chart = LineChartSpec("Total cost C_T per iteration", "C_T", "iteration",
                               data=f"B{head}:B{last}", categories=f"A{top}:A{last}",
                               anchor=f"E{head + 1}", log_if_falls=True)  # below the titles
-    widths = {1: 11, 2: 14, 3: 11, **{c: 13 for *_, c in extra}}
+    widths = {1: 11, 2: 14, 3: 11, **{c: 23 for *_, c in extra}}
     spec = SheetSpec(SUMMARY, build, widths=widths, freeze=f"A{top}",
                      chart=chart, max_col=last_col, max_row=last, tab_color="27AE60",
                      print_rows=f"1:{head}", fit_width=True)

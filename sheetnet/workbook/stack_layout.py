@@ -494,13 +494,13 @@ class IterationSheet:
         here = self.here
         per = here["C_per_image"]
         self.rows.text(per.row, 1, "validation", "label")
-        self.rows.text(per.row, 2, "C per image: trained · held out", "element")
+        self.rows.text(per.row, 2, "C/image: trained · held", "element")
         self.rows.fixed(per, 0, 0, f"{here['C_T'].ref()}/{self.trained()}")
         self.rows.fixed(here["validation_cost"], 0, 0, self.split(here["C"], True, True),
                         "total")
         if "validation_accuracy" in here:
             acc = here["validation_accuracy"]
-            self.rows.text(acc.row, 2, "accuracy held out", "element")
+            self.rows.text(acc.row, 2, "accuracy: held out", "element")
             self.rows.fixed(acc, 0, 0, self.split(here["correct"], True, True), "percent")
 
     def output_cells(self) -> Cells:
@@ -654,7 +654,8 @@ def _iteration_spec(run: Run, cols: Columns, k: int, here: Places,
         return render(g)
 
     if not cols.bands:
-        widths = {1: 9, 2: 9, 3: 12, 4: 13, **{cols.state(j): 12 for j in range(len(states))}}
+        widths = {1: 9, 2: 22 if "held" in here else 9, 3: 12, 4: 13,
+                  **{cols.state(j): 12 for j in range(len(states))}}
         return SheetSpec(iteration_sheet(k), build, widths=widths,
                          freeze=a1(3, cols.image), color_scales=_scales(net, here, cols),
                          max_col=cols.image + n - 1, max_row=last_row, formula_style="number",

@@ -70,9 +70,12 @@ STYLES = {
                   number_format="General"),
     "info": dict(font=Font(color="666666"), fill=PatternFill("solid", fgColor="EEEEEE")),
     "value": dict(number_format="0.000000", fill=PatternFill("solid", fgColor="EAF1FB")),
-    # a per-image cell: 4 decimals (2 from ±10 on, so it fits its column), click for all
-    "number": dict(number_format="[>=10]0.00;[<=-10]-0.00;0.0000"),
+    # a per-image cell: 4 decimals (2 from 10 on, so it fits its column), click for all; every
+    # negative in the second section, whose minus is written out (LibreOffice shows none for a
+    # negative in the third)
+    "number": dict(number_format="[>=10]0.00;[<0]-0.0000;0.0000"),
     "fixed": dict(number_format="0.000000"),
+    "count": dict(number_format="0", fill=PatternFill("solid", fgColor="EAF1FB")),
     "sci": dict(number_format="0.000E+00"),
     "percent": dict(number_format="0.0%", font=Font(bold=True),
                     fill=PatternFill("solid", fgColor="E3F4E8")),

@@ -180,6 +180,16 @@ def test_a_misplaced_batchnorm_is_one_line(arch, why):
 def test_a_batch_of_one_image_is_refused():
     with pytest.raises(SheetnetError, match="at least 2 values"):
         sheetnet.train("mlp", batch_norm=True, batch_size=1, iterations=1)
+    # 64 = 21·3 + 1: the last batch of each epoch holds one image
+    with pytest.raises(SheetnetError, match="leave a last batch of 1 each epoch; use a"
+                                            " --batch-size that does not, e.g. 2, 4"):
+        sheetnet.train("mlp", batch_norm=True, batch_size=3, iterations=30)
+
+
+@pytest.mark.parametrize("flag", [{"batch_norm": True}, {"dropout": 0.5}])
+def test_a_net_without_hidden_layers_refuses_what_acts_on_them(flag):
+    with pytest.raises(SheetnetError, match="has none; add one"):
+        sheetnet.train("mlp", layers="12,2", iterations=1, **flag)
 
 
 # --- against PyTorch ----------------------------------------------------------------------

@@ -110,6 +110,7 @@ def test_the_same_net_in_pytorch_given_the_same_masks():
     ({"dropout": 1.0}, "--dropout 1 is the share of units dropped"),
     ({"dropout": -0.1}, "--dropout -0.1 is the share"),
     ({"arch": "dense 3, relu, dropout 1, dense 2"}, "dropout 1: the dropout rate P"),
+    ({"arch": "dense 3, relu, dropout, dense 2"}, "dropout needs its rate P"),
     ({"arch": "dense 3, relu, dropout 0.2, dropout 0.1, dense 2"}, "follows dropout 0.2"),
 ])
 def test_rates_and_places_that_cannot_work_are_one_line(args, message):

@@ -105,11 +105,18 @@ def test_train_json_carries_validation_best_iteration_and_the_evaluation(tmp_pat
 @pytest.mark.parametrize("options, message", [
     ({"validation": 0.0}, "more than 0 and less than 1"),
     ({"validation": 1.0}, "more than 0 and less than 1"),
-    ({"validation": 0.001}, "leaving an image on each side"),
+    ({"validation": 0.001}, "holds out 0 of the 64"),
     ({"patience": 3}, "goes with --validation"),
     ({"validation": 0.5, "patience": 0}, "at least 1"),
     ({"validation": 0.5, "batch_size": 40}, "images trained on"),
+    ({"validation": 0.98, "batch_norm": True}, "only 1 image is trained on"),
 ])
 def test_bad_validation_options_are_one_line(options, message):
     with pytest.raises(SheetnetError, match=message):
         sheetnet.train("mlp", iterations=2, **options)
+
+
+def test_twolayer_refuses_validation_its_check_sheet_is_written_without():
+    for options in ({"validation": 0.3}, {"validation": 0.3, "patience": 2}):
+        with pytest.raises(SheetnetError, match="--validation"):
+            sheetnet.train("twolayer", iterations=2, **options)

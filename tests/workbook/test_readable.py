@@ -42,7 +42,7 @@ def test_the_guide_names_the_update_rule_the_run_uses(tmp_path, args, rule, said
         assert "minus η times" not in text and "p ← p − η·g" not in text
 
 
-NUMBER = "[>=10]0.00;[<=-10]-0.00;0.0000"  # 4 decimals; 2 from ±10 on, to fit the column
+NUMBER = "[>=10]0.00;[<0]-0.0000;0.0000"  # 4 decimals (2 from 10 on), every negative signed
 
 
 def _row_of(ws, column, text):
