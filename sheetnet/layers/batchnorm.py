@@ -99,7 +99,7 @@ class BatchNorm(Plain):
         return [Hyper(self._name("epsilon"), "ε", self.epsilon,
                       f"batch norm of z{s}: ε, added to the variance before its square root",
                       lambda v: v > 0, "a positive number", "--batch-norm"),
-                Hyper(self._name("momentum"), "momentum", self.momentum,
+                Hyper(self._name("momentum"), "running momentum", self.momentum,
                       f"batch norm of z{s}: the running averages' momentum",
                       lambda v: 0 <= v <= 1, "0 to 1", "--batch-norm")]
 

@@ -418,8 +418,9 @@ def statistics_sheet(run: Run, per_iter: Sequence[dict[str, Place]]
         put(g, 1, 1, f"Statistics · {run.preset}: how the outputs a and the errors δ of each"
                      " layer spread, iteration by iteration", "title")
         put(g, 2, 1, "Each cell is AVERAGE or STDEVP of a block over every image on its"
-                     " iteration sheet. Errors that shrink layer by layer going back vanish"
-                     " (sigmoid); relu with He weights, or batch norm, keeps them in size.",
+                     " iteration sheet (in the step's batch or not, held out or not). Errors"
+                     " that shrink layer by layer going back vanish (sigmoid); relu with He"
+                     " weights, or batch norm, keeps them in size.",
             "note")
         put(g, head, 1, "iteration", "header")
         for kind, block, col in columns:
