@@ -130,7 +130,7 @@ def _short(value: float) -> str:
 _FIELDS = {f.name for f in fields(Options)} - {"hyper"}
 # options that take a whole number, with an example each; the rest of the numbers are real
 _WHOLE = {"iterations": 50, "seed": 0, "filters": 3, "filter_size": 3, "pool_size": 2,
-          "padding": 1, "batch_size": 8, "patience": 10}
+          "padding": 1, "batch_size": 8, "patience": 10, "seq_length": 10, "hidden": 8}
 _REAL = {"eta": 0.5, "leaky_slope": 0.01, "huber_delta": 1.0, "l1": 0.001, "l2": 0.01,
          "eta_decay": 0.01, "dropout": 0.5, "validation": 0.2}
 # text options, and how a list or tuple of their parts is joined (None: text only)
@@ -243,6 +243,8 @@ def options(net: str | None = None, **given: object) -> Options:
             plain[key] = _real(key, value, _REAL[key])
         elif key in ("shuffle", "batch_norm"):
             plain[key] = _bool(key, value)
+        elif key == "text":
+            plain[key] = _path("text", value)
         elif key == "init":
             plain[key] = _init(value)
         elif key == "data":

@@ -130,6 +130,13 @@ InitSchemeOpt = Annotated[str | None, typer.Option(
 DataOpt = Annotated[Path | None, typer.Option(
     rich_help_panel=DATA, help="CSV of your own images: a `label` column, then the pixels row by"
                                " row.")]
+TextOpt = Annotated[Path | None, typer.Option(
+    rich_help_panel=DATA, help="--net rnn: a text file to learn (UTF-8; default: a nursery"
+                               " rhyme).")]
+SeqOpt = Annotated[int | None, typer.Option(
+    rich_help_panel=NETWORK, help="--net rnn: T, the characters a window reads (default 10).")]
+HiddenOpt = Annotated[int | None, typer.Option(
+    rich_help_panel=NETWORK, help="--net rnn: H, the hidden state's units (default 8).")]
 ShapeOpt = Annotated[str | None, typer.Option(
     rich_help_panel=DATA, help="Image shape ROWSxCOLS for --data, e.g. 4x3, or ROWSxCOLSxCHANNELS"
                                " (pixels channel by channel), e.g. 6x6x3.")]
@@ -253,7 +260,9 @@ RUN_OPTIONS: dict[str, tuple[object, object]] = {
     "optimizer": (OptimizerOpt, None),
     **{name: (_hyper_option(name, hs), None) for name, hs in optim.hypers().items()},
     "batch_size": (BatchOpt, None), "shuffle": (ShuffleOpt, None),
-    "validation": (ValidationOpt, None), "patience": (PatienceOpt, None), "l1": (L1Opt, None),
+    "validation": (ValidationOpt, None), "patience": (PatienceOpt, None),
+    "text": (TextOpt, None), "seq_length": (SeqOpt, None), "hidden": (HiddenOpt, None),
+    "l1": (L1Opt, None),
     "l2": (L2Opt, None), "eta_decay": (DecayOpt, None),
     "function": (FunctionOpt, None), "start": (StartOpt, None), "steps": (StepsOpt, None),
     "compare": (CompareOpt, None),
@@ -589,7 +598,9 @@ def show(
     if not preset.images:  # an exercise (gd, regression, graph): its whole table
         if stats:
             raise SheetnetError(f"--statistics is for nets; --net {net} has no layers")
-        console.print(terminal.rows_table(*preset.table(preset.trace(run))))
+        trace = preset.trace(run)
+        table = (preset.table(trace, run) if preset.name == "rnn" else preset.table(trace))
+        console.print(terminal.rows_table(*table))
         return
     if stats:
         trace = preset.trace(run)

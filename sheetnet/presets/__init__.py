@@ -13,7 +13,7 @@ from typing import Protocol
 from sheetnet.core.run import Run
 from sheetnet.core.trace import Trace
 from sheetnet.errors import SheetnetError
-from sheetnet.presets import exercises, nets
+from sheetnet.presets import exercises, nets, recurrent
 from sheetnet.presets.options import Options
 from sheetnet.workbook.layout import WorkbookSpec
 
@@ -56,7 +56,7 @@ class Preset(Protocol):
 
 PRESETS: dict[str, Preset] = {  # in the book's order, then the classics
     p.name: p for p in (exercises.GD, exercises.REGRESSION, nets.MLP, nets.CNN, exercises.GRAPH,
-                        nets.XOR, nets.CURVE, nets.TWOLAYER, nets.DIGITS)
+                        nets.XOR, nets.CURVE, nets.TWOLAYER, nets.DIGITS, recurrent.RNN)
 }
 
 

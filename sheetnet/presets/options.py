@@ -49,6 +49,9 @@ class Options:
     l1: float | None = None
     l2: float | None = None
     eta_decay: float | None = None
+    text: Path | None = None  # rnn: the text to learn (default: a nursery rhyme)
+    seq_length: int | None = None  # rnn: T, the steps of a window
+    hidden: int | None = None  # rnn: H, the hidden state's units
     validation: float | None = None  # the share of the images held out for validation
     patience: int | None = None  # stop once the validation cost has not improved for N
 

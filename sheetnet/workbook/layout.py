@@ -113,6 +113,7 @@ class Place:
     tile: int = 0
     source: str | None = None  # the trace block it shows, when not its own name (repeated
     # across the footprint, e.g. an image's batch mark across its band)
+    transpose: bool = False  # the trace keeps it (images, cols, rows): a step per column
 
     def sheet_row(self, r: int) -> int:
         """The sheet row of the footprint's row r (skipping the blank row after each tile)."""
@@ -180,6 +181,8 @@ class Place:
         value = np.asarray(value, dtype=float)
         if self.source is not None and value.size != np.prod(shape):
             return np.broadcast_to(value.reshape(shape[0], 1, 1), shape)
+        if self.transpose:
+            return value.reshape(shape[0], self.cols, self.rows).swapaxes(1, 2)
         return value.reshape(shape)
 
     def expected(self, trace: Trace) -> np.ndarray:

@@ -157,6 +157,21 @@ def regression_settings(run: Run) -> dict[str, object]:
             "data": run.origin.get("data", "")}
 
 
+def rnn_settings(run: Run) -> dict[str, object]:
+    """The recurrent net's sizes (its text and vocabulary are input cells)."""
+    text = run.model
+    return {**_common(run), **_training(run), "iterations": run.iterations,
+            "seq length": text.steps, "hidden": int(run.params["bh"].shape[0]),
+            "characters": len(text.used), "vocabulary": len(text.vocab),
+            "text": run.origin.get("data", "")}
+
+
+def rnn_size(s: Settings) -> tuple[int, int, int, int, int]:
+    """(characters, vocabulary, seq length, hidden, iterations)."""
+    return (_int(s, "characters"), _int(s, "vocabulary"), _int(s, "seq length"),
+            _int(s, "hidden"), _int(s, "iterations"))
+
+
 def regression_size(s: Settings) -> tuple[int, int]:
     """(points, steps)."""
     return _int(s, "points"), _int(s, "iterations")

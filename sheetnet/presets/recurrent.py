@@ -1,0 +1,178 @@
+"""``--net rnn``: a character-level Elman RNN on a short text, trained through time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sheetnet.core import budget, descent, rnn
+from sheetnet.core.data import Dataset
+from sheetnet.core.params import validate_params
+from sheetnet.core.run import Run
+from sheetnet.core.trace import Trace
+from sheetnet.errors import SheetnetError
+from sheetnet.files import read_text
+from sheetnet.presets import stepping
+from sheetnet.presets.options import Options, read_json
+from sheetnet.workbook import rnn_layout, settings
+from sheetnet.workbook.layout import WorkbookSpec
+from sheetnet.workbook.size import Size
+
+MAX_TEXT = 5_000  # characters a run reads (the workbook's budget refuses far fewer)
+
+
+def _dataset(text: rnn.Text) -> Dataset:
+    """The text as the shared code keeps data: its characters as labels, the vocabulary as
+    classes (the Inputs sheet lists them)."""
+    used = text.used
+    return Dataset("text", text.index().astype(float)[:, None], tuple(used), text.vocab,
+                   (1, 1))
+
+
+@dataclass(frozen=True)
+class Recurrent:
+    name: str = "rnn"
+    summary: str = "character RNN, backprop through time"
+    follows: str = "beyond"
+    dataset: str = "a nursery rhyme (Jane Taylor, 1806)"
+    eta: float = 0.02
+    iterations: int = 100
+    images: bool = False
+    steps: int = 10  # T
+    hidden: int = 8  # H
+
+    @property
+    def eta_text(self) -> str:
+        return f"{self.eta:g}"
+
+    def text_inputs(self, skeleton: Run) -> set[str]:
+        return {"label", "classes"}
+
+    def run(self, opts: Options, workbook: bool = False, detail: bool = False) -> Run:
+        opts.unused("iterations", "eta", "seed", "init", "text", "seq_length", "hidden",
+                    "optimizer", "batch_size", "shuffle", net=self.name)
+        if opts.text is None:
+            raw, origin = rnn.DEFAULT_TEXT, "built in: " + self.dataset
+        else:
+            raw = read_text(Path(opts.text), "--text", 4 * MAX_TEXT)
+            if len(raw) > MAX_TEXT:
+                raise SheetnetError(f"--text {opts.text} has {len(raw):,} characters; give at"
+                                    f" most {MAX_TEXT:,} (a recurrent net's workbook holds"
+                                    " far fewer)")
+            origin = f"--text {Path(opts.text).name}"
+        steps = self.steps if opts.seq_length is None else opts.seq_length
+        hidden = self.hidden if opts.hidden is None else opts.hidden
+        rnn.check_text(raw, steps, hidden)
+        text = rnn.Text(raw, steps)
+        eta = self.eta if opts.eta is None else opts.eta
+        iterations = self.iterations if opts.iterations is None else opts.iterations
+        descent.check_run(eta, iterations)
+        rule, hyper = stepping.update_rule(opts)
+        self.check_size(text, hidden, iterations, len(rule.state), workbook)
+        batches = stepping.batches(opts, text.windows, iterations)
+        vocab = len(text.vocab)
+        if opts.init is not None:
+            given = opts.init if isinstance(opts.init, Mapping) else read_json(opts.init)
+            params = validate_params(rnn.shapes(vocab, hidden), given,
+                                     "init" if isinstance(opts.init, Mapping)
+                                     else str(opts.init))
+            init_origin = "--init"
+        else:
+            params = rnn.init(vocab, hidden, opts.seed_value)
+            init_origin = f"uniform ±1/√H, --seed {opts.seed_value}"
+        return Run(self.name, text, _dataset(text), params, eta, iterations,
+                   {"data": origin, "init": init_origin}, rule, hyper, batches,
+                   seed=opts.seed_value, statistics=False)
+
+    def cells(self, text: rnn.Text, hidden: int, iterations: int, states: int) -> int:
+        """Formula cells of the workbook: every step's blocks, each window's gradients and the
+        parameters with their sums and states."""
+        v, h = len(text.vocab), hidden
+        per_step = 4 * v + 2 + 9 * h
+        params = h * v + h * h + h + v * h + v
+        per_sheet = (text.windows * (text.steps * per_step + params + 1)
+                     + params * (2 + states) + text.steps + 2)
+        return per_sheet * (iterations + 1)
+
+    def check_size(self, text: rnn.Text, hidden: int, iterations: int, states: int,
+                   workbook: bool) -> None:
+        v = len(text.vocab)
+        numbers = text.windows * text.steps * (4 * v + 9 * hidden)
+        budget.Budget(hidden * (v + hidden + 1) + v * (hidden + 1), text.windows, iterations,
+                      numbers, f"--net rnn ({text.windows} windows of {text.steps})").check()
+        if workbook:
+            per = self.cells(text, hidden, 0, states)
+            rows = 40 + (2 * v + 1) * hidden + hidden * hidden + v + 10 * (v + hidden)
+            Size(iterations=iterations, sheets=iterations + 7,
+                 formula_cells=per * (iterations + 1), rows=rows,
+                 cols=8 + text.windows * (text.steps + 1), per_iteration=per,
+                 what=f"--net rnn ({text.windows} windows of {text.steps} steps, H = {hidden})",
+                 taller="--hidden or a shorter text").check()
+
+    def trace(self, run: Run, progress: Callable[[int], None] | None = None,
+              keep: Collection[str] | None = None, anchor: object = None) -> Trace:
+        return rnn.train(run.model, run.params, run.eta, run.iterations, progress, keep,
+                         run.rule, run.hyper, run.batches, anchor)  # type: ignore[arg-type]
+
+    def workbook(self, run: Run) -> WorkbookSpec:
+        return rnn_layout.workbook(run)
+
+    def skeleton(self, config: Mapping[str, object]) -> Run:
+        chars, vocab, steps, hidden, iterations = settings.rnn_size(config)
+        if min(vocab, steps, hidden, iterations) < 1 or chars < steps + 1 or vocab > chars:
+            raise SheetnetError(f"{chars:,} characters, {vocab:,} in the vocabulary, windows of"
+                                f" {steps:,} and H = {hidden:,} is not a workbook sheetnet"
+                                " writes")
+        alphabet = tuple(chr(0x4E00 + i) for i in range(vocab))
+        text = rnn.Text("".join(alphabet[i % vocab] for i in range(chars)), steps, alphabet)
+        rule = settings.update_rule(config)
+        self.check_size(text, hidden, iterations, len(rule.state), workbook=True)
+        params = {k: np.zeros(s) for k, s in rnn.shapes(vocab, hidden).items()}
+        batches = (np.ones((iterations + 1, text.windows)) if settings.batched(config)
+                   else None)
+        hyper = {h.name: h.default for h in rule.hypers}
+        return Run(self.name, text, _dataset(text), params, 1.0, iterations, rule=rule,
+                   hyper=hyper, batches=batches, statistics=False)
+
+    def rebuild(self, skeleton: Run, found: Mapping[str, object]) -> Run:
+        chars = [str(c) for c in found["label"]]  # type: ignore[union-attr]
+        vocab = tuple(str(c) for c in found["classes"])  # type: ignore[union-attr]
+        wrong = [c for c in chars if len(c) != 1 or c not in vocab]
+        if wrong:
+            raise SheetnetError(f"the Data sheet holds {wrong[0]!r}, not one character of the"
+                                f" vocabulary on Inputs ({''.join(vocab)!r}); type one of"
+                                " those")
+        if len(set(vocab)) != len(vocab):
+            raise SheetnetError("the vocabulary on Inputs lists a character twice")
+        text = rnn.Text("".join(chars), skeleton.model.steps, vocab)
+        params = {name: np.asarray(found[name], dtype=float).reshape(v.shape)
+                  for name, v in skeleton.params.items()}
+        hyper = {name: float(np.asarray(found[name]).ravel()[0])
+                 for name in skeleton.hyperparameters}
+        batches = None if skeleton.batches is None else np.array(
+            [np.asarray(found["batch", k]).ravel() for k in range(skeleton.iterations + 1)])
+        return Run(self.name, text, _dataset(text), params, hyper.pop("eta"),
+                   skeleton.iterations, rule=skeleton.rule, hyper=hyper, batches=batches,
+                   statistics=False)
+
+    def table(self, trace: Trace, run: Run) -> tuple[str, list[str], list[list[str]]]:
+        """The text's windows at the last iteration: what each reads and what the net
+        predicts next at every step."""
+        last = trace.iterations[-1]
+        text: rnn.Text = run.model
+        rows = []
+        a = last.get("a")
+        for w in range(text.windows):
+            read = text.used[w * text.steps:(w + 1) * text.steps]
+            want = text.used[w * text.steps + 1:(w + 1) * text.steps + 1]
+            guess = "".join(text.vocab[int(i)] for i in np.argmax(a[w], axis=-1))
+            rows.append([str(w + 1), repr(read), repr(want), repr(guess),
+                         f"{float(last['C'][w]):.4f}"])
+        return (f"iteration {len(trace.iterations) - 1}: each window's next characters",
+                ["window", "reads", "next", "predicted", "C"], rows)
+
+
+RNN = Recurrent()

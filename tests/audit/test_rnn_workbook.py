@@ -1,0 +1,52 @@
+"""The recurrent net's workbook (issue 20): time runs left to right, backpropagation through
+time is in the cells, every engine recalculates it as NumPy computes it, and an edited
+character of the text moves the run as the core says it should."""
+
+import numpy as np
+import openpyxl
+import pytest
+
+import sheetnet
+from sheetnet.audit.verify import verify
+from sheetnet.core import rnn
+from tests.conftest import export, recalculated_cost
+
+CASES = {
+    "rnn": ["--net", "rnn", "--iterations", "2"],
+    "rnn-adam-batches": ["--net", "rnn", "--iterations", "3", "--optimizer", "adam", "--eta",
+                         "0.05", "--batch-size", "4", "--seq-length", "6", "--hidden", "5"],
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_the_rnn_agrees_in_every_engine(all_engines, tmp_path, case):
+    out = export(tmp_path, f"{case}.xlsx", *CASES[case])
+    report = verify(out, ["all"])
+    assert report.ok, report.first_differences()
+    assert {"dh", "delta", "dhprev", "dC_dWhh", "dh_norm_mean"} <= set(report.blocks)
+
+
+def test_an_edited_character_recomputes(tmp_path):
+    out = export(tmp_path, "rnn.xlsx", "--net", "rnn", "--iterations", "3")
+    run = sheetnet.train("rnn", iterations=3).run
+    chars = list(run.model.used)
+    where = chars.index("w")  # "twinkle" becomes "tkinkle"
+    chars[where] = "k"
+    wb = openpyxl.load_workbook(out)
+    wb["Data"].cell(3 + where, 2).value = "k"
+    wb.save(tmp_path / "edited.xlsx")
+    edited = rnn.Text("".join(chars), run.model.steps, run.model.vocab)
+    want = rnn.train(edited, run.params, run.eta, 3, keep=["C_T"])
+    got = recalculated_cost(tmp_path / "edited.xlsx", tmp_path)
+    np.testing.assert_allclose(got, want.cost, rtol=1e-12)
+    report = verify(tmp_path / "edited.xlsx")
+    assert report.ok and "labels" in report.changed
+
+
+def test_a_character_outside_the_vocabulary_is_one_line(tmp_path):
+    out = export(tmp_path, "rnn.xlsx", "--net", "rnn", "--iterations", "1")
+    wb = openpyxl.load_workbook(out)
+    wb["Data"].cell(3, 2).value = "Z"
+    wb.save(tmp_path / "edited.xlsx")
+    with pytest.raises(sheetnet.SheetnetError, match="not one character of the vocabulary"):
+        verify(tmp_path / "edited.xlsx")
