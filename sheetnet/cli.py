@@ -599,7 +599,8 @@ def show(
         if stats:
             raise SheetnetError(f"--statistics is for nets; --net {net} has no layers")
         trace = preset.trace(run)
-        table = (preset.table(trace, run) if preset.name == "rnn" else preset.table(trace))
+        table = (preset.table(trace, run) if preset.name in ("rnn", "lstm")
+                 else preset.table(trace))
         console.print(terminal.rows_table(*table))
         return
     if stats:

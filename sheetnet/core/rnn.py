@@ -1,12 +1,13 @@
-"""A character-level recurrent net (an Elman RNN) learning to predict each next character of a
-text, trained by backpropagation through time.
+"""A character-level recurrent net (an Elman RNN or an LSTM) learning to predict each next
+character of a text, trained by backpropagation through time.
 
 The vocabulary is the text's distinct characters in sorted order; each character enters as a
 one-hot column xₜ. The text is cut into windows of T + 1 characters with stride T: window j is
 characters jT … jT + T, its inputs the first T and its targets the last T, and it starts from
-h₀ = 0. At every step the recurrent cell (``layers/recurrent.py``) gives hₜ, a dense layer the
-scores oₜ = W_hy·hₜ + b_y, and softmax with cross-entropy the probabilities and the cost Cₜ
-(``pairs/outputs.py``); a window's C = Σₜ Cₜ and C_T = Σ over the windows.
+h₀ = 0. At every step the recurrent cell (``layers/recurrent.py``, ``layers/lstm.py``) gives
+hₜ, a dense layer the scores oₜ = W_hy·hₜ + b_y, and softmax with cross-entropy the
+probabilities and the cost Cₜ (``pairs/outputs.py``); a window's C = Σₜ Cₜ and C_T = Σ over
+the windows.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sheetnet.core.descent import Anchor, Progress, descend
 from sheetnet.core.trace import Trace
 from sheetnet.errors import SheetnetError
 from sheetnet.layers import recurrent
+from sheetnet.layers.lstm import LSTM_CELL
 from sheetnet.pairs import ops
 from sheetnet.pairs.optim import GD, UpdateRule
 from sheetnet.pairs.outputs import SOFTMAX_CROSS_ENTROPY as OUTPUT
@@ -27,7 +29,8 @@ from sheetnet.pairs.outputs import SOFTMAX_CROSS_ENTROPY as OUTPUT
 # public domain: the first stanza of Jane Taylor's "The Star" (1806)
 DEFAULT_TEXT = ("twinkle, twinkle, little star, how i wonder what you are! up above the world"
                 " so high, like a diamond in the sky.")
-PARAMS = ("Wxh", "Whh", "bh", "Why", "by")
+OUTPUT_PARAMS = ("Why", "by")
+CELLS = {"rnn": recurrent.ELMAN, "lstm": LSTM_CELL}
 
 
 @dataclass(frozen=True)
@@ -75,26 +78,27 @@ def check_text(text: str, steps: int, hidden: int) -> None:
                             f" {steps} needs {steps + 1} (use a shorter --seq-length)")
 
 
-def shapes(vocab: int, hidden: int) -> dict[str, tuple[int, ...]]:
-    """``--init``'s keys and shapes."""
-    return {"Wxh": (hidden, vocab), "Whh": (hidden, hidden), "bh": (hidden,),
-            "Why": (vocab, hidden), "by": (vocab,)}
+def shapes(cell, vocab: int, hidden: int) -> dict[str, tuple[int, ...]]:
+    """``--init``'s keys and shapes: the cell's, then the output's."""
+    return {**cell.shapes(vocab, hidden), "Why": (vocab, hidden), "by": (vocab,)}
 
 
-def init(vocab: int, hidden: int, seed: int) -> dict[str, np.ndarray]:
-    """Weights uniform in ±1/√H as torch.nn.RNN draws them, biases 0, from ``seed``."""
+def params_of(cell) -> tuple[str, ...]:
+    return (*cell.shapes(1, 1), *OUTPUT_PARAMS)
+
+
+def init(cell, vocab: int, hidden: int, seed: int) -> dict[str, np.ndarray]:
+    """Weights uniform in ±1/√H as torch.nn.RNN and LSTM draw them, biases 0, from
+    ``seed``."""
     rng = np.random.default_rng(seed)
     bound = 1 / np.sqrt(hidden)
-    return {name: (rng.uniform(-bound, bound, shape) if name.startswith("W")
-                   else np.zeros(shape)) for name, shape in shapes(vocab, hidden).items()}
+    return {name: (rng.uniform(-bound, bound, shape) if len(shape) == 2 else np.zeros(shape))
+            for name, shape in shapes(cell, vocab, hidden).items()}
 
 
 DESCRIPTIONS = {
     "x": "xₜ: the character at step t, one-hot over the vocabulary",
     "t": "tₜ: the next character (the target), one-hot",
-    "hprev": "hₜ₋₁: the state the step starts from (h₀ = 0)",
-    "z": "zₜ = W_xh·xₜ + W_hh·hₜ₋₁ + b_h",
-    "h": "hₜ = tanh(zₜ): the state after the step",
     "o": "oₜ = W_hy·hₜ + b_y: each character's score",
     "a": "aₜ = softmax(oₜ): the predicted probability of each next character",
     "C_step": "Cₜ = −Σ t·ln a: the cost of step t",
@@ -104,20 +108,31 @@ DESCRIPTIONS = {
     "accuracy": "the share of steps whose most probable character is the next one",
     "dC_do": "∂C/∂oₜ = aₜ − tₜ",
     "dh_out": "∂Cₜ/∂hₜ = Σⱼ w_hy,ⱼᵢ·∂C/∂oₜ,ⱼ: what the step's own output sends back",
-    "dh": "∂C/∂hₜ = ∂Cₜ/∂hₜ + what step t + 1 sends back (∂C/∂hₜ of the next step's hₜ₋₁)",
-    "delta": "δₜ = ∂C/∂zₜ = ∂C/∂hₜ ⊙ (1 − hₜ²)",
-    "dhprev": "∂C/∂hₜ₋₁ = Σᵢ w_hh,ᵢₖ·δₜ,ᵢ: what the step sends back to the one before",
     "dh_norm": "‖∂C/∂hₜ‖: the size of the error reaching step t",
-    "dh_norm_mean": "‖∂C/∂hₜ‖ averaged over the windows: how the error fades going back",
+    "dh_norm_mean": "‖∂C/∂hₜ‖ averaged over the windows",
+    "last_dh_out": "the last step's ∂C/∂hₜ alone (0 at the other steps): the error the next"
+                   " rows send back through time",
+    "last_norm": "‖∂C_last/∂hₜ‖: how much of the last step's error reaches step t",
+    "last_norm_mean": "‖∂C_last/∂hₜ‖ averaged over the windows: how the last step's error fades"
+                      " going back (vanishing gradients)",
 }
 
 
+def descriptions(cell) -> dict[str, str]:
+    """Every block's words; the last step's own backward pass repeats the cell's errors."""
+    last = {f"last_{k}": f"the last step's error alone: {v}"
+            for k, v in cell.descriptions.items() if k in {b for b, _, _ in cell.backward_blocks}}
+    return {**DESCRIPTIONS, **cell.descriptions, **last}
+
+
 def iteration(p: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarray,
-              mask: np.ndarray | None = None, detail: bool = True) -> dict[str, np.ndarray]:
-    """Every block of one iteration over W windows x, t (W, T, V); ``mask`` (W,): the windows
-    of this step's batch (None: all), whose gradients are summed."""
+              mask: np.ndarray | None = None, detail: bool = True,
+              kind=recurrent.ELMAN) -> dict[str, np.ndarray]:
+    """Every block of one iteration over W windows x, t (W, T, V) through the cell ``kind``;
+    ``mask`` (W,): the windows of this step's batch (None: all), whose gradients are
+    summed."""
     windows, steps, vocab = x.shape
-    cell = recurrent.forward(p, x)
+    cell = kind.forward(p, x)
     h = cell["h"]
     o = ops.weighted_input(h.reshape(-1, h.shape[-1]), p["Why"], p["by"])
     a = OUTPUT.forward(o)
@@ -126,7 +141,9 @@ def iteration(p: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarray,
     do = OUTPUT.delta(o, a, flat_t, windows)
     dh_out = ops.back_sum(do, p["Why"]).reshape(windows, steps, -1)
     weights = None if mask is None else (np.asarray(mask) != 0)
-    errors, grads = recurrent.backward(p, x, cell, dh_out, weights)
+    errors = kind.backward(p, x, cell, dh_out)
+    own = kind.per_window(x, cell, errors)
+    grads = recurrent.totals(own, weights)
     own_out = {"Why": np.einsum("wtj,wti->wji", do.reshape(windows, steps, vocab), h),
                "by": do.reshape(windows, steps, vocab).sum(axis=1)}
     grads.update(recurrent.totals(own_out, weights))
@@ -139,11 +156,17 @@ def iteration(p: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarray,
     b.update({f"dCT_d{k}": v for k, v in grads.items()})
     norms = np.sqrt(np.sum(errors["dh"] ** 2, axis=2))
     b["dh_norm_mean"] = norms.mean(axis=0)
+    # the last step's cost alone, sent back through the steps: how far an error reaches
+    last_out = np.zeros_like(dh_out)
+    last_out[:, -1] = dh_out[:, -1]
+    last = kind.backward(p, x, cell, last_out)
+    last_norms = np.sqrt(np.sum(last["dh"] ** 2, axis=2))
+    b["last_norm_mean"] = last_norms.mean(axis=0)
     if detail:
         b.update(x=x, t=t, a=a.reshape(windows, steps, vocab), o=o.reshape(windows, steps, vocab),
                  correct=correct, dC_do=do.reshape(windows, steps, vocab), dh_out=dh_out,
-                 dh_norm=norms, **cell, **errors)
-        own = recurrent.per_window(x, cell, errors)
+                 dh_norm=norms, **cell, **errors, last_dh_out=last_out,
+                 last_norm=last_norms, **{f"last_{k}": v for k, v in last.items()})
         own.update(own_out)
         b.update({f"dC_d{k}": v for k, v in own.items()})
     return b
@@ -152,31 +175,31 @@ def iteration(p: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarray,
 def train(text: Text, params: Mapping[str, np.ndarray], eta: float, iterations: int,
           progress: Progress | None = None, keep: Collection[str] | None = None,
           rule: UpdateRule = GD, hyper: Mapping[str, float] | None = None,
-          batches: np.ndarray | None = None, anchor: Anchor | None = None) -> Trace:
-    """Iterations 0..``iterations`` on the text's windows (``batches``: each step's windows)."""
+          batches: np.ndarray | None = None, anchor: Anchor | None = None,
+          kind=recurrent.ELMAN) -> Trace:
+    """Iterations 0..``iterations`` on the text's windows (``batches``: each step's windows)
+    through the cell ``kind``."""
     x, t = text.one_hot()
     detail = keep is None
 
     def step(p: Mapping[str, np.ndarray], mask: np.ndarray | None, k: int
              ) -> dict[str, np.ndarray]:
-        return iteration(p, x, t, mask, detail)
+        return iteration(p, x, t, mask, detail, kind)
 
-    return descend(step, params, eta, iterations, dict(DESCRIPTIONS), progress, keep,
-                   rule=rule, hyper=hyper, weights=("Wxh", "Whh", "Why"), batches=batches,
-                   anchor=anchor)
+    weights = [name for name, shape in shapes(kind, 1, 1).items() if len(shape) == 2]
+    return descend(step, params, eta, iterations, descriptions(kind), progress, keep,
+                   rule=rule, hyper=hyper, weights=weights, batches=batches, anchor=anchor)
 
 
-def sample(p: Mapping[str, np.ndarray], text: Text, start: str, length: int) -> str:
-    """The text the net writes from ``start``, each next character its most probable one."""
+def sample(p: Mapping[str, np.ndarray], text: Text, start: str, length: int,
+           kind=recurrent.ELMAN) -> str:
+    """The text the net writes from ``start``, each next character its most probable one
+    (the cell run over the whole text so far, from h₀ = 0)."""
     where = {c: i for i, c in enumerate(text.vocab)}
     eye = np.eye(len(text.vocab))
-    h = np.zeros(p["bh"].shape[0])
     out = start
-    for c in start[:-1]:
-        h = np.tanh(p["Wxh"] @ eye[where[c]] + p["Whh"] @ h + p["bh"])
-    c = start[-1]
     for _ in range(length):
-        h = np.tanh(p["Wxh"] @ eye[where[c]] + p["Whh"] @ h + p["bh"])
-        c = text.vocab[int(np.argmax(p["Why"] @ h + p["by"]))]
-        out += c
+        x = eye[[where[c] for c in out]][None]
+        h = kind.forward(p, x)["h"][0, -1]
+        out += text.vocab[int(np.argmax(p["Why"] @ h + p["by"]))]
     return out

@@ -1,4 +1,5 @@
-"""``--net rnn``: a character-level Elman RNN on a short text, trained through time."""
+"""``--net rnn`` and ``--net lstm``: a character-level Elman RNN or LSTM on a short text,
+trained through time."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from sheetnet.core.run import Run
 from sheetnet.core.trace import Trace
 from sheetnet.errors import SheetnetError
 from sheetnet.files import read_text
+from sheetnet.layers.lstm import LSTM_CELL
+from sheetnet.layers.recurrent import ELMAN
 from sheetnet.presets import stepping
 from sheetnet.presets.options import Options, read_json
 from sheetnet.workbook import rnn_layout, settings
@@ -43,6 +46,7 @@ class Recurrent:
     images: bool = False
     steps: int = 10  # T
     hidden: int = 8  # H
+    cell: object = ELMAN
 
     @property
     def eta_text(self) -> str:
@@ -76,49 +80,56 @@ class Recurrent:
         vocab = len(text.vocab)
         if opts.init is not None:
             given = opts.init if isinstance(opts.init, Mapping) else read_json(opts.init)
-            params = validate_params(rnn.shapes(vocab, hidden), given,
+            params = validate_params(rnn.shapes(self.cell, vocab, hidden), given,
                                      "init" if isinstance(opts.init, Mapping)
                                      else str(opts.init))
             init_origin = "--init"
         else:
-            params = rnn.init(vocab, hidden, opts.seed_value)
+            params = rnn.init(self.cell, vocab, hidden, opts.seed_value)
             init_origin = f"uniform ±1/√H, --seed {opts.seed_value}"
         return Run(self.name, text, _dataset(text), params, eta, iterations,
                    {"data": origin, "init": init_origin}, rule, hyper, batches,
                    seed=opts.seed_value, statistics=False)
 
+    def _rows(self, vocab: int, hidden: int) -> int:
+        """A step's rows: the text's one-hot blocks, the output's, and the cell's."""
+        size = {"V": vocab, "H": hidden, "4H": 4 * hidden}
+        cell_rows = sum(size.get(s, s) for _, s, _ in (*self.cell.forward_blocks,
+                                                       *self.cell.backward_blocks))
+        return 5 * vocab + hidden + 3 + cell_rows
+
     def cells(self, text: rnn.Text, hidden: int, iterations: int, states: int) -> int:
         """Formula cells of the workbook: every step's blocks, each window's gradients and the
         parameters with their sums and states."""
-        v, h = len(text.vocab), hidden
-        per_step = 4 * v + 2 + 9 * h
-        params = h * v + h * h + h + v * h + v
-        per_sheet = (text.windows * (text.steps * per_step + params + 1)
+        v = len(text.vocab)
+        params = sum(int(np.prod(s)) for s in rnn.shapes(self.cell, v, hidden).values())
+        per_sheet = (text.windows * (text.steps * self._rows(v, hidden) + params + 1)
                      + params * (2 + states) + text.steps + 2)
         return per_sheet * (iterations + 1)
 
     def check_size(self, text: rnn.Text, hidden: int, iterations: int, states: int,
                    workbook: bool) -> None:
         v = len(text.vocab)
-        numbers = text.windows * text.steps * (4 * v + 9 * hidden)
-        budget.Budget(hidden * (v + hidden + 1) + v * (hidden + 1), text.windows, iterations,
-                      numbers, f"--net rnn ({text.windows} windows of {text.steps})").check()
+        params = sum(int(np.prod(s)) for s in rnn.shapes(self.cell, v, hidden).values())
+        numbers = text.windows * text.steps * self._rows(v, hidden)
+        what = f"--net {self.name} ({text.windows} windows of {text.steps} steps, H = {hidden})"
+        budget.Budget(params, text.windows, iterations, numbers, what).check()
         if workbook:
             per = self.cells(text, hidden, 0, states)
-            rows = 40 + (2 * v + 1) * hidden + hidden * hidden + v + 10 * (v + hidden)
+            rows = 40 + 2 * params + self._rows(v, hidden) + 20
             Size(iterations=iterations, sheets=iterations + 7,
                  formula_cells=per * (iterations + 1), rows=rows,
-                 cols=8 + text.windows * (text.steps + 1), per_iteration=per,
-                 what=f"--net rnn ({text.windows} windows of {text.steps} steps, H = {hidden})",
+                 cols=8 + text.windows * (text.steps + 1), per_iteration=per, what=what,
                  taller="--hidden or a shorter text").check()
 
     def trace(self, run: Run, progress: Callable[[int], None] | None = None,
               keep: Collection[str] | None = None, anchor: object = None) -> Trace:
         return rnn.train(run.model, run.params, run.eta, run.iterations, progress, keep,
-                         run.rule, run.hyper, run.batches, anchor)  # type: ignore[arg-type]
+                         run.rule, run.hyper, run.batches, anchor,  # type: ignore[arg-type]
+                         self.cell)
 
     def workbook(self, run: Run) -> WorkbookSpec:
-        return rnn_layout.workbook(run)
+        return rnn_layout.workbook(run, self.cell)
 
     def skeleton(self, config: Mapping[str, object]) -> Run:
         chars, vocab, steps, hidden, iterations = settings.rnn_size(config)
@@ -130,7 +141,7 @@ class Recurrent:
         text = rnn.Text("".join(alphabet[i % vocab] for i in range(chars)), steps, alphabet)
         rule = settings.update_rule(config)
         self.check_size(text, hidden, iterations, len(rule.state), workbook=True)
-        params = {k: np.zeros(s) for k, s in rnn.shapes(vocab, hidden).items()}
+        params = {k: np.zeros(s) for k, s in rnn.shapes(self.cell, vocab, hidden).items()}
         batches = (np.ones((iterations + 1, text.windows)) if settings.batched(config)
                    else None)
         hyper = {h.name: h.default for h in rule.hypers}
@@ -176,3 +187,5 @@ class Recurrent:
 
 
 RNN = Recurrent()
+LSTM = Recurrent(name="lstm", summary="character LSTM, backprop through time", eta=0.05,
+                 cell=LSTM_CELL)

@@ -292,6 +292,7 @@ class LineChartSpec:
     log_if_falls: bool = False  # a log axis when the run's cost falls more than 100 times
     more: tuple[tuple[str, str], ...] = ()  # more series: (title, column range with header)
     name: str = ""  # the first series' title, when there are more (a legend)
+    log: bool = False  # a log axis always (values that span orders of magnitude)
 
 
 @dataclass(frozen=True)

@@ -157,11 +157,11 @@ def regression_settings(run: Run) -> dict[str, object]:
             "data": run.origin.get("data", "")}
 
 
-def rnn_settings(run: Run) -> dict[str, object]:
+def rnn_settings(run: Run, hidden: int) -> dict[str, object]:
     """The recurrent net's sizes (its text and vocabulary are input cells)."""
     text = run.model
     return {**_common(run), **_training(run), "iterations": run.iterations,
-            "seq length": text.steps, "hidden": int(run.params["bh"].shape[0]),
+            "seq length": text.steps, "hidden": hidden,
             "characters": len(text.used), "vocabulary": len(text.vocab),
             "text": run.origin.get("data", "")}
 

@@ -333,7 +333,7 @@ def _add_chart(ws: Worksheet, spec: SheetSpec, trace: Trace | None) -> None:
         chart.legend = None
     chart.x_axis.delete = False
     chart.y_axis.delete = False
-    if cs.log_if_falls and _falls_far(trace):
+    if cs.log or cs.log_if_falls and _falls_far(trace):
         chart.y_axis.scaling.logBase = 10
         chart.y_axis.title = f"{cs.y_title} (log scale)"
     chart.x_axis.scaling.min, chart.x_axis.scaling.max = 0, r1 - r0

@@ -15,7 +15,8 @@ from tests.conftest import export, stale_copy
 SMALL = {"gd": [], "regression": [], "graph": [], "mlp": ["--iterations", "3"],
          "cnn": ["--iterations", "2"], "xor": ["--iterations", "3"],
          "curve": ["--iterations", "2"], "twolayer": ["--iterations", "2"],
-         "digits": ["--iterations", "1"], "rnn": ["--iterations", "1"]}
+         "digits": ["--iterations", "1"], "rnn": ["--iterations", "1"],
+         "lstm": ["--iterations", "1"]}
 # every preset, its largest workbook (digits: 2.5 million cells a sheet's worth) marked slow
 NETS = [pytest.param(net, marks=pytest.mark.slow) if net == "digits" else net for net in SMALL]
 
