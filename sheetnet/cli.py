@@ -599,9 +599,16 @@ def show(
         if stats:
             raise SheetnetError(f"--statistics is for nets; --net {net} has no layers")
         trace = preset.trace(run)
-        table = (preset.table(trace, run) if preset.name in ("rnn", "lstm")
-                 else preset.table(trace))
+        recurrent = preset.name in ("rnn", "lstm")
+        table = preset.table(trace, run) if recurrent else preset.table(trace)
         console.print(terminal.rows_table(*table))
+        if recurrent:  # the hidden states as heat strips: a row per unit, a column per step
+            h = trace.iterations[-1]["h"]
+            for w in range(min(3, h.shape[0])):
+                read = run.model.used[w * run.model.steps:(w + 1) * run.model.steps]
+                console.print(terminal.picture(h[w].T, f"window {w + 1} ({read!r}): hₜ, a row"
+                                                       " per unit, a column per step, −1 … 1",
+                                               lo=-1.0, hi=1.0))
         return
     if stats:
         trace = preset.trace(run)
