@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import json
@@ -505,9 +506,12 @@ def train(
         raise SheetnetError("--blocks goes with --json FILE.json, where the blocks are written")
     preset = presets.get(net)
     run = preset.run(opts, detail=blocks)
+    every = every or max(1, -(-run.iterations // 20))
+    if not blocks and run.batches is not None and hasattr(run, "every"):
+        run = dataclasses.replace(run, every=every)  # the whole data's cost at the rows shown
     trace = _train(preset, run, keep=None if blocks else [b for b, _, _ in terminal.EXTRA_COLUMNS])
     run, trace, stop_note = _stopped(preset, run, trace)
-    console.print(terminal.cost_table(trace, every or max(1, -(-run.iterations // 20))))
+    console.print(terminal.cost_table(trace, every))
     if stop_note:
         console.print(stop_note)
     final = _evaluation(preset, run, trace)
@@ -544,6 +548,13 @@ def _evaluation(preset: presets.Preset, run, trace) -> dict[str, object]:
         out["best_iteration"] = int(last["best_iteration"])
         if "validation_accuracy" in last:
             out["validation_accuracy"] = trace.series("validation_accuracy").tolist()
+    tested = getattr(preset, "test", None)
+    if tested is not None and (found := tested(run, trace)) is not None:
+        out["test_accuracy"] = found["accuracy"]
+        out["test"] = found
+        console.print(terminal.confusion_table(found["confusion"], run.data.classes))
+        console.print(f"[bold]test accuracy {found['accuracy']:.2%}[/] on the {found['images']:,}"
+                      f" images kept apart (mean C {found['cost_per_image']:.4f})")
     evaluate = getattr(preset, "evaluate", None)
     if evaluate is not None and (found := evaluate(run, trace)) is not None:
         out["evaluation"] = found

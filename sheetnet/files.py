@@ -8,6 +8,7 @@ import errno
 import os
 import stat
 import tempfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -151,6 +152,49 @@ def read_text(path: Path, what: str, max_bytes: int) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise SheetnetError(f"{what} {path}: not UTF-8 text; save it as UTF-8") from None
+
+
+def read_gzip_text(path: Path, what: str, max_bytes: int) -> str:
+    """A gzip-compressed text file, refused like ``read_text`` and when it is not gzip or
+    would unpack to more than ``max_bytes``."""
+    raw = read_bytes(path, what, max_bytes)
+    return gunzip(raw, f"{what} {path}", max_bytes)
+
+
+def gunzip(raw: bytes, what: str, max_bytes: int) -> str:
+    """Unpack gzip bytes to UTF-8 text, at most ``max_bytes`` of it."""
+    unpacker = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        text = unpacker.decompress(raw, max_bytes + 1)
+    except zlib.error as e:
+        raise SheetnetError(f"{what}: not a gzip file sheetnet can unpack ({e})") from None
+    if len(text) > max_bytes or unpacker.unconsumed_tail:
+        raise SheetnetError(f"{what} unpacks to more than {max_bytes / 2**20:,.0f} MB; use a"
+                            " smaller file")
+    try:
+        return text.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise SheetnetError(f"{what}: not UTF-8 text inside; save it as UTF-8") from None
+
+
+def read_bytes(path: Path, what: str, max_bytes: int) -> bytes:
+    """A user's input file's bytes, refused in one line as ``read_text`` refuses."""
+    path = Path(path)
+    try:
+        st = path.stat()
+    except OSError:
+        raise SheetnetError(f"{what} {path}: no such file; give the path of a file") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise SheetnetError(f"{what} {path} is not a regular file; give the path of a file")
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(max_bytes + 1)
+    except OSError as e:
+        raise SheetnetError(f"{what} {path}: cannot read it ({e.strerror or e})") from None
+    if len(raw) > max_bytes:
+        raise SheetnetError(f"{what} {path} is larger than {max_bytes / 2**20:,.0f} MB; use a"
+                            " smaller file")
+    return raw
 
 
 def _cannot(out: Path, e: OSError) -> SheetnetError:

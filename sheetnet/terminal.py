@@ -70,6 +70,21 @@ def cost_table(trace: Trace, every: int = 1) -> Table:
     return table
 
 
+def confusion_table(confusion: Sequence[Sequence[int]], classes: Sequence[object]) -> Table:
+    """How the test images were classified: a row per true class, a column per prediction,
+    the right ones on the diagonal."""
+    table = Table(title="test images: true class (rows) against predicted (columns)",
+                  box=box.SIMPLE_HEAD, padding=(0, 1))
+    names = [f"{c:g}" if isinstance(c, float) else str(c) for c in classes]
+    table.add_column("", justify="right")
+    for name in names:
+        table.add_column(name, justify="right")
+    for i, row in enumerate(confusion):
+        table.add_row(names[i], *(f"[bold]{v}[/]" if i == j else (str(v) if v else "·")
+                                  for j, v in enumerate(row)))
+    return table
+
+
 def statistics_tables(net: Net, trace: Trace, rows: int = 20) -> list[Table]:
     """Each weighted layer's outputs a and errors δ over every image and unit, at about
     ``rows`` iterations (the first and the last among them): their standard deviation, then

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import math
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from importlib import resources
@@ -21,7 +22,7 @@ import numpy as np
 from sheetnet.core import cells
 from sheetnet.core.budget import MAX_DATA_BYTES
 from sheetnet.errors import SheetnetError
-from sheetnet.files import read_text
+from sheetnet.files import gunzip, read_gzip_text, read_text
 from sheetnet.pairs.ops import one_hot
 
 Label = float | str
@@ -65,6 +66,10 @@ class Dataset:
     def n_images(self) -> int:
         return self.x.shape[0]
 
+    def subset(self, rows: np.ndarray) -> Dataset:
+        """The images ``rows`` (in that order), with the same classes."""
+        return replace(self, x=self.x[rows], labels=tuple(self.labels[i] for i in rows))
+
     def pixel_names(self) -> list[str]:
         """``p11, p12, …`` as in the book's appendix (1-based row, column); ``x1, x2, …`` for
         inputs that are one row (points rather than images)."""
@@ -86,7 +91,10 @@ BUILTIN = {
                             " (seed 0)"),
     "digits": (None, (8, 8), "UCI optdigits: the first 10 images of each digit 0–9 (100), 8×8,"
                              " pixels 0–16 scaled to 0–1"),
+    "mnist": (None, (28, 28), "MNIST: 10,000 digits 0–9, 28×28, grey levels 0–255 scaled to"
+                              " 0–1"),
 }
+MNIST_FILE = "mnist_10k_28x28.csv.gz"  # source and licence: datasets/SOURCES.md
 DIGITS_FILE = "uci_optdigits_8x8.csv"  # source and licence: datasets/SOURCES.md
 DIGITS_PER_CLASS = 10
 
@@ -133,19 +141,32 @@ def builtin(name: str) -> Dataset:
     """One of the data sets shipped inside the package."""
     filename, shape, _ = BUILTIN[name]
     if filename is None:
-        return {"xor": xor, "curve": curve, "digits": digits}[name]()
+        return {"xor": xor, "curve": curve, "digits": digits, "mnist": mnist}[name]()
     return _shipped(filename, shape, name)
 
 
 def _shipped(filename: str, shape: tuple[int, int], name: str) -> Dataset:
-    text = resources.files("sheetnet.core.datasets").joinpath(filename).read_text(encoding="utf-8")
+    item = resources.files("sheetnet.core.datasets").joinpath(filename)
+    if filename.endswith(".gz"):
+        text = gunzip(item.read_bytes(), filename, MAX_DATA_BYTES)
+    else:
+        text = item.read_text(encoding="utf-8")
     return parse_csv(text, shape, name=name, source=filename)
+
+
+def mnist() -> Dataset:
+    """The 10,000 MNIST digits shipped (sorted by digit), grey levels divided by 255."""
+    full = _shipped(MNIST_FILE, (28, 28), "mnist")
+    return replace(full, x=full.x / 255.0)
 
 
 def load_csv(path: Path, shape: tuple[int, ...] | None, values: bool = False) -> Dataset:
     """A user's CSV file: ``label`` then channels·rows·cols pixel columns (``values``: numeric
     targets). shape: (rows, cols) or (rows, cols, channels)."""
-    text = read_text(path, "--data", MAX_DATA_BYTES)
+    if path.suffix == ".gz":
+        text = read_gzip_text(path, "--data", MAX_DATA_BYTES)
+    else:
+        text = read_text(path, "--data", MAX_DATA_BYTES)
     return parse_csv(text, shape, name=path.name, source=f"--data {path}", values=values)
 
 
@@ -180,15 +201,21 @@ def parse_csv(text: str, shape: tuple[int, ...] | None, *, name: str, source: st
     """Parse ``label,p…`` rows; with ``values`` the labels are numeric targets, not classes.
     shape: (rows, cols) or (rows, cols, channels); None: one row of as many pixels as the
     header names (the inputs of a fully connected net)."""
-    rows = csv_rows(text, source)
-    if not rows:
-        raise SheetnetError(f"{source}: the CSV is empty; it needs a header row `label,p11,…`"
-                            " and one row per image")
-    header, body = rows[0], rows[1:]
+    fast = _numeric_rows(text)
+    if fast is not None:  # every cell a number: parsed by NumPy (MNIST's 7.8 million cells)
+        header, numbers = fast
+        rows = [header]
+        body = []
+    else:
+        rows = csv_rows(text, source)
+        if not rows:
+            raise SheetnetError(f"{source}: the CSV is empty; it needs a header row"
+                                " `label,p11,…` and one row per image")
+        header, body = rows[0], rows[1:]
     if not header or header[0].strip().lower() != "label":
         raise SheetnetError(f"{source}: the first column must be `label` (header is"
                             f" {','.join(header[:3])}…); put the label first, then the pixels")
-    if not body:
+    if not body and fast is None:
         raise SheetnetError(f"{source}: the CSV has a header but no images; add one row per image")
     rows_, cols_, channels = (*shape, 1)[:3] if shape else (1, len(header) - 1, 1)
     n_pixels = rows_ * cols_ * channels
@@ -198,6 +225,11 @@ def parse_csv(text: str, shape: tuple[int, ...] | None, *, name: str, source: st
             f"{source}: {len(header) - 1} pixel columns do not fit --shape {given}"
             f" ({n_pixels} pixels); give the image's real --shape ROWSxCOLS or"
             " ROWSxCOLSxCHANNELS")
+    if fast is not None:
+        return _dataset(numbers[:, 1:], [f"{v:g}" if v.is_integer() else repr(float(v))
+                                         for v in numbers[:, 0]],
+                        (rows_, cols_, channels), name, source, values,
+                        lambda k: f"line {k + 2}")
     pixels = np.empty((len(body), n_pixels))
     raw_labels: list[str] = []
     for i, row in enumerate(body, start=2):
@@ -213,6 +245,29 @@ def parse_csv(text: str, shape: tuple[int, ...] | None, *, name: str, source: st
                                 " pixels must be numbers") from None
     return _dataset(pixels, raw_labels, (rows_, cols_, channels), name, source, values,
                     lambda k: f"line {k + 2}")
+
+
+def _numeric_rows(text: str) -> tuple[list[str], np.ndarray] | None:
+    """(header, every other row's numbers (rows, columns)) when every cell below the header is
+    a plain number and every row as long as the header; None otherwise (the careful reader
+    then says what is wrong, line by line)."""
+    if '"' in text or _CONTROL.search(text):
+        return None
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) < 2:
+        return None
+    header = [cell.strip() for cell in lines[0].split(",")]
+    if any(line.count(",") != len(header) - 1 for line in lines[1:]):
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a cell NumPy cannot read: the careful reader's
+        try:
+            numbers = np.fromstring(",".join(lines[1:]), sep=",")
+        except ValueError:
+            return None
+    if numbers.size != (len(lines) - 1) * len(header) or not np.isfinite(numbers).all():
+        return None
+    return header, numbers.reshape(len(lines) - 1, len(header))
 
 
 def from_arrays(images: object, labels: object, shape: tuple[int, int, int] | None, *,

@@ -9,7 +9,7 @@ from typing import Protocol
 import numpy as np
 
 from sheetnet import notation as names
-from sheetnet.core.net import Net, describe, iteration
+from sheetnet.core.net import Net, batch_step, describe, iteration
 from sheetnet.core.trace import Trace, check_finite
 from sheetnet.errors import SheetnetError
 from sheetnet.pairs import ops, penalties
@@ -85,18 +85,22 @@ def descend(step: Step, params: Mapping[str, np.ndarray], eta: float, iterations
                 blocks["eta_k"] = np.asarray(hk["eta"])
             if penalised:
                 cost = penalties.penalty([used[w] for w in weights], h)
-                blocks[cost_name] = blocks[cost_name] + cost
+                if cost_name in blocks:  # (an unreported iteration has no whole-data cost)
+                    blocks[cost_name] = blocks[cost_name] + cost
                 for w in weights:
                     blocks[grad_of(w)] = (blocks[grad_of(w)]
                                           + penalties.penalty_gradient(used[w], h))
-            if "held" in blocks:  # beside the validation cost, a mean per image
+            if "held" in blocks and cost_name in blocks:  # beside the validation cost
                 trained = np.count_nonzero(np.asarray(blocks["held"]) == 0)
                 blocks["C_per_image"] = np.asarray(blocks[cost_name] / trained)
             if mask is not None:
                 blocks["batch"] = mask
-                trained = mask if "held" not in blocks else mask * (blocks["held"] == 0)
-                blocks["C_batch"] = np.asarray(ops.total(blocks["C"], trained)
-                                               + (cost if penalised else 0.0))
+                if "C" in blocks:
+                    trained = mask if "held" not in blocks else mask * (blocks["held"] == 0)
+                    in_batch = ops.total(blocks["C"], trained)
+                else:  # a step that computed its batch alone
+                    in_batch = blocks.pop("C_in_batch")
+                blocks["C_batch"] = np.asarray(in_batch + (cost if penalised else 0.0))
             current = dict(current)
             for name, value in used.items():
                 delta, state[name] = rule.step(value, blocks[grad_of(name)], state[name], hk, k)
@@ -118,13 +122,16 @@ def train(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarr
           keep: Collection[str] | None = None, rule: UpdateRule = GD,
           hyper: Mapping[str, float] | None = None, batches: np.ndarray | None = None,
           values: bool = False, anchor: Anchor | None = None,
-          inputs: Callable[[int], Mapping[str, np.ndarray]] | None = None) -> Trace:
+          inputs: Callable[[int], Mapping[str, np.ndarray]] | None = None,
+          report: Callable[[int], bool] | None = None) -> Trace:
     """A net's iterations 0..``iterations``: each one's blocks, then the update (``rule``).
 
     x: (N, pixels) inputs, t: (N, outputs) targets; ``keep`` limits the stored blocks (None:
     every block, each image's own δ and gradients included); ``batches``: each iteration's
     mask over the images (None: full batch); ``values``: the targets are values; ``inputs(k)``:
-    step k's own per-image inputs (its dropout masks).
+    step k's own per-image inputs (its dropout masks); ``report(k)``: whether iteration k
+    reports the whole data's cost and accuracy (None: all do). With batches, an iteration that
+    does not computes its batch's images alone: its C_T is left out (nan in the series).
     """
     x = np.array(x, dtype=float)
     t = np.array(t, dtype=float)
@@ -137,7 +144,10 @@ def train(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarr
     def step(p: Mapping[str, np.ndarray], mask: np.ndarray | None, k: int
              ) -> dict[str, np.ndarray]:
         given = {**(inputs(k) if inputs else {}), **running}  # batch norm's last averages
-        blocks = iteration(net, p, x, t, mask, detail, given or None)
+        if report is not None and mask is not None and not detail and not report(k):
+            blocks = batch_step(net, p, x, t, mask, given)
+        else:
+            blocks = iteration(net, p, x, t, mask, detail, given or None)
         running.update({name: blocks[name] for name in running})
         return blocks
 
@@ -149,12 +159,13 @@ def train(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarr
 
 def validated(trace: Trace) -> Trace:
     """With images held out, each iteration also gets the best iteration so far (the lowest
-    validation cost, the first if tied)."""
+    validation cost, the first if tied; among the iterations that report one)."""
     if "validation_cost" not in trace.iterations[0]:
         return trace
     best = 0
     for k, blocks in enumerate(trace.iterations):
-        if blocks["validation_cost"] < trace.iterations[best]["validation_cost"]:
+        if ("validation_cost" in blocks
+                and blocks["validation_cost"] < trace.iterations[best]["validation_cost"]):
             best = k
         blocks["best_iteration"] = np.asarray(float(best))
     return trace

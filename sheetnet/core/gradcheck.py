@@ -84,9 +84,10 @@ def train(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarr
           keep: Collection[str] | None = None, rule: UpdateRule = GD,
           hyper: Mapping[str, float] | None = None,
           batches: np.ndarray | None = None, values: bool = False,
-          anchor: descent.Anchor | None = None, inputs: object = None) -> Trace:
+          anchor: descent.Anchor | None = None, inputs: object = None,
+          report: object = None) -> Trace:
     """The net's run, with iteration 0 also carrying the gradient check (a net without
-    dropout: ``inputs`` is always None here)."""
+    dropout or batches: ``inputs`` and ``report`` are always None here)."""
     trace = descent.train(net, params, x, t, eta, iterations, progress, keep, rule, hyper,
                           batches, values, anchor)
     first = trace.iterations[0]

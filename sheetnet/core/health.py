@@ -29,6 +29,10 @@ def warnings(costs: Mapping[str, np.ndarray], eta: float) -> list[str]:
     smaller = f"try a smaller η (--eta {eta / 10:g})"
     for name, curve in costs.items():
         c = np.asarray(curve, dtype=float)
+        at = np.flatnonzero(~np.isnan(c))  # iterations that report it (a run's finite by then)
+        if len(at) < len(c):
+            out += _sparse(name, c[at], at, smaller)
+            continue
         if len(c) < 2:
             continue
         if not np.all(np.isfinite(c)):
@@ -56,6 +60,14 @@ def warnings(costs: Mapping[str, np.ndarray], eta: float) -> list[str]:
                        " gradients are ≈ 0, or steps that jump across a valley and back);"
                        f" {smaller} or other initial weights")
     return out
+
+
+def _sparse(name: str, c: np.ndarray, at: np.ndarray, smaller: str) -> list[str]:
+    """A cost reported at some iterations only (``at``): whether it ends above its start."""
+    if len(c) >= 2 and c[-1] > c[0] + 1e-12 * max(1.0, abs(c[0])):
+        return [f"{name} ends above where it started ({number(c[0])} at iteration {at[0]} →"
+                f" {number(c[-1])} at {at[-1]}); {smaller}"]
+    return []
 
 
 def curves(run: Run, trace: Trace) -> dict[str, np.ndarray]:

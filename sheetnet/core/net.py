@@ -462,6 +462,26 @@ def iteration(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.n
     return b
 
 
+def batch_step(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarray,
+               mask: np.ndarray, inputs: Mapping[str, np.ndarray] | None = None
+               ) -> dict[str, np.ndarray]:
+    """A training step on its batch's images alone (what training between reported iterations
+    needs): the gradients summed over the batch and its cost (``C_in_batch``); no whole-data
+    C_T or accuracy."""
+    given = dict(inputs or {})
+    mask = in_batch(mask, given)
+    rows = np.flatnonzero(np.asarray(mask) != 0)
+    per_image = {k: v[rows] for k, v in given.items() if k != HELD and np.ndim(v)
+                 and np.shape(v)[0] == x.shape[0] and not k.startswith(("rmean", "rvar"))}
+    shared = {k: v for k, v in given.items() if k not in per_image and k != HELD}
+    b = _training_step(net, params, x[rows], t[rows], None,
+                       step_inputs(net, len(rows), None, {**per_image, **shared}))
+    b["C_in_batch"] = b.pop("C_T")
+    for key in ("C", "correct", "accuracy"):
+        b.pop(key, None)
+    return b
+
+
 def _costs(net: Net, b: dict[str, np.ndarray], inputs: Mapping[str, np.ndarray] | None
            ) -> None:
     """C_T and the accuracy over the training images; with images held out (``inputs[HELD]``)
@@ -523,6 +543,14 @@ def _training_step(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t:
     _costs(net, b, inputs)
     b.update({names.total_grad(k): v for k, v in totals.items()})
     return b
+
+
+def predict(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray) -> np.ndarray:
+    """zᴸ (N, K) of an evaluation pass (no step inputs), a chunk of images at a time so that
+    memory stays bounded (2,000 MNIST digits at once would hold a gigabyte of windows)."""
+    size = max(1, CHUNK_NUMBERS // per_image_numbers(net))
+    return np.concatenate([forward(net, params, x[start:start + size], show=False)[0]
+                           for start in range(0, x.shape[0], size)])
 
 
 def costs(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray,

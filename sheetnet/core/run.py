@@ -58,6 +58,13 @@ class Run(Generic[M]):
     held: np.ndarray | None = None  # (N,) 1 for the images held out for validation
     patience: int | None = None  # stop once the validation cost has not improved for N
     statistics: bool = True  # a net's workbook has a Statistics sheet (older ones had none)
+    every: int | None = None  # training alone: the whole data's cost every k-th iteration
+    test: Any = None  # a Dataset of images kept apart, evaluated after training (mnist)
+
+    def reports(self, k: int) -> bool:
+        """Whether iteration k computes the whole data's cost (the first, every k-th, the
+        last)."""
+        return self.every is None or k % self.every == 0 or k == self.iterations
 
     def until(self, k: int) -> Run:
         """The same run stopped after iteration k (early stopping)."""

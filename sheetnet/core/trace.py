@@ -39,17 +39,23 @@ class Trace:
         return self.series("accuracy")
 
     def series(self, name: str) -> np.ndarray:
-        """Block ``name`` at iteration 0..N, stacked: (N+1, …)."""
-        return np.array([b[name] for b in self.iterations], dtype=float)
+        """Block ``name`` at iteration 0..N, stacked: (N+1, …); nan where an iteration does not
+        report it (training between reported iterations skips the whole data's cost)."""
+        return np.array([b.get(name, np.nan) for b in self.iterations], dtype=float)
 
     def to_json(self) -> dict:
         """``{"cost": [...], "accuracy": [...], "blocks": {name: [value at iteration 0..N]}}``."""
-        out: dict = {"cost": self.cost.tolist()}
+        out: dict = {"cost": _listed(self.cost)}
         if self.has_accuracy:
-            out["accuracy"] = self.accuracy.tolist()
+            out["accuracy"] = _listed(self.accuracy)
         names = [n for n in self.iterations[0] if all(n in b for b in self.iterations)]
         out["blocks"] = {n: [np.asarray(b[n]).tolist() for b in self.iterations] for n in names}
         return out
+
+
+def _listed(values: np.ndarray) -> list[float | None]:
+    """A series for JSON: null where an iteration reports nothing."""
+    return [None if np.isnan(v) else float(v) for v in values]
 
 
 def check_finite(blocks: dict[str, np.ndarray], iteration: int, eta: float) -> None:

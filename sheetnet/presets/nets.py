@@ -66,6 +66,9 @@ class NetPreset:
     extras: Callable[[Run], Sequence[Extra]] = field(default=lambda run: ())
     extra_cells: Callable[[Net, int], int] = field(default=lambda net, images: 0)
     train: Callable[..., Trace] = descent.train
+    optimizer: str | None = None  # the update rule when --optimizer is not given (None: gd)
+    batch_size: int | None = None  # likewise --batch-size (None: full batches)
+    test_share: float = 0.0  # the built-in data's share kept apart to test on after training
     images = True  # `show` draws an image's blocks
 
     @property
@@ -83,13 +86,17 @@ class NetPreset:
                     "patience", *FC_SHORTHANDS,
                     *CNN_SHORTHANDS, net=self.name)
         ds = load_data(self, opts)
+        ds, test = self.split(ds, opts)
+        batch = opts.batch_size or (self.batch_size and min(self.batch_size, ds.n_images))
+        opts = replace(opts, optimizer=opts.optimizer or self.optimizer, batch_size=batch)
         net = self.make_net(ds, opts)
         eta = self.eta if opts.eta is None else opts.eta
         iterations = self.iterations if opts.iterations is None else opts.iterations
         descent.check_run(eta, iterations)
         rule, hyper = stepping.update_rule(opts)
         hyper.update(model_hypers(net))
-        self.check_size(net, ds.n_images, iterations, rule, workbook, detail or workbook)
+        self.check_size(net, ds.n_images, iterations, rule, workbook, detail or workbook,
+                        opts.batch_size)
         held = stepping.held_out(opts, ds.n_images)
         batches = stepping.batches(opts, ds.n_images, iterations, held)
         _check_batches(net, ds.n_images, batches, held, opts.batch_size)
@@ -118,7 +125,32 @@ class NetPreset:
             data_origin = f"{ds.name} (built in: {data_mod.BUILTIN[ds.name][2]})"
         return Run(self.name, net, ds, params, eta, iterations,
                    {"data": data_origin, "init": init_origin}, rule, hyper, batches,
-                   seed=opts.seed_value, held=held, patience=opts.patience)
+                   seed=opts.seed_value, held=held, patience=opts.patience, test=test)
+
+    def split(self, ds: Dataset, opts: Options) -> tuple[Dataset, Dataset | None]:
+        """(the images to train on, those kept apart to test on): the built-in data's
+        ``test_share`` by a shuffle from --seed (MNIST's file is sorted by digit)."""
+        if not self.test_share or opts.data is not None:
+            return ds, None
+        order = np.random.default_rng((opts.seed_value, 3)).permutation(ds.n_images)
+        cut = round(self.test_share * ds.n_images)
+        return ds.subset(order[cut:]), ds.subset(order[:cut])
+
+    def test(self, run: Run, trace: Trace) -> dict[str, object] | None:
+        """The last iteration's parameters on the images kept apart: their accuracy, mean C
+        and confusion matrix (rows: the true digit, columns: the predicted one)."""
+        if run.test is None:
+            return None
+        last = trace.iterations[-1]
+        given = {name: last[name] for name in (*run.params, *(
+            s for layer in run.model.batchnorms() for s in layer.statistics[2:]))}
+        z = net_mod.predict(run.model, given, run.test.x)
+        out = run.model.output.forward(z, run.test.targets, run.test.n_images)
+        k = run.model.outputs
+        confusion = np.zeros((k, k), dtype=int)
+        np.add.at(confusion, (np.argmax(run.test.targets, 1), np.argmax(z, 1)), 1)
+        return {"images": run.test.n_images, "accuracy": float(np.mean(out["correct"])),
+                "cost_per_image": float(np.mean(out["C"])), "confusion": confusion.tolist()}
 
     def make_net(self, ds: Dataset, opts: Options) -> Net:
         """The net the options describe for this data, checked in one line."""
@@ -151,11 +183,25 @@ class NetPreset:
         return net
 
     def check_size(self, net: Net, images: int, iterations: int, rule: UpdateRule = GD,
-                   workbook: bool = False, detail: bool = False) -> None:
-        """Refuse, in one line and before any array exists, a run beyond the budgets."""
+                   workbook: bool = False, detail: bool = False,
+                   batch: int | None = None) -> None:
+        """Refuse, in one line and before any array exists, a run beyond the budgets. Training
+        alone in batches computes each step's batch, and the whole data at about 21 reported
+        iterations."""
         what = f"--net {self.name} ({net.arch}, {images:,} images)"
-        budget.Budget(net.parameters, images, iterations,
-                      net_mod.step_numbers(net, images, detail), what).check()
+        step = net_mod.step_numbers(net, images, detail)
+        if detail and self.test_share and step > budget.MAX_STEP_NUMBERS:
+            raise SheetnetError(f"{what}: a workbook or show keeps every digit's blocks, far"
+                                " beyond the budget; train it (sheetnet train --net"
+                                f" {self.name}); for a workbook of a few digits use --net cnn"
+                                " --data FILE.csv.gz --shape 28x28 and a small --arch")
+        computed = None
+        if batch is not None and not detail and batch < images:
+            per = net_mod.per_image_numbers(net)
+            computed = ((iterations + 1) * (min(batch, images) * per + 8 * net.parameters)
+                        + min(iterations + 1, 21) * images * per // 2)  # forward only
+        budget.Budget(net.parameters, images, iterations, step, what, computed,
+                      budget.STEP_OVERHEAD).check()
         if workbook:
             self.size(net, images, iterations, rule, what).check()
 
@@ -172,9 +218,10 @@ class NetPreset:
         """The NumPy core's run; ``keep`` limits the stored blocks (None: all); ``anchor``:
         each iteration starts from a recalculated workbook's parameters (verify's audit)."""
         inputs = run.step_inputs if run.model.dropouts() or run.validation else None
+        report = run.reports if keep is not None and run.every is not None else None
         trace = self.train(run.model, run.params, run.data.x, run.data.targets, run.eta,
                            run.iterations, progress, keep, run.rule, run.hyper, run.batches,
-                           run.data.values, anchor, inputs)
+                           run.data.values, anchor, inputs, report)
         return statistics.add(run.model, trace) if keep is None else trace
 
     def evaluate(self, run: Run, trace: Trace) -> dict[str, float] | None:
@@ -189,7 +236,7 @@ class NetPreset:
             s for layer in net.batchnorms() for s in layer.statistics[2:]))}
         rows = slice(None) if run.held is None else run.held == 0
         x, t = run.data.x[rows], run.data.targets[rows]
-        z, _, _ = net_mod.forward(net, given, x, show=False)
+        z = net_mod.predict(net, given, x)
         out = net.output.forward(z, t, len(x))
         found = {"cost": float(np.sum(out["C"]))}
         if net.accuracy:
@@ -509,6 +556,24 @@ DIGITS = NetPreset(
     shorthands=CNN_SHORTHANDS,
     output_activation="softmax",
     loss="cross-entropy",
+)
+
+MNIST = NetPreset(
+    name="mnist",
+    summary="CNN on 8,000 MNIST digits, 2,000 to test",
+    follows="beyond",
+    dataset="mnist",
+    eta=0.001,
+    iterations=2500,
+    stack=lambda ds, opts: layers.parse("conv 16 5x5, relu, maxpool 2, conv 32 5x5, relu,"
+                                        f" maxpool 2, dense {ds.outputs}"),
+    shorthands={},
+    output_activation="softmax",
+    loss="cross-entropy",
+    init_scheme="he",
+    optimizer="adam",
+    batch_size=32,
+    test_share=0.2,
 )
 
 XOR = NetPreset(

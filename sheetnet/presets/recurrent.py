@@ -113,7 +113,8 @@ class Recurrent:
         params = sum(int(np.prod(s)) for s in rnn.shapes(self.cell, v, hidden).values())
         numbers = text.windows * text.steps * self._rows(v, hidden)
         what = f"--net {self.name} ({text.windows} windows of {text.steps} steps, H = {hidden})"
-        budget.Budget(params, text.windows, iterations, numbers, what).check()
+        budget.Budget(params, text.windows, iterations, numbers, what,
+                      overhead=budget.STEP_OVERHEAD).check()
         if workbook:
             per = self.cells(text, hidden, 0, states)
             rows = 40 + 2 * params + self._rows(v, hidden) + 20

@@ -45,7 +45,7 @@ def test_hundred_million_iterations_are_refused_at_once(tmp_path, command):
     out = ["--out", str(tmp_path / "a.xlsx")] if command == "export" else []
     line = refused([command, "--net", "mlp", "--iterations", "100000000", *out],
                     "numbers over 100,000,000 iterations", tmp_path)
-    assert "the limit is 10,000,000,000" in line and "use fewer --iterations" in line
+    assert "the limit is 30,000,000,000" in line and "use fewer --iterations" in line
 
 
 @pytest.mark.parametrize("args, message", [

@@ -35,7 +35,7 @@ def test_each_kind_of_trouble_is_named_with_its_iteration(curve, expected):
 
 def test_every_preset_by_default_warns_about_nothing():
     for net in presets.PRESETS:
-        if net != "graph":  # one pass, no descent
+        if net not in ("graph", "mnist"):  # one pass, no descent; mnist: tests/core/test_mnist
             run = sheetnet.train(net)
             assert run.warnings == [], (net, run.warnings)
 

@@ -37,7 +37,9 @@ def formula_cells(path):
 
 @pytest.mark.parametrize("net", NETS)
 def test_every_formula_cell_stores_a_value(tmp_path, net):
-    assert set(SMALL) == set(presets.PRESETS)  # a new preset is added here too
+    # a new preset is added here too; mnist's workbook is to be a window of a run (issue 21's
+    # checkpoints), its 8,000 digits whole are refused before any work
+    assert set(SMALL) | {"mnist"} == set(presets.PRESETS)
     out = export(tmp_path, f"{net}.xlsx", "--net", net, *SMALL[net])
     cells = formula_cells(out)
     missing = [k for k, (_, v) in cells.items() if v is None]
