@@ -560,7 +560,7 @@ DIGITS = NetPreset(
 
 MNIST = NetPreset(
     name="mnist",
-    summary="CNN on 8,000 MNIST digits, 2,000 to test",
+    summary="two-conv CNN, MNIST digits in 28×28",
     follows="beyond",
     dataset="mnist",
     eta=0.001,
