@@ -48,8 +48,10 @@ class Trace:
         out: dict = {"cost": _listed(self.cost)}
         if self.has_accuracy:
             out["accuracy"] = _listed(self.accuracy)
-        names = [n for n in self.iterations[0] if all(n in b for b in self.iterations)]
-        out["blocks"] = {n: [np.asarray(b[n]).tolist() for b in self.iterations] for n in names}
+        # the first iteration's blocks (a gradient check or a closed form lives there alone),
+        # not those the last one keeps whole for evaluating the final parameters
+        out["blocks"] = {n: [np.asarray(b[n]).tolist() for b in self.iterations if n in b]
+                         for n in self.iterations[0]}
         return out
 
 

@@ -327,3 +327,13 @@ def test_show_gd_heads_its_columns_as_the_sheet_does(tmp_path):
     result = runner.invoke(app, ["show", "--net", "gd", "--steps", "3"])
     header = next(line for line in result.output.splitlines() if "∂z/∂x" in line)
     assert [h.strip() for h in header.strip("┃ ").split("┃")] == ["i", *heads[1:]]
+
+
+def test_train_json_blocks_keeps_blocks_of_the_first_iteration_alone(tmp_path):
+    """The gradient check (twolayer) and the closed form (regression) live on iteration 0."""
+    for net, block in (("twolayer", "CT_plus"), ("regression", "C_star")):
+        out = tmp_path / f"{net}.json"
+        result = runner.invoke(app, ["train", "--net", net, "--iterations", "3", "--json",
+                                     str(out), "--blocks"])
+        assert result.exit_code == 0, result.output
+        assert len(json.loads(out.read_text())["blocks"][block]) == 1
