@@ -127,27 +127,7 @@ def _place_new(tmp: str, out: Path) -> None:
 def read_text(path: Path, what: str, max_bytes: int) -> str:
     """A user's input file as text (UTF-8, a BOM allowed), refused in one line when it is
     missing, not a regular file (a folder, a FIFO, a device), too large or not text."""
-    path = Path(path)
-    try:
-        st = path.stat()
-    except OSError:
-        raise SheetnetError(f"{what} {path}: no such file; give the path of a file") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise SheetnetError(f"{what} {path} is a folder; give the path of a file")
-    if not stat.S_ISREG(st.st_mode):
-        raise SheetnetError(f"{what} {path} is not a regular file (a pipe or a device?); give"
-                            " the path of a file")
-    if st.st_size > max_bytes:
-        raise SheetnetError(f"{what} {path} is {st.st_size / 2**20:,.1f} MB; sheetnet reads at"
-                            f" most {max_bytes / 2**20:,.0f} MB: use a smaller file")
-    try:
-        with open(path, "rb") as f:
-            raw = f.read(max_bytes + 1)
-    except OSError as e:
-        raise SheetnetError(f"{what} {path}: cannot read it ({e.strerror or e})") from None
-    if len(raw) > max_bytes:
-        raise SheetnetError(f"{what} {path} is larger than {max_bytes / 2**20:,.0f} MB; use a"
-                            " smaller file")
+    raw = read_bytes(path, what, max_bytes)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -178,20 +158,27 @@ def gunzip(raw: bytes, what: str, max_bytes: int) -> str:
 
 
 def read_bytes(path: Path, what: str, max_bytes: int) -> bytes:
-    """A user's input file's bytes, refused in one line as ``read_text`` refuses."""
+    """A user's input file's bytes, refused in one line when it is missing, not a regular file
+    (a folder, a FIFO, a device) or larger than ``max_bytes``."""
     path = Path(path)
     try:
         st = path.stat()
     except OSError:
         raise SheetnetError(f"{what} {path}: no such file; give the path of a file") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise SheetnetError(f"{what} {path} is a folder; give the path of a file")
     if not stat.S_ISREG(st.st_mode):
-        raise SheetnetError(f"{what} {path} is not a regular file; give the path of a file")
+        raise SheetnetError(f"{what} {path} is not a regular file (a pipe or a device?); give"
+                            " the path of a file")
+    if st.st_size > max_bytes:
+        raise SheetnetError(f"{what} {path} is {st.st_size / 2**20:,.1f} MB; sheetnet reads at"
+                            f" most {max_bytes / 2**20:,.0f} MB: use a smaller file")
     try:
         with open(path, "rb") as f:
             raw = f.read(max_bytes + 1)
     except OSError as e:
         raise SheetnetError(f"{what} {path}: cannot read it ({e.strerror or e})") from None
-    if len(raw) > max_bytes:
+    if len(raw) > max_bytes:  # it grew since (a file being written)
         raise SheetnetError(f"{what} {path} is larger than {max_bytes / 2**20:,.0f} MB; use a"
                             " smaller file")
     return raw
