@@ -31,10 +31,14 @@ def _cost_by_hand(p, x, t):
         h = np.zeros(p["bh"].shape[0])
         for s in range(x.shape[1]):
             h = np.tanh(p["Wxh"] @ x[w, s] + p["Whh"] @ h + p["bh"])
-            o = p["Why"] @ h + p["by"]
-            log_a = o - o.max() - np.log(np.sum(np.exp(o - o.max())))
-            total -= t[w, s] @ log_a
+            total += _step_cost(p, h, t[w, s])
     return total
+
+
+def _step_cost(p, h, target):
+    """Cₜ = −Σ t·ln softmax(W_hy·hₜ + b_y)."""
+    o = p["Why"] @ h + p["by"]
+    return -(target @ (o - o.max() - np.log(np.sum(np.exp(o - o.max())))))
 
 
 def test_the_gradients_are_central_differences_of_the_cost_through_time():
@@ -146,9 +150,7 @@ def _lstm_cost_by_hand(p, x, t):
             g, o = np.tanh(z[2 * hidden:3 * hidden]), _sigmoid(z[3 * hidden:])
             c = f * c + i * g
             h = o * np.tanh(c)
-            out = p["Why"] @ h + p["by"]
-            log_a = out - out.max() - np.log(np.sum(np.exp(out - out.max())))
-            total -= t[w, s] @ log_a
+            total += _step_cost(p, h, t[w, s])
     return total
 
 
