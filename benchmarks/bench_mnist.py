@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
+import tempfile
 import time
 
 SHEETNET = r"""
@@ -83,12 +85,13 @@ def main() -> None:
         import torch
     except ImportError:
         raise SystemExit("this benchmark compares with PyTorch: pip install torch") from None
-    base = "/tmp/sheetnet-bench-mnist"
-    ours, theirs = [], []
-    for _ in range(args.repeat):
-        ours.append(timed(SHEETNET, base))
-        theirs.append(timed(TORCH, base, str(args.threads)))
-    mine, ref = np.load(base + ".npy"), np.load(base + ".torch.npy")
+    with tempfile.TemporaryDirectory(prefix="sheetnet-bench-mnist-") as folder:
+        base = os.path.join(folder, "run")
+        ours, theirs = [], []
+        for _ in range(args.repeat):
+            ours.append(timed(SHEETNET, base))
+            theirs.append(timed(TORCH, base, str(args.threads)))
+        mine, ref = np.load(base + ".npy"), np.load(base + ".torch.npy")
     print(json.dumps({"torch": torch.__version__, "threads": args.threads,
                       "sheetnet_s": round(min(ours), 2), "torch_s": round(min(theirs), 2),
                       "ratio": round(min(ours) / min(theirs), 2),

@@ -598,7 +598,8 @@ def show(
              " every image, iteration by iteration (the workbook's Statistics sheet).")] = False,
     opts: Options | None = None,  # the shared options, filled in by run_options
 ) -> None:
-    """Print one image's z, a and δ at one iteration (cnn: maps; gd, regression, graph: a table).
+    """Print one image's z, a and δ at one iteration (cnn: maps; gd, regression, graph: a
+    table; rnn, lstm: each window's predictions and hidden states).
 
     Example: [bold]sheetnet show --net cnn --iteration 50 --image 40[/] (or
     [bold]--iterations 50[/]: a run of 50, shown at its last iteration). Vanishing errors:
