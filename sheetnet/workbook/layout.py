@@ -293,6 +293,7 @@ class LineChartSpec:
     more: tuple[tuple[str, str], ...] = ()  # more series: (title, column range with header)
     name: str = ""  # the first series' title, when there are more (a legend)
     log: bool = False  # a log axis always (values that span orders of magnitude)
+    first: int = 0  # the first category's value (iteration 0, or step 1)
 
 
 @dataclass(frozen=True)

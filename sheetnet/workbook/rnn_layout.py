@@ -34,6 +34,7 @@ from sheetnet.workbook.layout import (
     Styled,
     WorkbookSpec,
     a1,
+    band_breaks,
     col_letter,
     put,
 )
@@ -47,6 +48,7 @@ from sheetnet.workbook.sheets import (
 )
 
 TIME = "Through time"
+PRINT_SCALE = 60  # percent: a window's steps and the parameters' columns on one page
 OUTPUT_SYMBOLS = {"Why": "w_hy", "by": "b_y"}
 
 
@@ -392,9 +394,11 @@ def _iteration_spec(run: Run, g: Geometry, k: int, here: dict[str, Place],
         widths.update({g.col(w, t): 8 for t in range(steps)})
         widths[g.col(w, steps)] = 2
     last_row = here["dh_norm_mean"].row + steps
+    breaks = band_breaks(widths, g.first, g.band, windows, repeated=widths[1] + widths[2],
+                         scale=PRINT_SCALE)  # a page ends between windows, never inside one
     return SheetSpec(sheet, build, widths=widths, freeze=a1(4, g.first), max_col=g.last,
                      max_row=last_row, formula_style="number", print_rows="1:3",
-                     print_cols="A:B")
+                     print_cols="A:B", col_breaks=breaks, print_scale=PRINT_SCALE)
 
 
 @dataclass(frozen=True)
@@ -442,13 +446,13 @@ def _time_sheet(run: Run, g: Geometry, per_iter: Sequence[dict[str, Place]]
 
     def build() -> Grid:
         grid: Grid = {}
-        put(grid, 1, 1, "Through time · how far back an error reaches: the last step's cost sent"
-                        " back alone (‖∂C_last/∂hₜ‖), and every step's (‖∂C/∂hₜ‖), averaged over"
-                        " the windows", "title")
+        put(grid, 1, 1, "Through time · how far back an error reaches", "title")
+        put(grid, 2, 1, "‖∂C_last/∂hₜ‖: the last step's cost sent back alone; ‖∂C/∂hₜ‖: every"
+                        " step's. Each is the mean over the windows.", "note")
         put(grid, 3, 1, "step t", "header")
         for (name, k, col) in columns:
-            what = "last step's" if name == "last_norm_mean" else "all steps'"
-            put(grid, 3, col, f"{what} error, iteration {k}", "header")
+            what = "‖∂C_last/∂hₜ‖" if name == "last_norm_mean" else "‖∂C/∂hₜ‖"
+            put(grid, 3, col, f"{what}, iteration {k}", "header")
         for t in range(g.steps):
             put(grid, 4 + t, 1, t + 1)
             for name, k, col in columns:
@@ -458,11 +462,11 @@ def _time_sheet(run: Run, g: Geometry, per_iter: Sequence[dict[str, Place]]
 
     end = 3 + g.steps
     chart = LineChartSpec("The last step's error sent back through time", "‖∂C_last/∂hₜ‖",
-                          "step t", data=f"B3:B{end}", categories=f"A4:A{end}", anchor="H3",
-                          more=((f"iteration {last}", f"C3:C{end}"),), name="iteration 0",
-                          log=True)
-    spec = SheetSpec(TIME, build, widths={1: 8, **{c: 24 for *_, c in columns}}, freeze="A4",
-                     chart=chart, max_col=5, max_row=end, tab_color="8E44AD")
+                          "step t", data=f"B3:B{end}", categories=f"A4:A{end}",
+                          anchor=f"A{end + 2}", more=((f"iteration {last}", f"C3:C{end}"),),
+                          name="iteration 0", log=True, first=1)  # below the table: one page
+    spec = SheetSpec(TIME, build, widths={1: 8, **{c: 22 for *_, c in columns}}, freeze="A4",
+                     chart=chart, max_col=5, max_row=end, tab_color="8E44AD", fit_width=True)
     return spec, places
 
 

@@ -320,6 +320,7 @@ def _add_chart(ws: Worksheet, spec: SheetSpec, trace: Trace | None) -> None:
     chart.height, chart.width = 9, 16
     c0, r0, c1, r1 = _bounds(cs.categories)
     xs = Reference(ws, min_col=c0, min_row=r0, max_col=c1, max_row=r1)
+    x_range = (cs.first, cs.first + r1 - r0)  # the categories' first and last values
     for j, (title, data) in enumerate(((cs.name or cs.y_title, cs.data), *cs.more)):
         c0, r0, c1, r1 = _bounds(data)
         ys = Reference(ws, min_col=c0, min_row=r0 + 1, max_col=c1, max_row=r1)  # below header
@@ -336,7 +337,7 @@ def _add_chart(ws: Worksheet, spec: SheetSpec, trace: Trace | None) -> None:
     if cs.log or cs.log_if_falls and _falls_far(trace):
         chart.y_axis.scaling.logBase = 10
         chart.y_axis.title = f"{cs.y_title} (log scale)"
-    chart.x_axis.scaling.min, chart.x_axis.scaling.max = 0, r1 - r0
+    chart.x_axis.scaling.min, chart.x_axis.scaling.max = x_range
     for axis in (chart.x_axis, chart.y_axis):
         axis.tickLblPos = "low"
         axis.number_format = "General"  # not the cells' 6 decimals
