@@ -14,8 +14,8 @@ __version__ = "0.1.0"
 
 from sheetnet.errors import SheetnetError  # noqa: E402
 
-__all__ = ["SheetnetError", "Training", "__version__", "export", "train", "verify"]
-_API = {"Training", "export", "train", "verify"}
+__all__ = ["SheetnetError", "Training", "__version__", "export", "train", "verify", "window"]
+_API = {"Training", "export", "train", "verify", "window"}
 
 
 def __getattr__(name: str):

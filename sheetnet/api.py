@@ -37,6 +37,7 @@ from sheetnet.core.trace import Trace
 from sheetnet.errors import SheetnetError
 from sheetnet.files import check_out
 from sheetnet.pairs import optim
+from sheetnet.presets import resume
 from sheetnet.presets.exercises import points_data
 from sheetnet.presets.options import Options
 from sheetnet.workbook import xlsx
@@ -110,6 +111,15 @@ class Training:
                                     " or use the dict history() gives") from None
             return table
         return pd.DataFrame(table).set_index("iteration")
+
+    def save(self, path: str | Path, *, force: bool = False) -> Path:
+        """Write the run's checkpoint (``train --checkpoint``): the parameters after its last
+        update, the optimizer's state, the step count and the options, to go on from
+        (``train(from_checkpoint=…)``, ``window(…)``)."""
+        path = _path("path", path)
+        check_out(path, _bool("force", force), ".npz")
+        resume.save(presets.get(self.net), self.options, self.run, self.trace, path, force)
+        return path
 
     def __repr__(self) -> str:
         parts = [f"net={self.net!r}", f"iterations={self.run.iterations}",
@@ -258,10 +268,22 @@ def options(net: str | None = None, **given: object) -> Options:
     return Options(**plain, hyper=hyper)  # type: ignore[arg-type]
 
 
-def train(net: str = "mlp", *, progress: Callable[[int], None] | None = None,
-          **given: object) -> Training:
-    """Train a preset (``sheetnet nets`` lists them) with the CLI's options; every block of
-    every iteration is kept (``progress(k)`` is called after iteration k)."""
+def train(net: str | None = None, *, progress: Callable[[int], None] | None = None,
+          from_checkpoint: str | Path | None = None, **given: object) -> Training:
+    """Train a preset (``sheetnet nets`` lists them; default mlp) with the CLI's options;
+    every block of every iteration is kept (``progress(k)`` is called after iteration k).
+    ``from_checkpoint``: go on from a checkpoint (``Training.save``) with its own options, for
+    ``iterations=`` more."""
+    if from_checkpoint is not None:
+        preset, ck = resume.load(net, _path("from_checkpoint", from_checkpoint),
+                                 options(**given))
+        run = resume.continued(preset, ck, _whole("iterations", given["iterations"])
+                               if given.get("iterations") is not None else None)
+        trace = preset.trace(run, progress)
+        if hasattr(preset, "stopped"):
+            run, trace = preset.stopped(run, trace)
+        return Training(preset.name, run, trace, resume.options_of(ck))
+    net = net or "mlp"
     preset = presets.get(net)
     opts = options(net, **given)
     run = preset.run(opts, detail=True)
@@ -299,6 +321,25 @@ def export(what: Training | str, out: str | Path, *, force: bool = False,
     return out
 
 
+def window(checkpoint: str | Path, out: str | Path, *, images: int | None = None,
+           pick: Sequence[int] | None = None, iterations: int | None = None,
+           force: bool = False, progress: Callable[[str], None] | None = None) -> Path:
+    """Write a window of a checkpoint's run: ``iterations`` (default 2) going on from it, on
+    ``images`` of its next batches (default 8) or the rows ``pick`` names, the checkpoint's
+    parameters and optimizer state as input cells (``sheetnet export --from``)."""
+    out = _path("out", out)
+    check_out(out, _bool("force", force), ".xlsx")
+    rows = None if pick is None else ",".join(str(_whole("pick", r)) for r in pick)
+    steps = None if iterations is None else _whole("iterations", iterations)
+    preset, ck = resume.load(None, _path("checkpoint", checkpoint), Options())
+    run = resume.window(preset, ck, steps, None if images is None else _whole("images", images),
+                        rows)
+    spec = layout(preset, run)
+    trace = preset.trace(run)
+    xlsx.write(spec, out, progress, force, trace, (stamp.PROPERTY, stamp.make(run, trace)))
+    return out
+
+
 def layout(preset: presets.Preset, run: Run) -> WorkbookSpec:
     """The run's workbook layout (sheets are built lazily, as they are written), refused in one
     line if Excel could not open it. The CLI's export and ``export`` share it."""
@@ -320,5 +361,5 @@ def verify(path: str | Path, engine: str | Sequence[str] = engines.DEFAULT,
     return _verify(_path("path", path), names, _real("timeout", timeout, 600))
 
 
-__all__ = ["SheetnetError", "Training", "export", "options", "train", "verify",
+__all__ = ["SheetnetError", "Training", "export", "options", "train", "verify", "window",
            "layout"]

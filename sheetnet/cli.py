@@ -38,6 +38,7 @@ from sheetnet.files import check_out, write_atomically
 from sheetnet.pairs import functions, optim, outputs
 from sheetnet.pairs.activations import ACTIVATIONS, LEAKY_SLOPE
 from sheetnet.pairs.outputs import HUBER_DELTA
+from sheetnet.presets import resume
 from sheetnet.presets.options import DEFAULT_SEED, Options
 from sheetnet.workbook import xlsx
 
@@ -241,6 +242,21 @@ def _hyper_option(name: str, hypers: list) -> object:
         help=f"{first.symbol}, {first.meaning} ({users}; default {default}).")]
 
 
+FromOpt = Annotated[Path | None, typer.Option(
+    "--from", rich_help_panel=RUN, metavar="CHECKPOINT.npz",
+    help="Go on from a checkpoint `train --checkpoint` wrote: its net, data and options, from"
+         " its parameters, optimizer state and step count. Give --iterations (train: default"
+         " the net's; export: a window of 2), no other option of the run.")]
+CheckpointOpt = Annotated[Path | None, typer.Option(
+    "--checkpoint", rich_help_panel=OUTPUT, metavar="FILE.npz",
+    help="Save the parameters after the last update, the optimizer's state, the step count"
+         " and the options, to go on with --from (train again, or export a window of"
+         " it).")]
+NetOrFromOpt = Annotated[str | None, typer.Option(
+    "--net", "-n", rich_help_panel=RUN,
+    help=f"Which net: {_one_of(presets.PRESETS)} (see `sheetnet nets`; default mlp, or"
+         " --from's).")]
+
 ForceOpt = Annotated[bool, typer.Option("--force", "-f", rich_help_panel=OUTPUT, metavar="",
                                         help="Overwrite an existing file.")]
 
@@ -332,8 +348,17 @@ def _train(preset: presets.Preset, run, label: str = "training", keep=None):
 @run_options
 def export(
     out: Annotated[Path, typer.Option("--out", "-o", help="The workbook to write (.xlsx).")],
-    net: NetOpt = "mlp",
+    net: NetOrFromOpt = None,
     opts: Options | None = None,  # the shared options, filled in by run_options
+    source: FromOpt = None,
+    images: Annotated[int | None, typer.Option(
+        rich_help_panel=RUN, metavar="N",
+        help="With --from: the window's images, the first N of those the run's next batches"
+             " take (default 8); each of the window's steps takes all of them.")] = None,
+    pick: Annotated[str | None, typer.Option(
+        rich_help_panel=RUN, metavar="ROWS",
+        help="With --from: the window's images by their rows among the images trained on"
+             " (from 0), e.g. 0,17,42.")] = None,
     force: ForceOpt = False,
 ) -> None:
     """Write a training run as a workbook where every number is a live formula.
@@ -341,10 +366,20 @@ def export(
     Example: [bold]sheetnet export --net cnn --out cnn.xlsx[/] then [bold]sheetnet verify
     cnn.xlsx[/]. Edit η or an initial weight in the yellow cells and the run recomputes.
     Other nets: [bold]sheetnet nets[/]; a smaller CNN: [bold]--filters 2 --iterations 10[/].
+    A window of a long run, from where a checkpoint left it: [bold]sheetnet train --net mnist
+    --iterations 200 --checkpoint ck.npz[/], then [bold]sheetnet export --from ck.npz
+    --images 8 --iterations 2 --out window.xlsx[/] (default: 8 images, 2 iterations).
     """
     check_out(out, force, ".xlsx")
-    preset = presets.get(net)
-    run = preset.run(opts, workbook=True)
+    if source is not None:
+        preset, ck = resume.load(net, source, opts)
+        run = resume.window(preset, ck, opts.iterations, images, pick)
+    elif images is not None or pick is not None:
+        raise SheetnetError(f"{'--images' if images is not None else '--pick'} chooses a"
+                            " window's images and goes with --from CHECKPOINT.npz")
+    else:
+        preset = presets.get(net or "mlp")
+        run = preset.run(opts, workbook=True)
     spec = api.layout(preset, run)
     sheets = len(spec.sheets)
     started = time.perf_counter()
@@ -366,7 +401,8 @@ def export(
     if run.iterations:
         for name, cost in health.curves(run, trace).items():
             console.print(f"  {name} {health.number(cost[0])} → {health.number(cost[-1])} over"
-                          f" {run.iterations} iterations{accuracy}", soft_wrap=True)
+                          f" {run.iterations} iteration{'s' * (run.iterations != 1)}{accuracy}",
+                          soft_wrap=True)
     else:
         console.print(f"  {trace.cost_name} = {trace.cost[0]:g}", soft_wrap=True)
     if stop_note:
@@ -484,9 +520,11 @@ def _verify_one(workbook: Path, engine: str, timeout: float) -> audit_verify.Rep
 @user_errors
 @run_options
 def train(
-    net: NetOpt = "mlp",
+    net: NetOrFromOpt = None,
     opts: Options | None = None,  # the shared options, filled in by run_options
     json_out: JsonOpt = None,
+    source: FromOpt = None,
+    save: CheckpointOpt = None,
     blocks: Annotated[bool, typer.Option(
         "--blocks", metavar="",
         help="Also write every block of every iteration (z2, delta3 …) to --json;"
@@ -498,27 +536,48 @@ def train(
     """Run the NumPy core alone and print C_T and accuracy per iteration.
 
     Only C_T and accuracy are kept, so memory stays flat however many iterations run.
-    Example: [bold]sheetnet train --net cnn --eta 0.5 --every 10 --json run.json[/]
+    Example: [bold]sheetnet train --net cnn --eta 0.5 --every 10 --json run.json[/].
+    Save where it ended and go on later, or open a window of it as cells:
+    [bold]sheetnet train --net mnist --iterations 200 --checkpoint ck.npz[/], then
+    [bold]sheetnet train --from ck.npz --iterations 300[/] or [bold]sheetnet export --from
+    ck.npz --images 8 --iterations 2 --out window.xlsx[/].
     """
     if json_out is not None:
         check_out(json_out, force, ".json")
     elif blocks:
         raise SheetnetError("--blocks goes with --json FILE.json, where the blocks are written")
-    preset = presets.get(net)
-    run = preset.run(opts, detail=blocks)
+    if save is not None:
+        check_out(save, force, ".npz")
+    if source is not None:
+        preset, ck = resume.load(net, source, opts)
+        run = resume.continued(preset, ck, opts.iterations)
+        opts = resume.options_of(ck)
+        console.print(f"going on from {source}: {ck.describe()}, from iteration {run.start:,}",
+                      soft_wrap=True)
+    else:
+        preset = presets.get(net or "mlp")
+        if save is not None:
+            resume.supported(preset)
+        run = preset.run(opts, detail=blocks)
     every = every or max(1, -(-run.iterations // 20))
     if not blocks and run.batches is not None and hasattr(run, "every"):
         run = dataclasses.replace(run, every=every)  # the whole data's cost at the rows shown
     trace = _train(preset, run, keep=None if blocks else [b for b, _, _ in terminal.EXTRA_COLUMNS])
     run, trace, stop_note = _stopped(preset, run, trace)
-    console.print(terminal.cost_table(trace, every))
+    console.print(terminal.cost_table(trace, every, run.start))
     if stop_note:
         console.print(stop_note)
     final = _evaluation(preset, run, trace)
     warnings = _warn(run, trace)
+    if save is not None:
+        saved = resume.save(preset, opts, run, trace, save, force)
+        console.print(f"[green]✓[/] wrote {save}: {saved.describe()}; go on with [bold]--from"
+                      f" {save}[/]", soft_wrap=True)
     if json_out is not None:
         record = {"net": preset.name, "options": opts.given(), **trace.to_json(),
                   **final, "warnings": warnings}
+        if run.start:
+            record["first_iteration"] = run.start
         _write_json(json_out, record, force)
         console.print(f"[green]✓[/] wrote {json_out}")
 

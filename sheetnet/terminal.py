@@ -44,9 +44,10 @@ EXTRA_COLUMNS = (("C_batch", "batch C", number), ("eta_k", "ηₖ", "{:.6g}".for
                  ("validation_accuracy", "validation accuracy", "{:.1%}".format))
 
 
-def cost_table(trace: Trace, every: int = 1) -> Table:
+def cost_table(trace: Trace, every: int = 1, first: int = 0) -> Table:
     """The cost per iteration (every ``every``-th and the last), with accuracy, and the
-    batch's cost and ηₖ when the run has them."""
+    batch's cost and ηₖ when the run has them; ``first``: the run's number of iteration 0 (a
+    run going on from a checkpoint)."""
     table = Table(title="Training run", show_lines=False)
     table.add_column("iteration", justify="right")
     for name in (trace.cost_name, *trace.also):
@@ -61,7 +62,7 @@ def cost_table(trace: Trace, every: int = 1) -> Table:
     for k in range(n):
         if k % every and k != n - 1:
             continue
-        row = [str(k), *(number(float(trace.iterations[k][b]))
+        row = [str(first + k), *(number(float(trace.iterations[k][b]))
                          for b in (trace.cost_name, *trace.also))]
         row += [fmt(float(trace.iterations[k][b])) for b, _, fmt in extras]
         if trace.has_accuracy:

@@ -49,7 +49,8 @@ def descend(step: Step, params: Mapping[str, np.ndarray], eta: float, iterations
             grad_of: Callable[[str], str] = names.total_grad,
             step_of: Callable[[str], str] | None = None, cost_name: str = "C_T",
             weights: Collection[str] = (), batches: np.ndarray | None = None,
-            anchor: Anchor | None = None) -> Trace:
+            anchor: Anchor | None = None, first_step: int = 0,
+            start_state: Mapping[str, Mapping[str, np.ndarray]] | None = None) -> Trace:
     """Iterations 0..``iterations``: ``step(params, mask, k)``'s blocks, then each parameter
     updated by ``rule`` from its gradient block ``grad_of(name)``.
 
@@ -62,13 +63,19 @@ def descend(step: Step, params: Mapping[str, np.ndarray], eta: float, iterations
     ``anchor``: each iteration from 1 on starts from its parameters and the previous step's
     state as an anchor gives them (a recalculated workbook's), while the parameters the trace
     records are still this loop's update of the previous iteration's.
+    ``first_step``/``start_state``: a run continued from a checkpoint, whose iteration 0 is
+    step ``first_step`` of the run (Adam's bias correction and a decaying η count from it) and
+    whose rule starts from that state (per parameter; zeros where a kind is not given).
+    The trace's ``final`` holds the parameters after the last update.
     """
     if iterations < 1 or not math.isfinite(eta):  # a workbook's own η may be ≤ 0: its cells follow
         raise SheetnetError(f"η = {eta} over {iterations} iterations is not a run to trace")
     h = {"eta": eta, **(hyper or {})}
     penalised = bool(weights) and any(p.name in h for p in penalties.PENALTIES)
     current = {k: np.array(v, dtype=float) for k, v in params.items()}
-    state = {k: rule.start(v) for k, v in current.items()}
+    state = {k: {**rule.start(v), **{kind: np.array(s, dtype=float) for kind, s in
+                                     (start_state or {}).get(k, {}).items()}}
+             for k, v in current.items()}
     kept = None if keep is None else {*keep, cost_name, "accuracy", *VALIDATION}
     run: list[dict[str, np.ndarray]] = []
     for k in range(iterations + 1):
@@ -80,7 +87,8 @@ def descend(step: Step, params: Mapping[str, np.ndarray], eta: float, iterations
                 state = anchor.state(k - 1) or state
             blocks = step(used, mask, k)
             blocks.update(current)  # the parameters as this loop's update made them
-            hk = {**h, "eta": penalties.eta_at(eta, h, k)}
+            t = k + first_step  # the step's number in the whole run
+            hk = {**h, "eta": penalties.eta_at(eta, h, t)}
             if penalties.DECAY.name in h:
                 blocks["eta_k"] = np.asarray(hk["eta"])
             if penalised:
@@ -103,7 +111,7 @@ def descend(step: Step, params: Mapping[str, np.ndarray], eta: float, iterations
                 blocks["C_batch"] = np.asarray(in_batch + (cost if penalised else 0.0))
             current = dict(current)
             for name, value in used.items():
-                delta, state[name] = rule.step(value, blocks[grad_of(name)], state[name], hk, k)
+                delta, state[name] = rule.step(value, blocks[grad_of(name)], state[name], hk, t)
                 current[name] = value + delta
                 blocks.update({names.state(kind, name): s for kind, s in state[name].items()})
                 if step_of is not None:
@@ -114,7 +122,7 @@ def descend(step: Step, params: Mapping[str, np.ndarray], eta: float, iterations
                                                          if n in kept})
         if progress:
             progress(k)
-    return Trace(run, descriptions, cost_name=cost_name)
+    return Trace(run, descriptions, cost_name=cost_name, final=current)
 
 
 def train(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarray,
@@ -123,7 +131,9 @@ def train(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarr
           hyper: Mapping[str, float] | None = None, batches: np.ndarray | None = None,
           values: bool = False, anchor: Anchor | None = None,
           inputs: Callable[[int], Mapping[str, np.ndarray]] | None = None,
-          report: Callable[[int], bool] | None = None) -> Trace:
+          report: Callable[[int], bool] | None = None, first_step: int = 0,
+          start_state: Mapping[str, Mapping[str, np.ndarray]] | None = None,
+          running_start: Mapping[str, np.ndarray] | None = None) -> Trace:
     """A net's iterations 0..``iterations``: each one's blocks, then the update (``rule``).
 
     x: (N, pixels) inputs, t: (N, outputs) targets; ``keep`` limits the stored blocks (None:
@@ -132,12 +142,15 @@ def train(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarr
     step k's own per-image inputs (its dropout masks); ``report(k)``: whether iteration k
     reports the whole data's cost and accuracy (None: all do). With batches, an iteration that
     does not computes its batch's images alone: its C_T is left out (nan in the series).
+    ``first_step``, ``start_state``: a run continued from a checkpoint (``descend``), and
+    ``running_start``: batch norm's running averages there.
     """
     x = np.array(x, dtype=float)
     t = np.array(t, dtype=float)
     detail = keep is None
     norms = net.batchnorms()
     running = {k: v for layer in norms for k, v in layer.running_start().items()}
+    running.update({k: np.array(v, dtype=float) for k, v in (running_start or {}).items()})
     if keep is not None:
         keep = {*keep, *running}
 
@@ -153,7 +166,8 @@ def train(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarr
 
     trace = descend(step, params, eta,
                     iterations, describe(net, values), progress, keep, rule=rule, hyper=hyper,
-                    weights=net.weights, batches=batches, anchor=anchor)
+                    weights=net.weights, batches=batches, anchor=anchor,
+                    first_step=first_step, start_state=start_state)
     return validated(trace)
 
 

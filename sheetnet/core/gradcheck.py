@@ -85,11 +85,13 @@ def train(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarr
           hyper: Mapping[str, float] | None = None,
           batches: np.ndarray | None = None, values: bool = False,
           anchor: descent.Anchor | None = None, inputs: object = None,
-          report: object = None) -> Trace:
+          report: object = None, first_step: int = 0, start_state: object = None,
+          running_start: object = None) -> Trace:
     """The net's run, with iteration 0 also carrying the gradient check (a net without
     dropout or batches: ``inputs`` and ``report`` are always None here)."""
     trace = descent.train(net, params, x, t, eta, iterations, progress, keep, rule, hyper,
-                          batches, values, anchor)
+                          batches, values, anchor, first_step=first_step,
+                          start_state=start_state)  # type: ignore[arg-type]
     first = trace.iterations[0]
     if keep is not None:  # the kept blocks may not be enough: recompute iteration 0 whole
         first = net_mod.iteration(net, params, np.asarray(x, dtype=float),

@@ -176,9 +176,11 @@ def train(text: Text, params: Mapping[str, np.ndarray], eta: float, iterations: 
           progress: Progress | None = None, keep: Collection[str] | None = None,
           rule: UpdateRule = GD, hyper: Mapping[str, float] | None = None,
           batches: np.ndarray | None = None, anchor: Anchor | None = None,
-          kind=recurrent.ELMAN) -> Trace:
+          kind=recurrent.ELMAN, first_step: int = 0,
+          start_state: Mapping[str, Mapping[str, np.ndarray]] | None = None) -> Trace:
     """Iterations 0..``iterations`` on the text's windows (``batches``: each step's windows)
-    through the cell ``kind``."""
+    through the cell ``kind``; ``first_step``, ``start_state``: going on from a checkpoint
+    (``descent.descend``)."""
     x, t = text.one_hot()
     detail = keep is None
 
@@ -188,7 +190,8 @@ def train(text: Text, params: Mapping[str, np.ndarray], eta: float, iterations: 
 
     weights = [name for name, shape in shapes(kind, 1, 1).items() if len(shape) == 2]
     return descend(step, params, eta, iterations, descriptions(kind), progress, keep,
-                   rule=rule, hyper=hyper, weights=weights, batches=batches, anchor=anchor)
+                   rule=rule, hyper=hyper, weights=weights, batches=batches, anchor=anchor,
+                   first_step=first_step, start_state=start_state)
 
 
 def sample(p: Mapping[str, np.ndarray], text: Text, start: str, length: int,

@@ -60,6 +60,9 @@ class Run(Generic[M]):
     statistics: bool = True  # a net's workbook has a Statistics sheet (older ones had none)
     every: int | None = None  # training alone: the whole data's cost every k-th iteration
     test: Any = None  # a Dataset of images kept apart, evaluated after training (mnist)
+    start: int = 0  # a window continuing a checkpoint: the run's step its iteration 0 takes
+    state: dict[str, dict[str, np.ndarray]] | None = None  # the rule's state there, per parameter
+    running: dict[str, np.ndarray] | None = None  # batch norm's running averages there
 
     def reports(self, k: int) -> bool:
         """Whether iteration k computes the whole data's cost (the first, every k-th, the
@@ -81,7 +84,8 @@ class Run(Generic[M]):
         if drop is None:
             return {}
         return {layer.mask: ops.draw_mask(layer.rate, (self.n_images, *layer.w.inp.array()),
-                                          self.seed, k, j) for j, layer in enumerate(drop())}
+                                          self.seed, k + self.start, j)
+                for j, layer in enumerate(drop())}
 
     def step_inputs(self, k: int) -> dict[str, np.ndarray]:
         """Step k's inputs beside the data: its dropout masks and the held-out flags."""

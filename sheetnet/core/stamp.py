@@ -16,6 +16,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from sheetnet import notation as names
 from sheetnet.core import health
 from sheetnet.core.run import Run
 from sheetnet.core.trace import Trace
@@ -42,6 +43,8 @@ def inputs(run: Run) -> dict[str, list[float] | str]:
         found["batches"] = run.batches
     if getattr(run, "held", None) is not None:
         found["held"] = run.held
+    for param, kinds in (getattr(run, "state", None) or {}).items():  # a checkpoint's
+        found.update({names.state(kind, param): v for kind, v in kinds.items()})
     drawn = [run.dropout_masks(k) for k in range(run.iterations + 1)]
     for name in drawn[0]:
         found[name] = np.array([step[name] for step in drawn])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -21,6 +21,7 @@ class Trace:
     descriptions: dict[str, str]
     cost_name: str = "C_T"  # the quantity descent lowers (z for plain gradient descent)
     also: tuple[str, ...] = ()  # costs shown beside it (a comparison's other rules' z)
+    final: dict[str, np.ndarray] = field(default_factory=dict)  # parameters after the last update
 
     @property
     def cost(self) -> np.ndarray:

@@ -18,6 +18,7 @@ text without ``=``.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -62,6 +63,16 @@ class UpdateRule:
         """What a kind of state is, for parameter ``param``: the Map's and ``--json``'s text."""
         symbol, what = self.meaning.get(kind, (kind, "its state"))
         return f"{symbol}: {what} ({self.name}'s state for {param})"
+
+    @property
+    def carried(self) -> tuple[str, ...]:
+        """The kinds of state a step reads from the step before (Adam's m and v, not m̂ and
+        v̂): what a run continued from a checkpoint starts from. Read off ``advance_xl``."""
+        old = {kind: f"<{kind}>" for kind in self.state}
+        cells = defaultdict(lambda: "h")
+        text = "".join(self.advance_xl("g", old, dict.fromkeys(self.state, "n"), cells, 0)
+                       .values())
+        return tuple(kind for kind in self.state if old[kind] in text)
 
     def start(self, param: np.ndarray) -> dict[str, np.ndarray]:
         """The state before step 0: zeros (as in torch.optim)."""

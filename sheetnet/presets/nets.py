@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from sheetnet import layers
-from sheetnet.core import budget, descent, gradcheck, statistics
+from sheetnet.core import budget, checkpoint, descent, gradcheck, statistics
 from sheetnet.core import data as data_mod
 from sheetnet.core import net as net_mod
 from sheetnet.core.data import Dataset
@@ -221,7 +221,8 @@ class NetPreset:
         report = run.reports if keep is not None and run.every is not None else None
         trace = self.train(run.model, run.params, run.data.x, run.data.targets, run.eta,
                            run.iterations, progress, keep, run.rule, run.hyper, run.batches,
-                           run.data.values, anchor, inputs, report)
+                           run.data.values, anchor, inputs, report, run.start, run.state,
+                           run.running)
         return statistics.add(run.model, trace) if keep is None else trace
 
     def evaluate(self, run: Run, trace: Trace) -> dict[str, float] | None:
@@ -250,7 +251,9 @@ class NetPreset:
         stop = descent.stop_early(trace, run.patience)
         if stop is None or stop >= run.iterations:
             return run, trace
-        return run.until(stop), replace(trace, iterations=trace.iterations[:stop + 1])
+        after = trace.iterations[stop + 1]  # its parameters: the update the cut run ends on
+        return run.until(stop), replace(trace, iterations=trace.iterations[:stop + 1],
+                                        final={name: after[name] for name in trace.final})
 
     def workbook(self, run: Run) -> WorkbookSpec:
         return stack_layout.workbook(run, self.extras(run))
@@ -280,9 +283,12 @@ class NetPreset:
         hyper.update(model_hypers(net))
         batches = np.ones((iterations + 1, n)) if settings.batched(config) else None
         held = np.zeros(n) if settings.validated(config) else None
-        return Run(self.name, net, ds, net_mod.init_normal(net, 0), 1.0, iterations, rule=rule,
+        params = net_mod.init_normal(net, 0)
+        start = settings.first_iteration(config)
+        state = checkpoint.zeros_like_state(params, rule.carried) if start else None
+        return Run(self.name, net, ds, params, 1.0, iterations, rule=rule,
                    hyper=hyper, batches=batches, held=held,
-                   statistics=settings.with_statistics(config))
+                   statistics=settings.with_statistics(config), start=start, state=state)
 
     def rebuild(self, skeleton: Run, found: Mapping[str, object]) -> Run:
         """The run a workbook's input cells describe (``found``: input place -> values)."""
@@ -305,9 +311,12 @@ class NetPreset:
                  for layer in skeleton.model.dropouts()} or None
         held = (None if skeleton.held is None
                 else np.asarray(found["held", 0], dtype=float).ravel())
+        state = (None if skeleton.state is None
+                 else checkpoint.state_found(skeleton.state, found))
         return Run(self.name, tune_model(skeleton.model, hyper), data, params, hyper.pop("eta"),
                    skeleton.iterations, rule=skeleton.rule, hyper=hyper, batches=batches,
-                   masks=masks, held=held, statistics=skeleton.statistics)
+                   masks=masks, held=held, statistics=skeleton.statistics,
+                   start=skeleton.start, state=state)
 
     def text_inputs(self, skeleton: Run) -> set[str]:
         """Input places that may hold text (class labels) rather than numbers."""
@@ -563,9 +572,9 @@ MNIST = NetPreset(
     summary="two-conv CNN, MNIST digits in 28×28",
     follows="beyond",
     dataset="mnist",
-    eta=0.001,
+    eta=0.003,
     iterations=2500,
-    stack=lambda ds, opts: layers.parse("conv 16 5x5, relu, maxpool 2, conv 32 5x5, relu,"
+    stack=lambda ds, opts: layers.parse("conv 8 5x5, relu, maxpool 2, conv 16 5x5, relu,"
                                         f" maxpool 2, dense {ds.outputs}"),
     shorthands={},
     output_activation="softmax",

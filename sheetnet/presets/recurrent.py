@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sheetnet.core import budget, descent, rnn
+from sheetnet.core import budget, checkpoint, descent, rnn
 from sheetnet.core.data import Dataset
 from sheetnet.core.params import validate_params
 from sheetnet.core.run import Run
@@ -127,7 +127,7 @@ class Recurrent:
               keep: Collection[str] | None = None, anchor: object = None) -> Trace:
         return rnn.train(run.model, run.params, run.eta, run.iterations, progress, keep,
                          run.rule, run.hyper, run.batches, anchor,  # type: ignore[arg-type]
-                         self.cell)
+                         self.cell, run.start, run.state)
 
     def workbook(self, run: Run) -> WorkbookSpec:
         return rnn_layout.workbook(run, self.cell)
@@ -146,8 +146,10 @@ class Recurrent:
         batches = (np.ones((iterations + 1, text.windows)) if settings.batched(config)
                    else None)
         hyper = {h.name: h.default for h in rule.hypers}
+        start = settings.first_iteration(config)
+        state = checkpoint.zeros_like_state(params, rule.carried) if start else None
         return Run(self.name, text, _dataset(text), params, 1.0, iterations, rule=rule,
-                   hyper=hyper, batches=batches, statistics=False)
+                   hyper=hyper, batches=batches, statistics=False, start=start, state=state)
 
     def rebuild(self, skeleton: Run, found: Mapping[str, object]) -> Run:
         chars = [str(c) for c in found["label"]]  # type: ignore[union-attr]
@@ -166,9 +168,11 @@ class Recurrent:
                  for name in skeleton.hyperparameters}
         batches = None if skeleton.batches is None else np.array(
             [np.asarray(found["batch", k]).ravel() for k in range(skeleton.iterations + 1)])
+        state = (None if skeleton.state is None
+                 else checkpoint.state_found(skeleton.state, found))
         return Run(self.name, text, _dataset(text), params, hyper.pop("eta"),
                    skeleton.iterations, rule=skeleton.rule, hyper=hyper, batches=batches,
-                   statistics=False)
+                   statistics=False, start=skeleton.start, state=state)
 
     def table(self, trace: Trace, run: Run) -> tuple[str, list[str], list[list[str]]]:
         """The text's windows at the last iteration: what each reads and what the net

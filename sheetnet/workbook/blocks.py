@@ -9,7 +9,7 @@ gradients (``StepPlan``). ``Rows`` collects a sheet's rows as they are laid out.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from sheetnet import notation as names
@@ -95,7 +95,7 @@ def step_cells(rows: Rows, run: Run, here: Places, k: int, label_col: int) -> No
     if "eta_k" in here:
         place = here["eta_k"]
         rows.text(place.row, label_col, "ηₖ = η·γᵏ", "element")
-        rows.fixed(place, 0, 0, penalties.eta_at_xl(hyper_cells(run), k))
+        rows.fixed(place, 0, 0, penalties.eta_at_xl(hyper_cells(run), k + run.start))
     if "batch" in here:
         batch = here["batch"]
         rows.text(batch.row, batch.col - 1, "in batch →", "pointer")  # just left of the marks
@@ -116,22 +116,49 @@ def parameter_cells(run: Run, name: str, k: int, here: Places, prev: Places | No
     if prev is not None and "eta_k" in prev:
         h_prev["eta"] = prev["eta_k"].ref(absolute=True, sheet=sheet)
     states = {kind: here[names.state(kind, name)] for kind in rule.state}
+    step = k + run.start  # the step's number in the run (a window continues a checkpoint)
+    given = rule.carried if run.state is not None else ()
     for r in range(value.rows):
         for c in range(value.cols):
+            flat = r * value.cols + c
             if prev is None:
-                formula = inputs[name].ref(r * value.cols + c, absolute=True, sheet=sheet)
-                old = {kind: "0" for kind in rule.state}  # the state before step 0
+                formula = inputs[name].ref(flat, absolute=True, sheet=sheet)
+                # the state before the first step: zeros, or a checkpoint's (input cells)
+                old = {kind: inputs[names.state(kind, name)].ref(flat, absolute=True,
+                                                                 sheet=sheet)
+                       if kind in given else "0" for kind in rule.state}
             else:
                 old = {kind: prev[names.state(kind, name)].ref(r, c, sheet=sheet)
                        for kind in rule.state}
                 formula = rule.next_xl(prev[name].ref(r, c, sheet=sheet),
                                        prev[names.total_grad(name)].ref(r, c, sheet=sheet),
-                                       old, h_prev, k - 1)
+                                       old, h_prev, step - 1)
             yield value, r, c, formula
             here_cells = {kind: place.ref(r, c) for kind, place in states.items()}
-            new = rule.advance_xl(total.ref(r, c), old, here_cells, h, k)
+            new = rule.advance_xl(total.ref(r, c), old, here_cells, h, step)
             for kind, place in states.items():
                 yield place, r, c, new[kind]
+
+
+def checkpoint_rows(run: Run, labels: Mapping[str, Sequence[str]], section: str
+                    ) -> tuple[list[tuple[str, list[str], object]], dict[str, str], str, str]:
+    """A window's Inputs rows beyond its parameters: the rule's state the checkpoint holds,
+    each kind for each parameter (``labels``: each parameter's element labels), their
+    descriptions, the section's title (``section`` for a run from its start) and what the
+    parameters' descriptions start with."""
+    if run.state is None:
+        return [], {}, section, "initial "
+    rows, descriptions = [], {}
+    for p, elements in labels.items():
+        for kind in run.rule.carried:
+            name = names.state(kind, p)
+            rows.append((name, [f"{run.rule.symbol(kind)} of {e}" for e in elements],
+                         run.state[p][kind]))
+            descriptions[name] = (f"{run.rule.describe_state(kind, p)} after iteration"
+                                  f" {run.start - 1:,}")
+    title = (f"The checkpoint's parameters and {run.rule.name}'s state, after iteration"
+             f" {run.start - 1:,}")
+    return rows, descriptions, title, "the checkpoint's "
 
 
 def state_places(rule: UpdateRule, name: str, value: Place, first_col: int,

@@ -109,13 +109,16 @@ def net_guide(run, first: dict[str, Place], second: dict[str, Place] | None,
     what = f"the stack {net.arch}, then {net.output.pair.activation} outputs with the"\
            f" {net.output.pair.loss} cost"
     accuracy = " and accuracy" if "accuracy" in first else ""
+    start = getattr(run, "start", 0)  # a window continuing a checkpoint
+    initial = (f"the checkpoint's parameters and {run.rule.name}'s state" if start
+               else "the initial parameters")
     sheets = [("Summary", f"C_T{accuracy} per iteration, with a chart"), *extras,
-              ("Inputs", "the settings, η and the other hyperparameters, the classes and the"
-                         " initial parameters (yellow: edit them)"),
+              ("Inputs", "the settings, η and the other hyperparameters, the classes and"
+                         f" {initial} (yellow: edit them)"),
               ("Data", "every image's pixels and label" + (", each image in its own shape"
                                                           if bands else ", one column per image")),
-              ("Iter 0", "the first iteration: the initial parameters, the forward pass,"
-                         " backpropagation and the gradients"),
+              ("Iter 0", f"the first iteration: {initial.split(' and ')[0]}, the forward"
+                         " pass, backpropagation and the gradients"),
               (f"Iter {last}", "the last iteration"),
               ("Map", "every block: where it is, its shape and what it is")]
     rule = run.rule
@@ -184,8 +187,8 @@ def net_guide(run, first: dict[str, Place], second: dict[str, Place] | None,
         tries.append(link_to(eta, f"Change η ({_cell(eta, image=None)}, the cell named eta)"
                                   " and watch C_T on the Summary sheet change at every"
                                   " iteration.", image=None))
-    tries += ["Change an initial weight on Inputs, or a pixel on Data: every iteration after it"
-              " recomputes.",
+    tries += [f"Change {'a weight or a state' if start else 'an initial weight'} on Inputs, or"
+              " a pixel on Data: every iteration after it recomputes.",
               "Follow one weight down the iterations: its value, its ∂C_T/∂w, the next sheet's"
               " value.", VERIFY]
     title = f"sheetnet · {run.preset}: {n} images, {last} iterations of {what}"
@@ -196,7 +199,11 @@ def net_guide(run, first: dict[str, Place], second: dict[str, Place] | None,
             "Click any number to see its formula; edit a yellow cell and the whole run"
             " recomputes. Blue cells are values the sheet computes; green ones are sums.",
             "The numbers saved in the file are sheetnet's NumPy results; Excel and LibreOffice"
-            " recompute them from the formulas."]),
+            " recompute them from the formulas.",
+            *([f"A window of a longer run: Iter k is the run's iteration {start:,} + k, going on"
+               f" from a checkpoint saved after {start:,} iterations (its parameters and"
+               f" {run.rule.name}'s state are the yellow cells on Inputs); which of the run's"
+               " images it trains on, Inputs says (data)."] if start else [])]),
         sheets_section(sheets),
         ("Reading an iteration sheet", layout),
         ("Reading a formula", reading),

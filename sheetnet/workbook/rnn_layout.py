@@ -24,7 +24,7 @@ from sheetnet.notation import indices, sub
 from sheetnet.pairs import ops
 from sheetnet.pairs.outputs import SOFTMAX_CROSS_ENTROPY as OUTPUT
 from sheetnet.workbook import settings
-from sheetnet.workbook.blocks import parameter_cells, state_places
+from sheetnet.workbook.blocks import checkpoint_rows, parameter_cells, state_places
 from sheetnet.workbook.guide import VERIFY, exercise_guide
 from sheetnet.workbook.layout import (
     Grid,
@@ -172,11 +172,13 @@ def workbook(run: Run, cell) -> WorkbookSpec:
     per_iter = [places_of(g, k, run.rule, batched, cell) for k in range(run.iterations + 1)]
     params = rnn.params_of(cell)
     labels = {name: _param_labels(cell, name, vocab, hidden) for name in params}
+    state_rows, state_descriptions, section, initial = checkpoint_rows(
+        run, labels, "Initial parameters (a unit's weights in a column)")
     inputs_spec, inputs_list = inputs_sheet(
         run, settings.rnn_settings(run, hidden),
-        [(name, labels[name], run.params[name]) for name in params],
-        {name: name for name in params}, section="Initial parameters (a unit's weights in"
-                                                 " a column)")
+        [*((name, labels[name], run.params[name]) for name in params), *state_rows],
+        {**{name: name for name in params}, **state_descriptions}, section=section,
+        initial=initial)
     inputs = {p.name: p for p in inputs_list}
     chars = text.used
     data = {"label": Place("label", DATA, 3, 2, len(chars), kind="input",
@@ -244,8 +246,10 @@ def _iteration_spec(run: Run, g: Geometry, k: int, here: dict[str, Place],
 
     def build() -> Grid:
         grid: Grid = {}
-        put(grid, 1, 1, f"Iteration {k} of {run.iterations} · rnn · time runs left to right",
-            "title")
+        step = (f" · after a checkpoint: iteration {run.start + k:,} of the run's count"
+                if run.start else "")
+        put(grid, 1, 1, f"Iteration {k} of {run.iterations} · {run.preset}{step} · time runs"
+                        " left to right", "title")
         for c, text_ in ((1, "block"), (2, "element"), (3, "value"), (4, "Σ windows")):
             put(grid, 2, c, text_, "header")
         for j, kind in enumerate(run.rule.state):

@@ -46,6 +46,8 @@ def _training(run: Run) -> dict[str, object]:
                               "penalties and schedule": ", ".join(given) or "none"}
     if getattr(run, "held", None) is not None:
         out["validation"] = "yes"  # images held out: their flags are Iter 0's inputs
+    if getattr(run, "start", 0):  # a window continuing a checkpoint: its state is input cells
+        out["first iteration"] = run.start
     return out
 
 
@@ -209,6 +211,12 @@ def with_statistics(s: Settings) -> bool:
 def validated(s: Settings) -> bool:
     """Whether images are held out for validation (written only when they are)."""
     return _choice(s, "validation", "no") == "yes"
+
+
+def first_iteration(s: Settings) -> int:
+    """The run's iteration a window's Iter 0 is (0: a run from its start; written only when
+    the workbook continues a checkpoint, whose rule state is then input cells)."""
+    return int(_choice(s, "first iteration", "0"))
 
 
 def batched(s: Settings) -> bool:

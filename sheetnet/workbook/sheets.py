@@ -60,14 +60,16 @@ def inputs_sheet(run: Run, config: dict[str, object],
                  param_rows: Sequence[tuple[str, Sequence[str], np.ndarray]],
                  descriptions: dict[str, str], *, section: str = "Initial parameters",
                  hypers: bool = True, note: str = NOTE,
-                 hyper_defs: dict[str, Hyper] | None = None) -> tuple[SheetSpec, list[Place]]:
+                 hyper_defs: dict[str, Hyper] | None = None,
+                 initial: str = "initial ") -> tuple[SheetSpec, list[Place]]:
     """The settings (read-only), the hyperparameters (η and the update rule's, each a named
     cell), the classes and the initial parameters.
 
     param_rows: (block name, element labels, initial values) in the order the net lists them;
     ``hypers``: False for a preset that trains nothing (the graph); ``hyper_defs``: what each
     hyperparameter cell is, by name (default: η, the rule's, the penalties', the schedule's
-    and the activation's or loss's own).
+    and the activation's or loss's own); ``initial``: what the parameters' descriptions start
+    with ("the checkpoint's " in a window).
     """
     classes = run.data.classes if run.data is not None else ()
     known = hyper_defs or {h.name: h for h in (ETA, *run.rule.hypers, *penalties.PENALTIES,
@@ -90,7 +92,7 @@ def inputs_sheet(run: Run, config: dict[str, object],
     row = first_param_row
     for name, labels, _ in param_rows:
         places.append(Place(name, INPUTS, row, 3, len(labels), kind="input",
-                            description=("initial " if hypers else "")
+                            description=(initial if hypers else "")
                             + descriptions.get(name, name)))
         row += len(labels)
 

@@ -34,6 +34,7 @@ from sheetnet.workbook.blocks import (
     STEP_DESCRIPTIONS,
     Rows,
     StepPlan,
+    checkpoint_rows,
     hyper_cells,
     parameter_cells,
     penalty_terms,
@@ -453,7 +454,8 @@ class IterationSheet:
         for r in range(x.rows):
             for c in range(x.cols):
                 self.rows.per_image(x, r, c, self.data["x"].ref(r, c, sheet=sheet))
-        _labels(self.rows, t, "t", [(j, f"t{sub(j + 1)}") for j in range(t.rows)])
+        _labels(self.rows, t, "t",
+                self.by_class([(j, f"t{sub(j + 1)}") for j in range(t.rows)]))
         label = self.data["label"].ref(sheet=sheet)
         for j in range(t.rows):
             self.rows.per_image(t, j, 0, label if run.data.values else ops.one_hot_xl(
@@ -473,7 +475,8 @@ class IterationSheet:
                     self.typed(here[block.name], typed[block.name])
             self.put(layer.forward_xl(cells))
         for block in net.output.blocks(run.data.values):
-            self.label(block)
+            _labels(self.rows, here[block.name], block.symbol,
+                    self.by_class(block.labels) if block.name == net.output.a else block.labels)
         self.put(net.output.forward_xl(self.output_cells(), run.n_images))
         penalty = penalty_terms(self.plan, run, here)
         held = "held" in here
@@ -488,6 +491,15 @@ class IterationSheet:
             self.rows.fixed(here["accuracy"], 0, 0, right, "percent")
         if held:
             self.validation()
+
+    def by_class(self, labels: Sequence[tuple[int, str]]) -> list[tuple[int, str]]:
+        """An output's or target's row labels with the class each row stands for (aᴼ₄ is
+        the digit 3), when there is one class a row."""
+        classes = () if self.run.data.values else self.run.data.classes
+        if len(labels) != len(classes):
+            return list(labels)
+        shown = [int(c) if isinstance(c, float) and c.is_integer() else c for c in classes]
+        return [(r, f"{text}: {shown[r]}") for r, text in labels]
 
     def validation(self) -> None:
         """C_T per image trained on, and the held-out images' mean cost and accuracy."""
@@ -552,9 +564,12 @@ def workbook(run: Run, extras: Sequence[Extra] = ()) -> WorkbookSpec:
     per_iter = [iteration_places(net, cols, k, plan, values) for k in range(run.iterations + 1)]
     if values:  # the data and the last prediction side by side
         extras = [lambda inputs, data, it: fit_sheet(run, it[-1][net.output.a], data), *extras]
-    param_rows = [(p.name, p.labels, run.params[p.name]) for p in net.params()]
-    inputs_spec, inputs_list = inputs_sheet(run, settings.net_settings(run), param_rows,
-                                            describe(net, values))
+    state_rows, state_descriptions, section, initial = checkpoint_rows(
+        run, {p.name: p.labels for p in net.params()}, "Initial parameters")
+    inputs_spec, inputs_list = inputs_sheet(
+        run, settings.net_settings(run),
+        [*((p.name, p.labels, run.params[p.name]) for p in net.params()), *state_rows],
+        {**describe(net, values), **state_descriptions}, section=section, initial=initial)
     data_spec, data_list = data_sheet(run, cols.band if cols.bands else 0)
     inputs = {p.name: p for p in inputs_list}
     data = {p.name: p for p in data_list}
@@ -632,7 +647,10 @@ def _iteration_spec(run: Run, cols: Columns, k: int, here: Places,
     width = cols.band - 1 if cols.bands else 1
 
     def build() -> Grid:
-        g: Grid = {1: {1: Styled(f"Iteration {k} of {run.iterations} · {run.preset}", "title")},
+        step = (f" · after a checkpoint: iteration {run.start + k:,} of the run's count"
+                if run.start else "")
+        g: Grid = {1: {1: Styled(f"Iteration {k} of {run.iterations} · {run.preset}{step}",
+                                 "title")},
                    2: {1: Styled("block", "header"), 2: Styled("element", "header"),
                        cols.value: Styled("value", "header"),
                        cols.total: Styled("Σ images", "header")}}

@@ -1,0 +1,240 @@
+"""Runs that continue a checkpoint: ``train --from`` (the same run, on from its last step) and
+``export --from`` (a window: a few iterations on a few images, laid out as cells).
+
+A checkpoint keeps the options its run was made from; the run is rebuilt from them (the same
+data, net, rule and batch order), then starts from the checkpoint's parameters, rule state and
+step count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields, replace
+from pathlib import Path
+
+import numpy as np
+
+from sheetnet.core import checkpoint as ck_mod
+from sheetnet.core.checkpoint import Checkpoint
+from sheetnet.core.data import Dataset
+from sheetnet.core.params import validate_params
+from sheetnet.core.run import Run
+from sheetnet.core.trace import Trace
+from sheetnet.errors import SheetnetError
+from sheetnet.presets import get, stepping
+from sheetnet.presets.nets import NetPreset
+from sheetnet.presets.options import Options
+from sheetnet.presets.recurrent import Recurrent
+
+PATHS = ("init", "data", "text")  # the options that name files
+
+
+def supported(preset: object) -> NetPreset | Recurrent:
+    """The preset, if its runs can be checkpointed (every net that trains)."""
+    if not isinstance(preset, (NetPreset, Recurrent)):
+        name = getattr(preset, "name", preset)
+        raise SheetnetError(f"--checkpoint and --from are for the nets that train (not the"
+                            f" exercises): --net {name} has no parameters to save")
+    return preset
+
+
+def save(preset: object, opts: Options, run: Run, trace: Trace, path: Path,
+         force: bool = False) -> Checkpoint:
+    """Write the checkpoint after ``trace``'s last update (the run made from ``opts``)."""
+    supported(preset)
+    if isinstance(opts.data, Dataset):
+        raise SheetnetError("a checkpoint keeps the options its run was made from, and data"
+                            " given from Python is not one; save the data as a CSV and give"
+                            " its path")
+    norms = run.model.batchnorms() if isinstance(preset, NetPreset) else ()
+    running = tuple(s for layer in norms for s in layer.statistics[2:])
+    # the parameters are in the checkpoint: how they started is not needed to go on
+    given = {k: v for k, v in opts.given().items() if k not in ("init", "init_scheme")}
+    given["iterations"] = run.start + run.iterations
+    # what the preset chose too, so that a later version's defaults cannot change the run
+    given.update(optimizer=run.rule.name, eta=run.eta, seed=run.seed,
+                 **{h.name: run.hyper[h.name] for h in run.rule.hypers})
+    if run.batches is not None:
+        given["batch_size"] = run.batch_size
+    ck = ck_mod.of(run.preset, given, run.start, trace, run.rule.name, run.rule.carried,
+                   running)
+    ck_mod.save(ck, path, force)
+    return ck
+
+
+def options_of(ck: Checkpoint) -> Options:
+    """The options the checkpoint's run was made from."""
+    own = {f.name for f in fields(Options)}
+    given = {k: v for k, v in ck.options.items() if k in own}
+    hyper = {k: float(v) for k, v in ck.options.items() if k not in own}  # type: ignore[arg-type]
+    for name in PATHS:
+        if name in given:
+            given[name] = Path(str(given[name]))
+    opts = Options(**given, hyper=hyper)  # type: ignore[arg-type]
+    if opts.data is not None and not Path(opts.data).is_file():
+        raise SheetnetError(f"the checkpoint's run read --data {opts.data}, which is not there"
+                            " now; run from the folder it was trained in")
+    return replace(opts, init=None, init_scheme=None)
+
+
+def _started(preset: NetPreset | Recurrent, ck: Checkpoint, opts: Options,
+             iterations: int | None,
+             workbook: bool) -> Run:
+    """The checkpoint's run rebuilt for ``iterations`` more, from its parameters and state."""
+    if ck.net != preset.name:
+        raise SheetnetError(f"the checkpoint is of --net {ck.net}, not --net {preset.name};"
+                            f" give --net {ck.net} (or leave --net out)")
+    run = preset.run(replace(opts, iterations=iterations), workbook=workbook, detail=workbook)
+    params = validate_params({k: v.shape for k, v in run.params.items()},
+                             {k: v.tolist() for k, v in ck.params.items()}, "the checkpoint")
+    state = {}
+    for name, value in params.items():
+        kinds = ck.state.get(name, {})
+        missing = [k for k in run.rule.carried if k not in kinds]
+        if missing or any(np.shape(v) != value.shape for v in kinds.values()):
+            raise SheetnetError(f"the checkpoint's {run.rule.name} state for {name} is"
+                                " missing or misshapen; write the checkpoint again")
+        state[name] = {k: kinds[k] for k in run.rule.carried}
+    return replace(run, params=params, state=state, start=ck.step,
+                   running=dict(ck.running) or None,
+                   origin={**run.origin, "init": f"{ck.describe()} (checkpoint)"})
+
+
+def continued(preset: object, ck: Checkpoint, iterations: int | None) -> Run:
+    """``train --from``: the same run on from step ``ck.step`` for ``iterations`` (default:
+    the net's), its batches those the whole run would have used."""
+    preset = supported(preset)
+    opts = options_of(ck)
+    run = _started(preset, ck, opts, iterations, workbook=False)
+    return _batched_on(run, opts, ck.step)
+
+
+def _batched_on(run: Run, opts: Options, step: int) -> Run:
+    """The run with the batches the whole run takes from ``step`` on."""
+    if run.batches is None:
+        return run
+    whole = stepping.batches(replace(opts, batch_size=run.batch_size), run.batches.shape[1],
+                             step + run.iterations, run.held)
+    return replace(run, batches=whole[step:])  # type: ignore[index]
+
+
+def window(preset: object, ck: Checkpoint, iterations: int | None, images: int | None,
+           pick: str | None) -> Run:
+    """``export --from``: ``iterations`` iterations (default 2) on ``images`` images, from the
+    checkpoint: the images of the run's next batches (or the rows ``pick`` names), every one
+    in each step's batch."""
+    preset = supported(preset)
+    if isinstance(preset, Recurrent):
+        return _text_window(preset, ck, iterations, images, pick)
+    if ck.running:
+        raise SheetnetError(f"a window of a net with batch norm ({', '.join(ck.running)}) is"
+                            " not written"
+                            " yet: its running averages would need input cells; train --from"
+                            " continues such a run")
+    opts = options_of(ck)
+    k = 2 if iterations is None else iterations
+    if k < 1:
+        raise SheetnetError(f"--iterations {k} must be at least 1, e.g. --iterations 2")
+    base = continued(preset, ck, 1)
+    rows = _chosen(base, images, pick)
+    data = base.data.subset(rows)
+    shown = ", ".join(str(r) for r in rows[:12]) + (" …" if len(rows) > 12 else "")
+    batches = ("" if base.batches is None
+               else f"; the run's steps took batches of {base.batch_size}")
+    origin = {**base.origin, "data": f"{len(rows)} images of {base.origin['data']}: rows"
+                                     f" {shown}{batches}"}
+    run = replace(base, data=data, iterations=k, batches=None, held=None, patience=None,
+                  test=None, every=None, masks=None, origin=origin, statistics=True)
+    _check_window(preset, run, opts)
+    return run
+
+
+def _text_window(preset: Recurrent, ck: Checkpoint, iterations: int | None,
+                 images: int | None, pick: str | None) -> Run:
+    """A recurrent net's window: the run itself going on, every window of its text (a
+    workbook holds the whole text), its own batches."""
+    if images is not None or pick is not None:
+        raise SheetnetError(f"--{'images' if images is not None else 'pick'} chooses images;"
+                            f" a window of --net {preset.name} trains on its whole text, as"
+                            " the run does")
+    opts = options_of(ck)
+    run = _started(preset, ck, opts, 2 if iterations is None else iterations, workbook=True)
+    return _batched_on(run, opts, ck.step)
+
+
+def _chosen(run: Run, images: int | None, pick: str | None) -> np.ndarray:
+    """The rows of the run's data the window trains on."""
+    n = run.n_images
+    if pick is not None:
+        if images is not None:
+            raise SheetnetError("give --images N (the next batch's first N) or --pick ROWS"
+                                " (those rows), not both")
+        try:
+            rows = np.array([int(v) for v in pick.replace(" ", "").split(",")])
+        except ValueError:
+            raise SheetnetError(f"--pick {pick!r} is not a list of row numbers; write it like"
+                                " --pick 0,17,42") from None
+        bad = [int(r) for r in rows if not 0 <= r < n]
+        if bad:
+            raise SheetnetError(f"--pick {bad[0]} is not a row of the {n:,} images trained on;"
+                                f" use 0 to {n - 1:,}")
+        if len(set(rows.tolist())) < len(rows):
+            raise SheetnetError(f"--pick {pick}: a row is given twice; give each once")
+        return rows
+    want = 8 if images is None else images
+    trained = np.ones(n, bool) if run.held is None else run.held == 0
+    if not 1 <= want <= int(trained.sum()):
+        raise SheetnetError(f"--images {want} must be 1 to {int(trained.sum()):,} (the images"
+                            " trained on)")
+    if run.batches is None:
+        return np.flatnonzero(trained)[:want]
+    # the next batch's images, then the batch after it's …, in data order within a batch
+    order = [r for batch in run.batches for r in np.flatnonzero(batch)]
+    return np.array(list(dict.fromkeys(order))[:want]) if len(order) >= want else \
+        np.flatnonzero(trained)[:want]
+
+
+def _check_window(preset: NetPreset, run: Run, opts: Options) -> None:
+    """Refuse a window beyond the budget or Excel's grid, saying what would fit."""
+    net, n, k = run.model, run.n_images, run.iterations
+
+    def fits(images: int, iterations: int) -> bool:
+        try:
+            preset.check_size(net, images, iterations, run.rule, workbook=True, detail=True)
+        except SheetnetError:
+            return False
+        return True
+
+    if fits(n, k):
+        return
+    most_images = _largest(lambda i: fits(i, k), n)
+    most_iterations = _largest(lambda j: fits(n, j), k)
+    options = [f"--images {most_images}" for _ in [0] if most_images]
+    options += [f"--iterations {most_iterations}" for _ in [0] if most_iterations]
+    fix = (f"what fits: {' or '.join(options)}" if options
+           else "even one image over one iteration does not fit")
+    raise SheetnetError(f"a window of {n:,} images over {k:,} iterations is beyond a workbook's"
+                        f" limits (Excel's grid, sheets and formula cells, or memory); {fix}")
+
+
+def _largest(ok, upper: int) -> int:
+    """The largest v in 1..upper with ok(v) (0 if none), for ok that holds up to a point."""
+    lo, hi = 0, upper
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if ok(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def load(net: str | None, source: Path, opts: Options) -> tuple[NetPreset, Checkpoint]:
+    """``--from``'s preset and checkpoint; the run's options are the checkpoint's (``opts`` may
+    give only --iterations)."""
+    extra = [name for name in opts.given() if name != "iterations"]
+    if extra:
+        raise SheetnetError(f"--{extra[0].replace('_', '-')} cannot be given with --from: the"
+                            " checkpoint's run keeps its own options (give --iterations, and"
+                            " for a window --images or --pick)")
+    ck = ck_mod.load(source)
+    return supported(get(net or ck.net)), ck

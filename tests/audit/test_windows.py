@@ -1,0 +1,97 @@
+"""Windows of a run (issue 21): a checkpoint's parameters and optimizer state as input cells,
+a few iterations on a few images, recalculated by the engines. What the cells compute is
+compared with the run itself going on (an independent path: the whole data with a batch mask,
+not the window's few images), beside verify's own rebuild from the file."""
+
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from sheetnet import notation as names
+from sheetnet import presets
+from sheetnet.audit.verify import _numbers, verify
+from sheetnet.cli import app
+from sheetnet.core import checkpoint
+from sheetnet.presets import resume
+from tests.conftest import export, recalculated
+
+runner = CliRunner()
+
+
+def _checkpoint(tmp_path, *args: str):
+    path = tmp_path / "ck.npz"
+    result = runner.invoke(app, ["train", *args, "--checkpoint", str(path)])
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def test_a_window_computes_in_its_cells_the_steps_the_run_takes(tmp_path):
+    ck_path = _checkpoint(tmp_path, "--net", "cnn", "--optimizer", "adam", "--eta", "0.01",
+                          "--batch-size", "8", "--eta-decay", "0.98", "--iterations", "9")
+    out = export(tmp_path, "w.xlsx", "--from", str(ck_path), "--images", "8", "--iterations",
+                 "2")
+    report = verify(out)
+    assert report.ok, report.first_differences()
+    preset = presets.get("cnn")
+    ck = checkpoint.load(ck_path)
+    window = resume.window(preset, ck, 2, 8, None)
+    ahead = preset.trace(resume.continued(preset, ck, 1))  # the run, on the whole data
+    at = {(p.name, p.iteration): p for p in preset.workbook(window).places}
+    values = recalculated(out, tmp_path)
+
+    def cells(name, k):
+        place = at[name, k]
+        return _numbers(values[place.sheet], place).reshape(ahead.iterations[k][name].shape)
+
+    for p in ("F", "bF", "WO", "bO"):
+        for k in (0, 1):  # the checkpoint's, then after the run's step 10 (Adam's t = 11)
+            assert abs(cells(p, k) - ahead.iterations[k][p]).max() < 1e-12, (p, k)
+        assert abs(cells(names.state("m", p), 0) - ahead.iterations[0][names.state("m", p)]
+                   ).max() < 1e-13
+    wb = openpyxl.load_workbook(out, read_only=True)
+    assert "iteration 10 of the run's count" in wb["Iter 0"]["A1"].value
+    settings = {row[0]: row[2] for row in wb["Inputs"].iter_rows(min_row=4, max_row=24,
+                                                                  values_only=True)}
+    assert settings["first iteration"] == 10
+
+
+def test_an_edited_state_cell_recomputes_and_verify_names_it(tmp_path):
+    ck_path = _checkpoint(tmp_path, "--net", "mlp", "--optimizer", "momentum", "--iterations",
+                          "5")
+    out = export(tmp_path, "w.xlsx", "--from", str(ck_path), "--pick", "0,9,33,50")
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Inputs"]
+    row = next(r for r in range(1, 200) if ws.cell(r, 1).value == "v_W2")
+    ws.cell(row, 3).value = float(ws.cell(row, 3).value) + 0.5
+    edited = tmp_path / "edited.xlsx"
+    wb.save(edited)
+    report = verify(edited)
+    assert report.ok, report.first_differences()
+    assert "v_W2" in report.changed
+    assert report.blocks["W2"].cells > 0
+
+
+@pytest.mark.slow
+def test_the_mnist_window_verifies_in_every_engine(all_engines, tmp_path):
+    """Issue 21's done-when: 200 iterations of --net mnist, then a window of 8 digits and 2
+    iterations from its checkpoint, checked in IronCalc, LibreOffice and Gnumeric."""
+    ck_path = _checkpoint(tmp_path, "--net", "mnist", "--iterations", "200", "--every", "200")
+    out = export(tmp_path, "window.xlsx", "--net", "mnist", "--from", str(ck_path),
+                 "--images", "8", "--iterations", "2")
+    report = verify(out, ["all"])
+    assert report.ok, report.first_differences()
+    assert report.cells > 800_000 and {"m_F2", "v_WO"} <= set(report.blocks)
+
+
+def test_a_recurrent_window_goes_on_with_the_whole_text_and_verifies(tmp_path):
+    ck_path = _checkpoint(tmp_path, "--net", "rnn", "--optimizer", "rmsprop", "--batch-size",
+                          "6", "--iterations", "4")
+    out = export(tmp_path, "w.xlsx", "--from", str(ck_path), "--iterations", "1")
+    report = verify(out)
+    assert report.ok, report.first_differences()
+    assert "s_Wxh" in report.blocks
+    wb = openpyxl.load_workbook(out, read_only=True)
+    assert "iteration 5 of the run's count" in wb["Iter 0"]["A1"].value
+    result = runner.invoke(app, ["export", "--from", str(ck_path), "--images", "3", "--out",
+                                 str(tmp_path / "x.xlsx")])
+    assert result.exit_code == 2 and "trains on its whole text" in result.output

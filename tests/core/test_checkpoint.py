@@ -1,0 +1,185 @@
+"""Checkpoints (issue 21): a run saved after its last update goes on as if it had never stopped,
+and a window of it (a few images, a few iterations) takes the same steps the run would."""
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from sheetnet import notation as names
+from sheetnet import presets
+from sheetnet.cli import app
+from sheetnet.core import checkpoint
+from sheetnet.errors import SheetnetError
+from sheetnet.presets import resume
+from sheetnet.presets.options import Options
+from tests.conftest import refused
+
+runner = CliRunner()
+
+# nets and options whose state carries across a checkpoint in every way it can: the rule's
+# state and its step count (Adam's bias correction, a decaying η), the batch order, dropout's
+# masks, batch norm's running averages, images held out
+RUNS = {
+    "cnn adam": ("cnn", dict(optimizer="adam", batch_size=8, eta=0.01)),
+    "mlp momentum, decay, dropout": ("mlp", dict(optimizer="momentum", batch_size=16,
+                                                 eta_decay=0.95, layers="12,6,2",
+                                                 dropout=0.3)),
+    "mlp batch norm, rmsprop, validation": ("mlp", dict(optimizer="rmsprop", batch_size=8,
+                                                        batch_norm=True, layers="12,5,2",
+                                                        validation=0.2, eta=0.01)),
+    "xor gd": ("xor", dict()),
+    "rnn adam": ("rnn", dict(optimizer="adam", batch_size=5)),
+    "lstm adagrad": ("lstm", dict(optimizer="adagrad", hidden=4)),
+}
+
+
+def _trained(net: str, iterations: int, **options):
+    preset = presets.get(net)
+    opts = Options(iterations=iterations, **options)
+    run = preset.run(opts)
+    return preset, opts, run, preset.trace(run)
+
+
+@pytest.mark.parametrize("case", list(RUNS))
+def test_a_run_goes_on_from_its_checkpoint_as_if_it_never_stopped(case, tmp_path):
+    net, options = RUNS[case]
+    preset, opts, run, first = _trained(net, 11, **options)
+    path = tmp_path / "ck.npz"
+    resume.save(preset, opts, run, first, path)
+    ck = checkpoint.load(path)
+    assert ck.step == 12 and ck.net == net and ck.optimizer == run.rule.name
+    on = resume.continued(preset, ck, 7)
+    assert on.start == 12 and on.iterations == 7
+    rest = preset.trace(on)
+    _, _, _, whole = _trained(net, 19, **options)
+    for k, blocks in enumerate(rest.iterations):  # iteration k here is the run's 12 + k
+        for name in (*run.params, "C_T"):
+            np.testing.assert_array_equal(blocks[name], whole.iterations[12 + k][name])
+    for name in run.params:
+        np.testing.assert_array_equal(rest.final[name], whole.final[name])
+
+
+def test_the_checkpoint_holds_the_parameters_after_the_last_update(tmp_path):
+    preset, opts, run, trace = _trained("cnn", 3, optimizer="adam", eta=0.05)
+    resume.save(preset, opts, run, trace, tmp_path / "ck.npz")
+    ck = checkpoint.load(tmp_path / "ck.npz")
+    last = trace.iterations[-1]
+    h = run.hyper
+    for p in run.params:  # p' = p − η·m̂/(√v̂ + ε), stated here from the definition
+        m, v = last[names.state("m", p)], last[names.state("v", p)]
+        m_hat, v_hat = m / (1 - h["beta1"] ** 4), v / (1 - h["beta2"] ** 4)
+        np.testing.assert_allclose(ck.params[p], last[p] - 0.05 * m_hat / (np.sqrt(v_hat)
+                                                                           + h["epsilon"]),
+                                   rtol=1e-13, atol=1e-15)
+        assert set(ck.state[p]) == {"m", "v"}  # m̂ and v̂ follow from them
+        np.testing.assert_array_equal(ck.state[p]["m"], m)
+    assert ck.options["optimizer"] == "adam" and ck.options["iterations"] == 3
+
+
+def test_a_window_on_the_next_batch_takes_the_runs_own_steps(tmp_path):
+    preset, opts, run, trace = _trained("cnn", 5, optimizer="adam", batch_size=8, eta=0.01)
+    resume.save(preset, opts, run, trace, tmp_path / "ck.npz")
+    ck = checkpoint.load(tmp_path / "ck.npz")
+    on = resume.continued(preset, ck, 1)
+    ahead = preset.trace(on)
+    window = resume.window(preset, ck, 1, 8, None)
+    assert window.n_images == 8 and window.start == 6 and window.batches is None
+    np.testing.assert_array_equal(window.data.x, on.data.x[on.batches[0] == 1])
+    seen = preset.trace(window)
+    for name in run.params:  # the same step on the same images, from the same state
+        np.testing.assert_array_equal(seen.iterations[0][name], ck.params[name])
+        np.testing.assert_allclose(seen.iterations[1][name], ahead.iterations[1][name],
+                                   rtol=1e-12, atol=1e-15)
+    picked = resume.window(preset, ck, 2, None, "5, 0, 40")
+    np.testing.assert_array_equal(picked.data.x, on.data.x[[5, 0, 40]])
+    assert picked.data.classes == on.data.classes and picked.iterations == 2
+
+
+def test_train_from_a_checkpoint_on_the_command_line(tmp_path):
+    ck, a, b, whole = (tmp_path / n for n in ("ck.npz", "a.json", "b.json", "c.json"))
+    common = ["--net", "cnn", "--optimizer", "adam", "--batch-size", "8", "--every", "1"]
+    assert runner.invoke(app, ["train", *common, "--iterations", "6", "--checkpoint", str(ck),
+                               "--json", str(a)]).exit_code == 0
+    result = runner.invoke(app, ["train", "--from", str(ck), "--iterations", "4", "--every",
+                                 "1", "--json", str(b)])
+    assert result.exit_code == 0, result.output
+    assert "after iteration 6 (7 updates, adam)" in result.output
+    assert "│        11 │" in result.output  # the run's own iteration numbers
+    assert runner.invoke(app, ["train", *common, "--iterations", "11", "--json",
+                               str(whole)]).exit_code == 0
+    first, then, straight = (json.loads(p.read_text()) for p in (a, b, whole))
+    assert then["first_iteration"] == 7
+    assert first["cost"] + then["cost"] == straight["cost"]
+
+
+def test_window_and_checkpoint_errors(tmp_path):
+    ck = tmp_path / "ck.npz"
+    assert runner.invoke(app, ["train", "--net", "cnn", "--iterations", "2", "--checkpoint",
+                               str(ck)]).exit_code == 0
+    out = str(tmp_path / "w.xlsx")
+    refused(["export", "--from", ck, "--eta", "0.5", "--out", out],
+            "--eta cannot be given with --from", tmp_path)
+    refused(["export", "--from", ck, "--iterations", "0", "--out", out],
+            "--iterations 0 must be at least 1", tmp_path)
+    refused(["export", "--images", "4", "--out", out], "goes with --from", tmp_path)
+    refused(["export", "--from", tmp_path / "none.npz", "--out", out], "no such file",
+            tmp_path)
+    (tmp_path / "bad.npz").write_bytes(b"not a zip")
+    refused(["export", "--from", tmp_path / "bad.npz", "--out", out], "not a checkpoint",
+            tmp_path)
+    refused(["export", "--from", ck, "--pick", "3,99", "--out", out], "--pick 99 is not a row",
+            tmp_path)
+    refused(["export", "--from", ck, "--pick", "3,3", "--out", out], "given twice", tmp_path)
+    refused(["export", "--from", ck, "--images", "2", "--pick", "3", "--out", out], "not both",
+            tmp_path)
+    refused(["export", "--from", ck, "--net", "mlp", "--out", out], "of --net cnn", tmp_path)
+    refused(["train", "--net", "gd", "--checkpoint", tmp_path / "r.npz"],
+            "--net gd has no parameters to save", tmp_path)
+    refused(["train", "--net", "cnn", "--checkpoint", ck], "exists", tmp_path)
+    refused(["export", "--from", ck, "--images", "200", "--out", out], "must be 1 to 96",
+            tmp_path)
+
+
+def test_a_window_of_a_net_with_batch_norm_is_refused_and_says_why(tmp_path):
+    preset, opts, run, trace = _trained("mlp", 2, batch_norm=True, layers="12,4,2")
+    resume.save(preset, opts, run, trace, tmp_path / "ck.npz")
+    ck = checkpoint.load(tmp_path / "ck.npz")
+    assert set(ck.running) == {"rmean2", "rvar2"}
+    with pytest.raises(SheetnetError, match="batch norm.*train --from"):
+        resume.window(preset, ck, 1, 4, None)
+
+
+def test_a_window_too_big_says_what_fits(tmp_path):
+    preset = presets.get("mnist")
+    opts = Options(iterations=1, batch_size=4)
+    run = preset.run(opts)
+    trace = preset.trace(run, keep=["C_batch"])  # the last iteration is kept whole
+    resume.save(preset, opts, run, trace, tmp_path / "ck.npz")
+    ck = checkpoint.load(tmp_path / "ck.npz")
+    with pytest.raises(SheetnetError, match=r"window of 400 images over 2 iterations is beyond"
+                                            r".*; what fits: --images \d+$") as e:
+        resume.window(preset, ck, 2, 400, None)
+    fits = int(str(e.value).split("--images ")[1])
+    assert resume.window(preset, ck, 2, fits, None).n_images == fits  # what it says fits, fits
+    with pytest.raises(SheetnetError,
+                       match=r"4 images over 900 iterations.*; what fits: --iterations \d+$"):
+        resume.window(preset, ck, 900, 4, None)
+
+
+def test_the_python_api_saves_goes_on_and_writes_a_window(tmp_path):
+    import sheetnet
+
+    first = sheetnet.train("cnn", iterations=4, optimizer="adam", batch_size=12)
+    path = first.save(tmp_path / "ck.npz")
+    on = sheetnet.train(from_checkpoint=path, iterations=3)
+    whole = sheetnet.train("cnn", iterations=8, optimizer="adam", batch_size=12)
+    np.testing.assert_array_equal(np.concatenate([first.cost, on.cost]), whole.cost)
+    assert on.run.start == 5
+    out = sheetnet.window(path, tmp_path / "w.xlsx", pick=[3, 1], iterations=1)
+    assert sheetnet.verify(out).ok
+    with pytest.raises(SheetnetError, match="--eta cannot be given with --from"):
+        sheetnet.train(from_checkpoint=path, eta=0.1)
+    with pytest.raises(SheetnetError, match="exists"):
+        first.save(path)
