@@ -268,22 +268,21 @@ def options(net: str | None = None, **given: object) -> Options:
     return Options(**plain, hyper=hyper)  # type: ignore[arg-type]
 
 
-def train(net: str | None = None, *, progress: Callable[[int], None] | None = None,
+def train(net: str = "mlp", *, progress: Callable[[int], None] | None = None,
           from_checkpoint: str | Path | None = None, **given: object) -> Training:
-    """Train a preset (``sheetnet nets`` lists them; default mlp) with the CLI's options;
-    every block of every iteration is kept (``progress(k)`` is called after iteration k).
-    ``from_checkpoint``: go on from a checkpoint (``Training.save``) with its own options, for
-    ``iterations=`` more."""
+    """Train a preset (``sheetnet nets`` lists them) with the CLI's options; every block of
+    every iteration is kept (``progress(k)`` is called after iteration k).
+    ``from_checkpoint``: go on from a checkpoint (``Training.save``) with its own net and
+    options, for ``iterations=`` more."""
     if from_checkpoint is not None:
-        preset, ck = resume.load(net, _path("from_checkpoint", from_checkpoint),
-                                 options(**given))
+        preset, ck = resume.load(None if net == "mlp" else net,
+                                 _path("from_checkpoint", from_checkpoint), options(**given))
         run = resume.continued(preset, ck, _whole("iterations", given["iterations"])
                                if given.get("iterations") is not None else None)
         trace = preset.trace(run, progress)
         if hasattr(preset, "stopped"):
             run, trace = preset.stopped(run, trace)
         return Training(preset.name, run, trace, resume.options_of(ck))
-    net = net or "mlp"
     preset = presets.get(net)
     opts = options(net, **given)
     run = preset.run(opts, detail=True)

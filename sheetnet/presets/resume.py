@@ -26,6 +26,8 @@ from sheetnet.presets.options import Options
 from sheetnet.presets.recurrent import Recurrent
 
 PATHS = ("init", "data", "text")  # the options that name files
+DAMAGED = ("the checkpoint's options are not options sheetnet writes (damaged or edited); write"
+           " the checkpoint again with train --checkpoint")
 
 
 def supported(preset: object) -> NetPreset | Recurrent:
@@ -49,6 +51,9 @@ def save(preset: object, opts: Options, run: Run, trace: Trace, path: Path,
     running = tuple(s for layer in norms for s in layer.statistics[2:])
     # the parameters are in the checkpoint: how they started is not needed to go on
     given = {k: v for k, v in opts.given().items() if k not in ("init", "init_scheme")}
+    for name in PATHS[1:]:  # found again from another folder
+        if isinstance(getattr(opts, name), Path):
+            given[name] = str(Path(getattr(opts, name)).resolve())
     given["iterations"] = run.start + run.iterations
     # what the preset chose too, so that a later version's defaults cannot change the run
     given.update(optimizer=run.rule.name, eta=run.eta, seed=run.seed,
@@ -65,7 +70,10 @@ def options_of(ck: Checkpoint) -> Options:
     """The options the checkpoint's run was made from."""
     own = {f.name for f in fields(Options)}
     given = {k: v for k, v in ck.options.items() if k in own}
-    hyper = {k: float(v) for k, v in ck.options.items() if k not in own}  # type: ignore[arg-type]
+    try:
+        hyper = {k: float(v) for k, v in ck.options.items() if k not in own}  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise SheetnetError(DAMAGED) from None
     for name in PATHS:
         if name in given:
             given[name] = Path(str(given[name]))
@@ -83,7 +91,11 @@ def _started(preset: NetPreset | Recurrent, ck: Checkpoint, opts: Options,
     if ck.net != preset.name:
         raise SheetnetError(f"the checkpoint is of --net {ck.net}, not --net {preset.name};"
                             f" give --net {ck.net} (or leave --net out)")
-    run = preset.run(replace(opts, iterations=iterations), workbook=workbook, detail=workbook)
+    try:
+        run = preset.run(replace(opts, iterations=iterations), workbook=workbook,
+                         detail=workbook)
+    except (TypeError, ValueError, AttributeError):  # options of the wrong kinds
+        raise SheetnetError(DAMAGED) from None
     params = validate_params({k: v.shape for k, v in run.params.items()},
                              {k: v.tolist() for k, v in ck.params.items()}, "the checkpoint")
     state = {}

@@ -129,6 +129,12 @@ def test_window_and_checkpoint_errors(tmp_path):
     (tmp_path / "bad.npz").write_bytes(b"not a zip")
     refused(["export", "--from", tmp_path / "bad.npz", "--out", out], "not a checkpoint",
             tmp_path)
+    with np.load(ck) as f:
+        arrays = {k: f[k] for k in f.files}
+    arrays["options"] = np.array(json.dumps({"batch_size": "eight"}))
+    np.savez(tmp_path / "edited.npz", **arrays)
+    refused(["train", "--from", tmp_path / "edited.npz"], "options are not options sheetnet"
+            " writes", tmp_path)
     refused(["export", "--from", ck, "--pick", "3,99", "--out", out], "--pick 99 is not a row",
             tmp_path)
     refused(["export", "--from", ck, "--pick", "3,3", "--out", out], "given twice", tmp_path)
