@@ -191,7 +191,8 @@ def net_guide(run, first: dict[str, Place], second: dict[str, Place] | None,
               " a pixel on Data: every iteration after it recomputes.",
               "Follow one weight down the iterations: its value, its ∂C_T/∂w, the next sheet's"
               " value.", VERIFY]
-    title = f"sheetnet · {run.preset}: {n} images, {last} iterations of {what}"
+    title = (f"sheetnet · {run.preset}: {n} images, {last} iteration{'s' * (last != 1)} of"
+             f" {what}")
     return guide_sheet(title, [
         ("What this is", [
             "Every number of a training run, each a formula computed from the cells it names,"
@@ -201,7 +202,7 @@ def net_guide(run, first: dict[str, Place], second: dict[str, Place] | None,
             "The numbers saved in the file are sheetnet's NumPy results; Excel and LibreOffice"
             " recompute them from the formulas.",
             *([f"A window of a longer run: Iter k is the run's iteration {start:,} + k, going on"
-               f" from a checkpoint saved after {start:,} iterations (its parameters and"
+               f" from a checkpoint saved after iteration {start - 1:,} (its parameters and"
                f" {run.rule.name}'s state are the yellow cells on Inputs); which of the run's"
                " images it trains on, Inputs says (data)."] if start else [])]),
         sheets_section(sheets),
