@@ -45,6 +45,7 @@ def inputs(run: Run) -> dict[str, list[float] | str]:
         found["held"] = run.held
     for param, kinds in (getattr(run, "state", None) or {}).items():  # a checkpoint's
         found.update({names.state(kind, param): v for kind, v in kinds.items()})
+    found.update(getattr(run, "running", None) or {})
     drawn = [run.dropout_masks(k) for k in range(run.iterations + 1)]
     for name in drawn[0]:
         found[name] = np.array([step[name] for step in drawn])

@@ -286,9 +286,12 @@ class NetPreset:
         params = net_mod.init_normal(net, 0)
         start = settings.first_iteration(config)
         state = checkpoint.zeros_like_state(params, rule.carried) if start else None
+        running = {name: v for layer in net.batchnorms()
+                   for name, v in layer.running_start().items()} if start else {}
         return Run(self.name, net, ds, params, 1.0, iterations, rule=rule,
                    hyper=hyper, batches=batches, held=held,
-                   statistics=settings.with_statistics(config), start=start, state=state)
+                   statistics=settings.with_statistics(config), start=start, state=state,
+                   running=running or None)
 
     def rebuild(self, skeleton: Run, found: Mapping[str, object]) -> Run:
         """The run a workbook's input cells describe (``found``: input place -> values)."""
@@ -316,7 +319,10 @@ class NetPreset:
         return Run(self.name, tune_model(skeleton.model, hyper), data, params, hyper.pop("eta"),
                    skeleton.iterations, rule=skeleton.rule, hyper=hyper, batches=batches,
                    masks=masks, held=held, statistics=skeleton.statistics,
-                   start=skeleton.start, state=state)
+                   start=skeleton.start, state=state,
+                   running=None if skeleton.running is None else {
+                       name: np.asarray(found[name], dtype=float).reshape(v.shape)
+                       for name, v in skeleton.running.items()})
 
     def text_inputs(self, skeleton: Run) -> set[str]:
         """Input places that may hold text (class labels) rather than numbers."""

@@ -137,11 +137,6 @@ def window(preset: object, ck: Checkpoint, iterations: int | None, images: int |
     preset = supported(preset)
     if isinstance(preset, Recurrent):
         return _text_window(preset, ck, iterations, images, pick)
-    if ck.running:
-        raise SheetnetError(f"a window of a net with batch norm ({', '.join(ck.running)}) is"
-                            " not written"
-                            " yet: its running averages would need input cells; train --from"
-                            " continues such a run")
     opts = options_of(ck)
     k = 2 if iterations is None else iterations
     if k < 1:

@@ -315,7 +315,10 @@ class IterationSheet:
         self.plan = StepPlan.of(run)
         self.rows = Rows(stride=cols.band)
         self.marks = here.get("batch")
-        self.wiring = Wiring(self.net, here, self.batch(), prev)
+        # batch norm's running averages before iteration 0: a checkpoint's, from Inputs
+        start = ({name: inputs[name] for name in run.running}
+                 if prev is None and run.running else None)
+        self.wiring = Wiring(self.net, here, self.batch(), prev or start)
         self.k = here["x"].iteration
         step_cells(self.rows, run, here, self.k, 2)
         for fill, marks in (("batch_fill", "batch"), ("held_fill", "held")):
@@ -566,6 +569,11 @@ def workbook(run: Run, extras: Sequence[Extra] = ()) -> WorkbookSpec:
         extras = [lambda inputs, data, it: fit_sheet(run, it[-1][net.output.a], data), *extras]
     state_rows, state_descriptions, section, initial = checkpoint_rows(
         run, {p.name: p.labels for p in net.params()}, "Initial parameters")
+    running = [b for layer in net.batchnorms() for b in layer.blocks()
+               if run.running and b.name in run.running]  # a checkpoint's running averages
+    state_rows += [(b.name, [text for _, text in b.labels], run.running[b.name])
+                   for b in running]
+    state_descriptions.update({b.name: f"{b.description} (the checkpoint's)" for b in running})
     inputs_spec, inputs_list = inputs_sheet(
         run, settings.net_settings(run),
         [*((p.name, p.labels, run.params[p.name]) for p in net.params()), *state_rows],

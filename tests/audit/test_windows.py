@@ -95,3 +95,21 @@ def test_a_recurrent_window_goes_on_with_the_whole_text_and_verifies(tmp_path):
     result = runner.invoke(app, ["export", "--from", str(ck_path), "--images", "3", "--out",
                                  str(tmp_path / "x.xlsx")])
     assert result.exit_code == 2 and "trains on its whole text" in result.output
+
+
+def test_a_batch_norm_window_reads_its_running_averages_from_inputs(tmp_path):
+    ck_path = _checkpoint(tmp_path, "--net", "cnn", "--batch-norm", "--optimizer", "adam",
+                          "--batch-size", "12", "--iterations", "5")
+    out = export(tmp_path, "w.xlsx", "--from", str(ck_path), "--images", "12")
+    report = verify(out)
+    assert report.ok, report.first_differences()
+    preset = presets.get("cnn")
+    ck = checkpoint.load(ck_path)
+    window = resume.window(preset, ck, 2, 12, None)
+    ahead = preset.trace(resume.continued(preset, ck, 1))
+    at = {(p.name, p.iteration): p for p in preset.workbook(window).places}
+    values = recalculated(out, tmp_path)
+    for name in ("rmeanF", "rvarF"):  # after iteration 0: the checkpoint's, moved by its μ, var
+        place = at[name, 0]
+        got = _numbers(values[place.sheet], place).ravel()
+        assert abs(got - ahead.iterations[0][name].ravel()).max() < 1e-12, name

@@ -148,13 +148,24 @@ def test_window_and_checkpoint_errors(tmp_path):
             tmp_path)
 
 
-def test_a_window_of_a_net_with_batch_norm_is_refused_and_says_why(tmp_path):
-    preset, opts, run, trace = _trained("mlp", 2, batch_norm=True, layers="12,4,2")
+def test_a_window_of_a_net_with_batch_norm_starts_from_its_running_averages(tmp_path):
+    preset, opts, run, trace = _trained("mlp", 6, batch_norm=True, layers="12,4,2",
+                                        optimizer="adam", batch_size=16)
     resume.save(preset, opts, run, trace, tmp_path / "ck.npz")
     ck = checkpoint.load(tmp_path / "ck.npz")
     assert set(ck.running) == {"rmean2", "rvar2"}
-    with pytest.raises(SheetnetError, match="batch norm.*train --from"):
-        resume.window(preset, ck, 1, 4, None)
+    np.testing.assert_array_equal(ck.running["rvar2"], trace.iterations[-1]["rvar2"])
+    on = resume.continued(preset, ck, 1)
+    ahead = preset.trace(on)
+    window = resume.window(preset, ck, 1, 16, None)  # the next batch: the run's own step
+    seen = preset.trace(window)
+    for name in ("rmean2", "rvar2", "W2", "bn_gamma2"):  # the step on the same batch
+        np.testing.assert_allclose(seen.iterations[0][name], ahead.iterations[0][name],
+                                   rtol=1e-12, err_msg=name)
+    for name in ("W2", "bn_gamma2", "bn_beta2"):  # (its next batch is the run's next, not ours)
+        np.testing.assert_allclose(seen.iterations[1][name], ahead.iterations[1][name],
+                                   rtol=1e-11, atol=1e-14, err_msg=name)
+    assert not np.allclose(seen.iterations[0]["rvar2"], 1.0)  # not the averages' start
 
 
 def test_a_window_too_big_says_what_fits(tmp_path):
