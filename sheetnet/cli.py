@@ -551,7 +551,7 @@ def train(
     if source is not None:
         preset, ck = resume.load(net, source, opts)
         run = resume.continued(preset, ck, opts.iterations)
-        opts = resume.options_of(ck)
+        opts = dataclasses.replace(resume.options_of(ck), iterations=run.iterations)
         console.print(f"going on from {source}: {ck.describe()}, from iteration {run.start:,}",
                       soft_wrap=True)
     else:
@@ -560,8 +560,9 @@ def train(
             resume.supported(preset)
         run = preset.run(opts, detail=blocks)
     every = every or max(1, -(-run.iterations // 20))
-    if not blocks and run.batches is not None and hasattr(run, "every"):
-        run = dataclasses.replace(run, every=every)  # the whole data's cost at the rows shown
+    # the whole data's cost at the rows shown (--patience watches every iteration's)
+    if not blocks and run.batches is not None and getattr(run, "patience", 1) is None:
+        run = dataclasses.replace(run, every=every)
     trace = _train(preset, run, keep=None if blocks else [b for b, _, _ in terminal.EXTRA_COLUMNS])
     run, trace, stop_note = _stopped(preset, run, trace)
     console.print(terminal.cost_table(trace, every, run.start))
@@ -591,9 +592,10 @@ def _stopped(preset: presets.Preset, run, trace):
     if cut.iterations == run.iterations:
         return cut, trace, ""
     best = int(trace.iterations[-1]["best_iteration"])
-    return cut, trace, (f"stopped early at iteration {cut.iterations}: the validation cost has"
-                        f" not improved for {run.patience} iterations; the best parameters are"
-                        f" iteration {best}'s (its sheet and --json blocks hold them)")
+    return cut, trace, (f"stopped early at iteration {cut.start + cut.iterations}: the"
+                        f" validation cost has not improved for {run.patience} iterations; the"
+                        f" best parameters are iteration {best}'s (its sheet and --json blocks"
+                        " hold them)")
 
 
 def _evaluation(preset: presets.Preset, run, trace) -> dict[str, object]:
@@ -621,8 +623,8 @@ def _evaluation(preset: presets.Preset, run, trace) -> dict[str, object]:
         how = ", ".join(what for what, has in (("no dropout", run.model.dropouts()),
                                                ("batch norm's running averages",
                                                 run.model.batchnorms())) if has)
-        console.print(f"evaluated ({how}) after iteration {run.iterations} on the images"
-                      f" trained on: C_T {found['cost']:.6f}{accuracy}")
+        console.print(f"evaluated ({how}) after iteration {run.start + run.iterations} on the"
+                      f" images trained on: C_T {found['cost']:.6f}{accuracy}")
     return out
 
 

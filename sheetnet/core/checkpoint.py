@@ -38,6 +38,7 @@ class Checkpoint:
     params: dict[str, np.ndarray]
     state: dict[str, dict[str, np.ndarray]]
     running: dict[str, np.ndarray]  # batch norm's running mean and variance (``rmean2`` …)
+    best: tuple[int, float] | None = None  # with validation: the best iteration, its cost
 
     def describe(self) -> str:
         return (f"--net {self.net} after iteration {self.step - 1:,} ({self.step:,} updates,"
@@ -45,7 +46,8 @@ class Checkpoint:
 
 
 def of(net: str, options: Mapping[str, object], start: int, trace: Trace, optimizer: str,
-       carried: tuple[str, ...], running: tuple[str, ...] = ()) -> Checkpoint:
+       carried: tuple[str, ...], running: tuple[str, ...] = (),
+       best: tuple[int, float] | None = None) -> Checkpoint:
     """The checkpoint after a run's last update: ``trace.final``'s parameters, the state the
     last iteration's blocks hold (``notation.state(kind, p)``), ``start`` + the iterations
     taken as its step count."""
@@ -54,7 +56,7 @@ def of(net: str, options: Mapping[str, object], start: int, trace: Trace, optimi
     state = {p: {kind: np.array(last[names.state(kind, p)]) for kind in carried}
              for p in params}
     return Checkpoint(net, dict(options), start + len(trace.iterations), optimizer, params, state,
-                      {name: np.array(last[name]) for name in running})
+                      {name: np.array(last[name]) for name in running}, best)
 
 
 def save(ck: Checkpoint, path: Path, force: bool = False) -> None:
@@ -67,6 +69,8 @@ def save(ck: Checkpoint, path: Path, force: bool = False) -> None:
     arrays.update({f"state:{kind}:{p}": v for p, kinds in ck.state.items()
                    for kind, v in kinds.items()})
     arrays.update({f"running:{n}": v for n, v in ck.running.items()})
+    if ck.best is not None:
+        arrays["best"] = np.array(ck.best, dtype=float)
 
     def write(tmp: str) -> None:
         with open(tmp, "wb") as f:
@@ -111,12 +115,18 @@ def load(path: Path) -> Checkpoint:
             state.setdefault(param, {})[which] = value.astype(float)
         elif kind == "running":
             running[name] = value.astype(float)
+    best = None
+    if "best" in arrays:
+        if arrays["best"].shape != (2,):
+            raise SheetnetError(f"{where}: the checkpoint is damaged (its best iteration);"
+                                " write it again")
+        best = (int(arrays["best"][0]), float(arrays["best"][1]))
     bad = [k for k, v in (*params.items(), *running.items()) if not np.all(np.isfinite(v))]
     if not isinstance(options, dict) or step < 1 or bad:
         raise SheetnetError(f"{where}: the checkpoint is damaged"
                             f" ({f'{bad[0]} is not finite' if bad else 'its options or step'});"
                             " write it again")
-    return Checkpoint(net, options, step, optimizer, params, state, running)
+    return Checkpoint(net, options, step, optimizer, params, state, running, best)
 
 
 def zeros_like_state(params: Mapping[str, np.ndarray], kinds: tuple[str, ...]

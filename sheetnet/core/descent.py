@@ -133,7 +133,8 @@ def train(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarr
           inputs: Callable[[int], Mapping[str, np.ndarray]] | None = None,
           report: Callable[[int], bool] | None = None, first_step: int = 0,
           start_state: Mapping[str, Mapping[str, np.ndarray]] | None = None,
-          running_start: Mapping[str, np.ndarray] | None = None) -> Trace:
+          running_start: Mapping[str, np.ndarray] | None = None,
+          best: tuple[int, float] | None = None) -> Trace:
     """A net's iterations 0..``iterations``: each one's blocks, then the update (``rule``).
 
     x: (N, pixels) inputs, t: (N, outputs) targets; ``keep`` limits the stored blocks (None:
@@ -143,7 +144,8 @@ def train(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarr
     reports the whole data's cost and accuracy (None: all do). With batches, an iteration that
     does not computes its batch's images alone: its C_T is left out (nan in the series).
     ``first_step``, ``start_state``: a run continued from a checkpoint (``descend``), and
-    ``running_start``: batch norm's running averages there.
+    ``running_start``: batch norm's running averages there, and ``best``: the best iteration so
+    far and its validation cost (``validated``).
     """
     x = np.array(x, dtype=float)
     t = np.array(t, dtype=float)
@@ -168,28 +170,42 @@ def train(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarr
                     iterations, describe(net, values), progress, keep, rule=rule, hyper=hyper,
                     weights=net.weights, batches=batches, anchor=anchor,
                     first_step=first_step, start_state=start_state)
-    return validated(trace)
+    return validated(trace, first_step, best)
 
 
-def validated(trace: Trace) -> Trace:
+def validated(trace: Trace, first: int = 0, best: tuple[int, float] | None = None) -> Trace:
     """With images held out, each iteration also gets the best iteration so far (the lowest
-    validation cost, the first if tied; among the iterations that report one)."""
+    validation cost, the first if tied; among the iterations that report one), counted as the
+    run counts (``first``: iteration 0's number; ``best``: (iteration, cost) before it, a run
+    going on from a checkpoint)."""
     if "validation_cost" not in trace.iterations[0]:
         return trace
-    best = 0
+    at, lowest = best if best is not None else (first, np.inf)
     for k, blocks in enumerate(trace.iterations):
-        if ("validation_cost" in blocks
-                and blocks["validation_cost"] < trace.iterations[best]["validation_cost"]):
-            best = k
-        blocks["best_iteration"] = np.asarray(float(best))
+        if "validation_cost" in blocks and blocks["validation_cost"] < lowest:
+            at, lowest = first + k, float(blocks["validation_cost"])
+        blocks["best_iteration"] = np.asarray(float(at))
     return trace
 
 
-def stop_early(trace: Trace, patience: int) -> int | None:
-    """The iteration training stops at: the first whose best iteration so far is ``patience``
-    iterations back (None: it never is)."""
+def best_so_far(trace: Trace, first: int = 0, before: tuple[int, float] | None = None
+                ) -> tuple[int, float] | None:
+    """(the best iteration so far, its validation cost) after the trace's last iteration
+    (``first``, ``before``: as ``validated`` took them)."""
+    last = trace.iterations[-1]
+    if "best_iteration" not in last:
+        return None
+    at = int(last["best_iteration"])
+    if at < first and before is not None:
+        return before
+    return at, float(trace.iterations[at - first]["validation_cost"])
+
+
+def stop_early(trace: Trace, patience: int, first: int = 0) -> int | None:
+    """The iteration of the trace training stops at: the first whose best iteration so far is
+    ``patience`` iterations back (None: it never is); ``first``: iteration 0's number."""
     for k, blocks in enumerate(trace.iterations):
-        if k - int(blocks["best_iteration"]) >= patience:
+        if first + k - int(blocks["best_iteration"]) >= patience:
             return k
     return None
 

@@ -86,7 +86,7 @@ def train(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarr
           batches: np.ndarray | None = None, values: bool = False,
           anchor: descent.Anchor | None = None, inputs: object = None,
           report: object = None, first_step: int = 0, start_state: object = None,
-          running_start: object = None) -> Trace:
+          running_start: object = None, best: object = None) -> Trace:
     """The net's run, with iteration 0 also carrying the gradient check (a net without
     dropout or batches: ``inputs`` and ``report`` are always None here)."""
     trace = descent.train(net, params, x, t, eta, iterations, progress, keep, rule, hyper,

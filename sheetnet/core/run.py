@@ -63,6 +63,7 @@ class Run(Generic[M]):
     start: int = 0  # a window continuing a checkpoint: the run's step its iteration 0 takes
     state: dict[str, dict[str, np.ndarray]] | None = None  # the rule's state there, per parameter
     running: dict[str, np.ndarray] | None = None  # batch norm's running averages there
+    best: tuple[int, float] | None = None  # the best iteration so far there, its validation cost
 
     def reports(self, k: int) -> bool:
         """Whether iteration k computes the whole data's cost (the first, every k-th, the

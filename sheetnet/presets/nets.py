@@ -193,8 +193,9 @@ class NetPreset:
         if detail and self.test_share and step > budget.MAX_STEP_NUMBERS:
             raise SheetnetError(f"{what}: a workbook or show keeps every digit's blocks, far"
                                 " beyond the budget; train it (sheetnet train --net"
-                                f" {self.name}); for a workbook of a few digits use --net cnn"
-                                " --data FILE.csv.gz --shape 28x28 and a small --arch")
+                                f" {self.name} --checkpoint ck.npz), then write a window of a"
+                                " few digits: sheetnet export --from ck.npz --images 8 --out"
+                                " window.xlsx")
         computed = None
         if batch is not None and not detail and batch < images:
             per = net_mod.per_image_numbers(net)
@@ -222,7 +223,7 @@ class NetPreset:
         trace = self.train(run.model, run.params, run.data.x, run.data.targets, run.eta,
                            run.iterations, progress, keep, run.rule, run.hyper, run.batches,
                            run.data.values, anchor, inputs, report, run.start, run.state,
-                           run.running)
+                           run.running, run.best)
         return statistics.add(run.model, trace) if keep is None else trace
 
     def evaluate(self, run: Run, trace: Trace) -> dict[str, float] | None:
@@ -248,12 +249,17 @@ class NetPreset:
         """The run and its trace cut where ``--patience`` stops it (unchanged without)."""
         if run.patience is None:
             return run, trace
-        stop = descent.stop_early(trace, run.patience)
+        stop = descent.stop_early(trace, run.patience, run.start)
         if stop is None or stop >= run.iterations:
             return run, trace
-        after = trace.iterations[stop + 1]  # its parameters: the update the cut run ends on
-        return run.until(stop), replace(trace, iterations=trace.iterations[:stop + 1],
-                                        final={name: after[name] for name in trace.final})
+        cut = run.until(stop)
+        if all(name in trace.iterations[stop] for name in trace.final):  # every block kept
+            after = trace.iterations[stop + 1]  # its parameters: the update the cut run ends on
+            return cut, replace(trace, iterations=trace.iterations[:stop + 1],
+                                final={name: after[name] for name in trace.final})
+        # training kept a few blocks an iteration: the cut run again, its last iteration whole
+        again = self.trace(cut, keep=list(trace.iterations[0]))
+        return cut, replace(again, iterations=[*trace.iterations[:stop], again.iterations[-1]])
 
     def workbook(self, run: Run) -> WorkbookSpec:
         return stack_layout.workbook(run, self.extras(run))

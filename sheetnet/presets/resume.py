@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from sheetnet.core import checkpoint as ck_mod
+from sheetnet.core import descent
 from sheetnet.core.checkpoint import Checkpoint
 from sheetnet.core.data import Dataset
 from sheetnet.core.params import validate_params
@@ -61,14 +62,16 @@ def save(preset: object, opts: Options, run: Run, trace: Trace, path: Path,
     if run.batches is not None:
         given["batch_size"] = run.batch_size
     ck = ck_mod.of(run.preset, given, run.start, trace, run.rule.name, run.rule.carried,
-                   running)
+                   running, descent.best_so_far(trace, run.start, run.best))
     ck_mod.save(ck, path, force)
     return ck
 
 
 def options_of(ck: Checkpoint) -> Options:
     """The options the checkpoint's run was made from."""
-    own = {f.name for f in fields(Options)}
+    own = {f.name for f in fields(Options)} - {"hyper"}
+    if "hyper" in ck.options:
+        raise SheetnetError(DAMAGED)
     given = {k: v for k, v in ck.options.items() if k in own}
     try:
         hyper = {k: float(v) for k, v in ck.options.items() if k not in own}  # type: ignore[arg-type]
@@ -107,7 +110,7 @@ def _started(preset: NetPreset | Recurrent, ck: Checkpoint, opts: Options,
                                 " missing or misshapen; write the checkpoint again")
         state[name] = {k: kinds[k] for k in run.rule.carried}
     return replace(run, params=params, state=state, start=ck.step,
-                   running=dict(ck.running) or None,
+                   running=dict(ck.running) or None, best=ck.best,
                    origin={**run.origin, "init": f"{ck.describe()} (checkpoint)"})
 
 
@@ -141,8 +144,12 @@ def window(preset: object, ck: Checkpoint, iterations: int | None, images: int |
     k = 2 if iterations is None else iterations
     if k < 1:
         raise SheetnetError(f"--iterations {k} must be at least 1, e.g. --iterations 2")
+    want = 8 if images is None else images
     base = continued(preset, ck, 1)
-    rows = _chosen(base, images, pick)
+    if base.batches is not None and pick is None:  # enough of the run's next batches
+        size, trained = base.batch_size, int(base.batches[0].size)
+        base = continued(preset, ck, -(-want // size) + -(-trained // size))  # ≤ 2 epochs
+    rows = _chosen(base, want if pick is None else images, pick)
     data = base.data.subset(rows)
     shown = ", ".join(str(r) for r in rows[:12]) + (" …" if len(rows) > 12 else "")
     batches = ("" if base.batches is None
@@ -182,8 +189,12 @@ def _chosen(run: Run, images: int | None, pick: str | None) -> np.ndarray:
                                 " --pick 0,17,42") from None
         bad = [int(r) for r in rows if not 0 <= r < n]
         if bad:
-            raise SheetnetError(f"--pick {bad[0]} is not a row of the {n:,} images trained on;"
-                                f" use 0 to {n - 1:,}")
+            raise SheetnetError(f"--pick {bad[0]} is not a row of the {n:,} images; use 0 to"
+                                f" {n - 1:,}")
+        held = [int(r) for r in rows if run.held is not None and run.held[r]]
+        if held:
+            raise SheetnetError(f"--pick {held[0]} is an image held out for validation; pick"
+                                " rows the run trains on")
         if len(set(rows.tolist())) < len(rows):
             raise SheetnetError(f"--pick {pick}: a row is given twice; give each once")
         return rows
@@ -195,9 +206,8 @@ def _chosen(run: Run, images: int | None, pick: str | None) -> np.ndarray:
     if run.batches is None:
         return np.flatnonzero(trained)[:want]
     # the next batch's images, then the batch after it's …, in data order within a batch
-    order = [r for batch in run.batches for r in np.flatnonzero(batch)]
-    return np.array(list(dict.fromkeys(order))[:want]) if len(order) >= want else \
-        np.flatnonzero(trained)[:want]
+    order = list(dict.fromkeys(r for batch in run.batches for r in np.flatnonzero(batch)))
+    return np.array(order[:want])
 
 
 def _check_window(preset: NetPreset, run: Run, opts: Options) -> None:

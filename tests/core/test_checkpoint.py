@@ -131,10 +131,11 @@ def test_window_and_checkpoint_errors(tmp_path):
             tmp_path)
     with np.load(ck) as f:
         arrays = {k: f[k] for k in f.files}
-    arrays["options"] = np.array(json.dumps({"batch_size": "eight"}))
-    np.savez(tmp_path / "edited.npz", **arrays)
-    refused(["train", "--from", tmp_path / "edited.npz"], "options are not options sheetnet"
-            " writes", tmp_path)
+    for options in ({"batch_size": "eight"}, {"hyper": {"momentum": 0.5}}):
+        arrays["options"] = np.array(json.dumps(options))
+        np.savez(tmp_path / "edited.npz", **arrays)
+        refused(["train", "--from", tmp_path / "edited.npz"], "options are not options"
+                " sheetnet writes", tmp_path)
     refused(["export", "--from", ck, "--pick", "3,99", "--out", out], "--pick 99 is not a row",
             tmp_path)
     refused(["export", "--from", ck, "--pick", "3,3", "--out", out], "given twice", tmp_path)
@@ -200,3 +201,48 @@ def test_the_python_api_saves_goes_on_and_writes_a_window(tmp_path):
         sheetnet.train(from_checkpoint=path, eta=0.1)
     with pytest.raises(SheetnetError, match="exists"):
         first.save(path)
+
+
+def test_early_stopping_goes_on_across_a_checkpoint(tmp_path):
+    """--patience counts from the best iteration before the checkpoint; the cut run's
+    checkpoint holds the parameters after the cut iteration's update, trained alone or not."""
+    common = ["--net", "mlp", "--validation", "0.2", "--patience", "3", "--optimizer",
+              "momentum", "--eta", "0.5"]
+    paths = {n: tmp_path / f"{n}.json" for n in ("straight", "first", "then")}
+    for args in ([*common, "--iterations", "200", "--json", paths["straight"], "--checkpoint",
+                  tmp_path / "cut.npz"],
+                 [*common, "--iterations", "6", "--json", paths["first"], "--checkpoint",
+                  tmp_path / "six.npz"],
+                 ["--from", tmp_path / "six.npz", "--iterations", "200", "--json",
+                  paths["then"]]):
+        result = runner.invoke(app, ["train", *map(str, args)])
+        assert result.exit_code == 0, result.output
+    straight, first, then = (json.loads(p.read_text()) for p in paths.values())
+    assert first["cost"] + then["cost"] == straight["cost"]  # it stops at the same iteration
+    assert then["best_iteration"] == straight["best_iteration"] < 6 + len(then["cost"]) - 1
+    whole = sheetnet_train_blocks(len(straight["cost"]) - 1)
+    cut = checkpoint.load(tmp_path / "cut.npz")
+    assert cut.step == len(straight["cost"])
+    for name, value in cut.params.items():
+        np.testing.assert_array_equal(value, whole.final[name])
+
+
+def sheetnet_train_blocks(iterations: int):
+    """The straight run above, every block kept, to ``iterations``."""
+    preset = presets.get("mlp")
+    run = preset.run(Options(iterations=iterations, validation=0.2, optimizer="momentum",
+                             eta=0.5))
+    return preset.trace(run)
+
+
+def test_a_window_takes_the_runs_next_batches_and_never_a_held_out_image(tmp_path):
+    preset, opts, run, trace = _trained("mlp", 3, batch_size=2, shuffle=True, validation=0.25)
+    resume.save(preset, opts, run, trace, tmp_path / "ck.npz")
+    ck = checkpoint.load(tmp_path / "ck.npz")
+    window = resume.window(preset, ck, 1, 8, None)
+    on = resume.continued(preset, ck, 3)
+    rows = [r for k in range(4) for r in np.flatnonzero(on.batches[k])]  # 4 steps of 2
+    np.testing.assert_array_equal(window.data.x, on.data.x[rows])
+    held = int(np.flatnonzero(on.held)[0])
+    with pytest.raises(SheetnetError, match=f"--pick {held} is an image held out"):
+        resume.window(preset, ck, 1, None, f"{rows[0]},{held}")
