@@ -111,7 +111,8 @@ def _started(preset: NetPreset | Recurrent, ck: Checkpoint, opts: Options,
         state[name] = {k: kinds[k] for k in run.rule.carried}
     return replace(run, params=params, state=state, start=ck.step,
                    running=dict(ck.running) or None, best=ck.best,
-                   origin={**run.origin, "init": f"{ck.describe()} (checkpoint)"})
+                   origin={**run.origin, "init": f"{ck.describe()}, saved by train"
+                                                 " --checkpoint"})
 
 
 def continued(preset: object, ck: Checkpoint, iterations: int | None) -> Run:

@@ -171,7 +171,8 @@ def net_guide(run, first: dict[str, Place], second: dict[str, Place] | None,
                       + (": δ against the window of the input it saw" if param.tile else
                          ": δ times the input it multiplies")),
         link_to(total, f"{_cell(total, image=None)}: ∂C_T/∂{w_sym}, the same gradient summed"
-                       + (f" over all {n} images" if run.batches is None else
+                       + ((" over both images" if n == 2 else f" over all {n} images")
+                          if run.batches is None else
                           " over the images of the step's batch (marked 1 in its row"
                           + (", and not held out for validation)" if run.validation
                              else ")")), image=None),
@@ -179,8 +180,8 @@ def net_guide(run, first: dict[str, Place], second: dict[str, Place] | None,
     if second is not None:
         moved = (f"− η × ∂C_T/∂{w_sym}" if rule.name == "gd" else f"moved by {rule.summary}")
         reading.append(link_to(second[w], f"{_cell(second[w], image=None)}: {w_sym} at"
-                                          f" iteration 1 = its value at iteration 0 {moved}",
-                               image=None))
+                                          f" iteration {start + 1:,} = its value at iteration"
+                                          f" {start:,} {moved}", image=None))
     eta = inputs.get("eta")
     tries: list[Line] = []
     if eta is not None:

@@ -56,7 +56,8 @@ def _data(run: Run) -> dict[str, object]:
     return {**_training(run), "iterations": run.iterations,
             "image shape": ds.shape_text, "images": ds.n_images,
             "classes": len(ds.classes), "data": run.origin.get("data", ds.name),
-            "initial parameters": run.origin.get("init", "")}
+            ("checkpoint" if getattr(run, "start", 0) else "initial parameters"):
+                run.origin.get("init", "")}
 
 
 def _int(s: Settings, key: str) -> int:

@@ -72,6 +72,8 @@ def inputs_sheet(run: Run, config: dict[str, object],
     with ("the checkpoint's " in a window).
     """
     classes = run.data.classes if run.data is not None else ()
+    if initial != "initial ":  # a window: its parameters and the rule's state are a checkpoint's
+        note = note.replace("an initial parameter", "a parameter or the optimizer's state")
     known = hyper_defs or {h.name: h for h in (ETA, *run.rule.hypers, *penalties.PENALTIES,
                                                penalties.DECAY, *TUNABLE,
                                                *getattr(run.model, "hypers", list)())}
@@ -126,7 +128,7 @@ def inputs_sheet(run: Run, config: dict[str, object],
                 r += 1
         return g
 
-    spec = SheetSpec(INPUTS, build, widths={1: 16, 2: 14, 3: 22}, max_col=3, max_row=row,
+    spec = SheetSpec(INPUTS, build, widths={1: 16, 2: 24, 3: 22}, max_col=3, max_row=row,
                      tab_color="F2C94C", fit_width=True)
     return spec, places
 
@@ -278,16 +280,19 @@ def summary_sheet(run: Run, cost_at: Sequence[Place], accuracy_at: Sequence[Plac
                          + (" and the share classified right" if accuracy else "")
                          + ("; the images held out for validation beside them" if extra
                             else ""), "title")
+            start = getattr(run, "start", 0)
             put(g, 2, 1, "Each number links to its iteration sheet (click it and read the"
-                         " formula bar). Edit η on Inputs and the whole column recomputes.",
-                "note")
+                         " formula bar). Edit η on Inputs and the whole column recomputes."
+                + (f" A window of a longer run: iteration {start:,} is sheet Iter 0."
+                   if start else ""), "note")
         put(g, head, 1, "iteration", "header")
         put(g, head, 2, "C_T", "header")
         if accuracy:
             put(g, head, 3, "accuracy", "header")
         for k in range(n):
-            g[top + k] = {1: k, 2: Styled("=" + cost_at[k].ref(absolute=True, sheet=SUMMARY),
-                                          "value")}
+            g[top + k] = {1: getattr(run, "start", 0) + k,  # the run's count (a window's)
+                          2: Styled("=" + cost_at[k].ref(absolute=True, sheet=SUMMARY),
+                                    "value")}
             if accuracy:
                 g[top + k][3] = Styled("=" + accuracy_at[k].ref(  # type: ignore[union-attr]
                     absolute=True, sheet=SUMMARY), "percent")
