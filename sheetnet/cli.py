@@ -743,8 +743,17 @@ def nets() -> None:
     console.print(table)
 
 
+_SIGNALLED: list[int] = []  # the exit code of a signal that arrived, once one has
+
+
 def _stop(signum: int, frame) -> None:
+    _SIGNALLED.append(128 + signum)
     raise Interrupted(128 + signum)
+
+
+def _ctrl_c(signum: int, frame) -> None:
+    _SIGNALLED.append(130)
+    raise KeyboardInterrupt
 
 
 def main() -> None:
@@ -752,6 +761,7 @@ def main() -> None:
     interrupt or termination is one line and the usual code (130, or 128 + the signal)."""
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _stop)
+    signal.signal(signal.SIGINT, _ctrl_c)
     if len(sys.argv) <= 1:  # bare `sheetnet`: the help, and success (not a usage error)
         sys.argv.append("--help")
     try:
@@ -767,6 +777,12 @@ def main() -> None:
         _interrupted(130)
     except Interrupted as e:
         _interrupted(e.code)
+    except Exception:
+        # a library that catches every exception (openpyxl's type checks do) may turn the
+        # signal's exception into its own error: the signal still decides what happened
+        if _SIGNALLED:
+            _interrupted(_SIGNALLED[0])
+        raise
     if code == 130:  # typer's own answer to a Ctrl-C outside a command
         _interrupted(130)
     sys.exit(code if isinstance(code, int) else 0)

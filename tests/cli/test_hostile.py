@@ -188,6 +188,31 @@ def test_an_overflowing_eta_is_one_line_without_warnings(tmp_path):
 # --- interrupts and leftovers -----------------------------------------------------------------
 
 
+@pytest.mark.parametrize("handler, code", [("_ctrl_c", 130), ("_stop", 143)])
+def test_a_signal_a_library_turns_into_its_own_error_is_still_an_interruption(
+        tmp_path, monkeypatch, capsys, handler, code):
+    """openpyxl's type checks catch every exception and raise TypeError: a signal arriving
+    inside one must still end in one line and the signal's code, with nothing written."""
+    from sheetnet import cli
+
+    def write(*args, **kwargs):
+        try:
+            getattr(cli, handler)(code - 128, None)  # as if the signal arrived here
+        except BaseException:
+            raise TypeError("expected <class 'float'>") from None
+
+    monkeypatch.setattr(cli.xlsx, "write", write)
+    monkeypatch.setattr(cli, "_SIGNALLED", [])
+    monkeypatch.setattr(cli.signal, "signal", lambda *args: None)  # pytest keeps its handlers
+    monkeypatch.setattr(sys, "argv", ["sheetnet", "export", "--net", "mlp", "--iterations", "1",
+                                      "--out", str(tmp_path / "m.xlsx")])
+    with pytest.raises(SystemExit) as exit_:
+        cli.main()
+    assert exit_.value.code == code
+    assert capsys.readouterr().err.strip() == "interrupted; nothing written"
+    assert not list(tmp_path.iterdir())
+
+
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_an_interrupted_export_says_so_and_leaves_nothing(tmp_path, sig, code):
     out = tmp_path / "cnn.xlsx"
