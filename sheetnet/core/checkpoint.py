@@ -98,30 +98,30 @@ def load(path: Path) -> Checkpoint:
     if str(arrays.get("format", "")) != FORMAT:
         raise SheetnetError(f"{where}: not a sheetnet checkpoint (no {FORMAT!r} mark); write"
                             " one with sheetnet train … --checkpoint FILE.npz")
+    params: dict[str, np.ndarray] = {}
+    state: dict[str, dict[str, np.ndarray]] = {}
+    running: dict[str, np.ndarray] = {}
     try:
         options = json.loads(str(arrays["options"]))
         step = int(arrays["step"])
         net, optimizer = str(arrays["net"]), str(arrays["optimizer"])
-    except (KeyError, ValueError, TypeError):
-        raise SheetnetError(f"{where}: the checkpoint is damaged (its net, options or step"
-                            " count is missing); write it again") from None
-    params, state, running = {}, {}, {}
-    for key, value in arrays.items():
-        kind, _, name = key.partition(":")
-        if kind == "param":
-            params[name] = value.astype(float)
-        elif kind == "state":
-            which, _, param = name.partition(":")
-            state.setdefault(param, {})[which] = value.astype(float)
-        elif kind == "running":
-            running[name] = value.astype(float)
-    best = None
-    if "best" in arrays:
-        if arrays["best"].shape != (2,):
-            raise SheetnetError(f"{where}: the checkpoint is damaged (its best iteration);"
-                                " write it again")
-        best = (int(arrays["best"][0]), float(arrays["best"][1]))
-    bad = [k for k, v in (*params.items(), *running.items()) if not np.all(np.isfinite(v))]
+        for key, value in arrays.items():
+            kind, _, name = key.partition(":")
+            if kind == "param":
+                params[name] = value.astype(float)
+            elif kind == "state":
+                which, _, param = name.partition(":")
+                state.setdefault(param, {})[which] = value.astype(float)
+            elif kind == "running":
+                running[name] = value.astype(float)
+        best = (None if "best" not in arrays
+                else (int(arrays["best"][0]), float(arrays["best"][1])))
+    except (KeyError, ValueError, TypeError, IndexError):
+        raise SheetnetError(f"{where}: the checkpoint is damaged (its net, options, step count"
+                            " or an array is missing or not numbers); write it again") from None
+    values = [*params.items(), *running.items(),
+               *((f"{k}_{p}", v) for p, kinds in state.items() for k, v in kinds.items())]
+    bad = [k for k, v in values if not np.all(np.isfinite(v))]
     if not isinstance(options, dict) or step < 1 or bad:
         raise SheetnetError(f"{where}: the checkpoint is damaged"
                             f" ({f'{bad[0]} is not finite' if bad else 'its options or step'});"

@@ -27,6 +27,7 @@ from sheetnet.presets.options import Options
 from sheetnet.presets.recurrent import Recurrent
 
 PATHS = ("init", "data", "text")  # the options that name files
+DEFAULT_IMAGES = 8  # a window's images when --images is not given
 DAMAGED = ("the checkpoint's options are not options sheetnet writes (damaged or edited); write"
            " the checkpoint again with train --checkpoint")
 
@@ -136,30 +137,40 @@ def _batched_on(run: Run, opts: Options, step: int) -> Run:
 def window(preset: object, ck: Checkpoint, iterations: int | None, images: int | None,
            pick: str | None) -> Run:
     """``export --from``: ``iterations`` iterations (default 2) on ``images`` images, from the
-    checkpoint: the images of the run's next batches (or the rows ``pick`` names), every one
-    in each step's batch."""
+    checkpoint: the images of the run's next batches (default 8), or the rows ``pick`` names;
+    every one in each step's batch."""
     preset = supported(preset)
+    if pick is not None and images is not None:
+        raise SheetnetError("give --images N (the next batches' first N) or --pick ROWS (those"
+                            " rows), not both")
     if isinstance(preset, Recurrent):
         return _text_window(preset, ck, iterations, images, pick)
-    opts = options_of(ck)
     k = 2 if iterations is None else iterations
     if k < 1:
         raise SheetnetError(f"--iterations {k} must be at least 1, e.g. --iterations 2")
-    want = 8 if images is None else images
-    base = continued(preset, ck, 1)
-    if base.batches is not None and pick is None:  # enough of the run's next batches
-        size, trained = base.batch_size, int(base.batches[0].size)
-        base = continued(preset, ck, -(-want // size) + -(-trained // size))  # ≤ 2 epochs
-    rows = _chosen(base, want if pick is None else images, pick)
-    data = base.data.subset(rows)
+    opts = options_of(ck)
+    base = _started(preset, ck, opts, 1, workbook=False)
+    if pick is not None:
+        rows = _picked(base, pick)
+    else:
+        want = DEFAULT_IMAGES if images is None else images
+        trained = base.n_images if base.held is None else int(np.sum(base.held == 0))
+        if not 1 <= want <= trained:
+            raise SheetnetError(f"--images {want} must be 1 to {trained:,} (the images trained"
+                                " on)")
+        if base.batches is not None:  # enough of the run's next batches: at most two epochs
+            size = base.batch_size
+            base = replace(base, iterations=-(-want // size) + -(-base.n_images // size))
+        rows = _next(_batched_on(base, opts, ck.step), want)
     shown = ", ".join(str(r) for r in rows[:12]) + (" …" if len(rows) > 12 else "")
     batches = ("" if base.batches is None
                else f"; the run's steps took batches of {base.batch_size}")
     origin = {**base.origin, "data": f"{len(rows)} images of {base.origin['data']}: rows"
                                      f" {shown}{batches}"}
-    run = replace(base, data=data, iterations=k, batches=None, held=None, patience=None,
-                  test=None, every=None, masks=None, origin=origin, statistics=True)
-    _check_window(preset, run, opts)
+    run = replace(base, data=base.data.subset(rows), iterations=k, batches=None, held=None,
+                  patience=None, test=None, every=None, masks=None, origin=origin,
+                  statistics=True)
+    _check_window(preset, run)
     return run
 
 
@@ -176,42 +187,38 @@ def _text_window(preset: Recurrent, ck: Checkpoint, iterations: int | None,
     return _batched_on(run, opts, ck.step)
 
 
-def _chosen(run: Run, images: int | None, pick: str | None) -> np.ndarray:
-    """The rows of the run's data the window trains on."""
+def _picked(run: Run, pick: str) -> np.ndarray:
+    """The rows ``--pick`` names, each an image the run trains on."""
     n = run.n_images
-    if pick is not None:
-        if images is not None:
-            raise SheetnetError("give --images N (the next batch's first N) or --pick ROWS"
-                                " (those rows), not both")
-        try:
-            rows = np.array([int(v) for v in pick.replace(" ", "").split(",")])
-        except ValueError:
-            raise SheetnetError(f"--pick {pick!r} is not a list of row numbers; write it like"
-                                " --pick 0,17,42") from None
-        bad = [int(r) for r in rows if not 0 <= r < n]
-        if bad:
-            raise SheetnetError(f"--pick {bad[0]} is not a row of the {n:,} images; use 0 to"
-                                f" {n - 1:,}")
-        held = [int(r) for r in rows if run.held is not None and run.held[r]]
-        if held:
-            raise SheetnetError(f"--pick {held[0]} is an image held out for validation; pick"
-                                " rows the run trains on")
-        if len(set(rows.tolist())) < len(rows):
-            raise SheetnetError(f"--pick {pick}: a row is given twice; give each once")
-        return rows
-    want = 8 if images is None else images
-    trained = np.ones(n, bool) if run.held is None else run.held == 0
-    if not 1 <= want <= int(trained.sum()):
-        raise SheetnetError(f"--images {want} must be 1 to {int(trained.sum()):,} (the images"
-                            " trained on)")
+    try:
+        rows = np.array([int(v) for v in pick.replace(" ", "").split(",")])
+    except ValueError:
+        raise SheetnetError(f"--pick {pick!r} is not a list of row numbers; write it like"
+                            " --pick 0,17,42") from None
+    bad = [int(r) for r in rows if not 0 <= r < n]
+    if bad:
+        raise SheetnetError(f"--pick {bad[0]} is not a row of the {n:,} images; use 0 to"
+                            f" {n - 1:,}")
+    held = [int(r) for r in rows if run.held is not None and run.held[r]]
+    if held:
+        raise SheetnetError(f"--pick {held[0]} is an image held out for validation; pick"
+                            " rows the run trains on")
+    if len(set(rows.tolist())) < len(rows):
+        raise SheetnetError(f"--pick {pick}: a row is given twice; give each once")
+    return rows
+
+
+def _next(run: Run, want: int) -> np.ndarray:
+    """The first ``want`` images the run's next steps take: the next batch's, then the one
+    after it's …, in data order within a batch (full batches: the first images trained on)."""
     if run.batches is None:
+        trained = np.ones(run.n_images, bool) if run.held is None else run.held == 0
         return np.flatnonzero(trained)[:want]
-    # the next batch's images, then the batch after it's …, in data order within a batch
-    order = list(dict.fromkeys(r for batch in run.batches for r in np.flatnonzero(batch)))
-    return np.array(order[:want])
+    order = dict.fromkeys(r for batch in run.batches for r in np.flatnonzero(batch))
+    return np.array(list(order)[:want])
 
 
-def _check_window(preset: NetPreset, run: Run, opts: Options) -> None:
+def _check_window(preset: NetPreset, run: Run) -> None:
     """Refuse a window beyond the budget or Excel's grid, saying what would fit."""
     net, n, k = run.model, run.n_images, run.iterations
 
@@ -226,8 +233,8 @@ def _check_window(preset: NetPreset, run: Run, opts: Options) -> None:
         return
     most_images = _largest(lambda i: fits(i, k), n)
     most_iterations = _largest(lambda j: fits(n, j), k)
-    options = [f"--images {most_images}" for _ in [0] if most_images]
-    options += [f"--iterations {most_iterations}" for _ in [0] if most_iterations]
+    options = ([f"--images {most_images}"] if most_images else []) + (
+        [f"--iterations {most_iterations}"] if most_iterations else [])
     fix = (f"what fits: {' or '.join(options)}" if options
            else "even one image over one iteration does not fit")
     raise SheetnetError(f"a window of {n:,} images over {k:,} iterations is beyond a workbook's"

@@ -109,7 +109,7 @@ def net_guide(run, first: dict[str, Place], second: dict[str, Place] | None,
     what = f"the stack {net.arch}, then {net.output.pair.activation} outputs with the"\
            f" {net.output.pair.loss} cost"
     accuracy = " and accuracy" if "accuracy" in first else ""
-    start = getattr(run, "start", 0)  # a window continuing a checkpoint
+    start = run.start  # a window continuing a checkpoint
     initial = (f"the checkpoint's parameters and {run.rule.name}'s state" if start
                else "the initial parameters")
     sheets = [("Summary", f"C_T{accuracy} per iteration, with a chart"), *extras,

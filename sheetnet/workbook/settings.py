@@ -46,7 +46,7 @@ def _training(run: Run) -> dict[str, object]:
                               "penalties and schedule": ", ".join(given) or "none"}
     if getattr(run, "held", None) is not None:
         out["validation"] = "yes"  # images held out: their flags are Iter 0's inputs
-    if getattr(run, "start", 0):  # a window continuing a checkpoint: its state is input cells
+    if run.start:  # a window continuing a checkpoint: its state is input cells
         out["first iteration"] = run.start
     return out
 
@@ -56,7 +56,7 @@ def _data(run: Run) -> dict[str, object]:
     return {**_training(run), "iterations": run.iterations,
             "image shape": ds.shape_text, "images": ds.n_images,
             "classes": len(ds.classes), "data": run.origin.get("data", ds.name),
-            ("checkpoint" if getattr(run, "start", 0) else "initial parameters"):
+            ("checkpoint" if run.start else "initial parameters"):
                 run.origin.get("init", "")}
 
 

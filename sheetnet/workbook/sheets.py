@@ -280,7 +280,7 @@ def summary_sheet(run: Run, cost_at: Sequence[Place], accuracy_at: Sequence[Plac
                          + (" and the share classified right" if accuracy else "")
                          + ("; the images held out for validation beside them" if extra
                             else ""), "title")
-            start = getattr(run, "start", 0)
+            start = run.start
             put(g, 2, 1, "Each number links to its iteration sheet (click it and read the"
                          " formula bar). Edit η on Inputs and the whole column recomputes."
                 + (f" A window of a longer run: iteration {start:,} is sheet Iter 0."
@@ -290,7 +290,7 @@ def summary_sheet(run: Run, cost_at: Sequence[Place], accuracy_at: Sequence[Plac
         if accuracy:
             put(g, head, 3, "accuracy", "header")
         for k in range(n):
-            g[top + k] = {1: getattr(run, "start", 0) + k,  # the run's count (a window's)
+            g[top + k] = {1: run.start + k,  # the run's count (a window's)
                           2: Styled("=" + cost_at[k].ref(absolute=True, sheet=SUMMARY),
                                     "value")}
             if accuracy:
@@ -317,11 +317,12 @@ def summary_sheet(run: Run, cost_at: Sequence[Place], accuracy_at: Sequence[Plac
                               "iteration", data=f"{train}{head}:{train}{last}",
                               categories=f"A{top}:A{last}", anchor=f"{letter}{head + 1}",
                               more=(("held out", f"{valid}{head}:{valid}{last}"),),
-                              name="trained on")
+                              name="trained on", first=run.start)
     else:
         chart = LineChartSpec("Total cost C_T per iteration", "C_T", "iteration",
                               data=f"B{head}:B{last}", categories=f"A{top}:A{last}",
-                              anchor=f"E{head + 1}", log_if_falls=True)  # below the titles
+                              anchor=f"E{head + 1}", log_if_falls=True,  # below the titles
+                              first=run.start)  # a window counts on
     widths = {1: 11, 2: 14, 3: 11, **{c: 23 for *_, c in extra}}
     spec = SheetSpec(SUMMARY, build, widths=widths, freeze=f"A{top}",
                      chart=chart, max_col=last_col, max_row=last, tab_color="27AE60",
