@@ -434,7 +434,7 @@ def statistics_sheet(run: Run, per_iter: Sequence[dict[str, Place]]
         for kind, block, col in columns:
             put(g, head, col, f"{symbols.get(block, block)} {kind}", "header")
         for k in range(n):
-            g.setdefault(top + k, {})[1] = k
+            g.setdefault(top + k, {})[1] = run.start + k  # the run's count (a window's)
             for kind, block, col in columns:
                 area = f"{sheet_prefix(per_iter[k][block].sheet)}{per_iter[k][block].extent}"
                 g[top + k][col] = Styled(f"={'AVERAGE' if kind == 'mean' else 'STDEVP'}({area})",
@@ -450,7 +450,7 @@ def statistics_sheet(run: Run, per_iter: Sequence[dict[str, Place]]
                           data=f"{first[1]}{head}:{first[1]}{last}", categories=f"A{top}:A{last}",
                           anchor=f"{col_letter(2 + 2 * len(watched) + 1)}{head + 1}",
                           more=tuple((s, f"{c}{head}:{c}{last}") for s, c in more),
-                          name=first[0], log_if_falls=False)
+                          name=first[0], log_if_falls=False, first=run.start)
     spec = SheetSpec(STATISTICS, build, widths={1: 10, **{c: 12 for *_, c in columns}},
                      freeze=f"B{top}", chart=chart, max_col=1 + 2 * len(watched),
                      max_row=last, tab_color="8E44AD", print_rows=f"1:{head}", fit_width=True)

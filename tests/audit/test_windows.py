@@ -3,6 +3,8 @@ a few iterations on a few images, recalculated by the engines. What the cells co
 compared with the run itself going on (an independent path: the whole data with a batch mask,
 not the window's few images), beside verify's own rebuild from the file."""
 
+import zipfile
+
 import openpyxl
 import pytest
 from typer.testing import CliRunner
@@ -53,6 +55,10 @@ def test_a_window_computes_in_its_cells_the_steps_the_run_takes(tmp_path):
     settings = {row[0]: row[2] for row in wb["Inputs"].iter_rows(min_row=4, max_row=24,
                                                                   values_only=True)}
     assert settings["first iteration"] == 10
+    assert [wb[name]["A5"].value for name in ("Summary", "Statistics")] == [10, 10]
+    with zipfile.ZipFile(out) as archive:  # the charts' x axes span the run's iterations
+        charts = [archive.read(n).decode() for n in archive.namelist() if "charts/chart" in n]
+    assert len(charts) == 2 and all('<max val="12" /><min val="10" />' in c for c in charts)
 
 
 def test_an_edited_state_cell_recomputes_and_verify_names_it(tmp_path):
