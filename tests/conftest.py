@@ -173,3 +173,17 @@ def export(tmp_path: Path, name: str, *args: str) -> Path:
     result = CliRunner().invoke(app, ["export", "--out", str(out), *args])
     assert result.exit_code == 0, result.output
     return out
+
+
+SAME_RUN = 1e-12  # "the same run": two code paths (or a run and its continuation) agree to this
+
+
+def assert_same_run(actual, desired, err_msg: str = "") -> None:
+    """Two computations of one run's numbers agree within ``SAME_RUN`` relative (of the
+    block's largest magnitude): other summation orders, on other BLAS kernels, differ by
+    an ulp or so, never by more."""
+    actual, desired = np.asarray(actual, dtype=float), np.asarray(desired, dtype=float)
+    scale = float(np.nanmax(np.abs(desired))) if desired.size and not np.all(
+        np.isnan(desired)) else 0.0
+    np.testing.assert_allclose(actual, desired, rtol=SAME_RUN, atol=SAME_RUN * scale,
+                               err_msg=err_msg)

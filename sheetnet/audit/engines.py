@@ -242,14 +242,19 @@ def _libreoffice(src: Path, workdir: Path, timeout: float, phase: Phase,
     return _read_saved(result, child, phase, bounds)
 
 
-def _remove_pipe(profile: Path) -> None:
-    """LibreOffice's single-instance socket, which it leaves in /tmp when it is ended (a
-    timeout, Ctrl-C): its name follows from the profile, an MD5 of the profile's URL in UTF-16,
-    each byte in hexadecimal without a leading zero, so only this run's is removed."""
+def pipe_of(profile: Path) -> Path:
+    """LibreOffice's single-instance socket for a profile, which it leaves in /tmp when it is
+    ended (a timeout, Ctrl-C): its name follows from the profile, an MD5 of the profile's URL
+    in UTF-16, each byte in hexadecimal without a leading zero."""
     digest = hashlib.md5(profile.as_uri().encode("utf-16-le")).digest()
-    name = f"OSL_PIPE_{os.getuid()}_SingleOfficeIPC_{''.join(f'{b:x}' for b in digest)}"
+    hexed = "".join(f"{b:x}" for b in digest)
+    return Path("/tmp") / f"OSL_PIPE_{os.getuid()}_SingleOfficeIPC_{hexed}"
+
+
+def _remove_pipe(profile: Path) -> None:
+    """This run's socket (``pipe_of``), and no other LibreOffice's."""
     with contextlib.suppress(OSError):
-        (Path("/tmp") / name).unlink()
+        pipe_of(profile).unlink()
 
 
 def _read_saved(result: Path, child: Child, phase: Phase,

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from sheetnet.audit import engines
 from sheetnet.audit.verify import verify
 from sheetnet.cli import app
 from sheetnet.workbook.layout import col_letter
@@ -255,43 +256,43 @@ def test_a_missing_part_is_named(mlp, tmp_path, gone):
 # --- LibreOffice leaves nothing behind -------------------------------------------------------
 
 
-def _leftovers() -> set[str]:
-    """What LibreOffice leaves in /tmp when it is killed (its single-instance socket and its
-    temporary folders), and verify's own folders."""
-    return {name for name in os.listdir("/tmp")
-            if name.startswith(("OSL_PIPE_", "sheetnet-verify-"))
-            or (name.startswith("lu") and name.endswith(".tmp"))}
-
-
 def _soffice_runs(marker: str) -> bool:
     ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
     return any("soffice" in line and marker in line for line in ps.splitlines())
 
 
 def test_libreoffice_interrupted_mid_run_leaves_nothing(tmp_path):
+    """Judged on this run's own things alone: verify's folders in a TMPDIR of the test's, and
+    the socket in /tmp whose name follows from this run's LibreOffice profile (another
+    LibreOffice on the machine has its own)."""
     need_engine("libreoffice")
     out = export(tmp_path, "cnn.xlsx", "--net", "cnn", "--iterations", "40")
-    before = _leftovers()
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch)}
     proc = subprocess.Popen([sys.executable, "-m", "sheetnet", "verify", str(out), "--engine",
                              "libreoffice"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+                            text=True, start_new_session=True, env=env)
+    pipe = None
     try:
         # wait until LibreOffice holds its socket (a condition, not a clock), then interrupt
         for _ in range(1200):
-            if any(n.startswith("OSL_PIPE_") for n in _leftovers() - before) \
-                    or proc.poll() is not None:
+            profiles = list(scratch.glob("sheetnet-verify-*/*/lo-profile-*"))
+            if profiles and engines.pipe_of(profiles[0]).exists() or proc.poll() is not None:
                 break
             time.sleep(0.05)
         assert proc.poll() is None, "LibreOffice finished before it could be interrupted"
-        assert _leftovers() - before, "LibreOffice made no socket to leave behind"
+        pipe = engines.pipe_of(profiles[0])
+        assert pipe.exists(), "LibreOffice made no socket to leave behind"
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 130, err
-    assert _leftovers() - before == set()
-    assert not _soffice_runs("sheetnet-verify-")
+    assert not pipe.exists()
+    assert list(scratch.iterdir()) == []
+    assert not _soffice_runs(str(scratch))
 
 
 @pytest.mark.parametrize("eta", [0, -0.05])

@@ -64,16 +64,20 @@ def test_a_bad_gzip_is_one_line(tmp_path, payload, message):
 
 
 def test_reporting_every_k_iterations_is_the_same_run():
+    """The same run within 1e-12 relative: the two paths sum a batch's gradients in other
+    orders on some BLAS kernels (one ulp seen on OpenBLAS's Haswell kernel), never more."""
     preset = presets.get("digits")
     run = preset.run(Options(batch_size=10, iterations=30))
     every = preset.trace(dataclasses.replace(run, every=10), keep=["C_batch"])
     full = preset.trace(run, keep=["C_batch"])
     reported = [0, 10, 20, 30]
-    np.testing.assert_array_equal(every.cost[reported], full.cost[reported])
+    same = {"rtol": 1e-12, "atol": 0}
+    np.testing.assert_allclose(every.cost[reported], full.cost[reported], **same)
     assert np.isnan(every.cost[[1, 5, 29]]).all()
-    np.testing.assert_array_equal(every.series("C_batch"), full.series("C_batch"))
+    np.testing.assert_allclose(every.series("C_batch"), full.series("C_batch"), **same)
     for name in run.params:
-        np.testing.assert_array_equal(every.iterations[-1][name], full.iterations[-1][name])
+        np.testing.assert_allclose(every.iterations[-1][name], full.iterations[-1][name],
+                                   rtol=1e-12, atol=1e-12 * np.abs(full.iterations[-1][name]).max())
 
 
 def test_train_reports_the_test_digits_and_their_confusion(tmp_path):
