@@ -759,7 +759,7 @@ def _ctrl_c(signum: int, frame) -> None:
 def main() -> None:
     """Console entry point: usage errors become one line on stderr with exit code 2; an
     interrupt or termination is one line and the usual code (130, or 128 + the signal)."""
-    for sig in (signal.SIGTERM, signal.SIGHUP):
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
         signal.signal(sig, _stop)
     signal.signal(signal.SIGINT, _ctrl_c)
     if len(sys.argv) <= 1:  # bare `sheetnet`: the help, and success (not a usage error)

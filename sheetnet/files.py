@@ -6,8 +6,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import secrets
 import stat
-import tempfile
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -34,25 +34,48 @@ def write_atomically(out: Path, write: Callable[[str], T], force: bool = False) 
     as it was.
     """
     out = Path(out)
+    tmp = ""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=_prefix(out, ".tmp"), suffix=".tmp", dir=out.parent)
-    except OSError as e:
-        raise _cannot(out, e) from None
-    os.close(fd)
-    try:
-        result = write(tmp)
+        tmp = _new_file(out, ".tmp")  # named before it exists: an interrupt anywhere after is
+        result = write(tmp)           # cleaned up (mkstemp's name arrives only once it is made)
         os.chmod(tmp, public_mode())  # mkstemp's 0600 would survive the rename
         if force:
             os.replace(tmp, out)
         else:
             _place_new(tmp, out)
     except OSError as e:
-        Path(tmp).unlink(missing_ok=True)
+        _forget(tmp)
         raise _cannot(out, e) from None
     except BaseException:  # e.g. Ctrl-C: never leave a half-written file behind
-        Path(tmp).unlink(missing_ok=True)
+        _forget(tmp)
         raise
     return result
+
+
+_CLAIMED: list[str] = []  # the name _new_file is creating, known before the file exists
+
+
+def _new_file(out: Path, suffix: str) -> str:
+    """A new private file beside ``out`` (``.name.XXXXXXXX.tmp``), its name chosen and noted
+    in ``_CLAIMED`` before it is created, so that ``_forget`` removes it whenever an interrupt
+    arrives."""
+    for _ in range(100):
+        name = str(out.parent / f"{_prefix(out, suffix)}{secrets.token_hex(4)}{suffix}")
+        _CLAIMED[:] = [name]
+        try:
+            os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:  # another's file: never ours to remove
+            _CLAIMED.clear()
+            continue
+        return name
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(out.parent))
+
+
+def _forget(tmp: str) -> None:
+    """Remove the temporary file being written, or the one being created."""
+    for name in {tmp, *_CLAIMED} - {""}:
+        Path(name).unlink(missing_ok=True)
+    _CLAIMED.clear()
 
 
 def check_out(path: Path, force: bool, suffix: str) -> None:
@@ -79,12 +102,11 @@ def check_out(path: Path, force: bool, suffix: str) -> None:
 def check_writable(out: Path) -> None:
     """Refuse early (before any work) when ``out``'s folder takes no new file."""
     try:
-        fd, probe = tempfile.mkstemp(prefix=_prefix(out, ".probe"), suffix=".probe",
-                                     dir=out.parent)
+        _new_file(out, ".probe")
     except OSError as e:
         raise _cannot(out, e) from None
-    os.close(fd)
-    os.unlink(probe)
+    finally:
+        _forget("")
 
 
 def _name_max(folder: Path) -> int:

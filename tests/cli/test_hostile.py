@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import openpyxl
@@ -213,7 +214,8 @@ def test_a_signal_a_library_turns_into_its_own_error_is_still_an_interruption(
     assert not list(tmp_path.iterdir())
 
 
-@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143),
+                                       (signal.SIGQUIT, 131), (signal.SIGHUP, 129)])
 def test_an_interrupted_export_says_so_and_leaves_nothing(tmp_path, sig, code):
     out = tmp_path / "cnn.xlsx"
     out.write_bytes(b"old workbook")
@@ -405,3 +407,37 @@ def test_a_sheet_too_wide_for_its_images_says_how_many_fit(tmp_path):
     rows = (tmp_path / "d.csv").read_text().splitlines()
     (tmp_path / "d.csv").write_text("\n".join(rows[:15]) + "\n")
     assert runner.invoke(app, [str(a) for a in args]).exit_code == 0
+
+
+@pytest.mark.parametrize("when", ["created", "written"])
+def test_an_interrupt_the_moment_a_temporary_file_is_made_leaves_nothing(tmp_path, monkeypatch,
+                                                                         when):
+    """The window a signal can hit between creating the temporary file and knowing its name:
+    the name is chosen first, so the file is removed whenever the interrupt lands."""
+    import types
+
+    from sheetnet import files
+
+    real = files.os
+
+    def close(fd):
+        real.close(fd)
+        raise KeyboardInterrupt  # as if Ctrl-C arrived right after the file was made
+
+    fake = types.SimpleNamespace(**{k: getattr(real, k) for k in dir(real)
+                                    if not k.startswith("__")})
+    fake.close = close
+    if when == "created":
+        monkeypatch.setattr(files, "os", fake)
+        write = lambda tmp: None  # noqa: E731
+    else:
+        def write(tmp):
+            Path(tmp).write_bytes(b"half")
+            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        files.write_atomically(tmp_path / "out.json", write)
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setattr(files, "os", fake)
+    with pytest.raises(KeyboardInterrupt):
+        files.check_writable(tmp_path / "out.json")
+    assert list(tmp_path.iterdir()) == []
