@@ -261,6 +261,7 @@ def _soffice_runs(marker: str) -> bool:
     return any("soffice" in line and marker in line for line in ps.splitlines())
 
 
+@pytest.mark.slow
 def test_libreoffice_interrupted_mid_run_leaves_nothing(tmp_path):
     """Judged on this run's own things alone: verify's folders in a TMPDIR of the test's, and
     the socket in /tmp whose name follows from this run's LibreOffice profile (another
