@@ -33,6 +33,7 @@ from sheetnet import __version__, api, layers, presets, terminal
 from sheetnet.audit import engines
 from sheetnet.audit import verify as audit_verify
 from sheetnet.core import health, stamp
+from sheetnet.core.trace import jsonable
 from sheetnet.errors import SheetnetError
 from sheetnet.files import check_out, write_atomically
 from sheetnet.pairs import functions, optim, outputs
@@ -560,8 +561,8 @@ def train(
             resume.supported(preset)
         run = preset.run(opts, detail=blocks)
     every = every or max(1, -(-run.iterations // 20))
-    # the whole data's cost at the rows shown (--patience watches every iteration's)
-    if not blocks and run.batches is not None and getattr(run, "patience", 1) is None:
+    # in batches: the whole data's cost at the rows shown (validation: every iteration's)
+    if not blocks and run.minibatches:
         run = dataclasses.replace(run, every=every)
     trace = _train(preset, run, keep=None if blocks else [b for b, _, _ in terminal.EXTRA_COLUMNS])
     run, trace, stop_note = _stopped(preset, run, trace)
@@ -575,7 +576,8 @@ def train(
         console.print(f"[green]✓[/] wrote {save}: {saved.describe()}; go on with [bold]--from"
                       f" {save}[/]", soft_wrap=True)
     if json_out is not None:
-        record = {"net": preset.name, "options": opts.given(), **trace.to_json(),
+        record = {"net": preset.name, "options": opts.given(),
+                  **trace.to_json(run.start, run.minibatches),
                   **final, "warnings": warnings}
         if run.start:
             record["first_iteration"] = run.start
@@ -599,9 +601,10 @@ def _stopped(preset: presets.Preset, run, trace):
 
 
 def _evaluation(preset: presets.Preset, run, trace) -> dict[str, object]:
-    """What --json adds after training: the validation figures and, for a net with dropout or
-    batch norm, the final parameters evaluated (no dropout, running averages), said in a
-    line."""
+    """What --json adds after training: the validation figures, the test images' (mnist) and
+    the final parameters evaluated on the images trained on (``evaluation``; null for an
+    exercise), said in a line where that differs from training (no dropout, running
+    averages)."""
     out: dict[str, object] = {}
     last = trace.iterations[-1]
     if "validation_cost" in last:
@@ -617,15 +620,24 @@ def _evaluation(preset: presets.Preset, run, trace) -> dict[str, object]:
         console.print(f"[bold]test accuracy {found['accuracy']:.2%}[/] on the {found['images']:,}"
                       f" images kept apart (mean C {found['cost_per_image']:.4f})")
     evaluate = getattr(preset, "evaluate", None)
-    if evaluate is not None and (found := evaluate(run, trace)) is not None:
-        out["evaluation"] = found
-        accuracy = (f", accuracy {found['accuracy']:.1%}" if "accuracy" in found else "")
-        how = ", ".join(what for what, has in (("no dropout", run.model.dropouts()),
-                                               ("batch norm's running averages",
-                                                run.model.batchnorms())) if has)
+    evaluation = None if evaluate is None else evaluate(run, trace)
+    out["evaluation"] = evaluation
+    how = _evaluated_without(run.model)
+    if evaluation is not None and how:  # where it is not the last training pass, say it
+        accuracy = (f", accuracy {evaluation['accuracy']:.1%}" if "accuracy" in evaluation
+                    else "")
         console.print(f"evaluated ({how}) after iteration {run.start + run.iterations} on the"
-                      f" images trained on: C_T {found['cost']:.6f}{accuracy}")
+                      f" images trained on: C_T {evaluation['cost']:.6f}{accuracy}")
     return out
+
+
+def _evaluated_without(model: object) -> str:
+    """What an evaluation turns off that the model's training passes have ("" if nothing)."""
+    if not hasattr(model, "dropouts"):
+        return ""
+    return ", ".join(what for what, has in (("no dropout", model.dropouts()),
+                                            ("batch norm's running averages",
+                                             model.batchnorms())) if has)
 
 
 def _warn(run, trace) -> list[str]:
@@ -637,9 +649,12 @@ def _warn(run, trace) -> list[str]:
 
 
 def _write_json(path: Path, obj: object, force: bool) -> None:
+    """Strict JSON (a number that is not finite as null: JSON has no NaN)."""
+    strict = jsonable(obj)
+
     def write(tmp: str) -> None:
         with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(obj, f)
+            json.dump(strict, f, allow_nan=False)
 
     write_atomically(path, write, force)
 

@@ -467,17 +467,20 @@ def batch_step(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.
                ) -> dict[str, np.ndarray]:
     """A training step on its batch's images alone (what training between reported iterations
     needs): the gradients summed over the batch and its cost (``C_in_batch``); no whole-data
-    C_T or accuracy."""
+    C_T or accuracy. Images held out for validation (``inputs[HELD]``) are evaluated too, as
+    every iteration evaluates them: ``validation_cost`` and ``validation_accuracy``."""
     given = dict(inputs or {})
-    mask = in_batch(mask, given)
-    rows = np.flatnonzero(np.asarray(mask) != 0)
-    per_image = {k: v[rows] for k, v in given.items() if k != HELD and np.ndim(v)
+    batch = np.asarray(in_batch(mask, given)) != 0
+    held = np.asarray(given.get(HELD, np.zeros(len(x)))) != 0
+    rows = np.flatnonzero(batch | held)  # the batch, and the images it is validated on
+    per_image = {k: v[rows] for k, v in given.items() if np.ndim(v)
                  and np.shape(v)[0] == x.shape[0] and not k.startswith(("rmean", "rvar"))}
-    shared = {k: v for k, v in given.items() if k not in per_image and k != HELD}
-    b = _training_step(net, params, x[rows], t[rows], None,
-                       step_inputs(net, len(rows), None, {**per_image, **shared}))
+    shared = {k: v for k, v in given.items() if k not in per_image}
+    trained = batch[rows].astype(float)
+    b = _training_step(net, params, x[rows], t[rows], trained,
+                       step_inputs(net, len(rows), trained, {**per_image, **shared}))
     b["C_in_batch"] = b.pop("C_T")
-    for key in ("C", "correct", "accuracy"):
+    for key in ("C", "correct", "accuracy", HELD):
         b.pop(key, None)
     return b
 

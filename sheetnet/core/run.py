@@ -104,6 +104,15 @@ class Run(Generic[M]):
         return self.data.n_images
 
     @property
+    def minibatches(self) -> bool:
+        """Whether a step trains on fewer than all the images trained on (its batches are
+        masks even when full: images held out for validation are never in one)."""
+        if self.batches is None:
+            return False
+        trained = self.n_images if self.held is None else int(np.sum(self.held == 0))
+        return bool((self.batches.sum(axis=1) < trained).any())
+
+    @property
     def batch_size(self) -> int | None:
         """The images in a batch (the largest; None: full batches)."""
         return None if self.batches is None else int(self.batches.sum(axis=1).max())

@@ -44,11 +44,21 @@ class Trace:
         report it (training between reported iterations skips the whole data's cost)."""
         return np.array([b.get(name, np.nan) for b in self.iterations], dtype=float)
 
-    def to_json(self) -> dict:
-        """``{"cost": [...], "accuracy": [...], "blocks": {name: [value at iteration 0..N]}}``."""
-        out: dict = {"cost": _listed(self.cost)}
+    def to_json(self, first: int = 0, minibatches: bool = True) -> dict:
+        """The run's curves, each named for what it is and holding numbers only:
+        ``cost`` (``cost_name``, the whole data's) and ``accuracy`` at the iterations
+        ``cost_iterations`` lists (every one, unless training in batches computed them at the
+        reported ones only), ``batch_cost`` (each step's batch, every iteration, when the run
+        is in batches smaller than the data: ``minibatches``), and ``blocks``: ``{name: [value
+        at iteration 0..N]}``. ``first``: the run's number of iteration 0 (a run going on from
+        a checkpoint)."""
+        cost = self.cost
+        at = np.flatnonzero(~np.isnan(cost))
+        out: dict = {"cost": cost[at].tolist(), "cost_iterations": (at + first).tolist()}
         if self.has_accuracy:
-            out["accuracy"] = _listed(self.accuracy)
+            out["accuracy"] = self.accuracy[at].tolist()
+        if minibatches and "C_batch" in self.iterations[0]:
+            out["batch_cost"] = self.series("C_batch").tolist()
         # the first iteration's blocks (a gradient check or a closed form lives there alone),
         # not those the last one keeps whole for evaluating the final parameters
         out["blocks"] = {n: [np.asarray(b[n]).tolist() for b in self.iterations if n in b]
@@ -56,9 +66,22 @@ class Trace:
         return out
 
 
-def _listed(values: np.ndarray) -> list[float | None]:
-    """A series for JSON: null where an iteration reports nothing."""
-    return [None if np.isnan(v) else float(v) for v in values]
+def jsonable(value: object) -> object:
+    """``value`` as strict JSON takes it: NumPy's numbers and arrays as Python's, and a number
+    that is not finite as null (JSON has no NaN or Infinity)."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return jsonable(value.tolist())
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if np.isfinite(value) else None
+    return value
 
 
 def check_finite(blocks: dict[str, np.ndarray], iteration: int, eta: float) -> None:

@@ -226,23 +226,26 @@ class NetPreset:
                            run.running, run.best)
         return statistics.add(run.model, trace) if keep is None else trace
 
-    def evaluate(self, run: Run, trace: Trace) -> dict[str, float] | None:
-        """The last iteration's parameters evaluated on the training images (no dropout, batch
-        norm's running averages): {"cost": C_T, "accuracy": …}; None for a net without
-        dropout or batch norm (its training pass is already the evaluation)."""
+    def evaluate(self, run: Run, trace: Trace) -> dict[str, float]:
+        """The last iteration's parameters evaluated on the images trained on (no dropout,
+        batch norm's running averages): {"cost": ΣC over them (no penalty), "accuracy": …}.
+        A net whose training pass is already an evaluation (no dropout, no batch norm) reads
+        it off its last iteration's own pass; the others take a pass of their own."""
         net: Net = run.model
-        if not (net.dropouts() or net.batchnorms()):
-            return None
         last = trace.iterations[-1]
-        given = {name: last[name] for name in (*run.params, *(
-            s for layer in net.batchnorms() for s in layer.statistics[2:]))}
         rows = slice(None) if run.held is None else run.held == 0
-        x, t = run.data.x[rows], run.data.targets[rows]
-        z = net_mod.predict(net, given, x)
-        out = net.output.forward(z, t, len(x))
-        found = {"cost": float(np.sum(out["C"]))}
-        if net.accuracy:
-            found["accuracy"] = float(np.mean(out["correct"]))
+        if not (net.dropouts() or net.batchnorms()) and "C" in last:
+            c = last["C"][rows]
+            correct = None if "correct" not in last else last["correct"][rows]
+        else:
+            given = {name: last[name] for name in (*run.params, *(
+                s for layer in net.batchnorms() for s in layer.statistics[2:]))}
+            x, t = run.data.x[rows], run.data.targets[rows]
+            out = net.output.forward(net_mod.predict(net, given, x), t, len(x))
+            c, correct = out["C"], out.get("correct")
+        found = {"cost": float(np.sum(c))}
+        if net.accuracy and correct is not None:
+            found["accuracy"] = float(np.mean(correct))
         return found
 
     def stopped(self, run: Run, trace: Trace) -> tuple[Run, Trace]:

@@ -132,6 +132,13 @@ class Recurrent:
     def workbook(self, run: Run) -> WorkbookSpec:
         return rnn_layout.workbook(run, self.cell)
 
+    def evaluate(self, run: Run, trace: Trace) -> dict[str, float]:
+        """The last iteration's parameters on every window (its training pass is an
+        evaluation): {"cost": C_T, "accuracy": the share of steps whose next character is
+        predicted right}."""
+        last = trace.iterations[-1]
+        return {"cost": float(np.sum(last["C"])), "accuracy": float(last["accuracy"])}
+
     def skeleton(self, config: Mapping[str, object]) -> Run:
         chars, vocab, steps, hidden, iterations = settings.rnn_size(config)
         if min(vocab, steps, hidden, iterations) < 1 or chars < steps + 1 or vocab > chars:

@@ -54,8 +54,8 @@ def test_the_fast_reader_falls_back_to_the_careful_one(tmp_path):
 
 @pytest.mark.parametrize("payload, message", [
     (b"not gzip at all", "not a gzip file"),
-    (gzip.compress(b"0" * (65 * 2**20)), "unpacks to more than 64 MB"),
-])
+    (gzip.compress(b"0" * (65 * 2**20), mtime=0), "unpacks to more than 64 MB"),
+], ids=["not-gzip", "too-large"])
 def test_a_bad_gzip_is_one_line(tmp_path, payload, message):
     path = tmp_path / "d.csv.gz"
     path.write_bytes(payload)
@@ -90,7 +90,9 @@ def test_train_reports_the_test_digits_and_their_confusion(tmp_path):
     confusion = np.array(record["test"]["confusion"])
     assert confusion.shape == (10, 10) and confusion.sum() == 2000
     assert record["test_accuracy"] == pytest.approx(np.trace(confusion) / 2000)
-    assert record["cost"][1] is None and record["cost"][10] is not None
+    assert record["cost_iterations"] == [0, 10, 20, 30]  # the whole data's, where computed
+    assert len(record["cost"]) == 4 and len(record["batch_cost"]) == 31  # every step's batch
+    assert None not in record["cost"] + record["batch_cost"]
 
 
 @pytest.mark.slow
