@@ -167,7 +167,7 @@ def test_bad_values_and_unwritable_places_are_one_line(tmp_path, args, message):
 
 
 def test_a_full_disk_while_writing_json_is_one_line(tmp_path, monkeypatch):
-    def full(obj, f):
+    def full(obj, f, **kwargs):
         f.write("{")
         raise OSError(28, "No space left on device")
 
