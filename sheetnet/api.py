@@ -27,7 +27,7 @@ import numpy as np
 
 from sheetnet import presets
 from sheetnet.audit import engines
-from sheetnet.audit.verify import Report
+from sheetnet.audit.verify import Report, check_timeout
 from sheetnet.audit.verify import verify as _verify
 from sheetnet.core import data as data_mod
 from sheetnet.core import health, stamp
@@ -52,6 +52,7 @@ class Training:
     run: Run
     trace: Trace
     options: Options
+    kept_blocks: bool = True  # every block of every iteration (``train(blocks=False)``: costs)
 
     @property
     def cost(self) -> np.ndarray:
@@ -140,7 +141,9 @@ def _short(value: float) -> str:
 _FIELDS = {f.name for f in fields(Options)} - {"hyper"}
 # options that take a whole number, with an example each; the rest of the numbers are real
 _WHOLE = {"iterations": 50, "seed": 0, "filters": 3, "filter_size": 3, "pool_size": 2,
-          "padding": 1, "batch_size": 8, "patience": 10, "seq_length": 10, "hidden": 8}
+          "padding": 1, "batch_size": 8, "patience": 10, "seq_length": 10, "hidden": 8,
+          "images": 8, "pick": 0, "every": 10}
+LARGEST = 2**63  # a whole number beyond this is no count, size or seed sheetnet takes
 _REAL = {"eta": 0.5, "leaky_slope": 0.01, "huber_delta": 1.0, "l1": 0.001, "l2": 0.01,
          "eta_decay": 0.01, "dropout": 0.5, "validation": 0.2}
 # text options, and how a list or tuple of their parts is joined (None: text only)
@@ -156,9 +159,17 @@ _EXAMPLE = {"arch": '"conv 4 3x3, relu, maxpool 2, dense 10"', "layers": "[12, 5
 
 
 def _whole(key: str, value: object) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)) \
-            or not float(value).is_integer():
-        raise SheetnetError(f"{key}={value!r}: give a whole number, e.g. {key}={_WHOLE[key]}")
+    example = f"e.g. {key}={_WHOLE.get(key, 1)}"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        raise SheetnetError(f"{key}={value!r}: give a whole number, {example}")
+    if isinstance(value, (int, np.integer)):
+        if not -LARGEST < value < LARGEST:
+            raise SheetnetError(f"{key}: {_huge(value)} is far too large; give a whole number,"
+                                f" {example}")
+    elif not (np.isfinite(value) and float(value).is_integer()):
+        raise SheetnetError(f"{key}={value!r}: give a whole number, {example}")
+    elif not -LARGEST < value < LARGEST:
+        raise SheetnetError(f"{key}={value:g} is far too large; give a whole number, {example}")
     if key == "seed" and value < 0:
         raise SheetnetError(f"seed={value!r}: give 0 or more, e.g. seed=0")
     return int(value)
@@ -167,7 +178,17 @@ def _whole(key: str, value: object) -> int:
 def _real(key: str, value: object, example: object = 0.5) -> float:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
         raise SheetnetError(f"{key}={value!r}: give a number, e.g. {key}={example}")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:
+        raise SheetnetError(f"{key}: {_huge(value)} is too large for a float; give a number,"
+                            f" e.g. {key}={example}") from None
+
+
+def _huge(value: object) -> str:
+    """A huge whole number as words ("a number of about 401 digits"), never its digits."""
+    bits = int(value).bit_length()  # type: ignore[call-overload]
+    return f"a number of about {int(bits * 0.30103) + 1:,} digits"
 
 
 def _text(key: str, value: object) -> str:
@@ -269,27 +290,47 @@ def options(net: str | None = None, **given: object) -> Options:
 
 
 def train(net: str = "mlp", *, progress: Callable[[int], None] | None = None,
-          from_checkpoint: str | Path | None = None, **given: object) -> Training:
+          from_checkpoint: str | Path | None = None, blocks: bool = True,
+          every: int | None = None, **given: object) -> Training:
     """Train a preset (``sheetnet nets`` lists them) with the CLI's options; every block of
     every iteration is kept (``progress(k)`` is called after iteration k).
+    ``blocks=False`` keeps the costs alone, as ``sheetnet train`` does (memory stays flat, and
+    a net as large as mnist fits); in mini-batches the whole data's cost is then computed
+    ``every`` k-th iteration (default: about 20 of them), each step's batch cost every one.
     ``from_checkpoint``: go on from a checkpoint (``Training.save``) with its own net and
     options, for ``iterations=`` more."""
+    lean = not _bool("blocks", blocks)
+    if every is not None:
+        every = _whole("every", every)
+        if every < 1:
+            raise SheetnetError(f"every={every}: give 1 or more, e.g. every=10")
     if from_checkpoint is not None:
         preset, ck = resume.load(None if net == "mlp" else net,
                                  _path("from_checkpoint", from_checkpoint), options(**given))
-        run = resume.continued(preset, ck, _whole("iterations", given["iterations"])
-                               if given.get("iterations") is not None else None)
-        trace = preset.trace(run, progress)
-        if hasattr(preset, "stopped"):
-            run, trace = preset.stopped(run, trace)
-        return Training(preset.name, run, trace, resume.options_of(ck))
-    preset = presets.get(net)
-    opts = options(net, **given)
-    run = preset.run(opts, detail=True)
-    trace = preset.trace(run, progress)
+        steps = (_whole("iterations", given["iterations"])
+                 if given.get("iterations") is not None else None)
+        run = resume.continued(preset, ck, steps, _every(every, steps or preset.iterations,
+                                                         lean), detail=not lean)
+        opts = resume.options_of(ck)
+    else:
+        preset = presets.get(net)
+        opts = options(net, **given)
+        run = preset.run(opts, detail=not lean,
+                         every=_every(every, opts.iterations or preset.iterations, lean))
+    trace = preset.trace(run, progress, COSTS if lean else None)
     if hasattr(preset, "stopped"):
         run, trace = preset.stopped(run, trace)
-    return Training(preset.name, run, trace, opts)
+    return Training(preset.name, run, trace, opts, not lean)
+
+
+COSTS = ("C_batch", "eta_k")  # what a run that keeps the costs alone keeps beside C_T
+
+
+def _every(every: int | None, iterations: int, lean: bool) -> int | None:
+    """How often a lean run in mini-batches computes the whole data's cost."""
+    if not lean:
+        return None
+    return every or max(1, -(-iterations // 20))
 
 
 def export(what: Training | str, out: str | Path, *, force: bool = False,
@@ -314,6 +355,10 @@ def export(what: Training | str, out: str | Path, *, force: bool = False,
         if given:
             raise SheetnetError("options go to train(); export(training, path) writes that run")
         preset, run, trace = presets.get(what.net), what.run, what.trace
+        if not what.kept_blocks:
+            raise SheetnetError("this run kept its costs alone (train(..., blocks=False)); a"
+                                " workbook shows every block: train it with blocks=True, or"
+                                " save it and write a window (Training.save, then window())")
         preset.run(what.options, workbook=True)  # refuses a run too big for a workbook
         spec = layout(preset, run)
     xlsx.write(spec, out, progress, force, trace, (stamp.PROPERTY, stamp.make(run, trace)))
@@ -327,12 +372,14 @@ def window(checkpoint: str | Path, out: str | Path, *, images: int | None = None
     ``images`` of its next batches (default 8) or the rows ``pick`` names, the checkpoint's
     parameters and optimizer state as input cells (``sheetnet export --from``)."""
     out = _path("out", out)
-    check_out(out, _bool("force", force), ".xlsx")
+    if pick is not None and (isinstance(pick, (str, bytes)) or not hasattr(pick, "__iter__")):
+        raise SheetnetError(f"pick={pick!r}: give a list of row numbers, e.g. pick=[0, 17, 42]")
     rows = None if pick is None else ",".join(str(_whole("pick", r)) for r in pick)
     steps = None if iterations is None else _whole("iterations", iterations)
+    count = None if images is None else _whole("images", images)
+    check_out(out, _bool("force", force), ".xlsx")
     preset, ck = resume.load(None, _path("checkpoint", checkpoint), Options())
-    run = resume.window(preset, ck, steps, None if images is None else _whole("images", images),
-                        rows)
+    run = resume.window(preset, ck, steps, count, rows)
     spec = layout(preset, run)
     trace = preset.trace(run)
     xlsx.write(spec, out, progress, force, trace, (stamp.PROPERTY, stamp.make(run, trace)))
@@ -357,7 +404,9 @@ def verify(path: str | Path, engine: str | Sequence[str] = engines.DEFAULT,
     if not names or not all(isinstance(n, str) for n in names):
         raise SheetnetError(f"engine={engine!r}: name an engine ({', '.join(engines.ENGINES)}),"
                             " a list of them or \"all\"")
-    return _verify(_path("path", path), names, _real("timeout", timeout, 600))
+    seconds = _real("timeout", timeout, 600)
+    check_timeout(seconds)
+    return _verify(_path("path", path), names, seconds)
 
 
 __all__ = ["SheetnetError", "Training", "export", "options", "train", "verify", "window",

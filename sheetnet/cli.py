@@ -6,7 +6,6 @@ import dataclasses
 import functools
 import inspect
 import json
-import math
 import signal
 import sys
 import time
@@ -52,8 +51,9 @@ app = typer.Typer(rich_markup_mode="rich", no_args_is_help=True, add_completion=
                        " audited workbooks. Start with [bold]sheetnet nets[/], then"
                        " [bold]sheetnet export --net mlp --out mlp.xlsx[/] and [bold]sheetnet"
                        " verify mlp.xlsx[/].")
-console = Console()
-err_console = Console(stderr=True)
+# no emoji codes: a user's text such as my:x:data.csv is printed as written, not as ✗
+console = Console(emoji=False)
+err_console = Console(stderr=True, emoji=False)
 
 
 def _version(value: bool) -> None:
@@ -375,6 +375,8 @@ def export(
     if source is not None:
         preset, ck = resume.load(net, source, opts)
         run = resume.window(preset, ck, opts.iterations, images, pick)
+        console.print(escape(f"a window of {source}: {ck.describe()}{_reading(ck)}"),
+                      soft_wrap=True)
     elif images is not None or pick is not None:
         raise SheetnetError(f"{'--images' if images is not None else '--pick'} chooses a"
                             " window's images and goes with --from CHECKPOINT.npz")
@@ -461,9 +463,7 @@ def verify(
     every cell of every workbook agrees within 1e-9, 1 when one differs, 2 when one cannot be
     checked; where cells differ, the cells that cause it are named first.
     """
-    if not (math.isfinite(timeout) and timeout > 0):
-        raise SheetnetError(f"--timeout {timeout} must be a positive number of seconds, e.g."
-                            " --timeout 600")
+    audit_verify.check_timeout(timeout)
     if json_out is not None:
         check_out(json_out, force, ".json")
     engines.chosen(engine)  # an unknown or missing engine: one line before any workbook
@@ -551,19 +551,25 @@ def train(
         check_out(save, force, ".npz")
     if source is not None:
         preset, ck = resume.load(net, source, opts)
-        run = resume.continued(preset, ck, opts.iterations)
+        planned = opts.iterations or preset.iterations
+        # in batches: the whole data's cost at the rows shown (validation: every iteration's)
+        run = resume.continued(preset, ck, opts.iterations,
+                               None if blocks else every or _rows_every(planned))
         opts = dataclasses.replace(resume.options_of(ck), iterations=run.iterations)
-        console.print(f"going on from {source}: {ck.describe()}, from iteration {run.start:,}",
-                      soft_wrap=True)
+        console.print(escape(f"going on from {source}: {ck.describe()}, from iteration"
+                             f" {run.start:,}{_reading(ck)}"), soft_wrap=True)
+        if run.restarts_patience:
+            console.print(f"its run had stopped early (no better validation cost since"
+                          f" iteration {run.best[0]:,}); going on, --patience {run.patience}"
+                          f" counts from iteration {run.start:,}", soft_wrap=True)
     else:
         preset = presets.get(net or "mlp")
         if save is not None:
             resume.supported(preset)
-        run = preset.run(opts, detail=blocks)
-    every = every or max(1, -(-run.iterations // 20))
-    # in batches: the whole data's cost at the rows shown (validation: every iteration's)
-    if not blocks and run.minibatches:
-        run = dataclasses.replace(run, every=every)
+        planned = opts.iterations or preset.iterations
+        run = preset.run(opts, detail=blocks,
+                         every=None if blocks else every or _rows_every(planned))
+    every = every or _rows_every(run.iterations)
     trace = _train(preset, run, keep=None if blocks else [b for b, _, _ in terminal.EXTRA_COLUMNS])
     run, trace, stop_note = _stopped(preset, run, trace)
     console.print(terminal.cost_table(trace, every, run.start))
@@ -583,6 +589,17 @@ def train(
             record["first_iteration"] = run.start
         _write_json(json_out, record, force)
         console.print(f"[green]✓[/] wrote {json_out}")
+
+
+def _reading(ck) -> str:
+    """The data files a checkpoint's run reads (checked unchanged), said after a comma."""
+    files = resume.data_files(ck)
+    return f"; reading {' and '.join(files)} (unchanged since)" if files else ""
+
+
+def _rows_every(iterations: int) -> int:
+    """The table's rows: every k-th iteration, about 20 of them."""
+    return max(1, -(-iterations // 20))
 
 
 def _stopped(preset: presets.Preset, run, trace):

@@ -80,7 +80,19 @@ def _forget(tmp: str) -> None:
 
 def check_out(path: Path, force: bool, suffix: str) -> None:
     """Refuse, before any work, an output path that is not a writable new ``suffix`` file
-    (or an existing one without ``force``)."""
+    (or an existing one without ``force``), or that the system cannot use (too long)."""
+    try:
+        _check_out(Path(path), force, suffix)
+    except OSError as e:
+        raise unusable(path, e) from None
+
+
+def unusable(path: Path, e: OSError) -> SheetnetError:
+    """A path the system refuses (a name or path too long, a loop of links), in one line."""
+    return SheetnetError(f"{path}: {e.strerror or e}; give a shorter path, or one that exists")
+
+
+def _check_out(path: Path, force: bool, suffix: str) -> None:
     if path.suffix.lower() != suffix:
         raise SheetnetError(f"{path}: the file name must end in {suffix}")
     longest = _name_max(path.parent)
@@ -164,19 +176,41 @@ def read_gzip_text(path: Path, what: str, max_bytes: int) -> str:
 
 
 def gunzip(raw: bytes, what: str, max_bytes: int) -> str:
-    """Unpack gzip bytes to UTF-8 text, at most ``max_bytes`` of it."""
-    unpacker = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    """Unpack gzip bytes to UTF-8 text, at most ``max_bytes`` of it: every member of a file
+    made of several (``cat a.gz b.gz``), and a file cut short refused, not read in part."""
+    out: list[bytes] = []
+    size = 0
+    rest = raw
+    while True:
+        unpacker = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            part = unpacker.decompress(rest, max_bytes + 1 - size)
+        except zlib.error as e:
+            raise SheetnetError(f"{what}: not a gzip file sheetnet can unpack ({e})") from None
+        size += len(part)
+        out.append(part)
+        if size > max_bytes or unpacker.unconsumed_tail:
+            raise SheetnetError(f"{what} unpacks to more than {size_text(max_bytes)}; use a"
+                                " smaller file")
+        if not unpacker.eof:
+            raise SheetnetError(f"{what}: the gzip file is cut short (its end is missing);"
+                                " copy it again")
+        rest = unpacker.unused_data
+        if not rest.strip(b"\0"):  # the end (some writers pad with zeros)
+            break
     try:
-        text = unpacker.decompress(raw, max_bytes + 1)
-    except zlib.error as e:
-        raise SheetnetError(f"{what}: not a gzip file sheetnet can unpack ({e})") from None
-    if len(text) > max_bytes or unpacker.unconsumed_tail:
-        raise SheetnetError(f"{what} unpacks to more than {max_bytes / 2**20:,.0f} MB; use a"
-                            " smaller file")
-    try:
-        return text.decode("utf-8-sig")
+        return b"".join(out).decode("utf-8-sig")
     except UnicodeDecodeError:
         raise SheetnetError(f"{what}: not UTF-8 text inside; save it as UTF-8") from None
+
+
+def size_text(n: int) -> str:
+    """A size as a person reads it: 812 bytes, 19.5 KB, 64 MB."""
+    if n < 10_000:
+        return f"{n:,} bytes"
+    if n < 2**20:
+        return f"{n / 2**10:,.1f} KB"
+    return f"{n / 2**20:,.1f} MB".replace(".0 MB", " MB")
 
 
 def read_bytes(path: Path, what: str, max_bytes: int) -> bytes:
@@ -185,23 +219,25 @@ def read_bytes(path: Path, what: str, max_bytes: int) -> bytes:
     path = Path(path)
     try:
         st = path.stat()
-    except OSError:
+    except FileNotFoundError:
         raise SheetnetError(f"{what} {path}: no such file; give the path of a file") from None
+    except OSError as e:
+        raise SheetnetError(f"{what} {unusable(path, e)}") from None
     if stat.S_ISDIR(st.st_mode):
         raise SheetnetError(f"{what} {path} is a folder; give the path of a file")
     if not stat.S_ISREG(st.st_mode):
         raise SheetnetError(f"{what} {path} is not a regular file (a pipe or a device?); give"
                             " the path of a file")
     if st.st_size > max_bytes:
-        raise SheetnetError(f"{what} {path} is {st.st_size / 2**20:,.1f} MB; sheetnet reads at"
-                            f" most {max_bytes / 2**20:,.0f} MB: use a smaller file")
+        raise SheetnetError(f"{what} {path} is {size_text(st.st_size)}; sheetnet reads at"
+                            f" most {size_text(max_bytes)}: use a smaller file")
     try:
         with open(path, "rb") as f:
             raw = f.read(max_bytes + 1)
     except OSError as e:
         raise SheetnetError(f"{what} {path}: cannot read it ({e.strerror or e})") from None
     if len(raw) > max_bytes:  # it grew since (a file being written)
-        raise SheetnetError(f"{what} {path} is larger than {max_bytes / 2**20:,.0f} MB; use a"
+        raise SheetnetError(f"{what} {path} is larger than {size_text(max_bytes)}; use a"
                             " smaller file")
     return raw
 

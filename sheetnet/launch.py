@@ -60,10 +60,60 @@ def _unwritable(e: OSError) -> int:
     return 2
 
 
+_GONE = {errno.EPIPE, errno.EBADF}  # the reader has gone (`| head`), or there is none (`>&-`)
+
+
+class _Guarded:
+    """A standard stream whose reader may go away (``| head`` closes the pipe, ``>&-`` closes
+    the descriptor): what cannot be written is dropped, so the command still writes the files
+    it was asked for and exits with its own code. Everything else is the stream's."""
+
+    def __init__(self, stream, fd: int) -> None:
+        self.gone = stream is None  # no descriptor at all: write nowhere
+        self._stream = (open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (lives on)
+                        if stream is None else stream)
+        self._fd = fd
+
+    def _lost(self) -> None:
+        self.gone = True
+        try:  # the interpreter flushes the stream once more at exit: let that go nowhere
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._fd)
+        except OSError:
+            pass
+
+    def write(self, text: str) -> int:
+        if not self.gone:
+            try:
+                return self._stream.write(text)
+            except OSError as e:
+                if e.errno not in _GONE:
+                    raise
+                self._lost()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.gone:
+            try:
+                self._stream.flush()
+            except OSError as e:
+                if e.errno not in _GONE:
+                    raise
+                self._lost()
+
+    def isatty(self) -> bool:
+        return not self.gone and self._stream.isatty()
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
 def main() -> None:
     codecs.register_error("sheetnet-plain", _plain)
     _readable(sys.stdout)
     _readable(sys.stderr)
+    sys.stdout = _Guarded(sys.stdout, 1)  # type: ignore[assignment]
+    sys.stderr = _Guarded(sys.stderr, 2)  # type: ignore[assignment]
     try:
         from sheetnet.cli import main as run
     except KeyboardInterrupt:

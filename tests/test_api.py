@@ -130,6 +130,21 @@ def test_init_as_a_dict_of_arrays_is_the_json_file():
     (lambda: sheetnet.export("mlp", "a.xlsx", force="no"), "force='no': give True or False"),
     (lambda: sheetnet.export(42, "a.xlsx"), "give a net's name or a run"),
     (lambda: sheetnet.train("mlp", iterations=2).blocks(1.5), "blocks\\(1.5\\): give an"),
+    # issue 26: huge numbers, windows' keywords, a batch of nothing, a timeout that is no time
+    (lambda: sheetnet.train("mlp", iterations=10**400), "about 401 digits is far too large"),
+    (lambda: sheetnet.train("mlp", eta=10**400), "about 401 digits is too large for a float"),
+    (lambda: sheetnet.train("mlp", seed=10**400), "seed: a number of about 401 digits"),
+    (lambda: sheetnet.train("mlp", data=[[10**400] * 12] * 2, labels=[0, 1]),
+     "an array of numbers"),
+    (lambda: sheetnet.train("mlp", data=np.zeros((2, 12)), labels=[10**400, 1]),
+     "label 0 is too large for a float"),
+    (lambda: sheetnet.window("ck.npz", "w.xlsx", images=2.5), "images=2.5: give a whole"),
+    (lambda: sheetnet.window("ck.npz", "w.xlsx", images=10**400), "images: a number of about"),
+    (lambda: sheetnet.window("ck.npz", "w.xlsx", pick="0,1"), "give a list of row numbers"),
+    (lambda: sheetnet.train("mlp", batch_size=0), "batch-size 0 must be at least 1"),
+    (lambda: sheetnet.verify("x.xlsx", timeout=float("nan")), "timeout nan must be a positive"),
+    (lambda: sheetnet.verify("x.xlsx", timeout=10**400), "timeout: a number of about"),
+    (lambda: sheetnet.train("mlp", every=0, blocks=False), "every=0: give 1 or more"),
 ])
 def test_wrong_types_are_a_sheetnet_error_naming_the_keyword(tmp_path, monkeypatch, call,
                                                              message):

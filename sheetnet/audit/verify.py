@@ -8,6 +8,7 @@ whose referenced cells all agree, so their own formula is what is wrong.
 
 from __future__ import annotations
 
+import math
 import tempfile
 import threading
 import time
@@ -27,6 +28,7 @@ from sheetnet.audit.archive import Archive, formula_text
 from sheetnet.core import health, stamp
 from sheetnet.core.run import Run
 from sheetnet.errors import SheetnetError
+from sheetnet.files import unusable
 from sheetnet.workbook import settings
 from sheetnet.workbook.layout import Place, a1, sheet_prefix
 from sheetnet.workbook.sheets import INPUTS
@@ -180,6 +182,14 @@ class Report:
 
 
 def check_file(path: Path) -> None:
+    """A workbook to read: a zip file that is there, or one line saying what it is not."""
+    try:
+        _check_file(path)
+    except OSError as e:
+        raise unusable(path, e) from None
+
+
+def _check_file(path: Path) -> None:
     if path.is_dir():
         raise SheetnetError(f"{path} is a folder; give the workbooks in it, e.g. sheetnet"
                             f" verify {path / '*.xlsx'}")
@@ -229,6 +239,13 @@ def _skeleton(preset: presets.Preset, config: dict[str, object]) -> Run:
                             " workbook again") from None
 
 
+def check_timeout(timeout: float) -> None:
+    """Seconds an engine may take: a positive, finite number."""
+    if not (isinstance(timeout, (int, float)) and math.isfinite(timeout) and timeout > 0):
+        raise SheetnetError(f"--timeout {timeout} must be a positive number of seconds, e.g."
+                            " --timeout 600")
+
+
 def verify(path: Path, engine_names: Sequence[str] = (engines.DEFAULT,), timeout: float = 600,
            progress: Progress | None = None) -> Report:
     """Recalculate ``path`` in each engine and compare every block with the NumPy core.
@@ -238,6 +255,7 @@ def verify(path: Path, engine_names: Sequence[str] = (engines.DEFAULT,), timeout
     which cells hold formulas and re-runs the core.
     """
     started = time.perf_counter()
+    check_timeout(timeout)
     path = Path(path)
     check_file(path)
     progress = progress or Progress()

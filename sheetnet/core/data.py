@@ -213,8 +213,10 @@ def parse_csv(text: str, shape: tuple[int, ...] | None, *, name: str, source: st
                                 " `label,p11,…` and one row per image")
         header, body = rows[0], rows[1:]
     if not header or header[0].strip().lower() != "label":
-        raise SheetnetError(f"{source}: the first column must be `label` (header is"
-                            f" {','.join(header[:3])}…); put the label first, then the pixels")
+        first = header[0].strip() if header else ""
+        shown = repr(first[:20]) + ("…" if len(first) > 20 else "")
+        raise SheetnetError(f"{source}: the first column must be `label` (its header starts"
+                            f" {shown}); put the label first, then the pixels")
     if not body and fast is None:
         raise SheetnetError(f"{source}: the CSV has a header but no images; add one row per image")
     rows_, cols_, channels = (*shape, 1)[:3] if shape else (1, len(header) - 1, 1)
@@ -278,9 +280,9 @@ def from_arrays(images: object, labels: object, shape: tuple[int, int, int] | No
     without it such rows are one row of pixels each."""
     try:
         x = np.array(images, dtype=float)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise SheetnetError(f"{source}: the images must be an array of numbers (N images ×"
-                            " their pixels)") from None
+                            " their pixels), each a float") from None
     if x.ndim not in (2, 3, 4) or x.shape[0] < 1 or x[0].size < 1:
         raise SheetnetError(f"{source}: the images have shape {x.shape}; give (N, pixels),"
                             " (N, rows, cols) or (N, channels, rows, cols)")
@@ -307,7 +309,11 @@ def from_arrays(images: object, labels: object, shape: tuple[int, int, int] | No
                                                                          np.number)):
             raise SheetnetError(f"{source}: label {k} is {label!r}; a label is a number or"
                                 " text")
-        texts.append(label.strip() if isinstance(label, str) else repr(float(label)))
+        try:
+            texts.append(label.strip() if isinstance(label, str) else repr(float(label)))
+        except OverflowError:
+            raise SheetnetError(f"{source}: label {k} is too large for a float; a label is a"
+                                " number or text") from None
     return _dataset(x.reshape(len(x), -1), texts, tuple(shape), "data", source, values,
                     lambda k: f"image {k}")
 

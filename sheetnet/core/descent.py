@@ -201,11 +201,15 @@ def best_so_far(trace: Trace, first: int = 0, before: tuple[int, float] | None =
     return at, float(trace.iterations[at - first]["validation_cost"])
 
 
-def stop_early(trace: Trace, patience: int, first: int = 0) -> int | None:
+def stop_early(trace: Trace, patience: int, first: int = 0, since: int | None = None
+               ) -> int | None:
     """The iteration of the trace training stops at: the first whose best iteration so far is
-    ``patience`` iterations back (None: it never is); ``first``: iteration 0's number."""
+    ``patience`` iterations back (None: it never is); ``first``: iteration 0's number;
+    ``since``: patience counts from this iteration at the earliest (a run going on after it
+    had stopped early)."""
     for k, blocks in enumerate(trace.iterations):
-        if first + k - int(blocks["best_iteration"]) >= patience:
+        counted = max(int(blocks["best_iteration"]), since if since is not None else -1)
+        if first + k - counted >= patience:
             return k
     return None
 

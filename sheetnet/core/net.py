@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from sheetnet import notation as names
+from sheetnet.core import budget
 from sheetnet.core.params import Params, standard_normal
 from sheetnet.errors import SheetnetError
 from sheetnet.layers.activation import ActivationLayer
@@ -395,6 +396,14 @@ def step_numbers(net: Net, images: int, detail: bool) -> int:
     if detail:
         return images * (per + net.parameters) + 4 * net.parameters
     return min(images, chunk_size(net)) * per + 8 * net.parameters
+
+
+def kept_bytes(net: Net, images: int) -> int:
+    """Bytes one iteration's every block takes when a run keeps them (a workbook, show,
+    ``--blocks``, Python's train): its numbers, and a block's own overhead for each of them
+    (a few per layer and parameter)."""
+    return budget.kept_bytes(step_numbers(net, images, True),
+                             12 + 6 * len(net.layers) + 6 * len(net.params()))
 
 
 def chunk_size(net: Net) -> int:

@@ -1,13 +1,13 @@
 """A character-level recurrent net (an Elman RNN or an LSTM) learning to predict each next
 character of a text, trained by backpropagation through time.
 
-The vocabulary is the text's distinct characters in sorted order; each character enters as a
-one-hot column xₜ. The text is cut into windows of T + 1 characters with stride T: window j is
-characters jT … jT + T, its inputs the first T and its targets the last T, and it starts from
-h₀ = 0. At every step the recurrent cell (``layers/recurrent.py``, ``layers/lstm.py``) gives
-hₜ, a dense layer the scores oₜ = W_hy·hₜ + b_y, and softmax with cross-entropy the
-probabilities and the cost Cₜ (``pairs/outputs.py``); a window's C = Σₜ Cₜ and C_T = Σ over
-the windows.
+The vocabulary is the text's distinct characters in sorted order (a tail that fills no window
+counts too); each character enters as a one-hot column xₜ. The text is cut into windows of
+T + 1 characters with stride T: window j is characters jT … jT + T, its inputs the first T and
+its targets the last T, and it starts from h₀ = 0. At every step the recurrent cell
+(``layers/recurrent.py``, ``layers/lstm.py``) gives hₜ, a dense layer the scores
+oₜ = W_hy·hₜ + b_y, and softmax with cross-entropy the probabilities and the cost Cₜ
+(``pairs/outputs.py``); a window's C = Σₜ Cₜ and C_T = Σ over the windows.
 """
 
 from __future__ import annotations

@@ -96,6 +96,14 @@ class Run(Generic[M]):
         return out
 
     @property
+    def restarts_patience(self) -> bool:
+        """Whether this run goes on from a checkpoint whose run had stopped early (its best
+        iteration ``patience`` or more back): its patience then counts from its own first
+        iteration (else the run would stop again at once)."""
+        return (self.patience is not None and self.best is not None
+                and self.start - 1 - self.best[0] >= self.patience)
+
+    @property
     def validation(self) -> bool:
         return self.held is not None
 

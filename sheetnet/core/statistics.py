@@ -13,6 +13,7 @@ import numpy as np
 from sheetnet import notation as names
 from sheetnet.core.net import Net
 from sheetnet.core.trace import Trace
+from sheetnet.pairs import ops
 
 
 def watched(net: Net) -> list[tuple[str, str, str]]:
@@ -53,7 +54,7 @@ def add(net: Net, trace: Trace) -> Trace:
             if name in it:
                 value = np.asarray(it[name], dtype=float)
                 it[stat_name("mean", name)] = np.asarray(value.mean())
-                it[stat_name("std", name)] = np.asarray(value.std())
+                it[stat_name("std", name)] = ops.spread(value)
     return trace
 
 

@@ -88,6 +88,11 @@ def check_finite(blocks: dict[str, np.ndarray], iteration: int, eta: float) -> N
     """A spreadsheet shows an error value where NumPy has inf or nan: refuse such a run."""
     for name, value in blocks.items():
         if not np.all(np.isfinite(value)):
+            if iteration == 0:  # no step has been taken: η is not the cause
+                raise SheetnetError(f"the run overflows at iteration 0, before any update"
+                                    f" (block {name} is not finite): its inputs are too large"
+                                    " for floating point; make the initial parameters (--init,"
+                                    " or a checkpoint's), the data or a penalty's λ smaller")
             fix = (f"choose a smaller η than {eta:g} or smaller initial weights" if eta > 0
                    else f"η = {eta:g} climbs the cost instead of descending it; choose a"
                    " positive η")

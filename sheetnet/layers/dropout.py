@@ -43,7 +43,7 @@ class Dropout(Elementwise):
 
     @property
     def token(self) -> str:
-        return f"dropout {self.rate:g}"
+        return f"dropout {float(self.rate)!r}"  # every digit: the settings rebuild it exactly
 
     @classmethod
     def parse(cls, item: str) -> Dropout | None:

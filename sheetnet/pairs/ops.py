@@ -217,6 +217,19 @@ def one_hot_xl(label: str, cls: str) -> str:
     return f"IF({label}={cls},1,0)"
 
 
+def spread(values: np.ndarray) -> np.ndarray:
+    """The population standard deviation of every value, two passes: √(Σ(x − mean)²/n)."""
+    return np.asarray(np.std(values))
+
+
+def spread_xl(area: str, mean: str) -> str:
+    """The same over an area's numbers (its blank cells left out), given the cell holding
+    their mean: two passes, as NumPy's, never STDEVP's one-pass form, which loses the digits
+    of a spread small beside the values (IronCalc's lost 1.6e-9 of 6e-7 on saturated
+    outputs)."""
+    return f'SQRT(SUMPRODUCT(({area}<>"")*({area}-{mean})^2)/COUNT({area}))'
+
+
 # --- convolution and pooling (chapters 5-4 and 5-6) -------------------------------------------
 
 

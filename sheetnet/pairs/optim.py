@@ -54,6 +54,7 @@ class UpdateRule:
         field(default=lambda g, old, new, h, k: {})
     # each kind of state as a reader sees it: (symbol, what it is)
     meaning: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    nonnegative: tuple[str, ...] = ()  # the kinds of state that are sums of squares: never < 0
 
     def symbol(self, kind: str) -> str:
         """A kind of state as the sheets head it (Adam's ``m_hat`` is m̂)."""
@@ -193,6 +194,7 @@ ADAGRAD = UpdateRule(
     summary="AdaGrad: s ← s + g², p ← p − η·g/(√s + ε)",
     hypers=(_epsilon(1e-10),),
     state=("s",),
+    nonnegative=("s",),
     meaning={"s": ("s", "the sum of every g² so far")},
     advance=lambda g, s, h, k: {"s": s["s"] + g * g},
     advance_xl=lambda g, old, new, h, k: {"s": f"{old['s']}+{g}^2"},
@@ -206,6 +208,7 @@ RMSPROP = UpdateRule(
     summary="RMSprop: s ← ρs + (1 − ρ)g², p ← p − η·g/(√s + ε)",
     hypers=(RHO, _epsilon(1e-8)),
     state=("s",),
+    nonnegative=("s",),
     meaning={"s": ("s", "the running average of g², ρs + (1 − ρ)g²")},
     advance=lambda g, s, h, k: {"s": h["rho"] * s["s"] + (1 - h["rho"]) * (g * g)},
     advance_xl=lambda g, old, new, h, k: {"s": f"{h['rho']}*{old['s']}+(1-{h['rho']})*{g}^2"},
@@ -251,6 +254,7 @@ ADAM = UpdateRule(
     summary="Adam: m, v as running averages of g and g², p ← p − η·m̂/(√v̂ + ε)",
     hypers=(BETA1, BETA2, _epsilon(1e-8)),
     state=("m", "v", "m_hat", "v_hat"),
+    nonnegative=("v", "v_hat"),
     meaning=ADAM_MEANING,
     advance=_adam,
     advance_xl=_adam_xl,
@@ -265,6 +269,7 @@ ADAMW = UpdateRule(
     summary="AdamW: Adam with decoupled weight decay, p ← p − η·(m̂/(√v̂ + ε) + λp)",
     hypers=(BETA1, BETA2, _epsilon(1e-8), WEIGHT_DECAY),
     state=ADAM.state,
+    nonnegative=ADAM.nonnegative,
     meaning=ADAM_MEANING,
     advance=_adam,
     advance_xl=_adam_xl,

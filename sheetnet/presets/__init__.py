@@ -30,9 +30,12 @@ class Preset(Protocol):
     @property
     def eta_text(self) -> str: ...
 
-    def run(self, opts: Options, workbook: bool = False, detail: bool = False) -> Run:
+    def run(self, opts: Options, workbook: bool = False, detail: bool = False,
+            every: int | None = None) -> Run:
         """A run from command-line options, checked (and its size: ``workbook``, its
-        workbook's; ``detail``, every block of every image kept) before any array exists."""
+        workbook's; ``detail``, every block of every image kept) before any array exists;
+        ``every``: training alone reports the whole data's cost every k-th iteration (where
+        mini-batches make that a pass of its own; None: every iteration)."""
 
     def trace(self, run: Run, progress: Callable[[int], None] | None = None,
               keep: Collection[str] | None = None, anchor: object = None) -> Trace:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from sheetnet.core import cells, descent, gd, graph, regression
-from sheetnet.core.budget import MAX_DATA_BYTES, Budget
+from sheetnet.core.budget import MAX_DATA_BYTES, Budget, kept_bytes
 from sheetnet.core.data import Dataset, csv_rows
 from sheetnet.core.run import Run
 from sheetnet.core.trace import Trace
@@ -49,18 +49,22 @@ class Exercise:
     dataset = "—"
 
     def check_size(self, points: int, steps: int, states: int = 0,
-                   workbook: bool = False) -> None:
+                   workbook: bool = False, detail: bool = True) -> None:
         """Refuse a run (``workbook``: or its workbook) beyond the budgets: one formula row per
-        step (about 8 cells and 2 per kind of rule state) below a few rows per data point."""
+        step (about 8 cells and 2 per kind of rule state, each its own block when ``detail``
+        keeps them) below a few rows per data point."""
         per_step = 8 + 2 * states
         what = f"--net {self.name}"
-        Budget(parameters=2, images=points, iterations=steps,
-               step_numbers=per_step + 2 * points, what=what).check()
+        kept = kept_bytes(per_step, per_step) if detail or workbook else 0
+        plan = Budget(parameters=2, images=points, iterations=steps,
+                      step_numbers=per_step + 2 * points, what=what, kept=kept)
+        plan.check()
         if workbook:
             Size(iterations=steps, sheets=3,
                  formula_cells=per_step * (steps + 1) + 6 * points + 40,
                  rows=steps + points + 40, cols=16, per_iteration=per_step, what=what,
                  taller="--steps or points").check()
+        plan.check_kept()
 
     @property
     def eta_text(self) -> str:
@@ -89,7 +93,8 @@ class GradientDescent(Exercise):
     iterations: int = 30
     function: str = "bowl"  # its start (3, 2), η and steps are the defaults
 
-    def run(self, opts: Options, workbook: bool = False, detail: bool = False) -> Run:
+    def run(self, opts: Options, workbook: bool = False, detail: bool = False,
+            every: int | None = None) -> Run:
         opts.unused("iterations", "eta", "function", "start", "optimizer", "compare",
                     net=self.name)
         f = functions.function(opts.function or self.function)
@@ -100,7 +105,7 @@ class GradientDescent(Exercise):
         origin = {"function": f.name}
         if opts.compare is None:
             rule, hyper = stepping.update_rule(opts)
-            self.check_size(0, steps, len(rule.state), workbook)
+            self.check_size(0, steps, len(rule.state), workbook, detail)
             return Run(self.name, f, None, {"start": start}, eta, steps, origin, rule, hyper)
         if opts.optimizer is not None:
             raise SheetnetError("give --optimizer or --compare, not both (--compare names every"
@@ -110,7 +115,7 @@ class GradientDescent(Exercise):
             raise SheetnetError(f"--compare {opts.compare!r} needs two or more different rules,"
                                 f" e.g. gd,momentum,rmsprop,adam (of: {', '.join(RULES)})")
         hyper = compare_hypers(rules, opts)
-        self.check_size(0, steps, sum(2 + len(r.state) for r in rules), workbook)
+        self.check_size(0, steps, sum(2 + len(r.state) for r in rules), workbook, detail)
         return Run(self.name, gd.Comparison(f, rules), None, {"start": start}, eta, steps,
                    origin, hyper=hyper)
 
@@ -218,7 +223,8 @@ class Regression(Exercise):
     iterations: int = 40
     eta_text: str = "0.5/n"
 
-    def run(self, opts: Options, workbook: bool = False, detail: bool = False) -> Run:
+    def run(self, opts: Options, workbook: bool = False, detail: bool = False,
+            every: int | None = None) -> Run:
         opts.unused("iterations", "eta", "data", "start", net=self.name)
         if isinstance(opts.data, Dataset):
             ds, origin = opts.data, f"data ({opts.data.n_images} points, given from Python)"
@@ -232,7 +238,7 @@ class Regression(Exercise):
         eta = 0.5 / ds.n_images if opts.eta is None else opts.eta
         steps = self.iterations if opts.iterations is None else opts.iterations
         descent.check_run(eta, steps)
-        self.check_size(ds.n_images, steps, workbook=workbook)
+        self.check_size(ds.n_images, steps, workbook=workbook, detail=detail)
         return Run(self.name, None, ds, {"start": start}, eta, steps, {"data": origin})
 
     def trace(self, run: Run, progress: Callable[[int], None] | None = None,
@@ -272,7 +278,8 @@ class Graph(Exercise):
     iterations: int = 0
     eta_text: str = "—"
 
-    def run(self, opts: Options, workbook: bool = False, detail: bool = False) -> Run:
+    def run(self, opts: Options, workbook: bool = False, detail: bool = False,
+            every: int | None = None) -> Run:
         opts.unused(net=self.name)
         values = np.array([graph.DEFAULTS[n.name] for n in graph.inputs_of(graph.SHOPPING)])
         return Run(self.name, graph.SHOPPING, None, {"inputs": values}, 0.0, 0)

@@ -75,10 +75,12 @@ class NetPreset:
     def eta_text(self) -> str:
         return f"{self.eta:g}"
 
-    def run(self, opts: Options, workbook: bool = False, detail: bool = False) -> Run:
+    def run(self, opts: Options, workbook: bool = False, detail: bool = False,
+            every: int | None = None) -> Run:
         """Build a run from command-line options, validating every input; its size is checked
         (``workbook``: its workbook's too; ``detail``: every image's blocks kept) before any
-        parameter array is made."""
+        parameter array is made. ``every``: in mini-batches, training alone computes the whole
+        data's cost every k-th iteration only (and the first and the last)."""
         opts.unused("iterations", "eta", "seed", "init", "init_scheme", "data", "shape", "arch",
                     "activation",
                     "output_activation", "loss", "leaky_slope", "huber_delta", "optimizer",
@@ -95,9 +97,11 @@ class NetPreset:
         descent.check_run(eta, iterations)
         rule, hyper = stepping.update_rule(opts)
         hyper.update(model_hypers(net))
-        self.check_size(net, ds.n_images, iterations, rule, workbook, detail or workbook,
-                        opts.batch_size)
         held = stepping.held_out(opts, ds.n_images)
+        detail = detail or workbook
+        reports = iterations + 1 if every is None or detail else iterations // every + 2
+        self.check_size(net, ds.n_images, iterations, rule, workbook, detail,
+                        opts.batch_size, 0 if held is None else int(held.sum()), reports)
         batches = stepping.batches(opts, ds.n_images, iterations, held)
         _check_batches(net, ds.n_images, batches, held, opts.batch_size)
         if opts.init is not None and opts.init_scheme is not None:
@@ -123,9 +127,10 @@ class NetPreset:
             data_origin = f"--data {Path(opts.data).name}"
         else:
             data_origin = f"{ds.name} (built in: {data_mod.BUILTIN[ds.name][2]})"
-        return Run(self.name, net, ds, params, eta, iterations,
-                   {"data": data_origin, "init": init_origin}, rule, hyper, batches,
-                   seed=opts.seed_value, held=held, patience=opts.patience, test=test)
+        run = Run(self.name, net, ds, params, eta, iterations,
+                  {"data": data_origin, "init": init_origin}, rule, hyper, batches,
+                  seed=opts.seed_value, held=held, patience=opts.patience, test=test)
+        return replace(run, every=every) if run.minibatches and not detail else run
 
     def split(self, ds: Dataset, opts: Options) -> tuple[Dataset, Dataset | None]:
         """(the images to train on, those kept apart to test on): the built-in data's
@@ -183,28 +188,39 @@ class NetPreset:
         return net
 
     def check_size(self, net: Net, images: int, iterations: int, rule: UpdateRule = GD,
-                   workbook: bool = False, detail: bool = False,
-                   batch: int | None = None) -> None:
-        """Refuse, in one line and before any array exists, a run beyond the budgets. Training
-        alone in batches computes each step's batch, and the whole data at about 21 reported
-        iterations."""
+                   workbook: bool = False, detail: bool = False, batch: int | None = None,
+                   held: int = 0, reports: int = 21) -> None:
+        """Refuse, in one line and before any array exists, a run beyond the budgets.
+        ``detail``: every block of every iteration kept (a workbook, show, ``--blocks``,
+        Python's train), each step a pass over every image with its own gradients. Training
+        alone computes each step's ``batch`` (None: every image trained on) forward and back,
+        the ``held`` images held out forward, and with mini-batches the whole data forward at
+        the ``reports`` iterations that report its cost."""
         what = f"--net {self.name} ({net.arch}, {images:,} images)"
         step = net_mod.step_numbers(net, images, detail)
         if detail and self.test_share and step > budget.MAX_STEP_NUMBERS:
-            raise SheetnetError(f"{what}: a workbook or show keeps every digit's blocks, far"
-                                " beyond the budget; train it (sheetnet train --net"
-                                f" {self.name} --checkpoint ck.npz), then write a window of a"
-                                " few digits: sheetnet export --from ck.npz --images 8 --out"
-                                " window.xlsx")
-        computed = None
-        if batch is not None and not detail and batch < images:
+            raise SheetnetError(f"{what}: keeping every digit's blocks (a workbook, show,"
+                                " --blocks, Python's train) is far beyond the budget; train it"
+                                f" keeping the costs alone (sheetnet train --net {self.name}"
+                                " --checkpoint ck.npz; in Python train(..., blocks=False)),"
+                                " then write a window of a few digits: sheetnet export --from"
+                                " ck.npz --images 8 --out window.xlsx")
+        computed, kept = None, 0
+        if detail:
+            kept = net_mod.kept_bytes(net, images)
+        else:
             per = net_mod.per_image_numbers(net)
-            computed = ((iterations + 1) * (min(batch, images) * per + 8 * net.parameters)
-                        + min(iterations + 1, 21) * images * per // 2)  # forward only
-        budget.Budget(net.parameters, images, iterations, step, what, computed,
-                      budget.STEP_OVERHEAD).check()
-        if workbook:
+            trained = images - held
+            taken = trained if batch is None else min(batch, trained)
+            computed = (iterations + 1) * (taken * per + 8 * net.parameters + held * per // 2)
+            if taken < trained:  # the whole data's cost, forward only, where it is reported
+                computed += min(iterations + 1, reports) * images * per // 2
+        plan = budget.Budget(net.parameters, images, iterations, step, what, computed,
+                             budget.STEP_OVERHEAD, kept)
+        plan.check()
+        if workbook:  # Excel's own limits before the memory kept: the more telling refusal
             self.size(net, images, iterations, rule, what).check()
+        plan.check_kept()
 
     def size(self, net: Net, images: int, iterations: int, rule: UpdateRule = GD,
              what: str = "the run") -> Size:
@@ -252,7 +268,8 @@ class NetPreset:
         """The run and its trace cut where ``--patience`` stops it (unchanged without)."""
         if run.patience is None:
             return run, trace
-        stop = descent.stop_early(trace, run.patience, run.start)
+        stop = descent.stop_early(trace, run.patience, run.start,
+                                  run.start if run.restarts_patience else None)
         if stop is None or stop >= run.iterations:
             return run, trace
         cut = run.until(stop)

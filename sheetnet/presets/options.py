@@ -55,6 +55,11 @@ class Options:
     validation: float | None = None  # the share of the images held out for validation
     patience: int | None = None  # stop once the validation cost has not improved for N
 
+    def __post_init__(self) -> None:
+        if isinstance(self.batch_size, int) and self.batch_size < 1:
+            raise SheetnetError(f"--batch-size {self.batch_size} must be at least 1 image, e.g."
+                                " --batch-size 8")
+
     def given(self) -> dict[str, object]:
         """The options set (not None), as JSON takes them: paths as text, a data set or
         initial parameters from Python by what they are, hyperparameters by name."""

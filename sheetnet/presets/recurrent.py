@@ -55,13 +55,16 @@ class Recurrent:
     def text_inputs(self, skeleton: Run) -> set[str]:
         return {"label", "classes"}
 
-    def run(self, opts: Options, workbook: bool = False, detail: bool = False) -> Run:
+    def run(self, opts: Options, workbook: bool = False, detail: bool = False,
+            every: int | None = None) -> Run:
         opts.unused("iterations", "eta", "seed", "init", "text", "seq_length", "hidden",
                     "optimizer", "batch_size", "shuffle", net=self.name)
         if opts.text is None:
             raw, origin = rnn.DEFAULT_TEXT, "built in: " + self.dataset
         else:
-            raw = read_text(Path(opts.text), "--text", 4 * MAX_TEXT)
+            # line ends as LF: a workbook's XML reads CR+LF (and a lone CR) back as LF
+            raw = read_text(Path(opts.text), "--text", 4 * MAX_TEXT).replace(
+                "\r\n", "\n").replace("\r", "\n")
             if len(raw) > MAX_TEXT:
                 raise SheetnetError(f"--text {opts.text} has {len(raw):,} characters; give at"
                                     f" most {MAX_TEXT:,} (a recurrent net's workbook holds"
@@ -75,7 +78,8 @@ class Recurrent:
         iterations = self.iterations if opts.iterations is None else opts.iterations
         descent.check_run(eta, iterations)
         rule, hyper = stepping.update_rule(opts)
-        self.check_size(text, hidden, iterations, len(rule.state), workbook)
+        self.check_size(text, hidden, iterations, len(rule.state), workbook,
+                        detail or workbook)
         batches = stepping.batches(opts, text.windows, iterations)
         vocab = len(text.vocab)
         if opts.init is not None:
@@ -108,13 +112,17 @@ class Recurrent:
         return per_sheet * (iterations + 1)
 
     def check_size(self, text: rnn.Text, hidden: int, iterations: int, states: int,
-                   workbook: bool) -> None:
+                   workbook: bool, detail: bool = True) -> None:
+        """Refuse a run beyond the budgets (``detail``: every block of every iteration kept;
+        ``workbook``: its workbook's limits too)."""
         v = len(text.vocab)
         params = sum(int(np.prod(s)) for s in rnn.shapes(self.cell, v, hidden).values())
         numbers = text.windows * text.steps * self._rows(v, hidden)
         what = f"--net {self.name} ({text.windows} windows of {text.steps} steps, H = {hidden})"
-        budget.Budget(params, text.windows, iterations, numbers, what,
-                      overhead=budget.STEP_OVERHEAD).check()
+        kept = budget.kept_bytes(numbers + text.windows * params, 80) if detail else 0
+        plan = budget.Budget(params, text.windows, iterations, numbers, what,
+                             overhead=budget.STEP_OVERHEAD, kept=kept)
+        plan.check()
         if workbook:
             per = self.cells(text, hidden, 0, states)
             rows = 40 + 2 * params + self._rows(v, hidden) + 20
@@ -122,6 +130,7 @@ class Recurrent:
                  formula_cells=per * (iterations + 1), rows=rows,
                  cols=8 + text.windows * (text.steps + 1), per_iteration=per, what=what,
                  taller="--hidden or a shorter text").check()
+        plan.check_kept()
 
     def trace(self, run: Run, progress: Callable[[int], None] | None = None,
               keep: Collection[str] | None = None, anchor: object = None) -> Trace:
@@ -141,7 +150,8 @@ class Recurrent:
 
     def skeleton(self, config: Mapping[str, object]) -> Run:
         chars, vocab, steps, hidden, iterations = settings.rnn_size(config)
-        if min(vocab, steps, hidden, iterations) < 1 or chars < steps + 1 or vocab > chars:
+        # (the vocabulary may hold characters of a tail that no window reads: more than chars)
+        if min(vocab, steps, hidden, iterations) < 1 or chars < steps + 1 or vocab > MAX_TEXT:
             raise SheetnetError(f"{chars:,} characters, {vocab:,} in the vocabulary, windows of"
                                 f" {steps:,} and H = {hidden:,} is not a workbook sheetnet"
                                 " writes")

@@ -8,6 +8,7 @@ step count.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import fields, replace
 from pathlib import Path
 
@@ -15,18 +16,23 @@ import numpy as np
 
 from sheetnet.core import checkpoint as ck_mod
 from sheetnet.core import descent
+from sheetnet.core.budget import MAX_DATA_BYTES
 from sheetnet.core.checkpoint import Checkpoint
 from sheetnet.core.data import Dataset
+from sheetnet.core.net import Net
 from sheetnet.core.params import validate_params
 from sheetnet.core.run import Run
 from sheetnet.core.trace import Trace
 from sheetnet.errors import SheetnetError
+from sheetnet.files import read_bytes
+from sheetnet.pairs import optim
 from sheetnet.presets import get, stepping
 from sheetnet.presets.nets import NetPreset
 from sheetnet.presets.options import Options
-from sheetnet.presets.recurrent import Recurrent
+from sheetnet.presets.recurrent import MAX_TEXT, Recurrent
 
 PATHS = ("init", "data", "text")  # the options that name files
+LIMITS = {"data": MAX_DATA_BYTES, "text": 4 * MAX_TEXT}  # the bytes each data file may hold
 DEFAULT_IMAGES = 8  # a window's images when --images is not given
 DAMAGED = ("the checkpoint's options are not options sheetnet writes (damaged or edited); write"
            " the checkpoint again with train --checkpoint")
@@ -64,14 +70,28 @@ def save(preset: object, opts: Options, run: Run, trace: Trace, path: Path,
         given["batch_size"] = run.batch_size
     ck = ck_mod.of(run.preset, given, run.start, trace, run.rule.name, run.rule.carried,
                    running, descent.best_so_far(trace, run.start, run.best))
+    ck = replace(ck, pinned={name: fingerprint(name, Path(str(given[name])))
+                             for name in PATHS[1:] if name in given})
     ck_mod.save(ck, path, force)
     return ck
+
+
+def fingerprint(option: str, path: Path) -> str:
+    """The SHA-256 of a data file's bytes (``--data`` or ``--text``), read within the limits
+    its own reader keeps."""
+    raw = read_bytes(path, f"--{option}", LIMITS[option])
+    return hashlib.sha256(raw).hexdigest()
+
+
+def data_files(ck: Checkpoint) -> list[str]:
+    """The data files a checkpoint's run reads, as options (``--data /abs/path``)."""
+    return [f"--{name} {ck.options[name]}" for name in PATHS[1:] if name in ck.options]
 
 
 def options_of(ck: Checkpoint) -> Options:
     """The options the checkpoint's run was made from."""
     own = {f.name for f in fields(Options)} - {"hyper"}
-    if "hyper" in ck.options:
+    if any(k not in own and k not in optim.hypers() for k in ck.options):
         raise SheetnetError(DAMAGED)
     given = {k: v for k, v in ck.options.items() if k in own}
     try:
@@ -82,46 +102,88 @@ def options_of(ck: Checkpoint) -> Options:
         if name in given:
             given[name] = Path(str(given[name]))
     opts = Options(**given, hyper=hyper)  # type: ignore[arg-type]
-    if opts.data is not None and not Path(opts.data).is_file():
-        raise SheetnetError(f"the checkpoint's run read --data {opts.data}, which is not there"
-                            " now; run from the folder it was trained in")
+    for name in PATHS[1:]:  # the data as it was: checked before a byte of it is parsed
+        path = given.get(name)
+        if path is None:
+            continue
+        if name not in ck.pinned:
+            raise SheetnetError(f"the checkpoint names --{name} {path} without its fingerprint"
+                                " (damaged, edited or from an older sheetnet); write the"
+                                " checkpoint again")
+        try:
+            found = fingerprint(name, Path(str(path)))
+        except SheetnetError:
+            raise SheetnetError(f"the checkpoint's run read --{name} {path}, which is not"
+                                " there now (or not readable); put it back where it was"
+                                ) from None
+        if found != ck.pinned[name]:
+            raise SheetnetError(f"the checkpoint's run read --{name} {path}, whose contents"
+                                " have changed since it was saved; restore the file, or train"
+                                " again on the new one")
     return replace(opts, init=None, init_scheme=None)
 
 
 def _started(preset: NetPreset | Recurrent, ck: Checkpoint, opts: Options,
-             iterations: int | None,
-             workbook: bool) -> Run:
-    """The checkpoint's run rebuilt for ``iterations`` more, from its parameters and state."""
+             iterations: int | None, workbook: bool, detail: bool | None = None,
+             every: int | None = None) -> Run:
+    """The checkpoint's run rebuilt for ``iterations`` more, from its parameters and state
+    (``detail``: every block kept, as ``preset.run`` takes it; None: as ``workbook``)."""
     if ck.net != preset.name:
         raise SheetnetError(f"the checkpoint is of --net {ck.net}, not --net {preset.name};"
                             f" give --net {ck.net} (or leave --net out)")
     try:
         run = preset.run(replace(opts, iterations=iterations), workbook=workbook,
-                         detail=workbook)
+                         detail=workbook if detail is None else detail, every=every)
     except (TypeError, ValueError, AttributeError):  # options of the wrong kinds
         raise SheetnetError(DAMAGED) from None
     params = validate_params({k: v.shape for k, v in run.params.items()},
                              {k: v.tolist() for k, v in ck.params.items()}, "the checkpoint")
+    if ck.optimizer != run.rule.name or set(ck.state) - set(params):
+        raise SheetnetError(DAMAGED)
     state = {}
     for name, value in params.items():
         kinds = ck.state.get(name, {})
-        missing = [k for k in run.rule.carried if k not in kinds]
-        if missing or any(np.shape(v) != value.shape for v in kinds.values()):
+        if set(kinds) != set(run.rule.carried) or any(np.shape(v) != value.shape
+                                                      for v in kinds.values()):
             raise SheetnetError(f"the checkpoint's {run.rule.name} state for {name} is"
                                 " missing or misshapen; write the checkpoint again")
+        negative = [k for k in run.rule.nonnegative if k in kinds and np.any(kinds[k] < 0)]
+        if negative:
+            raise SheetnetError(f"the checkpoint's {run.rule.name} state {negative[0]} of {name}"
+                                " is below 0, which a sum of squares never is (damaged or"
+                                " edited); write the checkpoint again")
         state[name] = {k: kinds[k] for k in run.rule.carried}
     return replace(run, params=params, state=state, start=ck.step,
-                   running=dict(ck.running) or None, best=ck.best,
+                   running=_running(run, ck) or None, best=ck.best,
                    origin={**run.origin, "init": f"{ck.describe()}, saved by train"
                                                  " --checkpoint"})
 
 
-def continued(preset: object, ck: Checkpoint, iterations: int | None) -> Run:
+def _running(run: Run, ck: Checkpoint) -> dict[str, np.ndarray]:
+    """Batch norm's running averages in the checkpoint: exactly the net's, each of its
+    layer's shape, the variances at least 0."""
+    want: dict[str, tuple[int, ...]] = {}
+    if isinstance(run.model, Net):
+        for layer in run.model.batchnorms():
+            want.update({k: np.shape(v) for k, v in layer.running_start().items()})
+    bad = sorted(set(want) ^ set(ck.running)) or [
+        k for k, v in ck.running.items() if np.shape(v) != want[k]
+        or (k.startswith("rvar") and np.any(v < 0))]
+    if bad:
+        raise SheetnetError(f"the checkpoint's batch norm running average {bad[0]} is missing,"
+                            " misshapen, extra or a negative variance (damaged or edited);"
+                            " write the checkpoint again")
+    return dict(ck.running)
+
+
+def continued(preset: object, ck: Checkpoint, iterations: int | None, every: int | None = None,
+              detail: bool = False) -> Run:
     """``train --from``: the same run on from step ``ck.step`` for ``iterations`` (default:
-    the net's), its batches those the whole run would have used."""
+    the net's), its batches those the whole run would have used; ``every``, ``detail``: as
+    ``preset.run`` takes them (the Python API keeps every block)."""
     preset = supported(preset)
     opts = options_of(ck)
-    run = _started(preset, ck, opts, iterations, workbook=False)
+    run = _started(preset, ck, opts, iterations, False, detail, every)
     return _batched_on(run, opts, ck.step)
 
 

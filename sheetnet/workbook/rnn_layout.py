@@ -32,6 +32,7 @@ from sheetnet.workbook.layout import (
     Place,
     SheetSpec,
     Styled,
+    Text,
     WorkbookSpec,
     a1,
     band_breaks,
@@ -193,7 +194,7 @@ def workbook(run: Run, cell) -> WorkbookSpec:
         put(grid, 2, 2, "character", "header")
         for i, c in enumerate(chars):
             put(grid, 3 + i, 1, i + 1)
-            put(grid, 3 + i, 2, c, "input")
+            put(grid, 3 + i, 2, Text(c), "input")  # "=" is a character, not a formula
         return grid
 
     summary_spec, summary_list = summary_sheet(run, [p["C_T"] for p in per_iter],

@@ -9,7 +9,7 @@ import numpy as np
 from sheetnet.core import statistics
 from sheetnet.core.run import Run
 from sheetnet.notation import sub
-from sheetnet.pairs import penalties
+from sheetnet.pairs import ops, penalties
 from sheetnet.pairs.hyper import ETA, Hyper
 from sheetnet.pairs.outputs import TUNABLE
 from sheetnet.workbook import settings
@@ -425,10 +425,12 @@ def statistics_sheet(run: Run, per_iter: Sequence[dict[str, Place]]
         g: Grid = {}
         put(g, 1, 1, f"Statistics · {run.preset}: how the outputs a and the errors δ of each"
                      " layer spread, iteration by iteration", "title")
-        put(g, 2, 1, "Each cell is AVERAGE or STDEVP of a block over every image on its"
-                     " iteration sheet (in the step's batch or not, held out or not). Errors"
-                     " that shrink layer by layer going back vanish (sigmoid); relu with He"
-                     " weights, or batch norm, keeps them in size.",
+        put(g, 2, 1, "Each mean is AVERAGE of a block over every image on its iteration"
+                     " sheet (in the step's batch or not, held out or not); each standard"
+                     " deviation √(Σ(x − mean)²/n), two passes, exact however small the spread"
+                     " (STDEVP's one-pass form loses digits there). Errors that shrink layer"
+                     " by layer going back vanish (sigmoid); relu with He weights, or batch"
+                     " norm, keeps them in size.",
             "note")
         put(g, head, 1, "iteration", "header")
         for kind, block, col in columns:
@@ -437,7 +439,8 @@ def statistics_sheet(run: Run, per_iter: Sequence[dict[str, Place]]
             g.setdefault(top + k, {})[1] = run.start + k  # the run's count (a window's)
             for kind, block, col in columns:
                 area = f"{sheet_prefix(per_iter[k][block].sheet)}{per_iter[k][block].extent}"
-                g[top + k][col] = Styled(f"={'AVERAGE' if kind == 'mean' else 'STDEVP'}({area})",
+                g[top + k][col] = Styled(f"={ops.mean_xl(area)}" if kind == "mean" else
+                                         f"={ops.spread_xl(area, a1(top + k, col - 1))}",
                                          "value")
         return g
 

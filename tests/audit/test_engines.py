@@ -17,7 +17,7 @@ from sheetnet.audit.verify import verify
 from sheetnet.cli import app
 from sheetnet.core import data, descent
 from sheetnet.core import net as stack
-from tests.conftest import export, recalculated_cost, stale_copy
+from tests.conftest import export, recalculated, recalculated_cost, stale_copy
 
 runner = CliRunner()
 
@@ -180,3 +180,32 @@ def test_an_engine_past_its_timeout_is_ended_with_everything_it_started(tmp_path
 ])
 def test_references_are_read_from_formulas(formula, refs):
     assert causes.references(formula, "S") == refs
+
+
+def test_every_engine_computes_a_small_spread_to_full_precision(engine, tmp_path):
+    """The Statistics sheet's standard deviation is written two-pass (``ops.spread_xl``):
+    values of 1 − 1e-6·u have a spread of 3e-7 that a one-pass STDEVP loses digits of
+    (IronCalc's 4%); blank cells (the rows between tiles) are left out, as AVERAGE does."""
+    from sheetnet.pairs import ops
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "S"
+    values = 1 - 1e-6 * np.random.default_rng(0).random((4, 300))
+    for i in (0, 1, 3):  # row 3 left blank
+        for j in range(300):
+            ws.cell(1 + i, 1 + j, float(values[i, j]))
+    ws["A7"] = f"={ops.mean_xl('A1:KN4')}"
+    ws["A8"] = f"={ops.spread_xl('A1:KN4', 'A7')}"
+    wb.save(tmp_path / "s.xlsx")
+    got = recalculated(tmp_path / "s.xlsx", tmp_path, engine)["S"].numbers[7, 0]
+    want = float(ops.spread(values[[0, 1, 3]]))
+    assert abs(got - want) <= 1e-9 * want, (got, want)
+
+
+def test_saturated_outputs_verify_in_the_default_engine(tmp_path):
+    """Issue 26's case: STDEVP of saturated tanh-fed outputs was off by 1.6e-9 in IronCalc."""
+    out = export(tmp_path, "s.xlsx", "--net", "cnn", "--arch", "conv 2 3x3 pad 2, tanh, avgpool"
+                 " 2, dense 3", "--init-scheme", "xavier", "--iterations", "2")
+    report = verify(out)
+    assert report.ok and "std_aO (Statistics)" in report.blocks, report.first_differences()

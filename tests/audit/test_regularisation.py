@@ -123,6 +123,7 @@ def test_validation_agrees_in_every_engine(all_engines, tmp_path, case):
     assert {"held", "validation_cost", "best_iteration (Summary)"} <= set(report.blocks)
 
 
+@pytest.mark.slow
 def test_patience_cuts_the_workbook_where_training_stops(tmp_path):
     args = ["--net", "digits", "--arch", "dense 16, relu, dense 10", "--validation", "0.8",
             "--optimizer", "adam", "--eta", "0.05", "--init-scheme", "he",
@@ -155,3 +156,12 @@ def test_an_image_moved_into_the_validation_share_recomputes(tmp_path):
     np.testing.assert_allclose(got, want.cost, rtol=1e-12)
     report = verify(tmp_path / "edited.xlsx")
     assert report.ok and report.changed == ["held"]
+
+
+def test_a_dropout_rate_keeps_every_digit_in_the_workbook(tmp_path):
+    """0.9999999 had been written as "dropout 1" in the settings, which verify then called
+    damaged; the token keeps every digit."""
+    out = export(tmp_path, "d.xlsx", "--net", "mlp", "--dropout", "0.9999999", "--iterations",
+                 "1")
+    report = verify(out)
+    assert report.ok, report.first_differences()

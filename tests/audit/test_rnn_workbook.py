@@ -31,6 +31,7 @@ def test_the_rnn_agrees_in_every_engine(all_engines, tmp_path, case):
     assert want | {"dh", "dhprev", "dh_norm_mean"} <= set(report.blocks)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("net", ["rnn", "lstm"])
 def test_an_edited_character_recomputes(tmp_path, net):
     out = export(tmp_path, f"{net}.xlsx", "--net", net, "--iterations", "1")
@@ -56,3 +57,39 @@ def test_a_character_outside_the_vocabulary_is_one_line(tmp_path):
     wb.save(tmp_path / "edited.xlsx")
     with pytest.raises(sheetnet.SheetnetError, match="not one character of the vocabulary"):
         verify(tmp_path / "edited.xlsx")
+
+
+@pytest.mark.parametrize("text, what", [
+    ("ab=cd=ef ab=cd=ef ab=cd=ef ab=cd=efQWXYZ", "an = and a tail of characters no window reads"),
+    ("ab cd\r\nef ab\r\ncd ef\rab cd ef ab cd ef", "CR+LF and a lone CR"),
+    ("ab\tcd ef ab\tcd ef ab\tcd ef ab\tcd ef", "tabs"),
+])
+def test_any_text_that_exports_verifies(tmp_path, text, what):
+    """Issue 26: texts that exported but did not verify. A character is a character (never a
+    formula), line ends are read as LF (what a workbook's XML reads back), and the vocabulary
+    may hold characters no window reads (a tail's)."""
+    path = tmp_path / "t.txt"
+    path.write_bytes(text.encode())
+    out = export(tmp_path, "t.xlsx", "--net", "rnn", "--text", str(path), "--seq-length", "5",
+                 "--hidden", "3", "--iterations", "1")
+    report = verify(out)
+    assert report.ok, (what, report.first_differences())
+    used = sheetnet.train("rnn", text=path, seq_length=5, hidden=3, iterations=1).run.model
+    assert "\r" not in used.text and set(used.vocab) == set(used.text)
+
+
+def test_a_text_too_large_says_its_size_in_units_a_person_reads(tmp_path):
+    path = tmp_path / "big.txt"
+    path.write_text("ab" * 15_000)
+    with pytest.raises(sheetnet.SheetnetError, match=r"is 29.3 KB; sheetnet reads at most"
+                                                     r" 19.5 KB"):
+        sheetnet.train("rnn", text=path)
+
+
+def test_odd_texts_verify_in_every_engine(tmp_path, all_engines):
+    path = tmp_path / "t.txt"
+    path.write_bytes(b"ab=c\r\nd=e\r\nab=c\td=e ab=c d=e \"q\" <&> zzzzqwertyuiop")
+    out = export(tmp_path, "t.xlsx", "--net", "lstm", "--text", str(path), "--seq-length", "5",
+                 "--hidden", "2", "--iterations", "1")
+    report = verify(out, ["all"])
+    assert report.ok, report.first_differences()

@@ -33,7 +33,7 @@ def _adam(b1, b2, g0, g1):
     return {"m": m, "v": v, "m_hat": m / (1 - b1**2), "v_hat": v / (1 - b2**2)}
 
 
-@pytest.mark.parametrize("net", ["mlp", "cnn"])
+@pytest.mark.parametrize("net", ["mlp", pytest.param("cnn", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("rule", [r for r in RULES if r != "gd"])
 def test_every_rule_trains_every_net_in_the_cells(tmp_path, net, rule):
     """The engine's state cells after step 1 are the rule's definition of the engine's own
@@ -96,6 +96,7 @@ def _set_name(wb, name, value):
      {"beta1": 0.8, "beta2": 0.99, "lambda_l1": 0.05, "lambda_l2": 0.1, "eta_decay": 0.5}),
     (["--optimizer", "adamw", "--weight-decay", "0.1"], {"weight_decay": 0.5}),
 ])
+@pytest.mark.slow
 def test_editing_a_named_hyperparameter_recomputes_the_run(tmp_path, args, edits):
     out = export(tmp_path, "mlp.xlsx", "--iterations", "3", *args)
     before = recalculated_cost(out, tmp_path)

@@ -441,3 +441,76 @@ def test_an_interrupt_the_moment_a_temporary_file_is_made_leaves_nothing(tmp_pat
     with pytest.raises(KeyboardInterrupt):
         files.check_writable(tmp_path / "out.json")
     assert list(tmp_path.iterdir()) == []
+
+
+# --- issue 26: round 4 ----------------------------------------------------------------------
+
+
+def _run_sheetnet(args, **kwargs):
+    return subprocess.run([sys.executable, "-m", "sheetnet", *map(str, args)], text=True,
+                          timeout=300, **kwargs)
+
+
+def test_files_asked_for_are_written_whatever_happens_to_stdout(tmp_path):
+    """A reader that stops early (`| head -1`) or no stdout at all (`>&-`): the command goes
+    on, writes every file it was asked for and exits with its own code, saying nothing
+    false."""
+    ck, record = tmp_path / "c.npz", tmp_path / "r.json"
+    proc = subprocess.Popen([sys.executable, "-m", "sheetnet", "train", "--iterations", "200",
+                             "--every", "1", "--checkpoint", str(ck), "--json", str(record)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.readline()
+    proc.stdout.close()  # as `| head -1` does
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert ck.exists() and json.loads(record.read_text())["cost"]
+    workbook = tmp_path / "m.xlsx"
+    result = _run_sheetnet(["export", "--net", "mlp", "--iterations", "2", "--out", workbook],
+                           stdout=subprocess.DEVNULL)
+    assert result.returncode == 0
+    closed = subprocess.run([sys.executable, "-m", "sheetnet", "verify", str(workbook),
+                             "--json", str(tmp_path / "v.json")], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, timeout=300,
+                            preexec_fn=lambda: os.close(1))  # `>&-`
+    assert closed.returncode == 0 and closed.stderr == "", closed.stderr
+    assert json.loads((tmp_path / "v.json").read_text())["ok"]
+    both = subprocess.run([sys.executable, "-m", "sheetnet", "train", "--eta", "-1"],
+                          capture_output=True, timeout=300,
+                          preexec_fn=lambda: (os.close(1), os.close(2)))
+    assert both.returncode == 2  # the refusal's code, with nowhere to say it
+
+
+@pytest.mark.parametrize("make", [
+    lambda tmp: tmp.joinpath(*["d" * 200] * 25) / "x",  # longer than PATH_MAX
+    lambda tmp: tmp / ("f" * 300) / "x",  # a folder name longer than NAME_MAX
+])
+@pytest.mark.parametrize("args", [
+    lambda p: ["export", "--net", "mlp", "--out", f"{p}.xlsx"],
+    lambda p: ["verify", f"{p}.xlsx"],
+    lambda p: ["train", "--from", f"{p}.npz"],
+    lambda p: ["train", "--iterations", "1", "--json", f"{p}.json"],
+    lambda p: ["train", "--data", f"{p}.csv"],
+    lambda p: ["train", "--init", f"{p}.json"],
+])
+def test_paths_the_system_refuses_are_one_line(tmp_path, make, args):
+    refused(args(make(tmp_path)), "", tmp_path)
+
+
+def test_a_name_longer_than_the_file_system_takes_is_one_line(tmp_path):
+    refused(["verify", tmp_path / ("v" * 300 + ".xlsx")], "File name too long", tmp_path)
+
+
+def test_user_text_is_printed_as_written_never_as_markup_or_emoji(tmp_path):
+    odd = tmp_path / "my:x:data.csv"
+    line = refused(["train", "--data", odd], "my:x:data.csv", tmp_path)
+    assert "❌" not in line and "✖" not in line
+    line = refused(["train", "--arch", "x" * 120_000], "is not a layer", tmp_path)
+    assert len(line) < 1200  # the junk is shortened, the fix is said in full
+    assert line.endswith("separated by commas")
+
+
+@pytest.mark.parametrize("args", [["--l2", "1e308"], ["--l1", "1e308"]])
+def test_an_overflow_before_any_update_does_not_blame_eta(tmp_path, args):
+    result = runner.invoke(app, ["train", *args, "--iterations", "2"])
+    assert result.exit_code == 2 and "iteration 0, before any update" in result.output
+    assert "smaller η" not in result.output and "penalty" in result.output

@@ -54,7 +54,7 @@ def test_a_dangling_symlink_as_out_is_refused_before_any_work(tmp_path):
 # --- output streams --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+@pytest.mark.parametrize("encoding", ["ascii", pytest.param("latin-1", marks=pytest.mark.slow)])
 def test_every_command_works_on_a_terminal_without_unicode(tmp_path, encoding):
     env = {"PYTHONIOENCODING": encoding}
     out = tmp_path / "gd.xlsx"

@@ -132,7 +132,7 @@ def test_window_and_checkpoint_errors(tmp_path):
             tmp_path)
     with np.load(ck) as f:
         arrays = {k: f[k] for k in f.files}
-    for key, value, says in (("param:F", np.array(["x"]), "not numbers"),
+    for key, value, says in (("param:F", np.array(["x"]), "not real numbers"),
                              ("param:F", np.full((3, 3, 3), np.nan), "F is not finite")):
         np.savez(tmp_path / "edited.npz", **{**arrays, key: value})
         refused(["train", "--from", tmp_path / "edited.npz"], says, tmp_path)

@@ -5,6 +5,7 @@ number for number, as computing it every iteration."""
 import dataclasses
 import gzip
 import json
+import zlib
 
 import numpy as np
 import pytest
@@ -80,6 +81,7 @@ def test_reporting_every_k_iterations_is_the_same_run():
                                    rtol=1e-12, atol=1e-12 * np.abs(full.iterations[-1][name]).max())
 
 
+@pytest.mark.slow
 def test_train_reports_the_test_digits_and_their_confusion(tmp_path):
     out = tmp_path / "m.json"
     result = CliRunner().invoke(app, ["train", "--net", "mnist", "--iterations", "30",
@@ -98,7 +100,7 @@ def test_train_reports_the_test_digits_and_their_confusion(tmp_path):
 @pytest.mark.slow
 def test_the_default_run_reaches_97_percent_on_the_test_digits():
     preset = presets.get("mnist")
-    run = dataclasses.replace(preset.run(Options()), every=500)
+    run = preset.run(Options(), every=500)
     found = preset.test(run, preset.trace(run, keep=["C_batch"]))
     assert found["accuracy"] >= 0.97
 
@@ -106,3 +108,18 @@ def test_the_default_run_reaches_97_percent_on_the_test_digits():
 def test_the_python_api_keeps_every_block_and_says_to_train_mnist_instead():
     with pytest.raises(SheetnetError, match="train it"):
         sheetnet.train("mnist", iterations=1)
+
+
+def test_every_member_of_a_gzip_file_is_read_and_a_cut_one_is_refused(tmp_path):
+    """``cat a.gz b.gz`` is one gzip file of two members (all of it is the data); a file cut
+    short at a flush point unpacks without a zlib error, and is refused, not read in part."""
+    head = "label,p1,p2\n"
+    a, b = head + "0,0,1\n1,1,0\n", "0,0.5,1\n1,1,0.5\n"
+    joined = tmp_path / "joined.csv.gz"
+    joined.write_bytes(gzip.compress(a.encode(), mtime=0) + gzip.compress(b.encode(), mtime=0))
+    assert data.load_csv(joined, (1, 2)).n_images == 4
+    packer = zlib.compressobj(6, zlib.DEFLATED, 31)
+    cut = tmp_path / "cut.csv.gz"
+    cut.write_bytes(packer.compress((a + b).encode()) + packer.flush(zlib.Z_SYNC_FLUSH))
+    with pytest.raises(SheetnetError, match="cut short"):
+        data.load_csv(cut, (1, 2))

@@ -133,3 +133,17 @@ def test_decay_by_hand():
     assert penalties.eta_at(0.2, {"eta_decay": 0.9}, 3) == pytest.approx(0.2 * 0.9**3)
     assert penalties.eta_at(0.2, {}, 3) == 0.2
     assert math.isclose(penalties.eta_at(0.2, {"eta_decay": 1.0}, 50), 0.2)
+
+
+@pytest.mark.parametrize("name", list(optim.RULES))
+def test_each_rule_declares_exactly_the_state_that_cannot_be_negative(name):
+    """What a checkpoint's state is checked against: the kinds declared non-negative (sums
+    of squares) stay ≥ 0 under gradients of both signs; every other kind goes below 0."""
+    rule = optim.RULES[name]
+    h = {"eta": 0.1, **{x.name: x.default for x in rule.hypers}}
+    rng = np.random.default_rng(0)
+    p, state, lowest = P, rule.start(P), {kind: 0.0 for kind in rule.state}
+    for k in range(6):
+        p, state = rule.update(p, rng.normal(size=P.shape), state, h, k)
+        lowest = {kind: min(lowest[kind], float(state[kind].min())) for kind in rule.state}
+    assert {kind for kind, low in lowest.items() if low >= 0} == set(rule.nonnegative)

@@ -84,7 +84,8 @@ def test_adjacent_band_columns_share_within_each_image():
 
 
 @pytest.mark.parametrize("args", [["--net", "mlp", "--iterations", "1"],
-                                  ["--net", "cnn", "--iterations", "1"],
+                                  pytest.param(["--net", "cnn", "--iterations", "1"],
+                                               marks=pytest.mark.slow),
                                   ["--net", "twolayer", "--iterations", "1"]])
 def test_shared_formulas_read_back_as_every_cell_written_in_full(tmp_path, monkeypatch, args):
     """openpyxl expands each shared formula itself: every cell must read as the formula the

@@ -12,15 +12,16 @@ import pytest
 
 from tests.conftest import export
 from tests.workbook import ooxml_models as m
-from tests.workbook.test_stored_values import NETS, SMALL
+from tests.workbook.test_stored_values import HEAVY, SMALL
 
-VARIANTS = [pytest.param(net, SMALL[net], id=net) for net in NETS if isinstance(net, str)] + [
-    pytest.param("digits", SMALL["digits"], id="digits", marks=pytest.mark.slow),
+VARIANTS = [pytest.param(net, SMALL[net], id=net, marks=[pytest.mark.slow] * (net in HEAVY))
+            for net in SMALL] + [
     pytest.param("gd", ["--compare", "gd,momentum,adam"], id="gd-compare"),
     pytest.param("mlp", ["--iterations", "2", "--optimizer", "adam", "--batch-size", "8",
                          "--l2", "0.01", "--eta-decay", "0.1"], id="mlp-adam-batches-l2-decay"),
     pytest.param("cnn", ["--iterations", "1", "--arch", "conv 2 3x3 pad 1, relu, maxpool 2,"
-                         " conv 2 2x2, sigmoid, dense 3"], id="cnn-two-convolutions"),
+                         " conv 2 2x2, sigmoid, dense 3"], id="cnn-two-convolutions",
+                 marks=pytest.mark.slow),
 ]
 
 
