@@ -31,7 +31,7 @@ BOWL = Function(
     text="z = x² + y² (the book's bowl)",
     value=lambda x, y: x * x + y * y,
     gradient=lambda x, y: (2 * x, 2 * y),
-    excel_value=lambda x, y: f"{x}^2+{y}^2",
+    excel_value=lambda x, y: f"{x}*{x}+{y}*{y}",  # products: see ops.square_xl
     excel_gradient=lambda x, y: (f"2*{x}", f"2*{y}"),
 )
 
@@ -40,7 +40,7 @@ ELONGATED = Function(
     text="z = x² + 10y² (an elongated bowl: descent zigzags across the narrow valley)",
     value=lambda x, y: x * x + 10 * y * y,
     gradient=lambda x, y: (2 * x, 20 * y),
-    excel_value=lambda x, y: f"{x}^2+10*{y}^2",
+    excel_value=lambda x, y: f"{x}*{x}+10*{y}*{y}",
     excel_gradient=lambda x, y: (f"2*{x}", f"20*{y}"),
     eta=0.09,  # y is multiplied by 1 − 20η = −0.8 a step: a zigzag that settles (0.1: never)
 )
@@ -50,8 +50,8 @@ ROSENBROCK = Function(
     text="z = (1 − x)² + 100(y − x²)² (Rosenbrock's banana valley, minimum at (1, 1))",
     value=lambda x, y: (1 - x) ** 2 + 100 * (y - x * x) ** 2,
     gradient=lambda x, y: (-2 * (1 - x) - 400 * x * (y - x * x), 200 * (y - x * x)),
-    excel_value=lambda x, y: f"(1-{x})^2+100*({y}-{x}^2)^2",
-    excel_gradient=lambda x, y: (f"-2*(1-{x})-400*{x}*({y}-{x}^2)", f"200*({y}-{x}^2)"),
+    excel_value=lambda x, y: f"(1-{x})*(1-{x})+100*({y}-{x}*{x})*({y}-{x}*{x})",
+    excel_gradient=lambda x, y: (f"-2*(1-{x})-400*{x}*({y}-{x}*{x})", f"200*({y}-{x}*{x})"),
     start=(-1.2, 1.0),
     eta=0.001,
     steps=2000,

@@ -127,7 +127,7 @@ def batch_total_xl(area: str, weights: str | None, square: bool = False) -> str:
     """The same over ``area`` (one unit's or filter's cells, every image), ``weights`` an
     expression of 1s and 0s over the same columns (an image in the batch or not; None: every
     image); ``square``: of the squares. Empty cells add 0."""
-    term = f"{area}^2" if square else area
+    term = square_xl(area) if square else area
     if weights is None:
         return f"SUMSQ({area})" if square else f"SUM({area})"
     return f"SUMPRODUCT({term}*{weights})"
@@ -217,6 +217,28 @@ def one_hot_xl(label: str, cls: str) -> str:
     return f"IF({label}={cls},1,0)"
 
 
+def square_xl(x: str) -> str:
+    """x² as a product: LibreOffice's ^ and POWER give #NUM! where a result underflows
+    (|x| below 1e-154: a saturated unit's gradient), a product gives 0 as NumPy does."""
+    return f"{x}*{x}"
+
+
+POWER_AS_WRITTEN = 64  # bᵏ as the book writes it up to this k (it underflows only for b < 1.5e-5)
+
+
+def power_xl(base: str, k: int) -> str:
+    """baseᵏ for a base of 0 or more and a whole k ≥ 0: ``base^k`` as the book writes it up
+    to k = 64; beyond, EXP(k·LN(base)), because LibreOffice's ^ gives #NUM! where bᵏ
+    underflows (Adam's 0.9ᵗ past t = 6,700, in a window of a long run) while EXP gives 0 as
+    NumPy's b**k does. The two forms agree to a few ulps (k·LN(base)'s rounding), far inside
+    verify's 1e-9."""
+    if k == 0:
+        return "1"
+    if k <= POWER_AS_WRITTEN:
+        return f"{base}^{k}"
+    return f"IF({base}=0,0,EXP({k}*LN({base})))"
+
+
 def spread(values: np.ndarray) -> np.ndarray:
     """The population standard deviation of every value, two passes: √(Σ(x − mean)²/n)."""
     return np.asarray(np.std(values))
@@ -227,7 +249,8 @@ def spread_xl(area: str, mean: str) -> str:
     their mean: two passes, as NumPy's, never STDEVP's one-pass form, which loses the digits
     of a spread small beside the values (IronCalc's lost 1.6e-9 of 6e-7 on saturated
     outputs)."""
-    return f'SQRT(SUMPRODUCT(({area}<>"")*({area}-{mean})^2)/COUNT({area}))'
+    deviation = f"({area}-{mean})"
+    return f'SQRT(SUMPRODUCT(({area}<>"")*{square_xl(deviation)})/COUNT({area}))'
 
 
 # --- convolution and pooling (chapters 5-4 and 5-6) -------------------------------------------

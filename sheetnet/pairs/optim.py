@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sheetnet.errors import SheetnetError
+from sheetnet.pairs import ops
 from sheetnet.pairs.hyper import Hyper
 
 Values = Mapping[str, float]  # hyperparameter -> value
@@ -197,7 +198,7 @@ ADAGRAD = UpdateRule(
     nonnegative=("s",),
     meaning={"s": ("s", "the sum of every g² so far")},
     advance=lambda g, s, h, k: {"s": s["s"] + g * g},
-    advance_xl=lambda g, old, new, h, k: {"s": f"{old['s']}+{g}^2"},
+    advance_xl=lambda g, old, new, h, k: {"s": f"{old['s']}+{ops.square_xl(g)}"},
     delta=lambda p, g, s, h, k: _scaled(g, s["s"], h),
     delta_xl=lambda p, g, s, h, k: _scaled_xl(g, s["s"], h),
 )
@@ -211,7 +212,8 @@ RMSPROP = UpdateRule(
     nonnegative=("s",),
     meaning={"s": ("s", "the running average of g², ρs + (1 − ρ)g²")},
     advance=lambda g, s, h, k: {"s": h["rho"] * s["s"] + (1 - h["rho"]) * (g * g)},
-    advance_xl=lambda g, old, new, h, k: {"s": f"{h['rho']}*{old['s']}+(1-{h['rho']})*{g}^2"},
+    advance_xl=lambda g, old, new, h, k: {
+        "s": f"{h['rho']}*{old['s']}+(1-{h['rho']})*{ops.square_xl(g)}"},
     delta=lambda p, g, s, h, k: _scaled(g, s["s"], h),
     delta_xl=lambda p, g, s, h, k: _scaled_xl(g, s["s"], h),
 )
@@ -227,9 +229,9 @@ def _adam(g: np.ndarray, s: State, h: Values, k: int) -> dict[str, np.ndarray]:
 
 def _adam_xl(g: str, old: Cells, new: Cells, h: Cells, k: int) -> dict[str, str]:
     return {"m": f"{h['beta1']}*{old['m']}+(1-{h['beta1']})*{g}",
-            "v": f"{h['beta2']}*{old['v']}+(1-{h['beta2']})*{g}^2",
-            "m_hat": f"{new['m']}/(1-{h['beta1']}^{k + 1})",
-            "v_hat": f"{new['v']}/(1-{h['beta2']}^{k + 1})"}
+            "v": f"{h['beta2']}*{old['v']}+(1-{h['beta2']})*{ops.square_xl(g)}",
+            "m_hat": f"{new['m']}/(1-{ops.power_xl(h['beta1'], k + 1)})",
+            "v_hat": f"{new['v']}/(1-{ops.power_xl(h['beta2'], k + 1)})"}
 
 
 def _adam_step(s: State, h: Values) -> np.ndarray:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sheetnet.errors import SheetnetError
+from sheetnet.pairs import ops
 from sheetnet.pairs.activations import (
     ACTIVATIONS,
     LEAKY_SLOPE,
@@ -97,7 +98,8 @@ def huber(huber_delta: float = HUBER_DELTA.default) -> Loss:
 
     def term(a: str, t: str) -> str:
         r = f"({a}-{t})"
-        return f"IF(ABS({r})<=huber_delta,{r}^2/2,huber_delta*(ABS({r})-huber_delta/2))"
+        return (f"IF(ABS({r})<=huber_delta,{ops.square_xl(r)}/2,"
+                f"huber_delta*(ABS({r})-huber_delta/2))")
 
     def value(a: np.ndarray, t: np.ndarray, n: int) -> np.ndarray:
         r = np.abs(a - t)

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from sheetnet.pairs import ops
 from sheetnet.pairs.hyper import Hyper
 
 L1 = Hyper("lambda_l1", "λ₁", 0.0, "the L1 penalty's weight: + λ₁Σ|w|", lambda v: v >= 0,
@@ -71,4 +72,4 @@ def eta_at(eta: float, h: Mapping[str, float], k: int) -> float:
 
 
 def eta_at_xl(h: Mapping[str, str], k: int) -> str:
-    return f"{h['eta']}*{h[DECAY.name]}^{k}"
+    return f"{h['eta']}*{ops.power_xl(h[DECAY.name], k)}"

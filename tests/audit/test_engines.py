@@ -182,7 +182,7 @@ def test_references_are_read_from_formulas(formula, refs):
     assert causes.references(formula, "S") == refs
 
 
-def test_every_engine_computes_a_small_spread_to_full_precision(engine, tmp_path):
+def test_every_engine_computes_spreads_squares_and_powers_in_full(engine, tmp_path):
     """The Statistics sheet's standard deviation is written two-pass (``ops.spread_xl``):
     values of 1 − 1e-6·u have a spread of 3e-7 that a one-pass STDEVP loses digits of
     (IronCalc's 4%); blank cells (the rows between tiles) are left out, as AVERAGE does."""
@@ -197,10 +197,17 @@ def test_every_engine_computes_a_small_spread_to_full_precision(engine, tmp_path
             ws.cell(1 + i, 1 + j, float(values[i, j]))
     ws["A7"] = f"={ops.mean_xl('A1:KN4')}"
     ws["A8"] = f"={ops.spread_xl('A1:KN4', 'A7')}"
+    # squares and powers that underflow: LibreOffice's ^ gives #NUM! there, these forms 0
+    ws["B10"], ws["B11"] = 1e-160, f"={ops.square_xl('B10')}"
+    ws["B12"], ws["B13"] = 0.9, f"=1-{ops.power_xl('B12', 8001)}"
+    ws["B14"] = f"={ops.power_xl('B12', 3)}"
     wb.save(tmp_path / "s.xlsx")
-    got = recalculated(tmp_path / "s.xlsx", tmp_path, engine)["S"].numbers[7, 0]
+    got = recalculated(tmp_path / "s.xlsx", tmp_path, engine)["S"]
     want = float(ops.spread(values[[0, 1, 3]]))
-    assert abs(got - want) <= 1e-9 * want, (got, want)
+    assert abs(got.numbers[7, 0] - want) <= 1e-9 * want, (got.numbers[7, 0], want)
+    assert not got.errors, got.errors
+    np.testing.assert_allclose(got.numbers[[10, 12, 13], 1], [1e-320, 1.0, 0.9**3],
+                               rtol=1e-12, atol=1e-300)
 
 
 def test_saturated_outputs_verify_in_the_default_engine(tmp_path):

@@ -6,6 +6,7 @@ not the window's few images), beside verify's own rebuild from the file."""
 import zipfile
 from xml.etree import ElementTree
 
+import numpy as np
 import openpyxl
 import pytest
 from typer.testing import CliRunner
@@ -136,3 +137,24 @@ def test_a_batch_norm_window_reads_its_running_averages_from_inputs(tmp_path):
         place = at[name, 0]
         got = _numbers(values[place.sheet], place).ravel()
         assert abs(got - ahead.iterations[0][name].ravel()).max() < 1e-12, name
+
+
+def test_a_window_late_in_an_adam_run_verifies_in_every_engine(all_engines, tmp_path):
+    """Step 8,000's bias correction 1 − 0.9⁸⁰⁰¹: LibreOffice's ^ gives #NUM! where a power
+    underflows (0.9⁸⁰⁰¹ ≈ 1e-366), so past k = 64 the cells write it EXP(k·LN(β))."""
+    ck_path = _checkpoint(tmp_path, "--net", "mlp", "--optimizer", "adam", "--iterations", "3")
+    with np.load(ck_path) as f:
+        arrays = {k: f[k] for k in f.files}
+    arrays["step"] = np.array(8000)
+    late = tmp_path / "late.npz"
+    np.savez(late, **arrays)
+    out = export(tmp_path, "w.xlsx", "--from", str(late), "--images", "4", "--iterations", "2")
+    report = verify(out, ["all"])
+    assert report.ok, report.first_differences()
+    assert _has_formula(out, "EXP(8001*LN(beta1))")
+
+
+def _has_formula(path, text: str) -> bool:
+    with zipfile.ZipFile(path) as archive:
+        return any(text.encode() in archive.read(n) for n in archive.namelist()
+                   if n.startswith("xl/worksheets/"))
