@@ -27,7 +27,7 @@ from sheetnet import presets
 from sheetnet.presets.options import Options
 from sheetnet.core import batches
 preset = presets.get("mnist")
-run = preset.run(Options(iterations=300, seed=0))
+run = preset.run(Options(iterations=300, seed=0), every=100)
 keep = np.arange(2000)
 run = dataclasses.replace(run, data=run.data.subset(keep),
                           batches=batches.masks(2000, 32, 300, True, 0), every=100)
