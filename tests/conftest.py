@@ -1,5 +1,9 @@
 import contextlib
 import os
+
+if os.environ.get("PYTEST_XDIST_WORKER"):  # a worker per core: BLAS threads would oversubscribe
+    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")
 import re
 import tempfile
 import zipfile
