@@ -9,7 +9,7 @@ import pytest
 from sheetnet import presets
 from sheetnet.audit.verify import verify
 from tests.audit.test_cnn_options import rgb_csv
-from tests.conftest import export, recalculated_cost
+from tests.conftest import edit_cells, export, recalculated_cost
 
 TWO_CONVS = "conv 4 3x3, relu, conv 4 3x3, relu, maxpool 2, dense 10"
 
@@ -52,12 +52,9 @@ def test_an_edited_second_filter_moves_the_first_layers_gradient(tmp_path):
     (which flow back through it) change, in the cells and in NumPy alike."""
     out = export(tmp_path, "two.xlsx", "--net", "digits", "--arch", TWO_CONVS,
                  "--iterations", "1")
-    wb = openpyxl.load_workbook(out)
-    inputs = wb["Inputs"]
+    inputs = openpyxl.load_workbook(out, read_only=True)["Inputs"]
     row = next(r for r in range(1, 200) if inputs.cell(r, 1).value == "F2")
-    inputs.cell(row, 3).value = 3.0
-    edited = tmp_path / "edited.xlsx"
-    wb.save(edited)
+    edited = edit_cells(out, tmp_path / "edited.xlsx", {("Inputs", f"C{row}"): 3.0})
     report = verify(edited)
     assert report.ok, report.first_differences()
     preset = presets.get("digits")
