@@ -241,8 +241,7 @@ def _data(preset: presets.Preset | None, value: object, labels: object,
         raise SheetnetError("data given as an array needs labels=[...] (one an image), or give"
                             " data=(images, labels)")
     size = None if shape is None else data_mod.parse_shape(_text("shape", shape))
-    return data_mod.from_arrays(value, labels, size, values=bool(getattr(preset, "values",
-                                                                         False)))
+    return data_mod.from_arrays(value, labels, size, values=preset.values)
 
 
 def _bool(key: str, value: object) -> bool:
@@ -318,8 +317,7 @@ def train(net: str = "mlp", *, progress: Callable[[int], None] | None = None,
         run = preset.run(opts, detail=not lean,
                          every=_every(every, opts.iterations or preset.iterations, lean))
     trace = preset.trace(run, progress, COSTS if lean else None)
-    if hasattr(preset, "stopped"):
-        run, trace = preset.stopped(run, trace)
+    run, trace = preset.stopped(run, trace)
     return Training(preset.name, run, trace, opts, not lean)
 
 
@@ -344,10 +342,9 @@ def export(what: Training | str, out: str | Path, *, force: bool = False,
         run = preset.run(options(what, **given), workbook=True)
         spec = layout(preset, run)  # refused here, before any training, if too big
         trace = preset.trace(run)
-        if hasattr(preset, "stopped"):
-            cut, trace = preset.stopped(run, trace)
-            if cut is not run:
-                run, spec = cut, layout(preset, cut)
+        cut, trace = preset.stopped(run, trace)
+        if cut is not run:
+            run, spec = cut, layout(preset, cut)
     elif not isinstance(what, Training):
         raise SheetnetError(f"export({what!r}, …): give a net's name or a run from"
                             " sheetnet.train()")

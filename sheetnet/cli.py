@@ -604,10 +604,7 @@ def _rows_every(iterations: int) -> int:
 
 def _stopped(preset: presets.Preset, run, trace):
     """The run cut where --patience stops it, and a line saying so ("" if it ran on)."""
-    stopped = getattr(preset, "stopped", None)
-    if stopped is None:
-        return run, trace, ""
-    cut, trace = stopped(run, trace)
+    cut, trace = preset.stopped(run, trace)
     if cut.iterations == run.iterations:
         return cut, trace, ""
     best = int(trace.iterations[-1]["best_iteration"])
@@ -629,32 +626,21 @@ def _evaluation(preset: presets.Preset, run, trace) -> dict[str, object]:
         out["best_iteration"] = int(last["best_iteration"])
         if "validation_accuracy" in last:
             out["validation_accuracy"] = trace.series("validation_accuracy").tolist()
-    tested = getattr(preset, "test", None)
-    if tested is not None and (found := tested(run, trace)) is not None:
+    if (found := preset.test(run, trace)) is not None:
         out["test_accuracy"] = found["accuracy"]
         out["test"] = found
         console.print(terminal.confusion_table(found["confusion"], run.data.classes))
         console.print(f"[bold]test accuracy {found['accuracy']:.2%}[/] on the {found['images']:,}"
                       f" images kept apart (mean C {found['cost_per_image']:.4f})")
-    evaluate = getattr(preset, "evaluate", None)
-    evaluation = None if evaluate is None else evaluate(run, trace)
+    evaluation = preset.evaluate(run, trace)
     out["evaluation"] = evaluation
-    how = _evaluated_without(run.model)
+    how = preset.evaluation(run)
     if evaluation is not None and how:  # where it is not the last training pass, say it
         accuracy = (f", accuracy {evaluation['accuracy']:.1%}" if "accuracy" in evaluation
                     else "")
         console.print(f"evaluated ({how}) after iteration {run.start + run.iterations} on the"
                       f" images trained on: C_T {evaluation['cost']:.6f}{accuracy}")
     return out
-
-
-def _evaluated_without(model: object) -> str:
-    """What an evaluation turns off that the model's training passes have ("" if nothing)."""
-    if not hasattr(model, "dropouts"):
-        return ""
-    return ", ".join(what for what, has in (("no dropout", model.dropouts()),
-                                            ("batch norm's running averages",
-                                             model.batchnorms())) if has)
 
 
 def _warn(run, trace) -> list[str]:

@@ -16,7 +16,7 @@ from sheetnet.core.data import is_number
 from sheetnet.core.health import number
 from sheetnet.core.net import Net
 from sheetnet.core.trace import Trace
-from sheetnet.layers.base import Block
+from sheetnet.layers.base import Block, Layer
 from sheetnet.pairs.optim import UpdateRule
 
 _SHADES = " ░▒▓█"
@@ -159,17 +159,17 @@ def net_view(net: Net, blocks: dict[str, np.ndarray], i: int,
     itself, filter by filter; each dense layer's z, a and δ as numbers; and the output layer
     beside the target."""
     shown = {b.name: b for b in (*net.forward_blocks(), *net.backward_blocks())}
-    starts = [0] + [k for k, layer in enumerate(net.layers) if layer.kind == "conv" and k]
+    starts = [0] + [k for k, layer in enumerate(net.layers) if _convolves(layer) and k]
     stops = starts[1:] + [len(net.layers)]
     tables = [table for start, stop in zip(starts, stops, strict=True)
               if (table := _maps_table(net, start, stop, blocks, i, shown)) is not None]
     for k, layer in enumerate(net.layers):
-        if layer.kind != "dense" or layer.w.tag == net.output.w.tag:
+        if not layer.weighted or layer.reads_maps or layer.w.tag == net.output.w.tag:
             continue
         tag = layer.w.tag
         columns = {"z": blocks[layer.w.out][i]}
         for after in net.layers[k + 1:]:  # its activation, dropout …: the blocks of its tag
-            if after.kind == "dense" or after.w.tag != tag:
+            if after.weighted or after.w.tag != tag:
                 break
             for block in after.blocks():
                 if block.shape.flat and block.name in blocks and block.terminal:  # μ: the batch's
@@ -187,18 +187,23 @@ def net_view(net: Net, blocks: dict[str, np.ndarray], i: int,
     return tables
 
 
+def _convolves(layer: Layer) -> bool:
+    """A weighted layer on maps: a convolution (its filters and δ get a table of their own)."""
+    return layer.weighted and layer.reads_maps
+
+
 def _maps_table(net: Net, start: int, stop: int, blocks: dict[str, np.ndarray], i: int,
                 shown: dict[str, Block]) -> Table | None:
     """Layers start..stop-1's maps (a convolution's first: its filters too, and its δ), a
     row per filter or channel; None when they draw no maps."""
     first = net.layers[start]
-    conv = first if first.kind == "conv" else None
+    conv = first if _convolves(first) else None
     maps: list[tuple[str, str, bool]] = []  # (block, symbol, shaded on 0..1)
     unit = False  # values a sigmoid made (and their maxima or means) lie in 0..1
     for layer in net.layers[start:stop]:
-        if layer.kind == "activation":
-            unit = layer.act.name == "sigmoid"
-        maps += [(b.name, b.symbol, unit and layer.kind != "conv") for b in layer.blocks()
+        if layer.activation:
+            unit = layer.unit_interval
+        maps += [(b.name, b.symbol, unit and not _convolves(layer)) for b in layer.blocks()
                  if not b.shape.flat and not b.padded and b.terminal]
     if conv is not None and names.delta(conv.w.tag) in shown:
         maps.append((names.delta(conv.w.tag), shown[names.delta(conv.w.tag)].symbol, False))

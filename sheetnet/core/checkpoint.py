@@ -40,7 +40,7 @@ class Checkpoint:
     optimizer: str
     params: dict[str, np.ndarray]
     state: dict[str, dict[str, np.ndarray]]
-    running: dict[str, np.ndarray]  # batch norm's running mean and variance (``rmean2`` …)
+    carried: dict[str, np.ndarray]  # what the layers carry (batch norm's ``rmean2`` …)
     best: tuple[int, float] | None = None  # with validation: the best iteration, its cost
     pinned: dict[str, str] = field(default_factory=dict)  # a data file's option -> its SHA-256
 
@@ -50,17 +50,18 @@ class Checkpoint:
 
 
 def of(net: str, options: Mapping[str, object], start: int, trace: Trace, optimizer: str,
-       carried: tuple[str, ...], running: tuple[str, ...] = (),
+       rule_state: tuple[str, ...], carried: tuple[str, ...] = (),
        best: tuple[int, float] | None = None) -> Checkpoint:
-    """The checkpoint after a run's last update: ``trace.final``'s parameters, the state the
-    last iteration's blocks hold (``notation.state(kind, p)``), ``start`` + the iterations
-    taken as its step count."""
+    """The checkpoint after a run's last update: ``trace.final``'s parameters, the update
+    rule's state the last iteration's blocks hold (``notation.state(kind, p)`` for each kind
+    of ``rule_state``), the layers' ``carried`` blocks there, ``start`` + the iterations taken
+    as its step count."""
     last = trace.iterations[-1]
     params = {name: np.array(v) for name, v in trace.final.items()}
-    state = {p: {kind: np.array(last[names.state(kind, p)]) for kind in carried}
+    state = {p: {kind: np.array(last[names.state(kind, p)]) for kind in rule_state}
              for p in params}
     return Checkpoint(net, dict(options), start + len(trace.iterations), optimizer, params, state,
-                      {name: np.array(last[name]) for name in running}, best)
+                      {name: np.array(last[name]) for name in carried}, best)
 
 
 def save(ck: Checkpoint, path: Path, force: bool = False) -> None:
@@ -72,7 +73,8 @@ def save(ck: Checkpoint, path: Path, force: bool = False) -> None:
     arrays.update({f"param:{n}": v for n, v in ck.params.items()})
     arrays.update({f"state:{kind}:{p}": v for p, kinds in ck.state.items()
                    for kind, v in kinds.items()})
-    arrays.update({f"running:{n}": v for n, v in ck.running.items()})
+    # (their members are named running:…, as the first checkpoints had them)
+    arrays.update({f"running:{n}": v for n, v in ck.carried.items()})
     if ck.best is not None:
         arrays["best"] = np.array(ck.best, dtype=float)
     if ck.pinned:
@@ -185,7 +187,7 @@ def _checked(arrays: dict[str, np.ndarray], where: str) -> Checkpoint:
     options = _options(str(arrays["options"]), damaged)
     params: dict[str, np.ndarray] = {}
     state: dict[str, dict[str, np.ndarray]] = {}
-    running: dict[str, np.ndarray] = {}
+    carried: dict[str, np.ndarray] = {}
     for key, value in arrays.items():
         kind, _, name = key.partition(":")
         if kind not in ("param", "state", "running"):
@@ -198,7 +200,7 @@ def _checked(arrays: dict[str, np.ndarray], where: str) -> Checkpoint:
             which, _, param = name.partition(":")
             state.setdefault(param, {})[which] = value.astype(float)
         else:
-            running[name] = value.astype(float)
+            carried[name] = value.astype(float)
     best = None
     if "best" in arrays:
         found = arrays["best"].astype(float)
@@ -211,7 +213,7 @@ def _checked(arrays: dict[str, np.ndarray], where: str) -> Checkpoint:
     if not all(isinstance(v, str) for v in pinned.values()):
         raise SheetnetError(f"{damaged} (its data's fingerprints are not text); {_WRITE_AGAIN}")
     return Checkpoint(str(arrays["net"]), options, int(step), str(arrays["optimizer"]), params,
-                      state, running, best, {k: str(v) for k, v in pinned.items()})
+                      state, carried, best, {k: str(v) for k, v in pinned.items()})
 
 
 def _options(text: str, damaged: str) -> dict[str, object]:

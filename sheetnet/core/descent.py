@@ -10,6 +10,7 @@ import numpy as np
 
 from sheetnet import notation as names
 from sheetnet.core.net import Net, batch_step, describe, iteration
+from sheetnet.core.run import Run
 from sheetnet.core.trace import Trace, check_finite
 from sheetnet.errors import SheetnetError
 from sheetnet.pairs import ops, penalties
@@ -125,45 +126,57 @@ def descend(step: Step, params: Mapping[str, np.ndarray], eta: float, iterations
     return Trace(run, descriptions, cost_name=cost_name, final=current)
 
 
+def train_run(run: Run, progress: Progress | None = None,
+              keep: Collection[str] | None = None, anchor: Anchor | None = None) -> Trace:
+    """A net's run as its preset made it (``train``, every setting from the run)."""
+    net: Net = run.model
+    inputs = run.step_inputs if net.step_inputs() or run.validation else None
+    report = run.reports if keep is not None and run.every is not None else None
+    return train(net, run.params, run.data.x, run.data.targets, run.eta, run.iterations,
+                 progress=progress, keep=keep, rule=run.rule, hyper=run.hyper,
+                 batches=run.batches, values=run.data.values, anchor=anchor, inputs=inputs,
+                 report=report, first_step=run.start, start_state=run.state,
+                 carried=run.carried, best=run.best)
+
+
 def train(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarray,
-          eta: float, iterations: int, progress: Progress | None = None,
+          eta: float, iterations: int, *, progress: Progress | None = None,
           keep: Collection[str] | None = None, rule: UpdateRule = GD,
           hyper: Mapping[str, float] | None = None, batches: np.ndarray | None = None,
           values: bool = False, anchor: Anchor | None = None,
           inputs: Callable[[int], Mapping[str, np.ndarray]] | None = None,
           report: Callable[[int], bool] | None = None, first_step: int = 0,
           start_state: Mapping[str, Mapping[str, np.ndarray]] | None = None,
-          running_start: Mapping[str, np.ndarray] | None = None,
+          carried: Mapping[str, np.ndarray] | None = None,
           best: tuple[int, float] | None = None) -> Trace:
     """A net's iterations 0..``iterations``: each one's blocks, then the update (``rule``).
 
     x: (N, pixels) inputs, t: (N, outputs) targets; ``keep`` limits the stored blocks (None:
     every block, each image's own δ and gradients included); ``batches``: each iteration's
     mask over the images (None: full batch); ``values``: the targets are values; ``inputs(k)``:
-    step k's own per-image inputs (its dropout masks); ``report(k)``: whether iteration k
-    reports the whole data's cost and accuracy (None: all do). With batches, an iteration that
-    does not computes its batch's images alone: its C_T is left out (nan in the series).
-    ``first_step``, ``start_state``: a run continued from a checkpoint (``descend``), and
-    ``running_start``: batch norm's running averages there, and ``best``: the best iteration so
-    far and its validation cost (``validated``).
+    step k's own per-image inputs (what its layers draw: dropout masks); ``report(k)``: whether
+    iteration k reports the whole data's cost and accuracy (None: all do). With batches, an
+    iteration that does not computes its batch's images alone: its C_T is left out (nan in the
+    series). ``first_step``, ``start_state``: a run continued from a checkpoint (``descend``),
+    and ``carried``: what its layers carried there (batch norm's running averages), and
+    ``best``: the best iteration so far and its validation cost (``validated``).
     """
     x = np.array(x, dtype=float)
     t = np.array(t, dtype=float)
     detail = keep is None
-    norms = net.batchnorms()
-    running = {k: v for layer in norms for k, v in layer.running_start().items()}
-    running.update({k: np.array(v, dtype=float) for k, v in (running_start or {}).items()})
+    held = net.carried_start()  # what the layers carry from step to step, from its start
+    held.update({k: np.array(v, dtype=float) for k, v in (carried or {}).items()})
     if keep is not None:
-        keep = {*keep, *running}
+        keep = {*keep, *held}
 
     def step(p: Mapping[str, np.ndarray], mask: np.ndarray | None, k: int
              ) -> dict[str, np.ndarray]:
-        given = {**(inputs(k) if inputs else {}), **running}  # batch norm's last averages
+        given = {**(inputs(k) if inputs else {}), **held}  # the last step's carried blocks
         if report is not None and mask is not None and not detail and not report(k):
             blocks = batch_step(net, p, x, t, mask, given)
         else:
             blocks = iteration(net, p, x, t, mask, detail, given or None)
-        running.update({name: blocks[name] for name in running})
+        held.update({name: blocks[name] for name in held})
         return blocks
 
     trace = descend(step, params, eta,

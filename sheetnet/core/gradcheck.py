@@ -20,9 +20,9 @@ from sheetnet.core import descent
 from sheetnet.core import net as net_mod
 from sheetnet.core.descent import Progress
 from sheetnet.core.net import Net
+from sheetnet.core.run import Run
 from sheetnet.core.trace import Trace
 from sheetnet.pairs.gradcheck import central_difference, relative_error
-from sheetnet.pairs.optim import GD, UpdateRule
 
 # With ReLU, an identity output and ½Σ(f−t)², C is quadratic in any one weight between ReLU kinks,
 # so the central difference has no truncation error there: only rounding, amplified by 1/2h.
@@ -79,23 +79,16 @@ DESCRIPTIONS = {
 }
 
 
-def train(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarray,
-          eta: float, iterations: int, progress: Progress | None = None,
-          keep: Collection[str] | None = None, rule: UpdateRule = GD,
-          hyper: Mapping[str, float] | None = None,
-          batches: np.ndarray | None = None, values: bool = False,
-          anchor: descent.Anchor | None = None, inputs: object = None,
-          report: object = None, first_step: int = 0, start_state: object = None,
-          running_start: object = None, best: object = None) -> Trace:
+def train(run: Run, progress: Progress | None = None, keep: Collection[str] | None = None,
+          anchor: descent.Anchor | None = None) -> Trace:
     """The net's run, with iteration 0 also carrying the gradient check (a net without
-    dropout or batches: ``inputs`` and ``report`` are always None here)."""
-    trace = descent.train(net, params, x, t, eta, iterations, progress, keep, rule, hyper,
-                          batches, values, anchor, first_step=first_step,
-                          start_state=start_state)  # type: ignore[arg-type]
+    dropout or batches)."""
+    trace = descent.train_run(run, progress, keep, anchor)
+    net: Net = run.model
     first = trace.iterations[0]
     if keep is not None:  # the kept blocks may not be enough: recompute iteration 0 whole
-        first = net_mod.iteration(net, params, np.asarray(x, dtype=float),
-                                  np.asarray(t, dtype=float))
+        first = net_mod.iteration(net, run.params, np.asarray(run.data.x, dtype=float),
+                                  np.asarray(run.data.targets, dtype=float))
     trace.iterations[0].update(check(net, first))
     trace.descriptions.update(DESCRIPTIONS)
     return trace

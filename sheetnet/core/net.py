@@ -21,15 +21,20 @@ from sheetnet import notation as names
 from sheetnet.core import budget
 from sheetnet.core.params import Params, standard_normal
 from sheetnet.errors import SheetnetError
-from sheetnet.layers.activation import ActivationLayer
-from sheetnet.layers.base import Block, Cache, Layer, Param, Shape, Wiring, take
-from sheetnet.layers.batchnorm import BATCH, HELD, BatchNorm
-from sheetnet.layers.conv import Conv
-from sheetnet.layers.dense import Dense
-from sheetnet.layers.dropout import Dropout
-from sheetnet.layers.flatten import Flatten
+from sheetnet.layers import stack as stack_of
+from sheetnet.layers.base import (
+    Block,
+    Cache,
+    Carried,
+    Layer,
+    Param,
+    Shape,
+    StepInput,
+    Wiring,
+    take,
+)
+from sheetnet.layers.batchnorm import BATCH, HELD
 from sheetnet.layers.output import Output, describe_totals
-from sheetnet.layers.pool import Pool
 from sheetnet.pairs import ops
 from sheetnet.pairs.activations import SIGMOID, Activation
 from sheetnet.pairs.hyper import Hyper
@@ -80,16 +85,41 @@ class Net:
 
     def hypers(self) -> list[Hyper]:
         """The named cells its layers add to the Inputs sheet (each dropout layer's P)."""
-        return [h for layer in self.layers for h in getattr(layer, "hypers", list)()]
+        return [h for layer in self.layers for h in layer.hypers()]
 
-    def dropouts(self) -> list[Dropout]:
-        """The dropout layers, input to output: each step draws one mask for each."""
-        return [layer for layer in self.layers if isinstance(layer, Dropout)]
+    def step_inputs(self) -> list[StepInput]:
+        """What its layers draw for each step (dropout masks), input to output."""
+        return [s for layer in self.layers for s in layer.step_inputs()]
 
-    def batchnorms(self) -> list[BatchNorm]:
-        """The batch-norm layers: their statistics are the batch's, and they keep running
-        averages from step to step."""
-        return [layer for layer in self.layers if isinstance(layer, BatchNorm)]
+    def carried(self) -> list[Carried]:
+        """What its layers carry from step to step (batch norm's running averages)."""
+        return [c for layer in self.layers for c in layer.carried()]
+
+    def carried_start(self) -> dict[str, np.ndarray]:
+        """The carried blocks before the first step, by name."""
+        return {c.name: c.start for c in self.carried()}
+
+    @property
+    def couples_batch(self) -> bool:
+        """Whether a layer's numbers are the step's batch's (batch norm): then a step computes
+        its images together, and its passes need the batch's weights (training mode)."""
+        return any(layer.couples_batch for layer in self.layers)
+
+    @property
+    def evaluation(self) -> str:
+        """What an evaluation pass does differently from a training step ("no dropout, batch
+        norm's running averages"); "" when it is the same pass."""
+        return ", ".join(dict.fromkeys(layer.evaluation for layer in self.layers
+                                       if layer.evaluation))
+
+    def batch_problem(self, images: int) -> str | None:
+        """Why a step's batch of ``images`` images cannot be computed, if it cannot."""
+        return next((why for layer in self.layers if (why := layer.batch_problem(images))),
+                    None)
+
+    def absent_params(self) -> dict[str, str]:
+        """Parameters the stack leaves out, each with why (``Layer.absent_params``)."""
+        return {k: v for layer in self.layers for k, v in layer.absent_params().items()}
 
     def forward_blocks(self) -> list[Block]:
         """The blocks of the forward pass after x and t, in order (the output's last)."""
@@ -113,13 +143,13 @@ def build(stack: Sequence[Layer], image: Shape, output: OutputLayer, outputs: in
     them as a column) and an output layer of ``outputs`` units; one line if it cannot work."""
     if not stack:
         raise SheetnetError("the stack is empty; give at least one dense layer")
-    first = next((layer for layer in stack if not getattr(layer, "transparent", False)), None)
+    first = next((layer for layer in stack if not layer.transparent), None)
     maps = first is not None and first.reads_maps
     shape = image if maps else Shape.units(image.size)
     lettered = any(layer.reads_maps for layer in stack)
-    tags = _tags(stack, lettered)
-    _check_order(stack)
-    stack = _unbiased(stack)
+    tags = stack_of.tags(stack, lettered)
+    stack_of.check_order(stack)
+    stack = stack_of.unbiased(stack)
     bound: list[Layer] = []
     before: Wiring = Wiring(shape, "", "", "x", need_dx=False)  # the input's "layer"
     producer: Layer | None = None  # the last layer that is not transparent
@@ -128,12 +158,12 @@ def build(stack: Sequence[Layer], image: Shape, output: OutputLayer, outputs: in
         layer = layer.bind(w)
         bound.append(layer)
         out_shape = layer.output_shape(w.inp)
-        if not getattr(layer, "transparent", False):
+        if not layer.transparent:
             producer = layer
         before = Wiring(out_shape, w.out, w.tag, w.out, *(
             ("x", "") if producer is None else (producer.symbol_prefix,
                                                 names.tag_sup(producer.w.tag))))
-    _check_end(bound, before.inp, outputs)
+    stack_of.check_end(bound, before.inp, outputs)
     out = Output(output, accuracy).bind(Wiring(before.inp, before.out, before.tag,
                                                names.a(before.tag), before.x_prefix,
                                                before.x_sup))
@@ -144,98 +174,18 @@ def _wiring(layer: Layer, tag: str, before: Wiring, producer: Layer | None) -> W
     """How ``layer`` is wired after ``before`` (the previous layer's output: its shape, block,
     tag and symbol), ``producer`` being the layer that made that block."""
     x = before.out
-    if getattr(layer, "transparent", False):  # its output is its input's cells
+    if layer.transparent:  # its output is its input's cells
         return Wiring(before.inp, x, before.tag, x, before.x_prefix, before.x_sup, need_dx=False)
     key = key_symbol = None
-    if layer.keyed and producer is not None and producer.kind == "activation":
+    if layer.keyed and producer is not None and producer.activation:
         key = producer.w.x  # the maximum is found on the activation's input
         key_symbol = producer.w.x_symbol
     need_dx = x != "x"
     dx = None
     if need_dx and (layer.dx_block or not producer.takes_inline_dy):
-        dx = getattr(producer, "error_name", None) or layer.dx_name(tag, before.tag)
+        dx = producer.error_name or layer.dx_name(tag, before.tag)
     return Wiring(before.inp, x, tag, f"{layer.prefix}{tag}", before.x_prefix, before.x_sup, dx,
                   need_dx, key, key_symbol)
-
-
-def _unbiased(stack: Sequence[Layer]) -> list[Layer]:
-    """A dense or convolution layer right before batch norm has no bias: μ would subtract it
-    again (its gradient is 0 but for rounding, which Adam would blow up to steps of η); β is
-    the shift."""
-    return [replace(layer, bias=False) if i + 1 < len(stack) and stack[i + 1].kind ==
-            "batchnorm" and getattr(layer, "bias", False) else layer
-            for i, layer in enumerate(stack)]
-
-
-def _check_end(bound: Sequence[Layer], shape: Shape, outputs: int) -> None:
-    """A stack ends with a dense layer of one unit per class."""
-    if not shape.flat or bound[-1].kind not in ("dense", "activation"):
-        raise SheetnetError("a stack ends with a dense layer (dense N, N the number of"
-                            f" classes: {outputs}), which feeds the output layer")
-    if bound[-1].kind == "activation":
-        raise SheetnetError(f"the stack ends with {bound[-1].token}; the output layer has its"
-                            " own activation (--output-activation): end with dense N")
-    if shape.height != outputs:
-        raise SheetnetError(f"the last dense layer has {shape.height} units but the data has"
-                            f" {outputs} {'classes' if outputs > 1 else 'target value'}; end"
-                            f" with dense {outputs}")
-
-
-def _tags(stack: Sequence[Layer], lettered: bool) -> list[str]:
-    """Each layer's tag ("" for those that take the tag before them: activations, flatten)."""
-    dense = [i for i, layer in enumerate(stack) if layer.kind == "dense"]
-    tags = [""] * len(stack)
-    if not lettered:
-        for n, i in enumerate(dense):
-            tags[i] = str(n + 2)  # layer 1 is the input, as in the book
-        return tags
-    lettering = {i: layer.letter for i, layer in enumerate(stack) if layer.letter}
-    lettering.update({i: "H" for i in dense[:-1]})  # hidden dense layers; the last is the book's O
-    for letter in dict.fromkeys(lettering.values()):
-        found = [i for i, mine in lettering.items() if mine == letter]
-        for n, i in enumerate(found):
-            tags[i] = letter + (str(n + 1) if len(found) > 1 else "")
-    if dense:
-        tags[dense[-1]] = "O"
-    return tags
-
-
-def _check_order(stack: Sequence[Layer]) -> None:
-    """Refuse a stack whose order cannot work, in one line."""
-    previous = None
-    dense_seen = False
-    for layer in stack:
-        if previous is not None and previous.kind == "flatten" and layer.kind != "dense":
-            raise SheetnetError(f"{layer.token or 'flatten'} follows flatten; flatten goes"
-                                " between the convolution and pooling layers and the first"
-                                " dense layer (where it is implied)")
-        if layer.kind == "flatten" and (previous is None or not previous.reads_maps and
-                                        previous.kind not in ("activation", "dropout")
-                                        or dense_seen):
-            raise SheetnetError("flatten goes between the convolution and pooling layers and"
-                                " the first dense layer (where it is implied); remove it here")
-        if layer.kind == "activation":
-            if previous is None:
-                raise SheetnetError(f"{layer.token} comes first; an activation needs a dense,"
-                                    " convolution or pooling layer before it")
-            if previous.kind == "activation":
-                raise SheetnetError(f"{previous.token} and {layer.token} follow each other; give"
-                                    " one activation after each layer")
-        if layer.kind == "dropout" and (previous is None or previous.kind == "dropout"):
-            where = "comes first" if previous is None else f"follows {previous.token}"
-            raise SheetnetError(f"{layer.token} {where}; dropout follows a layer (once): put"
-                                " it after an activation")
-        if layer.kind == "batchnorm" and (previous is None
-                                          or previous.kind not in ("dense", "conv")):
-            where = "comes first" if previous is None else f"follows {previous.token}"
-            raise SheetnetError(f"batchnorm {where}; it normalises a weighted sum: put it right"
-                                " after a dense or convolution layer, before its activation")
-        if layer.reads_maps and dense_seen:
-            raise SheetnetError(f"{layer.token} comes after a dense layer (or flatten);"
-                                " convolution and pooling layers come first, then the dense"
-                                " layers")
-        dense_seen = dense_seen or layer.kind in ("dense", "flatten")
-        previous = layer
 
 
 # --- the book's two stacks ------------------------------------------------------------------
@@ -243,29 +193,11 @@ def _check_order(stack: Sequence[Layer]) -> None:
 BOOK_OUTPUT = compose(SIGMOID, HALF_SSE)  # the book's sigmoid outputs and ½Σ(a − t)²
 
 
-def dense_layers(sizes: Sequence[int], activation: Activation = SIGMOID,
-                 biases: bool = True) -> list[Layer]:
-    """A fully connected stack from every layer's size, input to output (the input's size is
-    the data's): dense, activation, …, dense."""
-    stack: list[Layer] = []
-    for n in sizes[1:-1]:
-        stack += [Dense(n, biases), ActivationLayer(activation)]
-    return [*stack, Dense(sizes[-1], biases)]
-
-
-def cnn_layers(filters: int = 3, size: int = 3, pool: int = 2, outputs: int = 3,
-               activation: Activation = SIGMOID, pooling: str = "max",
-               padding: int = 0) -> list[Layer]:
-    """The book's CNN (5-4): conv K f×f, an activation, pooling p×p, dense (one unit a class)."""
-    return [Conv(filters, size, padding), ActivationLayer(activation), Pool(pool, pooling),
-            Flatten(), Dense(outputs)]
-
-
 def fully_connected(sizes: Sequence[int], activation: Activation = SIGMOID,
                     output: OutputLayer = BOOK_OUTPUT, biases: bool = True,
                     accuracy: bool = True) -> Net:
     """The book's 3-5 net and its kin: ``fully_connected((12, 3, 2))``."""
-    return build(dense_layers(sizes, activation, biases), Shape.units(sizes[0]), output,
+    return build(stack_of.dense_layers(sizes, activation, biases), Shape.units(sizes[0]), output,
                  sizes[-1], accuracy)
 
 
@@ -274,7 +206,7 @@ def convolutional(image: tuple[int, int] = (6, 6), filters: int = 3, size: int =
                   output: OutputLayer = BOOK_OUTPUT, pooling: str = "max", padding: int = 0,
                   channels: int = 1) -> Net:
     """The book's 5-4 CNN and its kin: ``convolutional((6, 6))``."""
-    stack = cnn_layers(filters, size, pool, outputs, activation, pooling, padding)
+    stack = stack_of.cnn_layers(filters, size, pool, outputs, activation, pooling, padding)
     return build(stack, Shape.image(*image, channels), output, outputs)
 
 
@@ -372,7 +304,7 @@ def backward(net: Net, params: Mapping[str, np.ndarray], caches: Sequence[Cache]
         dx, grads = layer.backward(dy, cache, params)
         totals.update(grads)
         if detail and layer.w.dx is not None:
-            errors = layer.errors(dy, cache, params) if hasattr(layer, "errors") else {}
+            errors = layer.errors(dy, cache, params)
             for block in layer.dx_blocks():
                 shown[block.name] = _shown(block, errors.get(block.name, dx))
         dy = dx
@@ -408,8 +340,8 @@ def kept_bytes(net: Net, images: int) -> int:
 
 def chunk_size(net: Net) -> int:
     """Images per chunk while training: as many as ``CHUNK_NUMBERS`` hold (at least one);
-    every image at once with batch norm, whose statistics are the whole batch's."""
-    if net.batchnorms():
+    every image at once when a layer couples the batch (batch norm's statistics)."""
+    if net.couples_batch:
         return 2**62
     return max(1, CHUNK_NUMBERS // per_image_numbers(net))
 
@@ -426,9 +358,10 @@ def in_batch(mask: np.ndarray | None, inputs: Mapping[str, np.ndarray] | None
 
 def step_inputs(net: Net, n: int, mask: np.ndarray | None,
                 inputs: Mapping[str, np.ndarray] | None) -> dict[str, np.ndarray] | None:
-    """A training step's inputs: its dropout masks and, with batch norm, the batch's weights
-    (1 for the batch's images, 0 for the others), which put batch norm in training mode."""
-    if not net.batchnorms():
+    """A training step's inputs: what its layers drew (dropout masks) and, when a layer couples
+    the batch, the batch's weights (1 for the batch's images, 0 for the others), which put it
+    in training mode."""
+    if not net.couples_batch:
         return dict(inputs) if inputs else None
     weights = np.ones(n) if mask is None else (np.asarray(mask) != 0).astype(float)
     return {**(inputs or {}), BATCH: weights}
@@ -482,8 +415,9 @@ def batch_step(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.
     batch = np.asarray(in_batch(mask, given)) != 0
     held = np.asarray(given.get(HELD, np.zeros(len(x)))) != 0
     rows = np.flatnonzero(batch | held)  # the batch, and the images it is validated on
+    carried = net.carried_start()
     per_image = {k: v[rows] for k, v in given.items() if np.ndim(v)
-                 and np.shape(v)[0] == x.shape[0] and not k.startswith(("rmean", "rvar"))}
+                 and np.shape(v)[0] == x.shape[0] and k not in carried}
     shared = {k: v for k, v in given.items() if k not in per_image}
     trained = batch[rows].astype(float)
     b = _training_step(net, params, x[rows], t[rows], trained,
@@ -531,8 +465,10 @@ def _training_step(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t:
         chunk = inputs if whole or not inputs else {k: v[start:stop] for k, v in inputs.items()}
         z, caches, _ = forward(net, params, x[start:stop], show=False, inputs=chunk)
         for layer, cache in zip(net.layers, caches, strict=True):
-            if isinstance(layer, BatchNorm):  # its batch's μ and var (one chunk: every image)
-                stats.update(layer.shown(z, cache))
+            if layer.couples_batch:  # its batch's blocks (μ, var …; one chunk: every image)
+                shown = layer.shown(z, cache)
+                stats.update({b.name: shown[b.name] for b in layer.blocks()
+                              if b.batch and b.name in shown})
         out = net.output.forward(z, t[start:stop], n)
         for key in ("C", "correct"):
             if key in out:
@@ -549,8 +485,7 @@ def _training_step(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t:
     for p in net.params():  # a batch of no images (its marks all edited to 0) moves nothing
         totals.setdefault(p.name, np.zeros(p.shape))
     b: dict[str, np.ndarray] = dict(params)
-    b.update({name: value for layer in net.batchnorms() for name, value in stats.items()
-              if name in layer.statistics})
+    b.update(stats)
     b.update({k: np.concatenate(v) for k, v in parts.items()})
     _costs(net, b, inputs)
     b.update({names.total_grad(k): v for k, v in totals.items()})

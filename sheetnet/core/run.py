@@ -10,7 +10,7 @@ import numpy as np
 
 from sheetnet.core.data import Dataset
 from sheetnet.core.net import Net
-from sheetnet.pairs import ops
+from sheetnet.pairs.hyper import Hyper
 from sheetnet.pairs.optim import GD, UpdateRule
 
 M = TypeVar("M")
@@ -53,8 +53,8 @@ class Run(Generic[M]):
     rule: UpdateRule = GD
     hyper: dict[str, float] = field(default_factory=dict)  # the rule's beyond η, penalties …
     batches: np.ndarray | None = None  # (iterations + 1, N) masks of each step's batch
-    seed: int = 0  # what the dropout masks are drawn from
-    masks: dict[str, np.ndarray] | None = None  # a workbook's own masks, (iterations + 1, N, …)
+    seed: int = 0  # what the layers' step inputs (dropout masks) are drawn from
+    drawn: dict[str, np.ndarray] | None = None  # a workbook's step inputs: (iterations + 1, N, …)
     held: np.ndarray | None = None  # (N,) 1 for the images held out for validation
     patience: int | None = None  # stop once the validation cost has not improved for N
     statistics: bool = True  # a net's workbook has a Statistics sheet (older ones had none)
@@ -62,7 +62,7 @@ class Run(Generic[M]):
     test: Any = None  # a Dataset of images kept apart, evaluated after training (mnist)
     start: int = 0  # a window continuing a checkpoint: the run's step its iteration 0 takes
     state: dict[str, dict[str, np.ndarray]] | None = None  # the rule's state there, per parameter
-    running: dict[str, np.ndarray] | None = None  # batch norm's running averages there
+    carried: dict[str, np.ndarray] | None = None  # what the layers carry there (running averages)
     best: tuple[int, float] | None = None  # the best iteration so far there, its validation cost
 
     def reports(self, k: int) -> bool:
@@ -73,24 +73,22 @@ class Run(Generic[M]):
     def until(self, k: int) -> Run:
         """The same run stopped after iteration k (early stopping)."""
         batches = None if self.batches is None else self.batches[:k + 1]
-        masks = None if self.masks is None else {n: m[:k + 1] for n, m in self.masks.items()}
-        return replace(self, iterations=k, batches=batches, masks=masks)
+        drawn = None if self.drawn is None else {n: m[:k + 1] for n, m in self.drawn.items()}
+        return replace(self, iterations=k, batches=batches, drawn=drawn)
 
-    def dropout_masks(self, k: int) -> dict[str, np.ndarray]:
-        """Step k's dropout masks by block name (``mask2``: (N, …)): a workbook's own, else
-        drawn from the seed; none for a model without dropout."""
-        if self.masks is not None:
-            return {name: m[k] for name, m in self.masks.items()}
-        drop = getattr(self.model, "dropouts", None)
-        if drop is None:
+    def draws(self, k: int) -> dict[str, np.ndarray]:
+        """Step k's step inputs by block name (dropout's ``mask2``: (N, …)): a workbook's own,
+        else drawn from the seed; none for a model whose layers draw nothing."""
+        if self.drawn is not None:
+            return {name: m[k] for name, m in self.drawn.items()}
+        if not isinstance(self.model, Net):
             return {}
-        return {layer.mask: ops.draw_mask(layer.rate, (self.n_images, *layer.w.inp.array()),
-                                          self.seed, k + self.start, j)
-                for j, layer in enumerate(drop())}
+        return {s.name: s.draw(self.n_images, self.seed, k + self.start, j)
+                for j, s in enumerate(self.model.step_inputs())}
 
     def step_inputs(self, k: int) -> dict[str, np.ndarray]:
-        """Step k's inputs beside the data: its dropout masks and the held-out flags."""
-        out = self.dropout_masks(k)
+        """Step k's inputs beside the data: what its layers draw and the held-out flags."""
+        out = self.draws(k)
         if self.held is not None:
             out["held"] = self.held
         return out
@@ -124,6 +122,11 @@ class Run(Generic[M]):
     def batch_size(self) -> int | None:
         """The images in a batch (the largest; None: full batches)."""
         return None if self.batches is None else int(self.batches.sum(axis=1).max())
+
+    @property
+    def layer_hypers(self) -> list[Hyper]:
+        """The named cells a net's layers add (dropout's P); none for an exercise."""
+        return self.model.hypers() if isinstance(self.model, Net) else []
 
     @property
     def hyperparameters(self) -> dict[str, float]:

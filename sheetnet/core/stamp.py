@@ -41,12 +41,12 @@ def inputs(run: Run) -> dict[str, list[float] | str]:
         found.update(pixels=run.data.x, labels=run.data.labels, classes=run.data.classes)
     if run.batches is not None:
         found["batches"] = run.batches
-    if getattr(run, "held", None) is not None:
+    if run.held is not None:
         found["held"] = run.held
-    for param, kinds in (getattr(run, "state", None) or {}).items():  # a checkpoint's
+    for param, kinds in (run.state or {}).items():  # a checkpoint's
         found.update({names.state(kind, param): v for kind, v in kinds.items()})
-    found.update(getattr(run, "running", None) or {})
-    drawn = [run.dropout_masks(k) for k in range(run.iterations + 1)]
+    found.update(run.carried or {})
+    drawn = [run.draws(k) for k in range(run.iterations + 1)]
     for name in drawn[0]:
         found[name] = np.array([step[name] for step in drawn])
     return {name: _print(value) for name, value in found.items()}

@@ -22,10 +22,10 @@ def watched(net: Net) -> list[tuple[str, str, str]]:
     shown = {b.name for b in (*net.forward_blocks(), *net.backward_blocks())}
     out = []
     for i, layer in enumerate(net.layers):
-        if layer.kind not in ("dense", "conv"):
+        if not layer.weighted:
             continue
         tag = layer.w.tag
-        act = next((later.w.out for later in net.layers[i + 1:] if later.kind == "activation"
+        act = next((later.w.out for later in net.layers[i + 1:] if later.activation
                     and later.w.tag == tag), None)
         if tag == net.output.w.tag:
             act, delta = net.output.a, net.output.delta

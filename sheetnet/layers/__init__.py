@@ -13,9 +13,6 @@ activation's name. The last dense layer feeds the output layer that ``--output-a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from sheetnet.errors import SheetnetError
 from sheetnet.layers.activation import ActivationLayer
 from sheetnet.layers.base import Layer, Shape
 from sheetnet.layers.batchnorm import BatchNorm
@@ -25,47 +22,15 @@ from sheetnet.layers.dropout import Dropout
 from sheetnet.layers.flatten import Flatten
 from sheetnet.layers.output import Output
 from sheetnet.layers.pool import Pool
-from sheetnet.pairs.activations import ACTIVATIONS
+from sheetnet.layers.stack import (
+    GRAMMAR,
+    KINDS,
+    cnn_layers,
+    dense_layers,
+    imply_flatten,
+    parse,
+)
 
-# each parses its own --arch token
-KINDS = (Dense, Conv, Pool, Flatten, Dropout, BatchNorm, ActivationLayer)
-GRAMMAR = ("dense N [nobias], conv K FxF [pad P] [nobias], maxpool P, avgpool P, flatten,"
-           " dropout P, batchnorm or an activation"
-           f" ({', '.join(ACTIVATIONS)})")
-
-
-def parse(text: str) -> list[Layer]:
-    """The unbound stack an ``--arch`` text describes (flatten implied before the first dense
-    layer that follows a convolution or pooling); one line naming what is wrong."""
-    stack: list[Layer] = []
-    for raw in text.split(","):
-        item = " ".join(raw.lower().replace("×", "x").split())
-        if not item:
-            raise SheetnetError(f"--arch {text!r} has an empty layer; separate layers by single"
-                                " commas")
-        layer = next((found for kind in KINDS if (found := kind.parse(item)) is not None), None)
-        if layer is None:
-            raise SheetnetError(f"--arch: {item!r} is not a layer; write {GRAMMAR}, separated"
-                                " by commas")
-        stack.append(layer)
-    return imply_flatten(stack)
-
-
-def imply_flatten(stack: Sequence[Layer]) -> list[Layer]:
-    """A flatten before the first dense layer after a convolution or pooling, unless given."""
-    out: list[Layer] = []
-    maps = False
-    for layer in stack:
-        if layer.kind == "dense" and maps:
-            out.append(Flatten())
-            maps = False
-        if layer.reads_maps:
-            maps = True
-        if layer.kind == "flatten":
-            maps = False
-        out.append(layer)
-    return out
-
-
-__all__ = ["GRAMMAR", "ActivationLayer", "BatchNorm", "Conv", "Dense", "Dropout", "Flatten",
-           "Layer", "Output", "Pool", "Shape", "imply_flatten", "parse"]
+__all__ = ["GRAMMAR", "KINDS", "ActivationLayer", "BatchNorm", "Conv", "Dense", "Dropout",
+           "Flatten", "Layer", "Output", "Pool", "Shape", "cnn_layers", "dense_layers",
+           "imply_flatten", "parse"]

@@ -16,6 +16,7 @@ import numpy as np
 from sheetnet import notation as names
 from sheetnet.errors import SheetnetError
 from sheetnet.layers.base import (
+    UNBOUND,
     Block,
     Cache,
     Cells,
@@ -32,10 +33,11 @@ from sheetnet.pairs.outputs import FUSED_ONLY_ACTIVATIONS
 @dataclass(frozen=True)
 class ActivationLayer(Elementwise):
     act: Activation
-    w: Wiring | None = None
+    w: Wiring = UNBOUND
     kind = "activation"
     prefix = "a"
     takes_inline_dy = True
+    activation = True
 
     @property
     def name(self) -> str:
@@ -56,6 +58,13 @@ class ActivationLayer(Elementwise):
     @property
     def settings(self) -> tuple[tuple[str, float], ...]:  # type: ignore[override]
         return self.act.settings
+
+    @property
+    def unit_interval(self) -> bool:  # type: ignore[override]
+        return self.act.unit_interval
+
+    def guide_lines(self) -> list[str]:
+        return [self.act.guide_line()]
 
     def tune(self, values: Mapping[str, float]) -> ActivationLayer:
         return replace(self, act=self.act.tune(values))

@@ -24,6 +24,7 @@ from typing import Protocol
 import numpy as np
 
 from sheetnet.notation import delta, numbered, sub, sup
+from sheetnet.pairs.hyper import Hyper
 
 # --- shapes ------------------------------------------------------------------------------------
 
@@ -248,20 +249,90 @@ def take(cache: Cache, rows: np.ndarray | None) -> Cache:
     return cache if rows is None else {k: v[rows] for k, v in cache.items()}
 
 
-class Plain:
-    """What most layer kinds share: no settings, no key, nothing shown for ∂C/∂x but a block
-    the stack names, and a forward pass that holds its output only."""
+UNBOUND = Wiring(Shape.units(0), "", "", "")  # a layer's wiring before the stack binds it
 
-    letter: str | None = None
-    prefix = "z"
-    reads_maps = False
-    takes_inline_dy = False
-    dx_block = False
-    keyed = False
-    settings: tuple[tuple[str, float], ...] = ()
+
+# --- what a layer declares beyond its passes ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StepInput:
+    """A block a layer draws afresh for each training step from the run's seed (a dropout
+    mask): typed into the cells as inputs, so a spreadsheet never redraws it, and read back
+    by verify. ``draw(images, seed, step, index)`` gives it for every image, (N, *shape);
+    ``index`` counts the net's step inputs, input to output."""
+
+    name: str
+    shape: tuple[int, ...]  # one image's
+    draw: Callable[[int, int, int, int], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Carried:
+    """A block a layer carries from one training step to the next (batch norm's running
+    mean): its value before the first step, and whether it can never be negative (a
+    variance). The advance is the layer's own forward pass, which is given the last step's
+    value under ``name`` and shows this step's; its formula is the layer's ``forward_xl``,
+    reading the last sheet's cells (``Cells.prev``)."""
+
+    name: str
+    start: np.ndarray
+    nonnegative: bool = False
+
+
+class LayerBase:
+    """What every layer kind declares, with the defaults most kinds take. A kind overrides
+    what it is; nothing outside ``layers/`` asks which kind a layer is."""
+
+    kind: str = ""  # its name among the kinds (its module's business, and --arch's)
+    w: Wiring = UNBOUND
+    letter: str | None = None  # its tag's letter in a stack of maps (F, P); None: the tag before
+    prefix = "z"  # its output block's letter: "z" (a weighted input, a pooled map) or "a"
+    reads_maps = False  # it needs maps (an image), not units
+    takes_inline_dy = False  # its backward reads dy once per cell, so dy may be an expression
+    dx_block = False  # its dx is always a block of its own (pooling's routed errors)
+    keyed = False  # max pooling: finds its maxima on the input of an activation before it
+    transparent = False  # its output is its input's cells (flatten): no block of its own
+    weighted = False  # a weighted sum (dense, convolution): the Statistics sheet watches it
+    activation = False  # an activation: what a weighted layer's outputs are watched through
+    couples_batch = False  # its numbers are the step's batch's (batch norm): never in chunks
+    evaluation = ""  # what an evaluation pass does differently ("no dropout"); "": nothing
+    error_name: str | None = None  # ∂C/∂(its output), when it shows it as a block of its own
+    unit_interval = False  # its outputs lie in 0..1 (a sigmoid's): pictures shade them so
+    settings: tuple[tuple[str, float], ...] = ()  # hyperparameters of its own, by cell name
+
+    @property
+    def bound(self) -> bool:
+        return self.w is not UNBOUND
 
     def tune(self, values: Mapping[str, float]):
+        """The same layer with its settings taken from ``values`` (a workbook's cells)."""
         return self
+
+    def hypers(self) -> list[Hyper]:
+        """The named cells it adds to the Inputs sheet (dropout's P)."""
+        return []
+
+    def step_inputs(self) -> list[StepInput]:
+        """What it draws for each step (``StepInput``)."""
+        return []
+
+    def carried(self) -> list[Carried]:
+        """What it carries from step to step (``Carried``)."""
+        return []
+
+    def batch_problem(self, images: int) -> str | None:
+        """Why a step's batch of ``images`` images cannot be computed ("" or None: it can)."""
+        return None
+
+    def guide_lines(self) -> list[str]:
+        """How its cells read, for the Guide (an activation's formula)."""
+        return []
+
+    def absent_params(self) -> dict[str, str]:
+        """Parameters the stack leaves out because of this layer, each with why (batch norm
+        makes the layer before it lose its bias)."""
+        return {}
 
     @property
     def symbol_prefix(self) -> str:
@@ -269,14 +340,27 @@ class Plain:
         return self.prefix
 
     def numbers(self) -> int:
-        return self.output_shape(self.w.inp).size
+        return self.output_shape(self.w.inp).size  # type: ignore[attr-defined]
 
     def dx_name(self, tag: str, input_tag: str) -> str:
         """∂C/∂x's block name: δ of the input's z (``deltaP`` for ∂C/∂zᴾ)."""
         return delta(input_tag)
 
+    def dx_blocks(self) -> list[Block]:
+        """∂C/∂(its input) as blocks, when the stack shows it."""
+        return []
 
-class Elementwise(Plain):
+    def errors(self, dy: np.ndarray, cache: Cache, p: Mapping[str, np.ndarray]
+               ) -> dict[str, np.ndarray]:
+        """Error blocks of its own beyond ∂C/∂x (batch norm's ∂C/∂ẑ), by name."""
+        return {}
+
+    def errors_xl(self, cells: Cells) -> Iterator[Formula]:
+        """The same as formulas, written before ``dx_xl``'s."""
+        return iter(())
+
+
+class Elementwise(LayerBase):
     """What layers without parameters that keep their input's shape share (an activation,
     dropout, flatten): binding, the shape, no parameters and no gradients of their own."""
 
@@ -298,36 +382,65 @@ class Elementwise(Plain):
 
 
 class Layer(Protocol):
-    """A bound layer (see the module's docstring)."""
+    """A layer kind: its declarations (``LayerBase``'s, with their defaults), its parameters
+    and blocks, and its passes in NumPy and in Excel (see the module's docstring)."""
 
     kind: str
     w: Wiring
     token: str  # how --arch writes it ("dense 3", "maxpool 2"; "" when implied)
-    letter: str | None  # its tag's letter in a stack of maps (F, P); None: the tag before it
-    prefix: str  # its output block's letter: "z" (a weighted input, a pooled map) or "a"
-    reads_maps: bool  # it needs maps (an image), not units
-    takes_inline_dy: bool  # its backward reads dy once per cell, so dy may be an expression
-    dx_block: bool  # its dx is always a block of its own (pooling's routed errors)
-    keyed: bool  # max pooling: finds its maxima on the input of an activation before it
-    settings: tuple[tuple[str, float], ...]  # hyperparameters of its own (leaky ReLU's slope)
+    letter: str | None
+    prefix: str
+    reads_maps: bool
+    takes_inline_dy: bool
+    dx_block: bool
+    keyed: bool
+    transparent: bool
+    weighted: bool
+    activation: bool
+    couples_batch: bool
+    evaluation: str
+    error_name: str | None
+    unit_interval: bool
+    settings: tuple[tuple[str, float], ...]
 
     @classmethod
     def parse(cls, item: str) -> Layer | None:
         """The unbound layer an ``--arch`` token describes, or None if it is not this kind's."""
 
+    @property
+    def bound(self) -> bool: ...
+
+    @property
+    def symbol_prefix(self) -> str: ...
+
     def output_shape(self, inp: Shape) -> Shape: ...
 
     def bind(self, w: Wiring) -> Layer: ...
 
-    def tune(self, values: Mapping[str, float]) -> Layer:
-        """The same layer with its settings taken from ``values`` (a workbook's cells)."""
+    def tune(self, values: Mapping[str, float]) -> Layer: ...
+
+    def hypers(self) -> list[Hyper]: ...
+
+    def step_inputs(self) -> list[StepInput]: ...
+
+    def carried(self) -> list[Carried]: ...
+
+    def batch_problem(self, images: int) -> str | None: ...
+
+    def guide_lines(self) -> list[str]: ...
+
+    def absent_params(self) -> dict[str, str]: ...
 
     def numbers(self) -> int:
         """Numbers one image holds in its forward pass: output and cache."""
 
+    def dx_name(self, tag: str, input_tag: str) -> str: ...
+
     def params(self) -> list[Param]: ...
 
     def blocks(self) -> list[Block]: ...
+
+    def dx_blocks(self) -> list[Block]: ...
 
     def forward(self, x: np.ndarray, p: Mapping[str, np.ndarray]) -> tuple[np.ndarray, Cache]:
         """x: (N, *input) -> y: (N, *output), and what backward needs."""
@@ -344,9 +457,14 @@ class Layer(Protocol):
                   ) -> dict[str, np.ndarray]:
         """Each image's own gradient of each parameter: (N, *parameter)."""
 
+    def errors(self, dy: np.ndarray, cache: Cache, p: Mapping[str, np.ndarray]
+               ) -> dict[str, np.ndarray]: ...
+
     def forward_xl(self, cells: Cells) -> Iterator[Formula]: ...
 
     def grads_xl(self, cells: Cells) -> Iterator[Formula]: ...
+
+    def errors_xl(self, cells: Cells) -> Iterator[Formula]: ...
 
     def dx_xl(self, cells: Cells, r: int, c: int) -> str:
         """∂C/∂x at the input's footprint cell (r, c), from ``cells.dy``."""

@@ -27,14 +27,15 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from sheetnet import notation as names
-from sheetnet.errors import SheetnetError
 from sheetnet.layers.base import (
+    UNBOUND,
     Block,
     Cache,
+    Carried,
     Cells,
     Formula,
+    LayerBase,
     Param,
-    Plain,
     Shape,
     Wiring,
     labels,
@@ -50,13 +51,15 @@ HELD = "held"  # the images held out for validation (N,), evaluated (running ave
 
 
 @dataclass(frozen=True)
-class BatchNorm(Plain):
+class BatchNorm(LayerBase):
     epsilon: float = EPSILON
     momentum: float = MOMENTUM
-    w: Wiring | None = None
+    w: Wiring = UNBOUND
     kind = "batchnorm"
     prefix = "y"
     token = "batchnorm"
+    couples_batch = True  # μ and var are the batch's: its images are computed together
+    evaluation = "batch norm's running averages"
 
     @classmethod
     def parse(cls, item: str) -> BatchNorm | None:
@@ -90,7 +93,7 @@ class BatchNorm(Plain):
 
     @property
     def settings(self) -> tuple[tuple[str, float], ...]:  # type: ignore[override]
-        if self.w is None:  # named once bound
+        if not self.bound:  # named once bound
             return ()
         return ((self._name("epsilon"), self.epsilon), (self._name("momentum"), self.momentum))
 
@@ -104,7 +107,7 @@ class BatchNorm(Plain):
                       lambda v: 0 <= v <= 1, "0 to 1", "--batch-norm")]
 
     def tune(self, values: Mapping[str, float]) -> BatchNorm:
-        if self.w is None:
+        if not self.bound:
             return self
         return replace(self, epsilon=float(values.get(self._name("epsilon"), self.epsilon)),
                        momentum=float(values.get(self._name("momentum"), self.momentum)))
@@ -283,9 +286,22 @@ class BatchNorm(Plain):
         return {self._name("bn_gamma"): np.sum(dy * cache["zhat"], axis=over),
                 self._name("bn_beta"): np.sum(dy, axis=over)}
 
-    def running_start(self) -> dict[str, np.ndarray]:
-        """The running averages before the first step: 0 and 1, as torch starts them."""
-        return {self._name("rmean"): np.zeros(self.units), self._name("rvar"): np.ones(self.units)}
+    def carried(self) -> list[Carried]:
+        """The running averages, from 0 and 1 as torch starts them (the variance never below
+        0); each step's forward pass moves them (``running``, ``running_xl``)."""
+        return [Carried(self._name("rmean"), np.zeros(self.units)),
+                Carried(self._name("rvar"), np.ones(self.units), nonnegative=True)]
+
+    def batch_problem(self, images: int) -> str | None:
+        """μ and var need 2 values of each unit (or filter) in a batch."""
+        if images * self.positions >= 2:
+            return None
+        return "batch norm needs at least 2 values of each unit in every step's batch"
+
+    def absent_params(self) -> dict[str, str]:
+        return {names.bias(self.w.tag):
+                "batch norm follows that layer: its μ would subtract any bias (β is the"
+                " shift), so the layer has none"}
 
     def running(self, old: Mapping[str, np.ndarray], blocks: Mapping[str, np.ndarray],
                 m: float) -> dict[str, np.ndarray]:
@@ -396,9 +412,3 @@ class BatchNorm(Plain):
             yield self._name("bn_gamma"), j, 0, f"SUMPRODUCT({dy},{zhat.span(r0, r1, 0, cols)})"
             yield self._name("bn_beta"), j, 0, f"SUM({dy})"
 
-
-def check_batch(rule: str, sizes: int, positions: int) -> None:
-    """Batch norm needs at least two values of each unit in a batch."""
-    if sizes * positions < 2:
-        raise SheetnetError(f"batch norm needs at least 2 values per unit in a batch ({rule});"
-                            " use batches of 2 or more images, or full batches")

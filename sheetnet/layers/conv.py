@@ -21,12 +21,13 @@ import numpy as np
 from sheetnet import notation as names
 from sheetnet.errors import SheetnetError
 from sheetnet.layers.base import (
+    UNBOUND,
     Block,
     Cache,
     Cells,
     Formula,
+    LayerBase,
     Param,
-    Plain,
     Shape,
     Wiring,
     labels,
@@ -36,14 +37,15 @@ from sheetnet.pairs import ops
 
 
 @dataclass(frozen=True)
-class Conv(Plain):
+class Conv(LayerBase):
     filters: int
     size: int
     padding: int = 0
     bias: bool = True
-    w: Wiring | None = None
+    w: Wiring = UNBOUND
     kind = "conv"  # δ is read by every filter weight's gradient: it must be a block
     letter = "F"
+    weighted = True
     reads_maps = True
 
     @property

@@ -21,12 +21,13 @@ import numpy as np
 from sheetnet import notation as names
 from sheetnet.errors import SheetnetError
 from sheetnet.layers.base import (
+    UNBOUND,
     Block,
     Cache,
     Cells,
     Formula,
+    LayerBase,
     Param,
-    Plain,
     Shape,
     Wiring,
     labels,
@@ -36,11 +37,12 @@ from sheetnet.pairs import ops
 
 
 @dataclass(frozen=True)
-class Dense(Plain):
+class Dense(LayerBase):
     units: int
     bias: bool = True
-    w: Wiring | None = None
+    w: Wiring = UNBOUND
     kind = "dense"  # δ is read by every weight's gradient: it must be a block (not inline)
+    weighted = True
 
     @property
     def token(self) -> str:

@@ -20,11 +20,13 @@ import numpy as np
 from sheetnet import notation as names
 from sheetnet.errors import SheetnetError
 from sheetnet.layers.base import (
+    UNBOUND,
     Block,
     Cache,
     Cells,
     Elementwise,
     Formula,
+    StepInput,
     Wiring,
     labels,
 )
@@ -36,10 +38,11 @@ from sheetnet.pairs.hyper import Hyper
 @dataclass(frozen=True)
 class Dropout(Elementwise):
     rate: float
-    w: Wiring | None = None
+    w: Wiring = UNBOUND
     kind = "dropout"
     prefix = "drop"
     takes_inline_dy = True  # its backward reads ∂C/∂ã once per cell
+    evaluation = "no dropout"
 
     @property
     def token(self) -> str:
@@ -70,7 +73,7 @@ class Dropout(Elementwise):
     @property
     def cell(self) -> str:
         """P's named cell: ``dropout2`` for the layer after ``a2``."""
-        return f"dropout{self.w.tag}" if self.w is not None else "dropout"
+        return f"dropout{self.w.tag}" if self.bound else "dropout"
 
     @property
     def mask(self) -> str:
@@ -85,6 +88,12 @@ class Dropout(Elementwise):
         return [Hyper(self.cell, "P", self.rate,
                       f"dropout: the share of {self.w.x_symbol}'s units dropped a step",
                       lambda v: 0 <= v < 1, "0 to less than 1", "--dropout")]
+
+    def step_inputs(self) -> list[StepInput]:
+        """Its mask, drawn for each step from the seed: (N, *input) of 0s and 1s."""
+        shape, rate = self.w.inp.array(), self.rate
+        return [StepInput(self.mask, shape, lambda images, seed, step, index: ops.draw_mask(
+            rate, (images, *shape), seed, step, index))]
 
     def tune(self, values: Mapping[str, float]) -> Dropout:
         return replace(self, rate=float(values.get(self.cell, self.rate)))

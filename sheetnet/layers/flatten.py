@@ -12,12 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sheetnet.layers.base import Block, Cache, Cells, Elementwise, Formula, Shape, Wiring
+from sheetnet.layers.base import UNBOUND, Block, Cache, Cells, Elementwise, Formula, Shape, Wiring
 
 
 @dataclass(frozen=True)
 class Flatten(Elementwise):
-    w: Wiring | None = None
+    w: Wiring = UNBOUND
     kind = "flatten"
     token = ""  # implied: --arch need not write it
     transparent = True  # its output is its input's cells, its dx is its dy

@@ -15,7 +15,7 @@ import numpy as np
 
 from sheetnet import notation as names
 from sheetnet.errors import SheetnetError
-from sheetnet.layers.base import Block, Cells, Formula, Shape, Wiring, labels
+from sheetnet.layers.base import UNBOUND, Block, Cells, Formula, Shape, Wiring, labels
 from sheetnet.pairs import ops
 from sheetnet.pairs.outputs import OutputLayer
 
@@ -24,7 +24,7 @@ from sheetnet.pairs.outputs import OutputLayer
 class Output:
     pair: OutputLayer
     accuracy: bool = True  # False for targets that are measurements: nothing to classify
-    w: Wiring | None = None
+    w: Wiring = UNBOUND
     kind = "output"
 
     def output_shape(self, inp: Shape) -> Shape:

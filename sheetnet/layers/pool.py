@@ -22,12 +22,13 @@ import numpy as np
 from sheetnet import notation as names
 from sheetnet.errors import SheetnetError
 from sheetnet.layers.base import (
+    UNBOUND,
     Block,
     Cache,
     Cells,
     Formula,
+    LayerBase,
     Param,
-    Plain,
     Shape,
     Wiring,
     labels,
@@ -38,10 +39,10 @@ MODES = ("max", "average")
 
 
 @dataclass(frozen=True)
-class Pool(Plain):
+class Pool(LayerBase):
     size: int
     mode: str = "max"
-    w: Wiring | None = None
+    w: Wiring = UNBOUND
     kind = "pool"  # each pooled error is read by every cell of its window: a block, not inline
     letter = "P"
     reads_maps = True

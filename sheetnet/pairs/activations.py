@@ -29,6 +29,13 @@ class Activation:
     # use, and how to build it with other values (keywords by name)
     settings: tuple[tuple[str, float], ...] = ()
     make: Callable[..., Activation] | None = None
+    unit_interval: bool = False  # its values lie in 0..1 (pictures shade them so)
+    reading: str = ""  # how its cells read, for the Guide ("": the form as written)
+
+    def guide_line(self) -> str:
+        """A Guide line on how its formula reads."""
+        return self.reading or (f"The activation {self.name} is written {self.excel_value('z')}"
+                                " (z: the cell of the weighted input).")
 
     def tune(self, values: Mapping[str, float]) -> Activation:
         """The same activation with its settings taken from ``values`` where given."""
@@ -45,6 +52,9 @@ SIGMOID = Activation(
     excel_value=lambda z: f"(1+TANH({z}/2))/2",
     excel_derivative=lambda z, a: f"{a}*(1-{a})",
     formula="σ(z) = (1+tanh(z/2))/2, σ'(z) = a(1−a)",
+    unit_interval=True,
+    reading="The book's sigmoid 1/(1+e^(-z)) is written (1+TANH(z/2))/2: the same function,"
+            " but a spreadsheet's EXP overflows (#NUM!) for z below about -709, TANH never does.",
 )
 
 # ReLU's derivative at z = 0 is taken as 0, in NumPy (z > 0) and in the cell (IF(z>0,1,0)) alike.

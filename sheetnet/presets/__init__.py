@@ -26,6 +26,7 @@ class Preset(Protocol):
     follows: str
     iterations: int
     images: bool  # whether `show` draws an image's blocks (else it prints ``table``)
+    values: bool  # its data's labels are target values (regression), not classes
 
     @property
     def eta_text(self) -> str: ...
@@ -55,6 +56,18 @@ class Preset(Protocol):
 
     def text_inputs(self, skeleton: Run) -> set[str]:
         """Input places that may hold text rather than numbers."""
+
+    def stopped(self, run: Run, trace: Trace) -> tuple[Run, Trace]:
+        """The run and its trace cut where ``--patience`` stops it (unchanged without)."""
+
+    def test(self, run: Run, trace: Trace) -> dict[str, object] | None:
+        """The last parameters on data kept apart to test on (None: it keeps none)."""
+
+    def evaluate(self, run: Run, trace: Trace) -> dict[str, float] | None:
+        """The last parameters evaluated on the data trained on (None: an exercise)."""
+
+    def evaluation(self, run: Run) -> str:
+        """What that evaluation does differently from training ("no dropout"; "": nothing)."""
 
 
 PRESETS: dict[str, Preset] = {  # in the book's order, then the classics

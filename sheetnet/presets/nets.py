@@ -65,7 +65,7 @@ class NetPreset:
     check: Callable[[Net, Options], None] | None = None  # refuses nets it was not written for
     extras: Callable[[Run], Sequence[Extra]] = field(default=lambda run: ())
     extra_cells: Callable[[Net, int], int] = field(default=lambda net, images: 0)
-    train: Callable[..., Trace] = descent.train
+    train: Callable[..., Trace] = descent.train_run  # (run, progress, keep, anchor)
     optimizer: str | None = None  # the update rule when --optimizer is not given (None: gd)
     batch_size: int | None = None  # likewise --batch-size (None: full batches)
     test_share: float = 0.0  # the built-in data's share kept apart to test on after training
@@ -147,8 +147,7 @@ class NetPreset:
         if run.test is None:
             return None
         last = trace.iterations[-1]
-        given = {name: last[name] for name in (*run.params, *(
-            s for layer in run.model.batchnorms() for s in layer.statistics[2:]))}
+        given = {name: last[name] for name in (*run.params, *run.model.carried_start())}
         z = net_mod.predict(run.model, given, run.test.x)
         out = run.model.output.forward(z, run.test.targets, run.test.n_images)
         k = run.model.outputs
@@ -234,12 +233,7 @@ class NetPreset:
               ) -> Trace:
         """The NumPy core's run; ``keep`` limits the stored blocks (None: all); ``anchor``:
         each iteration starts from a recalculated workbook's parameters (verify's audit)."""
-        inputs = run.step_inputs if run.model.dropouts() or run.validation else None
-        report = run.reports if keep is not None and run.every is not None else None
-        trace = self.train(run.model, run.params, run.data.x, run.data.targets, run.eta,
-                           run.iterations, progress, keep, run.rule, run.hyper, run.batches,
-                           run.data.values, anchor, inputs, report, run.start, run.state,
-                           run.running, run.best)
+        trace = self.train(run, progress, keep, anchor)
         return statistics.add(run.model, trace) if keep is None else trace
 
     def evaluate(self, run: Run, trace: Trace) -> dict[str, float]:
@@ -250,12 +244,11 @@ class NetPreset:
         net: Net = run.model
         last = trace.iterations[-1]
         rows = slice(None) if run.held is None else run.held == 0
-        if not (net.dropouts() or net.batchnorms()) and "C" in last:
+        if not net.evaluation and "C" in last:
             c = last["C"][rows]
             correct = None if "correct" not in last else last["correct"][rows]
         else:
-            given = {name: last[name] for name in (*run.params, *(
-                s for layer in net.batchnorms() for s in layer.statistics[2:]))}
+            given = {name: last[name] for name in (*run.params, *net.carried_start())}
             x, t = run.data.x[rows], run.data.targets[rows]
             out = net.output.forward(net_mod.predict(net, given, x), t, len(x))
             c, correct = out["C"], out.get("correct")
@@ -263,6 +256,10 @@ class NetPreset:
         if net.accuracy and correct is not None:
             found["accuracy"] = float(np.mean(correct))
         return found
+
+    def evaluation(self, run: Run) -> str:
+        """What ``evaluate`` does differently from a training step (``Net.evaluation``)."""
+        return run.model.evaluation
 
     def stopped(self, run: Run, trace: Trace) -> tuple[Run, Trace]:
         """The run and its trace cut where ``--patience`` stops it (unchanged without)."""
@@ -312,12 +309,10 @@ class NetPreset:
         params = net_mod.init_normal(net, 0)
         start = settings.first_iteration(config)
         state = checkpoint.zeros_like_state(params, rule.carried) if start else None
-        running = {name: v for layer in net.batchnorms()
-                   for name, v in layer.running_start().items()} if start else {}
         return Run(self.name, net, ds, params, 1.0, iterations, rule=rule,
                    hyper=hyper, batches=batches, held=held,
                    statistics=settings.with_statistics(config), start=start, state=state,
-                   running=running or None)
+                   carried=(net.carried_start() or None) if start else None)
 
     def rebuild(self, skeleton: Run, found: Mapping[str, object]) -> Run:
         """The run a workbook's input cells describe (``found``: input place -> values)."""
@@ -335,20 +330,20 @@ class NetPreset:
         data = Dataset("workbook", x, tuple(labels), tuple(found.get("classes", ())),  # type: ignore[arg-type]
                        ds.shape, ds.values, ds.channels)
         n = ds.n_images
-        masks = {layer.mask: np.array([np.asarray(found[layer.mask, k]).reshape(
-            n, *layer.w.inp.array()) for k in range(skeleton.iterations + 1)])
-                 for layer in skeleton.model.dropouts()} or None
+        drawn = {s.name: np.array([np.asarray(found[s.name, k]).reshape(n, *s.shape)
+                                   for k in range(skeleton.iterations + 1)])
+                 for s in skeleton.model.step_inputs()} or None
         held = (None if skeleton.held is None
                 else np.asarray(found["held", 0], dtype=float).ravel())
         state = (None if skeleton.state is None
                  else checkpoint.state_found(skeleton.state, found))
         return Run(self.name, tune_model(skeleton.model, hyper), data, params, hyper.pop("eta"),
                    skeleton.iterations, rule=skeleton.rule, hyper=hyper, batches=batches,
-                   masks=masks, held=held, statistics=skeleton.statistics,
+                   drawn=drawn, held=held, statistics=skeleton.statistics,
                    start=skeleton.start, state=state,
-                   running=None if skeleton.running is None else {
+                   carried=None if skeleton.carried is None else {
                        name: np.asarray(found[name], dtype=float).reshape(v.shape)
-                       for name, v in skeleton.running.items()})
+                       for name, v in skeleton.carried.items()})
 
     def text_inputs(self, skeleton: Run) -> set[str]:
         """Input places that may hold text (class labels) rather than numbers."""
@@ -357,23 +352,24 @@ class NetPreset:
 
 def _check_batches(net: Net, images: int, batches: np.ndarray | None,
                    held: np.ndarray | None, size: int | None) -> None:
-    """Batch norm needs 2 values of each unit in every step's batch: say which batch falls
-    short and why."""
-    positions = min((layer.positions for layer in net.batchnorms()), default=2)
+    """Every step's batch is one the net's layers can compute (batch norm needs 2 values of
+    each unit): else say which batch falls short and why."""
     trained = images if held is None else int(np.count_nonzero(held == 0))
     smallest = trained if batches is None else int(batches.sum(axis=1).min())
-    if smallest * positions >= 2:
+    problem = net.batch_problem(smallest)
+    if problem is None:
         return
     if size is None or size >= trained:
         why = f"only {trained} image is trained on; hold out fewer (--validation)"
-    elif size < 2:
-        why = "use --batch-size 2 or more"
+    elif net.batch_problem(size) is not None:
+        why = f"use a --batch-size larger than {size}"
     else:
-        fits = [b for b in range(2, min(trained, 64) + 1) if trained % b != 1]
-        why = (f"{trained} images in batches of {size} leave a last batch of 1 each epoch;"
-               f" use a --batch-size that does not, e.g. {', '.join(map(str, fits[:5]))}")
-    raise SheetnetError(f"batch norm needs at least 2 values of each unit in every step's"
-                        f" batch: {why}")
+        fits = [b for b in range(2, min(trained, 64) + 1)
+                if net.batch_problem(trained % b or b) is None]
+        why = (f"{trained} images in batches of {size} leave a last batch of"
+               f" {trained % size} each epoch; use a --batch-size that does not, e.g."
+               f" {', '.join(map(str, fits[:5]))}")
+    raise SheetnetError(f"{problem}: {why}")
 
 
 def _started(net: Net, given: object) -> object:
@@ -382,12 +378,9 @@ def _started(net: Net, given: object) -> object:
     if not isinstance(given, Mapping):
         return given
     out = dict(given)
-    for layer in net.batchnorms():
-        bias = f"b{layer.w.tag}"
-        if bias in out and bias not in net.param_shapes():
-            raise SheetnetError(f"--init gives {bias}, but batch norm follows that layer: its μ"
-                                f" would subtract any bias (β is the shift), so the layer has"
-                                f" none; leave {bias} out")
+    for name, why in net.absent_params().items():
+        if name in out and name not in net.param_shapes():
+            raise SheetnetError(f"--init gives {name}, but {why}; leave {name} out")
     for p in net.params():
         if p.start is not None and p.name not in out:
             out[p.name] = np.full(p.shape, p.start).tolist()
@@ -480,8 +473,8 @@ def dense_stack(hidden: tuple[int, ...], activation: str = "sigmoid", biases: bo
             raise SheetnetError(f"{flag} acts on hidden layers, and --layers"
                                 f" {','.join(map(str, sizes))} has none; add one (e.g."
                                 f" --layers {sizes[0]},8,{sizes[-1]})")
-        stack = _normalised(net_mod.dense_layers(sizes, _activation(opts, activation), biases),
-                            opts, "dense")
+        stack = _normalised(layers.dense_layers(sizes, _activation(opts, activation), biases),
+                            opts)
         if opts.dropout is None:
             return stack
         if not (np.isfinite(opts.dropout) and 0 <= opts.dropout < 1):
@@ -490,7 +483,7 @@ def dense_stack(hidden: tuple[int, ...], activation: str = "sigmoid", biases: bo
         out: list[Layer] = []
         for layer in stack:  # after every hidden layer's activation
             out.append(layer)
-            if layer.kind == "activation":
+            if layer.activation:
                 out.append(layers.Dropout(opts.dropout))
         return out
     return make
@@ -526,20 +519,20 @@ def cnn_stack(filters: int = 3) -> Callable[[Dataset, Options], list[Layer]]:
             raise SheetnetError(f"the {mh}×{mw} feature maps do not divide into {p}×{p} pooling"
                                 f" windows; use --pool-size {' or '.join(map(str, fits))}, or"
                                 " another --filter-size or --padding")
-        return _normalised(net_mod.cnn_layers(k, f, p, ds.outputs, _activation(opts, "sigmoid"),
-                                              pooling, padding), opts, "conv")
+        return _normalised(layers.cnn_layers(k, f, p, ds.outputs, _activation(opts, "sigmoid"),
+                                              pooling, padding), opts)
     return make
 
 
-def _normalised(stack: list[Layer], opts: Options, kind: str) -> list[Layer]:
-    """With ``--batch-norm``, batch norm after each ``kind`` layer followed by an activation
+def _normalised(stack: list[Layer], opts: Options) -> list[Layer]:
+    """With ``--batch-norm``, batch norm after each weighted layer followed by an activation
     (every hidden dense layer; the CNN's convolution)."""
     if not opts.batch_norm:
         return stack
     out: list[Layer] = []
     for i, layer in enumerate(stack):
         out.append(layer)
-        if layer.kind == kind and i + 1 < len(stack) and stack[i + 1].kind == "activation":
+        if layer.weighted and i + 1 < len(stack) and stack[i + 1].activation:
             out.append(layers.BatchNorm())
     return out
 

@@ -38,6 +38,7 @@ def _dataset(text: rnn.Text) -> Dataset:
 @dataclass(frozen=True)
 class Recurrent:
     name: str = "rnn"
+    values = False
     summary: str = "character RNN, backprop through time"
     follows: str = "beyond"
     dataset: str = "a nursery rhyme (Jane Taylor, 1806)"
@@ -140,6 +141,15 @@ class Recurrent:
 
     def workbook(self, run: Run) -> WorkbookSpec:
         return rnn_layout.workbook(run, self.cell)
+
+    def stopped(self, run: Run, trace: Trace) -> tuple[Run, Trace]:
+        return run, trace  # no validation: nothing stops it early
+
+    def test(self, run: Run, trace: Trace) -> dict[str, object] | None:
+        return None
+
+    def evaluation(self, run: Run) -> str:
+        return ""
 
     def evaluate(self, run: Run, trace: Trace) -> dict[str, float]:
         """The last iteration's parameters on every window (its training pass is an

@@ -55,8 +55,7 @@ def save(preset: object, opts: Options, run: Run, trace: Trace, path: Path,
         raise SheetnetError("a checkpoint keeps the options its run was made from, and data"
                             " given from Python is not one; save the data as a CSV and give"
                             " its path")
-    norms = run.model.batchnorms() if isinstance(preset, NetPreset) else ()
-    running = tuple(s for layer in norms for s in layer.statistics[2:])
+    carried = tuple(run.model.carried_start()) if isinstance(run.model, Net) else ()
     # the parameters are in the checkpoint: how they started is not needed to go on
     given = {k: v for k, v in opts.given().items() if k not in ("init", "init_scheme")}
     for name in PATHS[1:]:  # found again from another folder
@@ -69,7 +68,7 @@ def save(preset: object, opts: Options, run: Run, trace: Trace, path: Path,
     if run.batches is not None:
         given["batch_size"] = run.batch_size
     ck = ck_mod.of(run.preset, given, run.start, trace, run.rule.name, run.rule.carried,
-                   running, descent.best_so_far(trace, run.start, run.best))
+                   carried, descent.best_so_far(trace, run.start, run.best))
     ck = replace(ck, pinned={name: fingerprint(name, Path(str(given[name])))
                              for name in PATHS[1:] if name in given})
     ck_mod.save(ck, path, force)
@@ -154,26 +153,24 @@ def _started(preset: NetPreset | Recurrent, ck: Checkpoint, opts: Options,
                                 " edited); write the checkpoint again")
         state[name] = {k: kinds[k] for k in run.rule.carried}
     return replace(run, params=params, state=state, start=ck.step,
-                   running=_running(run, ck) or None, best=ck.best,
+                   carried=_carried(run, ck) or None, best=ck.best,
                    origin={**run.origin, "init": f"{ck.describe()}, saved by train"
                                                  " --checkpoint"})
 
 
-def _running(run: Run, ck: Checkpoint) -> dict[str, np.ndarray]:
-    """Batch norm's running averages in the checkpoint: exactly the net's, each of its
-    layer's shape, the variances at least 0."""
-    want: dict[str, tuple[int, ...]] = {}
-    if isinstance(run.model, Net):
-        for layer in run.model.batchnorms():
-            want.update({k: np.shape(v) for k, v in layer.running_start().items()})
-    bad = sorted(set(want) ^ set(ck.running)) or [
-        k for k, v in ck.running.items() if np.shape(v) != want[k]
-        or (k.startswith("rvar") and np.any(v < 0))]
+def _carried(run: Run, ck: Checkpoint) -> dict[str, np.ndarray]:
+    """What the net's layers carry from step to step, in the checkpoint (batch norm's running
+    averages): exactly the net's, each of its shape, never negative where it cannot be."""
+    want = {c.name: c for c in run.model.carried()} if isinstance(run.model, Net) else {}
+    bad = sorted(set(want) ^ set(ck.carried)) or [
+        k for k, v in ck.carried.items() if np.shape(v) != np.shape(want[k].start)
+        or (want[k].nonnegative and np.any(v < 0))]
     if bad:
-        raise SheetnetError(f"the checkpoint's batch norm running average {bad[0]} is missing,"
-                            " misshapen, extra or a negative variance (damaged or edited);"
-                            " write the checkpoint again")
-    return dict(ck.running)
+        raise SheetnetError(f"the checkpoint's {bad[0]} (what a layer carries from step to"
+                            " step, such as batch norm's running averages) is missing,"
+                            " misshapen, extra or negative where it cannot be (damaged or"
+                            " edited); write the checkpoint again")
+    return dict(ck.carried)
 
 
 def continued(preset: object, ck: Checkpoint, iterations: int | None, every: int | None = None,
@@ -230,7 +227,7 @@ def window(preset: object, ck: Checkpoint, iterations: int | None, images: int |
     origin = {**base.origin, "data": f"{len(rows)} images of {base.origin['data']}: rows"
                                      f" {shown}{batches}"}
     run = replace(base, data=base.data.subset(rows), iterations=k, batches=None, held=None,
-                  patience=None, test=None, every=None, masks=None, origin=origin,
+                  patience=None, test=None, every=None, drawn=None, origin=origin,
                   statistics=True)
     _check_window(preset, run)
     return run

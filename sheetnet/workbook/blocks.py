@@ -51,7 +51,7 @@ class StepPlan:
         h = run.hyperparameters
         return cls(run.rule, run.batches is not None, penalties.DECAY.name in h,
                    tuple(p.name for p in penalties.PENALTIES if p.name in h),
-                   getattr(run, "held", None) is not None)
+                   run.held is not None)
 
     @property
     def step_row(self) -> bool:

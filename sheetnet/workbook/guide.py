@@ -82,8 +82,6 @@ def sheets_section(names: Sequence[tuple[str, str]]) -> Section:
 
 VERIFY = ("`sheetnet verify FILE.xlsx` recalculates this workbook in a real spreadsheet engine and"
           " checks every cell against sheetnet's NumPy core, to 1e-9.")
-SIGMOID = ("The book's sigmoid 1/(1+e^(-z)) is written (1+TANH(z/2))/2: the same function, but a"
-           " spreadsheet's EXP overflows (#NUM!) for z below about -709, TANH never does.")
 SUMPRODUCT = ("A weighted input z = w₁a₁ + w₂a₂ + … + b is SUMPRODUCT(the weights, the inputs) +"
               " the bias, the book's own form; Σ over the images is SUM (or SUMIF over a band).")
 
@@ -158,11 +156,8 @@ def net_guide(run, first: dict[str, Place], second: dict[str, Place] | None,
             " cells are that image's own gradient ∂C/∂w, not the weight;",
             f"below come the forward pass (x, t, {forward}, C) and backpropagation ({backward}).",
         ]
-    acts = list(dict.fromkeys(layer.act for layer in net.layers if layer.kind == "activation"))
-    reading: list[Line] = [
-        SIGMOID if act.name == "sigmoid" else
-        f"The activation {act.name} is written {act.excel_value('z')} (z: the cell of the"
-        " weighted input)." for act in acts]
+    reading: list[Line] = list(dict.fromkeys(line for layer in net.layers
+                                             for line in layer.guide_lines()))
     reading += [
         SUMPRODUCT,
         link_to(first[z.name], f"{_cell(first[z.name])}: {z_sym} of image 1, a weighted input"

@@ -15,9 +15,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sheetnet import layers
-from sheetnet.core.net import Net, build, cnn_layers, dense_layers
+from sheetnet.core.net import Net, build
 from sheetnet.core.run import Run
 from sheetnet.errors import SheetnetError
+from sheetnet.layers.stack import cnn_layers, dense_layers
 from sheetnet.pairs import penalties
 from sheetnet.pairs.activations import ACTIVATIONS
 from sheetnet.pairs.optim import UpdateRule, rule
@@ -44,7 +45,7 @@ def _training(run: Run) -> dict[str, object]:
     out: dict[str, object] = {"optimizer": run.rule.name,
                               "batch size": "all" if run.batches is None else run.batch_size,
                               "penalties and schedule": ", ".join(given) or "none"}
-    if getattr(run, "held", None) is not None:
+    if run.held is not None:
         out["validation"] = "yes"  # images held out: their flags are Iter 0's inputs
     if run.start:  # a window continuing a checkpoint: its state is input cells
         out["first iteration"] = run.start

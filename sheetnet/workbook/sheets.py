@@ -76,7 +76,7 @@ def inputs_sheet(run: Run, config: dict[str, object],
         note = note.replace("an initial parameter", "a parameter or the optimizer's state")
     known = hyper_defs or {h.name: h for h in (ETA, *run.rule.hypers, *penalties.PENALTIES,
                                                penalties.DECAY, *TUNABLE,
-                                               *getattr(run.model, "hypers", list)())}
+                                               *run.layer_hypers)}
     rule = [known[name] for name in run.hyperparameters] if hypers else []
     values = run.hyperparameters
     hyper_row = r = settings.ROW + len(config)

@@ -282,7 +282,7 @@ class Wiring:
     def _dy(self, i: int) -> tuple[Callable[[int, int], str], Place | None]:
         """∂C/∂(layer i's output): the next layer's dx block, or its dx written inline."""
         later = [j for j in range(i + 1, len(self.net.layers))
-                 if not getattr(self.net.layers[j], "transparent", False)]
+                 if not self.net.layers[j].transparent]
         if not later:
             block = self.here[self.net.output.delta]
             return block.ref, block
@@ -315,9 +315,10 @@ class IterationSheet:
         self.plan = StepPlan.of(run)
         self.rows = Rows(stride=cols.band)
         self.marks = here.get("batch")
-        # batch norm's running averages before iteration 0: a checkpoint's, from Inputs
-        start = ({name: inputs[name] for name in run.running}
-                 if prev is None and run.running else None)
+        # what the layers carry into iteration 0 (batch norm's running averages): a
+        # checkpoint's, from Inputs
+        start = ({name: inputs[name] for name in run.carried}
+                 if prev is None and run.carried else None)
         self.wiring = Wiring(self.net, here, self.batch(), prev or start)
         self.k = here["x"].iteration
         step_cells(self.rows, run, here, self.k, 2)
@@ -470,7 +471,7 @@ class IterationSheet:
                 self.typed(held, run.held[:, None])
             else:
                 self.rows.per_image(held, 0, 0, self.prev["held"].ref(sheet=sheet))
-        typed = run.dropout_masks(self.k)  # this step's inputs beside the data: the masks
+        typed = run.draws(self.k)  # this step's inputs beside the data (dropout's masks)
         for layer, cells in zip(net.layers, self.wiring.cells, strict=True):
             for block in layer.blocks():
                 self.label(block)
@@ -534,8 +535,7 @@ class IterationSheet:
             self.label(block)
         self.put(self.net.output.delta_xl(self.output_cells(), self.run.n_images))
         for layer, cells in zip(self.net.layers, self.wiring.cells, strict=True):
-            if hasattr(layer, "errors_xl"):
-                self.put(layer.errors_xl(cells))
+            self.put(layer.errors_xl(cells))
             if layer.w.dx is not None:
                 dx = self.here[layer.w.dx]
                 self.put((dx.name, r, c, layer.dx_xl(cells, r, c)) for r in range(dx.rows)
@@ -569,11 +569,11 @@ def workbook(run: Run, extras: Sequence[Extra] = ()) -> WorkbookSpec:
         extras = [lambda inputs, data, it: fit_sheet(run, it[-1][net.output.a], data), *extras]
     state_rows, state_descriptions, section, initial = checkpoint_rows(
         run, {p.name: p.labels for p in net.params()}, "Initial parameters")
-    running = [b for layer in net.batchnorms() for b in layer.blocks()
-               if run.running and b.name in run.running]  # a checkpoint's running averages
-    state_rows += [(b.name, [text for _, text in b.labels], run.running[b.name])
-                   for b in running]
-    state_descriptions.update({b.name: f"{b.description} (the checkpoint's)" for b in running})
+    carried = [b for layer in net.layers for b in layer.blocks()
+               if run.carried and b.name in run.carried]  # a checkpoint's (running averages)
+    state_rows += [(b.name, [text for _, text in b.labels], run.carried[b.name])
+                   for b in carried]
+    state_descriptions.update({b.name: f"{b.description} (the checkpoint's)" for b in carried})
     inputs_spec, inputs_list = inputs_sheet(
         run, settings.net_settings(run),
         [*((p.name, p.labels, run.params[p.name]) for p in net.params()), *state_rows],

@@ -42,7 +42,7 @@ def test_an_edited_mask_bit_and_rate_move_the_run_as_the_core_says(tmp_path):
     out = export(tmp_path, "mlp.xlsx", "--dropout", "0.5", "--iterations", "3")
     exported = sheetnet.train("mlp", dropout=0.5, iterations=3)
     run = exported.run
-    masks = {"mask2": np.array([run.dropout_masks(k)["mask2"] for k in range(4)])}
+    masks = {"mask2": np.array([run.draws(k)["mask2"] for k in range(4)])}
     image, unit = 0, 0
     masks["mask2"][1, image, unit] = 1 - masks["mask2"][1, image, unit]  # one bit on Iter 1
     wb = openpyxl.load_workbook(out)

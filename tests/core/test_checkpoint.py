@@ -159,8 +159,8 @@ def test_a_window_of_a_net_with_batch_norm_starts_from_its_running_averages(tmp_
                                         optimizer="adam", batch_size=16)
     resume.save(preset, opts, run, trace, tmp_path / "ck.npz")
     ck = checkpoint.load(tmp_path / "ck.npz")
-    assert set(ck.running) == {"rmean2", "rvar2"}
-    np.testing.assert_array_equal(ck.running["rvar2"], trace.iterations[-1]["rvar2"])
+    assert set(ck.carried) == {"rmean2", "rvar2"}
+    np.testing.assert_array_equal(ck.carried["rvar2"], trace.iterations[-1]["rvar2"])
     on = resume.continued(preset, ck, 1)
     ahead = preset.trace(on)
     window = resume.window(preset, ck, 1, 16, None)  # the next batch: the run's own step

@@ -59,13 +59,13 @@ def test_one_step_is_the_definition_and_its_gradient_central_differences():
 
 def test_the_masks_are_the_seeds_per_step_image_and_unit():
     run = sheetnet.train("mlp", dropout=0.5, iterations=3, seed=4).run
-    first, second = run.dropout_masks(0)["mask2"], run.dropout_masks(1)["mask2"]
+    first, second = run.draws(0)["mask2"], run.draws(1)["mask2"]
     assert first.shape == (64, 3) and set(np.unique(first)) == {0.0, 1.0}
     assert not np.array_equal(first, second)  # a new mask each step
     np.testing.assert_array_equal(first, ops.draw_mask(0.5, (64, 3), 4, 0, 0))
     again = sheetnet.train("mlp", dropout=0.5, iterations=3, seed=4).run
-    np.testing.assert_array_equal(again.dropout_masks(2)["mask2"], run.dropout_masks(2)["mask2"])
-    share = np.mean([run.dropout_masks(k)["mask2"].mean() for k in range(4)])
+    np.testing.assert_array_equal(again.draws(2)["mask2"], run.draws(2)["mask2"])
+    share = np.mean([run.draws(k)["mask2"].mean() for k in range(4)])
     assert 0.4 < share < 0.6
 
 
@@ -73,7 +73,7 @@ def test_training_in_chunks_gives_the_detailed_run():
     run = sheetnet.train("mlp", dropout=0.3, iterations=5, batch_size=16, shuffle=True)
     net, r = run.run.model, run.run
     lean = descent.train(net, r.params, r.data.x, r.data.targets, r.eta, r.iterations,
-                         keep=["C_T"], batches=r.batches, inputs=r.dropout_masks)
+                         keep=["C_T"], batches=r.batches, inputs=r.draws)
     np.testing.assert_allclose(lean.cost, run.cost, rtol=1e-13)
 
 
@@ -94,7 +94,7 @@ def test_the_same_net_in_pytorch_given_the_same_masks():
         for name in p:
             np.testing.assert_allclose(p[name].detach().numpy(), run.blocks(k)[name],
                                        rtol=1e-12, atol=1e-14, err_msg=f"{name} at {k}")
-        m = torch.tensor(r.dropout_masks(k)["mask2"])
+        m = torch.tensor(r.draws(k)["mask2"])
         a2 = torch.sigmoid(x @ p["W2"].T + p["b2"])
         a3 = torch.sigmoid((a2 * m / (1 - RATE)) @ p["W3"].T + p["b3"])
         cost = 0.5 * ((a3 - t) ** 2).sum()

@@ -58,8 +58,7 @@ def test_the_validation_cost_is_an_evaluation_pass_of_the_held_out_images(option
     held = run.held != 0
     for k, blocks in enumerate(result.trace.iterations):
         params = {name: blocks[name] for name in run.params}
-        for layer in net.batchnorms():  # this step's running averages
-            params.update({name: blocks[name] for name in layer.statistics[2:]})
+        params.update({name: blocks[name] for name in net.carried_start()})  # this step's
         cost, accuracy = _evaluated(net, params, run.data.x[held], run.data.targets[held])
         assert blocks["validation_cost"] == pytest.approx(cost, rel=1e-12), k
         assert blocks["validation_accuracy"] == pytest.approx(accuracy)
