@@ -20,123 +20,23 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
 
-from sheetnet import presets
+from sheetnet import presets, runs
 from sheetnet.audit import engines
 from sheetnet.audit.verify import Report, check_timeout
 from sheetnet.audit.verify import verify as _verify
 from sheetnet.core import data as data_mod
-from sheetnet.core import health, stamp
 from sheetnet.core.data import Dataset
-from sheetnet.core.run import Run
-from sheetnet.core.trace import Trace
 from sheetnet.errors import SheetnetError
 from sheetnet.files import check_out
 from sheetnet.pairs import optim
-from sheetnet.presets import resume
 from sheetnet.presets.exercises import points_data
 from sheetnet.presets.options import Options
-from sheetnet.workbook import xlsx
-from sheetnet.workbook.layout import WorkbookSpec
-
-
-@dataclass(frozen=True)
-class Training:
-    """A trained run: its inputs (``run``) and every block of every iteration (``trace``)."""
-
-    net: str
-    run: Run
-    trace: Trace
-    options: Options
-    kept_blocks: bool = True  # every block of every iteration (``train(blocks=False)``: costs)
-
-    @property
-    def cost(self) -> np.ndarray:
-        """C_T at iterations 0..N (gd: z per step)."""
-        return self.trace.cost
-
-    @property
-    def accuracy(self) -> np.ndarray | None:
-        """Share classified right at iterations 0..N; None for nets that do not classify."""
-        return self.trace.accuracy if self.trace.has_accuracy else None
-
-    @property
-    def costs(self) -> dict[str, np.ndarray]:
-        """Each compared rule's curve (``gd --compare``: z per step, by rule), else the cost
-        curves under their block names (``C_T``; with batches ``C_T`` and the batch's)."""
-        return health.curves(self.run, self.trace)
-
-    @property
-    def warnings(self) -> list[str]:
-        """What went wrong in learning (the cost rose sharply, ended above its start, stopped
-        moving far from a minimum), as the CLI warns; empty for a healthy run."""
-        return health.warnings(self.costs, self.run.eta)
-
-    def blocks(self, iteration: int) -> dict[str, np.ndarray]:
-        """Every block of one iteration by its name (``z2``, ``delta3``, ``dC_dW2`` …), as in
-        the workbook's Map sheet and ``--json``; ``-1`` is the last iteration."""
-        count = len(self.trace.iterations)
-        if isinstance(iteration, (bool, np.bool_)) or not isinstance(iteration,
-                                                                     (int, np.integer)):
-            raise SheetnetError(f"blocks({iteration!r}): give an iteration number 0 to"
-                                f" {count - 1} (or -1 for the last)")
-        if not -count <= iteration < count:
-            raise SheetnetError(f"iteration {iteration} is outside 0..{count - 1} (or -{count}"
-                                " to -1 from the end)")
-        return dict(self.trace.iterations[int(iteration)])
-
-    @property
-    def descriptions(self) -> dict[str, str]:
-        """What each block is, in the book's notation."""
-        return dict(self.trace.descriptions)
-
-    def history(self, as_frame: bool | None = None):
-        """The run iteration by iteration: ``iteration`` and each cost curve (and
-        ``accuracy``), as a dict of arrays; a pandas DataFrame with ``as_frame`` (None: when
-        pandas is installed)."""
-        table: dict[str, np.ndarray] = {"iteration": np.arange(len(self.cost))}
-        table.update(self.costs)
-        if self.accuracy is not None:
-            table["accuracy"] = self.accuracy
-        if as_frame is False:
-            return table
-        try:
-            import pandas as pd
-        except ImportError:
-            if as_frame:
-                raise SheetnetError("history(as_frame=True) needs pandas; pip install pandas,"
-                                    " or use the dict history() gives") from None
-            return table
-        return pd.DataFrame(table).set_index("iteration")
-
-    def save(self, path: str | Path, *, force: bool = False) -> Path:
-        """Write the run's checkpoint (``train --checkpoint``): the parameters after its last
-        update, the optimizer's state, the step count and the options, to go on from
-        (``train(from_checkpoint=…)``, ``window(…)``)."""
-        path = _path("path", path)
-        check_out(path, _bool("force", force), ".npz")
-        resume.save(presets.get(self.net), self.options, self.run, self.trace, path, force)
-        return path
-
-    def __repr__(self) -> str:
-        parts = [f"net={self.net!r}", f"iterations={self.run.iterations}",
-                 f"eta={self.run.eta:g}"]
-        for name, curve in self.costs.items():
-            parts.append(f"{name} {_short(curve[0])} → {_short(curve[-1])}")
-        if self.accuracy is not None:
-            parts.append(f"accuracy {self.accuracy[0]:.1%} → {self.accuracy[-1]:.1%}")
-        parts.append(f"{len(self.trace.iterations[0])} blocks an iteration")
-        return f"Training({', '.join(parts)})"
-
-
-def _short(value: float) -> str:
-    """A number as a person reads it: 6 significant digits, scientific beyond 1e6."""
-    return f"{value:.6g}" if abs(value) < 1e6 else f"{value:.3e}"
-
+from sheetnet.runs import Training
 
 _FIELDS = {f.name for f in fields(Options)} - {"hyper"}
 # options that take a whole number, with an example each; the rest of the numbers are real
@@ -304,31 +204,12 @@ def train(net: str = "mlp", *, progress: Callable[[int], None] | None = None,
         if every < 1:
             raise SheetnetError(f"every={every}: give 1 or more, e.g. every=10")
     if from_checkpoint is not None:
-        preset, ck = resume.load(None if net == "mlp" else net,
-                                 _path("from_checkpoint", from_checkpoint), options(**given))
-        steps = (_whole("iterations", given["iterations"])
-                 if given.get("iterations") is not None else None)
-        run = resume.continued(preset, ck, steps, _every(every, steps or preset.iterations,
-                                                         lean), detail=not lean)
-        opts = resume.options_of(ck)
+        planned = runs.going_on(_path("from_checkpoint", from_checkpoint),
+                                options(None, **given), net=None if net == "mlp" else net,
+                                detail=not lean, every=every)
     else:
-        preset = presets.get(net)
-        opts = options(net, **given)
-        run = preset.run(opts, detail=not lean,
-                         every=_every(every, opts.iterations or preset.iterations, lean))
-    trace = preset.trace(run, progress, COSTS if lean else None)
-    run, trace = preset.stopped(run, trace)
-    return Training(preset.name, run, trace, opts, not lean)
-
-
-COSTS = ("C_batch", "eta_k")  # what a run that keeps the costs alone keeps beside C_T
-
-
-def _every(every: int | None, iterations: int, lean: bool) -> int | None:
-    """How often a lean run in mini-batches computes the whole data's cost."""
-    if not lean:
-        return None
-    return every or max(1, -(-iterations // 20))
+        planned = runs.new_run(net, options(net, **given), detail=not lean, every=every)
+    return runs.train(planned, progress, runs.COSTS if lean else None)
 
 
 def export(what: Training | str, out: str | Path, *, force: bool = False,
@@ -337,28 +218,17 @@ def export(what: Training | str, out: str | Path, *, force: bool = False,
     Every formula cell stores the value NumPy computed. Returns the path written."""
     out = _path("out", out)
     check_out(out, _bool("force", force), ".xlsx")
+    written = None if progress is None else lambda name, sheets: progress(name)
     if isinstance(what, str):
-        preset = presets.get(what)
-        run = preset.run(options(what, **given), workbook=True)
-        spec = layout(preset, run)  # refused here, before any training, if too big
-        trace = preset.trace(run)
-        cut, trace = preset.stopped(run, trace)
-        if cut is not run:
-            run, spec = cut, layout(preset, cut)
+        runs.write(runs.new_run(what, options(what, **given), workbook=True), out, force,
+                   sheet_written=written)
     elif not isinstance(what, Training):
         raise SheetnetError(f"export({what!r}, …): give a net's name or a run from"
                             " sheetnet.train()")
     else:
         if given:
             raise SheetnetError("options go to train(); export(training, path) writes that run")
-        preset, run, trace = presets.get(what.net), what.run, what.trace
-        if not what.kept_blocks:
-            raise SheetnetError("this run kept its costs alone (train(..., blocks=False)); a"
-                                " workbook shows every block: train it with blocks=True, or"
-                                " save it and write a window (Training.save, then window())")
-        preset.run(what.options, workbook=True)  # refuses a run too big for a workbook
-        spec = layout(preset, run)
-    xlsx.write(spec, out, progress, force, trace, (stamp.PROPERTY, stamp.make(run, trace)))
+        runs.write(what, out, force, sheet_written=written)
     return out
 
 
@@ -375,20 +245,11 @@ def window(checkpoint: str | Path, out: str | Path, *, images: int | None = None
     steps = None if iterations is None else _whole("iterations", iterations)
     count = None if images is None else _whole("images", images)
     check_out(out, _bool("force", force), ".xlsx")
-    preset, ck = resume.load(None, _path("checkpoint", checkpoint), Options())
-    run = resume.window(preset, ck, steps, count, rows)
-    spec = layout(preset, run)
-    trace = preset.trace(run)
-    xlsx.write(spec, out, progress, force, trace, (stamp.PROPERTY, stamp.make(run, trace)))
+    planned = runs.window_of(_path("checkpoint", checkpoint), Options(iterations=steps),
+                             images=count, pick=rows)
+    runs.write(planned, out, force, sheet_written=None if progress is None
+               else lambda name, sheets: progress(name))
     return out
-
-
-def layout(preset: presets.Preset, run: Run) -> WorkbookSpec:
-    """The run's workbook layout (sheets are built lazily, as they are written), refused in one
-    line if Excel could not open it. The CLI's export and ``export`` share it."""
-    spec = preset.workbook(run)
-    spec.check_limits()
-    return spec
 
 
 def verify(path: str | Path, engine: str | Sequence[str] = engines.DEFAULT,
@@ -406,5 +267,7 @@ def verify(path: str | Path, engine: str | Sequence[str] = engines.DEFAULT,
     return _verify(_path("path", path), names, seconds)
 
 
-__all__ = ["SheetnetError", "Training", "export", "options", "train", "verify", "window",
-           "layout"]
+layout = runs.layout
+
+__all__ = ["SheetnetError", "Training", "export", "layout", "options", "train", "verify",
+           "window"]

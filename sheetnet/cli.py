@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import inspect
 import json
 import signal
 import sys
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -26,12 +24,13 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Table
 from rich.text import Text as RichText
 
-from sheetnet import __version__, api, layers, presets, terminal
+from sheetnet import __version__, layers, presets, runs, terminal
 from sheetnet.audit import engines
 from sheetnet.audit import verify as audit_verify
-from sheetnet.core import health, stamp
+from sheetnet.core import health
 from sheetnet.core.trace import jsonable
 from sheetnet.errors import SheetnetError
 from sheetnet.files import check_out, write_atomically
@@ -40,10 +39,10 @@ from sheetnet.pairs.activations import ACTIVATIONS, LEAKY_SLOPE
 from sheetnet.pairs.outputs import HUBER_DELTA
 from sheetnet.presets import resume
 from sheetnet.presets.options import DEFAULT_SEED, Options
-from sheetnet.workbook import xlsx
 
 # Recent typer vendors its own click: take the exception base from typer itself.
-ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+ClickException: type[Exception] = next(c for c in typer.BadParameter.__mro__
+                                       if c.__name__ == "ClickException")
 
 app = typer.Typer(rich_markup_mode="rich", no_args_is_help=True, add_completion=False,
                   context_settings={"help_option_names": ["-h", "--help"]},
@@ -287,6 +286,9 @@ RUN_OPTIONS: dict[str, tuple[object, object]] = {
 }
 
 
+NO_OPTIONS = Options()  # what a command's ``opts`` is before run_options fills it in
+
+
 def run_options(func):
     """Give a command the shared options (right after ``--net``), passed to it as ``opts``."""
     own = inspect.signature(func, eval_str=True)
@@ -337,20 +339,13 @@ def _progress() -> Progress:
                     disable=not console.is_terminal)  # no stray blank lines in pipes and logs
 
 
-def _train(preset: presets.Preset, run, label: str = "training", keep=None):
-    """The run's trace, with a progress bar; ``keep``: the blocks to store (None: all)."""
-    with _progress() as bar:
-        task = bar.add_task(label, total=run.iterations + 1)
-        return preset.trace(run, lambda k: bar.update(task, completed=k + 1), keep)
-
-
 @app.command()
 @user_errors
 @run_options
 def export(
     out: Annotated[Path, typer.Option("--out", "-o", help="The workbook to write (.xlsx).")],
     net: NetOrFromOpt = None,
-    opts: Options | None = None,  # the shared options, filled in by run_options
+    opts: Options = NO_OPTIONS,  # the shared options, filled in by run_options
     source: FromOpt = None,
     images: Annotated[int | None, typer.Option(
         rich_help_panel=RUN, metavar="N",
@@ -373,32 +368,28 @@ def export(
     """
     check_out(out, force, ".xlsx")
     if source is not None:
-        preset, ck = resume.load(net, source, opts)
-        run = resume.window(preset, ck, opts.iterations, images, pick)
-        console.print(escape(f"a window of {source}: {ck.describe()}{_reading(ck)}"),
-                      soft_wrap=True)
+        planned = runs.window_of(source, opts, net=net, images=images, pick=pick)
+        console.print(escape(f"a window of {source}: {_described(planned)}"), soft_wrap=True)
     elif images is not None or pick is not None:
         raise SheetnetError(f"{'--images' if images is not None else '--pick'} chooses a"
                             " window's images and goes with --from CHECKPOINT.npz")
     else:
-        preset = presets.get(net or "mlp")
-        run = preset.run(opts, workbook=True)
-    spec = api.layout(preset, run)
-    sheets = len(spec.sheets)
-    started = time.perf_counter()
-    trace = _train(preset, run, "NumPy core")  # every block: the cells store its numbers
-    cut, trace, stop_note = _stopped(preset, run, trace)
-    if cut is not run:
-        run, spec = cut, api.layout(preset, cut)
-        sheets = len(spec.sheets)
+        planned = runs.new_run(net or "mlp", opts, workbook=True)
     with _progress() as bar:
-        task = bar.add_task("writing sheets", total=sheets)
-        cells = xlsx.write(spec, out, lambda name: bar.advance(task), force, trace,
-                           (stamp.PROPERTY, stamp.make(run, trace)))
-    seconds = time.perf_counter() - started
-    console.print(f"[green]✓[/] wrote [bold]{out}[/]: {sheets} sheets,"
-                  f" {cells:,} formula cells in {seconds:.1f} s"
-                  f" ({cells / seconds:,.0f} cells/s)", soft_wrap=True)
+        task = bar.add_task("NumPy core", total=planned.run.iterations + 1)
+        writing: list[TaskID] = []
+
+        def sheet_written(name: str, sheets: int) -> None:
+            if not writing:
+                writing.append(bar.add_task("writing sheets", total=sheets))
+            bar.advance(writing[0])
+
+        written = runs.write(planned, out, force, lambda k: bar.update(task, completed=k + 1),
+                             sheet_written)
+    run, trace = written.training.run, written.training.trace
+    console.print(f"[green]✓[/] wrote [bold]{escape(str(out))}[/]: {written.sheets} sheets,"
+                  f" {written.cells:,} formula cells in {written.seconds:.1f} s"
+                  f" ({written.cells / written.seconds:,.0f} cells/s)", soft_wrap=True)
     accuracy = (f", accuracy {trace.accuracy[0]:.1%} → {trace.accuracy[-1]:.1%}"
                 if trace.has_accuracy else "")
     if run.iterations:
@@ -408,10 +399,20 @@ def export(
                           soft_wrap=True)
     else:
         console.print(f"  {trace.cost_name} = {trace.cost[0]:g}", soft_wrap=True)
-    if stop_note:
-        console.print(f"  {stop_note}")
-    console.print(f"  next: [bold]sheetnet verify {out}[/]", soft_wrap=True)
-    _warn(run, trace)
+    if written.training.stop_note:
+        console.print(f"  {written.training.stop_note}")
+    console.print(f"  next: [bold]sheetnet verify {escape(str(out))}[/]", soft_wrap=True)
+    _warn(written.training)
+
+
+def _described(planned: runs.Plan) -> str:
+    """A checkpoint's run (and the data files it reads, checked unchanged)."""
+    ck = planned.checkpoint
+    if ck is None:
+        return ""
+    files = resume.data_files(ck)
+    return ck.describe() + (f"; reading {' and '.join(files)} (unchanged since)"
+                            if files else "")
 
 
 EngineOpt = Annotated[str, typer.Option(
@@ -522,7 +523,7 @@ def _verify_one(workbook: Path, engine: str, timeout: float) -> audit_verify.Rep
 @run_options
 def train(
     net: NetOrFromOpt = None,
-    opts: Options | None = None,  # the shared options, filled in by run_options
+    opts: Options = NO_OPTIONS,  # the shared options, filled in by run_options
     json_out: JsonOpt = None,
     source: FromOpt = None,
     save: CheckpointOpt = None,
@@ -550,15 +551,11 @@ def train(
     if save is not None:
         check_out(save, force, ".npz")
     if source is not None:
-        preset, ck = resume.load(net, source, opts)
-        planned = opts.iterations or preset.iterations
-        # in batches: the whole data's cost at the rows shown (validation: every iteration's)
-        run = resume.continued(preset, ck, opts.iterations,
-                               None if blocks else every or _rows_every(planned))
-        opts = dataclasses.replace(resume.options_of(ck), iterations=run.iterations)
-        console.print(escape(f"going on from {source}: {ck.describe()}, from iteration"
-                             f" {run.start:,}{_reading(ck)}"), soft_wrap=True)
-        if run.restarts_patience:
+        planned = runs.going_on(source, opts, net=net, detail=blocks, every=every)
+        run = planned.run
+        console.print(escape(f"going on from {source}: {_described(planned)}, from iteration"
+                             f" {run.start:,}"), soft_wrap=True)
+        if run.restarts_patience and run.best is not None:
             console.print(f"its run had stopped early (no better validation cost since"
                           f" iteration {run.best[0]:,}); going on, --patience {run.patience}"
                           f" counts from iteration {run.start:,}", soft_wrap=True)
@@ -566,89 +563,49 @@ def train(
         preset = presets.get(net or "mlp")
         if save is not None:
             resume.supported(preset)
-        planned = opts.iterations or preset.iterations
-        run = preset.run(opts, detail=blocks,
-                         every=None if blocks else every or _rows_every(planned))
-    every = every or _rows_every(run.iterations)
-    trace = _train(preset, run, keep=None if blocks else [b for b, _, _ in terminal.EXTRA_COLUMNS])
-    run, trace, stop_note = _stopped(preset, run, trace)
-    console.print(terminal.cost_table(trace, every, run.start))
-    if stop_note:
-        console.print(stop_note)
-    final = _evaluation(preset, run, trace)
-    warnings = _warn(run, trace)
+        planned = runs.new_run(preset.name, opts, detail=blocks, every=every)
+    with _progress() as bar:
+        task = bar.add_task("training", total=planned.run.iterations + 1)
+        training = runs.train(planned, lambda k: bar.update(task, completed=k + 1),
+                              None if blocks else [b for b, _, _ in terminal.EXTRA_COLUMNS])
+    run, trace = training.run, training.trace
+    console.print(terminal.cost_table(trace, every or runs.rows_every(planned.run.iterations),
+                                      run.start))
+    if training.stop_note:
+        console.print(training.stop_note)
+    _report(training)
+    _warn(training)
     if save is not None:
-        saved = resume.save(preset, opts, run, trace, save, force)
-        console.print(f"[green]✓[/] wrote {save}: {saved.describe()}; go on with [bold]--from"
-                      f" {save}[/]", soft_wrap=True)
+        saved = training.saved(save, force)
+        console.print(f"[green]✓[/] wrote {escape(str(save))}: {saved.describe()}; go on with"
+                      f" [bold]--from {escape(str(save))}[/]", soft_wrap=True)
     if json_out is not None:
-        record = {"net": preset.name, "options": opts.given(),
-                  **trace.to_json(run.start, run.minibatches),
-                  **final, "warnings": warnings}
-        if run.start:
-            record["first_iteration"] = run.start
-        _write_json(json_out, record, force)
-        console.print(f"[green]✓[/] wrote {json_out}")
+        _write_json(json_out, training.record(), force)
+        console.print(f"[green]✓[/] wrote {escape(str(json_out))}")
 
 
-def _reading(ck) -> str:
-    """The data files a checkpoint's run reads (checked unchanged), said after a comma."""
-    files = resume.data_files(ck)
-    return f"; reading {' and '.join(files)} (unchanged since)" if files else ""
-
-
-def _rows_every(iterations: int) -> int:
-    """The table's rows: every k-th iteration, about 20 of them."""
-    return max(1, -(-iterations // 20))
-
-
-def _stopped(preset: presets.Preset, run, trace):
-    """The run cut where --patience stops it, and a line saying so ("" if it ran on)."""
-    cut, trace = preset.stopped(run, trace)
-    if cut.iterations == run.iterations:
-        return cut, trace, ""
-    best = int(trace.iterations[-1]["best_iteration"])
-    return cut, trace, (f"stopped early at iteration {cut.start + cut.iterations}: the"
-                        f" validation cost has not improved for {run.patience} iterations; the"
-                        f" best parameters are iteration {best}'s (its sheet and --json blocks"
-                        " hold them)")
-
-
-def _evaluation(preset: presets.Preset, run, trace) -> dict[str, object]:
-    """What --json adds after training: the validation figures, the test images' (mnist) and
-    the final parameters evaluated on the images trained on (``evaluation``; null for an
-    exercise), said in a line where that differs from training (no dropout, running
-    averages)."""
-    out: dict[str, object] = {}
-    last = trace.iterations[-1]
-    if "validation_cost" in last:
-        out["validation_cost"] = trace.series("validation_cost").tolist()
-        out["best_iteration"] = int(last["best_iteration"])
-        if "validation_accuracy" in last:
-            out["validation_accuracy"] = trace.series("validation_accuracy").tolist()
-    if (found := preset.test(run, trace)) is not None:
-        out["test_accuracy"] = found["accuracy"]
-        out["test"] = found
+def _report(training: runs.Training) -> None:
+    """The test images' figures (mnist) and, where it differs from training (no dropout,
+    running averages), the final parameters evaluated on the images trained on."""
+    run = training.run
+    if (found := training.test()) is not None:
         console.print(terminal.confusion_table(found["confusion"], run.data.classes))
         console.print(f"[bold]test accuracy {found['accuracy']:.2%}[/] on the {found['images']:,}"
                       f" images kept apart (mean C {found['cost_per_image']:.4f})")
-    evaluation = preset.evaluate(run, trace)
-    out["evaluation"] = evaluation
-    how = preset.evaluation(run)
-    if evaluation is not None and how:  # where it is not the last training pass, say it
+    evaluation = training.evaluation()
+    how = training.preset.evaluation(run)
+    if evaluation is not None and how:
         accuracy = (f", accuracy {evaluation['accuracy']:.1%}" if "accuracy" in evaluation
                     else "")
         console.print(f"evaluated ({how}) after iteration {run.start + run.iterations} on the"
                       f" images trained on: C_T {evaluation['cost']:.6f}{accuracy}")
-    return out
 
 
-def _warn(run, trace) -> list[str]:
+def _warn(training: runs.Training) -> list[str]:
     """The run's learning warnings (``core.health``), each a line on stderr; the list."""
-    found = health.warnings(health.curves(run, trace), run.eta)
-    for line in found:
+    for line in training.warnings:
         err_console.print(f"[bold yellow]warning:[/] {line}", soft_wrap=True, highlight=False)
-    return found
+    return training.warnings
 
 
 def _write_json(path: Path, obj: object, force: bool) -> None:
@@ -675,7 +632,7 @@ def show(
         "--statistics", metavar="",
         help="Instead: each layer's outputs a and errors δ, mean ± standard deviation over"
              " every image, iteration by iteration (the workbook's Statistics sheet).")] = False,
-    opts: Options | None = None,  # the shared options, filled in by run_options
+    opts: Options = NO_OPTIONS,  # the shared options, filled in by run_options
 ) -> None:
     """Print one image's z, a and δ at one iteration (cnn: maps; gd, regression, graph: a
     table; rnn, lstm: each window's predictions and hidden states).
@@ -691,8 +648,7 @@ def show(
             raise SheetnetError(f"--statistics is for nets; --net {net} has no layers")
         trace = preset.trace(run)
         recurrent = preset.name in ("rnn", "lstm")
-        table = preset.table(trace, run) if recurrent else preset.table(trace)
-        console.print(terminal.rows_table(*table))
+        console.print(terminal.rows_table(*preset.table(trace, run)))
         if recurrent:  # the hidden states as heat strips: a row per unit, a column per step
             h = trace.iterations[-1]["h"]
             for w in range(min(3, h.shape[0])):
@@ -720,6 +676,7 @@ def show(
     label = run.data.labels[i]
     title = (f"image {image} (label {label:g})" if isinstance(label, float)
              else f"image {image} (label {label})")
+    pic: Table | RichText
     if run.data.shape[0] == 1:  # points (xor, curve): their inputs as numbers
         pic = terminal.vector_table(f"point {image}", {"x": run.data.x[i]})
     else:
@@ -732,7 +689,8 @@ def show(
                 else "")
     held = ""
     if "validation_cost" in blocks:
-        role = "held out for validation" if run.held[i] else "trained on"
+        role = "held out for validation" if run.held is not None and run.held[i] else \
+            "trained on"
         held = (f"; image {image} is {role}; validation C per image"
                 f" {health.number(float(blocks['validation_cost']))}")
         if "validation_accuracy" in blocks:
@@ -787,7 +745,7 @@ def main() -> None:
     except ClickException as e:
         ctx = getattr(e, "ctx", None)
         hint = f" (see `{ctx.command_path} --help`)" if ctx else ""
-        message = " ".join(e.format_message().split())
+        message = " ".join(e.format_message().split())  # type: ignore[attr-defined]
         err_console.print(f"[bold red]error:[/] {message}{hint}".replace("[", r"\[", 0),
                           soft_wrap=True, highlight=False, markup=True)
         sys.exit(2)

@@ -22,9 +22,11 @@ _ASCII = {"✓": "ok", "✗": "x", "η": "eta", "δ": "delta", "∂": "d", "Σ":
           "•": "*", "█": "#", "░": ".", "▏": "|", "’": "'", "“": '"', "”": '"'}
 
 
-def _plain(error: UnicodeEncodeError) -> tuple[str, int]:
+def _plain(error: UnicodeError) -> tuple[str | bytes, int]:
     """A codec error handler: each character the output's encoding lacks as its nearest ASCII
     (η as eta, ² as 2, ✓ as ok), else ``?``."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
     out = []
     for ch in error.object[error.start:error.end]:
         text = _ASCII.get(ch)
@@ -112,8 +114,8 @@ def main() -> None:
     codecs.register_error("sheetnet-plain", _plain)
     _readable(sys.stdout)
     _readable(sys.stderr)
-    sys.stdout = _Guarded(sys.stdout, 1)  # type: ignore[assignment]
-    sys.stderr = _Guarded(sys.stderr, 2)  # type: ignore[assignment]
+    sys.stdout = _Guarded(sys.stdout, 1)
+    sys.stderr = _Guarded(sys.stderr, 2)
     try:
         from sheetnet.cli import main as run
     except KeyboardInterrupt:

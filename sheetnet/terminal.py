@@ -222,9 +222,9 @@ def _maps_table(net: Net, start: int, stop: int, blocks: dict[str, np.ndarray], 
         table.add_column(symbol, justify="center")
     rows = per_channel[maps[0][0]].shape[0]
     for q in range(rows):
-        row = [str(q + 1)]
+        row: list[str | Text] = [str(q + 1)]
         if conv is not None:
-            w = blocks[conv.name]
+            w = blocks[conv.params()[0].name]
             row.append(picture(w[q].reshape(-1, w.shape[-1])))
         for name, _, unit in maps:
             value = per_channel[name][q]

@@ -108,8 +108,8 @@ def run_child(argv: list[str], title: str, timeout: float, phase: Phase,
         stderr = err.read().decode("utf-8", "replace")
     if proc.returncode != 0:
         lines = [line for line in stderr.splitlines() if line.strip()]
-        said = lines[-1].strip()[:300] if lines else f"exit {proc.returncode}"
-        raise SheetnetError(f"{title} failed while recalculating ({said}); the workbook passed"
+        last = lines[-1].strip()[:300] if lines else f"exit {proc.returncode}"
+        raise SheetnetError(f"{title} failed while recalculating ({last}); the workbook passed"
                             " sheetnet's own checks, so this is the engine's failure: try"
                             " again, or another --engine")
     # ru_maxrss is in kilobytes on Linux

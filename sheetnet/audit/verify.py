@@ -8,6 +8,7 @@ whose referenced cells all agree, so their own formula is what is wrong.
 
 from __future__ import annotations
 
+import functools
 import math
 import tempfile
 import threading
@@ -318,13 +319,14 @@ def verify(path: Path, engine_names: Sequence[str] = (engines.DEFAULT,), timeout
                     report.costs = {name: float(curve[-1])
                                     for name, curve in health.curves(run, trace).items()}
                 progress.phase(engine.title, "comparing with NumPy", total=len(done.values))
+                title = engine.title
                 bad = _compare_all(done.values, by_sheet, trace, er,
-                                   lambda t=engine.title: progress.advance(t))
+                                   functools.partial(progress.advance, title))
                 er.compare_seconds = time.perf_counter() - t0
                 if bad:
                     progress.phase(engine.title, "finding the root causes")
                     _find_roots(path, bad, places, formulas, er, timeout,
-                                lambda text, t=engine.title: progress.phase(t, text), cancel)
+                                functools.partial(progress.phase, title), cancel)
                 progress.done(engine.title)
                 report.engines.append(er)
         except BaseException:
@@ -446,7 +448,7 @@ def _read_inputs(sheets: dict[str, cells.Scan], preset: presets.Preset, skeleton
     """Every input cell (data, classes, initial values, η) as the file holds it; the run they
     describe."""
     text = preset.text_inputs(skeleton)
-    found: dict[object, object] = {}  # by name; per iteration (a batch) by (name, iteration)
+    found: dict[str | tuple[str, int], object] = {}  # by name; per iteration by (name, k)
     for p in inputs:
         if p.sheet not in sheets:
             raise SheetnetError(f"the workbook has no {p.sheet} sheet; export it again")

@@ -82,7 +82,7 @@ def save(ck: Checkpoint, path: Path, force: bool = False) -> None:
 
     def write(tmp: str) -> None:
         with open(tmp, "wb") as f:
-            np.savez_compressed(f, **arrays)
+            np.savez_compressed(f, **arrays)  # type: ignore[arg-type]  # (numpy's stub)
 
     write_atomically(Path(path), write, force)
 
@@ -244,7 +244,8 @@ def zeros_like_state(params: Mapping[str, np.ndarray], kinds: tuple[str, ...]
 
 
 def state_found(like: Mapping[str, Mapping[str, np.ndarray]],
-                found: Mapping[str, object]) -> dict[str, dict[str, np.ndarray]]:
+                found: Mapping[str | tuple[str, int], object]
+                ) -> dict[str, dict[str, np.ndarray]]:
     """The state a workbook's input cells hold (``found``: input place -> values), shaped as
     ``like``."""
     return {p: {kind: np.asarray(found[names.state(kind, p)], dtype=float).reshape(v.shape)

@@ -298,8 +298,7 @@ def from_arrays(images: object, labels: object, shape: tuple[int, int, int] | No
     if isinstance(labels, (str, bytes)) or not hasattr(labels, "__len__"):
         raise SheetnetError(f"{source}: labels must be a list of {len(x)} labels (numbers or"
                             " text), one an image")
-    items = list(np.asarray(labels, dtype=object).ravel()) if np.ndim(labels) > 1 else \
-        list(labels)  # type: ignore[arg-type]
+    items = list(np.asarray(labels, dtype=object).ravel())  # a column of labels, or a list
     if len(items) != len(x):
         raise SheetnetError(f"{source}: {len(items)} labels for {len(x)} images; give one"
                             " label an image")
@@ -348,8 +347,8 @@ def _dataset(pixels: np.ndarray, raw_labels: list[str], shape: tuple[int, ...], 
                                 " net learns a number per row, so every label must be one")
         return Dataset(name=name, x=pixels, labels=tuple(as_numbers), classes=(),
                        shape=(rows_, cols_), values=True, channels=channels)
-    labels: list[Label] = (as_numbers if all(isinstance(v, float) for v in as_numbers)
-                           else raw_labels)
+    labels: list[Label] = ([*as_numbers] if all(isinstance(v, float) for v in as_numbers)
+                           else [*raw_labels])
     classes = tuple(sorted(set(labels)))
     folded = {str(c).casefold() for c in classes}
     if len(folded) < len(classes):

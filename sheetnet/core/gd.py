@@ -58,7 +58,8 @@ def walk(f: Function, start: np.ndarray, eta: float, steps: int,
     """Steps 0..``steps``: each one's x, y, ∂z/∂x, ∂z/∂y, Δx, Δy and z (the update of the
     last step is computed too, as the sheet shows it). ``keep``: the blocks to store (None:
     all; z always)."""
-    def step(point: Mapping[str, np.ndarray], mask: None, k: int) -> dict[str, np.ndarray]:
+    def step(point: Mapping[str, np.ndarray], mask: np.ndarray | None, k: int
+             ) -> dict[str, np.ndarray]:
         x, y = point["x"], point["y"]
         gx, gy = f.gradient(x, y)
         return {"x": x, "y": y, "dz_dx": np.asarray(gx, dtype=float),

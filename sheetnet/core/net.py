@@ -12,7 +12,7 @@ or ``show`` needs).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -182,7 +182,7 @@ def _wiring(layer: Layer, tag: str, before: Wiring, producer: Layer | None) -> W
         key_symbol = producer.w.x_symbol
     need_dx = x != "x"
     dx = None
-    if need_dx and (layer.dx_block or not producer.takes_inline_dy):
+    if need_dx and producer is not None and (layer.dx_block or not producer.takes_inline_dy):
         dx = producer.error_name or layer.dx_name(tag, before.tag)
     return Wiring(before.inp, x, tag, f"{layer.prefix}{tag}", before.x_prefix, before.x_sup, dx,
                   need_dx, key, key_symbol)
@@ -225,7 +225,7 @@ def init_he(net: Net, seed: int) -> Params:
 
 # each scheme's standard deviation of a weight (None: 1, and the biases drawn too), from its
 # fan-in and fan-out: torch.nn.init's xavier_normal_ and kaiming_normal_ (gain √2, fan-in)
-SCHEMES: dict[str, tuple[str, object]] = {
+SCHEMES: dict[str, tuple[str, Callable[[int, int], float] | None]] = {
     "normal": ("standard normal", None),
     "xavier": ("Xavier (normal × √(2/(fan-in + fan-out)), biases 0)",
                lambda fan_in, fan_out: np.sqrt(2.0 / (fan_in + fan_out))),
@@ -275,10 +275,8 @@ def forward(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, show: boo
     blocks: dict[str, np.ndarray] = {}
     computed: dict[str, np.ndarray] = {"x": h}
     for layer in net.layers:
-        if layer.w.key is not None:
-            h, cache = layer.forward(h, given, key=computed[layer.w.key])
-        else:
-            h, cache = layer.forward(h, given)
+        key = computed[layer.w.key] if layer.w.key is not None else None
+        h, cache = layer.forward(h, given, key=key)
         caches.append(cache)
         shown = layer.shown(h, cache)
         computed.update(shown)
@@ -297,8 +295,9 @@ def backward(net: Net, params: Mapping[str, np.ndarray], caches: Sequence[Cache]
     totals: dict[str, np.ndarray] = {}
     shown: dict[str, np.ndarray] = {}
     own: dict[str, np.ndarray] = {}
-    dy = delta
+    dy: np.ndarray | None = delta
     for layer, cache in zip(reversed(net.layers), reversed(caches), strict=True):
+        assert dy is not None, f"{layer.token}: the layer after it sent back no error"
         if detail:
             own.update(layer.per_image(dy, cache, params))
         dx, grads = layer.backward(dy, cache, params)
@@ -306,7 +305,9 @@ def backward(net: Net, params: Mapping[str, np.ndarray], caches: Sequence[Cache]
         if detail and layer.w.dx is not None:
             errors = layer.errors(dy, cache, params)
             for block in layer.dx_blocks():
-                shown[block.name] = _shown(block, errors.get(block.name, dx))
+                value = errors.get(block.name, dx)
+                assert value is not None, f"{block.name}: no error computed"
+                shown[block.name] = _shown(block, value)
         dy = dx
     return totals, shown, own
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -52,7 +53,7 @@ def validate_params(shapes: Mapping[str, tuple[int, ...]], obj: object, source: 
 
 def _only_numbers(value: object, depth: int) -> bool:
     """``value`` is a number (depth 0) or lists nested ``depth`` deep of numbers (not bools)."""
-    level = [value]
+    level: list[Any] = [value]
     for _ in range(depth):
         if not all(isinstance(v, list) for v in level):
             return False

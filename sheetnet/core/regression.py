@@ -73,7 +73,8 @@ def fit(x: np.ndarray, y: np.ndarray, start: np.ndarray, eta: float, steps: int,
     fixed = closed_form(x, y)
     u, sigma, x_bar = fixed["u"], float(fixed["sigma"]), float(fixed["x_bar"])
 
-    def step(line: Mapping[str, np.ndarray], mask: None, k: int) -> dict[str, np.ndarray]:
+    def step(line: Mapping[str, np.ndarray], mask: np.ndarray | None, k: int
+             ) -> dict[str, np.ndarray]:
         a, b = float(line["a"]), float(line["b"])
         p = a / sigma
         row = {"a": a, "b": b, "dC_da": -residual_sum(a, b, u, y, u),
@@ -81,7 +82,7 @@ def fit(x: np.ndarray, y: np.ndarray, start: np.ndarray, eta: float, steps: int,
                "q": b - p * x_bar}
         return {k: np.array(v, dtype=float) for k, v in row.items()}
 
-    a, b = (float(v) for v in start)
+    a, b = (np.asarray(float(v)) for v in start)
     trace = descent.descend(step, {"a": a, "b": b}, eta, steps, DESCRIPTIONS, progress, keep,
                             grad_of=lambda p: f"dC_d{p}", cost_name="C")
     first = {**fixed, **trace.iterations[0]}

@@ -3,6 +3,7 @@ parameters, the update rule with η and its other hyperparameters, and the itera
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
@@ -14,6 +15,8 @@ from sheetnet.pairs.hyper import Hyper
 from sheetnet.pairs.optim import GD, UpdateRule
 
 M = TypeVar("M")
+# a workbook's input cells as verify reads them: by place name, or (name, iteration)
+Found = Mapping[str | tuple[str, int], object]
 
 
 def model_hypers(model: object) -> dict[str, float]:
@@ -35,7 +38,7 @@ def tune_model(model: M, values: dict[str, float]) -> M:
         return model
     layers = tuple(layer.tune(values) for layer in model.layers)
     output = replace(model.output, pair=model.output.pair.tune(values))
-    return replace(model, layers=layers, output=output)  # type: ignore[return-value]
+    return replace(model, layers=layers, output=output)
 
 
 @dataclass(frozen=True)

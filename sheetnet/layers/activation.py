@@ -83,12 +83,13 @@ class ActivationLayer(Elementwise):
         s = names.tag_sup(w.tag)
         d, x = w.dx_symbol, w.x_symbol
         what = f"the neural unit errors of {x}" if w.x_prefix == "z" else f"∂C/∂{x}"
-        return [Block(w.dx, w.inp, d, f"{d} = ∂C/∂a{s} ⊙ σ'({x}): {what}",
+        return [Block(w.shown_dx, w.inp, d, f"{d} = ∂C/∂a{s} ⊙ σ'({x}): {what}",
                       labels(w.inp, d, w.tag), None if w.inp.flat else "signed")]
 
     # --- NumPy ---------------------------------------------------------------------------
 
-    def forward(self, x: np.ndarray, p: Mapping[str, np.ndarray]) -> tuple[np.ndarray, Cache]:
+    def forward(self, x: np.ndarray, p: Mapping[str, np.ndarray],
+                key: np.ndarray | None = None) -> tuple[np.ndarray, Cache]:
         """z (N, …) -> a = σ(z) (N, …)."""
         a = self.act.value(x)
         return a, {"z": x, "a": a}

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import NoReturn, Protocol
 
 import numpy as np
 
@@ -168,13 +168,24 @@ class Refs(Protocol):
     (a per-image block) or the block's only copy (a parameter; pass ``absolute=True`` so every
     image's formula reads the same cells)."""
 
-    rows: int
-    cols: int
+    @property
+    def name(self) -> str: ...
 
-    def ref(self, r: int = 0, c: int = 0, *, absolute: bool = False) -> str: ...
+    @property
+    def rows(self) -> int: ...
 
-    def span(self, r0: int, r1: int, c0: int = 0, c1: int = 0, *,
-             absolute: bool = False) -> str: ...
+    @property
+    def cols(self) -> int: ...
+
+    def ref(self, r: int = 0, c: int = 0, *, image: int | None = None, absolute: bool = False,
+            sheet: str | None = None) -> str: ...
+
+    def span(self, r0: int, r1: int, c0: int = 0, c1: int = 0, *, image: int | None = None,
+             absolute: bool = False, sheet: str | None = None) -> str: ...
+
+    def sheet_row(self, r: int) -> int: ...
+
+    def all_images_row(self, r: int, c: int = 0, sheet: str | None = None) -> str: ...
 
 
 Formula = tuple[str, int, int, str]  # (block name, footprint row, column, formula text)
@@ -192,13 +203,27 @@ class Cells:
     out: Mapping[str, Refs] = field(default_factory=dict)
     params: Mapping[str, Refs] = field(default_factory=dict)
     grads: Mapping[str, Refs] = field(default_factory=dict)
-    dy: Callable[[int, int], str] | None = None
+    dy: Callable[[int, int], str] = field(default=lambda r, c: _missing("an upstream error"))
     dy_block: Refs | None = None  # the upstream gradient's block, when it is one
     key: Refs | None = None
     batch: Batch | None = None  # batch norm's sums over the batch's images
     prev: Mapping[str, Refs] | None = None  # the previous iteration's blocks (running stats)
     sheet: str | None = None  # the sheet the formulas live on (for ``prev``'s references)
     held: Refs | None = None  # each image's held-out flag (1: evaluated, not trained on)
+
+    @property
+    def dy_area(self) -> Refs:
+        """The upstream gradient's block (a layer that reads it whole: a convolution's)."""
+        return self.dy_block if self.dy_block is not None else _missing("an error block")
+
+    @property
+    def sums(self) -> Batch:
+        """The sums over the step's batch (a layer that couples the batch's images)."""
+        return self.batch if self.batch is not None else _missing("the batch's sums")
+
+
+def _missing(what: str) -> NoReturn:
+    raise AssertionError(f"the stack gave this layer no {what}")
 
 
 @dataclass(frozen=True)
@@ -237,6 +262,11 @@ class Wiring:
     @property
     def x_symbol(self) -> str:
         return self.x_prefix + self.x_sup
+
+    @property
+    def shown_dx(self) -> str:
+        """∂C/∂x's block name, for a layer that shows it (``dx`` is then set)."""
+        return self.dx if self.dx is not None else _missing("block for ∂C/∂x")
 
     @property
     def dx_symbol(self) -> str:
@@ -297,13 +327,17 @@ class LayerBase:
     activation = False  # an activation: what a weighted layer's outputs are watched through
     couples_batch = False  # its numbers are the step's batch's (batch norm): never in chunks
     evaluation = ""  # what an evaluation pass does differently ("no dropout"); "": nothing
-    error_name: str | None = None  # ∂C/∂(its output), when it shows it as a block of its own
     unit_interval = False  # its outputs lie in 0..1 (a sigmoid's): pictures shade them so
     settings: tuple[tuple[str, float], ...] = ()  # hyperparameters of its own, by cell name
 
     @property
     def bound(self) -> bool:
         return self.w is not UNBOUND
+
+    @property
+    def error_name(self) -> str | None:
+        """∂C/∂(its output), when it shows it as a block of its own (batch norm's ∂C/∂y)."""
+        return None
 
     def tune(self, values: Mapping[str, float]):
         """The same layer with its settings taken from ``values`` (a workbook's cells)."""
@@ -383,25 +417,59 @@ class Elementwise(LayerBase):
 
 class Layer(Protocol):
     """A layer kind: its declarations (``LayerBase``'s, with their defaults), its parameters
-    and blocks, and its passes in NumPy and in Excel (see the module's docstring)."""
+    and blocks, and its passes in NumPy and in Excel (see the module's docstring). What it
+    declares is read only (a layer is immutable; ``bind`` and ``tune`` make new ones)."""
 
-    kind: str
-    w: Wiring
-    token: str  # how --arch writes it ("dense 3", "maxpool 2"; "" when implied)
-    letter: str | None
-    prefix: str
-    reads_maps: bool
-    takes_inline_dy: bool
-    dx_block: bool
-    keyed: bool
-    transparent: bool
-    weighted: bool
-    activation: bool
-    couples_batch: bool
-    evaluation: str
-    error_name: str | None
-    unit_interval: bool
-    settings: tuple[tuple[str, float], ...]
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def w(self) -> Wiring: ...
+
+    @property
+    def token(self) -> str: ...
+
+    @property
+    def letter(self) -> str | None: ...
+
+    @property
+    def prefix(self) -> str: ...
+
+    @property
+    def reads_maps(self) -> bool: ...
+
+    @property
+    def takes_inline_dy(self) -> bool: ...
+
+    @property
+    def dx_block(self) -> bool: ...
+
+    @property
+    def keyed(self) -> bool: ...
+
+    @property
+    def transparent(self) -> bool: ...
+
+    @property
+    def weighted(self) -> bool: ...
+
+    @property
+    def activation(self) -> bool: ...
+
+    @property
+    def couples_batch(self) -> bool: ...
+
+    @property
+    def evaluation(self) -> str: ...
+
+    @property
+    def error_name(self) -> str | None: ...
+
+    @property
+    def unit_interval(self) -> bool: ...
+
+    @property
+    def settings(self) -> tuple[tuple[str, float], ...]: ...
 
     @classmethod
     def parse(cls, item: str) -> Layer | None:
@@ -442,8 +510,10 @@ class Layer(Protocol):
 
     def dx_blocks(self) -> list[Block]: ...
 
-    def forward(self, x: np.ndarray, p: Mapping[str, np.ndarray]) -> tuple[np.ndarray, Cache]:
-        """x: (N, *input) -> y: (N, *output), and what backward needs."""
+    def forward(self, x: np.ndarray, p: Mapping[str, np.ndarray],
+                key: np.ndarray | None = None) -> tuple[np.ndarray, Cache]:
+        """x: (N, *input) -> y: (N, *output), and what backward needs; ``key``: the block a
+        keyed layer (max pooling) finds its maxima on (``Wiring.key``)."""
 
     def shown(self, y: np.ndarray, cache: Cache) -> dict[str, np.ndarray]:
         """The forward blocks it shows, by name."""

@@ -176,7 +176,7 @@ class BatchNorm(LayerBase):
             self._stat("dC_dmu", f"∂C/∂μ{s}", f"∂C/∂μ{s} = −Σ ∂C/∂ẑ{s}/√(var{s} + ε), over the"
                                               f" batch (+ ∂C/∂var{s}·Σ−2({w.x_symbol} − μ{s})/m,"
                                               " which is 0)"),
-            Block(w.dx, w.inp, w.dx_symbol,
+            Block(w.shown_dx, w.inp, w.dx_symbol,
                   f"{w.dx_symbol} = ∂C/∂ẑ{s}/√(var{s} + ε) + ∂C/∂var{s}·2({w.x_symbol} − μ{s})/m"
                   f" + ∂C/∂μ{s}/m: each image's error, through μ and var, reaches the others'",
                   labels(w.inp, w.dx_symbol, w.tag), maps),
@@ -202,7 +202,8 @@ class BatchNorm(LayerBase):
         """The blocks of the batch a training step shows: μ, var and the running averages."""
         return tuple(self._name(k) for k in ("mu", "var", "rmean", "rvar"))
 
-    def forward(self, x: np.ndarray, p: Mapping[str, np.ndarray]) -> tuple[np.ndarray, Cache]:
+    def forward(self, x: np.ndarray, p: Mapping[str, np.ndarray],
+                key: np.ndarray | None = None) -> tuple[np.ndarray, Cache]:
         """z (N, …) -> y (N, …). Training (``p[BATCH]``: the batch's weights (N,)) normalises
         with the batch's μ and var, and moves the running averages from the last step's (given
         as ``p[rmean…]``, ``p[rvar…]``) to this one's; images held out (``p[HELD]``) are
@@ -341,7 +342,7 @@ class BatchNorm(LayerBase):
                 yield block, r, c, text(r, c, self._unit(r))
 
     def forward_xl(self, cells: Cells) -> Iterator[Formula]:
-        out, batch = cells.out, cells.batch
+        out, batch = cells.out, cells.sums
         mu, var = out[self._name("mu")], out[self._name("var")]
         zc, zhat = out[self._name("zc")], out[self._name("zhat")]
         count = batch.count(self.positions)
@@ -373,7 +374,7 @@ class BatchNorm(LayerBase):
 
     def errors_xl(self, cells: Cells) -> Iterator[Formula]:
         """∂C/∂ẑ of each image, then ∂C/∂var and ∂C/∂μ over the batch."""
-        out, batch = cells.out, cells.batch
+        out, batch = cells.out, cells.sums
         dzhat = out[self._name("dC_dzhat")]
         gamma = cells.params[self._name("bn_gamma")]
         yield from self._each(dzhat.name, lambda r, c, j: (
@@ -392,7 +393,7 @@ class BatchNorm(LayerBase):
     def dx_xl(self, cells: Cells, r: int, c: int) -> str:
         out = cells.out
         j = self._unit(r)
-        count = cells.batch.count(self.positions)
+        count = cells.sums.count(self.positions)
         dvar = out[self._name("dC_dvar")].ref(j, absolute=True)
         dmu = out[self._name("dC_dmu")].ref(j, absolute=True)
         return (f"{out[self._name('dC_dzhat')].ref(r, c)}/{self._root(cells, j)}"
@@ -408,7 +409,7 @@ class BatchNorm(LayerBase):
                 yield self._name("bn_beta"), j, 0, dy
                 continue
             cols = self.w.inp.cols - 1
-            dy = cells.dy_block.span(r0, r1, 0, cols)
+            dy = cells.dy_area.span(r0, r1, 0, cols)
             yield self._name("bn_gamma"), j, 0, f"SUMPRODUCT({dy},{zhat.span(r0, r1, 0, cols)})"
             yield self._name("bn_beta"), j, 0, f"SUM({dy})"
 

@@ -107,8 +107,9 @@ class Conv(LayerBase):
         return replace(inp, height=inp.height + 2 * p, width=inp.width + 2 * p)
 
     @property
-    def pad_name(self) -> str | None:
-        return f"xpad{names.suffix(self.w.tag)}" if self.padding else None
+    def pad_name(self) -> str:
+        """x̃'s block (a padded input's only)."""
+        return f"xpad{names.suffix(self.w.tag)}"
 
     def filter_shape(self) -> tuple[int, ...]:
         """K×f×f for one input channel (the book's), K×C×f×f for more."""
@@ -174,14 +175,15 @@ class Conv(LayerBase):
 
     def dx_blocks(self) -> list[Block]:
         w = self.w
-        return [Block(w.dx, w.inp, w.dx_symbol,
+        return [Block(w.shown_dx, w.inp, w.dx_symbol,
                       f"{w.dx_symbol}: the error of each input cell, Σ over the windows that"
                       f" saw it of w{names.tag_sup(w.tag)}·δ", labels(w.inp, w.dx_symbol, w.tag),
                       "signed")]
 
     # --- NumPy ---------------------------------------------------------------------------
 
-    def forward(self, x: np.ndarray, p: Mapping[str, np.ndarray]) -> tuple[np.ndarray, Cache]:
+    def forward(self, x: np.ndarray, p: Mapping[str, np.ndarray],
+                key: np.ndarray | None = None) -> tuple[np.ndarray, Cache]:
         """x (N, C, H, W) -> z (N, K, H', W'); the cache keeps x̃ and every window."""
         seen = ops.pad(x, self.padding) if self.padding else x
         cols = ops.im2col(seen, self.size)
@@ -254,7 +256,7 @@ class Conv(LayerBase):
     def grads_xl(self, cells: Cells) -> Iterator[Formula]:
         c, f = self.w.inp.channels, self.size
         z = self.output_shape(self.w.inp)
-        delta = cells.dy_block
+        delta = cells.dy_area
         for q in range(self.filters):
             d0, d1 = self._tile(q, z.height)
             errors = delta.span(d0, d1, 0, z.width - 1)

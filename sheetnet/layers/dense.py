@@ -121,13 +121,14 @@ class Dense(LayerBase):
 
     def dx_blocks(self) -> list[Block]:
         w = self.w
-        return [Block(w.dx, w.inp, w.dx_symbol,
+        return [Block(w.shown_dx, w.inp, w.dx_symbol,
                       f"{w.dx_symbol} = Σⱼ w{names.tag_sup(w.tag)}ⱼᵢ·δⱼ: the error of each input"
                       f" {w.x_symbol}ᵢ, ∂C/∂{w.x_symbol}", labels(w.inp, w.dx_symbol, w.tag))]
 
     # --- NumPy ---------------------------------------------------------------------------
 
-    def forward(self, x: np.ndarray, p: Mapping[str, np.ndarray]) -> tuple[np.ndarray, Cache]:
+    def forward(self, x: np.ndarray, p: Mapping[str, np.ndarray],
+                key: np.ndarray | None = None) -> tuple[np.ndarray, Cache]:
         """x (N, m) or (N, C, H, W), flattened -> z (N, n). Parameter sets stacked on a leading
         axis (W (S, n, m), b (S, n)) give z (S, N, n): the gradient check moves weights so."""
         flat = x if self.w.inp.flat else x.reshape(x.shape[0], -1)

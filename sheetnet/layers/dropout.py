@@ -119,14 +119,15 @@ class Dropout(Elementwise):
         """∂C/∂(its input), when the layer before cannot take it inline (pooling's δᴾ)."""
         w = self.w
         s = names.tag_sup(w.tag)
-        return [Block(w.dx, w.inp, w.dx_symbol,
+        return [Block(w.shown_dx, w.inp, w.dx_symbol,
                       f"{w.dx_symbol} = ∂C/∂{self.symbol_prefix}{w.x_sup} ⊙ m{s} / (1 − P): the"
                       f" errors of the units kept, 0 for those dropped",
                       labels(w.inp, w.dx_symbol, w.tag), None if w.inp.flat else "signed")]
 
     # --- NumPy ---------------------------------------------------------------------------
 
-    def forward(self, x: np.ndarray, p: Mapping[str, np.ndarray]) -> tuple[np.ndarray, Cache]:
+    def forward(self, x: np.ndarray, p: Mapping[str, np.ndarray],
+                key: np.ndarray | None = None) -> tuple[np.ndarray, Cache]:
         """a (N, …) -> ã = a ⊙ m / (1 − P) (N, …), m this step's mask (``p[mask]``; none in
         evaluation: ã = a)."""
         if self.mask not in p:

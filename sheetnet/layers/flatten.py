@@ -35,7 +35,8 @@ class Flatten(Elementwise):
     def blocks(self) -> list[Block]:
         return []
 
-    def forward(self, x: np.ndarray, p: Mapping[str, np.ndarray]) -> tuple[np.ndarray, Cache]:
+    def forward(self, x: np.ndarray, p: Mapping[str, np.ndarray],
+                key: np.ndarray | None = None) -> tuple[np.ndarray, Cache]:
         """(N, C, H, W) -> (N, C·H·W)."""
         return x.reshape(x.shape[0], -1), {}
 

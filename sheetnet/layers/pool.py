@@ -112,7 +112,7 @@ class Pool(LayerBase):
                 f"δ{s} sent to the position of the maximum of its {p}×{p} window (found on"
                 f" {self.key_symbol}; the first, row by row, on a tie), 0 elsewhere")
         tiles = tuple((row, f"{text} routed") for row, text in labels(w.inp, f"δ{s}", w.tag))
-        return [Block(w.dx, w.inp, f"δ{s} routed", what, tiles, "signed")]
+        return [Block(w.shown_dx, w.inp, f"δ{s} routed", what, tiles, "signed")]
 
     @property
     def key_symbol(self) -> str:

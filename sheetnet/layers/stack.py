@@ -64,8 +64,8 @@ def unbiased(stack: Sequence[Layer]) -> list[Layer]:
     """A dense or convolution layer right before batch norm has no bias: μ would subtract it
     again (its gradient is 0 but for rounding, which Adam would blow up to steps of η); β is
     the shift."""
-    return [replace(layer, bias=False) if i + 1 < len(stack) and stack[i + 1].kind ==
-            "batchnorm" and getattr(layer, "bias", False) else layer
+    return [replace(layer, bias=False) if isinstance(layer, (Dense, Conv)) and layer.bias
+            and i + 1 < len(stack) and isinstance(stack[i + 1], BatchNorm) else layer
             for i, layer in enumerate(stack)]
 
 

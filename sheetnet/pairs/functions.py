@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sheetnet.errors import SheetnetError
 
@@ -17,8 +18,8 @@ class Function:
 
     name: str
     text: str
-    value: Callable[[float, float], float]
-    gradient: Callable[[float, float], tuple[float, float]]
+    value: Callable[[Any, Any], Any]  # (x, y) -> z, on numbers or arrays alike
+    gradient: Callable[[Any, Any], tuple[Any, Any]]
     excel_value: Callable[[str, str], str]
     excel_gradient: Callable[[str, str], Pair]
     start: tuple[float, float] = (3.0, 2.0)  # defaults that show the function's character

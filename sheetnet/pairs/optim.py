@@ -71,7 +71,7 @@ class UpdateRule:
         """The kinds of state a step reads from the step before (Adam's m and v, not m̂ and
         v̂): what a run continued from a checkpoint starts from. Read off ``advance_xl``."""
         old = {kind: f"<{kind}>" for kind in self.state}
-        cells = defaultdict(lambda: "h")
+        cells: defaultdict[str, str] = defaultdict(lambda: "h")
         text = "".join(self.advance_xl("g", old, dict.fromkeys(self.state, "n"), cells, 0)
                        .values())
         return tuple(kind for kind in self.state if old[kind] in text)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
-from typing import Protocol
+from typing import Any, Protocol
 
-from sheetnet.core.run import Run
+from sheetnet.core.descent import Anchor
+from sheetnet.core.run import Found, Run
 from sheetnet.core.trace import Trace
 from sheetnet.errors import SheetnetError
 from sheetnet.presets import exercises, nets, recurrent
@@ -21,12 +22,25 @@ from sheetnet.workbook.layout import WorkbookSpec
 class Preset(Protocol):
     """What a preset provides (``nets.NetPreset`` and the exercises in ``exercises``)."""
 
-    name: str
-    summary: str
-    follows: str
-    iterations: int
-    images: bool  # whether `show` draws an image's blocks (else it prints ``table``)
-    values: bool  # its data's labels are target values (regression), not classes
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def summary(self) -> str: ...
+
+    @property
+    def follows(self) -> str: ...
+
+    @property
+    def iterations(self) -> int: ...
+
+    @property
+    def images(self) -> bool:
+        """Whether `show` draws an image's blocks (else it prints ``table``)."""
+
+    @property
+    def values(self) -> bool:
+        """Its data's labels are target values (regression), not classes."""
 
     @property
     def eta_text(self) -> str: ...
@@ -39,7 +53,7 @@ class Preset(Protocol):
         mini-batches make that a pass of its own; None: every iteration)."""
 
     def trace(self, run: Run, progress: Callable[[int], None] | None = None,
-              keep: Collection[str] | None = None, anchor: object = None) -> Trace:
+              keep: Collection[str] | None = None, anchor: Anchor | None = None) -> Trace:
         """The NumPy core's run; ``keep`` limits the stored blocks (None: all); ``anchor``
         (nets): each iteration from a recalculated workbook's parameters (a ``descent.Anchor``;
         the exercises, whose steps do not compound rounding, ignore it)."""
@@ -51,7 +65,7 @@ class Preset(Protocol):
         """A run of a workbook's shapes, from its settings, with zero values: where every cell
         is."""
 
-    def rebuild(self, skeleton: Run, found: Mapping[str, object]) -> Run:
+    def rebuild(self, skeleton: Run, found: Found) -> Run:
         """The run a workbook's input cells describe (``found``: input place -> values)."""
 
     def text_inputs(self, skeleton: Run) -> set[str]:
@@ -60,7 +74,7 @@ class Preset(Protocol):
     def stopped(self, run: Run, trace: Trace) -> tuple[Run, Trace]:
         """The run and its trace cut where ``--patience`` stops it (unchanged without)."""
 
-    def test(self, run: Run, trace: Trace) -> dict[str, object] | None:
+    def test(self, run: Run, trace: Trace) -> dict[str, Any] | None:
         """The last parameters on data kept apart to test on (None: it keeps none)."""
 
     def evaluate(self, run: Run, trace: Trace) -> dict[str, float] | None:
@@ -68,6 +82,9 @@ class Preset(Protocol):
 
     def evaluation(self, run: Run) -> str:
         """What that evaluation does differently from training ("no dropout"; "": nothing)."""
+
+    def table(self, trace: Trace, run: Run) -> tuple[str, list[str], list[list[str]]]:
+        """What ``show`` prints of a preset without images: (title, headers, rows)."""
 
 
 PRESETS: dict[str, Preset] = {  # in the book's order, then the classics

@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from sheetnet.core import cells, descent, gd, graph, regression
 from sheetnet.core.budget import MAX_DATA_BYTES, Budget, kept_bytes
 from sheetnet.core.data import Dataset, csv_rows
-from sheetnet.core.run import Run
+from sheetnet.core.run import Found, Run
 from sheetnet.core.trace import Trace
 from sheetnet.errors import SheetnetError
 from sheetnet.files import read_text
@@ -52,7 +53,7 @@ class Exercise:
     def stopped(self, run: Run, trace: Trace) -> tuple[Run, Trace]:
         return run, trace  # no validation: nothing stops it early
 
-    def test(self, run: Run, trace: Trace) -> dict[str, object] | None:
+    def test(self, run: Run, trace: Trace) -> dict[str, Any] | None:
         return None
 
     def evaluate(self, run: Run, trace: Trace) -> dict[str, float] | None:
@@ -86,12 +87,12 @@ class Exercise:
     def text_inputs(self, skeleton: Run) -> set[str]:
         return set()
 
-    def table(self, trace: Trace) -> tuple[str, list[str], list[list[str]]]:
+    def table(self, trace: Trace, run: Run) -> tuple[str, list[str], list[list[str]]]:
         """(title, headers, rows) for ``show``: by default one row per step."""
         return steps_table(trace)
 
 
-def _eta_and_start(found: Mapping[str, object]) -> tuple[float, np.ndarray]:
+def _eta_and_start(found: Found) -> tuple[float, np.ndarray]:
     """η and the (x₀, y₀) or (a₀, b₀) start as read back from a workbook's input cells."""
     return (float(np.asarray(found["eta"]).ravel()[0]),
             np.asarray(found["start"], dtype=float).ravel())
@@ -133,7 +134,8 @@ class GradientDescent(Exercise):
                    origin, hyper=hyper)
 
     def trace(self, run: Run, progress: Callable[[int], None] | None = None,
-              keep: Collection[str] | None = None, anchor: object = None) -> Trace:
+              keep: Collection[str] | None = None, anchor: descent.Anchor | None = None
+              ) -> Trace:
         if isinstance(run.model, gd.Comparison):
             return gd.race(run.model, run.params["start"], run.eta, run.iterations, progress,
                            keep, run.hyper)
@@ -158,7 +160,7 @@ class GradientDescent(Exercise):
         return Run(self.name, f, None, {"start": np.zeros(2)}, 1.0, steps, rule=rule,
                    hyper={h.name: h.default for h in rule.hypers})
 
-    def table(self, trace: Trace) -> tuple[str, list[str], list[list[str]]]:
+    def table(self, trace: Trace, run: Run) -> tuple[str, list[str], list[list[str]]]:
         """The steps in the sheet's columns and headings (x, y, ∂z/∂x, ∂z/∂y, the rule's
         state, Δx, Δy, z); a comparison's under their blocks' names."""
         title, heads, rows = steps_table(trace)
@@ -168,7 +170,7 @@ class GradientDescent(Exercise):
         return (title, [gd_layout.HEADERS.get(heads[i], heads[i]) for i in order],
                 [[row[i] for i in order] for row in rows])
 
-    def rebuild(self, skeleton: Run, found: Mapping[str, object]) -> Run:
+    def rebuild(self, skeleton: Run, found: Found) -> Run:
         eta, start = _eta_and_start(found)
         hyper = {name: float(np.asarray(found[name]).ravel()[0]) for name in skeleton.hyper}
         return Run(self.name, skeleton.model, None, {"start": start}, eta,
@@ -255,7 +257,8 @@ class Regression(Exercise):
         return Run(self.name, None, ds, {"start": start}, eta, steps, {"data": origin})
 
     def trace(self, run: Run, progress: Callable[[int], None] | None = None,
-              keep: Collection[str] | None = None, anchor: object = None) -> Trace:
+              keep: Collection[str] | None = None, anchor: descent.Anchor | None = None
+              ) -> Trace:
         return regression.fit(run.data.x[:, 0], run.data.targets[:, 0],
                                   run.params["start"], run.eta, run.iterations, progress, keep)
 
@@ -271,7 +274,7 @@ class Regression(Exercise):
         ds = Dataset("workbook", np.zeros((n, 1)), (0.0,) * n, (), (1, 1), values=True)
         return Run(self.name, None, ds, {"start": np.zeros(2)}, 1.0, steps)
 
-    def rebuild(self, skeleton: Run, found: Mapping[str, object]) -> Run:
+    def rebuild(self, skeleton: Run, found: Found) -> Run:
         x = np.asarray(found["x"], dtype=float).reshape(-1, 1)
         y = tuple(float(v) for v in np.asarray(found["y"]).ravel())
         ds = Dataset("workbook", x, y, (), (1, 1), values=True)
@@ -298,7 +301,8 @@ class Graph(Exercise):
         return Run(self.name, graph.SHOPPING, None, {"inputs": values}, 0.0, 0)
 
     def trace(self, run: Run, progress: Callable[[int], None] | None = None,
-              keep: Collection[str] | None = None, anchor: object = None) -> Trace:
+              keep: Collection[str] | None = None, anchor: descent.Anchor | None = None
+              ) -> Trace:
         names = [n.name for n in graph.inputs_of(run.model)]
         trace = graph.evaluate(run.model, dict(zip(names, run.params["inputs"], strict=True)))
         if progress:
@@ -314,12 +318,12 @@ class Graph(Exercise):
         n = len(graph.inputs_of(graph.SHOPPING))
         return Run(self.name, graph.SHOPPING, None, {"inputs": np.zeros(n)}, 0.0, 0)
 
-    def rebuild(self, skeleton: Run, found: Mapping[str, object]) -> Run:
+    def rebuild(self, skeleton: Run, found: Found) -> Run:
         values = np.array([float(np.asarray(found[n.name]).ravel()[0])
                            for n in graph.inputs_of(graph.SHOPPING)])
         return Run(self.name, graph.SHOPPING, None, {"inputs": values}, 0.0, 0)
 
-    def table(self, trace: Trace) -> tuple[str, list[str], list[list[str]]]:
+    def table(self, trace: Trace, run: Run) -> tuple[str, list[str], list[list[str]]]:
         b = trace.iterations[0]
         rows = [[n.name, n.label, f"{b['value'][i]:.6g}", f"{b['grad'][i]:.6g}"]
                 for i, n in enumerate(graph.SHOPPING)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -21,7 +22,7 @@ from sheetnet.core import net as net_mod
 from sheetnet.core.data import Dataset
 from sheetnet.core.net import Net
 from sheetnet.core.params import validate_params
-from sheetnet.core.run import Run, model_hypers, tune_model
+from sheetnet.core.run import Found, Run, model_hypers, tune_model
 from sheetnet.core.trace import Trace
 from sheetnet.errors import SheetnetError
 from sheetnet.layers import Layer
@@ -141,7 +142,7 @@ class NetPreset:
         cut = round(self.test_share * ds.n_images)
         return ds.subset(order[cut:]), ds.subset(order[:cut])
 
-    def test(self, run: Run, trace: Trace) -> dict[str, object] | None:
+    def test(self, run: Run, trace: Trace) -> dict[str, Any] | None:
         """The last iteration's parameters on the images kept apart: their accuracy, mean C
         and confusion matrix (rows: the true digit, columns: the predicted one)."""
         if run.test is None:
@@ -257,6 +258,10 @@ class NetPreset:
             found["accuracy"] = float(np.mean(correct))
         return found
 
+    def table(self, trace: Trace, run: Run) -> tuple[str, list[str], list[list[str]]]:
+        """A net shows its images' blocks (``images``), not a table."""
+        raise SheetnetError(f"--net {self.name} shows an image's blocks: give --image")
+
     def evaluation(self, run: Run) -> str:
         """What ``evaluate`` does differently from a training step (``Net.evaluation``)."""
         return run.model.evaluation
@@ -314,7 +319,7 @@ class NetPreset:
                    statistics=settings.with_statistics(config), start=start, state=state,
                    carried=(net.carried_start() or None) if start else None)
 
-    def rebuild(self, skeleton: Run, found: Mapping[str, object]) -> Run:
+    def rebuild(self, skeleton: Run, found: Found) -> Run:
         """The run a workbook's input cells describe (``found``: input place -> values)."""
         ds = skeleton.data
         x = np.asarray(found["x"]).reshape(ds.x.shape)

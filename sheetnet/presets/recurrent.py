@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from sheetnet.core import budget, checkpoint, descent, rnn
 from sheetnet.core.data import Dataset
 from sheetnet.core.params import validate_params
-from sheetnet.core.run import Run
+from sheetnet.core.run import Found, Run
 from sheetnet.core.trace import Trace
 from sheetnet.errors import SheetnetError
 from sheetnet.files import read_text
@@ -134,7 +135,8 @@ class Recurrent:
         plan.check_kept()
 
     def trace(self, run: Run, progress: Callable[[int], None] | None = None,
-              keep: Collection[str] | None = None, anchor: object = None) -> Trace:
+              keep: Collection[str] | None = None, anchor: descent.Anchor | None = None
+              ) -> Trace:
         return rnn.train(run.model, run.params, run.eta, run.iterations, progress, keep,
                          run.rule, run.hyper, run.batches, anchor,  # type: ignore[arg-type]
                          self.cell, run.start, run.state)
@@ -145,7 +147,7 @@ class Recurrent:
     def stopped(self, run: Run, trace: Trace) -> tuple[Run, Trace]:
         return run, trace  # no validation: nothing stops it early
 
-    def test(self, run: Run, trace: Trace) -> dict[str, object] | None:
+    def test(self, run: Run, trace: Trace) -> dict[str, Any] | None:
         return None
 
     def evaluation(self, run: Run) -> str:
@@ -178,7 +180,7 @@ class Recurrent:
         return Run(self.name, text, _dataset(text), params, 1.0, iterations, rule=rule,
                    hyper=hyper, batches=batches, statistics=False, start=start, state=state)
 
-    def rebuild(self, skeleton: Run, found: Mapping[str, object]) -> Run:
+    def rebuild(self, skeleton: Run, found: Found) -> Run:
         chars = [str(c) for c in found["label"]]  # type: ignore[union-attr]
         vocab = tuple(str(c) for c in found["classes"])  # type: ignore[union-attr]
         wrong = [c for c in chars if len(c) != 1 or c not in vocab]

@@ -217,8 +217,8 @@ def window(preset: object, ck: Checkpoint, iterations: int | None, images: int |
         if not 1 <= want <= trained:
             raise SheetnetError(f"--images {want} must be 1 to {trained:,} (the images trained"
                                 " on)")
-        if base.batches is not None:  # enough of the run's next batches: at most two epochs
-            size = base.batch_size
+        size = base.batch_size
+        if size is not None:  # enough of the run's next batches: at most two epochs
             base = replace(base, iterations=-(-want // size) + -(-base.n_images // size))
         rows = _next(_batched_on(base, opts, ck.step), want)
     shown = ", ".join(str(r) for r in rows[:12]) + (" …" if len(rows) > 12 else "")
@@ -312,7 +312,8 @@ def _largest(ok, upper: int) -> int:
     return lo
 
 
-def load(net: str | None, source: Path, opts: Options) -> tuple[NetPreset, Checkpoint]:
+def load(net: str | None, source: Path, opts: Options
+         ) -> tuple[NetPreset | Recurrent, Checkpoint]:
     """``--from``'s preset and checkpoint; the run's options are the checkpoint's (``opts`` may
     give only --iterations)."""
     extra = [name for name in opts.given() if name != "iterations"]

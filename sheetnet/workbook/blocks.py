@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from sheetnet import notation as names
 from sheetnet.core.run import Run
 from sheetnet.pairs import penalties
@@ -140,15 +142,20 @@ def parameter_cells(run: Run, name: str, k: int, here: Places, prev: Places | No
                 yield place, r, c, new[kind]
 
 
+InputRows = tuple[str, Sequence[str], np.ndarray]  # (block, each element's label, its values)
+
+
 def checkpoint_rows(run: Run, labels: Mapping[str, Sequence[str]], section: str
-                    ) -> tuple[list[tuple[str, list[str], object]], dict[str, str], str, str]:
+                    ) -> tuple[list[InputRows], dict[str, str], str, str]:
     """A window's Inputs rows beyond its parameters: the rule's state the checkpoint holds,
     each kind for each parameter (``labels``: each parameter's element labels), their
     descriptions, the section's title (``section`` for a run from its start) and what the
     parameters' descriptions start with."""
     if run.state is None:
         return [], {}, section, "initial "
-    rows, descriptions = [], {}
+    rows: list[InputRows] = []
+    descriptions: dict[str, str] = {}
+    assert run.state is not None, "a window has the rule's state of its checkpoint"
     for p, elements in labels.items():
         for kind in run.rule.carried:
             name = names.state(kind, p)

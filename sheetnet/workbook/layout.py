@@ -9,7 +9,7 @@ writer fast.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -121,7 +121,8 @@ class Place:
 
     def sheet_rows(self) -> np.ndarray:
         """``sheet_row`` of every footprint row, as an array."""
-        return self.sheet_row(np.arange(self.rows))  # type: ignore[arg-type]
+        r = np.arange(self.rows)
+        return self.row + r + (r // self.tile if self.tile else 0)
 
     def ref(self, r: int = 0, c: int = 0, *, image: int | None = None,
             absolute: bool = False, sheet: str | None = None) -> str:
@@ -321,7 +322,7 @@ class ScatterChartSpec:
 PAGE_WIDTH = 118.0  # an A4 landscape page's printable width, in column-width units
 
 
-def band_breaks(widths: dict[int, float], first: int, stride: int, count: int,
+def band_breaks(widths: Mapping[int, float], first: int, stride: int, count: int,
                 repeated: float, default: float = 8.43, scale: int = 100) -> list[int]:
     """Column page breaks that keep each band of ``stride`` columns (an image's) whole on one
     page: the columns after which a page ends. ``repeated``: the width of the print-title
@@ -368,7 +369,7 @@ class SheetSpec:
 
     name: str
     build: Callable[[], Grid]
-    widths: dict[int, float] = field(default_factory=dict)
+    widths: Mapping[int, float] = field(default_factory=dict)
     freeze: str | None = None
     color_scales: list[ColorScale] = field(default_factory=list)
     chart: LineChartSpec | None = None

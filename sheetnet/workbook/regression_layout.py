@@ -158,7 +158,7 @@ def workbook(run: Run) -> WorkbookSpec:
         "Data and the least-squares line", "x", "y", anchor=a1(2, here["fit"].col + 2),
         series=(Series("data", xs, here["y"].span(0, n - 1), line=False),
                 Series("y = px + q", xs, here["fit"].span(0, n - 1))),
-        x_range=nice_range(ds.x[:, 0]), y_range=nice_range(ds.labels))
+        x_range=nice_range(ds.x[:, 0]), y_range=nice_range(np.asarray(ds.labels, dtype=float)))
     last_row = here["a"].row + steps
     reg = SheetSpec(SHEET, build, widths={1: 12, **{c: 14 for c in range(2, 10)}},
                     freeze="B4", scatters=[chart], max_col=9, max_row=last_row,

@@ -188,7 +188,7 @@ def data_sheet(run: Run, bands: int = 0) -> tuple[SheetSpec, list[Place]]:
                     row[col + i * stride + c] = float(pixels[i, r, c])
         return g
 
-    widths = {1: 10, 2: 8, 3: 2, 4: 2}
+    widths: dict[int, float] = {1: 10, 2: 8, 3: 2, 4: 2}
     if bands:
         widths.update({col + i * stride + c: 1.5 for i in range(n) for c in range(w, stride)})
         widths.update({col + i * stride + c: 3.5 for i in range(n) for c in range(w)})

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from sheetnet import notation as names
 from sheetnet.core.net import Net, describe
 from sheetnet.core.run import Run
-from sheetnet.layers.base import Batch, Block, Cells
+from sheetnet.layers.base import Batch, Block, Cells, Refs
 from sheetnet.notation import sub
 from sheetnet.pairs import ops, penalties
 from sheetnet.pairs.optim import GD, UpdateRule
@@ -73,8 +74,8 @@ from sheetnet.workbook.size import Size, size_of_iteration_sheet
 
 PRINT_SCALE = 75  # percent (bands): two images' bands to a printed page, whole
 BAND_ROW = 3  # bands: numbers each image band's columns 1..W, the criteria of the Σ SUMIFs
-SIGNED = dict(low="6C9BD2", mid="FFFFFF", high="E07B6F", mid_value=0.0)  # blue < 0 < red,
-# light enough at both ends that black numbers stay readable
+# blue < 0 < red, light enough at both ends that black numbers stay readable
+SIGNED: dict[str, Any] = dict(low="6C9BD2", mid="FFFFFF", high="E07B6F", mid_value=0.0)
 
 Places = dict[str, Place]
 
@@ -320,7 +321,9 @@ class IterationSheet:
         start = ({name: inputs[name] for name in run.carried}
                  if prev is None and run.carried else None)
         self.wiring = Wiring(self.net, here, self.batch(), prev or start)
-        self.k = here["x"].iteration
+        k = here["x"].iteration
+        assert k is not None, "an iteration sheet's blocks are an iteration's"
+        self.k = k
         step_cells(self.rows, run, here, self.k, 2)
         for fill, marks in (("batch_fill", "batch"), ("held_fill", "held")):
             if fill in here:
@@ -352,7 +355,7 @@ class IterationSheet:
         cols, marks = self.cols, self.marks
         images = self.run.n_images
 
-        def area(place: Place, r0: int, r1: int) -> str:
+        def area(place: Refs, r0: int, r1: int) -> str:
             if not cols.bands:
                 return place.all_images_row(r0)
             return f"{a1(place.sheet_row(r0), cols.image)}:{a1(place.sheet_row(r1), cols.last)}"
@@ -375,12 +378,11 @@ class IterationSheet:
     def split(self, place: Place, validation: bool, mean: bool) -> str:
         """Σ (or the mean) of a per-image cell over the images trained on, or held out."""
         held, cols = self.here["held"], self.cols
+        split = ops.split_mean_xl if mean else ops.split_total_xl
         if cols.bands:
-            args = (cols.image_row(place.row), cols.image_row(held.row), validation,
-                    cols.band_row())
-        else:
-            args = (place.all_images_row(0), held.all_images_row(0), validation, None)
-        return (ops.split_mean_xl if mean else ops.split_total_xl)(*args)
+            return split(cols.image_row(place.row), cols.image_row(held.row), validation,
+                         cols.band_row())
+        return split(place.all_images_row(0), held.all_images_row(0), validation, None)
 
     def trained(self) -> str:
         """How many images are trained on (not held out)."""
@@ -468,6 +470,7 @@ class IterationSheet:
             held = here["held"]
             _labels(self.rows, held, "held out", [(0, "1: validation")])
             if self.prev is None:
+                assert run.held is not None, "a sheet with held-out flags has a run that holds"
                 self.typed(held, run.held[:, None])
             else:
                 self.rows.per_image(held, 0, 0, self.prev["held"].ref(sheet=sheet))
@@ -483,17 +486,17 @@ class IterationSheet:
                     self.by_class(block.labels) if block.name == net.output.a else block.labels)
         self.put(net.output.forward_xl(self.output_cells(), run.n_images))
         penalty = penalty_terms(self.plan, run, here)
-        held = "held" in here
-        cost = self.split(here["C"], False, False) if held else self.total(here["C"], 0)
+        validated = "held" in here
+        cost = self.split(here["C"], False, False) if validated else self.total(here["C"], 0)
         self.rows.fixed(here["C_T"], 0, 0, cost + penalty, "total")
         if "C_batch" in here:
             self.rows.fixed(here["C_batch"], 0, 0,
                             self.total(here["C"], 0, batch=True) + penalty)
         if "accuracy" in here:
-            right = (self.split(here["correct"], False, True) if held
+            right = (self.split(here["correct"], False, True) if validated
                      else self.mean(here["correct"], 0))
             self.rows.fixed(here["accuracy"], 0, 0, right, "percent")
-        if held:
+        if validated:
             self.validation()
 
     def by_class(self, labels: Sequence[tuple[int, str]]) -> list[tuple[int, str]]:
@@ -569,10 +572,9 @@ def workbook(run: Run, extras: Sequence[Extra] = ()) -> WorkbookSpec:
         extras = [lambda inputs, data, it: fit_sheet(run, it[-1][net.output.a], data), *extras]
     state_rows, state_descriptions, section, initial = checkpoint_rows(
         run, {p.name: p.labels for p in net.params()}, "Initial parameters")
-    carried = [b for layer in net.layers for b in layer.blocks()
-               if run.carried and b.name in run.carried]  # a checkpoint's (running averages)
-    state_rows += [(b.name, [text for _, text in b.labels], run.carried[b.name])
-                   for b in carried]
+    start = run.carried or {}  # a checkpoint's carried blocks (running averages)
+    carried = [b for layer in net.layers for b in layer.blocks() if b.name in start]
+    state_rows += [(b.name, [text for _, text in b.labels], start[b.name]) for b in carried]
     state_descriptions.update({b.name: f"{b.description} (the checkpoint's)" for b in carried})
     inputs_spec, inputs_list = inputs_sheet(
         run, settings.net_settings(run),

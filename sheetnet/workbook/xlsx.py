@@ -185,27 +185,27 @@ def _stored(value: float | None) -> str:
 def _cell_xml(ref: str, v: object, s: str = "", value: float | None = None) -> tuple[str, bool]:
     """One cell's XML (``s``: its style attribute; ``value``: a formula's stored value) and
     whether it holds a formula."""
-    kind = type(v)  # exact type checks first: this runs once per cell
-    if kind is str:
-        if v[:1] == "=":  # type: ignore[index]
-            return (f'<c r="{ref}"{s}><f>{v[1:].translate(_ESCAPE)}</f>'  # type: ignore[index]
+    # exact type checks first (this runs once per cell), each narrowing v for the checker
+    if type(v) is str:
+        if v[:1] == "=":
+            return (f'<c r="{ref}"{s}><f>{v[1:].translate(_ESCAPE)}</f>'
                     f'<v>{_stored(value)}</v></c>', True)
-        return _text_xml(ref, v, s), False  # type: ignore[arg-type]
-    if kind is Shared:
-        if v.text is None:  # type: ignore[union-attr]
-            return (f'<c r="{ref}"{s}><f t="shared" si="{v.si}"/>'  # type: ignore[union-attr]
+        return _text_xml(ref, v, s), False
+    if type(v) is Shared:
+        if v.text is None:
+            return (f'<c r="{ref}"{s}><f t="shared" si="{v.si}"/>'
                     f'<v>{_stored(value)}</v></c>', True)
-        return (f'<c r="{ref}"{s}><f t="shared" ref="{v.ref}" si="{v.si}">'  # type: ignore[union-attr]
-                f'{v.text[1:].translate(_ESCAPE)}</f><v>{_stored(value)}</v></c>', True)  # type: ignore[union-attr]
-    if kind is Cached:
-        known = v.value  # type: ignore[union-attr]
+        return (f'<c r="{ref}"{s}><f t="shared" ref="{v.ref}" si="{v.si}">'
+                f'{v.text[1:].translate(_ESCAPE)}</f><v>{_stored(value)}</v></c>', True)
+    if type(v) is Cached:
+        known = v.value
         if isinstance(known, str):
-            return (f'<c r="{ref}"{s} t="str"><f>{v.formula[1:].translate(_ESCAPE)}</f>'  # type: ignore[union-attr]
+            return (f'<c r="{ref}"{s} t="str"><f>{v.formula[1:].translate(_ESCAPE)}</f>'
                     f'<v>{known.translate(_ESCAPE)}</v></c>', True)
-        return _cell_xml(ref, v.formula, s, known)  # type: ignore[union-attr]
-    if kind is float or kind is int:
+        return _cell_xml(ref, v.formula, s, known)
+    if type(v) is float or type(v) is int:
         return f'<c r="{ref}"{s} t="n"><v>{v!r}</v></c>', False
-    if kind is Text:
+    if type(v) is Text:
         return _text_xml(ref, str(v), s), False
     if isinstance(v, bool):
         return f'<c r="{ref}"{s} t="b"><v>{int(v)}</v></c>', False
@@ -235,8 +235,8 @@ def _sheet_data(grid: Grid, styles: dict[str, int], write: Callable[[str], objec
                 continue
             ref = COL[c] + row
             if type(v) is Styled:
-                style = v.style  # type: ignore[union-attr]
-                value = v.value  # type: ignore[union-attr]
+                style = v.style
+                value = v.value
                 if value is None:
                     parts.append(f'<c r="{ref}" s="{styles[style]}"/>')
                     continue

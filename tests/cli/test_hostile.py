@@ -202,7 +202,7 @@ def test_a_signal_a_library_turns_into_its_own_error_is_still_an_interruption(
         except BaseException:
             raise TypeError("expected <class 'float'>") from None
 
-    monkeypatch.setattr(cli.xlsx, "write", write)
+    monkeypatch.setattr("sheetnet.runs.xlsx.write", write)
     monkeypatch.setattr(cli, "_SIGNALLED", [])
     monkeypatch.setattr(cli.signal, "signal", lambda *args: None)  # pytest keeps its handlers
     monkeypatch.setattr(sys, "argv", ["sheetnet", "export", "--net", "mlp", "--iterations", "1",
