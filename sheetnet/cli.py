@@ -31,6 +31,8 @@ from sheetnet import __version__, layers, presets, runs, terminal
 from sheetnet.audit import engines
 from sheetnet.audit import verify as audit_verify
 from sheetnet.core import health
+from sheetnet.core.net import Net
+from sheetnet.core.text import text_of
 from sheetnet.core.trace import jsonable
 from sheetnet.errors import SheetnetError
 from sheetnet.files import check_out, write_atomically
@@ -647,15 +649,15 @@ def show(
         if stats:
             raise SheetnetError(f"--statistics is for nets; --net {net} has no layers")
         trace = preset.trace(run)
-        recurrent = preset.name in ("rnn", "lstm")
         console.print(terminal.rows_table(*preset.table(trace, run)))
-        if recurrent:  # the hidden states as heat strips: a row per unit, a column per step
-            h = trace.iterations[-1]["h"]
+        states = run.model.states() if isinstance(run.model, Net) else []
+        for name in states:  # the hidden states as heat strips: a row per unit, a column per step
+            h = trace.iterations[-1][name]
             for w in range(min(3, h.shape[0])):
-                read = run.model.used[w * run.model.steps:(w + 1) * run.model.steps]
-                console.print(terminal.picture(h[w].T, f"window {w + 1} ({read!r}): hₜ, a row"
-                                                       " per unit, a column per step, −1 … 1",
-                                               lo=-1.0, hi=1.0))
+                read = text_of(run.data).window(w)[0]
+                console.print(terminal.picture(h[w].T, f"window {w + 1} ({read!r}): {name}ₜ, a"
+                                                       " row per unit, a column per step,"
+                                                       " −1 … 1", lo=-1.0, hi=1.0))
         return
     if stats:
         trace = preset.trace(run)

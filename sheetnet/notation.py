@@ -64,11 +64,14 @@ def delta(l: int | str) -> str:
     return f"delta{l}"
 
 
-_LETTER = {"F": "ᶠ", "P": "ᴾ", "O": "ᴼ", "H": "ᴴ"}
+_LETTER = {"F": "ᶠ", "P": "ᴾ", "O": "ᴼ", "H": "ᴴ", "y": "ʸ"}
 
 
 def tag_sup(tag: str) -> str:
-    """A layer tag as the book's superscript: ``2`` -> ², ``F`` -> ᶠ, ``F2`` -> ᶠ²."""
+    """A layer tag as the book's superscript: ``2`` -> ², ``F`` -> ᶠ, ``F2`` -> ᶠ² (a text's
+    only recurrent layer has none: "")."""
+    if not tag:
+        return ""
     if tag.isdigit():
         return sup(int(tag))
     letter, number = tag[0], tag[1:]

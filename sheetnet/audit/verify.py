@@ -484,7 +484,7 @@ def _input_numbers(sheet: vals.SheetValues, p: Place) -> np.ndarray:
         cell = a1(int(rows[i]), int(cols[i]))
         raise SheetnetError(f"{sheet_prefix(p.sheet)}{cell} ({p.name}) must hold a number; put a"
                             " number there")
-    return out
+    return p.ungrid(out)
 
 
 def _labels(sheet: vals.SheetValues, p: Place) -> tuple[object, ...]:

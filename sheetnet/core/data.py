@@ -23,6 +23,7 @@ from sheetnet.core import cells
 from sheetnet.core.budget import MAX_DATA_BYTES
 from sheetnet.errors import SheetnetError
 from sheetnet.files import gunzip, read_gzip_text, read_text
+from sheetnet.layers.base import Shape
 from sheetnet.pairs.ops import one_hot
 
 Label = float | str
@@ -65,6 +66,11 @@ class Dataset:
     @property
     def n_images(self) -> int:
         return self.x.shape[0]
+
+    def input_shape(self) -> Shape:
+        """What one image is to the first layer: maps of ``shape`` (a dense layer reads them as
+        a column)."""
+        return Shape.image(*self.shape, self.channels)
 
     def subset(self, rows: np.ndarray) -> Dataset:
         """The images ``rows`` (in that order), with the same classes."""

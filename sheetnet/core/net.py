@@ -121,6 +121,10 @@ class Net:
         """Parameters the stack leaves out, each with why (``Layer.absent_params``)."""
         return {k: v for layer in self.layers for k, v in layer.absent_params().items()}
 
+    def states(self) -> list[str]:
+        """The blocks its layers carry through time (each recurrent layer's hₜ)."""
+        return [layer.state for layer in self.layers if layer.state is not None]
+
     def forward_blocks(self) -> list[Block]:
         """The blocks of the forward pass after x and t, in order (the output's last)."""
         return [b for layer in self.layers for b in layer.blocks()]
@@ -129,6 +133,7 @@ class Net:
         """δᴸ, then each ∂C/∂x shown as a block, from the output back."""
         out = [self.output.delta_block()]
         for layer in reversed(self.layers):
+            out += layer.error_blocks()
             if layer.w.dx is not None:
                 out += layer.dx_blocks()
         return out
@@ -145,16 +150,19 @@ def build(stack: Sequence[Layer], image: Shape, output: OutputLayer, outputs: in
         raise SheetnetError("the stack is empty; give at least one dense layer")
     first = next((layer for layer in stack if not layer.transparent), None)
     maps = first is not None and first.reads_maps
-    shape = image if maps else Shape.units(image.size)
+    sequence = image.steps > 0
+    shape = image if maps or sequence else Shape.units(image.size)
+    stack_of.check_sequence(stack, image)
     lettered = any(layer.reads_maps for layer in stack)
-    tags = stack_of.tags(stack, lettered)
+    tags = stack_of.tags(stack, lettered, sequence)
+    aliases = stack_of.aliases(stack, sequence)
     stack_of.check_order(stack)
     stack = stack_of.unbiased(stack)
     bound: list[Layer] = []
     before: Wiring = Wiring(shape, "", "", "x", need_dx=False)  # the input's "layer"
     producer: Layer | None = None  # the last layer that is not transparent
-    for layer, tag in zip(stack, tags, strict=True):
-        w = _wiring(layer, tag or before.tag, before, producer)
+    for layer, tag, named in zip(stack, tags, aliases, strict=True):
+        w = _wiring(layer, tag or before.tag, before, producer, named)
         layer = layer.bind(w)
         bound.append(layer)
         out_shape = layer.output_shape(w.inp)
@@ -164,15 +172,18 @@ def build(stack: Sequence[Layer], image: Shape, output: OutputLayer, outputs: in
             ("x", "") if producer is None else (producer.symbol_prefix,
                                                 names.tag_sup(producer.w.tag))))
     stack_of.check_end(bound, before.inp, outputs)
+    errors = stack_of.SEQUENCE_ERRORS if sequence else ()
     out = Output(output, accuracy).bind(Wiring(before.inp, before.out, before.tag,
-                                               names.a(before.tag), before.x_prefix,
-                                               before.x_sup))
+                                               dict(errors).get("a", names.a(before.tag)),
+                                               before.x_prefix, before.x_sup, names=errors))
     return Net(tuple(bound), out, bound[0].w.inp)
 
 
-def _wiring(layer: Layer, tag: str, before: Wiring, producer: Layer | None) -> Wiring:
+def _wiring(layer: Layer, tag: str, before: Wiring, producer: Layer | None,
+            named: tuple[tuple[str, str], ...] = ()) -> Wiring:
     """How ``layer`` is wired after ``before`` (the previous layer's output: its shape, block,
-    tag and symbol), ``producer`` being the layer that made that block."""
+    tag and symbol), ``producer`` being the layer that made that block; ``named``: the names
+    the stack gives it in place of its tag's."""
     x = before.out
     if layer.transparent:  # its output is its input's cells
         return Wiring(before.inp, x, before.tag, x, before.x_prefix, before.x_sup, need_dx=False)
@@ -184,8 +195,8 @@ def _wiring(layer: Layer, tag: str, before: Wiring, producer: Layer | None) -> W
     dx = None
     if need_dx and producer is not None and (layer.dx_block or not producer.takes_inline_dy):
         dx = producer.error_name or layer.dx_name(tag, before.tag)
-    return Wiring(before.inp, x, tag, f"{layer.prefix}{tag}", before.x_prefix, before.x_sup, dx,
-                  need_dx, key, key_symbol)
+    return Wiring(before.inp, x, tag, dict(named).get("out", f"{layer.prefix}{tag}"),
+                  before.x_prefix, before.x_sup, dx, need_dx, key, key_symbol, named)
 
 
 # --- the book's two stacks ------------------------------------------------------------------
@@ -230,6 +241,8 @@ SCHEMES: dict[str, tuple[str, Callable[[int, int], float] | None]] = {
     "xavier": ("Xavier (normal × √(2/(fan-in + fan-out)), biases 0)",
                lambda fan_in, fan_out: np.sqrt(2.0 / (fan_in + fan_out))),
     "he": ("He (normal × √(2/fan-in), biases 0)", lambda fan_in, fan_out: np.sqrt(2.0 / fan_in)),
+    "uniform": ("uniform ±1/√fan-in (a recurrent layer's ±1/√H), biases 0, as torch draws"
+                " them", None),
 }
 
 
@@ -239,6 +252,8 @@ def init(net: Net, scheme: str, seed: int) -> Params:
     start (batch norm's γ and β) takes it."""
     if scheme not in SCHEMES:
         raise SheetnetError(f"--init-scheme {scheme!r} is not one of: {', '.join(SCHEMES)}")
+    if scheme == "uniform":
+        return _uniform(net, seed)
     drawn = standard_normal(net.param_shapes(), seed)
     std = SCHEMES[scheme][1]
     out: Params = {}
@@ -249,6 +264,22 @@ def init(net: Net, scheme: str, seed: int) -> Params:
         elif std is not None:
             value = value * std(p.fan_in, p.fan_out) if p.weight else np.zeros(p.shape)
         out[p.name] = value
+    return out
+
+
+def _uniform(net: Net, seed: int) -> Params:
+    """Each weight uniform in ±bound (``Param.bound``, else 1/√fan-in), drawn from ``seed`` in
+    the order the net lists them; biases 0 (nothing drawn for them), fixed starts kept."""
+    rng = np.random.default_rng(seed)
+    out: Params = {}
+    for p in net.params():
+        if p.start is not None:
+            out[p.name] = np.full(p.shape, p.start)
+        elif p.weight:
+            bound = p.bound if p.bound is not None else 1 / np.sqrt(p.fan_in)
+            out[p.name] = rng.uniform(-bound, bound, p.shape)
+        else:
+            out[p.name] = np.zeros(p.shape)
     return out
 
 
@@ -269,7 +300,7 @@ def forward(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, show: boo
     """x (N, pixels) -> (zᴸ (N, K), each layer's cache, every forward block by name; none
     without ``show``). ``inputs``: the step's own inputs by block name (dropout masks, (N, …));
     without them the pass is an evaluation (no dropout)."""
-    h = x.reshape(x.shape[0], *(net.input.maps() if net.maps else (net.input.size,)))
+    h = x.reshape(x.shape[0], *net.input.computed())
     given = {**params, **inputs} if inputs else params
     caches: list[Cache] = []
     blocks: dict[str, np.ndarray] = {}
@@ -302,9 +333,12 @@ def backward(net: Net, params: Mapping[str, np.ndarray], caches: Sequence[Cache]
             own.update(layer.per_image(dy, cache, params))
         dx, grads = layer.backward(dy, cache, params)
         totals.update(grads)
-        if detail and layer.w.dx is not None:
+        own_errors = layer.error_blocks()
+        if detail and (layer.w.dx is not None or own_errors):
             errors = layer.errors(dy, cache, params)
-            for block in layer.dx_blocks():
+            for block in own_errors:
+                shown[block.name] = _shown(block, errors[block.name])
+            for block in layer.dx_blocks() if layer.w.dx is not None else []:
                 value = errors.get(block.name, dx)
                 assert value is not None, f"{block.name}: no error computed"
                 shown[block.name] = _shown(block, value)

@@ -37,6 +37,8 @@ class Shape:
     ``height × width`` cells, one under the other with a blank row between them. A map block
     keeps its channel axis in NumPy ((N, C, H, W)) when ``tiled``; a single-channel image
     does not ((N, H, W), drawn as one tile without the blank row), as the book draws x.
+    A ``sequence`` (a window of a text) is n units at each of T steps: a column of n cells per
+    step, time running left to right, (N, T, n) in NumPy ((N, T) for one number a step).
     """
 
     channels: int
@@ -44,6 +46,22 @@ class Shape:
     width: int
     flat: bool = False
     tiled: bool = True
+    steps: int = 0  # a sequence's T (0: not a sequence)
+    per_step: bool = False  # a sequence of one number a step, (N, T) in NumPy
+
+    @classmethod
+    def sequence(cls, n: int, steps: int) -> Shape:
+        return cls(1, n, steps, flat=True, tiled=False, steps=steps)
+
+    @classmethod
+    def timeline(cls, steps: int) -> Shape:
+        """One number at each step (a step's cost, its error's size)."""
+        return cls(1, 1, steps, flat=True, tiled=False, steps=steps, per_step=True)
+
+    @property
+    def step(self) -> Shape:
+        """What one step carries: the shape itself when it is not a sequence."""
+        return Shape.units(self.height) if self.steps else self
 
     @classmethod
     def units(cls, n: int) -> Shape:
@@ -73,7 +91,9 @@ class Shape:
         return self.height if self.tiled and not self.flat else 0
 
     def array(self) -> tuple[int, ...]:
-        """One image's block shape in NumPy: (n,), (C, H, W) or (H, W)."""
+        """One image's block shape in NumPy: (n,), (C, H, W), (H, W), (T, n) or (T,)."""
+        if self.steps:
+            return (self.steps,) if self.per_step else (self.steps, self.height)
         if self.flat:
             return (self.height,)
         if self.tiled:
@@ -84,8 +104,16 @@ class Shape:
         """(C, H, W) as the layers compute on maps."""
         return self.channels, self.height, self.width
 
+    def computed(self) -> tuple[int, ...]:
+        """One image as the layers compute on it: (n,), (C, H, W) or (T, n)."""
+        if self.steps:
+            return (self.steps, self.height)
+        return (self.size,) if self.flat else self.maps()
+
     @property
     def text(self) -> str:
+        if self.steps:
+            return f"{self.height} × {self.steps} steps"
         return f"{self.height}" if self.flat else (
             f"{self.channels}×{self.height}×{self.width}" if self.tiled
             else f"{self.height}×{self.width}")
@@ -108,6 +136,8 @@ class Param:
     fan_in: int = 1
     fan_out: int = 1  # the units (or filters × window) each input feeds: Xavier's other half
     start: float | None = None  # a fixed initial value (batch norm's γ 1, β 0), not drawn
+    bound: float | None = None  # the uniform scheme's ±bound (None: 1/√fan-in; a recurrent
+    # layer's: 1/√H, as torch draws it)
     symbol: str = ""  # column A of an iteration sheet, e.g. "wᶠ"
     description: str = ""
     # one label per element, row-major (the Inputs sheet's column B), and (footprint row, text)
@@ -236,6 +266,9 @@ class Batch:
     area: Callable[[Refs, int, int], str]
     weights: str | None
     count: Callable[[int], str]
+    mean: Callable[[Refs, int, int], str] = field(
+        default=lambda block, r, c: _missing("a mean over the images"))  # (block, r, c): of
+    # cell (r, c) over every image, in the batch or not (an error's size at each step)
 
 
 Cache = dict[str, np.ndarray]  # every entry has the image as axis 0, so a batch is a slice
@@ -258,6 +291,13 @@ class Wiring:
     need_dx: bool = True
     key: str | None = None
     key_symbol: str | None = None  # the block max pooling finds its maximum on, as written
+    # names the stack gives in place of those the tag makes (a text's output layer: W_hy is
+    # ``Why``, its scores ``o``), by role: "W", "b", "w", "b_symbol", "z", "a", "delta"
+    names: tuple[tuple[str, str], ...] = ()
+
+    def named(self, role: str, default: str) -> str:
+        """The name the stack gives ``role``, else ``default`` (the tag's)."""
+        return dict(self.names).get(role, default)
 
     @property
     def x_symbol(self) -> str:
@@ -384,6 +424,16 @@ class LayerBase:
         """∂C/∂(its input) as blocks, when the stack shows it."""
         return []
 
+    def error_blocks(self) -> list[Block]:
+        """Error blocks of its own, shown whether or not ∂C/∂x is (backpropagation through
+        time's ∂C/∂hₜ, δₜ …), each computed by ``errors`` and written by ``errors_xl``."""
+        return []
+
+    @property
+    def state(self) -> str | None:
+        """The block it carries through time (hₜ), drawn as a heat strip by ``show``."""
+        return None
+
     def errors(self, dy: np.ndarray, cache: Cache, p: Mapping[str, np.ndarray]
                ) -> dict[str, np.ndarray]:
         """Error blocks of its own beyond ∂C/∂x (batch norm's ∂C/∂ẑ), by name."""
@@ -509,6 +559,11 @@ class Layer(Protocol):
     def blocks(self) -> list[Block]: ...
 
     def dx_blocks(self) -> list[Block]: ...
+
+    def error_blocks(self) -> list[Block]: ...
+
+    @property
+    def state(self) -> str | None: ...
 
     def forward(self, x: np.ndarray, p: Mapping[str, np.ndarray],
                 key: np.ndarray | None = None) -> tuple[np.ndarray, Cache]:

@@ -3,7 +3,8 @@ right), and δᴸ = ∂C/∂zᴸ, from an ``OutputLayer`` pair (``pairs/outputs.
 
 It closes every stack, after the last dense layer, and takes its tag: a³, δ³ after z³ (the
 book's mlp), aᴼ, δᴼ after zᴼ (its CNN). C_T and the accuracy are totals over the images, which
-the workbook's layout writes beside them.
+the workbook's layout writes beside them. After a sequence (a text's windows) it acts at every
+step: each step's cost Cₜ, and a window's C = Σₜ Cₜ.
 """
 
 from __future__ import annotations
@@ -41,41 +42,70 @@ class Output:
         return self.w.inp.height
 
     @property
+    def steps(self) -> int:
+        """T after a sequence (a cost at every step), else 0."""
+        return self.w.inp.steps
+
+    @property
     def a(self) -> str:
-        return names.a(self.w.tag)
+        return self.w.named("a", names.a(self.w.tag))
 
     @property
     def delta(self) -> str:
-        return names.delta(self.w.tag)
+        return self.w.named("delta", names.delta(self.w.tag))
+
+    @property
+    def symbols(self) -> tuple[str, str, str]:
+        """(its input's letter, a's, δ's): z³, a³, δ³; a text's oₜ, aₜ, ∂C/∂oₜ."""
+        s = names.tag_sup(self.w.tag)
+        if self.steps:
+            return f"{self.w.x_prefix}ₜ", "aₜ", f"∂C/∂{self.w.x_prefix}ₜ"
+        return f"z{s}", f"a{s}", f"δ{s}"
+
+    def target_shape(self) -> Shape:
+        """t's shape: a column of K (at every step of a sequence)."""
+        return self.w.inp
 
     def blocks(self, values: bool = False) -> list[Block]:
-        """a, C and correct (per image); ``values``: targets are values, not classes."""
-        s, k = names.tag_sup(self.w.tag), self.units
-        units = Shape.units(k)
+        """a, (each step's cost Cₜ,) C and correct, per image; ``values``: targets are values,
+        not classes."""
+        z, a, _ = self.symbols
+        units, k = self.w.inp, self.units
         one = Shape.units(1)
-        out = [Block(self.a, units, f"a{s}", f"a{s} = {self.pair.activation}(z{s}): the"
-                     " outputs", labels(units, f"a{s}")),
-               Block("C", one, "C", f"{self.pair.formula.replace('a ', f'a{s} ', 1)}: the cost"
-                     " of each image", ((0, self.pair.label),))]
+        each = Shape.timeline(self.steps) if self.steps else one
+        out = [Block(self.a, units, a, f"{a} = {self.pair.activation}({z}): the outputs",
+                     labels(units, a))]
+        if self.steps:
+            out.append(Block("C_step", each, "Cₜ", f"{self.pair.formula.split(';')[0]}: the"
+                             " cost of step t", ((0, self.pair.label),)))
+            out.append(Block("C", one, "C", "C = Σₜ Cₜ: the window's cost", ((0, "Σₜ Cₜ"),)))
+        else:
+            out.append(Block("C", one, "C", f"{self.pair.formula.replace('a ', f'{a} ', 1)}:"
+                             " the cost of each image", ((0, self.pair.label),)))
         if self.accuracy:
-            out.append(Block("correct", one, "correct",
+            out.append(Block("correct", each, "correct",
                              "1 where the output is within 0.5 of the target, else 0" if k == 1
                              else "1 where the largest output is the target class, else 0",
                              ((0, "1 if right"),)))
         return out
 
     def delta_block(self) -> Block:
-        s = names.tag_sup(self.w.tag)
-        units = Shape.units(self.units)
-        return Block(self.delta, units, f"δ{s}", f"δ{s}ₖ = {self.pair.delta_text}: the output"
-                     " layer's neural unit errors", labels(units, f"δ{s}"))
+        z, _, d = self.symbols
+        units = self.w.inp
+        what = "the output layer's neural unit errors" if not self.steps else f"∂C/∂{z}"
+        return Block(self.delta, units, d, f"{d}ₖ = {self.pair.delta_text}: {what}",
+                     labels(units, d))
 
     # --- NumPy ---------------------------------------------------------------------------
 
     def forward(self, z: np.ndarray, t: np.ndarray, n: int) -> dict[str, np.ndarray]:
-        """z, t (N, K) -> {a (N, K), C (N,), correct (N,)}; n: the data's images (MSE's N)."""
+        """z, t (N, K) -> {a (N, K), C (N,), correct (N,)}; n: the data's images (MSE's N).
+        After a sequence, z, t (N, T, K) -> a (N, T, K), C_step (N, T), C (N,) and correct
+        (N, T)."""
         a = self.pair.forward(z)
-        out = {self.a: a, "C": self.pair.cost(z, a, t, n)}
+        cost = self.pair.cost(z, a, t, n)
+        out = ({self.a: a, "C_step": cost, "C": cost.sum(axis=-1)} if self.steps
+               else {self.a: a, "C": cost})
         if self.accuracy:
             out["correct"] = (ops.correct if self.units > 1 else ops.near)(a, t)
         return out
@@ -87,22 +117,28 @@ class Output:
     # --- Excel ---------------------------------------------------------------------------
 
     def forward_xl(self, cells: Cells, n: int) -> Iterator[Formula]:
-        """aₖ, C and correct for the current image (``cells.out`` holds a, C, correct and t)."""
+        """aₖ, C and correct for the current image (``cells.out`` holds a, C, correct and t);
+        after a sequence, at every step, and C the sum of the steps' costs."""
         z, a, t = cells.x, cells.out[self.a], cells.out["t"]
         k = self.units
-        zs, as_, ts = ([p.ref(j) for j in range(k)] for p in (z, a, t))
-        for j in range(k):
-            yield self.a, j, 0, self.pair.forward_xl(zs, j)
-        yield "C", 0, 0, self.pair.cost_xl(zs, as_, ts, n)
-        if self.accuracy:
-            yield "correct", 0, 0, (ops.correct_xl(a.span(0, k - 1), t.span(0, k - 1)) if k > 1
-                                    else ops.near_xl(as_[0], ts[0]))
+        for step in range(max(self.steps, 1)):
+            zs, as_, ts = ([p.ref(j, step) for j in range(k)] for p in (z, a, t))
+            for j in range(k):
+                yield self.a, j, step, self.pair.forward_xl(zs, j)
+            yield ("C_step" if self.steps else "C"), 0, step, self.pair.cost_xl(zs, as_, ts, n)
+            if self.accuracy:
+                yield "correct", 0, step, (
+                    ops.correct_xl(a.span(0, k - 1, step, step), t.span(0, k - 1, step, step))
+                    if k > 1 else ops.near_xl(as_[0], ts[0]))
+        if self.steps:
+            yield "C", 0, 0, f"SUM({cells.out['C_step'].span(0, 0, 0, self.steps - 1)})"
 
     def delta_xl(self, cells: Cells, n: int) -> Iterator[Formula]:
         z, a, t = cells.x, cells.out[self.a], cells.out["t"]
-        zs, as_, ts = ([p.ref(j) for j in range(self.units)] for p in (z, a, t))
-        for j in range(self.units):
-            yield self.delta, j, 0, self.pair.delta_xl(zs, as_, ts, j, n)
+        for step in range(max(self.steps, 1)):
+            zs, as_, ts = ([p.ref(j, step) for j in range(self.units)] for p in (z, a, t))
+            for j in range(self.units):
+                yield self.delta, j, step, self.pair.delta_xl(zs, as_, ts, j, n)
 
 
 def describe_totals(accuracy: bool, units: int) -> dict[str, str]:

@@ -1,183 +1,345 @@
-"""Recurrent cells unrolled through time, each a pair: its forward pass and its backpropagation
-through time (BPTT) in NumPy, beside the same two passes as Excel formulas.
+"""A recurrent layer: ``rnn H`` (an Elman cell) or ``lstm H`` (an LSTM cell), unrolled through
+the T steps of a window, each step's input a column of the sequence below it.
 
-The Elman cell (``ELMAN``), at every step t of a window (h₀ = 0):
+The cell (``layers/cells.py``, ``layers/lstm.py``) holds one step's math; this module runs it
+over time, batched over windows (axis 0), and backpropagates through time from ∂C/∂hₜ, the
+error the layer above sends back at every step (``dh_out``, shown as a block). Beside its own
+errors it shows how far an error reaches going back: ‖∂C/∂hₜ‖ at every step, and the last
+step's error sent back alone (``last_…``, the cell's backward pass again from ∂C_T/∂h_T only),
+with their means over the windows, which the Through time sheet charts.
 
-    zₜ = W_xh·xₜ + W_hh·hₜ₋₁ + b_h,   hₜ = tanh(zₜ)
-
-and back, from the last step to the first, with ∂Cₜ/∂hₜ from the output at step t:
-
-    ∂C/∂hₜ = ∂Cₜ/∂hₜ + W_hhᵀ·δₜ₊₁     (this step's output, plus what step t + 1 sends back)
-    δₜ = ∂C/∂zₜ = ∂C/∂hₜ ⊙ (1 − hₜ²)
-    ∂C/∂W_xh = Σₜ δₜ·xₜᵀ,  ∂C/∂W_hh = Σₜ δₜ·hₜ₋₁ᵀ,  ∂C/∂b_h = Σₜ δₜ
-
-The LSTM cell is ``layers/lstm.py``. Every window is computed at once (windows on axis 0,
-matrix products over them); the steps are a loop, since each needs the one before. In the
-cells each unit's weights are a column (unit i's V input weights, then its H recurrent ones),
-so zₜ,ᵢ is two SUMPRODUCTs of those columns with the columns xₜ and hₜ₋₁, and what a step sends
-back, Σᵢ w_hh,ᵢₖ·δₜ,ᵢ, is written term by term, as the book writes a dense layer's.
+A stack's only recurrent layer names its blocks plainly (``h``, ``Wxh``, ``dh_out``), as the
+character RNN always has; several are numbered from the input (``h1``, ``h2``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from typing import TypeVar
 
 import numpy as np
 
-from sheetnet.notation import indices, sub
+from sheetnet.errors import SheetnetError
+from sheetnet.layers.base import (
+    UNBOUND,
+    Block,
+    Cache,
+    Cells,
+    Formula,
+    LayerBase,
+    Param,
+    Refs,
+    Shape,
+    Wiring,
+)
+from sheetnet.layers.cells import ELMAN, Cell, Role
+from sheetnet.layers.lstm import LSTM_CELL
+from sheetnet.notation import indices, sub, tag_sup
 from sheetnet.pairs import ops
-from sheetnet.pairs.activations import TANH
 
-Cache = dict[str, np.ndarray]
-Formula = tuple[str, int, str]  # (block, row, formula) at one window's step
-
-
-class Refs(Protocol):
-    """The cells a cell's formulas read at window w, step t (see ``workbook/rnn_layout.py``)."""
-
-    def ref(self, name: str, r: int, w: int, t: int) -> str: ...
-
-    def column(self, name: str, w: int, t: int) -> str: ...
-
-    def unit(self, param: str, i: int) -> str:
-        """Unit i's weights of a weight matrix (its row, drawn as a column of cells)."""
-
-    def param(self, name: str, r: int) -> str: ...
-
-
-@dataclass(frozen=True)
-class Gradient:
-    """A parameter's gradient in a window: Σ over the steps of ``errors`` row i against
-    ``inputs`` row j (``inputs`` None: a bias, Σ of the errors)."""
-
-    param: str
-    errors: str
-    inputs: str | None = None
-
-
-def weight_labels(symbol: str, rows: int, cols: int) -> list[str]:
-    return [f"{symbol}{indices(i + 1, j + 1)}" for i in range(rows) for j in range(cols)]
-
-
-def bias_labels(symbol: str, rows: int) -> list[str]:
-    return [f"{symbol}{sub(i + 1)}" for i in range(rows)]
-
-
-def back_xl(pairs: Sequence[tuple[str, str]]) -> str:
-    """Σᵢ wᵢₖ·δᵢ, term by term (the error a step sends back, or the output's to hₜ)."""
-    return ops.back_sum_xl(list(pairs))
-
-
-def gradient_xl(errors: str, inputs: str) -> str:
-    """A window's ∂C/∂w summed over its steps: SUMPRODUCT(δ of the unit across the steps, the
-    input across the steps)."""
-    return f"SUMPRODUCT({errors},{inputs})"
-
-
-def totals(own: Mapping[str, np.ndarray], weights: np.ndarray | None) -> dict[str, np.ndarray]:
-    """Σ over the windows (those ``weights`` marks)."""
-    return {k: ops.total(v, weights) for k, v in own.items()}
-
-
-def added(a: str, b: str | None) -> str:
-    """a + b, or a alone (no b: nothing comes from a later step)."""
-    return a if b is None else f"{a}+{b}"
+CELLS: dict[str, Cell] = {"rnn": ELMAN, "lstm": LSTM_CELL}
+T = TypeVar("T")
+NORMS = {
+    "dh_norm": ("‖∂C/∂h", "ₜ‖", "‖∂C/∂hₜ‖: the size of the error reaching step t"),
+    "last_dh_out": ("∂C_last/∂h", "ₜ out", "the last step's ∂C/∂hₜ alone (0 at the other"
+                                            " steps): the error the next rows send back"
+                                            " through time"),
+    "last_norm": ("‖∂C_last/∂h", "ₜ‖", "‖∂C_last/∂hₜ‖: how much of the last step's error"
+                                        " reaches step t"),
+}
+MEANS = {
+    "dh_norm_mean": ("dh_norm", "‖∂C/∂hₜ‖ averaged over the windows"),
+    "last_norm_mean": ("last_norm", "‖∂C_last/∂hₜ‖ averaged over the windows: how the last"
+                                    " step's error fades going back (vanishing gradients)"),
+}
 
 
 @dataclass(frozen=True)
-class Elman:
-    name: str = "rnn"
-    title: str = "an Elman RNN"
+class Recurrent(LayerBase):
+    units: int
+    cell: Cell = ELMAN
+    w: Wiring = UNBOUND
+    kind = "recurrent"
+    prefix = "h"
 
-    def shapes(self, vocab: int, hidden: int) -> dict[str, tuple[int, ...]]:
-        return {"Wxh": (hidden, vocab), "Whh": (hidden, hidden), "bh": (hidden,)}
+    @property
+    def token(self) -> str:
+        return f"{self.cell.name} {self.units}"
 
-    def symbols(self) -> dict[str, str]:
-        return {"Wxh": "w_xh", "Whh": "w_hh", "bh": "b_h"}
+    @classmethod
+    def parse(cls, item: str) -> Recurrent | None:
+        """``rnn H`` or ``lstm H``."""
+        match = re.fullmatch(r"(rnn|lstm)(?: (\d+))?", item)
+        if match is None:
+            return None
+        if match.group(2) is None:
+            raise SheetnetError(f"--arch: {item} needs its units H, e.g. {item} 8")
+        if int(match.group(2)) < 1:
+            raise SheetnetError(f"--arch: {item} needs at least 1 unit")
+        return cls(int(match.group(2)), CELLS[match.group(1)])
 
-    def hidden_of(self, p: Mapping[str, np.ndarray]) -> int:
-        return int(p["bh"].shape[0])
+    def output_shape(self, inp: Shape) -> Shape:
+        if not inp.steps:
+            raise SheetnetError(f"{self.token} reads a sequence, one step after another: give"
+                                " it a text (--net rnn or lstm, --text FILE), or leave it out")
+        return Shape.sequence(self.units, inp.steps)
 
-    forward_blocks = (("hprev", "H", "hₜ₋₁"), ("z", "H", "zₜ"), ("h", "H", "hₜ"))
-    backward_blocks = (("dh", "H", "∂C/∂hₜ"), ("delta", "H", "δₜ"),
-                       ("dhprev", "H", "∂C/∂hₜ₋₁"))
-    gradients = (Gradient("Wxh", "delta", "x"), Gradient("Whh", "delta", "hprev"),
-                 Gradient("bh", "delta"))
-    descriptions = {
-        "hprev": "hₜ₋₁: the state the step starts from (h₀ = 0)",
-        "z": "zₜ = W_xh·xₜ + W_hh·hₜ₋₁ + b_h",
-        "h": "hₜ = tanh(zₜ): the state after the step",
-        "dh": "∂C/∂hₜ = ∂Cₜ/∂hₜ + what step t + 1 sends back (its ∂C/∂hₜ₋₁)",
-        "delta": "δₜ = ∂C/∂zₜ = ∂C/∂hₜ ⊙ (1 − hₜ²)",
-        "dhprev": "∂C/∂hₜ₋₁ = Σᵢ w_hh,ᵢₖ·δₜ,ᵢ: what the step sends back to the one before",
-    }
-    formula = "hₜ = tanh(W_xh·xₜ + W_hh·hₜ₋₁ + b_h)"
+    def bind(self, w: Wiring) -> Recurrent:
+        return replace(self, w=w)
+
+    @property
+    def steps(self) -> int:
+        return self.w.inp.steps
+
+    def name(self, role: str) -> str:
+        """A block's or parameter's name: its role and the layer's tag (``h``, ``dh_out2``)."""
+        return role + self.w.tag
+
+    @property
+    def error_name(self) -> str:
+        return self.name("dh_out")
+
+    @property
+    def state(self) -> str:
+        return self.name("h")
+
+    def guide_lines(self) -> list[str]:
+        return [f"{self.cell.title[0].upper()}{self.cell.title[1:]} of {self.units} units"
+                f" ({self.token}): {self.cell.formula}; backpropagation through time runs from"
+                " the last step to the first, right to left."]
+
+    def numbers(self) -> int:
+        rows = sum(r.per_unit for r in (*self.cell.forward_roles, *self.cell.backward_roles))
+        return self.steps * (self.w.inp.height + 2 * rows * self.units + 4)
+
+    # --- parameters and blocks -------------------------------------------------------------
+
+    def params(self) -> list[Param]:
+        s, h, m = tag_sup(self.w.tag), self.units, self.w.inp.height
+        bound = 1 / np.sqrt(h)  # torch.nn.RNN and LSTM draw every weight in ±1/√H
+        out = []
+        for p in self.cell.params:
+            rows = p.per_unit * h
+            cols = {"x": m, "h": h, "": 1}[p.reads]
+            symbol = f"{p.symbol}{s}"
+            labelled = (tuple(f"{symbol}{indices(i + 1, j + 1)}" for i in range(rows)
+                              for j in range(cols)) if p.reads
+                        else tuple(f"{symbol}{sub(i + 1)}" for i in range(rows)))
+            out.append(Param(self.name(p.name), (rows, cols) if p.reads else (rows,),
+                             rows * cols, weight=bool(p.reads), fan_in=cols if p.reads else m,
+                             fan_out=rows, bound=bound, symbol=symbol,
+                             description=p.description,
+                             make_labels=_given(labelled),
+                             make_tile_labels=_given(tuple(enumerate(labelled)))))
+        return out
+
+    def _block(self, role: Role, prefix: str = "", note: str = "") -> Block:
+        units = role.per_unit * self.units
+        symbol = f"{role.letter}{tag_sup(self.w.tag)}{role.index}{note}"
+        return Block(prefix + self.name(role.name), Shape.sequence(units, self.steps), symbol,
+                     role.description if not prefix else
+                     f"the last step's error alone: {role.description}",
+                     tuple((r, self._row_label(role, r)) for r in range(units)))
+
+    def _row_label(self, role: Role, r: int) -> str:
+        if role.per_unit == 1:
+            return f"unit {r + 1}"
+        return f"{'ifgo'[r // self.units]}, unit {r % self.units + 1}"
+
+    def _timeline(self, name: str) -> Block:
+        """A number at each step (‖∂C/∂hₜ‖), or the last step's error alone (an H × T block)."""
+        letter, index, description = NORMS[name]
+        if name == "last_dh_out":
+            return replace(self._block(Role(name, 1, letter, index, description)),
+                           description=description)
+        return Block(self.name(name), Shape.timeline(self.steps),
+                     f"{letter}{tag_sup(self.w.tag)}{index}", description, ((0, "norm"),))
+
+    def _mean(self, name: str) -> Block:
+        """A size's mean over the windows, a value per step (one copy for the batch)."""
+        source, description = MEANS[name]
+        letter, index, _ = NORMS[source]
+        return Block(self.name(name), Shape.units(self.steps),
+                     f"{letter}{tag_sup(self.w.tag)}{index} mean", description,
+                     tuple((t, f"step {t + 1}") for t in range(self.steps)), batch=True)
+
+    def blocks(self) -> list[Block]:
+        return [self._block(role) for role in self.cell.forward_roles]
+
+    def error_blocks(self) -> list[Block]:
+        """BPTT's errors, ‖∂C/∂hₜ‖, the last step's error sent back alone and its size, then
+        both sizes' means over the windows."""
+        last = [self._block(role, "last_", " (last)") for role in self.cell.backward_roles]
+        return [*(self._block(role) for role in self.cell.backward_roles),
+                self._timeline("dh_norm"), self._timeline("last_dh_out"), *last,
+                self._timeline("last_norm"), *(self._mean(name) for name in MEANS)]
+
+    def dx_blocks(self) -> list[Block]:
+        w = self.w
+        return [Block(w.shown_dx, w.inp, w.dx_symbol,
+                      f"{w.dx_symbol} = Σₖ {self._input_symbol()}ₖᵢ·{self.cell.error}ₖ at every"
+                      f" step: the error of each input {w.x_symbol}ᵢ, ∂C/∂{w.x_symbol}",
+                      tuple((r, f"unit {r + 1}") for r in range(w.inp.height)))]
+
+    def _input_symbol(self) -> str:
+        return next(p.symbol for p in self.cell.params if p.name == self.cell.input_weights)
+
+    def _own(self, p: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Its parameters by role (``Wxh`` for ``Wxh2``)."""
+        return {q.name: p[self.name(q.name)] for q in self.cell.params}
 
     # --- NumPy ---------------------------------------------------------------------------
 
-    def forward(self, p: Mapping[str, np.ndarray], x: np.ndarray) -> Cache:
-        """x (W, T, V) one-hot steps of W windows -> hₜ₋₁, zₜ, hₜ, each (W, T, H)."""
-        windows, steps, _ = x.shape
-        hidden = self.hidden_of(p)
-        h = np.zeros((windows, hidden))
-        out = {k: np.zeros((windows, steps, hidden)) for k in ("hprev", "z", "h")}
-        for t in range(steps):
-            out["hprev"][:, t] = h
-            z = ops.weighted_input(x[:, t], p["Wxh"], p["bh"]) + h @ p["Whh"].T
-            h = TANH.value(z)
-            out["z"][:, t], out["h"][:, t] = z, h
+    def forward(self, x: np.ndarray, p: Mapping[str, np.ndarray],
+                key: np.ndarray | None = None) -> tuple[np.ndarray, Cache]:
+        """x (N, T, m) -> h (N, T, H), through the cell step by step (h₀ = 0)."""
+        cache = self.cell.forward(self._own(p), x, self.units)
+        return cache["h"], {"x": x, **cache}
+
+    def shown(self, y: np.ndarray, cache: Cache) -> dict[str, np.ndarray]:
+        return {self.name(role.name): cache[role.name] for role in self.cell.forward_roles}
+
+    def _through_time(self, dy: np.ndarray, cache: Cache, p: Mapping[str, np.ndarray]
+                      ) -> dict[str, np.ndarray]:
+        return self.cell.backward(self._own(p), cache, dy)
+
+    def backward(self, dy: np.ndarray, cache: Cache, p: Mapping[str, np.ndarray]
+                 ) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
+        """∂C/∂hₜ from above (N, T, H) -> (∂C/∂x (N, T, m) or None, each parameter's gradient
+        summed over the windows and their steps)."""
+        errors = self._through_time(dy, cache, p)
+        blocks = {**cache, **errors}
+        grads = {}
+        for g in self.cell.gradients:
+            e = blocks[g.errors]
+            grads[self.name(g.param)] = (e.sum(axis=(0, 1)) if g.inputs is None else
+                                         np.einsum("wti,wtj->ij", e, blocks[g.inputs]))
+        if not self.w.need_dx:
+            return None, grads
+        return errors[self.cell.error] @ self._own(p)[self.cell.input_weights], grads
+
+    def per_image(self, dy: np.ndarray, cache: Cache, p: Mapping[str, np.ndarray]
+                  ) -> dict[str, np.ndarray]:
+        """Each window's own gradients, summed over its steps: (W, …) each."""
+        blocks = {**cache, **self._through_time(dy, cache, p)}
+        out = {}
+        for g in self.cell.gradients:
+            e = blocks[g.errors]
+            out[self.name(g.param)] = (e.sum(axis=1) if g.inputs is None else
+                                       np.einsum("wti,wtj->wij", e, blocks[g.inputs]))
         return out
 
-    def backward(self, p: Mapping[str, np.ndarray], x: np.ndarray, cache: Cache,
-                 dh_out: np.ndarray) -> Cache:
-        """dh_out (W, T, H): ∂Cₜ/∂hₜ from each step's output -> ∂C/∂hₜ, δₜ, ∂C/∂hₜ₋₁."""
-        windows, steps, hidden = dh_out.shape
-        errors = {k: np.zeros((windows, steps, hidden)) for k in ("dh", "delta", "dhprev")}
-        later = np.zeros((windows, hidden))  # ∂C/∂hₜ that step t + 1 sends back
-        for t in reversed(range(steps)):
-            dh = dh_out[:, t] + later
-            delta = ops.hidden_error(dh, TANH, cache["z"][:, t], cache["h"][:, t])
-            later = ops.back_sum(delta, p["Whh"])
-            errors["dh"][:, t], errors["delta"][:, t], errors["dhprev"][:, t] = dh, delta, later
-        return errors
-
-    def per_window(self, x: np.ndarray, cache: Cache, errors: Cache) -> dict[str, np.ndarray]:
-        """Each window's own gradients, summed over its steps: (W, …) each."""
-        return own_gradients(self.gradients, {"x": x, **cache, **errors})
+    def errors(self, dy: np.ndarray, cache: Cache, p: Mapping[str, np.ndarray]
+               ) -> dict[str, np.ndarray]:
+        """BPTT's error blocks, their sizes, and the last step's error sent back alone."""
+        errors = self._through_time(dy, cache, p)
+        norms = np.sqrt(np.sum(errors["dh"] ** 2, axis=2))
+        last_out = np.zeros_like(dy)
+        last_out[:, -1] = dy[:, -1]
+        last = self._through_time(last_out, cache, p)
+        last_norms = np.sqrt(np.sum(last["dh"] ** 2, axis=2))
+        out = {self.name(k): v for k, v in errors.items()}
+        out.update({"last_" + self.name(k): v for k, v in last.items()})
+        out.update({self.name("dh_norm"): norms, self.name("last_dh_out"): last_out,
+                    self.name("last_norm"): last_norms,
+                    self.name("dh_norm_mean"): norms.mean(axis=0),
+                    self.name("last_norm_mean"): last_norms.mean(axis=0)})
+        return out
 
     # --- Excel ---------------------------------------------------------------------------
 
-    def forward_xl(self, c: Refs, w: int, t: int, hidden: int) -> Iterator[Formula]:
-        for i in range(hidden):
-            yield "hprev", i, "0" if t == 0 else c.ref("h", i, w, t - 1)
-            yield "z", i, (f"SUMPRODUCT({c.unit('Wxh', i)},{c.column('x', w, t)})"
-                           f"+SUMPRODUCT({c.unit('Whh', i)},{c.column('hprev', w, t)})"
-                           f"+{c.param('bh', i)}")
-            yield "h", i, TANH.excel_value(c.ref("z", i, w, t))
+    def forward_xl(self, cells: Cells) -> Iterator[Formula]:
+        refs = _StepCells(self, cells)
+        for t in range(self.steps):
+            for role, r, formula in self.cell.forward_xl(refs, t, self.units):
+                yield self.name(role), r, t, formula
 
-    def backward_xl(self, c: Refs, w: int, t: int, hidden: int, last: bool
-                    ) -> Iterator[Formula]:
-        for i in range(hidden):
-            yield "dh", i, added(c.ref("dh_out", i, w, t),
-                                 None if last else c.ref("dhprev", i, w, t + 1))
-            yield "delta", i, ops.hidden_error_xl(c.ref("dh", i, w, t), TANH,
-                                                  c.ref("z", i, w, t), c.ref("h", i, w, t))
-        for k in range(hidden):
-            yield "dhprev", k, back_xl([(c.param("Whh", i * hidden + k), c.ref("delta", i, w, t))
-                                        for i in range(hidden)])
+    def grads_xl(self, cells: Cells) -> Iterator[Formula]:
+        """A window's gradient of each weight: SUMPRODUCT of the error's row with the input's
+        across the steps; of a bias, the SUM of the error's row."""
+        refs = _StepCells(self, cells)
+        last = self.steps - 1
+        for g in self.cell.gradients:
+            rows, cols = _rows_cols(self, g.param)
+            for i in range(rows):
+                errors = refs.block(g.errors).span(i, i, 0, last)
+                for j in range(cols):
+                    inputs = None if g.inputs is None else refs.block(g.inputs).span(j, j, 0, last)
+                    yield self.name(g.param), i * cols + j, 0, ops.step_sum_xl(errors, inputs)
+
+    def errors_xl(self, cells: Cells) -> Iterator[Formula]:
+        """From the last step to the first: the cell's errors, ‖∂C/∂hₜ‖, and the same again
+        for the last step's error alone; then the sizes' means over the windows."""
+        refs, last = _StepCells(self, cells), _StepCells(self, cells, "last_")
+        dh_out = cells.dy
+        for t in reversed(range(self.steps)):
+            end = t == self.steps - 1
+            for role, r, formula in self.cell.backward_xl(refs, t, self.units, end):
+                yield self.name(role), r, t, formula
+            yield self.name("dh_norm"), 0, t, f"SQRT(SUMSQ({refs.column('dh', t)}))"
+            for i in range(self.units):
+                yield self.name("last_dh_out"), i, t, dh_out(i, t) if end else "0"
+            for role, r, formula in self.cell.backward_xl(last, t, self.units, end):
+                yield "last_" + self.name(role), r, t, formula
+            yield self.name("last_norm"), 0, t, f"SQRT(SUMSQ({last.column('dh', t)}))"
+        for name, (source, _) in MEANS.items():
+            for t in range(self.steps):
+                yield self.name(name), t, 0, cells.sums.mean(cells.out[self.name(source)], 0, t)
+
+    def dx_xl(self, cells: Cells, r: int, c: int) -> str:
+        """∂C/∂x at unit r, step c: Σₖ w(k, r)·errorₖ,c term by term."""
+        weights = cells.params[self.name(self.cell.input_weights)]
+        errors = cells.out[self.name(self.cell.error)]
+        m = self.w.inp.height
+        return ops.back_sum_xl([(weights.ref(k * m + r, absolute=True), errors.ref(k, c))
+                                for k in range(errors.rows)])
 
 
-def own_gradients(gradients: Sequence[Gradient], blocks: Mapping[str, np.ndarray]
-                  ) -> dict[str, np.ndarray]:
-    """Each window's gradient of each parameter: Σₜ errorsₜ·inputsₜᵀ (or Σₜ errorsₜ)."""
-    out = {}
-    for g in gradients:
-        errors = blocks[g.errors]
-        out[g.param] = (errors.sum(axis=1) if g.inputs is None
-                        else np.einsum("wti,wtj->wij", errors, blocks[g.inputs]))
-    return out
+def _given(value: T) -> Callable[[], T]:
+    """A function that gives ``value`` (a parameter's labels, made with it)."""
+    return lambda: value
 
 
-ELMAN = Elman()
+def _rows_cols(layer: Recurrent, param: str) -> tuple[int, int]:
+    """A parameter's (rows, columns) as a matrix: (H or 4H, m or H), or (…, 1) for a bias."""
+    p = next(q for q in layer.params() if q.name == layer.name(param))
+    return (p.shape[0], p.shape[1]) if len(p.shape) == 2 else (p.shape[0], 1)
+
+
+class _StepCells:
+    """The cells a cell's formulas read (``cells.StepRefs``), by role: the layer's own blocks
+    (``prefix`` "last_": the last step's error sent back alone, which reads the forward blocks
+    as they are), its input ``x``, its parameters, and ``dh_out``, the error from above."""
+
+    def __init__(self, layer: Recurrent, cells: Cells, prefix: str = ""):
+        self.layer, self.cells, self.prefix = layer, cells, prefix
+        self.again = {"dh_out", *(role.name for role in layer.cell.backward_roles)}
+
+    def block(self, role: str) -> Refs:
+        if role == "x":
+            return self.cells.x
+        name = self.layer.name(role)
+        if self.prefix and role in self.again:
+            name = self.prefix + name
+        if role == "dh_out" and not self.prefix:
+            return self.cells.dy_area
+        return self.cells.out[name]
+
+    def ref(self, role: str, r: int, t: int) -> str:
+        if role == "dh_out" and not self.prefix:
+            return self.cells.dy(r, t)
+        return self.block(role).ref(r, t)
+
+    def column(self, role: str, t: int) -> str:
+        block = self.block(role)
+        return block.span(0, block.rows - 1, t, t)
+
+    def unit(self, param: str, i: int) -> str:
+        block = self.cells.params[self.layer.name(param)]
+        size = _rows_cols(self.layer, param)[1]
+        return block.span(i * size, i * size + size - 1, absolute=True)
+
+    def param(self, name: str, r: int) -> str:
+        return self.cells.params[self.layer.name(name)].ref(r, absolute=True)

@@ -17,13 +17,18 @@ from sheetnet.layers.dense import Dense
 from sheetnet.layers.dropout import Dropout
 from sheetnet.layers.flatten import Flatten
 from sheetnet.layers.pool import Pool
+from sheetnet.layers.recurrent import Recurrent
 from sheetnet.pairs.activations import ACTIVATIONS, SIGMOID, Activation
 
 # each parses its own --arch token
-KINDS = (Dense, Conv, Pool, Flatten, Dropout, BatchNorm, ActivationLayer)
+KINDS = (Dense, Conv, Pool, Flatten, Dropout, BatchNorm, Recurrent, ActivationLayer)
 GRAMMAR = ("dense N [nobias], conv K FxF [pad P] [nobias], maxpool P, avgpool P, flatten,"
-           " dropout P, batchnorm or an activation"
+           " dropout P, batchnorm, rnn H, lstm H or an activation"
            f" ({', '.join(ACTIVATIONS)})")
+# a text's output layer, named as the character RNN names it: oₜ = W_hy·hₜ + b_y, aₜ, ∂C/∂oₜ
+SEQUENCE_OUTPUT = (("W", "Why"), ("b", "by"), ("w", "w_hy"), ("b_symbol", "b_y"), ("z", "o"),
+                   ("out", "o"))
+SEQUENCE_ERRORS = (("a", "a"), ("delta", "dC_do"))
 
 
 def parse(text: str) -> list[Layer]:
@@ -83,10 +88,35 @@ def check_end(bound: Sequence[Layer], shape: Shape, outputs: int) -> None:
                             f" with dense {outputs}")
 
 
-def tags(stack: Sequence[Layer], lettered: bool) -> list[str]:
-    """Each layer's tag ("" for those that take the tag before them: activations, flatten)."""
+def ended(stack: Sequence[Layer], outputs: int) -> list[Layer]:
+    """The stack, closed by ``dense outputs`` where it does not end with a dense layer (a
+    text's ``--arch "lstm 5, lstm 4"``: the characters' scores are implied)."""
+    if stack and stack[-1].kind == "dense":
+        return list(stack)
+    return [*stack, Dense(outputs)]
+
+
+def tags(stack: Sequence[Layer], lettered: bool, sequence: bool = False) -> list[str]:
+    """Each layer's tag ("" for those that take the tag before them: activations, flatten).
+    A sequence's: its recurrent layers "" (one) or 1, 2 …; its hidden dense layers H; its last
+    dense layer y (named as ``SEQUENCE_OUTPUT`` says)."""
     dense = [i for i, layer in enumerate(stack) if layer.kind == "dense"]
     tags = [""] * len(stack)
+    if sequence:
+        recurrent = [i for i, layer in enumerate(stack) if layer.kind == "recurrent"]
+        # plain names (h, Wxh) for the only recurrent layer, unless a layer before it has a
+        # tag or an activation takes its tag (its a would be the output's)
+        after = stack[recurrent[0] + 1:next((i for i in dense if i > recurrent[0]),
+                                            len(stack))] if recurrent else []
+        plain = (len(recurrent) == 1 and not any(i < recurrent[0] for i in dense)
+                 and not any(layer.activation for layer in after))
+        for n, i in enumerate(recurrent):  # ("": the input's tag, which is "")
+            tags[i] = "" if plain else str(n + 1)
+        for n, i in enumerate(dense[:-1]):
+            tags[i] = "H" + (str(n + 1) if len(dense) > 2 else "")
+        if dense:
+            tags[dense[-1]] = "y"
+        return tags
     if not lettered:
         for n, i in enumerate(dense):
             tags[i] = str(n + 2)  # layer 1 is the input, as in the book
@@ -100,6 +130,26 @@ def tags(stack: Sequence[Layer], lettered: bool) -> list[str]:
     if dense:
         tags[dense[-1]] = "O"
     return tags
+
+
+def aliases(stack: Sequence[Layer], sequence: bool) -> list[tuple[tuple[str, str], ...]]:
+    """The names each layer takes in place of its tag's (a sequence's last dense layer's)."""
+    dense = [i for i, layer in enumerate(stack) if layer.kind == "dense"]
+    return [SEQUENCE_OUTPUT if sequence and dense and i == dense[-1] else ()
+            for i in range(len(stack))]
+
+
+def check_sequence(stack: Sequence[Layer], shape: Shape) -> None:
+    """A sequence (a text's windows) goes through layers that act at every step: no
+    convolution, pooling, flatten or batch norm."""
+    if not shape.steps:
+        return
+    wrong = next((layer for layer in stack if layer.reads_maps or layer.transparent
+                  or layer.couples_batch), None)
+    if wrong is not None:
+        what = wrong.token or "flatten"
+        raise SheetnetError(f"{what} does not read a sequence: a text's windows go through"
+                            " rnn H, lstm H, dense N, dropout P, layernorm and activations")
 
 
 def check_order(stack: Sequence[Layer]) -> None:

@@ -61,6 +61,12 @@ def weight_gradient_xl(delta: str, a_prev: str) -> str:
     return f"{delta}*{a_prev}"
 
 
+def step_sum_xl(errors: str, inputs: str | None = None) -> str:
+    """A window's gradient, summed over its steps: SUMPRODUCT of an error's row across the
+    steps with an input's row (no input: a bias, the SUM of the errors)."""
+    return f"SUM({errors})" if inputs is None else f"SUMPRODUCT({errors},{inputs})"
+
+
 def total(per_image: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
     """Σ over images (axis 0); with a mask (N,), over the images it marks (≠ 0: a batch)."""
     if mask is None:
@@ -194,16 +200,17 @@ def split_mean_xl(cells: str, held: str, validation: bool, band_cols: str | None
 
 
 def mean(values: np.ndarray) -> np.ndarray:
-    """Average over images (axis 0)."""
-    return np.mean(values, axis=0)
+    """Average over images (and a sequence's steps: every number)."""
+    return np.mean(values)
 
 
 def mean_xl(cells: str) -> str:
     return f"AVERAGE({cells})"
 
 
-def mean_banded_xl(band_cols: str, column: int, cells: str) -> str:
-    """The mean over images of one band column (see ``total_banded_xl``)."""
+def mean_banded_xl(band_cols: str, column: int | str, cells: str) -> str:
+    """The mean over images of one band column (see ``total_banded_xl``; ``column`` may be a
+    criterion, '">0"': every numbered column)."""
     return f"AVERAGEIF({band_cols},{column},{cells})"
 
 

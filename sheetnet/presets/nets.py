@@ -70,6 +70,7 @@ class NetPreset:
     optimizer: str | None = None  # the update rule when --optimizer is not given (None: gd)
     batch_size: int | None = None  # likewise --batch-size (None: full batches)
     test_share: float = 0.0  # the built-in data's share kept apart to test on after training
+    statistics: bool = True  # its workbook has a Statistics sheet
     images = True  # `show` draws an image's blocks
 
     @property
@@ -82,13 +83,8 @@ class NetPreset:
         (``workbook``: its workbook's too; ``detail``: every image's blocks kept) before any
         parameter array is made. ``every``: in mini-batches, training alone computes the whole
         data's cost every k-th iteration only (and the first and the last)."""
-        opts.unused("iterations", "eta", "seed", "init", "init_scheme", "data", "shape", "arch",
-                    "activation",
-                    "output_activation", "loss", "leaky_slope", "huber_delta", "optimizer",
-                    "batch_size", "shuffle", "l1", "l2", "eta_decay", "validation",
-                    "patience", *FC_SHORTHANDS,
-                    *CNN_SHORTHANDS, net=self.name)
-        ds = load_data(self, opts)
+        opts.unused(*self.options(), net=self.name)
+        ds = self.data(opts)
         ds, test = self.split(ds, opts)
         batch = opts.batch_size or (self.batch_size and min(self.batch_size, ds.n_images))
         opts = replace(opts, optimizer=opts.optimizer or self.optimizer, batch_size=batch)
@@ -122,16 +118,30 @@ class NetPreset:
             scheme = opts.init_scheme or self.init_scheme
             params = net_mod.init(net, scheme, opts.seed_value)
             init_origin = f"{net_mod.SCHEMES[scheme][0]}, --seed {opts.seed_value}"
-        if isinstance(opts.data, Dataset):
-            data_origin = f"data ({ds.n_images} images {ds.shape_text}, given from Python)"
-        elif opts.data is not None:
-            data_origin = f"--data {Path(opts.data).name}"
-        else:
-            data_origin = f"{ds.name} (built in: {data_mod.BUILTIN[ds.name][2]})"
         run = Run(self.name, net, ds, params, eta, iterations,
-                  {"data": data_origin, "init": init_origin}, rule, hyper, batches,
-                  seed=opts.seed_value, held=held, patience=opts.patience, test=test)
+                  {"data": self.data_origin(ds, opts), "init": init_origin}, rule, hyper,
+                  batches, seed=opts.seed_value, held=held, patience=opts.patience, test=test,
+                  statistics=self.statistics)
         return replace(run, every=every) if run.minibatches and not detail else run
+
+    def options(self) -> tuple[str, ...]:
+        """The options it reads (the others are refused, in one line)."""
+        return ("iterations", "eta", "seed", "init", "init_scheme", "data", "shape", "arch",
+                "activation", "output_activation", "loss", "leaky_slope", "huber_delta",
+                "optimizer", "batch_size", "shuffle", "l1", "l2", "eta_decay", "validation",
+                "patience", *FC_SHORTHANDS, *CNN_SHORTHANDS)
+
+    def data(self, opts: Options) -> Dataset:
+        """The data the options name (``load_data``)."""
+        return load_data(self, opts)
+
+    def data_origin(self, ds: Dataset, opts: Options) -> str:
+        """Where the data came from, for the Inputs sheet and ``--json``."""
+        if isinstance(opts.data, Dataset):
+            return f"data ({ds.n_images} images {ds.shape_text}, given from Python)"
+        if opts.data is not None:
+            return f"--data {Path(opts.data).name}"
+        return f"{ds.name} (built in: {data_mod.BUILTIN[ds.name][2]})"
 
     def split(self, ds: Dataset, opts: Options) -> tuple[Dataset, Dataset | None]:
         """(the images to train on, those kept apart to test on): the built-in data's
@@ -171,7 +181,7 @@ class NetPreset:
             if clash:
                 raise SheetnetError(f"give --arch or {clash[0]}, not both: --arch writes the"
                                     " whole stack (its activations too)")
-            stack = layers.parse(opts.arch)
+            stack = self.arch_stack(ds, opts.arch)
         else:
             for key, flag in {**FC_SHORTHANDS, **CNN_SHORTHANDS}.items():
                 if key not in self.shorthands and getattr(opts, key) is not None:
@@ -181,11 +191,14 @@ class NetPreset:
         out.check_targets(ds.targets, ds.values)
         # targets that are measurements (not classes, not 0/1) have no accuracy to report
         classify = not ds.values or bool(np.isin(ds.targets, (0.0, 1.0)).all())
-        image = layers.Shape.image(*ds.shape, ds.channels)
-        net = net_mod.build(stack, image, out, ds.outputs, classify)
+        net = net_mod.build(stack, ds.input_shape(), out, ds.outputs, classify)
         if self.check is not None:
             self.check(net, opts)
         return net
+
+    def arch_stack(self, ds: Dataset, arch: str) -> list[Layer]:
+        """The stack ``--arch`` writes."""
+        return layers.parse(arch)
 
     def check_size(self, net: Net, images: int, iterations: int, rule: UpdateRule = GD,
                    workbook: bool = False, detail: bool = False, batch: int | None = None,
@@ -235,7 +248,7 @@ class NetPreset:
         """The NumPy core's run; ``keep`` limits the stored blocks (None: all); ``anchor``:
         each iteration starts from a recalculated workbook's parameters (verify's audit)."""
         trace = self.train(run, progress, keep, anchor)
-        return statistics.add(run.model, trace) if keep is None else trace
+        return statistics.add(run.model, trace) if keep is None and run.statistics else trace
 
     def evaluate(self, run: Run, trace: Trace) -> dict[str, float]:
         """The last iteration's parameters evaluated on the images trained on (no dropout,
@@ -326,15 +339,20 @@ class NetPreset:
         labels = found["label"]
         if ds.values:
             labels = tuple(float(v) for v in np.asarray(labels).ravel())
+        data = Dataset("workbook", x, tuple(labels), tuple(found.get("classes", ())),  # type: ignore[arg-type]
+                       ds.shape, ds.values, ds.channels)
+        return self.rebuilt(skeleton, found, data)
+
+    def rebuilt(self, skeleton: Run, found: Found, data: Dataset) -> Run:
+        """The run of ``data`` and the other inputs a workbook's cells hold: parameters,
+        hyperparameters, batches, step inputs, held-out flags and carried blocks."""
         params = {name: np.asarray(found[name]).reshape(v.shape)
                   for name, v in skeleton.params.items()}
         hyper = {name: float(np.asarray(found[name]).ravel()[0])
                  for name in skeleton.hyperparameters}
         batches = None if skeleton.batches is None else np.array(
             [np.asarray(found["batch", k]).ravel() for k in range(skeleton.iterations + 1)])
-        data = Dataset("workbook", x, tuple(labels), tuple(found.get("classes", ())),  # type: ignore[arg-type]
-                       ds.shape, ds.values, ds.channels)
-        n = ds.n_images
+        n = skeleton.n_images
         drawn = {s.name: np.array([np.asarray(found[s.name, k]).reshape(n, *s.shape)
                                    for k in range(skeleton.iterations + 1)])
                  for s in skeleton.model.step_inputs()} or None

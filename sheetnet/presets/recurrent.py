@@ -1,188 +1,141 @@
-"""``--net rnn`` and ``--net lstm``: a character-level Elman RNN or LSTM on a short text,
-trained through time."""
+"""``--net rnn`` and ``--net lstm``: a net on a text's windows, learning to predict each next
+character; by default one recurrent layer (``rnn H`` or ``lstm H``) and a dense layer of one
+unit per character, softmax with cross-entropy at every step, trained through time. ``--arch``
+writes any stack of ``rnn H``, ``lstm H``, ``dense N``, ``dropout P``, ``layernorm`` and
+activations."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from sheetnet.core import budget, checkpoint, descent, rnn
+from sheetnet import layers
+from sheetnet.core import checkpoint
 from sheetnet.core.data import Dataset
-from sheetnet.core.params import validate_params
-from sheetnet.core.run import Found, Run
+from sheetnet.core.net import Net
+from sheetnet.core.run import Found, Run, model_hypers
+from sheetnet.core.text import DEFAULT_TEXT, MAX_TEXT, Text, TextData, check_text, text_of
 from sheetnet.core.trace import Trace
 from sheetnet.errors import SheetnetError
 from sheetnet.files import read_text
-from sheetnet.layers.lstm import LSTM_CELL
-from sheetnet.layers.recurrent import ELMAN
-from sheetnet.presets import stepping
-from sheetnet.presets.options import Options, read_json
-from sheetnet.workbook import rnn_layout, settings
-from sheetnet.workbook.layout import WorkbookSpec
-from sheetnet.workbook.size import Size
+from sheetnet.layers import Layer
+from sheetnet.presets.nets import NetPreset
+from sheetnet.presets.options import Options
+from sheetnet.workbook import settings
+from sheetnet.workbook.sheets import Extra
+from sheetnet.workbook.text_sheets import time_sheet
 
-MAX_TEXT = 5_000  # characters a run reads (the workbook's budget refuses far fewer)
+BUILT_IN = "a nursery rhyme (Jane Taylor, 1806)"
 
 
-def _dataset(text: rnn.Text) -> Dataset:
-    """The text as the shared code keeps data: its characters as labels, the vocabulary as
-    classes (the Inputs sheet lists them)."""
-    used = text.used
-    return Dataset("text", text.index().astype(float)[:, None], tuple(used), text.vocab,
-                   (1, 1))
+def _default_stack(cell: str, hidden: int) -> Callable[[Dataset, Options], list[Layer]]:
+    """``rnn H, dense V`` (``--hidden``: H; V, the vocabulary's size)."""
+    def make(ds: Dataset, opts: Options) -> list[Layer]:
+        units = hidden if opts.hidden is None else opts.hidden
+        if units < 1:
+            raise SheetnetError(f"--hidden {units} must be at least 1")
+        return layers.parse(f"{cell} {units}, dense {ds.outputs}")
+    return make
 
 
 @dataclass(frozen=True)
-class Recurrent:
-    name: str = "rnn"
-    values = False
-    summary: str = "character RNN, backprop through time"
-    follows: str = "beyond"
-    dataset: str = "a nursery rhyme (Jane Taylor, 1806)"
-    eta: float = 0.02
-    iterations: int = 100
-    images: bool = False
-    steps: int = 10  # T
-    hidden: int = 8  # H
-    cell: object = ELMAN
+class TextPreset(NetPreset):
+    """A net on a text's windows (``--text``, ``--seq-length``), the ``Preset`` protocol as
+    every net answers it, with the text's own data, settings and ``show`` table."""
 
-    @property
-    def eta_text(self) -> str:
-        return f"{self.eta:g}"
+    steps: int = 10  # T, the characters a window reads
+    hidden: int = 8  # H, the default stack's units
+    statistics: bool = False  # its errors' spread is the Through time sheet's
+    extras: Callable[[Run], Sequence[Extra]] = field(default=lambda run: [
+        lambda inputs, data, per_iter: time_sheet(run, per_iter)])
+    images = False
 
-    def text_inputs(self, skeleton: Run) -> set[str]:
-        return {"label", "classes"}
+    def options(self) -> tuple[str, ...]:
+        return ("iterations", "eta", "seed", "init", "init_scheme", "text", "seq_length",
+                "hidden", "arch", "optimizer", "batch_size", "shuffle", "l1", "l2",
+                "eta_decay")
 
-    def run(self, opts: Options, workbook: bool = False, detail: bool = False,
-            every: int | None = None) -> Run:
-        opts.unused("iterations", "eta", "seed", "init", "text", "seq_length", "hidden",
-                    "optimizer", "batch_size", "shuffle", net=self.name)
+    def data(self, opts: Options) -> TextData:
+        """The text (built in, or ``--text``, its line ends as LF: a workbook's XML reads CR+LF
+        back as LF) cut into windows of ``--seq-length``."""
         if opts.text is None:
-            raw, origin = rnn.DEFAULT_TEXT, "built in: " + self.dataset
+            raw = DEFAULT_TEXT
         else:
-            # line ends as LF: a workbook's XML reads CR+LF (and a lone CR) back as LF
             raw = read_text(Path(opts.text), "--text", 4 * MAX_TEXT).replace(
                 "\r\n", "\n").replace("\r", "\n")
             if len(raw) > MAX_TEXT:
                 raise SheetnetError(f"--text {opts.text} has {len(raw):,} characters; give at"
                                     f" most {MAX_TEXT:,} (a recurrent net's workbook holds"
                                     " far fewer)")
-            origin = f"--text {Path(opts.text).name}"
         steps = self.steps if opts.seq_length is None else opts.seq_length
-        hidden = self.hidden if opts.hidden is None else opts.hidden
-        rnn.check_text(raw, steps, hidden)
-        text = rnn.Text(raw, steps)
-        eta = self.eta if opts.eta is None else opts.eta
-        iterations = self.iterations if opts.iterations is None else opts.iterations
-        descent.check_run(eta, iterations)
-        rule, hyper = stepping.update_rule(opts)
-        self.check_size(text, hidden, iterations, len(rule.state), workbook,
-                        detail or workbook)
-        batches = stepping.batches(opts, text.windows, iterations)
-        vocab = len(text.vocab)
-        if opts.init is not None:
-            given = opts.init if isinstance(opts.init, Mapping) else read_json(opts.init)
-            params = validate_params(rnn.shapes(self.cell, vocab, hidden), given,
-                                     "init" if isinstance(opts.init, Mapping)
-                                     else str(opts.init))
-            init_origin = "--init"
-        else:
-            params = rnn.init(self.cell, vocab, hidden, opts.seed_value)
-            init_origin = f"uniform ±1/√H, --seed {opts.seed_value}"
-        return Run(self.name, text, _dataset(text), params, eta, iterations,
-                   {"data": origin, "init": init_origin}, rule, hyper, batches,
-                   seed=opts.seed_value, statistics=False)
+        check_text(raw, steps)
+        return TextData.of(Text(raw, steps))
 
-    def _rows(self, vocab: int, hidden: int) -> int:
-        """A step's rows: the text's one-hot blocks, the output's, and the cell's."""
-        size = {"V": vocab, "H": hidden, "4H": 4 * hidden}
-        cell_rows = sum(size.get(s, s) for _, s, _ in (*self.cell.forward_blocks,
-                                                       *self.cell.backward_blocks))
-        return 5 * vocab + hidden + 3 + cell_rows
+    def data_origin(self, ds: Dataset, opts: Options) -> str:
+        return f"built in: {BUILT_IN}" if opts.text is None else f"--text {Path(opts.text).name}"
 
-    def cells(self, text: rnn.Text, hidden: int, iterations: int, states: int) -> int:
-        """Formula cells of the workbook: every step's blocks, each window's gradients and the
-        parameters with their sums and states."""
-        v = len(text.vocab)
-        params = sum(int(np.prod(s)) for s in rnn.shapes(self.cell, v, hidden).values())
-        per_sheet = (text.windows * (text.steps * self._rows(v, hidden) + params + 1)
-                     + params * (2 + states) + text.steps + 2)
-        return per_sheet * (iterations + 1)
+    def make_net(self, ds: Dataset, opts: Options) -> Net:
+        if opts.arch is not None and opts.hidden is not None:
+            raise SheetnetError("give --arch or --hidden, not both: --arch writes the whole"
+                                " stack (its recurrent layers' units too)")
+        return super().make_net(ds, opts)
 
-    def check_size(self, text: rnn.Text, hidden: int, iterations: int, states: int,
-                   workbook: bool, detail: bool = True) -> None:
-        """Refuse a run beyond the budgets (``detail``: every block of every iteration kept;
-        ``workbook``: its workbook's limits too)."""
-        v = len(text.vocab)
-        params = sum(int(np.prod(s)) for s in rnn.shapes(self.cell, v, hidden).values())
-        numbers = text.windows * text.steps * self._rows(v, hidden)
-        what = f"--net {self.name} ({text.windows} windows of {text.steps} steps, H = {hidden})"
-        kept = budget.kept_bytes(numbers + text.windows * params, 80) if detail else 0
-        plan = budget.Budget(params, text.windows, iterations, numbers, what,
-                             overhead=budget.STEP_OVERHEAD, kept=kept)
-        plan.check()
-        if workbook:
-            per = self.cells(text, hidden, 0, states)
-            rows = 40 + 2 * params + self._rows(v, hidden) + 20
-            Size(iterations=iterations, sheets=iterations + 7,
-                 formula_cells=per * (iterations + 1), rows=rows,
-                 cols=8 + text.windows * (text.steps + 1), per_iteration=per, what=what,
-                 taller="--hidden or a shorter text").check()
-        plan.check_kept()
+    def arch_stack(self, ds: Dataset, arch: str) -> list[Layer]:
+        """``--arch``'s stack, closed by ``dense V`` (a score for each character) where it does
+        not end with a dense layer."""
+        return layers.stack.ended(layers.parse(arch), ds.outputs)
 
-    def trace(self, run: Run, progress: Callable[[int], None] | None = None,
-              keep: Collection[str] | None = None, anchor: descent.Anchor | None = None
-              ) -> Trace:
-        return rnn.train(run.model, run.params, run.eta, run.iterations, progress, keep,
-                         run.rule, run.hyper, run.batches, anchor,  # type: ignore[arg-type]
-                         self.cell, run.start, run.state)
-
-    def workbook(self, run: Run) -> WorkbookSpec:
-        return rnn_layout.workbook(run, self.cell)
-
-    def stopped(self, run: Run, trace: Trace) -> tuple[Run, Trace]:
-        return run, trace  # no validation: nothing stops it early
-
-    def test(self, run: Run, trace: Trace) -> dict[str, Any] | None:
-        return None
-
-    def evaluation(self, run: Run) -> str:
-        return ""
-
-    def evaluate(self, run: Run, trace: Trace) -> dict[str, float]:
-        """The last iteration's parameters on every window (its training pass is an
-        evaluation): {"cost": C_T, "accuracy": the share of steps whose next character is
-        predicted right}."""
+    def table(self, trace: Trace, run: Run) -> tuple[str, list[str], list[list[str]]]:
+        """The text's windows at the last iteration: what each reads and what the net
+        predicts next at every step."""
         last = trace.iterations[-1]
-        return {"cost": float(np.sum(last["C"])), "accuracy": float(last["accuracy"])}
+        text = text_of(run.data)
+        a = last[run.model.output.a]
+        rows = []
+        for w in range(text.windows):
+            read, want = text.window(w)
+            guess = "".join(text.vocab[int(i)] for i in np.argmax(a[w], axis=-1))
+            rows.append([str(w + 1), repr(read), repr(want), repr(guess),
+                         f"{float(last['C'][w]):.4f}"])
+        return (f"iteration {len(trace.iterations) - 1}: each window's next characters",
+                ["window", "reads", "next", "predicted", "C"], rows)
 
     def skeleton(self, config: Mapping[str, object]) -> Run:
-        chars, vocab, steps, hidden, iterations = settings.rnn_size(config)
-        # (the vocabulary may hold characters of a tail that no window reads: more than chars)
-        if min(vocab, steps, hidden, iterations) < 1 or chars < steps + 1 or vocab > MAX_TEXT:
-            raise SheetnetError(f"{chars:,} characters, {vocab:,} in the vocabulary, windows of"
-                                f" {steps:,} and H = {hidden:,} is not a workbook sheetnet"
-                                " writes")
+        """A run of a text workbook's shapes, from its settings: the text's length, the
+        vocabulary's size, T and the stack."""
+        if "architecture" not in config:
+            raise SheetnetError("this workbook was written by an earlier sheetnet, whose"
+                                " recurrent nets had a layout of their own; export it again"
+                                " to verify it")
+        chars, vocab, steps, iterations = settings.text_size(config)
+        if min(vocab, steps, iterations) < 1 or chars < steps + 1 or vocab > MAX_TEXT:
+            raise SheetnetError(f"{chars:,} characters, {vocab:,} in the vocabulary and windows"
+                                f" of {steps:,} is not a workbook sheetnet writes")
         alphabet = tuple(chr(0x4E00 + i) for i in range(vocab))
-        text = rnn.Text("".join(alphabet[i % vocab] for i in range(chars)), steps, alphabet)
+        text = Text("".join(alphabet[i % vocab] for i in range(chars)), steps, alphabet)
+        ds = TextData.of(text)
+        net = settings.net_of(config, ds.input_shape(), vocab)
         rule = settings.update_rule(config)
-        self.check_size(text, hidden, iterations, len(rule.state), workbook=True)
-        params = {k: np.zeros(s) for k, s in rnn.shapes(self.cell, vocab, hidden).items()}
-        batches = (np.ones((iterations + 1, text.windows)) if settings.batched(config)
-                   else None)
+        self.check_size(net, ds.n_images, iterations, rule, workbook=True, detail=True)
         hyper = {h.name: h.default for h in rule.hypers}
+        hyper.update({name: 1.0 for name in settings.extra_hypers(config)})
+        hyper.update(model_hypers(net))
+        batches = (np.ones((iterations + 1, ds.n_images)) if settings.batched(config)
+                   else None)
+        params = {k: np.zeros(s) for k, s in net.param_shapes().items()}
         start = settings.first_iteration(config)
         state = checkpoint.zeros_like_state(params, rule.carried) if start else None
-        return Run(self.name, text, _dataset(text), params, 1.0, iterations, rule=rule,
-                   hyper=hyper, batches=batches, statistics=False, start=start, state=state)
+        return Run(self.name, net, ds, params, 1.0, iterations, rule=rule, hyper=hyper,
+                   batches=batches, statistics=False, start=start, state=state)
 
     def rebuild(self, skeleton: Run, found: Found) -> Run:
-        chars = [str(c) for c in found["label"]]  # type: ignore[union-attr]
-        vocab = tuple(str(c) for c in found["classes"])  # type: ignore[union-attr]
+        """The run a text workbook's inputs describe: the text on Data, the vocabulary on
+        Inputs, the parameters, hyperparameters and batches."""
+        chars = [str(c) for c in _cells(found, "label")]
+        vocab = tuple(str(c) for c in _cells(found, "classes"))
         wrong = [c for c in chars if len(c) != 1 or c not in vocab]
         if wrong:
             raise SheetnetError(f"the Data sheet holds {wrong[0]!r}, not one character of the"
@@ -190,36 +143,28 @@ class Recurrent:
                                 " those")
         if len(set(vocab)) != len(vocab):
             raise SheetnetError("the vocabulary on Inputs lists a character twice")
-        text = rnn.Text("".join(chars), skeleton.model.steps, vocab)
-        params = {name: np.asarray(found[name], dtype=float).reshape(v.shape)
-                  for name, v in skeleton.params.items()}
-        hyper = {name: float(np.asarray(found[name]).ravel()[0])
-                 for name in skeleton.hyperparameters}
-        batches = None if skeleton.batches is None else np.array(
-            [np.asarray(found["batch", k]).ravel() for k in range(skeleton.iterations + 1)])
-        state = (None if skeleton.state is None
-                 else checkpoint.state_found(skeleton.state, found))
-        return Run(self.name, text, _dataset(text), params, hyper.pop("eta"),
-                   skeleton.iterations, rule=skeleton.rule, hyper=hyper, batches=batches,
-                   statistics=False, start=skeleton.start, state=state)
+        text = Text("".join(chars), text_of(skeleton.data).steps, vocab)
+        return self.rebuilt(skeleton, found, TextData.of(text))
 
-    def table(self, trace: Trace, run: Run) -> tuple[str, list[str], list[list[str]]]:
-        """The text's windows at the last iteration: what each reads and what the net
-        predicts next at every step."""
-        last = trace.iterations[-1]
-        text: rnn.Text = run.model
-        rows = []
-        a = last.get("a")
-        for w in range(text.windows):
-            read = text.used[w * text.steps:(w + 1) * text.steps]
-            want = text.used[w * text.steps + 1:(w + 1) * text.steps + 1]
-            guess = "".join(text.vocab[int(i)] for i in np.argmax(a[w], axis=-1))
-            rows.append([str(w + 1), repr(read), repr(want), repr(guess),
-                         f"{float(last['C'][w]):.4f}"])
-        return (f"iteration {len(trace.iterations) - 1}: each window's next characters",
-                ["window", "reads", "next", "predicted", "C"], rows)
+    def text_inputs(self, skeleton: Run) -> set[str]:
+        return {"label", "classes"}
 
 
-RNN = Recurrent()
-LSTM = Recurrent(name="lstm", summary="character LSTM, backprop through time", eta=0.05,
-                 cell=LSTM_CELL)
+def _cells(found: Found, name: str) -> Sequence[object]:
+    """An input place's cells as verify read them (a text's characters)."""
+    value = found[name]
+    assert isinstance(value, (tuple, list)), f"{name}: read as labels"
+    return value
+
+
+def _preset(cell: str, eta: float) -> TextPreset:
+    """The character net of one recurrent layer of ``cell`` (rnn, lstm)."""
+    return TextPreset(name=cell, summary=f"character {cell.upper()}, backprop through time",
+                      follows="beyond", dataset="text", eta=eta, iterations=100,
+                      stack=_default_stack(cell, 8), shorthands={},
+                      output_activation="softmax", loss="cross-entropy",
+                      init_scheme="uniform")
+
+
+RNN = _preset("rnn", 0.02)
+LSTM = _preset("lstm", 0.05)

@@ -19,9 +19,9 @@ from sheetnet.core import descent
 from sheetnet.core.budget import MAX_DATA_BYTES
 from sheetnet.core.checkpoint import Checkpoint
 from sheetnet.core.data import Dataset
-from sheetnet.core.net import Net
 from sheetnet.core.params import validate_params
 from sheetnet.core.run import Run
+from sheetnet.core.text import MAX_TEXT
 from sheetnet.core.trace import Trace
 from sheetnet.errors import SheetnetError
 from sheetnet.files import read_bytes
@@ -29,7 +29,7 @@ from sheetnet.pairs import optim
 from sheetnet.presets import get, stepping
 from sheetnet.presets.nets import NetPreset
 from sheetnet.presets.options import Options
-from sheetnet.presets.recurrent import MAX_TEXT, Recurrent
+from sheetnet.presets.recurrent import TextPreset
 
 PATHS = ("init", "data", "text")  # the options that name files
 LIMITS = {"data": MAX_DATA_BYTES, "text": 4 * MAX_TEXT}  # the bytes each data file may hold
@@ -38,9 +38,9 @@ DAMAGED = ("the checkpoint's options are not options sheetnet writes (damaged or
            " the checkpoint again with train --checkpoint")
 
 
-def supported(preset: object) -> NetPreset | Recurrent:
+def supported(preset: object) -> NetPreset:
     """The preset, if its runs can be checkpointed (every net that trains)."""
-    if not isinstance(preset, (NetPreset, Recurrent)):
+    if not isinstance(preset, NetPreset):
         name = getattr(preset, "name", preset)
         raise SheetnetError(f"--checkpoint and --from are for the nets that train (not the"
                             f" exercises): --net {name} has no parameters to save")
@@ -55,7 +55,7 @@ def save(preset: object, opts: Options, run: Run, trace: Trace, path: Path,
         raise SheetnetError("a checkpoint keeps the options its run was made from, and data"
                             " given from Python is not one; save the data as a CSV and give"
                             " its path")
-    carried = tuple(run.model.carried_start()) if isinstance(run.model, Net) else ()
+    carried = tuple(run.model.carried_start())
     # the parameters are in the checkpoint: how they started is not needed to go on
     given = {k: v for k, v in opts.given().items() if k not in ("init", "init_scheme")}
     for name in PATHS[1:]:  # found again from another folder
@@ -122,7 +122,7 @@ def options_of(ck: Checkpoint) -> Options:
     return replace(opts, init=None, init_scheme=None)
 
 
-def _started(preset: NetPreset | Recurrent, ck: Checkpoint, opts: Options,
+def _started(preset: NetPreset, ck: Checkpoint, opts: Options,
              iterations: int | None, workbook: bool, detail: bool | None = None,
              every: int | None = None) -> Run:
     """The checkpoint's run rebuilt for ``iterations`` more, from its parameters and state
@@ -161,7 +161,7 @@ def _started(preset: NetPreset | Recurrent, ck: Checkpoint, opts: Options,
 def _carried(run: Run, ck: Checkpoint) -> dict[str, np.ndarray]:
     """What the net's layers carry from step to step, in the checkpoint (batch norm's running
     averages): exactly the net's, each of its shape, never negative where it cannot be."""
-    want = {c.name: c for c in run.model.carried()} if isinstance(run.model, Net) else {}
+    want = {c.name: c for c in run.model.carried()}
     bad = sorted(set(want) ^ set(ck.carried)) or [
         k for k, v in ck.carried.items() if np.shape(v) != np.shape(want[k].start)
         or (want[k].nonnegative and np.any(v < 0))]
@@ -202,7 +202,7 @@ def window(preset: object, ck: Checkpoint, iterations: int | None, images: int |
     if pick is not None and images is not None:
         raise SheetnetError("give --images N (the next batches' first N) or --pick ROWS (those"
                             " rows), not both")
-    if isinstance(preset, Recurrent):
+    if isinstance(preset, TextPreset):
         return _text_window(preset, ck, iterations, images, pick)
     k = 2 if iterations is None else iterations
     if k < 1:
@@ -233,7 +233,7 @@ def window(preset: object, ck: Checkpoint, iterations: int | None, images: int |
     return run
 
 
-def _text_window(preset: Recurrent, ck: Checkpoint, iterations: int | None,
+def _text_window(preset: TextPreset, ck: Checkpoint, iterations: int | None,
                  images: int | None, pick: str | None) -> Run:
     """A recurrent net's window: the run itself going on, every window of its text (a
     workbook holds the whole text), its own batches."""
@@ -313,7 +313,7 @@ def _largest(ok, upper: int) -> int:
 
 
 def load(net: str | None, source: Path, opts: Options
-         ) -> tuple[NetPreset | Recurrent, Checkpoint]:
+         ) -> tuple[NetPreset, Checkpoint]:
     """``--from``'s preset and checkpoint; the run's options are the checkpoint's (``opts`` may
     give only --iterations)."""
     extra = [name for name in opts.given() if name != "iterations"]

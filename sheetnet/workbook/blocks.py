@@ -202,6 +202,13 @@ class Rows:
         self.row(place.sheet_row(r)).per_image.append(
             (place.col + c, Template(formula, stride=self.stride)))
 
+    def each_image(self, place: Place, r: int, c: int, image: int, formula: str,
+                   style: str = "number") -> None:
+        """Row r, column c of image ``image``'s copy of a per-image block, written for that
+        image alone (a formula that is no shift of the first image's: a window's characters)."""
+        self.row(place.sheet_row(r)).fixed[place.col + c + image * place.stride] = Styled(
+            "=" + formula, style)
+
     def fixed(self, place: Place, r: int, c: int, formula: str, style: str = "value") -> None:
         """Row r, column c of a block that is not per image."""
         self.row(place.sheet_row(r)).fixed[place.col + c] = Styled("=" + formula, style)

@@ -186,6 +186,10 @@ class Place:
             return value.reshape(shape[0], self.cols, self.rows).swapaxes(1, 2)
         return value.reshape(shape)
 
+    def ungrid(self, grid: np.ndarray) -> np.ndarray:
+        """Cells in ``grid`` order back in the trace's order (a sequence's steps first)."""
+        return np.swapaxes(grid, 1, 2) if self.transpose else grid
+
     def expected(self, trace: Trace) -> np.ndarray:
         """The block's numbers in the run as NumPy computed them, in ``grid`` order: what its
         cells store and what verify compares them with."""

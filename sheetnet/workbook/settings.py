@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sheetnet import layers
 from sheetnet.core.net import Net, build
 from sheetnet.core.run import Run
+from sheetnet.core.text import TextData
 from sheetnet.errors import SheetnetError
 from sheetnet.layers.stack import cnn_layers, dense_layers
 from sheetnet.pairs import penalties
@@ -73,18 +74,36 @@ def _choice(s: Settings, key: str, default: str) -> str:
 
 
 def net_settings(run: Run) -> dict[str, object]:
-    """A net's settings: its stack as ``--arch`` writes it, its output layer and its data."""
+    """A net's settings: its stack as ``--arch`` writes it, its output layer and its data (a
+    text's: its length, vocabulary and windows' steps; the text itself is input cells)."""
     net: Net = run.model
-    return {**_common(run), "architecture": net.arch,
+    head = {**_common(run), "architecture": net.arch,
             "output activation": net.output.pair.activation, "loss": net.output.pair.loss,
-            "accuracy": "yes" if net.accuracy else "no",
-            "targets": "values" if run.data.values else "classes", **_data(run),
+            "accuracy": "yes" if net.accuracy else "no"}
+    if isinstance(run.data, TextData):
+        text = run.data.text
+        return {**head, **_training(run), "iterations": run.iterations,
+                "seq length": text.steps, "characters": len(text.used),
+                "vocabulary": len(text.vocab), "text": run.origin.get("data", ""),
+                ("checkpoint" if run.start else "initial parameters"):
+                    run.origin.get("init", "")}
+    return {**head, "targets": "values" if run.data.values else "classes", **_data(run),
             **({"statistics": "yes"} if run.statistics else {})}
 
 
-def net_of(s: Settings) -> Net:
+def text_size(s: Settings) -> tuple[int, int, int, int]:
+    """(characters, vocabulary, seq length, iterations) of a text net's workbook."""
+    return (_int(s, "characters"), _int(s, "vocabulary"), _int(s, "seq length"),
+            _int(s, "iterations"))
+
+
+def net_of(s: Settings, image: layers.Shape | None = None, outputs: int | None = None) -> Net:
     """The net a workbook's settings describe, whatever version wrote them: format 4 names its
-    stack; earlier ones named a fully connected net's layers or the CNN's sizes."""
+    stack; earlier ones named a fully connected net's layers or the CNN's sizes. ``image``,
+    ``outputs``: the data's, when the settings do not give them as an image's (a text's)."""
+    if image is not None and outputs is not None:
+        return build(layers.parse(str(s["architecture"])), image, _output(s), outputs,
+                     _choice(s, "accuracy", "yes") == "yes")
     shape = data_shape(s)
     outputs = 1 if shape.values else shape.classes
     if "architecture" in s:
@@ -159,21 +178,6 @@ def compared(s: Settings) -> list[UpdateRule]:
 def regression_settings(run: Run) -> dict[str, object]:
     return {**_common(run), "points": run.data.n_images, "iterations": run.iterations,
             "data": run.origin.get("data", "")}
-
-
-def rnn_settings(run: Run, hidden: int) -> dict[str, object]:
-    """The recurrent net's sizes (its text and vocabulary are input cells)."""
-    text = run.model
-    return {**_common(run), **_training(run), "iterations": run.iterations,
-            "seq length": text.steps, "hidden": hidden,
-            "characters": len(text.used), "vocabulary": len(text.vocab),
-            "text": run.origin.get("data", "")}
-
-
-def rnn_size(s: Settings) -> tuple[int, int, int, int, int]:
-    """(characters, vocabulary, seq length, hidden, iterations)."""
-    return (_int(s, "characters"), _int(s, "vocabulary"), _int(s, "seq length"),
-            _int(s, "hidden"), _int(s, "iterations"))
 
 
 def regression_size(s: Settings) -> tuple[int, int]:

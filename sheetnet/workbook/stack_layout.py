@@ -25,11 +25,12 @@ import numpy as np
 from sheetnet import notation as names
 from sheetnet.core.net import Net, describe
 from sheetnet.core.run import Run
+from sheetnet.core.text import TextData
 from sheetnet.layers.base import Batch, Block, Cells, Refs
 from sheetnet.notation import sub
 from sheetnet.pairs import ops, penalties
 from sheetnet.pairs.optim import GD, UpdateRule
-from sheetnet.workbook import settings
+from sheetnet.workbook import settings, text_sheets
 from sheetnet.workbook.blocks import (
     PLAIN,
     STEP_DESCRIPTIONS,
@@ -94,8 +95,8 @@ class Columns:
     @classmethod
     def of(cls, net: Net, images: int, rule: UpdateRule = GD) -> Columns:
         states = len(rule.state)
-        if not net.maps:  # the book's 3-5 sheet: C value, D Σ, E… one column per image
-            return cls(3, 4, 5 + states, 1, images, 1)
+        if not net.maps and not net.input.steps:  # the book's 3-5 sheet: C value, D Σ, E…
+            return cls(3, 4, 5 + states, 1, images, 1)  # one column per image
         area = max(p.cols for p in net.params()) + 1
         widest = max(b.shape.cols for b in (*net.forward_blocks(), *net.backward_blocks()))
         widest = max(widest, net.input.cols)
@@ -161,16 +162,23 @@ def iteration_places(net: Net, cols: Columns, k: int, plan: StepPlan = PLAIN,
     row += plan.step_row + 1  # the section's title
 
     def add(name: str, rows: int, width: int = 1, tile: int = 0, col: int | None = None,
-            advance: bool = True, kind: str = "formula") -> Place:
+            advance: bool = True, kind: str = "formula", steps: bool = False) -> Place:
         nonlocal row
         images = cols.images if col is None else 0
         place = places[name] = Place(name, sheet, row, cols.image if col is None else col,
                                      rows, width, images=images,
                                      stride=cols.band if images else 1, iteration=k,
-                                     description=d[name], tile=tile, kind=kind)
+                                     description=d[name], tile=tile, kind=kind,
+                                     transpose=steps)  # a sequence keeps (T, rows) an image
         if advance:
             row = place.sheet_row(rows - 1) + 1 + cols.gap
         return place
+
+    def add_block(block: Block, advance: bool = True) -> Place:
+        shape = block.shape
+        return add(block.name, shape.rows, shape.cols, shape.tile,
+                   col=cols.value if block.batch else None, advance=advance,
+                   kind="input" if block.input else "formula", steps=shape.steps > 0)
 
     for p in net.params():
         add(p.name, p.rows, p.cols, p.tile, cols.value, advance=False)
@@ -182,8 +190,9 @@ def iteration_places(net: Net, cols: Columns, k: int, plan: StepPlan = PLAIN,
     order = forward_order(net)
     ahead = _beside_x(net)
     for block in [_input_block(net), *ahead]:
-        add(block.name, block.shape.rows, block.shape.cols, block.shape.tile)
-    add("t", net.outputs)
+        add_block(block)
+    target = net.output.target_shape()
+    add("t", target.rows, target.cols, steps=target.steps > 0)
     if plan.validation:  # typed on the first sheet, each later one repeats the last's
         places["held"] = Place("held", sheet, row, cols.image, 1, images=cols.images,
                                stride=cols.band, iteration=k,
@@ -195,9 +204,10 @@ def iteration_places(net: Net, cols: Columns, k: int, plan: StepPlan = PLAIN,
                                         iteration=k, description=STEP_DESCRIPTIONS["held_fill"],
                                         source="held")
         row += 1 + cols.gap
-    for block in [b for b in order if b not in ahead] + net.output.blocks(values)[:1]:
-        add(block.name, block.shape.rows, block.shape.cols, block.shape.tile,
-            col=cols.value if block.batch else None, kind="input" if block.input else "formula")
+    totals = {b.name: b for b in net.output.blocks(values)}
+    for block in [b for b in order if b not in ahead] + [
+            b for name, b in totals.items() if name not in ("C", "correct")]:
+        add_block(block)
     add("C", 1, advance=False)
     add("C_T", 1, col=cols.total, advance=False)
     if plan.batches:
@@ -205,7 +215,7 @@ def iteration_places(net: Net, cols: Columns, k: int, plan: StepPlan = PLAIN,
                                   description=STEP_DESCRIPTIONS["C_batch"])
     row += 1
     if net.accuracy:
-        add("correct", 1, advance=False)
+        add_block(totals["correct"], advance=False)
         add("accuracy", 1, col=cols.value, advance=False)
     if plan.validation:  # a row: C_T per image beside the validation cost; then its accuracy
         for name, r, col in (("C_per_image", 1, cols.value), ("validation_cost", 1, cols.total),
@@ -216,8 +226,7 @@ def iteration_places(net: Net, cols: Columns, k: int, plan: StepPlan = PLAIN,
         row += 2
     row += 3  # the accuracy's row, a blank row and the section's title
     for block in net.backward_blocks():
-        add(block.name, block.shape.rows, block.shape.cols, block.shape.tile,
-            col=cols.value if block.batch else None)
+        add_block(block)
     return places
 
 
@@ -273,7 +282,7 @@ class Wiring:
         dy, dy_block = self._dy(i)
         params = {p.name: here[p.name] for p in layer.params()}
         grads = {p.name: here[names.grad(p.name)] for p in layer.params()}
-        out = {b.name: here[b.name] for b in layer.blocks()}
+        out = {b.name: here[b.name] for b in (*layer.blocks(), *layer.error_blocks())}
         if layer.w.dx is not None:
             out.update({b.name: here[b.name] for b in layer.dx_blocks()})
         key = here[layer.w.key] if layer.w.key is not None else None
@@ -372,8 +381,14 @@ class IterationSheet:
                 counted = f'COUNTIFS({cols.band_row()},1,{row},"<>0"{out})'
             return counted if positions == 1 else f"({counted}*{positions})"
 
+        def mean(place: Refs, r: int, c: int) -> str:
+            if not cols.bands:
+                return ops.mean_xl(place.all_images_row(r, c))
+            return ops.mean_banded_xl(cols.band_row(), c + 1,
+                                      cols.image_row(place.sheet_row(r)))
+
         weights = None if row is None else f"({row}<>0)" + (f"*({held}=0)" if held else "")
-        return Batch(area, weights, count)
+        return Batch(area, weights, count, mean)
 
     def split(self, place: Place, validation: bool, mean: bool) -> str:
         """Σ (or the mean) of a per-image cell over the images trained on, or held out."""
@@ -392,9 +407,11 @@ class IterationSheet:
         return f"COUNTIF({held.all_images_row(0)},0)"
 
     def mean(self, place: Place, r: int) -> str:
+        """The mean of a per-image row over every image (and a sequence's every step)."""
         if not self.cols.bands:
             return ops.mean_xl(place.all_images_row(r))
-        return ops.mean_banded_xl(self.cols.band_row(), 1,
+        columns = 1 if place.cols == 1 else '">0"'  # the band's first column, or all numbered
+        return ops.mean_banded_xl(self.cols.band_row(), columns,
                                   self.cols.image_row(place.sheet_row(r)))
 
     def put(self, formulas) -> None:
@@ -456,16 +473,15 @@ class IterationSheet:
         _section(self.rows, x.row - 1, "Forward pass",
                  {self.cols.image: f"each image's x, t, {'maps ' if self.cols.bands else ''}"
                                    f"{_symbols(ahead)} and C →"})
-        _labels(self.rows, x, "x", _input_labels(run, net))
-        for r in range(x.rows):
-            for c in range(x.cols):
-                self.rows.per_image(x, r, c, self.data["x"].ref(r, c, sheet=sheet))
-        _labels(self.rows, t, "t",
+        _labels(self.rows, x, "xₜ" if net.input.steps else "x", _input_labels(run, net))
+        _labels(self.rows, t, "tₜ" if net.input.steps else "t",
                 self.by_class([(j, f"t{sub(j + 1)}") for j in range(t.rows)]))
-        label = self.data["label"].ref(sheet=sheet)
-        for j in range(t.rows):
-            self.rows.per_image(t, j, 0, label if run.data.values else ops.one_hot_xl(
-                label, self.inputs["classes"].ref(j, absolute=True, sheet=sheet)))
+        if isinstance(run.data, TextData):  # each window's characters, read off the text
+            for place, r, c, i, formula in text_sheets.step_inputs(
+                    run, x, t, self.data["label"], self.inputs["classes"]):
+                self.rows.each_image(place, r, c, i, formula)
+        else:
+            self.data_inputs(x, t)
         if "held" in here:
             held = here["held"]
             _labels(self.rows, held, "held out", [(0, "1: validation")])
@@ -498,6 +514,18 @@ class IterationSheet:
             self.rows.fixed(here["accuracy"], 0, 0, right, "percent")
         if validated:
             self.validation()
+
+    def data_inputs(self, x: Place, t: Place) -> None:
+        """x and t of the current image from the Data sheet: its pixels, its label (one-hot
+        over the classes, or the target value itself)."""
+        sheet, run = x.sheet, self.run
+        for r in range(x.rows):
+            for c in range(x.cols):
+                self.rows.per_image(x, r, c, self.data["x"].ref(r, c, sheet=sheet))
+        label = self.data["label"].ref(sheet=sheet)
+        for j in range(t.rows):
+            self.rows.per_image(t, j, 0, label if run.data.values else ops.one_hot_xl(
+                label, self.inputs["classes"].ref(j, absolute=True, sheet=sheet)))
 
     def by_class(self, labels: Sequence[tuple[int, str]]) -> list[tuple[int, str]]:
         """An output's or target's row labels with the class each row stands for (aᴼ₄ is
@@ -580,7 +608,8 @@ def workbook(run: Run, extras: Sequence[Extra] = ()) -> WorkbookSpec:
         run, settings.net_settings(run),
         [*((p.name, p.labels, run.params[p.name]) for p in net.params()), *state_rows],
         {**describe(net, values), **state_descriptions}, section=section, initial=initial)
-    data_spec, data_list = data_sheet(run, cols.band if cols.bands else 0)
+    data_spec, data_list = (text_sheets.data_sheet(run) if isinstance(run.data, TextData)
+                            else data_sheet(run, cols.band if cols.bands else 0))
     inputs = {p.name: p for p in inputs_list}
     data = {p.name: p for p in data_list}
     summary_spec, summary_list = summary_sheet(
@@ -667,7 +696,8 @@ def _iteration_spec(run: Run, cols: Columns, k: int, here: Places,
         for j, kind in enumerate(states):
             g[2][cols.state(j)] = Styled(run.rule.symbol(kind), "header")
         if cols.bands:
-            g[BAND_ROW] = {2: Styled("column in image →", "element")}
+            g[BAND_ROW] = {2: Styled("step t →" if net.input.steps else "column in image →",
+                                     "element")}
             for first in (cols.value, cols.total, *(cols.state(j) for j in range(len(states)))):
                 for c in range(first + 1, first + cols.area - 1):  # the header's fill spans it
                     g[2][c] = Styled(None, "header")

@@ -2,13 +2,16 @@
 time is in the cells, every engine recalculates it as NumPy computes it, and an edited
 character of the text moves the run as the core says it should."""
 
+from dataclasses import replace
+
 import numpy as np
 import openpyxl
 import pytest
 
 import sheetnet
+from sheetnet import presets
 from sheetnet.audit.verify import verify
-from sheetnet.core import rnn
+from sheetnet.core.text import Text, TextData
 from tests.conftest import export, recalculated_cost
 
 CASES = {
@@ -18,6 +21,10 @@ CASES = {
     "lstm": ["--net", "lstm", "--iterations", "2", "--hidden", "4"],
     "lstm-momentum-batches": ["--net", "lstm", "--iterations", "2", "--optimizer", "momentum",
                               "--batch-size", "3", "--seq-length", "5", "--hidden", "3"],
+    # issue 27: recurrent layers of --arch, stacked, with dropout between steps' layers
+    "two-lstms": ["--net", "lstm", "--arch", "lstm 5, lstm 4", "--iterations", "2",
+                  "--seq-length", "6"],
+    "rnn-dropout": ["--net", "rnn", "--arch", "rnn 6, dropout 0.2", "--iterations", "2"],
 }
 
 
@@ -26,9 +33,11 @@ def test_the_rnn_agrees_in_every_engine(all_engines, tmp_path, case):
     out = export(tmp_path, f"{case}.xlsx", *CASES[case])
     report = verify(out, ["all"])
     assert report.ok, report.first_differences()
+    tag = "1" if case == "two-lstms" else ""
     want = ({"dc", "dz", "dcprev", "gates", "dC_dU"} if "lstm" in case
             else {"delta", "dC_dWhh"})
-    assert want | {"dh", "dhprev", "dh_norm_mean"} <= set(report.blocks)
+    assert {f"{name}{tag}" for name in want | {"dh", "dhprev", "dh_norm_mean"}} <= set(
+        report.blocks)
 
 
 @pytest.mark.slow
@@ -36,14 +45,15 @@ def test_the_rnn_agrees_in_every_engine(all_engines, tmp_path, case):
 def test_an_edited_character_recomputes(tmp_path, net):
     out = export(tmp_path, f"{net}.xlsx", "--net", net, "--iterations", "1")
     run = sheetnet.train(net, iterations=1).run
-    chars = list(run.model.used)
+    text = run.data.text
+    chars = list(text.used)
     where = chars.index("w")  # "twinkle" becomes "tkinkle"
     chars[where] = "k"
     wb = openpyxl.load_workbook(out)
     wb["Data"].cell(3 + where, 2).value = "k"
     wb.save(tmp_path / "edited.xlsx")
-    edited = rnn.Text("".join(chars), run.model.steps, run.model.vocab)
-    want = rnn.train(edited, run.params, run.eta, 1, keep=["C_T"], kind=rnn.CELLS[net])
+    edited = TextData.of(Text("".join(chars), text.steps, text.vocab))
+    want = presets.get(net).trace(replace(run, data=edited), keep=["C_T"])
     got = recalculated_cost(tmp_path / "edited.xlsx", tmp_path)
     np.testing.assert_allclose(got, want.cost, rtol=1e-12)
     report = verify(tmp_path / "edited.xlsx")
@@ -74,7 +84,7 @@ def test_any_text_that_exports_verifies(tmp_path, text, what):
                  "--hidden", "3", "--iterations", "1")
     report = verify(out)
     assert report.ok, (what, report.first_differences())
-    used = sheetnet.train("rnn", text=path, seq_length=5, hidden=3, iterations=1).run.model
+    used = sheetnet.train("rnn", text=path, seq_length=5, hidden=3, iterations=1).run.data.text
     assert "\r" not in used.text and set(used.vocab) == set(used.text)
 
 

@@ -1,16 +1,39 @@
-"""The character RNN and LSTM (issue 20): the windows, the gradients against central
-differences of costs written here step by step from the definitions, and (when torch is
-installed) whole training runs against PyTorch, gradient descent and Adam."""
+"""The character RNN and LSTM (issue 20), recurrent layers of a stack since issue 27: the
+windows, the gradients against central differences of costs written here step by step from the
+definitions, and (when torch is installed) whole training runs against PyTorch, gradient descent
+and Adam."""
 
 import numpy as np
 import pytest
 
 import sheetnet
-from sheetnet.core import rnn
+from sheetnet import layers
+from sheetnet.core import net as net_mod
+from sheetnet.core.text import DEFAULT_TEXT, Text, TextData, sample
 from sheetnet.errors import SheetnetError
-from sheetnet.layers.lstm import LSTM_CELL
-from sheetnet.layers.recurrent import ELMAN
+from sheetnet.pairs.outputs import output_layer
 from tests.conftest import assert_gradients_match
+
+
+class rnn:  # noqa: N801 - the old module's names, over the stack
+    Text = Text
+    DEFAULT_TEXT = DEFAULT_TEXT
+
+
+def _net(text, arch):
+    ds = TextData.of(text)
+    stack = layers.stack.ended(layers.parse(arch), ds.outputs)
+    return ds, net_mod.build(stack, ds.input_shape(), output_layer("softmax", "cross-entropy"),
+                             ds.outputs)
+
+
+def _iteration(text, arch, params, mask=None):
+    ds, net = _net(text, arch)
+    return net_mod.iteration(net, params, ds.x, ds.targets, mask)
+
+
+def _init(text, arch, seed):
+    return net_mod.init(_net(text, arch)[1], "uniform", seed)
 
 
 def test_windows_are_t_plus_one_characters_with_stride_t():
@@ -44,10 +67,10 @@ def _step_cost(p, h, target):
 def test_the_gradients_are_central_differences_of_the_cost_through_time():
     text = rnn.Text("hello, hello world", 5)
     x, t = text.one_hot()
-    params = rnn.init(ELMAN, len(text.vocab), 4, seed=2)
+    params = _init(text, "rnn 4", seed=2)
     params = {k: v + 0.1 * np.random.default_rng(1).standard_normal(v.shape)
               for k, v in params.items()}  # biases not 0 either
-    blocks = rnn.iteration(params, x, t)
+    blocks = _iteration(text, "rnn 4", params)
     assert blocks["C_T"] == pytest.approx(_cost_by_hand(params, x, t), rel=1e-13)
     assert_gradients_match(lambda p: _cost_by_hand(p, x, t), params,
                            {name: blocks[f"dCT_d{name}"] for name in params})
@@ -61,10 +84,10 @@ def test_the_gradients_are_central_differences_of_the_cost_through_time():
 def test_a_batch_of_windows_sums_its_own_gradients():
     text = rnn.Text(rnn.DEFAULT_TEXT, 10)
     x, t = text.one_hot()
-    params = rnn.init(ELMAN, len(text.vocab), 6, seed=0)
+    params = _init(text, "rnn 6", seed=0)
     mask = np.zeros(text.windows)
     mask[[1, 4, 7]] = 1
-    blocks = rnn.iteration(params, x, t, mask)
+    blocks = _iteration(text, "rnn 6", params, mask)
     assert_gradients_match(lambda p: _cost_by_hand(p, x[[1, 4, 7]], t[[1, 4, 7]]), params,
                            {name: blocks[f"dCT_d{name}"] for name in params})
 
@@ -74,7 +97,7 @@ def test_the_rnn_follows_torch_autograd(optimizer, eta):
     torch = pytest.importorskip("torch")
     result = sheetnet.train("rnn", optimizer=optimizer, eta=eta, iterations=30, hidden=8)
     run = result.run
-    x, t = (torch.tensor(a) for a in run.model.one_hot())
+    x, t = (torch.tensor(a) for a in run.data.text.one_hot())
     p = {k: torch.tensor(v, requires_grad=True) for k, v in run.params.items()}
     step = (torch.optim.Adam if optimizer == "adam" else torch.optim.SGD)(list(p.values()),
                                                                          lr=eta)
@@ -97,9 +120,10 @@ def test_it_learns_its_text():
     last = result.trace.iterations[-1]
     assert result.trace.cost[-1] < result.trace.cost[0] / 10
     assert float(last["accuracy"]) > 0.9
-    params = {k: last[k] for k in rnn.params_of(ELMAN)}
+    params = {k: last[k] for k in result.run.params}
     # the text goes on ", " both times it says "twinkle"
-    assert rnn.sample(params, result.run.model, "twinkle", 2) == "twinkle, "
+    assert sample(result.run.model.layers, params, result.run.data.text, "twinkle",
+                  2) == "twinkle, "
 
 
 def test_init_takes_the_keys_torch_names_and_shapes(tmp_path):
@@ -157,11 +181,11 @@ def _lstm_cost_by_hand(p, x, t):
 def test_the_lstm_gradients_are_central_differences_of_its_cost():
     text = rnn.Text("hello, hello world", 5)
     x, t = text.one_hot()
-    params = rnn.init(LSTM_CELL, len(text.vocab), 3, seed=4)
+    params = _init(text, "lstm 3", seed=4)
     assert params["W"].shape == (12, len(text.vocab)) and params["U"].shape == (12, 3)
     params = {k: v + 0.2 * np.random.default_rng(3).standard_normal(v.shape)
               for k, v in params.items()}
-    blocks = rnn.iteration(params, x, t, kind=LSTM_CELL)
+    blocks = _iteration(text, "lstm 3", params)
     assert blocks["C_T"] == pytest.approx(_lstm_cost_by_hand(params, x, t), rel=1e-13)
     assert_gradients_match(lambda p: _lstm_cost_by_hand(p, x, t), params,
                            {name: blocks[f"dCT_d{name}"] for name in params})
@@ -171,7 +195,7 @@ def test_the_lstm_follows_torch_nn_lstm():
     torch = pytest.importorskip("torch")
     result = sheetnet.train("lstm", optimizer="adam", eta=0.05, iterations=30, hidden=6)
     run = result.run
-    x, t = (torch.tensor(a) for a in run.model.one_hot())
+    x, t = (torch.tensor(a) for a in run.data.text.one_hot())
     lstm = torch.nn.LSTM(x.shape[2], 6, batch_first=True, dtype=torch.float64)
     why = torch.tensor(run.params["Why"], requires_grad=True)
     by = torch.tensor(run.params["by"], requires_grad=True)
@@ -198,8 +222,8 @@ def test_the_last_steps_error_alone_is_sent_back_through_w_hh():
     (1 − hₜ₊₁²))."""
     text = rnn.Text(rnn.DEFAULT_TEXT, 12)
     x, t = text.one_hot()
-    params = rnn.init(ELMAN, len(text.vocab), 5, seed=1)
-    blocks = rnn.iteration(params, x, t)
+    params = _init(text, "rnn 5", seed=1)
+    blocks = _iteration(text, "rnn 5", params)
     carried = blocks["dh_out"][:, -1]
     for step in reversed(range(12)):
         np.testing.assert_allclose(blocks["last_dh"][:, step], carried, atol=1e-15)
@@ -207,3 +231,86 @@ def test_the_last_steps_error_alone_is_sent_back_through_w_hh():
     norms = np.sqrt(np.sum(blocks["last_dh"] ** 2, axis=2)).mean(axis=0)
     np.testing.assert_allclose(blocks["last_norm_mean"], norms, rtol=1e-14)
     assert norms[0] < norms[-1] / 100  # small initial weights: it fades going back
+
+
+# --- recurrent layers in a stack (issue 27) ---------------------------------------------------
+
+
+def _elman_by_hand(p, seq):
+    h, out = np.zeros(p["bh"].shape[0]), []
+    for xs in seq:
+        h = np.tanh(p["Wxh"] @ xs + p["Whh"] @ h + p["bh"])
+        out.append(h)
+    return out
+
+
+def _lstm_by_hand(p, seq):
+    hidden = p["b"].shape[0] // 4
+    h, c, out = np.zeros(hidden), np.zeros(hidden), []
+    for xs in seq:
+        z = p["W"] @ xs + p["U"] @ h + p["b"]
+        i, f = _sigmoid(z[:hidden]), _sigmoid(z[hidden:2 * hidden])
+        g, o = np.tanh(z[2 * hidden:3 * hidden]), _sigmoid(z[3 * hidden:])
+        c = f * c + i * g
+        h = o * np.tanh(c)
+        out.append(h)
+    return out
+
+
+def _stack_cost_by_hand(p, x, t, cells):
+    """Each window through the recurrent layers in turn (``cells``: each layer's kind and tag),
+    then each step's softmax cost."""
+    total = 0.0
+    for w in range(x.shape[0]):
+        seq = list(x[w])
+        for kind, tag in cells:
+            own = {k[:-len(tag)]: v for k, v in p.items() if k.endswith(tag)
+                   and k[:-len(tag)] in ("Wxh", "Whh", "bh", "W", "U", "b")}
+            seq = (_elman_by_hand if kind == "rnn" else _lstm_by_hand)(own, seq)
+        total += sum(_step_cost(p, h, target) for h, target in zip(seq, t[w], strict=True))
+    return total
+
+
+@pytest.mark.parametrize("arch, cells", [
+    ("lstm 3, lstm 2", [("lstm", "1"), ("lstm", "2")]),
+    ("rnn 4, lstm 2", [("rnn", "1"), ("lstm", "2")]),
+])
+def test_stacked_recurrent_layers_are_central_differences_of_their_cost(arch, cells):
+    text = Text("hello, hello world", 4)
+    x, t = text.one_hot()
+    params = _init(text, arch, seed=5)
+    params = {k: v + 0.2 * np.random.default_rng(6).standard_normal(v.shape)
+              for k, v in params.items()}
+    blocks = _iteration(text, arch, params)
+    assert blocks["C_T"] == pytest.approx(_stack_cost_by_hand(params, x, t, cells), rel=1e-13)
+    assert_gradients_match(lambda p: _stack_cost_by_hand(p, x, t, cells), params,
+                           {name: blocks[f"dCT_d{name}"] for name in params})
+    # the upper layer's ∂C/∂x is the lower one's error from above, at every step
+    first = int(arch.split(",")[0].split()[1])
+    assert blocks["dh_out1"].shape == blocks["h1"].shape == (text.windows, 4, first)
+
+
+def test_the_only_recurrent_layer_keeps_the_character_rnns_names():
+    _, net = _net(Text(DEFAULT_TEXT, 10), "rnn 8, dropout 0.2")
+    assert list(net.param_shapes()) == ["Wxh", "Whh", "bh", "Why", "by"]
+    assert net.arch == "rnn 8, dropout 0.2, dense 24"
+    assert {"h", "drop", "mask", "o", "a", "dC_do", "dh_out"} <= {
+        b.name for b in (*net.forward_blocks(), *net.output.blocks(), *net.backward_blocks())}
+    _, net = _net(Text(DEFAULT_TEXT, 10), "rnn 8, tanh")  # its a would be the output's
+    assert list(net.param_shapes())[:3] == ["Wxh1", "Whh1", "bh1"]
+
+
+@pytest.mark.parametrize("arch, message", [
+    ("conv 2 3x3, rnn 4", "does not read a sequence"),
+    ("rnn 4, batchnorm", "does not read a sequence"),
+    ("rnn", "needs its units"),
+    ("lstm 0", "at least 1 unit"),
+])
+def test_a_stack_that_cannot_read_a_text_is_one_line(arch, message):
+    with pytest.raises(SheetnetError, match=message):
+        sheetnet.train("rnn", arch=arch, iterations=1)
+
+
+def test_a_recurrent_layer_needs_a_sequence():
+    with pytest.raises(SheetnetError, match="reads a sequence"):
+        sheetnet.train("mlp", arch="rnn 4, dense 2", iterations=1)
