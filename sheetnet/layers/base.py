@@ -369,6 +369,8 @@ class LayerBase:
     evaluation = ""  # what an evaluation pass does differently ("no dropout"); "": nothing
     unit_interval = False  # its outputs lie in 0..1 (a sigmoid's): pictures shade them so
     settings: tuple[tuple[str, float], ...] = ()  # hyperparameters of its own, by cell name
+    follows: tuple[str, ...] = ()  # the kinds it must come right after (): any
+    follows_text: tuple[str, ...] = ()  # the same as a student reads them
 
     @property
     def bound(self) -> bool:
@@ -520,6 +522,12 @@ class Layer(Protocol):
 
     @property
     def settings(self) -> tuple[tuple[str, float], ...]: ...
+
+    @property
+    def follows(self) -> tuple[str, ...]: ...
+
+    @property
+    def follows_text(self) -> tuple[str, ...]: ...
 
     @classmethod
     def parse(cls, item: str) -> Layer | None:

@@ -16,14 +16,15 @@ from sheetnet.layers.conv import Conv
 from sheetnet.layers.dense import Dense
 from sheetnet.layers.dropout import Dropout
 from sheetnet.layers.flatten import Flatten
+from sheetnet.layers.layernorm import LayerNorm
 from sheetnet.layers.pool import Pool
 from sheetnet.layers.recurrent import Recurrent
 from sheetnet.pairs.activations import ACTIVATIONS, SIGMOID, Activation
 
 # each parses its own --arch token
-KINDS = (Dense, Conv, Pool, Flatten, Dropout, BatchNorm, Recurrent, ActivationLayer)
+KINDS = (Dense, Conv, Pool, Flatten, Dropout, BatchNorm, LayerNorm, Recurrent, ActivationLayer)
 GRAMMAR = ("dense N [nobias], conv K FxF [pad P] [nobias], maxpool P, avgpool P, flatten,"
-           " dropout P, batchnorm, rnn H, lstm H or an activation"
+           " dropout P, batchnorm, layernorm, rnn H, lstm H or an activation"
            f" ({', '.join(ACTIVATIONS)})")
 # a text's output layer, named as the character RNN names it: oₜ = W_hy·hₜ + b_y, aₜ, ∂C/∂oₜ
 SEQUENCE_OUTPUT = (("W", "Why"), ("b", "by"), ("w", "w_hy"), ("b_symbol", "b_y"), ("z", "o"),
@@ -182,6 +183,11 @@ def check_order(stack: Sequence[Layer]) -> None:
             where = "comes first" if previous is None else f"follows {previous.token}"
             raise SheetnetError(f"batchnorm {where}; it normalises a weighted sum: put it right"
                                 " after a dense or convolution layer, before its activation")
+        if layer.follows and (previous is None or previous.kind not in layer.follows):
+            where = "comes first" if previous is None else f"follows {previous.token}"
+            *some, last = layer.follows_text
+            raise SheetnetError(f"{layer.token} {where}; put it right after a"
+                                f" {', '.join(some)} or {last} layer")
         if layer.reads_maps and dense_seen:
             raise SheetnetError(f"{layer.token} comes after a dense layer (or flatten);"
                                 " convolution and pooling layers come first, then the dense"
