@@ -97,7 +97,7 @@ def cnn_scaling(iterations: int) -> list[tuple[str, int, float]]:
         ds = Dataset("random", rng.integers(0, 2, (n, h * w)).astype(float), labels,
                      (1.0, 2.0, 3.0), (h, w))
         model = stack.convolutional((h, w))
-        run = Run("cnn", model, ds, stack.init_normal(model, 0), 0.2, iterations)
+        run = Run("cnn", model, ds, stack.init(model, "normal", 0), 0.2, iterations)
         out.append((f"{h}×{w}", n, core_seconds(preset, run)))
     return out
 

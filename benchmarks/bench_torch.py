@@ -46,7 +46,7 @@ def mnist_size(n: int = 500, iterations: int = 10) -> tuple[Run, str]:
     output = presets.nets.output_layer("softmax", "cross-entropy")
     net = stack.build(layers.parse("conv 8 5x5, relu, maxpool 2, dense 10"),
                       layers.Shape.image(28, 28), output, 10)
-    params = {k: v * 0.1 for k, v in stack.init_normal(net, 0).items()}
+    params = {k: v * 0.1 for k, v in stack.init(net, "normal", 0).items()}
     return (Run("cnn", net, ds, params, 0.001, iterations),
             f"{n} images 28×28, conv 8 5×5, relu, softmax, {iterations} iterations")
 

@@ -10,6 +10,8 @@ numbered when a stack has several of a kind (``F1``, ``zF2``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 _SUP = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
@@ -96,3 +98,16 @@ def layer_number(tag: str) -> bool:
 def indices(*ix: int) -> str:
     """Subscripts like the book's: w²₁₂, and w²₁,₁₂ once an index has two digits."""
     return ("," if any(i >= 10 for i in ix) else "").join(sub(i) for i in ix)
+
+
+@dataclass(frozen=True)
+class Words:
+    """How the sheets and ``--json`` name a data set's parts: one example (``item``: an image,
+    a window of a text), several, what it is made of (``element``: a pixel, a character), and
+    what x and t are."""
+
+    item: str = "image"
+    items: str = "images"
+    element: str = "pixel"
+    x: str = "x: the inputs (an image's pixels)"
+    t: str = "t: the target, 1 for the image's class and 0 for the others"

@@ -24,6 +24,7 @@ from sheetnet.core.budget import MAX_DATA_BYTES
 from sheetnet.errors import SheetnetError
 from sheetnet.files import gunzip, read_gzip_text, read_text
 from sheetnet.layers.base import Shape
+from sheetnet.notation import Words
 from sheetnet.pairs.ops import one_hot
 
 Label = float | str
@@ -66,6 +67,15 @@ class Dataset:
     @property
     def n_images(self) -> int:
         return self.x.shape[0]
+
+    def words(self, maps: bool = True) -> Words:
+        """How its parts are named (``maps``: a net reads its images as maps, not as a column
+        of inputs)."""
+        x = "x: the inputs (an image's pixels" + (")" if maps else
+                                                  " row by row: layer 1's outputs a¹)")
+        t = ("t: the target value" if self.values and self.outputs == 1 else
+             "t: the target, 1 for the image's class and 0 for the others")
+        return Words(x=x, t=t)
 
     def input_shape(self) -> Shape:
         """What one image is to the first layer: maps of ``shape`` (a dense layer reads them as

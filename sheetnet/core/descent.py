@@ -13,6 +13,7 @@ from sheetnet.core.net import Net, batch_step, describe, iteration
 from sheetnet.core.run import Run
 from sheetnet.core.trace import Trace, check_finite
 from sheetnet.errors import SheetnetError
+from sheetnet.notation import Words
 from sheetnet.pairs import ops, penalties
 from sheetnet.pairs.optim import GD, UpdateRule
 
@@ -134,7 +135,8 @@ def train_run(run: Run, progress: Progress | None = None,
     report = run.reports if keep is not None and run.every is not None else None
     return train(net, run.params, run.data.x, run.data.targets, run.eta, run.iterations,
                  progress=progress, keep=keep, rule=run.rule, hyper=run.hyper,
-                 batches=run.batches, values=run.data.values, anchor=anchor, inputs=inputs,
+                 batches=run.batches, words=run.data.words(net.maps), anchor=anchor,
+                 inputs=inputs,
                  report=report, first_step=run.start, start_state=run.state,
                  carried=run.carried, best=run.best)
 
@@ -143,7 +145,7 @@ def train(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarr
           eta: float, iterations: int, *, progress: Progress | None = None,
           keep: Collection[str] | None = None, rule: UpdateRule = GD,
           hyper: Mapping[str, float] | None = None, batches: np.ndarray | None = None,
-          values: bool = False, anchor: Anchor | None = None,
+          words: Words | None = None, anchor: Anchor | None = None,
           inputs: Callable[[int], Mapping[str, np.ndarray]] | None = None,
           report: Callable[[int], bool] | None = None, first_step: int = 0,
           start_state: Mapping[str, Mapping[str, np.ndarray]] | None = None,
@@ -153,7 +155,8 @@ def train(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarr
 
     x: (N, pixels) inputs, t: (N, outputs) targets; ``keep`` limits the stored blocks (None:
     every block, each image's own δ and gradients included); ``batches``: each iteration's
-    mask over the images (None: full batch); ``values``: the targets are values; ``inputs(k)``:
+    mask over the images (None: full batch); ``words``: how the data's parts are named (its
+    ``Dataset.words``: the descriptions say "images" without); ``inputs(k)``:
     step k's own per-image inputs (what its layers draw: dropout masks); ``report(k)``: whether
     iteration k reports the whole data's cost and accuracy (None: all do). With batches, an
     iteration that does not computes its batch's images alone: its C_T is left out (nan in the
@@ -180,7 +183,7 @@ def train(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarr
         return blocks
 
     trace = descend(step, params, eta,
-                    iterations, describe(net, values), progress, keep, rule=rule, hyper=hyper,
+                    iterations, describe(net, words), progress, keep, rule=rule, hyper=hyper,
                     weights=net.weights, batches=batches, anchor=anchor,
                     first_step=first_step, start_state=start_state)
     return validated(trace, first_step, best)

@@ -20,7 +20,6 @@ from sheetnet.errors import SheetnetError
 from sheetnet.pairs.functions import Function
 from sheetnet.pairs.optim import GD, UpdateRule
 
-BLOCKS = ("x", "y", "dz_dx", "dz_dy", "dx", "dy", "z")
 DESCRIPTIONS = {
     "x": "x at step i", "y": "y at step i",
     "dz_dx": "∂z/∂x at (x, y)", "dz_dy": "∂z/∂y at (x, y)",

@@ -13,7 +13,7 @@ or ``show`` needs).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -35,6 +35,7 @@ from sheetnet.layers.base import (
 )
 from sheetnet.layers.batchnorm import BATCH, HELD
 from sheetnet.layers.output import Output, describe_totals
+from sheetnet.notation import Words
 from sheetnet.pairs import ops
 from sheetnet.pairs.activations import SIGMOID, Activation
 from sheetnet.pairs.hyper import Hyper
@@ -192,11 +193,12 @@ def _wiring(layer: Layer, tag: str, before: Wiring, producer: Layer | None,
         key = producer.w.x  # the maximum is found on the activation's input
         key_symbol = producer.w.x_symbol
     need_dx = x != "x"
-    dx = None
+    dx, label = None, ""
     if need_dx and producer is not None and (layer.dx_block or not producer.takes_inline_dy):
         dx = producer.error_name or layer.dx_name(tag, before.tag)
+        label = producer.error_symbol if producer.error_name else ""
     return Wiring(before.inp, x, tag, dict(named).get("out", f"{layer.prefix}{tag}"),
-                  before.x_prefix, before.x_sup, dx, need_dx, key, key_symbol, named)
+                  before.x_prefix, before.x_sup, dx, need_dx, key, key_symbol, named, label)
 
 
 # --- the book's two stacks ------------------------------------------------------------------
@@ -222,16 +224,6 @@ def convolutional(image: tuple[int, int] = (6, 6), filters: int = 3, size: int =
 
 
 # --- parameters --------------------------------------------------------------------------------
-
-
-def init_normal(net: Net, seed: int) -> Params:
-    """Standard-normal initial values, drawn in the order the net lists its parameters."""
-    return init(net, "normal", seed)
-
-
-def init_he(net: Net, seed: int) -> Params:
-    """He initialisation: weights standard normal × √(2/fan-in), biases 0."""
-    return init(net, "he", seed)
 
 
 # each scheme's standard deviation of a weight (None: 1, and the biases drawn too), from its
@@ -552,22 +544,18 @@ def cost(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarra
 # --- what each block is --------------------------------------------------------------------
 
 
-def describe(net: Net, values: bool = False) -> dict[str, str]:
-    """What each block is, in the book's notation (the Map sheet, ``--json``, the terminal)."""
-    d = {"x": "x: the inputs (an image's pixels" + (" row by row: layer 1's outputs a¹)"
-                                                     if not net.maps else ")"),
-         "t": ("t: the target value" if net.outputs == 1 and values else
-               "t: the target, 1 for the image's class and 0 for the others")}
+def describe(net: Net, words: Words | None = None) -> dict[str, str]:
+    """What each block is, in the book's notation (the Map sheet, ``--json``, the terminal);
+    ``words``: how the data's parts are named (its ``Dataset.words``; default: images)."""
+    words = words or Words(x="x: the inputs (an image's pixels)")
+    d = {"x": words.x, "t": words.t}
+    per = "window, summed over its steps" if net.input.steps else words.item
     for p in net.params():
         d[p.name] = p.description
-        d[names.grad(p.name)] = f"∂C/∂{p.symbol} per image"
-        d[names.total_grad(p.name)] = f"∂C_T/∂{p.symbol}, summed over the images (the batch's)"
+        d[names.grad(p.name)] = f"∂C/∂{p.symbol} per {per}"
+        d[names.total_grad(p.name)] = (f"∂C_T/∂{p.symbol}, summed over the {words.items} (the"
+                                       " batch's)")
     for block in (*net.forward_blocks(), *net.output.blocks(), *net.backward_blocks()):
         d[block.name] = block.description
-    d.update(describe_totals(net.accuracy, net.outputs))
+    d.update(describe_totals(net.accuracy, net.outputs, words))
     return d
-
-
-def with_output(net: Net, output: OutputLayer) -> Net:
-    """The same stack with another output pair (its settings tuned: leaky ReLU's slope …)."""
-    return replace(net, output=replace(net.output, pair=output))

@@ -17,6 +17,7 @@ import numpy as np
 from sheetnet.core.data import Dataset
 from sheetnet.errors import SheetnetError
 from sheetnet.layers.base import Shape
+from sheetnet.notation import Words
 
 # public domain: the first stanza of Jane Taylor's "The Star" (1806)
 DEFAULT_TEXT = ("twinkle, twinkle, little star, how i wonder what you are! up above the world"
@@ -103,13 +104,26 @@ class TextData(Dataset):
     def input_shape(self) -> Shape:
         return Shape.sequence(len(self.text.vocab), self.text.steps)
 
+    def words(self, maps: bool = True) -> Words:
+        return Words("window", "windows", "character",
+                     "xₜ: the character at step t, one-hot over the vocabulary",
+                     "tₜ: the next character (the target), one-hot")
+
     def subset(self, rows: np.ndarray) -> Dataset:
         raise SheetnetError("a text's windows go together (each reads its text's next"
                             " characters); a window of a text net trains on the whole text")
 
     def pixel_names(self) -> list[str]:
-        """Each row of x and t: a character of the vocabulary, quoted."""
-        return [f"'{c}'" for c in self.text.vocab]
+        """Each row of x and t: a character of the vocabulary, as it is seen."""
+        return [seen(c) for c in self.text.vocab]
+
+
+SEEN = {" ": "␣", "\n": "⏎", "\t": "⇥", "\r": "␍"}
+
+
+def seen(char: str) -> str:
+    """A character as a label shows it, quoted: a space as ␣, a line end as ⏎, a tab as ⇥."""
+    return f"'{SEEN.get(char, char)}'"
 
 
 def text_of(data: object) -> Text:

@@ -294,6 +294,7 @@ class Wiring:
     # names the stack gives in place of those the tag makes (a text's output layer: W_hy is
     # ``Why``, its scores ``o``), by role: "W", "b", "w", "b_symbol", "z", "a", "delta"
     names: tuple[tuple[str, str], ...] = ()
+    dx_label: str = ""  # ∂C/∂x's symbol when the layer before names it (its error_symbol)
 
     def named(self, role: str, default: str) -> str:
         """The name the stack gives ``role``, else ``default`` (the tag's)."""
@@ -310,7 +311,10 @@ class Wiring:
 
     @property
     def dx_symbol(self) -> str:
-        """∂C/∂x in the book's letters: δᴾ for ∂C/∂zᴾ."""
+        """∂C/∂x in the book's letters: δᴾ for ∂C/∂zᴾ (the layer before's own name for it,
+        when it has one: a recurrent layer's ∂C/∂hₜ from above)."""
+        if self.dx_label:
+            return self.dx_label
         return f"δ{self.x_sup}" if self.x_prefix == "z" else f"∂C/∂{self.x_symbol}"
 
 
@@ -380,6 +384,11 @@ class LayerBase:
     def error_name(self) -> str | None:
         """∂C/∂(its output), when it shows it as a block of its own (batch norm's ∂C/∂y)."""
         return None
+
+    @property
+    def error_symbol(self) -> str:
+        """That block's symbol ("": the book's δ or ∂C/∂ of the output's letter)."""
+        return ""
 
     def tune(self, values: Mapping[str, float]):
         """The same layer with its settings taken from ``values`` (a workbook's cells)."""
@@ -516,6 +525,9 @@ class Layer(Protocol):
 
     @property
     def error_name(self) -> str | None: ...
+
+    @property
+    def error_symbol(self) -> str: ...
 
     @property
     def unit_interval(self) -> bool: ...

@@ -135,10 +135,16 @@ class Dense(LayerBase):
 
     def dx_blocks(self) -> list[Block]:
         w = self.w
-        ws = w.named("w", f"w{names.tag_sup(w.tag)}")
+        s = names.tag_sup(w.tag)
+        ws = w.named("w", f"w{s}")
+        # its error: δ, or ∂C/∂oₜ for a text's output scores
+        d = f"∂C/∂{w.named('z', 'z')}ₜ," if "z" in dict(w.names) else f"δ{s}"
+        at = " at each step t" if self.steps else ""
         return [Block(w.shown_dx, w.inp, w.dx_symbol,
-                      f"{w.dx_symbol} = Σⱼ {ws}ⱼᵢ·δⱼ: the error of each input"
-                      f" {w.x_symbol}ᵢ, ∂C/∂{w.x_symbol}", labels(w.inp, w.dx_symbol, w.tag))]
+                      f"{w.dx_symbol} = Σⱼ {ws}ⱼᵢ·{d}ⱼ: the error of each input"
+                      f" {w.x_symbol}ᵢ{at}",
+                      tuple((r, f"unit {r + 1}") for r in range(w.inp.height)) if self.steps
+                      else labels(w.inp, w.dx_symbol, w.tag))]
 
     # --- NumPy ---------------------------------------------------------------------------
 

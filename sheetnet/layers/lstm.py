@@ -46,16 +46,17 @@ class LSTM:
     forward_roles: tuple[Role, ...] = (
         Role("hprev", 1, "h", "ₜ₋₁", "hₜ₋₁: the state the step starts from (h₀ = 0)"),
         Role("cprev", 1, "c", "ₜ₋₁", "cₜ₋₁: the cell state the step starts from (c₀ = 0)"),
-        Role("z", 4, "z", " (i f g o)",
+        Role("z", 4, "z", "ₜ (i f g o)",
              "z = W·xₜ + U·hₜ₋₁ + b: the four gates' weighted inputs, rows i, f, g, o"),
-        Role("gates", 4, "i f g o", "", "i = σ(zᵢ), f = σ(z_f), g = tanh(z_g), o = σ(z_o)"),
+        Role("gates", 4, "gates", "ₜ (i f g o)",
+             "i = σ(zᵢ), f = σ(z_f), g = tanh(z_g), o = σ(z_o)"),
         Role("c", 1, "c", "ₜ", "cₜ = f ⊙ cₜ₋₁ + i ⊙ g: the cell state"),
         Role("h", 1, "h", "ₜ", "hₜ = o ⊙ tanh(cₜ): the state after the step"))
     backward_roles: tuple[Role, ...] = (
         Role("dh", 1, "∂C/∂h", "ₜ",
              "∂C/∂hₜ = ∂Cₜ/∂hₜ + what step t + 1 sends back (its ∂C/∂hₜ₋₁)"),
         Role("dc", 1, "∂C/∂c", "ₜ", "∂C/∂cₜ = ∂C/∂hₜ ⊙ o ⊙ (1 − tanh²cₜ) + ∂C/∂cₜ₋₁ of step t + 1"),
-        Role("dz", 4, "∂C/∂z", "", "∂C/∂z: i ∂C/∂c·g·i(1−i), f ∂C/∂c·cₜ₋₁·f(1−f),"
+        Role("dz", 4, "∂C/∂z", "ₜ", "∂C/∂z: i ∂C/∂c·g·i(1−i), f ∂C/∂c·cₜ₋₁·f(1−f),"
                                    " g ∂C/∂c·i·(1−g²), o ∂C/∂h·tanh c·o(1−o)"),
         Role("dhprev", 1, "∂C/∂h", "ₜ₋₁",
              "∂C/∂hₜ₋₁ = Uᵀ·∂C/∂z: what the step sends back to the one before"),

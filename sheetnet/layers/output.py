@@ -17,6 +17,7 @@ import numpy as np
 from sheetnet import notation as names
 from sheetnet.errors import SheetnetError
 from sheetnet.layers.base import UNBOUND, Block, Cells, Formula, Shape, Wiring, labels
+from sheetnet.notation import Words
 from sheetnet.pairs import ops
 from sheetnet.pairs.outputs import OutputLayer
 
@@ -141,11 +142,14 @@ class Output:
                 yield self.delta, j, step, self.pair.delta_xl(zs, as_, ts, j, n)
 
 
-def describe_totals(accuracy: bool, units: int) -> dict[str, str]:
-    """What the totals beside the output layer are."""
-    out = {"C_T": "C_T: the total cost, Σ of C over the images"}
+def describe_totals(accuracy: bool, units: int, words: Words) -> dict[str, str]:
+    """What the totals beside the output layer are (``words``: how the data's parts are
+    named)."""
+    out = {"C_T": f"C_T: the total cost, Σ of C over the {words.items}"}
     if accuracy:
-        out["accuracy"] = ("share of images classified right" if units > 1 else
+        out["accuracy"] = (f"share of next {words.element}s predicted right"
+                           if words.item == "window" else
+                           f"share of {words.items} classified right" if units > 1 else
                            "share of outputs within 0.5 of their target")
     return out
 

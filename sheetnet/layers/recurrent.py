@@ -43,9 +43,9 @@ CELLS: dict[str, Cell] = {"rnn": ELMAN, "lstm": LSTM_CELL}
 T = TypeVar("T")
 NORMS = {
     "dh_norm": ("‖∂C/∂h", "ₜ‖", "‖∂C/∂hₜ‖: the size of the error reaching step t"),
-    "last_dh_out": ("∂C_last/∂h", "ₜ out", "the last step's ∂C/∂hₜ alone (0 at the other"
-                                            " steps): the error the next rows send back"
-                                            " through time"),
+    "last_dh_out": ("∂C/∂h", "ₜ, last step only",
+                    "the last step's ∂C/∂hₜ from above alone (0 at the other steps): the error"
+                    " the next rows send back through time"),
     "last_norm": ("‖∂C_last/∂h", "ₜ‖", "‖∂C_last/∂hₜ‖: how much of the last step's error"
                                         " reaches step t"),
 }
@@ -100,6 +100,10 @@ class Recurrent(LayerBase):
     @property
     def error_name(self) -> str:
         return self.name("dh_out")
+
+    @property
+    def error_symbol(self) -> str:
+        return f"∂C/∂h{tag_sup(self.w.tag)}ₜ from above"
 
     @property
     def state(self) -> str:

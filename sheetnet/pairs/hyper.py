@@ -32,11 +32,6 @@ class Hyper:
         """The command-line option: ``--weight-decay`` for ``weight_decay``."""
         return self.option or "--" + self.name.replace("_", "-")
 
-    @property
-    def keyword(self) -> str:
-        """The option as a Python keyword (the API's): ``weight_decay``."""
-        return self.flag[2:].replace("-", "_")
-
     def check(self, value: float) -> None:
         if not (np.isfinite(value) and self.valid(value)):
             raise SheetnetError(f"{self.flag} {value:g} must be {self.valid_text}")

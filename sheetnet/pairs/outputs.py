@@ -142,11 +142,6 @@ class OutputLayer:
     settings: tuple[tuple[str, float], ...] = ()
     make: Callable[[Mapping[str, float]], OutputLayer] | None = None
 
-    @property
-    def elementwise(self) -> bool:
-        """aₖ depends on zₖ alone (not softmax), so a single output may be compared with 0.5."""
-        return self.activation in ACTIVATIONS
-
     def tune(self, values: Mapping[str, float]) -> OutputLayer:
         """The same layer with its activation's and loss's settings taken from ``values``."""
         given = any(name in values for name, _ in self.settings)

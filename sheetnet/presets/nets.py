@@ -324,7 +324,7 @@ class NetPreset:
         hyper.update(model_hypers(net))
         batches = np.ones((iterations + 1, n)) if settings.batched(config) else None
         held = np.zeros(n) if settings.validated(config) else None
-        params = net_mod.init_normal(net, 0)
+        params = net_mod.init(net, "normal", 0)
         start = settings.first_iteration(config)
         state = checkpoint.zeros_like_state(params, rule.carried) if start else None
         return Run(self.name, net, ds, params, 1.0, iterations, rule=rule,

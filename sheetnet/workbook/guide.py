@@ -97,13 +97,18 @@ def net_guide(run, first: dict[str, Place], second: dict[str, Place] | None,
     the run has no iteration 1); ``bands``: each image has a band of columns (a net of maps)
     rather than one column."""
     net, n, last = run.model, run.n_images, run.iterations
+    words = run.data.words(net.maps)
+    item, items = words.item, words.items
+    steps = net.input.steps  # a text's windows: time runs left to right
     param = net.params()[0]
     w = param.name
     w_sym = param.labels[0]
     grad, total = first[names.grad(w)], first[names.total_grad(w)]
     value = first[w]
-    z = next(b for b in net.forward_blocks() if not b.padded)  # the first layer's output
-    z_sym = f"{z.symbol}¹₁₁" if bands else f"{z.symbol}₁"
+    shown = [b for b in net.forward_blocks() if not b.padded]
+    z = next((b for b in shown if b.symbol.startswith("z")), shown[0])  # a weighted input
+    z_sym = (f"{z.symbol.replace('ₜ', '')}₁ at step 1" if steps else
+             f"{z.symbol}¹₁₁" if bands else f"{z.symbol}₁")
     what = f"the stack {net.arch}, then {net.output.pair.activation} outputs with the"\
            f" {net.output.pair.loss} cost"
     accuracy = " and accuracy" if "accuracy" in first else ""
@@ -111,10 +116,12 @@ def net_guide(run, first: dict[str, Place], second: dict[str, Place] | None,
     initial = (f"the checkpoint's parameters and {run.rule.name}'s state" if start
                else "the initial parameters")
     sheets = [("Summary", f"C_T{accuracy} per iteration, with a chart"), *extras,
-              ("Inputs", "the settings, η and the other hyperparameters, the classes and"
-                         f" {initial} (yellow: edit them)"),
-              ("Data", "every image's pixels and label" + (", each image in its own shape"
-                                                          if bands else ", one column per image")),
+              ("Inputs", "the settings, η and the other hyperparameters, the"
+                         f" {'vocabulary' if steps else 'classes'} and {initial} (yellow: edit"
+                         " them)"),
+              ("Data", "the text, one character a row (edit one)" if steps else
+               "every image's pixels and label" + (", each image in its own shape"
+                                                   if bands else ", one column per image")),
               ("Iter 0", f"the first iteration: {initial.split(' and ')[0]}, the forward"
                          " pass, backpropagation and the gradients"),
               (f"Iter {last}", "the last iteration"),
@@ -127,15 +134,31 @@ def net_guide(run, first: dict[str, Place], second: dict[str, Place] | None,
         step = (f"Iter k's are Iter k−1's moved by the update rule, {rule.summary} (g:"
                 f" ∂C_T/∂w, column {_col(total)}" + ("; the rule's state in the columns after"
                                                      " it)" if rule.state else ")"))
-    forward = ", ".join(dict.fromkeys(b.symbol for b in net.forward_blocks()))
+    forward = ", ".join(dict.fromkeys(b.symbol for b in (*net.forward_blocks(),
+                                                          *net.output.blocks()[:1])))
     backward = ", ".join(dict.fromkeys(b.symbol for b in net.backward_blocks()))
     symbols = ", ".join(dict.fromkeys(p.symbol for p in net.params()))
-    if bands:
+    if steps:
+        layout = [
+            f"Column A names the block ({symbols}, {forward} …), column B the unit, gate or"
+            " character of each row.",
+            f"Column {_col(value)}…: value: the parameters at this iteration (Iter 0's from"
+            f" Inputs; {step}).",
+            f"Column {_col(total)}…: ∂C_T/∂w, the gradient of the total cost (Σ over the"
+            " windows); in the cost row (C), the total cost C_T.",
+            f"From column {_col(grad)}, time runs left to right: each window is a band of"
+            f" {steps} columns, one per step (row 2 names the window, row 3 numbers the steps)."
+            " In the parameters' rows the band's first column holds the window's own gradient"
+            " ∂C/∂w, summed over its steps;",
+            f"below come the forward pass, step by step (x, t, {forward}, C), and"
+            f" backpropagation through time, read right to left ({backward}).",
+        ]
+    elif bands:
         layout = [
             f"Column A names the block ({symbols}, {forward} …), column B the tile or element"
             " (a map's tile is named by its filter). Every map is drawn in its own 2-D shape.",
             f"Column {_col(value)}…: value: the parameters at this iteration (Iter 0's from"
-            f" Inputs; {step}.",
+            f" Inputs; {step}).",
             f"Column {_col(total)}…: ∂C_T/∂w, the gradient of the total cost (Σ over the"
             " images); in the cost row (C), the total cost C_T.",
             f"From column {_col(grad)}, each image has a band of columns (row 3 numbers them). In"
@@ -149,7 +172,7 @@ def net_guide(run, first: dict[str, Place], second: dict[str, Place] | None,
             f"Column A names the block ({symbols}, {forward} …), column B the element ({w_sym}"
             " is the weight from input 1 to unit 1 of the first layer).",
             f"Column {_col(value)}, value: the parameters at this iteration (Iter 0's from"
-            f" Inputs; {step}.",
+            f" Inputs; {step}).",
             f"Column {_col(total)}: ∂C_T/∂w, the gradient of the total cost (Σ over the"
             " images); in the cost row (C), the total cost C_T.",
             f"From column {_col(grad)}, one column per image. In the parameters' rows these"
@@ -159,16 +182,18 @@ def net_guide(run, first: dict[str, Place], second: dict[str, Place] | None,
     reading: list[Line] = list(dict.fromkeys(line for layer in net.layers
                                              for line in layer.guide_lines()))
     reading += [
-        SUMPRODUCT,
-        link_to(first[z.name], f"{_cell(first[z.name])}: {z_sym} of image 1, a weighted input"
-                               " (click it, then read the formula bar)"),
-        link_to(grad, f"{_cell(grad)}: image 1's ∂C/∂{w_sym}"
-                      + (": δ against the window of the input it saw" if param.tile else
+        SUMPRODUCT.replace("images", items),
+        link_to(first[z.name], f"{_cell(first[z.name])}: {z_sym} of {item} 1, a weighted"
+                               " input (click it, then read the formula bar)"),
+        link_to(grad, f"{_cell(grad)}: {item} 1's ∂C/∂{w_sym}"
+                      + (": Σₜ δₜ·xₜ, the error against the input it multiplies, over the"
+                         " window's steps" if steps else
+                         ": δ against the window of the input it saw" if param.tile else
                          ": δ times the input it multiplies")),
         link_to(total, f"{_cell(total, image=None)}: ∂C_T/∂{w_sym}, the same gradient summed"
-                       + ((" over both images" if n == 2 else f" over all {n} images")
+                       + ((f" over both {items}" if n == 2 else f" over all {n} {items}")
                           if run.batches is None else
-                          " over the images of the step's batch (marked 1 in its row"
+                          f" over the {items} of the step's batch (marked 1 in its row"
                           + (", and not held out for validation)" if run.validation
                              else ")")), image=None),
     ]
@@ -184,11 +209,11 @@ def net_guide(run, first: dict[str, Place], second: dict[str, Place] | None,
                                   " and watch C_T on the Summary sheet change at every"
                                   " iteration.", image=None))
     tries += [f"Change {'a weight or a state' if start else 'an initial weight'} on Inputs, or"
-              " a pixel on Data: every iteration after it recomputes.",
+              f" a {words.element} on Data: every iteration after it recomputes.",
               "Follow one weight down the iterations: its value, its ∂C_T/∂w, the next sheet's"
               " value.", VERIFY]
-    title = (f"sheetnet · {run.preset}: {n} images, {last} iteration{'s' * (last != 1)} of"
-             f" {what}")
+    size = f"{n} {items}" + (f" of {steps} characters" if steps else "")
+    title = f"sheetnet · {run.preset}: {size}, {last} iteration{'s' * (last != 1)} of {what}"
     return guide_sheet(title, [
         ("What this is", [
             "Every number of a training run, each a formula computed from the cells it names,"

@@ -38,7 +38,9 @@ EXTRA_SHEETS = {FIT: "the data beside the last iteration's prediction (and a cha
                 "Check": "every gradient against central differences of the cost, cell by cell",
                 "Images": "every image drawn in its own shape, as on the book's pages",
                 "Statistics": "each layer's outputs and errors: their mean and spread per"
-                              " iteration, and a chart of the errors' spread layer by layer"}
+                              " iteration, and a chart of the errors' spread layer by layer",
+                "Through time": "‖∂C/∂hₜ‖ against the step t, at the first and the last"
+                                " iteration: how far back through time an error reaches"}
 
 
 def iteration_sheet(k: int) -> str:
@@ -61,7 +63,8 @@ def inputs_sheet(run: Run, config: dict[str, object],
                  descriptions: dict[str, str], *, section: str = "Initial parameters",
                  hypers: bool = True, note: str = NOTE,
                  hyper_defs: dict[str, Hyper] | None = None,
-                 initial: str = "initial ") -> tuple[SheetSpec, list[Place]]:
+                 initial: str = "initial ", vocabulary: Sequence[str] = ()
+                 ) -> tuple[SheetSpec, list[Place]]:
     """The settings (read-only), the hyperparameters (η and the update rule's, each a named
     cell), the classes and the initial parameters.
 
@@ -69,7 +72,8 @@ def inputs_sheet(run: Run, config: dict[str, object],
     ``hypers``: False for a preset that trains nothing (the graph); ``hyper_defs``: what each
     hyperparameter cell is, by name (default: η, the rule's, the penalties', the schedule's
     and the activation's or loss's own); ``initial``: what the parameters' descriptions start
-    with ("the checkpoint's " in a window).
+    with ("the checkpoint's " in a window); ``vocabulary``: the classes are a text's
+    characters, each row labelled as it is seen (␣ for a space).
     """
     classes = run.data.classes if run.data is not None else ()
     if initial != "initial ":  # a window: its parameters and the rule's state are a checkpoint's
@@ -89,8 +93,9 @@ def inputs_sheet(run: Run, config: dict[str, object],
                     description=f"{h.symbol}: {h.meaning}") for i, h in enumerate(rule)]
     if classes:  # targets that are values (regression) have no classes
         places.append(Place("classes", INPUTS, class_row, 3, len(classes), kind="input",
-                            description="the classes; t is 1 where an image's label equals the"
-                                        " class"))
+                            description="the vocabulary: tₜ is 1 at the next character"
+                            if vocabulary else "the classes; t is 1 where an image's label"
+                                               " equals the class"))
     row = first_param_row
     for name, labels, _ in param_rows:
         places.append(Place(name, INPUTS, row, 3, len(labels), kind="input",
@@ -111,10 +116,12 @@ def inputs_sheet(run: Run, config: dict[str, object],
             put(g, hyper_row + i, 2, "learning rate" if h is ETA else h.meaning, "element")
             put(g, hyper_row + i, 3, values[h.name], "input")
         if classes:
-            put(g, class_row - 1, 1, "Classes", "section")
+            put(g, class_row - 1, 1, "Vocabulary" if vocabulary else "Classes", "section")
         for i, cls in enumerate(classes):
-            put(g, class_row + i, 1, "class" if i == 0 else None, "label")
-            put(g, class_row + i, 2, f"t{sub(i + 1)}", "element")
+            put(g, class_row + i, 1, ("character" if vocabulary else "class") if i == 0
+                else None, "label")
+            put(g, class_row + i, 2, vocabulary[i] if vocabulary else f"t{sub(i + 1)}",
+                "element")
             put(g, class_row + i, 3, label_value(cls), "input")
         put(g, first_param_row - 1, 1, section, "section")
         r = first_param_row

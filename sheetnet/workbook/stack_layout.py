@@ -27,7 +27,7 @@ from sheetnet.core.net import Net, describe
 from sheetnet.core.run import Run
 from sheetnet.core.text import TextData
 from sheetnet.layers.base import Batch, Block, Cells, Refs
-from sheetnet.notation import sub
+from sheetnet.notation import Words, sub
 from sheetnet.pairs import ops, penalties
 from sheetnet.pairs.optim import GD, UpdateRule
 from sheetnet.workbook import settings, text_sheets
@@ -60,6 +60,7 @@ from sheetnet.workbook.layout import (
 )
 from sheetnet.workbook.sheets import (
     EXTRA_SHEETS,
+    NOTE,
     Extra,
     data_sheet,
     fit_sheet,
@@ -147,10 +148,10 @@ def _beside_x(net: Net) -> list[Block]:
 
 
 def iteration_places(net: Net, cols: Columns, k: int, plan: StepPlan = PLAIN,
-                     values: bool = False) -> Places:
+                     values: bool = False, words: Words | None = None) -> Places:
     """Where each block of iteration k lives (the same cells on every iteration sheet)."""
     sheet = iteration_sheet(k)
-    d = describe(net, values)
+    d = describe(net, words)
     row = cols.first_row
     image = Place("", sheet, row, cols.image, 1, images=cols.images, stride=cols.band)
     places: Places = step_places(plan, sheet, k, row, cols.value, image)
@@ -257,6 +258,11 @@ def _labels(rows: Rows, place: Place, symbol: str,
         rows.text(place.sheet_row(r), 2, text, "element")
 
 
+def _timed(block: Block) -> str:
+    """A block's symbol as column A writes it: a sequence's at step t (zₜ)."""
+    return block.symbol + ("ₜ" if block.shape.steps and "ₜ" not in block.symbol else "")
+
+
 def _input_labels(run: Run, net: Net) -> list[tuple[int, str]]:
     """x's column B: each pixel (p11 …) in a column; each channel's tile of several."""
     if not net.maps:
@@ -323,6 +329,7 @@ class IterationSheet:
         self.inputs, self.data = inputs, data
         self.net: Net = run.model
         self.plan = StepPlan.of(run)
+        self.words = run.data.words(self.net.maps)
         self.rows = Rows(stride=cols.band)
         self.marks = here.get("batch")
         # what the layers carry into iteration 0 (batch norm's running averages): a
@@ -436,7 +443,14 @@ class IterationSheet:
                                                                          "input")
 
     def label(self, block: Block) -> None:
-        _labels(self.rows, self.here[block.name], block.symbol, block.labels)
+        """Column A's symbol (with ₜ for a sequence's block) and column B's labels (a text's
+        characters, for a block of one row a character)."""
+        labels: Sequence[tuple[int, str]] = block.labels
+        data = self.run.data
+        if isinstance(data, TextData) and block.shape.steps and block.shape.rows == len(
+                data.classes) and not block.shape.per_step:
+            labels = list(enumerate(data.pixel_names()))
+        _labels(self.rows, self.here[block.name], _timed(block), labels)
 
     def parameters(self) -> None:
         """Each parameter's value (from Inputs, or the last sheet's moved by the rule), its
@@ -459,8 +473,10 @@ class IterationSheet:
                      layer.grads_xl(cells))
         _section(self.rows, here[self.net.params()[0].name].row - 1, "Parameters · gradients",
                  {cols.total: "∂C_T/∂w, ∂C_T/∂b" if cols.bands else "∂C_T/∂(w, b)",
-                  cols.image: "each image's own gradient ∂C/∂w, ∂C/∂b"
-                              + (", in the parameters' shape →" if cols.bands
+                  cols.image: f"each {self.words.item}'s own gradient ∂C/∂w, ∂C/∂b"
+                              + (", Σ over its steps (in the band's first column) →"
+                                 if self.net.input.steps else
+                                 ", in the parameters' shape →" if cols.bands
                                  else " of the row's parameter →")})
 
     def forward(self) -> None:
@@ -471,10 +487,11 @@ class IterationSheet:
         sheet = x.sheet
         ahead = [*forward_order(net), *net.output.blocks()[:1]]
         _section(self.rows, x.row - 1, "Forward pass",
-                 {self.cols.image: f"each image's x, t, {'maps ' if self.cols.bands else ''}"
-                                   f"{_symbols(ahead)} and C →"})
+                 {self.cols.image: f"each {self.words.item}'s x, t,"
+                                   f" {'maps ' if self.net.maps else ''}{_symbols(ahead)} and C →"})
         _labels(self.rows, x, "xₜ" if net.input.steps else "x", _input_labels(run, net))
         _labels(self.rows, t, "tₜ" if net.input.steps else "t",
+                _input_labels(run, net) if net.input.steps else
                 self.by_class([(j, f"t{sub(j + 1)}") for j in range(t.rows)]))
         if isinstance(run.data, TextData):  # each window's characters, read off the text
             for place, r, c, i, formula in text_sheets.step_inputs(
@@ -498,6 +515,9 @@ class IterationSheet:
                     self.typed(here[block.name], typed[block.name])
             self.put(layer.forward_xl(cells))
         for block in net.output.blocks(run.data.values):
+            if net.input.steps:
+                self.label(block)
+                continue
             _labels(self.rows, here[block.name], block.symbol,
                     self.by_class(block.labels) if block.name == net.output.a else block.labels)
         self.put(net.output.forward_xl(self.output_cells(), run.n_images))
@@ -559,7 +579,7 @@ class IterationSheet:
         """δᴸ, then each error a layer shows as a block, from the output back."""
         backward = self.net.backward_blocks()
         _section(self.rows, self.here[backward[0].name].row - 1, "Backpropagation",
-                 {self.cols.image: f"each image's"
+                 {self.cols.image: f"each {self.words.item}'s"
                                    f" {'errors' if self.cols.bands else 'neural unit errors'}"
                                    f" {_symbols(backward, 'and')} →"})
         for block in backward:
@@ -580,7 +600,7 @@ def _section(rows: Rows, row: int, title: str, notes: dict[int, str]) -> None:
 
 def _symbols(blocks: Sequence[Block], last: str = ",") -> str:
     """``zᶠ, aᶠ, zᴾ`` …: the blocks' symbols, each once (``last``: "and" before the last)."""
-    symbols = list(dict.fromkeys(b.symbol for b in blocks))
+    symbols = list(dict.fromkeys(_timed(b) for b in blocks))
     if last == "," or len(symbols) < 2:
         return ", ".join(symbols)
     return f"{', '.join(symbols[:-1])} {last} {symbols[-1]}"
@@ -595,7 +615,10 @@ def workbook(run: Run, extras: Sequence[Extra] = ()) -> WorkbookSpec:
     cols = Columns.of(net, run.n_images, run.rule)
     plan = StepPlan.of(run)
     values = run.data.values
-    per_iter = [iteration_places(net, cols, k, plan, values) for k in range(run.iterations + 1)]
+    words = run.data.words(net.maps)
+    text = isinstance(run.data, TextData)
+    per_iter = [iteration_places(net, cols, k, plan, values, words)
+                for k in range(run.iterations + 1)]
     if values:  # the data and the last prediction side by side
         extras = [lambda inputs, data, it: fit_sheet(run, it[-1][net.output.a], data), *extras]
     state_rows, state_descriptions, section, initial = checkpoint_rows(
@@ -607,7 +630,9 @@ def workbook(run: Run, extras: Sequence[Extra] = ()) -> WorkbookSpec:
     inputs_spec, inputs_list = inputs_sheet(
         run, settings.net_settings(run),
         [*((p.name, p.labels, run.params[p.name]) for p in net.params()), *state_rows],
-        {**describe(net, values), **state_descriptions}, section=section, initial=initial)
+        {**describe(net, words), **state_descriptions}, section=section, initial=initial,
+        note=NOTE.replace("a pixel or a label", "a character of the text (on Data)")
+        if text else NOTE, vocabulary=run.data.pixel_names() if text else ())
     data_spec, data_list = (text_sheets.data_sheet(run) if isinstance(run.data, TextData)
                             else data_sheet(run, cols.band if cols.bands else 0))
     inputs = {p.name: p for p in inputs_list}
@@ -684,6 +709,7 @@ def _iteration_spec(run: Run, cols: Columns, k: int, here: Places,
     last = here[net.backward_blocks()[-1].name]
     last_row = last.sheet_row(last.rows - 1)
     width = cols.band - 1 if cols.bands else 1
+    words = run.data.words(net.maps)
 
     def build() -> Grid:
         step = (f" · after a checkpoint: iteration {run.start + k:,} of the run's count"
@@ -692,7 +718,7 @@ def _iteration_spec(run: Run, cols: Columns, k: int, here: Places,
                                  "title")},
                    2: {1: Styled("block", "header"), 2: Styled("element", "header"),
                        cols.value: Styled("value", "header"),
-                       cols.total: Styled("Σ images", "header")}}
+                       cols.total: Styled(f"Σ {words.items}", "header")}}
         for j, kind in enumerate(states):
             g[2][cols.state(j)] = Styled(run.rule.symbol(kind), "header")
         if cols.bands:
@@ -703,7 +729,7 @@ def _iteration_spec(run: Run, cols: Columns, k: int, here: Places,
                     g[2][c] = Styled(None, "header")
         for i in range(n):
             start = cols.image + i * cols.band
-            g[2][start] = Styled(i + 1, "header")
+            g[2][start] = Styled(f"window {i + 1}" if net.input.steps else i + 1, "header")
             if cols.bands:
                 for c in range(width):
                     g[BAND_ROW][start + c] = Styled(c + 1, "element")
@@ -718,7 +744,8 @@ def _iteration_spec(run: Run, cols: Columns, k: int, here: Places,
                          freeze=a1(3, cols.image), color_scales=_scales(net, here, cols),
                          max_col=cols.image + n - 1, max_row=last_row, formula_style="number",
                          print_rows="1:2", print_cols="A:B")
-    widths = {1: 10, 2: 17}
+    longest = max(len(_timed(b)) for b in (*net.forward_blocks(), *net.backward_blocks()))
+    widths = {1: max(10, min(24, longest + 2)), 2: 17}  # the blocks' symbols, whole
     widths.update({c: 11 for c in range(cols.value, cols.image)})
     widths.update({first - 1: 2 for first in (cols.total, *(cols.state(j) for j in
                                                              range(len(states))), cols.image)})

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 
 from sheetnet.core.net import Net
 from sheetnet.core.run import Run
-from sheetnet.core.text import text_of
+from sheetnet.core.text import seen, text_of
 from sheetnet.layers.base import Block
 from sheetnet.workbook.layout import (
     Grid,
@@ -34,18 +34,26 @@ def data_sheet(run: Run) -> tuple[SheetSpec, list[Place]]:
     label = Place("label", DATA, 3, 2, len(chars), kind="input",
                   description="the text, one character a row (edit one: the run recomputes)")
 
+    left_out = len(text.text) - len(chars)
+    steps = text.steps
+
     def build() -> Grid:
         grid: Grid = {}
-        put(grid, 1, 1, "Data · the text, one character a row (window j reads characters"
-                        f" jT … jT + T, T = {text.steps})", "title")
-        put(grid, 2, 1, "i", "header")
-        put(grid, 2, 2, "character", "header")
-        for i, c in enumerate(chars):
+        put(grid, 1, 1, f"Data · the text, one character a row: window w reads characters"
+                        f" (w − 1)·{steps} + 1 … w·{steps} and predicts the next one of each"
+                        + (f"; the last {left_out} characters fill no window and are left out"
+                           if left_out else ""), "title")
+        for c, head in enumerate(("i", "character", "seen as", "window"), start=1):
+            put(grid, 2, c, head, "header")
+        for i, char in enumerate(chars):
             put(grid, 3 + i, 1, i + 1)
-            put(grid, 3 + i, 2, Literal(c), "input")  # "=" is a character, not a formula
+            put(grid, 3 + i, 2, Literal(char), "input")  # "=" is a character, not a formula
+            put(grid, 3 + i, 3, Literal(seen(char)), "element")
+            window = i // steps + 1
+            put(grid, 3 + i, 4, window if window <= text.windows else "next only", "element")
         return grid
 
-    spec = SheetSpec(DATA, build, widths={1: 6, 2: 12}, freeze="A3", max_col=2,
+    spec = SheetSpec(DATA, build, widths={1: 6, 2: 12, 3: 10, 4: 10}, freeze="A3", max_col=4,
                      max_row=len(chars) + 2, tab_color="F2C94C")
     return spec, [label]
 
@@ -92,7 +100,7 @@ def time_sheet(run: Run, per_iter: Sequence[dict[str, Place]]) -> tuple[SheetSpe
                         " step's. Each is the mean over the windows.", "note")
         put(grid, 3, 1, "step t", "header")
         for b, k, col in columns:
-            put(grid, 3, col, f"{b.symbol.replace(' mean', '')}, iteration {k}", "header")
+            put(grid, 3, col, f"{b.symbol.replace(' mean', '')} · iter {k}", "header")
         for step in range(steps):
             put(grid, 4 + step, 1, step + 1)
             for b, k, col in columns:
@@ -101,12 +109,14 @@ def time_sheet(run: Run, per_iter: Sequence[dict[str, Place]]) -> tuple[SheetSpe
         return grid
 
     end = 3 + steps
-    chart = LineChartSpec("The last step's error sent back through time", "‖∂C_last/∂hₜ‖",
+    first_layer = blocks[0].symbol.replace(" mean", "")
+    chart = LineChartSpec(f"The last step's error sent back through time: {first_layer}",
+                          "mean over the windows",
                           "step t", data=f"B3:B{end}", categories=f"A4:A{end}",
                           anchor=f"A{end + 2}", more=((f"iteration {last}", f"C3:C{end}"),),
                           name="iteration 0", log=True, first=1)  # below the table: one page
     last_col = columns[-1][2]
-    spec = SheetSpec(TIME, build, widths={1: 8, **{c: 22 for *_, c in columns}}, freeze="A4",
+    spec = SheetSpec(TIME, build, widths={1: 8, **{c: 24 for *_, c in columns}}, freeze="A4",
                      chart=chart, max_col=last_col, max_row=end, tab_color="8E44AD",
                      fit_width=True)
     return spec, places

@@ -63,7 +63,7 @@ def test_edited_eta_and_weight_recompute_and_still_verify(tmp_path):
     # and the NumPy core, given the same edits, computes the same C_T
     ds = data.builtin("digits01")
     net = stack.fully_connected((12, 3, 2))
-    params = stack.init_normal(net, 0)
+    params = stack.init(net, "normal", 0)
     params["W2"][0, 0] = 1.5
     trace = descent.train(net, params, ds.x, ds.targets, 0.7, 4)
     np.testing.assert_allclose(after, trace.cost, rtol=1e-12)
@@ -168,9 +168,9 @@ def test_cnn_edited_eta_and_filter_weight_recompute_and_still_verify(tmp_path):
     after = recalculated_cost(edited, tmp_path)
     ds = data.builtin("digits123")
     net = stack.convolutional((6, 6))
-    before = descent.train(net, stack.init_normal(net, 0), ds.x, ds.targets, 0.2, 2).cost
+    before = descent.train(net, stack.init(net, "normal", 0), ds.x, ds.targets, 0.2, 2).cost
     assert abs(after[0] - before[0]) > 1e-6 and abs(after[-1] - before[-1]) > 1e-3
-    params = stack.init_normal(net, 0)
+    params = stack.init(net, "normal", 0)
     params["F"][0, 1, 1] = 2.0
     trace = descent.train(net, params, ds.x, ds.targets, 0.5, 2)
     np.testing.assert_allclose(after, trace.cost, rtol=1e-12)

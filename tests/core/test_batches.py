@@ -26,7 +26,7 @@ def test_with_shuffle_each_epoch_covers_every_image_once_in_a_new_order():
 def test_a_step_sums_its_batchs_gradients_and_reports_the_whole_datas_cost():
     ds = data.builtin("digits01")
     net = stack.fully_connected((12, 3, 2))
-    params = stack.init_normal(net, 0)
+    params = stack.init(net, "normal", 0)
     m = batches.masks(64, 10, 3, shuffle=True, seed=0)
     trace = descent.train(net, params, ds.x, ds.targets, 0.2, 3, batches=m)
     full = stack.iteration(net, params, ds.x, ds.targets)

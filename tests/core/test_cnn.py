@@ -43,7 +43,7 @@ def _problem(image=(6, 6), filters=2, size=3, pool=2, outputs=3, n=5, seed=3, bi
     pixels = spec.channels * image[0] * image[1]
     x = rng.integers(0, 2, (n, pixels)).astype(float) if binary else rng.random((n, pixels))
     t = np.eye(outputs)[rng.integers(0, outputs, n)]
-    return (net, spec), cnn.init_normal(net, seed), x, t
+    return (net, spec), cnn.init(net, "normal", seed), x, t
 
 
 ACT = {  # the activations written out by hand, value and derivative
@@ -263,7 +263,7 @@ def test_bad_shapes_are_one_clear_error(image, options, message):
 
 def test_init_json_shapes_are_checked(tmp_path):
     net = cnn.convolutional((6, 6))
-    good = {k: v.tolist() for k, v in cnn.init_normal(net, 1).items()}
+    good = {k: v.tolist() for k, v in cnn.init(net, "normal", 1).items()}
     assert validate_params(net.param_shapes(), good, "init.json")["WO"].shape == (3, 12)
     bad = dict(good, WO=np.zeros((3, 9)).tolist())
     with pytest.raises(SheetnetError, match="WO has shape 3×9, this net needs 3×12"):

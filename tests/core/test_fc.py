@@ -22,7 +22,7 @@ def _problem(sizes, n=7, seed=1):
     net = fc.fully_connected(sizes)
     x = rng.random((n, sizes[0]))
     t = np.eye(sizes[-1])[rng.integers(0, sizes[-1], n)]
-    return net, fc.init_normal(net, seed), x, t
+    return net, fc.init(net, "normal", seed), x, t
 
 
 @pytest.mark.parametrize("sizes", [(4, 3, 2), (5, 4, 3, 2), (12, 3, 2)])
@@ -172,7 +172,7 @@ def test_other_activations_losses_and_no_biases_match_central_differences(act, o
     net = fc.fully_connected((3, 5, 4, 2), ACTIVATIONS[act], output_layer(out, loss), biases)
     assert net.arch == f"dense 5{'' if biases else ' nobias'}, {act}, dense 4" \
         f"{'' if biases else ' nobias'}, {act}, dense 2{'' if biases else ' nobias'}"
-    params = fc.init_normal(net, 4)
+    params = fc.init(net, "normal", 4)
     x, t = rng.standard_normal((6, 3)), rng.random((6, 2))
     blocks = fc.iteration(net, params, x, t)
     assert ("b2" in blocks) is biases

@@ -83,7 +83,7 @@ STACKS = [  # (arch, image, classes): every way layers can follow one another
 def test_every_stack_matches_central_differences(arch, image, classes):
     rng = np.random.default_rng(8)
     net = stack.build(layers.parse(arch), Shape.image(*image), SOFTMAX, classes)
-    params = {k: v * 0.5 for k, v in stack.init_normal(net, 3).items()}
+    params = {k: v * 0.5 for k, v in stack.init(net, "normal", 3).items()}
     x = rng.random((4, image[0] * image[1]))
     t = np.eye(classes)[rng.integers(0, classes, 4)]
     blocks = stack.iteration(net, params, x, t)
@@ -100,7 +100,7 @@ def test_training_in_chunks_gives_the_same_numbers(monkeypatch):
     """Training holds a chunk of images at a time; the chunks' sums are the whole's."""
     rng = np.random.default_rng(1)
     net = stack.convolutional((6, 6), filters=2)
-    params = stack.init_normal(net, 0)
+    params = stack.init(net, "normal", 0)
     x, t = rng.random((10, 36)), np.eye(3)[rng.integers(0, 3, 10)]
     whole = stack.iteration(net, params, x, t, detail=False)
     monkeypatch.setattr(stack, "CHUNK_NUMBERS", stack.per_image_numbers(net) * 3)

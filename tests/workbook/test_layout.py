@@ -31,7 +31,7 @@ def _run(n_images, sizes=(4, 3, 2)):
     labels = tuple(float(i % sizes[-1]) for i in range(n_images))
     ds = data.Dataset("t", x, labels, tuple(float(i) for i in range(sizes[-1])), (1, sizes[0]))
     net = stack.fully_connected(sizes)
-    return Run("mlp", net, ds, stack.init_normal(net, 0), 0.2, 2)
+    return Run("mlp", net, ds, stack.init(net, "normal", 0), 0.2, 2)
 
 
 def test_layout_refuses_too_many_columns():
