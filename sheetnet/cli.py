@@ -423,7 +423,7 @@ EngineOpt = Annotated[str, typer.Option(
     + "; or [bold]all[/]: every one, each of which must agree with NumPy on every cell.")]
 
 
-class _VerifyProgress(audit_verify.Progress):
+class _VerifyProgress(audit_verify.Listener):
     """A line per engine (and one for NumPy): its phase, a bar where it counts, and its time."""
 
     def __init__(self, bar: Progress):

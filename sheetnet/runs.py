@@ -17,6 +17,7 @@ import numpy as np
 from sheetnet import presets
 from sheetnet.core import health, stamp
 from sheetnet.core.checkpoint import Checkpoint
+from sheetnet.core.descent import Progress
 from sheetnet.core.run import Run
 from sheetnet.core.trace import Trace
 from sheetnet.errors import SheetnetError
@@ -28,7 +29,6 @@ from sheetnet.workbook.layout import WorkbookSpec
 
 COSTS = ("C_batch", "eta_k")  # what a run that keeps its costs alone keeps beside C_T and accuracy
 
-Progress = Callable[[int], None]  # called after iteration k
 
 
 @dataclass(frozen=True)

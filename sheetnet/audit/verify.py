@@ -38,7 +38,7 @@ TOLERANCE = 1e-9
 MAX_EXAMINED = 200_000  # differing cells whose formulas are read to find the roots
 
 
-class Progress:
+class Listener:
     """What verify tells its caller while it works (the CLI shows it; the default is silent).
 
     Engines run at the same time, so each reports under its own ``who`` (``"IronCalc"`` …);
@@ -248,7 +248,7 @@ def check_timeout(timeout: float) -> None:
 
 
 def verify(path: Path, engine_names: Sequence[str] = (engines.DEFAULT,), timeout: float = 600,
-           progress: Progress | None = None) -> Report:
+           progress: Listener | None = None) -> Report:
     """Recalculate ``path`` in each engine and compare every block with the NumPy core.
 
     Before any engine sees the file, its archive is checked against the size its settings
@@ -259,7 +259,7 @@ def verify(path: Path, engine_names: Sequence[str] = (engines.DEFAULT,), timeout
     check_timeout(timeout)
     path = Path(path)
     check_file(path)
-    progress = progress or Progress()
+    progress = progress or Listener()
     picked = list({e.name: e for name in engine_names for e in engines.chosen(name)}.values())
     archive = Archive.open(path, INPUTS)
     preset, config = read_run(path, archive)
@@ -430,7 +430,7 @@ def _check_formulas(places: list[Place], scans: dict[str, cells.Scan], archive: 
 
 
 def _recalculate(engine: engines.Engine, src: Path, tmp: Path, timeout: float,
-                 progress: Progress, cancel: threading.Event,
+                 progress: Listener, cancel: threading.Event,
                  bounds: cells.Bounds) -> engines.Recalculated:
     """One engine's run in its own folder (in a worker thread), its values read within the
     layout's bounds."""

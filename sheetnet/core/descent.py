@@ -93,31 +93,10 @@ def descend(step: Step, params: Mapping[str, np.ndarray], eta: float, iterations
             hk = {**h, "eta": penalties.eta_at(eta, h, t)}
             if penalties.DECAY.name in h:
                 blocks["eta_k"] = np.asarray(hk["eta"])
-            if penalised:
-                cost = penalties.penalty([used[w] for w in weights], h)
-                if cost_name in blocks:  # (an unreported iteration has no whole-data cost)
-                    blocks[cost_name] = blocks[cost_name] + cost
-                for w in weights:
-                    blocks[grad_of(w)] = (blocks[grad_of(w)]
-                                          + penalties.penalty_gradient(used[w], h))
-            if "held" in blocks and cost_name in blocks:  # beside the validation cost
-                trained = np.count_nonzero(np.asarray(blocks["held"]) == 0)
-                blocks["C_per_image"] = np.asarray(blocks[cost_name] / trained)
-            if mask is not None:
-                blocks["batch"] = mask
-                if "C" in blocks:
-                    trained = mask if "held" not in blocks else mask * (blocks["held"] == 0)
-                    in_batch = ops.total(blocks["C"], trained)
-                else:  # a step that computed its batch alone
-                    in_batch = blocks.pop("C_in_batch")
-                blocks["C_batch"] = np.asarray(in_batch + (cost if penalised else 0.0))
-            current = dict(current)
-            for name, value in used.items():
-                delta, state[name] = rule.step(value, blocks[grad_of(name)], state[name], hk, t)
-                current[name] = value + delta
-                blocks.update({names.state(kind, name): s for kind, s in state[name].items()})
-                if step_of is not None:
-                    blocks[step_of(name)] = delta
+            cost = (_penalised(blocks, used, weights, h, grad_of, cost_name) if penalised
+                    else 0.0)
+            _beside(blocks, mask, cost, cost_name)
+            current = _updated(rule, used, current, blocks, state, hk, t, grad_of, step_of)
             check_finite(blocks, k, eta)
         last = k == iterations  # kept whole: the final parameters (evaluation reads them)
         run.append(blocks if kept is None or last else {n: blocks[n] for n in blocks
@@ -127,13 +106,61 @@ def descend(step: Step, params: Mapping[str, np.ndarray], eta: float, iterations
     return Trace(run, descriptions, cost_name=cost_name, final=current)
 
 
+def _penalised(blocks: dict[str, np.ndarray], used: Mapping[str, np.ndarray],
+               weights: Collection[str], h: Mapping[str, float],
+               grad_of: Callable[[str], str], cost_name: str) -> float:
+    """The penalty on ``weights`` joins the cost (where the iteration computed it) and each
+    weight's gradient; it is returned for the batch's cost."""
+    cost = penalties.penalty([used[w] for w in weights], h)
+    if cost_name in blocks:  # (an unreported iteration has no whole-data cost)
+        blocks[cost_name] = blocks[cost_name] + cost
+    for w in weights:
+        blocks[grad_of(w)] = blocks[grad_of(w)] + penalties.penalty_gradient(used[w], h)
+    return cost
+
+
+def _beside(blocks: dict[str, np.ndarray], mask: np.ndarray | None, penalty: float,
+            cost_name: str) -> None:
+    """The costs beside the whole data's: C_T per image trained on (images held out), the
+    batch's marks and its cost (+ ``penalty``)."""
+    if "held" in blocks and cost_name in blocks:  # beside the validation cost
+        trained = np.count_nonzero(np.asarray(blocks["held"]) == 0)
+        blocks["C_per_image"] = np.asarray(blocks[cost_name] / trained)
+    if mask is None:
+        return
+    blocks["batch"] = mask
+    if "C" in blocks:
+        marks = mask if "held" not in blocks else mask * (blocks["held"] == 0)
+        in_batch = ops.total(blocks["C"], marks)
+    else:  # a step that computed its batch alone
+        in_batch = blocks.pop("C_in_batch")
+    blocks["C_batch"] = np.asarray(in_batch + penalty)
+
+
+def _updated(rule: UpdateRule, used: Mapping[str, np.ndarray],
+             current: Mapping[str, np.ndarray], blocks: dict[str, np.ndarray],
+             state: dict[str, dict[str, np.ndarray]], hk: Mapping[str, float], t: int,
+             grad_of: Callable[[str], str], step_of: Callable[[str], str] | None
+             ) -> dict[str, np.ndarray]:
+    """Every parameter moved by ``rule`` from its gradient (``state`` advanced in place), its
+    state and Δp joining the blocks."""
+    out = dict(current)
+    for name, value in used.items():
+        delta, state[name] = rule.step(value, blocks[grad_of(name)], state[name], hk, t)
+        out[name] = value + delta
+        blocks.update({names.state(kind, name): s for kind, s in state[name].items()})
+        if step_of is not None:
+            blocks[step_of(name)] = delta
+    return out
+
+
 def train_run(run: Run, progress: Progress | None = None,
               keep: Collection[str] | None = None, anchor: Anchor | None = None) -> Trace:
     """A net's run as its preset made it (``train``, every setting from the run)."""
     net: Net = run.model
     inputs = run.step_inputs if net.step_inputs() or run.validation else None
     report = run.reports if keep is not None and run.every is not None else None
-    return train(net, run.params, run.data.x, run.data.targets, run.eta, run.iterations,
+    return train_net(net, run.params, run.data.x, run.data.targets, run.eta, run.iterations,
                  progress=progress, keep=keep, rule=run.rule, hyper=run.hyper,
                  batches=run.batches, words=run.data.words(net.maps), anchor=anchor,
                  inputs=inputs,
@@ -141,7 +168,7 @@ def train_run(run: Run, progress: Progress | None = None,
                  carried=run.carried, best=run.best)
 
 
-def train(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarray,
+def train_net(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarray,
           eta: float, iterations: int, *, progress: Progress | None = None,
           keep: Collection[str] | None = None, rule: UpdateRule = GD,
           hyper: Mapping[str, float] | None = None, batches: np.ndarray | None = None,

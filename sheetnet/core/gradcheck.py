@@ -79,7 +79,7 @@ DESCRIPTIONS = {
 }
 
 
-def train(run: Run, progress: Progress | None = None, keep: Collection[str] | None = None,
+def train_run(run: Run, progress: Progress | None = None, keep: Collection[str] | None = None,
           anchor: descent.Anchor | None = None) -> Trace:
     """The net's run, with iteration 0 also carrying the gradient check (a net without
     dropout or batches)."""

@@ -29,7 +29,7 @@ from sheetnet.pairs import ops
 from sheetnet.pairs.hyper import Hyper
 
 Values = Mapping[str, float]  # hyperparameter -> value
-Cells = Mapping[str, str]  # hyperparameter or state kind -> cell reference
+NamedCells = Mapping[str, str]  # hyperparameter or state kind -> cell reference
 State = Mapping[str, np.ndarray]  # state kind -> array of the parameter's shape
 
 
@@ -44,14 +44,14 @@ class UpdateRule:
     delta: Callable[[np.ndarray, np.ndarray, State, Values, int], np.ndarray]
     # (p, g, new state cells, h cells, k) -> Δp's text, starting with "-" when it is minus a
     # product, so that p' reads as the book writes it (p-eta*g)
-    delta_xl: Callable[[str, str, Cells, Cells, int], str]
+    delta_xl: Callable[[str, str, NamedCells, NamedCells, int], str]
     hypers: tuple[Hyper, ...] = ()  # beyond η
     state: tuple[str, ...] = ()  # the kinds of state each parameter keeps
     advance: Callable[[np.ndarray, State, Values, int], dict[str, np.ndarray]] = \
         field(default=lambda g, s, h, k: {})  # (g, old state, h, k) -> new state
     # (g, old state cells, new state cells, h cells, k) -> each new state's formula; a state
     # may follow from another of the same step (Adam's m̂ from its m)
-    advance_xl: Callable[[str, Cells, Cells, Cells, int], dict[str, str]] = \
+    advance_xl: Callable[[str, NamedCells, NamedCells, NamedCells, int], dict[str, str]] = \
         field(default=lambda g, old, new, h, k: {})
     # each kind of state as a reader sees it: (symbol, what it is)
     meaning: Mapping[str, tuple[str, str]] = field(default_factory=dict)
@@ -92,13 +92,13 @@ class UpdateRule:
         delta, new = self.step(param, grad, state, h, k)
         return param + delta, new
 
-    def update_xl(self, p: str, g: str, old: Cells, new: Cells, h: Cells,
+    def update_xl(self, p: str, g: str, old: NamedCells, new: NamedCells, h: NamedCells,
                   k: int) -> tuple[str, dict[str, str]]:
         """Step k in cells: (p's next formula, each new state's formula). ``old``/``new``: the
         state's cells before and after the step (``new`` is where ``advance_xl``'s go)."""
         return self.next_xl(p, g, new, h, k), self.advance_xl(g, old, new, h, k)
 
-    def next_xl(self, p: str, g: str, new: Cells, h: Cells, k: int) -> str:
+    def next_xl(self, p: str, g: str, new: NamedCells, h: NamedCells, k: int) -> str:
         """p's formula after step k (``new``: the state's cells after the step)."""
         return plus_xl(p, self.delta_xl(p, g, new, h, k))
 
@@ -185,7 +185,7 @@ def _scaled(g: np.ndarray, s: np.ndarray, h: Values) -> np.ndarray:
     return -h["eta"] * g / (np.sqrt(s) + h["epsilon"])
 
 
-def _scaled_xl(g: str, s: str, h: Cells) -> str:
+def _scaled_xl(g: str, s: str, h: NamedCells) -> str:
     return f"-{h['eta']}*{g}/(SQRT({s})+{h['epsilon']})"
 
 
@@ -227,7 +227,7 @@ def _adam(g: np.ndarray, s: State, h: Values, k: int) -> dict[str, np.ndarray]:
             "v_hat": v / (1 - h["beta2"] ** t)}
 
 
-def _adam_xl(g: str, old: Cells, new: Cells, h: Cells, k: int) -> dict[str, str]:
+def _adam_xl(g: str, old: NamedCells, new: NamedCells, h: NamedCells, k: int) -> dict[str, str]:
     return {"m": f"{h['beta1']}*{old['m']}+(1-{h['beta1']})*{g}",
             "v": f"{h['beta2']}*{old['v']}+(1-{h['beta2']})*{ops.square_xl(g)}",
             "m_hat": f"{new['m']}/(1-{ops.power_xl(h['beta1'], k + 1)})",
@@ -239,7 +239,7 @@ def _adam_step(s: State, h: Values) -> np.ndarray:
     return s["m_hat"] / (np.sqrt(s["v_hat"]) + h["epsilon"])
 
 
-def _adam_step_xl(s: Cells, h: Cells) -> str:
+def _adam_step_xl(s: NamedCells, h: NamedCells) -> str:
     return f"{s['m_hat']}/(SQRT({s['v_hat']})+{h['epsilon']})"
 
 

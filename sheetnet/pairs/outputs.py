@@ -37,10 +37,10 @@ from sheetnet.pairs.activations import (
 )
 from sheetnet.pairs.hyper import Hyper
 
-Cells = Sequence[str]  # one image's K unit cells, in one column
+UnitCells = Sequence[str]  # one image's K unit cells, in one column
 
 
-def span(cells: Cells) -> str:
+def span(cells: UnitCells) -> str:
     """The range of one image's unit cells: ``E74:E76``."""
     return f"{cells[0]}:{cells[-1]}"
 
@@ -53,7 +53,7 @@ class Loss:
     name: str
     value: Callable[[np.ndarray, np.ndarray, int], np.ndarray]  # (a, t, n) -> (N,)
     gradient: Callable[[np.ndarray, np.ndarray, int], np.ndarray]
-    excel_value: Callable[[Cells, Cells, int], str]  # (a cells, t cells, n)
+    excel_value: Callable[[UnitCells, UnitCells, int], str]  # (a cells, t cells, n)
     excel_gradient: Callable[[str, str, int], str]  # (a cell, t cell, n)
     formula: str
     label: str  # the C row's element label on the sheet
@@ -130,11 +130,12 @@ class OutputLayer:
     activation: str  # the names --output-activation and --loss give
     loss: str
     forward: Callable[[np.ndarray], np.ndarray]  # z -> a
-    forward_xl: Callable[[Cells, int], str]  # (z cells, k) -> aₖ
+    forward_xl: Callable[[UnitCells, int], str]  # (z cells, k) -> aₖ
     cost: Callable[[np.ndarray, np.ndarray, np.ndarray, int], np.ndarray]  # (z, a, t, n) -> C
-    cost_xl: Callable[[Cells, Cells, Cells, int], str]  # (z, a, t cells, n) -> C
+    cost_xl: Callable[[UnitCells, UnitCells, UnitCells, int], str]  # (z, a, t cells, n) -> C
     delta: Callable[[np.ndarray, np.ndarray, np.ndarray, int], np.ndarray]  # (z, a, t, n) -> δ
-    delta_xl: Callable[[Cells, Cells, Cells, int, int], str]  # (z, a, t cells, k, n) -> δₖ
+    # (z, a, t cells, k, n) -> δₖ
+    delta_xl: Callable[[UnitCells, UnitCells, UnitCells, int, int], str]
     formula: str  # how the Map sheet writes C
     label: str  # the C row's label
     delta_text: str = "∂C/∂aₖ · σ'(zₖ)"  # how δᴸ follows, for the Map sheet
@@ -177,13 +178,13 @@ def compose(act: Activation, loss: Loss) -> OutputLayer:
 # --- pairs that only exist fused ---------------------------------------------------------------
 
 
-def _terms(cells: Cells, term: Callable[[int], str]) -> str:
+def _terms(cells: UnitCells, term: Callable[[int], str]) -> str:
     """Σ over the units written out term by term: array arithmetic inside SUMPRODUCT is not
     evaluated by every engine (Gnumeric gives #VALUE!), one term per unit is."""
     return "+".join(term(k) for k in range(len(cells)))
 
 
-def _sum_exp_xl(z: Cells) -> str:
+def _sum_exp_xl(z: UnitCells) -> str:
     """Σⱼ EXP(zⱼ − max z): no EXP of a large number."""
     return _terms(z, lambda j: f"EXP({z[j]}-MAX({span(z)}))")
 
@@ -247,11 +248,11 @@ def _over(s: np.ndarray, t: np.ndarray) -> np.ndarray:
     return (1 - t) * (_margins(s, t) > 0)
 
 
-def _margin_xl(s: Cells, t: Cells, j: int) -> str:
+def _margin_xl(s: UnitCells, t: UnitCells, j: int) -> str:
     return f"{s[j]}-SUMPRODUCT({span(t)},{span(s)})+1"
 
 
-def _over_xl(s: Cells, t: Cells, j: int) -> str:
+def _over_xl(s: UnitCells, t: UnitCells, j: int) -> str:
     return f"(1-{t[j]})*IF({_margin_xl(s, t, j)}>0,1,0)"
 
 

@@ -66,7 +66,7 @@ class NetPreset:
     check: Callable[[Net, Options], None] | None = None  # refuses nets it was not written for
     extras: Callable[[Run], Sequence[Extra]] = field(default=lambda run: ())
     extra_cells: Callable[[Net, int], int] = field(default=lambda net, images: 0)
-    train: Callable[..., Trace] = descent.train_run  # (run, progress, keep, anchor)
+    train_run: Callable[..., Trace] = descent.train_run  # (run, progress, keep, anchor)
     optimizer: str | None = None  # the update rule when --optimizer is not given (None: gd)
     batch_size: int | None = None  # likewise --batch-size (None: full batches)
     test_share: float = 0.0  # the built-in data's share kept apart to test on after training
@@ -247,7 +247,7 @@ class NetPreset:
               ) -> Trace:
         """The NumPy core's run; ``keep`` limits the stored blocks (None: all); ``anchor``:
         each iteration starts from a recalculated workbook's parameters (verify's audit)."""
-        trace = self.train(run, progress, keep, anchor)
+        trace = self.train_run(run, progress, keep, anchor)
         return statistics.add(run.model, trace) if keep is None and run.statistics else trace
 
     def evaluate(self, run: Run, trace: Trace) -> dict[str, float]:
@@ -702,5 +702,5 @@ TWOLAYER = NetPreset(
     check=_twolayer_check,
     extras=lambda run: [lambda inputs, data, it: gradcheck_layout.check_sheet(run, it[0])],
     extra_cells=gradcheck_layout.check_cells,
-    train=gradcheck.train,
+    train_run=gradcheck.train_run,
 )

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sheetnet import notation as names
+from sheetnet.notation import Words
 from sheetnet.workbook.layout import Cached, Grid, Place, SheetSpec, Text, put, sheet_prefix
 
 GUIDE = "Guide"
@@ -90,129 +92,53 @@ def _cell(place: Place, r: int = 0, c: int = 0, image: int | None = 0) -> str:
     return sheet_prefix(place.sheet) + place.ref(r, c, image=image)
 
 
+@dataclass(frozen=True)
+class _Net:
+    """What a net's Guide says things with: the run, Iter 0's and Iter 1's places, the
+    Inputs', and the words its data is named by."""
+
+    run: Any
+    first: dict[str, Place]
+    second: dict[str, Place] | None
+    inputs: dict[str, Place]
+    bands: bool
+
+    @property
+    def net(self) -> Any:
+        return self.run.model
+
+    @property
+    def words(self) -> Words:
+        return self.run.data.words(self.net.maps)
+
+    @property
+    def steps(self) -> int:
+        """A text's T (time runs left to right), else 0."""
+        return int(self.net.input.steps)
+
+    @property
+    def initial(self) -> str:
+        return (f"the checkpoint's parameters and {self.run.rule.name}'s state" if self.run.start
+                else "the initial parameters")
+
+    def place(self, role: str) -> Place:
+        """The first parameter's value, its gradient of image 1 or its total on Iter 0."""
+        w = self.net.params()[0].name
+        return self.first[{"value": w, "grad": names.grad(w),
+                           "total": names.total_grad(w)}[role]]
+
+
 def net_guide(run, first: dict[str, Place], second: dict[str, Place] | None,
               inputs: dict[str, Place], extras: Sequence[tuple[str, str]], bands: bool
               ) -> SheetSpec:
     """The Guide of a net's workbook. first, second: the places of Iter 0 and Iter 1 (None when
-    the run has no iteration 1); ``bands``: each image has a band of columns (a net of maps)
-    rather than one column."""
-    net, n, last = run.model, run.n_images, run.iterations
-    words = run.data.words(net.maps)
-    item, items = words.item, words.items
-    steps = net.input.steps  # a text's windows: time runs left to right
-    param = net.params()[0]
-    w = param.name
-    w_sym = param.labels[0]
-    grad, total = first[names.grad(w)], first[names.total_grad(w)]
-    value = first[w]
-    shown = [b for b in net.forward_blocks() if not b.padded]
-    z = next((b for b in shown if b.symbol.startswith("z")), shown[0])  # a weighted input
-    z_sym = (f"{z.symbol.replace('ₜ', '')}₁ at step 1" if steps else
-             f"{z.symbol}¹₁₁" if bands else f"{z.symbol}₁")
-    what = f"the stack {net.arch}, then {net.output.pair.activation} outputs with the"\
-           f" {net.output.pair.loss} cost"
-    accuracy = " and accuracy" if "accuracy" in first else ""
-    start = run.start  # a window continuing a checkpoint
-    initial = (f"the checkpoint's parameters and {run.rule.name}'s state" if start
-               else "the initial parameters")
-    sheets = [("Summary", f"C_T{accuracy} per iteration, with a chart"), *extras,
-              ("Inputs", "the settings, η and the other hyperparameters, the"
-                         f" {'vocabulary' if steps else 'classes'} and {initial} (yellow: edit"
-                         " them)"),
-              ("Data", "the text, one character a row (edit one)" if steps else
-               "every image's pixels and label" + (", each image in its own shape"
-                                                   if bands else ", one column per image")),
-              ("Iter 0", f"the first iteration: {initial.split(' and ')[0]}, the forward"
-                         " pass, backpropagation and the gradients"),
-              (f"Iter {last}", "the last iteration"),
-              ("Map", "every block: where it is, its shape and what it is")]
-    rule = run.rule
-    if rule.name == "gd":
-        step = (f"Iter k's are Iter k−1's minus η times column {_col(total)}: gradient"
-                " descent")
-    else:
-        step = (f"Iter k's are Iter k−1's moved by the update rule, {rule.summary} (g:"
-                f" ∂C_T/∂w, column {_col(total)}" + ("; the rule's state in the columns after"
-                                                     " it)" if rule.state else ")"))
-    forward = ", ".join(dict.fromkeys(b.symbol for b in (*net.forward_blocks(),
-                                                          *net.output.blocks()[:1])))
-    backward = ", ".join(dict.fromkeys(b.symbol for b in net.backward_blocks()))
-    symbols = ", ".join(dict.fromkeys(p.symbol for p in net.params()))
-    if steps:
-        layout = [
-            f"Column A names the block ({symbols}, {forward} …), column B the unit, gate or"
-            " character of each row.",
-            f"Column {_col(value)}…: value: the parameters at this iteration (Iter 0's from"
-            f" Inputs; {step}).",
-            f"Column {_col(total)}…: ∂C_T/∂w, the gradient of the total cost (Σ over the"
-            " windows); in the cost row (C), the total cost C_T.",
-            f"From column {_col(grad)}, time runs left to right: each window is a band of"
-            f" {steps} columns, one per step (row 2 names the window, row 3 numbers the steps)."
-            " In the parameters' rows the band's first column holds the window's own gradient"
-            " ∂C/∂w, summed over its steps;",
-            f"below come the forward pass, step by step (x, t, {forward}, C), and"
-            f" backpropagation through time, read right to left ({backward}).",
-        ]
-    elif bands:
-        layout = [
-            f"Column A names the block ({symbols}, {forward} …), column B the tile or element"
-            " (a map's tile is named by its filter). Every map is drawn in its own 2-D shape.",
-            f"Column {_col(value)}…: value: the parameters at this iteration (Iter 0's from"
-            f" Inputs; {step}).",
-            f"Column {_col(total)}…: ∂C_T/∂w, the gradient of the total cost (Σ over the"
-            " images); in the cost row (C), the total cost C_T.",
-            f"From column {_col(grad)}, each image has a band of columns (row 3 numbers them). In"
-            " the parameters' rows the band holds that image's own gradient ∂C/∂w, not the"
-            " weight;",
-            f"below come the forward pass (x, t, {forward}, C) and backpropagation"
-            f" ({backward}).",
-        ]
-    else:
-        layout = [
-            f"Column A names the block ({symbols}, {forward} …), column B the element ({w_sym}"
-            " is the weight from input 1 to unit 1 of the first layer).",
-            f"Column {_col(value)}, value: the parameters at this iteration (Iter 0's from"
-            f" Inputs; {step}).",
-            f"Column {_col(total)}: ∂C_T/∂w, the gradient of the total cost (Σ over the"
-            " images); in the cost row (C), the total cost C_T.",
-            f"From column {_col(grad)}, one column per image. In the parameters' rows these"
-            " cells are that image's own gradient ∂C/∂w, not the weight;",
-            f"below come the forward pass (x, t, {forward}, C) and backpropagation ({backward}).",
-        ]
-    reading: list[Line] = list(dict.fromkeys(line for layer in net.layers
-                                             for line in layer.guide_lines()))
-    reading += [
-        SUMPRODUCT.replace("images", items),
-        link_to(first[z.name], f"{_cell(first[z.name])}: {z_sym} of {item} 1, a weighted"
-                               " input (click it, then read the formula bar)"),
-        link_to(grad, f"{_cell(grad)}: {item} 1's ∂C/∂{w_sym}"
-                      + (": Σₜ δₜ·xₜ, the error against the input it multiplies, over the"
-                         " window's steps" if steps else
-                         ": δ against the window of the input it saw" if param.tile else
-                         ": δ times the input it multiplies")),
-        link_to(total, f"{_cell(total, image=None)}: ∂C_T/∂{w_sym}, the same gradient summed"
-                       + ((f" over both {items}" if n == 2 else f" over all {n} {items}")
-                          if run.batches is None else
-                          f" over the {items} of the step's batch (marked 1 in its row"
-                          + (", and not held out for validation)" if run.validation
-                             else ")")), image=None),
-    ]
-    if second is not None:
-        moved = (f"− η × ∂C_T/∂{w_sym}" if rule.name == "gd" else f"moved by {rule.summary}")
-        reading.append(link_to(second[w], f"{_cell(second[w], image=None)}: {w_sym} at"
-                                          f" iteration {start + 1:,} = its value at iteration"
-                                          f" {start:,} {moved}", image=None))
-    eta = inputs.get("eta")
-    tries: list[Line] = []
-    if eta is not None:
-        tries.append(link_to(eta, f"Change η ({_cell(eta, image=None)}, the cell named eta)"
-                                  " and watch C_T on the Summary sheet change at every"
-                                  " iteration.", image=None))
-    tries += [f"Change {'a weight or a state' if start else 'an initial weight'} on Inputs, or"
-              f" a {words.element} on Data: every iteration after it recomputes.",
-              "Follow one weight down the iterations: its value, its ∂C_T/∂w, the next sheet's"
-              " value.", VERIFY]
-    size = f"{n} {items}" + (f" of {steps} characters" if steps else "")
+    the run has no iteration 1); ``bands``: each image has a band of columns (a net of maps or
+    a text's steps) rather than one column."""
+    g = _Net(run, first, second, inputs, bands)
+    net, words, last, start = g.net, g.words, run.iterations, run.start
+    what = (f"the stack {net.arch}, then {net.output.pair.activation} outputs with the"
+            f" {net.output.pair.loss} cost")
+    size = f"{run.n_images} {words.items}" + (f" of {g.steps} characters" if g.steps else "")
     title = f"sheetnet · {run.preset}: {size}, {last} iteration{'s' * (last != 1)} of {what}"
     return guide_sheet(title, [
         ("What this is", [
@@ -226,13 +152,130 @@ def net_guide(run, first: dict[str, Place], second: dict[str, Place] | None,
                f" from a checkpoint saved after iteration {start - 1:,} (its parameters and"
                f" {run.rule.name}'s state are the yellow cells on Inputs); which of the run's"
                " images it trains on, Inputs says (data)."] if start else [])]),
-        sheets_section(sheets),
-        ("Reading an iteration sheet", layout),
-        ("Reading a formula", reading),
-        ("Things to try", tries),
+        sheets_section(_sheets(g, extras)),
+        ("Reading an iteration sheet", _layout(g)),
+        ("Reading a formula", _reading(g)),
+        ("Things to try", _tries(g)),
         ("The Map", ["The last sheet, Map, lists every block: its name (as in `sheetnet train"
                      " --json`), its sheet and range (a link), its shape and what it is."]),
     ])
+
+
+def _sheets(g: _Net, extras: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The workbook's sheets, each with what it holds."""
+    accuracy = " and accuracy" if "accuracy" in g.first else ""
+    data = ("the text, one character a row (edit one)" if g.steps else
+            "every image's pixels and label" + (", each image in its own shape" if g.bands
+                                                else ", one column per image"))
+    return [("Summary", f"C_T{accuracy} per iteration, with a chart"), *extras,
+            ("Inputs", "the settings, η and the other hyperparameters, the"
+                       f" {'vocabulary' if g.steps else 'classes'} and {g.initial} (yellow:"
+                       " edit them)"),
+            ("Data", data),
+            ("Iter 0", f"the first iteration: {g.initial.split(' and ')[0]}, the forward"
+                       " pass, backpropagation and the gradients"),
+            (f"Iter {g.run.iterations}", "the last iteration"),
+            ("Map", "every block: where it is, its shape and what it is")]
+
+
+def _update_words(g: _Net) -> str:
+    """How a parameter moves from one sheet to the next."""
+    rule, total = g.run.rule, _col(g.place("total"))
+    if rule.name == "gd":
+        return f"Iter k's are Iter k−1's minus η times column {total}: gradient descent"
+    return (f"Iter k's are Iter k−1's moved by the update rule, {rule.summary} (g: ∂C_T/∂w,"
+            f" column {total}" + ("; the rule's state in the columns after it)" if rule.state
+                                  else ")"))
+
+
+def _layout(g: _Net) -> list[Line]:
+    """How an iteration sheet's columns and rows are laid out."""
+    net = g.net
+    forward = ", ".join(dict.fromkeys(b.symbol for b in (*net.forward_blocks(),
+                                                          *net.output.blocks()[:1])))
+    backward = ", ".join(dict.fromkeys(b.symbol for b in net.backward_blocks()))
+    symbols = ", ".join(dict.fromkeys(p.symbol for p in net.params()))
+    value, total, grad = (_col(g.place(role)) for role in ("value", "total", "grad"))
+    more = "…" if g.bands else ""
+    first = (f"Column A names the block ({symbols}, {forward} …), column B "
+             + ("the unit, gate or character of each row." if g.steps else
+                "the tile or element (a map's tile is named by its filter). Every map is drawn"
+                " in its own 2-D shape." if g.bands else
+                f"the element ({net.params()[0].labels[0]} is the weight from input 1 to unit"
+                " 1 of the first layer)."))
+    if g.steps:
+        columns = (f"From column {grad}, time runs left to right: each window is a band of"
+                   f" {g.steps} columns, one per step (row 2 names the window, row 3 numbers"
+                   " the steps). In the parameters' rows the band's first column holds the"
+                   " window's own gradient ∂C/∂w, summed over its steps;")
+        rows = (f"below come the forward pass, step by step (x, t, {forward}, C), and"
+                f" backpropagation through time, read right to left ({backward}).")
+    else:
+        columns = (f"From column {grad}, each image has a band of columns (row 3 numbers them)."
+                   " In the parameters' rows the band holds that image's own gradient ∂C/∂w,"
+                   " not the weight;" if g.bands else
+                   f"From column {grad}, one column per image. In the parameters' rows these"
+                   " cells are that image's own gradient ∂C/∂w, not the weight;")
+        rows = f"below come the forward pass (x, t, {forward}, C) and backpropagation ({backward})."
+    return [first,
+            f"Column {value}{more}{':' if more else ','} value: the parameters at this"
+            " iteration (Iter 0's from"
+            f" Inputs; {_update_words(g)}).",
+            f"Column {total}{more}: ∂C_T/∂w, the gradient of the total cost (Σ over the"
+            f" {g.words.items}); in the cost row (C), the total cost C_T.",
+            columns, rows]
+
+
+def _reading(g: _Net) -> list[Line]:
+    """How a layer's cells read, then links to a weighted input, a gradient and an update."""
+    net, run, words = g.net, g.run, g.words
+    item, items, n = words.item, words.items, run.n_images
+    param = net.params()[0]
+    w_sym = param.labels[0]
+    grad, total = g.place("grad"), g.place("total")
+    shown = [b for b in net.forward_blocks() if not b.padded]
+    z = next((b for b in shown if b.symbol.startswith("z")), shown[0])  # a weighted input
+    z_sym = (f"{z.symbol.replace('ₜ', '')}₁ at step 1" if g.steps else
+             f"{z.symbol}¹₁₁" if g.bands else f"{z.symbol}₁")
+    over = ((f" over both {items}" if n == 2 else f" over all {n} {items}")
+            if run.batches is None else
+            f" over the {items} of the step's batch (marked 1 in its row"
+            + (", and not held out for validation)" if run.validation else ")"))
+    reading: list[Line] = list(dict.fromkeys(line for layer in net.layers
+                                             for line in layer.guide_lines()))
+    reading += [
+        SUMPRODUCT.replace("images", items),
+        link_to(g.first[z.name], f"{_cell(g.first[z.name])}: {z_sym} of {item} 1, a weighted"
+                                 " input (click it, then read the formula bar)"),
+        link_to(grad, f"{_cell(grad)}: {item} 1's ∂C/∂{w_sym}"
+                      + (": Σₜ δₜ·xₜ, the error against the input it multiplies, over the"
+                         " window's steps" if g.steps else
+                         ": δ against the window of the input it saw" if param.tile else
+                         ": δ times the input it multiplies")),
+        link_to(total, f"{_cell(total, image=None)}: ∂C_T/∂{w_sym}, the same gradient"
+                       f" summed{over}", image=None),
+    ]
+    if g.second is not None:
+        w, rule, start = param.name, run.rule, run.start
+        moved = (f"− η × ∂C_T/∂{w_sym}" if rule.name == "gd" else f"moved by {rule.summary}")
+        reading.append(link_to(g.second[w], f"{_cell(g.second[w], image=None)}: {w_sym} at"
+                                            f" iteration {start + 1:,} = its value at"
+                                            f" iteration {start:,} {moved}", image=None))
+    return reading
+
+
+def _tries(g: _Net) -> list[Line]:
+    eta = g.inputs.get("eta")
+    tries: list[Line] = []
+    if eta is not None:
+        tries.append(link_to(eta, f"Change η ({_cell(eta, image=None)}, the cell named eta)"
+                                  " and watch C_T on the Summary sheet change at every"
+                                  " iteration.", image=None))
+    what = "a weight or a state" if g.run.start else "an initial weight"
+    return [*tries, f"Change {what} on Inputs, or a {g.words.element} on Data: every iteration"
+                    " after it recomputes.",
+            "Follow one weight down the iterations: its value, its ∂C_T/∂w, the next sheet's"
+            " value.", VERIFY]
 
 
 def _col(place: Place) -> str:

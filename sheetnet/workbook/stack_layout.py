@@ -150,85 +150,112 @@ def _beside_x(net: Net) -> list[Block]:
 def iteration_places(net: Net, cols: Columns, k: int, plan: StepPlan = PLAIN,
                      values: bool = False, words: Words | None = None) -> Places:
     """Where each block of iteration k lives (the same cells on every iteration sheet)."""
-    sheet = iteration_sheet(k)
-    d = describe(net, words)
-    row = cols.first_row
-    image = Place("", sheet, row, cols.image, 1, images=cols.images, stride=cols.band)
-    places: Places = step_places(plan, sheet, k, row, cols.value, image)
-    if "batch" in places and cols.band > 2:  # each band's cells repeat its image's mark
-        places["batch_fill"] = Place("batch_fill", sheet, row, cols.image + 1, 1, cols.band - 2,
-                                     images=cols.images, stride=cols.band, iteration=k,
-                                     description=STEP_DESCRIPTIONS["batch_fill"],
-                                     source="batch")
-    row += plan.step_row + 1  # the section's title
+    at = _Placer(net, cols, k, describe(net, words))
+    at.steps(plan)
+    at.row += plan.step_row + 1  # the section's title
+    at.parameters(plan)
+    at.row += 2 - cols.gap  # a blank row and the section's title
+    at.forward(plan, values)
+    at.row += 3  # the accuracy's row, a blank row and the section's title
+    for block in net.backward_blocks():
+        at.block(block)
+    return at.places
 
-    def add(name: str, rows: int, width: int = 1, tile: int = 0, col: int | None = None,
+
+class _Placer:
+    """Places laid out down an iteration sheet, ``row`` the next free one."""
+
+    def __init__(self, net: Net, cols: Columns, k: int, described: dict[str, str]):
+        self.net, self.cols, self.k, self.described = net, cols, k, described
+        self.sheet = iteration_sheet(k)
+        self.row = cols.first_row
+        self.places: Places = {}
+
+    def add(self, name: str, rows: int, width: int = 1, tile: int = 0, col: int | None = None,
             advance: bool = True, kind: str = "formula", steps: bool = False) -> Place:
-        nonlocal row
+        """A block of ``rows`` × ``width`` (per image unless ``col`` is given) at ``row``."""
+        cols = self.cols
         images = cols.images if col is None else 0
-        place = places[name] = Place(name, sheet, row, cols.image if col is None else col,
-                                     rows, width, images=images,
-                                     stride=cols.band if images else 1, iteration=k,
-                                     description=d[name], tile=tile, kind=kind,
-                                     transpose=steps)  # a sequence keeps (T, rows) an image
+        place = self.places[name] = Place(
+            name, self.sheet, self.row, cols.image if col is None else col, rows, width,
+            images=images, stride=cols.band if images else 1, iteration=self.k,
+            description=self.described[name], tile=tile, kind=kind,
+            transpose=steps)  # a sequence keeps (T, rows) an image
         if advance:
-            row = place.sheet_row(rows - 1) + 1 + cols.gap
+            self.row = place.sheet_row(rows - 1) + 1 + cols.gap
         return place
 
-    def add_block(block: Block, advance: bool = True) -> Place:
+    def block(self, block: Block, advance: bool = True) -> Place:
         shape = block.shape
-        return add(block.name, shape.rows, shape.cols, shape.tile,
-                   col=cols.value if block.batch else None, advance=advance,
-                   kind="input" if block.input else "formula", steps=shape.steps > 0)
+        return self.add(block.name, shape.rows, shape.cols, shape.tile,
+                        col=self.cols.value if block.batch else None, advance=advance,
+                        kind="input" if block.input else "formula", steps=shape.steps > 0)
 
-    for p in net.params():
-        add(p.name, p.rows, p.cols, p.tile, cols.value, advance=False)
-        add(names.total_grad(p.name), p.rows, p.cols, p.tile, cols.total, advance=False)
-        for place in state_places(plan.rule, p.name, places[p.name], cols.state(0), cols.area):
-            places[place.name] = place
-        add(names.grad(p.name), p.rows, p.cols, p.tile)
-    row += 2 - cols.gap  # a blank row and the section's title
-    order = forward_order(net)
-    ahead = _beside_x(net)
-    for block in [_input_block(net), *ahead]:
-        add_block(block)
-    target = net.output.target_shape()
-    add("t", target.rows, target.cols, steps=target.steps > 0)
-    if plan.validation:  # typed on the first sheet, each later one repeats the last's
-        places["held"] = Place("held", sheet, row, cols.image, 1, images=cols.images,
-                               stride=cols.band, iteration=k,
-                               kind="input" if k == 0 else "formula",
-                               description=STEP_DESCRIPTIONS["held"])
-        if cols.band > 2:  # each band's cells repeat its image's flag, as the batch marks do
-            places["held_fill"] = Place("held_fill", sheet, row, cols.image + 1, 1,
-                                        cols.band - 2, images=cols.images, stride=cols.band,
-                                        iteration=k, description=STEP_DESCRIPTIONS["held_fill"],
-                                        source="held")
-        row += 1 + cols.gap
-    totals = {b.name: b for b in net.output.blocks(values)}
-    for block in [b for b in order if b not in ahead] + [
-            b for name, b in totals.items() if name not in ("C", "correct")]:
-        add_block(block)
-    add("C", 1, advance=False)
-    add("C_T", 1, col=cols.total, advance=False)
-    if plan.batches:
-        places["C_batch"] = Place("C_batch", sheet, row, cols.value, 1, iteration=k,
-                                  description=STEP_DESCRIPTIONS["C_batch"])
-    row += 1
-    if net.accuracy:
-        add_block(totals["correct"], advance=False)
-        add("accuracy", 1, col=cols.value, advance=False)
-    if plan.validation:  # a row: C_T per image beside the validation cost; then its accuracy
-        for name, r, col in (("C_per_image", 1, cols.value), ("validation_cost", 1, cols.total),
-                             *((("validation_accuracy", 2, cols.value),)
-                               if net.accuracy else ())):
-            places[name] = Place(name, sheet, row + r, col, 1, iteration=k,
-                                 description=STEP_DESCRIPTIONS[name])
-        row += 2
-    row += 3  # the accuracy's row, a blank row and the section's title
-    for block in net.backward_blocks():
-        add_block(block)
-    return places
+    def marks(self, name: str, fill: str, kind: str = "formula") -> None:
+        """A row of one mark per image (the batch's, the held-out flags), repeated across each
+        band (``fill``) where bands are wider than one cell."""
+        cols = self.cols
+        self.places[name] = Place(name, self.sheet, self.row, cols.image, 1, images=cols.images,
+                                  stride=cols.band, iteration=self.k, kind=kind,
+                                  description=STEP_DESCRIPTIONS[name])
+        if cols.band > 2:  # each band's cells repeat its image's mark
+            self.places[fill] = Place(fill, self.sheet, self.row, cols.image + 1, 1,
+                                      cols.band - 2, images=cols.images, stride=cols.band,
+                                      iteration=self.k, description=STEP_DESCRIPTIONS[fill],
+                                      source=name)
+
+    def steps(self, plan: StepPlan) -> None:
+        """This step's ηₖ and batch marks."""
+        image = Place("", self.sheet, self.row, self.cols.image, 1, images=self.cols.images,
+                      stride=self.cols.band)
+        self.places.update(step_places(plan, self.sheet, self.k, self.row, self.cols.value,
+                                       image))
+        if "batch" in self.places:
+            self.marks("batch", "batch_fill", "input")
+
+    def parameters(self, plan: StepPlan) -> None:
+        """Each parameter's value, Σ, the rule's state and each image's own gradient."""
+        cols = self.cols
+        for p in self.net.params():
+            self.add(p.name, p.rows, p.cols, p.tile, cols.value, advance=False)
+            self.add(names.total_grad(p.name), p.rows, p.cols, p.tile, cols.total,
+                     advance=False)
+            for place in state_places(plan.rule, p.name, self.places[p.name], cols.state(0),
+                                      cols.area):
+                self.places[place.name] = place
+            self.add(names.grad(p.name), p.rows, p.cols, p.tile)
+
+    def forward(self, plan: StepPlan, values: bool) -> None:
+        """x (and x̃), t, the held-out flags, every forward block, the output, C and the
+        totals beside it."""
+        net, cols = self.net, self.cols
+        ahead = _beside_x(net)
+        for block in [_input_block(net), *ahead]:
+            self.block(block)
+        target = net.output.target_shape()
+        self.add("t", target.rows, target.cols, steps=target.steps > 0)
+        if plan.validation:  # typed on the first sheet, each later one repeats the last's
+            self.marks("held", "held_fill", "input" if self.k == 0 else "formula")
+            self.row += 1 + cols.gap
+        totals = {b.name: b for b in net.output.blocks(values)}
+        for block in [b for b in forward_order(net) if b not in ahead] + [
+                b for name, b in totals.items() if name not in ("C", "correct")]:
+            self.block(block)
+        self.add("C", 1, advance=False)
+        self.add("C_T", 1, col=cols.total, advance=False)
+        beside = [("C_batch", 0, cols.value)] if plan.batches else []
+        if net.accuracy:
+            self.row += 1
+            self.block(totals["correct"], advance=False)
+            self.add("accuracy", 1, col=cols.value, advance=False)
+            self.row -= 1
+        if plan.validation:  # a row: C_T per image beside the validation cost; its accuracy
+            beside += [("C_per_image", 2, cols.value), ("validation_cost", 2, cols.total),
+                       *((("validation_accuracy", 3, cols.value),) if net.accuracy else ())]
+        for name, r, col in beside:
+            self.places[name] = Place(name, self.sheet, self.row + r, col, 1, iteration=self.k,
+                                      description=STEP_DESCRIPTIONS[name])
+        self.row += 1 + (2 if plan.validation else 0)
 
 
 def _input_block(net: Net) -> Block:
@@ -273,7 +300,7 @@ def _input_labels(run: Run, net: Net) -> list[tuple[int, str]]:
     return []
 
 
-class Wiring:
+class SheetCells:
     """Each layer's cells on one sheet, and the gradient each receives from the layer above."""
 
     def __init__(self, net: Net, here: Places, batch: Batch | None = None,
@@ -336,7 +363,7 @@ class IterationSheet:
         # checkpoint's, from Inputs
         start = ({name: inputs[name] for name in run.carried}
                  if prev is None and run.carried else None)
-        self.wiring = Wiring(self.net, here, self.batch(), prev or start)
+        self.sheet_cells = SheetCells(self.net, here, self.batch(), prev or start)
         k = here["x"].iteration
         assert k is not None, "an iteration sheet's blocks are an iteration's"
         self.k = k
@@ -468,7 +495,7 @@ class IterationSheet:
                              if p.weight and self.plan.penalties else "")
                     self.rows.fixed(here[names.total_grad(p.name)], r, c,
                                     self.total(grad, r, c, batch=True) + extra, "total")
-        for layer, cells in zip(self.net.layers, self.wiring.cells, strict=True):
+        for layer, cells in zip(self.net.layers, self.sheet_cells.cells, strict=True):
             self.put((names.grad(name), r, c, text) for name, r, c, text in
                      layer.grads_xl(cells))
         _section(self.rows, here[self.net.params()[0].name].row - 1, "Parameters · gradients",
@@ -508,7 +535,7 @@ class IterationSheet:
             else:
                 self.rows.per_image(held, 0, 0, self.prev["held"].ref(sheet=sheet))
         typed = run.draws(self.k)  # this step's inputs beside the data (dropout's masks)
-        for layer, cells in zip(net.layers, self.wiring.cells, strict=True):
+        for layer, cells in zip(net.layers, self.sheet_cells.cells, strict=True):
             for block in layer.blocks():
                 self.label(block)
                 if block.input:
@@ -585,7 +612,7 @@ class IterationSheet:
         for block in backward:
             self.label(block)
         self.put(self.net.output.delta_xl(self.output_cells(), self.run.n_images))
-        for layer, cells in zip(self.net.layers, self.wiring.cells, strict=True):
+        for layer, cells in zip(self.net.layers, self.sheet_cells.cells, strict=True):
             self.put(layer.errors_xl(cells))
             if layer.w.dx is not None:
                 dx = self.here[layer.w.dx]

@@ -55,9 +55,9 @@ def test_every_engine_really_recalculates(engine, tmp_path):
     params = stack.init(net, "normal", 0)
     params["W2"][0, 0] = 1.5
     ds = data.builtin("digits01")
-    expected = descent.train(net, params, ds.x, ds.targets, 0.7, 3).cost
+    expected = descent.train_net(net, params, ds.x, ds.targets, 0.7, 3).cost
     np.testing.assert_allclose(cost, expected, rtol=1e-12)
-    unedited = descent.train(net, stack.init(net, "normal", 0), ds.x, ds.targets, 0.2, 3).cost
+    unedited = descent.train_net(net, stack.init(net, "normal", 0), ds.x, ds.targets, 0.2, 3).cost
     assert np.abs(cost - unedited).min() > 1e-6
     assert verify(stale, [engine]).ok
 
@@ -123,7 +123,7 @@ def test_verify_engine_all_follows_an_edited_eta(all_engines, tmp_path):
     assert report.ok and [e.engine for e in report.engines] == list(ENGINES)
     ds = data.builtin("digits01")
     net = stack.fully_connected((12, 3, 2))
-    edited = descent.train(net, stack.init(net, "normal", 0), ds.x, ds.targets, 0.9, 2).cost
+    edited = descent.train_net(net, stack.init(net, "normal", 0), ds.x, ds.targets, 0.9, 2).cost
     # verify's NumPy side ran with η = 0.9 read from the workbook, and every engine matched it
     np.testing.assert_allclose(recalculated_cost(tmp_path / "edited.xlsx", tmp_path), edited,
                                rtol=1e-12)

@@ -55,7 +55,7 @@ def test_an_edited_mask_bit_and_rate_move_the_run_as_the_core_says(tmp_path):
     net = run.model.layers
     edited_net = type(run.model)(tuple(layer.tune({"dropout2": 0.25}) for layer in net),
                                  run.model.output, run.model.input)
-    want = descent.train(edited_net, run.params, run.data.x, run.data.targets, run.eta, 3,
+    want = descent.train_net(edited_net, run.params, run.data.x, run.data.targets, run.eta, 3,
                          keep=["C_T"], inputs=lambda k: {"mask2": masks["mask2"][k]})
     got = recalculated_cost(tmp_path / "edited.xlsx", tmp_path)
     np.testing.assert_allclose(got, want.cost, rtol=1e-12)
@@ -95,7 +95,7 @@ def test_an_edited_gamma_moves_the_run_as_the_core_says(tmp_path):
     ws.cell(row, 3).value = 2.5
     wb.save(tmp_path / "edited.xlsx")
     params = {**run.params, "bn_gamma2": np.array([1.0, 2.5, 1.0])}
-    want = descent.train(run.model, params, run.data.x, run.data.targets, run.eta, 3,
+    want = descent.train_net(run.model, params, run.data.x, run.data.targets, run.eta, 3,
                          keep=["C_T"], batches=run.batches)
     got = recalculated_cost(tmp_path / "edited.xlsx", tmp_path)
     np.testing.assert_allclose(got, want.cost, rtol=1e-12)
@@ -150,7 +150,7 @@ def test_an_image_moved_into_the_validation_share_recomputes(tmp_path):
     wb.save(tmp_path / "edited.xlsx")
     kept = run.held == 0
     kept[image] = False
-    want = descent.train(run.model, run.params, run.data.x[kept], run.data.targets[kept],
+    want = descent.train_net(run.model, run.params, run.data.x[kept], run.data.targets[kept],
                          run.eta, 3, keep=["C_T"])
     got = recalculated_cost(tmp_path / "edited.xlsx", tmp_path)
     np.testing.assert_allclose(got, want.cost, rtol=1e-12)

@@ -65,7 +65,7 @@ def test_edited_eta_and_weight_recompute_and_still_verify(tmp_path):
     net = stack.fully_connected((12, 3, 2))
     params = stack.init(net, "normal", 0)
     params["W2"][0, 0] = 1.5
-    trace = descent.train(net, params, ds.x, ds.targets, 0.7, 4)
+    trace = descent.train_net(net, params, ds.x, ds.targets, 0.7, 4)
     np.testing.assert_allclose(after, trace.cost, rtol=1e-12)
 
 
@@ -75,7 +75,7 @@ def test_book_init_gives_same_cost_in_numpy_and_workbook(tmp_path):
     ds = data.builtin("digits01")
     net = stack.fully_connected((12, 3, 2))
     params = validate_params(net.param_shapes(), json.loads(BOOK_INIT.read_text()), "book")
-    trace = descent.train(net, params, ds.x, ds.targets, 0.2, 2)
+    trace = descent.train_net(net, params, ds.x, ds.targets, 0.2, 2)
     np.testing.assert_allclose(cost, trace.cost, rtol=1e-12)
     assert cost[0] == pytest.approx(18.347, abs=5e-4)
 
@@ -148,7 +148,7 @@ def test_cnn_init_json_gives_same_cost_in_numpy_and_workbook(tmp_path):
     cost = recalculated_cost(out, tmp_path)
     ds = data.builtin("digits123")
     params = validate_params(net.param_shapes(), init, "init")
-    trace = descent.train(net, params, ds.x, ds.targets, 0.2, 3)
+    trace = descent.train_net(net, params, ds.x, ds.targets, 0.2, 3)
     np.testing.assert_allclose(cost, trace.cost, rtol=1e-12)
 
 
@@ -168,11 +168,11 @@ def test_cnn_edited_eta_and_filter_weight_recompute_and_still_verify(tmp_path):
     after = recalculated_cost(edited, tmp_path)
     ds = data.builtin("digits123")
     net = stack.convolutional((6, 6))
-    before = descent.train(net, stack.init(net, "normal", 0), ds.x, ds.targets, 0.2, 2).cost
+    before = descent.train_net(net, stack.init(net, "normal", 0), ds.x, ds.targets, 0.2, 2).cost
     assert abs(after[0] - before[0]) > 1e-6 and abs(after[-1] - before[-1]) > 1e-3
     params = stack.init(net, "normal", 0)
     params["F"][0, 1, 1] = 2.0
-    trace = descent.train(net, params, ds.x, ds.targets, 0.5, 2)
+    trace = descent.train_net(net, params, ds.x, ds.targets, 0.5, 2)
     np.testing.assert_allclose(after, trace.cost, rtol=1e-12)
 
 

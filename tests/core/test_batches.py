@@ -28,7 +28,7 @@ def test_a_step_sums_its_batchs_gradients_and_reports_the_whole_datas_cost():
     net = stack.fully_connected((12, 3, 2))
     params = stack.init(net, "normal", 0)
     m = batches.masks(64, 10, 3, shuffle=True, seed=0)
-    trace = descent.train(net, params, ds.x, ds.targets, 0.2, 3, batches=m)
+    trace = descent.train_net(net, params, ds.x, ds.targets, 0.2, 3, batches=m)
     full = stack.iteration(net, params, ds.x, ds.targets)
     first = trace.iterations[0]
     in_batch = m[0] != 0

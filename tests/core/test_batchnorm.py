@@ -140,7 +140,7 @@ def test_the_running_averages_follow_torchs_rule_and_evaluation_uses_them():
     net = _fc()
     x, t = _data()
     params = net_mod.init(net, "normal", 3)
-    trace = descent.train(net, params, x, t, 0.5, 2)
+    trace = descent.train_net(net, params, x, t, 0.5, 2)
     mean, var = np.zeros(3), np.ones(3)
     for k in range(3):
         blocks = trace.iterations[k]

@@ -223,7 +223,7 @@ def test_training_does_not_mutate_the_callers_arrays():
     (net, _), params, x, t = _problem()
     before = {k: v.copy() for k, v in params.items()}
     x0 = x.copy()
-    descent.train(net, params, x, t, 0.2, 3)
+    descent.train_net(net, params, x, t, 0.2, 3)
     for k in params:
         np.testing.assert_array_equal(params[k], before[k])
     np.testing.assert_array_equal(x, x0)
@@ -231,8 +231,8 @@ def test_training_does_not_mutate_the_callers_arrays():
 
 def test_keep_stores_only_what_is_asked():
     (net, _), params, x, t = _problem()
-    full = descent.train(net, params, x, t, 0.2, 3)
-    lean = descent.train(net, params, x, t, 0.2, 3, keep=())
+    full = descent.train_net(net, params, x, t, 0.2, 3)
+    lean = descent.train_net(net, params, x, t, 0.2, 3, keep=())
     assert set(lean.iterations[0]) == {"C_T", "accuracy"}
     assert_same_run(lean.cost, full.cost)
 

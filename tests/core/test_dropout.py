@@ -72,7 +72,7 @@ def test_the_masks_are_the_seeds_per_step_image_and_unit():
 def test_training_in_chunks_gives_the_detailed_run():
     run = sheetnet.train("mlp", dropout=0.3, iterations=5, batch_size=16, shuffle=True)
     net, r = run.run.model, run.run
-    lean = descent.train(net, r.params, r.data.x, r.data.targets, r.eta, r.iterations,
+    lean = descent.train_net(net, r.params, r.data.x, r.data.targets, r.eta, r.iterations,
                          keep=["C_T"], batches=r.batches, inputs=r.draws)
     np.testing.assert_allclose(lean.cost, run.cost, rtol=1e-13)
 

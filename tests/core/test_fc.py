@@ -59,7 +59,7 @@ def test_tiny_net_by_hand():
     assert b["delta2"][0, 0] == pytest.approx(d2, rel=1e-13)
     assert b["dC_dW2"][0] == pytest.approx(np.array([[d2 * 1.0, d2 * 0.5]]), rel=1e-13)
     assert b["dC_dW3"][0, 0, 0] == pytest.approx(d3 * a2, rel=1e-13)
-    trace = descent.train(net, params, x, t, eta=0.5, iterations=1)
+    trace = descent.train_net(net, params, x, t, eta=0.5, iterations=1)
     assert trace.iterations[1]["W3"][0, 0] == pytest.approx(2.0 - 0.5 * d3 * a2, rel=1e-14)
     assert trace.iterations[1]["b2"][0] == pytest.approx(0.25 - 0.5 * d2, rel=1e-14)
 
@@ -105,7 +105,7 @@ def test_train_never_mutates_inputs():
     net, params, x, t = _problem((4, 3, 2))
     before = {k: v.copy() for k, v in params.items()}
     x0, t0 = x.copy(), t.copy()
-    trace = descent.train(net, params, x, t, 0.2, 5)
+    trace = descent.train_net(net, params, x, t, 0.2, 5)
     for k in params:
         np.testing.assert_array_equal(params[k], before[k])
     np.testing.assert_array_equal(x, x0)
@@ -117,7 +117,7 @@ def test_book_initial_weights_load_and_train():
     ds = data.builtin("digits01")
     net = fc.fully_connected((12, 3, 2))
     params = validate_params(net.param_shapes(), json.loads(BOOK_INIT.read_text()), "book")
-    trace = descent.train(net, params, ds.x, ds.targets, 0.2, 50)
+    trace = descent.train_net(net, params, ds.x, ds.targets, 0.2, 50)
     assert trace.cost[-1] < trace.cost[0] / 10
     assert trace.accuracy[-1] == 1.0
 
@@ -141,21 +141,21 @@ def test_overflowing_run_is_refused():
     net, params, x, t = _problem((4, 3, 2))
     params["W2"] = np.full((3, 4), 2.0)  # z² = Σ 2·1e308 overflows, as it would in a cell
     with pytest.raises(SheetnetError, match="overflows at iteration 0"):
-        descent.train(net, params, np.full_like(x, 1e308), t, 0.2, 3)
+        descent.train_net(net, params, np.full_like(x, 1e308), t, 0.2, 3)
 
 
 @pytest.mark.parametrize("eta, iterations", [(float("nan"), 5), (float("inf"), 5), (0.2, 0)])
 def test_bad_eta_and_iterations(eta, iterations):
     net, params, x, t = _problem((4, 3, 2))
     with pytest.raises(SheetnetError):
-        descent.train(net, params, x, t, eta, iterations)
+        descent.train_net(net, params, x, t, eta, iterations)
 
 
 @pytest.mark.parametrize("eta", [0.0, -0.5])
 def test_the_core_follows_a_workbooks_own_eta_of_any_sign(eta):
     """Options refuse η ≤ 0, but a learner may type one into a workbook: verify traces it."""
     net, params, x, t = _problem((4, 3, 2))
-    trace = descent.train(net, params, x, t, eta, 3)
+    trace = descent.train_net(net, params, x, t, eta, 3)
     first, second = trace.iterations[0], trace.iterations[1]
     np.testing.assert_allclose(second["W2"], first["W2"] - eta * first["dCT_dW2"], atol=1e-15)
 
@@ -216,7 +216,7 @@ def test_gradient_check_moves_one_weight_exactly_like_a_full_recomputation():
 
 def test_update_is_gradient_descent_step():
     net, params, x, t = _problem((4, 3, 2))
-    trace = descent.train(net, params, x, t, 0.3, 2)
+    trace = descent.train_net(net, params, x, t, 0.3, 2)
     for k in params:
         expected = trace.iterations[0][k] - 0.3 * trace.iterations[0][f"dCT_d{k}"]
         np.testing.assert_allclose(trace.iterations[1][k], expected, rtol=0, atol=0)

@@ -31,7 +31,7 @@ def test_training_with_images_held_out_is_training_on_the_others_alone():
     with_validation = sheetnet.train("mlp", validation=0.3, iterations=15)
     run = with_validation.run
     kept = run.held == 0
-    alone = descent.train(run.model, run.params, run.data.x[kept], run.data.targets[kept],
+    alone = descent.train_net(run.model, run.params, run.data.x[kept], run.data.targets[kept],
                           run.eta, 15)
     for a, b in zip(with_validation.trace.iterations, alone.iterations, strict=True):
         assert a["C_T"] == pytest.approx(b["C_T"], rel=1e-13)

@@ -49,7 +49,7 @@ def test_layout_refuses_too_long_formulas():
 def test_layout_places_cover_every_trace_block():
     run = _run(5)
     spec = stack_layout.workbook(run)
-    trace = descent.train(run.model, run.params, run.data.x, run.data.targets, run.eta,
+    trace = descent.train_net(run.model, run.params, run.data.x, run.data.targets, run.eta,
                           run.iterations)
     names = {p.name for p in spec.places if p.iteration == 1}
     assert names == set(trace.iterations[1])
