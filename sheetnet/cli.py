@@ -7,8 +7,9 @@ import inspect
 import json
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console, Group
@@ -291,7 +292,7 @@ RUN_OPTIONS: dict[str, tuple[object, object]] = {
 NO_OPTIONS = Options()  # what a command's ``opts`` is before run_options fills it in
 
 
-def run_options(func):
+def run_options(func: Callable[..., None]) -> Callable[..., None]:
     """Give a command the shared options (right after ``--net``), passed to it as ``opts``."""
     own = inspect.signature(func, eval_str=True)
     shared = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
@@ -305,11 +306,11 @@ def run_options(func):
             params += shared
 
     @functools.wraps(func)
-    def wrapper(**kwargs):
+    def wrapper(**kwargs: Any) -> None:
         values = {name: kwargs.pop(name) for name in RUN_OPTIONS}
         return func(opts=_options(**values), **kwargs)
 
-    wrapper.__signature__ = own.replace(parameters=params)  # what typer reads
+    wrapper.__signature__ = own.replace(parameters=params)  # type: ignore[attr-defined]  # typer reads it
     wrapper.__annotations__ = {p.name: p.annotation for p in params}
     return wrapper
 

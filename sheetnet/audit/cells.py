@@ -103,25 +103,10 @@ def scan(xml: bytes, rows: int, cols: int, strings: list[str], where: str) -> Sc
                 num_c.append(c)
                 num_v.append(raw)
             continue
-        t = kind.group(1)
-        if t == b"inlineStr":
-            out.others[r, c] = unescape(b"".join(_TEXT.findall(body)).decode("utf-8",
-                                                                             "replace"))
-        elif raw is None or raw == b"" and t != b"str":
-            continue
-        elif t == b"n":
+        if _typed(out, r, c, kind.group(1), raw, body, strings):  # a number typed "n"
             num_r.append(r)
             num_c.append(c)
             num_v.append(raw)
-        elif t == b"s":
-            index = int(raw) if raw.isdigit() else -1
-            out.others[r, c] = strings[index] if 0 <= index < len(strings) else ""
-        elif t == b"b":
-            out.others[r, c] = raw.strip() in (b"1", b"true")
-        elif t == b"e":
-            out.errors[r, c] = raw.decode("utf-8", "replace")
-        else:  # str (a formula's text), d (a date as text)
-            out.others[r, c] = unescape(raw.decode("utf-8", "replace"))
     if num_v:
         try:
             values = np.array(num_v, dtype=float)
@@ -129,6 +114,28 @@ def scan(xml: bytes, rows: int, cols: int, strings: list[str], where: str) -> Sc
             values = np.array([_float(v) for v in num_v])
         out.numbers[np.array(num_r) - 1, np.array(num_c) - 1] = values
     return out
+
+
+def _typed(out: Scan, r: int, c: int, t: bytes, raw: bytes | None, body: bytes,
+           strings: list[str]) -> bool:
+    """A cell of type ``t`` (text, a boolean, an error …) into ``out``; True for a number
+    typed "n", which the caller gathers with the others."""
+    if t == b"inlineStr":
+        out.others[r, c] = unescape(b"".join(_TEXT.findall(body)).decode("utf-8", "replace"))
+    elif raw is None or raw == b"" and t != b"str":
+        return False
+    elif t == b"n":
+        return True
+    elif t == b"s":
+        index = int(raw) if raw.isdigit() else -1
+        out.others[r, c] = strings[index] if 0 <= index < len(strings) else ""
+    elif t == b"b":
+        out.others[r, c] = raw.strip() in (b"1", b"true")
+    elif t == b"e":
+        out.errors[r, c] = raw.decode("utf-8", "replace")
+    else:  # str (a formula's text), d (a date as text)
+        out.others[r, c] = unescape(raw.decode("utf-8", "replace"))
+    return False
 
 
 def _float(raw: bytes) -> float:

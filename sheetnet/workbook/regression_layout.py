@@ -68,89 +68,14 @@ def workbook(run: Run) -> WorkbookSpec:
              " and everything recomputes. Grey cells describe the layout; leave them.")
     start_place = next(p for p in inputs_list if p.name == "start")
     data, here = layout(n, steps)
-
-    def ref(name: str, i: int = 0, absolute: bool = False) -> str:
-        return here[name].ref(i, absolute=absolute)
-
-    def col(name: str) -> str:
-        p = here[name]
-        return p.span(0, p.rows - 1, absolute=True)
-
-    def build_data() -> Grid:
-        g: Grid = {}
-        put(g, 1, 1, "Data · the points (edit them: both the closed form and the descent"
-                     " recompute)", "title")
-        for c, h in enumerate(("i", "x", "y"), start=1):
-            put(g, 2, c, h, "header")
-        for i in range(n):
-            put(g, 3 + i, 1, i + 1)
-            put(g, 3 + i, 2, float(ds.x[i, 0]), "input")
-            put(g, 3 + i, 3, float(ds.labels[i]), "input")
-        return g
-
-    hypers = hyper_cells(run)
+    cells = _Cells(here)
 
     def build() -> Grid:
         g: Grid = {}
         put(g, 1, 1, "Regression · y = px + q by least squares: closed form, then gradient"
                      " descent", "title")
-        put(g, 2, 1, "Least squares, closed form", "section")
-        put(g, 3, 1, "i", "header")
-        for c, h in enumerate(POINT_HEADERS):
-            put(g, 3, 2 + c, h, "header")
-        for i in range(n):
-            r = here["x"].row + i
-            row: dict[int, object] = {1: i + 1}
-            cells = {
-                "x": data["x"].ref(i, sheet=SHEET),
-                "y": data["y"].ref(i, sheet=SHEET),
-                "xc": f"{ref('x', i)}-{ref('x_bar', absolute=True)}",
-                "yc": f"{ref('y', i)}-{ref('y_bar', absolute=True)}",
-                "xcyc": f"{ref('xc', i)}*{ref('yc', i)}",
-                "xc2": f"{ref('xc', i)}*{ref('xc', i)}",
-                "u": f"{ref('xc', i)}/{ref('sigma', absolute=True)}",
-                "fit": f"{ref('p_star', absolute=True)}*{ref('x', i)}"
-                       f"+{ref('q_star', absolute=True)}",
-            }
-            for name, formula in cells.items():
-                row[here[name].col] = "=" + formula
-            g[r] = row
-        sums = {
-            "x_bar": ops.mean_xl(col("x")), "y_bar": ops.mean_xl(col("y")),
-            "Sxy": ops.total_xl(col("xcyc")), "Sxx": ops.total_xl(col("xc2")),
-            "sigma": f"SQRT({ref('Sxx')}/COUNT({col('x')}))",
-            "p_star": f"{ref('Sxy')}/{ref('Sxx')}",
-            "q_star": f"{ref('y_bar')}-{ref('p_star')}*{ref('x_bar')}",
-            "C_star": pairs.half_sse_xl(ref("p_star"), ref("q_star"), col("x"), col("y")),
-        }
-        for name, label in zip(SUMS, SUM_LABELS, strict=True):
-            put(g, here[name].row, 1, label, "label")
-            put(g, here[name].row, 2, "=" + sums[name], "total")
-        first = here["a"].row
-        put(g, first - 2, 1, "Gradient descent on y = au + b, u = (x − x̄)/σ: the same line,"
-                             " p = a/σ, q = b − p·x̄", "section")
-        put(g, first - 1, 1, "step", "header")
-        for c, h in enumerate(STEP_HEADERS):
-            put(g, first - 1, 2 + c, h, "header")
-        u, y = col("u"), col("y")
-        for i in range(steps + 1):
-            a, b = ref("a", i), ref("b", i)
-            row = {1: i}
-            if i == 0:
-                row[here["a"].col] = "=" + start_place.ref(0, absolute=True, sheet=SHEET)
-                row[here["b"].col] = "=" + start_place.ref(1, absolute=True, sheet=SHEET)
-            else:
-                for name in ("a", "b"):
-                    row[here[name].col] = "=" + run.rule.next_xl(
-                        ref(name, i - 1), ref(f"dC_d{name}", i - 1), {}, hypers, i - 1)
-            row[here["dC_da"].col] = Styled("=-" + pairs.residual_sum_xl(a, b, u, y, u),
-                                            "sci")  # gradients shrink to 1e-7: not 0.0000
-            row[here["dC_db"].col] = Styled("=-" + pairs.residual_sum_xl(a, b, u, y),
-                                            "sci")
-            row[here["C"].col] = "=" + pairs.half_sse_xl(a, b, u, y)
-            row[here["p"].col] = f"={a}/{ref('sigma', absolute=True)}"
-            row[here["q"].col] = f"={b}-{ref('p', i)}*{ref('x_bar', absolute=True)}"
-            g[here["a"].row + i] = row
+        _closed_form(g, cells, data, n)
+        _descent(g, cells, run, start_place)
         return g
 
     xs = here["x"].span(0, n - 1)
@@ -163,10 +88,113 @@ def workbook(run: Run) -> WorkbookSpec:
     reg = SheetSpec(SHEET, build, widths={1: 12, **{c: 14 for c in range(2, 10)}},
                     freeze="B4", scatters=[chart], max_col=9, max_row=last_row,
                     tab_color="27AE60", formula_style="number", fit_width=True)
-    data_spec = SheetSpec(DATA, build_data, widths={1: 6, 2: 12, 3: 12}, freeze="A3",
-                          max_col=3, max_row=n + 2, tab_color="F2C94C")
     places = inputs_list + list(data.values()) + list(here.values())
-    guide = exercise_guide(
+    return WorkbookSpec([_guide(), reg, inputs_spec, _data_sheet(run), map_sheet(places)],
+                        places, names_of(inputs_list, run.hyperparameters))
+
+
+class _Cells:
+    """References to the regression sheet's blocks."""
+
+    def __init__(self, here: dict[str, Place]):
+        self.here = here
+
+    def ref(self, name: str, i: int = 0, absolute: bool = False) -> str:
+        return self.here[name].ref(i, absolute=absolute)
+
+    def col(self, name: str) -> str:
+        p = self.here[name]
+        return p.span(0, p.rows - 1, absolute=True)
+
+
+def _closed_form(g: Grid, c: _Cells, data: dict[str, Place], n: int) -> None:
+    """One row per point (x, y, their deviations, product and square, u, the fit), then x̄,
+    ȳ, Sxy, Sxx, σ and the closed-form p, q and cost."""
+    here, ref, col = c.here, c.ref, c.col
+    put(g, 2, 1, "Least squares, closed form", "section")
+    put(g, 3, 1, "i", "header")
+    for k, h in enumerate(POINT_HEADERS):
+        put(g, 3, 2 + k, h, "header")
+    for i in range(n):
+        row: dict[int, object] = {1: i + 1}
+        cells = {
+            "x": data["x"].ref(i, sheet=SHEET),
+            "y": data["y"].ref(i, sheet=SHEET),
+            "xc": f"{ref('x', i)}-{ref('x_bar', absolute=True)}",
+            "yc": f"{ref('y', i)}-{ref('y_bar', absolute=True)}",
+            "xcyc": f"{ref('xc', i)}*{ref('yc', i)}",
+            "xc2": f"{ref('xc', i)}*{ref('xc', i)}",
+            "u": f"{ref('xc', i)}/{ref('sigma', absolute=True)}",
+            "fit": f"{ref('p_star', absolute=True)}*{ref('x', i)}"
+                   f"+{ref('q_star', absolute=True)}",
+        }
+        for name, formula in cells.items():
+            row[here[name].col] = "=" + formula
+        g[here["x"].row + i] = row
+    sums = {
+        "x_bar": ops.mean_xl(col("x")), "y_bar": ops.mean_xl(col("y")),
+        "Sxy": ops.total_xl(col("xcyc")), "Sxx": ops.total_xl(col("xc2")),
+        "sigma": f"SQRT({ref('Sxx')}/COUNT({col('x')}))",
+        "p_star": f"{ref('Sxy')}/{ref('Sxx')}",
+        "q_star": f"{ref('y_bar')}-{ref('p_star')}*{ref('x_bar')}",
+        "C_star": pairs.half_sse_xl(ref("p_star"), ref("q_star"), col("x"), col("y")),
+    }
+    for name, label in zip(SUMS, SUM_LABELS, strict=True):
+        put(g, here[name].row, 1, label, "label")
+        put(g, here[name].row, 2, "=" + sums[name], "total")
+
+
+def _descent(g: Grid, c: _Cells, run: Run, start: Place) -> None:
+    """One row per step: a, b, ∂C/∂a, ∂C/∂b, C, and p, q back in x."""
+    here, ref, col = c.here, c.ref, c.col
+    hypers = hyper_cells(run)
+    first = here["a"].row
+    put(g, first - 2, 1, "Gradient descent on y = au + b, u = (x − x̄)/σ: the same line,"
+                         " p = a/σ, q = b − p·x̄", "section")
+    put(g, first - 1, 1, "step", "header")
+    for k, h in enumerate(STEP_HEADERS):
+        put(g, first - 1, 2 + k, h, "header")
+    u, y = col("u"), col("y")
+    for i in range(run.iterations + 1):
+        a, b = ref("a", i), ref("b", i)
+        row: dict[int, object] = {1: i}
+        if i == 0:
+            row[here["a"].col] = "=" + start.ref(0, absolute=True, sheet=SHEET)
+            row[here["b"].col] = "=" + start.ref(1, absolute=True, sheet=SHEET)
+        else:
+            for name in ("a", "b"):
+                row[here[name].col] = "=" + run.rule.next_xl(
+                    ref(name, i - 1), ref(f"dC_d{name}", i - 1), {}, hypers, i - 1)
+        row[here["dC_da"].col] = Styled("=-" + pairs.residual_sum_xl(a, b, u, y, u),
+                                        "sci")  # gradients shrink to 1e-7: not 0.0000
+        row[here["dC_db"].col] = Styled("=-" + pairs.residual_sum_xl(a, b, u, y), "sci")
+        row[here["C"].col] = "=" + pairs.half_sse_xl(a, b, u, y)
+        row[here["p"].col] = f"={a}/{ref('sigma', absolute=True)}"
+        row[here["q"].col] = f"={b}-{ref('p', i)}*{ref('x_bar', absolute=True)}"
+        g[here["a"].row + i] = row
+
+
+def _data_sheet(run: Run) -> SheetSpec:
+    ds, n = run.data, run.data.n_images
+
+    def build() -> Grid:
+        g: Grid = {}
+        put(g, 1, 1, "Data · the points (edit them: both the closed form and the descent"
+                     " recompute)", "title")
+        for c, h in enumerate(("i", "x", "y"), start=1):
+            put(g, 2, c, h, "header")
+        for i in range(n):
+            put(g, 3 + i, 1, i + 1)
+            put(g, 3 + i, 2, float(ds.x[i, 0]), "input")
+            put(g, 3 + i, 3, float(ds.labels[i]), "input")
+        return g
+
+    return SheetSpec(DATA, build, widths={1: 6, 2: 12, 3: 12}, freeze="A3", max_col=3,
+                     max_row=n + 2, tab_color="F2C94C")
+
+
+def _guide() -> SheetSpec:
+    return exercise_guide(
         "sheetnet · regression: the least-squares line y = px + q (book 2-12)",
         ["The line that best fits the points, found two ways: in closed form (p = Sxy/Sxx,"
          " q = ȳ − p·x̄) and by gradient descent on C = ½Σ(y − (a·u + b))² over the standardized"
@@ -184,5 +212,3 @@ def workbook(run: Run) -> WorkbookSpec:
         ["Change a point on Data and watch the line and both solutions move.",
          "Change η on Inputs: the descent's p, q reach the closed form faster, or"
          " oscillate.", VERIFY])
-    return WorkbookSpec([guide, reg, inputs_spec, data_spec, map_sheet(places)], places,
-                        names_of(inputs_list, run.hyperparameters))

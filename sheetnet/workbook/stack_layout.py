@@ -243,19 +243,23 @@ class _Placer:
             self.block(block)
         self.add("C", 1, advance=False)
         self.add("C_T", 1, col=cols.total, advance=False)
-        beside = [("C_batch", 0, cols.value)] if plan.batches else []
+        if plan.batches:
+            self.beside("C_batch", 0, cols.value)
+        self.row += 1
         if net.accuracy:
-            self.row += 1
             self.block(totals["correct"], advance=False)
             self.add("accuracy", 1, col=cols.value, advance=False)
-            self.row -= 1
         if plan.validation:  # a row: C_T per image beside the validation cost; its accuracy
-            beside += [("C_per_image", 2, cols.value), ("validation_cost", 2, cols.total),
-                       *((("validation_accuracy", 3, cols.value),) if net.accuracy else ())]
-        for name, r, col in beside:
-            self.places[name] = Place(name, self.sheet, self.row + r, col, 1, iteration=self.k,
-                                      description=STEP_DESCRIPTIONS[name])
-        self.row += 1 + (2 if plan.validation else 0)
+            self.beside("C_per_image", 1, cols.value)
+            self.beside("validation_cost", 1, cols.total)
+            if net.accuracy:
+                self.beside("validation_accuracy", 2, cols.value)
+            self.row += 2
+
+    def beside(self, name: str, r: int, col: int) -> None:
+        """One total in column ``col``, ``r`` rows below ``row``."""
+        self.places[name] = Place(name, self.sheet, self.row + r, col, 1, iteration=self.k,
+                                  description=STEP_DESCRIPTIONS[name])
 
 
 def _input_block(net: Net) -> Block:
