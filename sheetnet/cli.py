@@ -33,6 +33,7 @@ from sheetnet.audit import engines
 from sheetnet.audit import verify as audit_verify
 from sheetnet.core import health
 from sheetnet.core.net import Net
+from sheetnet.core.run import Run
 from sheetnet.core.text import text_of
 from sheetnet.core.trace import jsonable
 from sheetnet.errors import SheetnetError
@@ -646,19 +647,13 @@ def show(
     """
     preset = presets.get(net)
     run = preset.run(opts, detail=True)
-    if not preset.images:  # an exercise (gd, regression, graph): its whole table
+    if not preset.images:  # an exercise (gd, regression, graph) or a text net: a table
+        if stats and isinstance(run.model, Net):
+            raise SheetnetError(f"--statistics is for nets of images; --net {net}'s errors"
+                                " through time are its workbook's Through time sheet")
         if stats:
             raise SheetnetError(f"--statistics is for nets; --net {net} has no layers")
-        trace = preset.trace(run)
-        console.print(terminal.rows_table(*preset.table(trace, run)))
-        states = run.model.states() if isinstance(run.model, Net) else []
-        for name in states:  # the hidden states as heat strips: a row per unit, a column per step
-            h = trace.iterations[-1][name]
-            for w in range(min(3, h.shape[0])):
-                read = text_of(run.data).window(w)[0]
-                console.print(terminal.picture(h[w].T, f"window {w + 1} ({read!r}): {name}ₜ, a"
-                                                       " row per unit, a column per step,"
-                                                       " −1 … 1", lo=-1.0, hi=1.0))
+        _show_table(preset, run)
         return
     if stats:
         trace = preset.trace(run)
@@ -700,6 +695,21 @@ def show(
             held += f", accuracy {float(blocks['validation_accuracy']):.1%}"
     console.print(f"iteration {iteration}: C = {health.number(blocks['C'][i])},"
                   f" C_T = {health.number(float(blocks['C_T']))}{accuracy}{held}")
+
+
+def _show_table(preset: presets.Preset, run: Run) -> None:
+    """A preset's whole table, and a text net's hidden states as heat strips (a row per
+    unit, a column per step) for its first windows."""
+    trace = preset.trace(run)
+    console.print(terminal.rows_table(*preset.table(trace, run)))
+    states = run.model.states() if isinstance(run.model, Net) else []
+    for name in states:
+        h = trace.iterations[-1][name]
+        for w in range(min(3, h.shape[0])):
+            read = text_of(run.data).window(w)[0]
+            console.print(terminal.picture(h[w].T, f"window {w + 1} ({read!r}): {name}ₜ, a row"
+                                                   " per unit, a column per step, −1 … 1",
+                                           lo=-1.0, hi=1.0))
 
 
 @app.command()

@@ -310,30 +310,55 @@ def verify(path: Path, engine_names: Sequence[str] = (engines.DEFAULT,), timeout
                                                        failed=str(e)))
                     progress.done(engine.title)
                     continue
-                er = EngineReport(engine.name, engine.title, recalc_seconds=done.seconds,
-                                  read_seconds=done.read_seconds, peak_bytes=done.peak_bytes)
-                t0 = time.perf_counter()
-                progress.phase(engine.title, "re-running the NumPy core from its cells")
-                trace = preset.trace(run, anchor=EngineAnchor(done.values, places, run))
-                if not report.costs:
-                    report.costs = {name: float(curve[-1])
-                                    for name, curve in health.curves(run, trace).items()}
-                progress.phase(engine.title, "comparing with NumPy", total=len(done.values))
-                title = engine.title
-                bad = _compare_all(done.values, by_sheet, trace, er,
-                                   functools.partial(progress.advance, title))
-                er.compare_seconds = time.perf_counter() - t0
-                if bad:
-                    progress.phase(engine.title, "finding the root causes")
-                    _find_roots(path, bad, places, formulas, er, timeout,
-                                functools.partial(progress.phase, title), cancel)
-                progress.done(engine.title)
-                report.engines.append(er)
+                audit = _Audit(path, preset, run, places, by_sheet, formulas, timeout,
+                               progress, cancel)
+                report.engines.append(audit.engine(engine, done, report))
         except BaseException:
             cancel.set()  # the engines' threads end their processes and return
             raise
     report.total_seconds = time.perf_counter() - started
     return report
+
+
+@dataclass
+class _Audit:
+    """What comparing one engine's recalculation needs: the workbook, its run and places (by
+    sheet, outputs only), the formulas read so far (shared), and the caller's listener."""
+
+    path: Path
+    preset: presets.Preset
+    run: Run
+    places: list[Place]
+    by_sheet: dict[str, list[Place]]
+    formulas: dict[tuple[str, int, int], str | None]
+    timeout: float
+    progress: Listener
+    cancel: threading.Event
+
+    def engine(self, engine: engines.Engine, done: engines.Recalculated, report: Report
+               ) -> EngineReport:
+        """The NumPy core re-run from the engine's cells (anchored), every block compared,
+        and the root causes of the cells that differ found."""
+        title, progress = engine.title, self.progress
+        er = EngineReport(engine.name, title, recalc_seconds=done.seconds,
+                          read_seconds=done.read_seconds, peak_bytes=done.peak_bytes)
+        t0 = time.perf_counter()
+        progress.phase(title, "re-running the NumPy core from its cells")
+        trace = self.preset.trace(self.run, anchor=EngineAnchor(done.values, self.places,
+                                                                 self.run))
+        if not report.costs:
+            report.costs = {name: float(curve[-1])
+                            for name, curve in health.curves(self.run, trace).items()}
+        progress.phase(title, "comparing with NumPy", total=len(done.values))
+        bad = _compare_all(done.values, self.by_sheet, trace, er,
+                           functools.partial(progress.advance, title))
+        er.compare_seconds = time.perf_counter() - t0
+        if bad:
+            progress.phase(title, "finding the root causes")
+            _find_roots(self.path, bad, self.places, self.formulas, er, self.timeout,
+                        functools.partial(progress.phase, title), self.cancel)
+        progress.done(title)
+        return er
 
 
 def _placed(places: list[Place], config: dict[str, object]) -> list[Place]:

@@ -284,7 +284,9 @@ def summary_sheet(run: Run, cost_at: Sequence[Place], accuracy_at: Sequence[Plac
         g: Grid = {}
         if head > 1:
             put(g, 1, 1, f"Summary · {run.preset}: the total cost C_T after each iteration"
-                         + (" and the share classified right" if accuracy else "")
+                         + ((" and the share of next characters predicted right"
+                             if run.data.words().item == "window"
+                             else " and the share classified right") if accuracy else "")
                          + ("; the images held out for validation beside them" if extra
                             else ""), "title")
             start = run.start
@@ -317,25 +319,31 @@ def summary_sheet(run: Run, cost_at: Sequence[Place], accuracy_at: Sequence[Plac
         return g
 
     last = top + n - 1
-    letter = col_letter(last_col + 2)
-    if extra:  # per image, the training and the validation cost side by side
-        train, valid = (col_letter(c) for name, _, _, c in extra[:2])
-        chart = LineChartSpec("Cost per image: trained on and held out", "C per image",
-                              "iteration", data=f"{train}{head}:{train}{last}",
-                              categories=f"A{top}:A{last}", anchor=f"{letter}{head + 1}",
-                              more=(("held out", f"{valid}{head}:{valid}{last}"),),
-                              name="trained on", first=run.start)
-    else:
-        chart = LineChartSpec("Total cost C_T per iteration", "C_T", "iteration",
-                              data=f"B{head}:B{last}", categories=f"A{top}:A{last}",
-                              anchor=f"E{head + 1}", log_if_falls=True,  # below the titles
-                              first=run.start)  # a window counts on
+    chart = _summary_chart(run, extra, head, top, last, last_col)
     widths = {1: 11, 2: 14, 3: 11, **{c: 23 for *_, c in extra}}
     spec = SheetSpec(SUMMARY, build, widths=widths, freeze=f"A{top}",
                      chart=chart, max_col=last_col, max_row=last, tab_color="27AE60",
                      print_rows=f"1:{head}", fit_width=True)
     return spec, places
 
+
+
+def _summary_chart(run: Run, extra: Sequence[tuple[str, str, str, int]], head: int, top: int,
+                   last: int, last_col: int) -> LineChartSpec:
+    """C_T per iteration (on a log scale when it falls far), or with images held out the cost
+    per image trained on and held out, side by side."""
+    if extra:
+        train, valid = (col_letter(c) for name, _, _, c in extra[:2])
+        return LineChartSpec("Cost per image: trained on and held out", "C per image",
+                             "iteration", data=f"{train}{head}:{train}{last}",
+                             categories=f"A{top}:A{last}",
+                             anchor=f"{col_letter(last_col + 2)}{head + 1}",
+                             more=(("held out", f"{valid}{head}:{valid}{last}"),),
+                             name="trained on", first=run.start)
+    return LineChartSpec("Total cost C_T per iteration", "C_T", "iteration",
+                         data=f"B{head}:B{last}", categories=f"A{top}:A{last}",
+                         anchor=f"E{head + 1}", log_if_falls=True,  # below the titles
+                         first=run.start)  # a window counts on
 
 
 def fit_sheet(run: Run, output: Place, data: dict[str, Place]) -> tuple[SheetSpec, list[Place]]:
