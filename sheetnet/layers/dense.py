@@ -155,6 +155,9 @@ class Dense(LayerBase):
         gradient check moves weights so."""
         flat = x if self.w.inp.flat else x.reshape(x.shape[0], -1)
         bias = p[self.bias_name] if self.bias else 0.0
+        if self.steps:  # every window's every step in one matrix product
+            z = ops.weighted_input(flat.reshape(-1, flat.shape[-1]), p[self.weights], bias)
+            return z.reshape(*flat.shape[:-1], self.units), {"x": flat}
         return ops.weighted_input(flat, p[self.weights], bias), {"x": flat}
 
     def shown(self, y: np.ndarray, cache: Cache) -> dict[str, np.ndarray]:
@@ -164,13 +167,15 @@ class Dense(LayerBase):
                  ) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
         """δ (N, n) -> (Wᵀδ (N, *input) or None, {W: δᵀx (n, m), b: Σ δ (n,)}); a sequence's
         δ (N, T, n) gives the same summed over its steps too."""
-        n, m = self.units, cache["x"].shape[-1]
-        grads = {self.weights: dy.reshape(-1, n).T @ cache["x"].reshape(-1, m)}
-        if self.bias:
-            grads[self.bias_name] = dy.reshape(-1, n).sum(axis=0)
+        if self.steps:  # each window's own over its steps, then Σ over the windows
+            grads = {k: v.sum(axis=0) for k, v in self.per_image(dy, cache, p).items()}
+        else:
+            grads = {self.weights: dy.T @ cache["x"]}
+            if self.bias:
+                grads[self.bias_name] = dy.sum(axis=0)
         if not self.w.need_dx:
             return None, grads
-        dx = ops.back_sum(dy, p[self.weights])
+        dx = ops.back_sum(dy.reshape(-1, self.units), p[self.weights])
         return dx.reshape(dy.shape[0], *self.w.inp.computed()), grads
 
     def per_image(self, dy: np.ndarray, cache: Cache, p: Mapping[str, np.ndarray]

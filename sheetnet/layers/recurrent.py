@@ -214,20 +214,21 @@ class Recurrent(LayerBase):
         """∂C/∂hₜ from above (N, T, H) -> (∂C/∂x (N, T, m) or None, each parameter's gradient
         summed over the windows and their steps)."""
         errors = self._through_time(dy, cache, p)
-        blocks = {**cache, **errors}
-        grads = {}
-        for g in self.cell.gradients:
-            e = blocks[g.errors]
-            grads[self.name(g.param)] = (e.sum(axis=(0, 1)) if g.inputs is None else
-                                         np.einsum("wti,wtj->ij", e, blocks[g.inputs]))
+        # each window's own over its steps, then Σ over the windows
+        grads = {k: v.sum(axis=0) for k, v in self._own_gradients({**cache, **errors}).items()}
         if not self.w.need_dx:
             return None, grads
-        return errors[self.cell.error] @ self._own(p)[self.cell.input_weights], grads
+        e = errors[self.cell.error]
+        dx = e.reshape(-1, e.shape[-1]) @ self._own(p)[self.cell.input_weights]
+        return dx.reshape(*e.shape[:2], -1), grads
 
     def per_image(self, dy: np.ndarray, cache: Cache, p: Mapping[str, np.ndarray]
                   ) -> dict[str, np.ndarray]:
         """Each window's own gradients, summed over its steps: (W, …) each."""
-        blocks = {**cache, **self._through_time(dy, cache, p)}
+        return self._own_gradients({**cache, **self._through_time(dy, cache, p)})
+
+    def _own_gradients(self, blocks: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Each window's gradients from its blocks: Σₜ errorsₜ·inputsₜᵀ, or Σₜ errorsₜ."""
         out = {}
         for g in self.cell.gradients:
             e = blocks[g.errors]
