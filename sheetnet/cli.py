@@ -130,19 +130,23 @@ InitOpt = Annotated[Path | None, typer.Option(
                               " W3, b3; cnn: F, bF, WO, bO).")]
 InitSchemeOpt = Annotated[str | None, typer.Option(
     rich_help_panel=RUN, help="How initial weights are drawn from --seed: normal (standard"
-                              " normal, biases too), xavier (× √(2/(fan-in + fan-out))) or he"
-                              " (× √(2/fan-in)), biases 0 for both (default: the net's, see"
-                              " `sheetnet nets`).")]
+                              " normal, biases too), xavier (× √(2/(fan-in + fan-out))), he"
+                              " (× √(2/fan-in)) or uniform (±1/√fan-in, a recurrent layer's"
+                              " ±1/√H, as torch draws them), biases 0 but for normal (default:"
+                              " the net's: uniform for rnn and lstm, he for mnist, curve and"
+                              " twolayer).")]
 DataOpt = Annotated[Path | None, typer.Option(
     rich_help_panel=DATA, help="CSV of your own images: a `label` column, then the pixels row by"
                                " row.")]
 TextOpt = Annotated[Path | None, typer.Option(
-    rich_help_panel=DATA, help="--net rnn: a text file to learn (UTF-8; default: a nursery"
-                               " rhyme).")]
+    rich_help_panel=DATA, help="--net rnn, lstm: a text file to learn (UTF-8; default: a"
+                               " nursery rhyme).")]
 SeqOpt = Annotated[int | None, typer.Option(
-    rich_help_panel=NETWORK, help="--net rnn: T, the characters a window reads (default 10).")]
+    rich_help_panel=NETWORK, help="--net rnn, lstm: T, the characters a window reads (default"
+                                  " 10).")]
 HiddenOpt = Annotated[int | None, typer.Option(
-    rich_help_panel=NETWORK, help="--net rnn: H, the hidden state's units (default 8).")]
+    rich_help_panel=NETWORK, help="--net rnn, lstm: H, the recurrent layer's units (default 8;"
+                                  " --arch writes any stack instead).")]
 ShapeOpt = Annotated[str | None, typer.Option(
     rich_help_panel=DATA, help="Image shape ROWSxCOLS for --data, e.g. 4x3, or ROWSxCOLSxCHANNELS"
                                " (pixels channel by channel), e.g. 6x6x3.")]
@@ -177,7 +181,9 @@ ArchOpt = Annotated[str | None, typer.Option(
     + ', e.g. [bold]"conv 4 3x3, relu, conv 4 3x3, relu, maxpool 2, dense 10"[/]. The last'
     " dense layer feeds the output (--output-activation, --loss); flatten is implied before"
     " the dense part. Replaces --layers, --filters, --filter-size, --pool, --pool-size,"
-    " --padding and --activation (mlp, cnn, digits, xor, curve).")]
+    " --padding and --activation (mlp, cnn, digits, xor, curve); for rnn and lstm, e.g."
+    ' [bold]"lstm 5, lstm 4"[/] or [bold]"rnn 6, dropout 0.2"[/] (dense V, a score per'
+    " character, implied at the end).")]
 ActOpt = Annotated[str | None, typer.Option(
     rich_help_panel=NETWORK,
     help=f"Hidden layers' (cnn: the convolution layer's) activation: {_one_of(ACTIVATIONS)}.")]

@@ -101,14 +101,13 @@ class LayerNorm(LayerBase):
 
     def _param(self, name: str, letter: str, start: float, what: str, shape: tuple[int, ...],
                s: str) -> Param:
-        one, symbol = self.w.inp.step, f"{letter}{s}"
-        each = labels(one, symbol, self.w.tag)
+        one, symbol, tag = self.w.inp.step, f"{letter}{s}", self.w.tag
         return Param(self._name(name), shape, one.rows, one.cols, one.tile, weight=False,
                      fan_in=1, start=start, symbol=symbol,
                      description=f"{symbol}: the {what} of each value after normalising (starts"
                                  f" at {start:g})",
                      make_labels=lambda: tuple(f"{symbol}{k + 1}" for k in range(self.n)),
-                     make_tile_labels=lambda: each)
+                     make_tile_labels=lambda: labels(one, symbol, tag))
 
     def _each(self) -> Shape:
         """A statistic's shape: one number an image, or one a step."""

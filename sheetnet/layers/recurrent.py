@@ -14,10 +14,10 @@ character RNN always has; several are numbered from the input (``h1``, ``h2``).
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
-from typing import TypeVar
 
 import numpy as np
 
@@ -40,7 +40,6 @@ from sheetnet.notation import indices, sub, tag_sup
 from sheetnet.pairs import ops
 
 CELLS: dict[str, Cell] = {"rnn": ELMAN, "lstm": LSTM_CELL}
-T = TypeVar("T")
 NORMS = {
     "dh_norm": ("‖∂C/∂h", "ₜ‖", "‖∂C/∂hₜ‖: the size of the error reaching step t"),
     "last_dh_out": ("∂C/∂h", "ₜ, last step only",
@@ -125,19 +124,22 @@ class Recurrent(LayerBase):
         bound = 1 / np.sqrt(h)  # torch.nn.RNN and LSTM draw every weight in ±1/√H
         out = []
         for p in self.cell.params:
-            rows = p.per_unit * h
-            cols = {"x": m, "h": h, "": 1}[p.reads]
+            rows, cols = self._rows_cols(p.name)
             symbol = f"{p.symbol}{s}"
-            labelled = (tuple(f"{symbol}{indices(i + 1, j + 1)}" for i in range(rows)
-                              for j in range(cols)) if p.reads
-                        else tuple(f"{symbol}{sub(i + 1)}" for i in range(rows)))
+            made = (symbol, rows, cols if p.reads else 0)
             out.append(Param(self.name(p.name), (rows, cols) if p.reads else (rows,),
                              rows * cols, weight=bool(p.reads), fan_in=cols if p.reads else m,
                              fan_out=rows, bound=bound, symbol=symbol,
                              description=p.description,
-                             make_labels=_given(labelled),
-                             make_tile_labels=_given(tuple(enumerate(labelled)))))
+                             make_labels=functools.partial(_labels, *made),
+                             make_tile_labels=functools.partial(_tiles, *made)))
         return out
+
+    def _rows_cols(self, param: str) -> tuple[int, int]:
+        """A parameter's (rows, columns) as a matrix: (H or 4H, m or H), or (…, 1) for a
+        bias."""
+        p = next(q for q in self.cell.params if q.name == param)
+        return p.per_unit * self.units, {"x": self.w.inp.height, "h": self.units, "": 1}[p.reads]
 
     def _block(self, role: Role, prefix: str = "", note: str = "") -> Block:
         units = role.per_unit * self.units
@@ -267,7 +269,7 @@ class Recurrent(LayerBase):
         refs = _StepCells(self, cells)
         last = self.steps - 1
         for g in self.cell.gradients:
-            rows, cols = _rows_cols(self, g.param)
+            rows, cols = self._rows_cols(g.param)
             for i in range(rows):
                 errors = refs.block(g.errors).span(i, i, 0, last)
                 for j in range(cols):
@@ -302,15 +304,16 @@ class Recurrent(LayerBase):
                                 for k in range(errors.rows)])
 
 
-def _given(value: T) -> Callable[[], T]:
-    """A function that gives ``value`` (a parameter's labels, made with it)."""
-    return lambda: value
+def _tiles(symbol: str, rows: int, cols: int) -> tuple[tuple[int, str], ...]:
+    """The same, each with its footprint row (a unit's weights are a column)."""
+    return tuple(enumerate(_labels(symbol, rows, cols)))
 
 
-def _rows_cols(layer: Recurrent, param: str) -> tuple[int, int]:
-    """A parameter's (rows, columns) as a matrix: (H or 4H, m or H), or (…, 1) for a bias."""
-    p = next(q for q in layer.params() if q.name == layer.name(param))
-    return (p.shape[0], p.shape[1]) if len(p.shape) == 2 else (p.shape[0], 1)
+def _labels(symbol: str, rows: int, cols: int) -> tuple[str, ...]:
+    """A parameter's element labels: w_xh₁₁ … (``cols`` 0: a bias, b_h₁ …)."""
+    if not cols:
+        return tuple(f"{symbol}{sub(i + 1)}" for i in range(rows))
+    return tuple(f"{symbol}{indices(i + 1, j + 1)}" for i in range(rows) for j in range(cols))
 
 
 class _StepCells:
@@ -343,7 +346,7 @@ class _StepCells:
 
     def unit(self, param: str, i: int) -> str:
         block = self.cells.params[self.layer.name(param)]
-        size = _rows_cols(self.layer, param)[1]
+        size = self.layer._rows_cols(param)[1]
         return block.span(i * size, i * size + size - 1, absolute=True)
 
     def param(self, name: str, r: int) -> str:

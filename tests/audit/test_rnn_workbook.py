@@ -103,3 +103,11 @@ def test_odd_texts_verify_in_every_engine(tmp_path, all_engines):
                  "--hidden", "2", "--iterations", "1")
     report = verify(out, ["all"])
     assert report.ok, report.first_differences()
+
+
+def test_a_workbook_of_the_earlier_recurrent_layout_is_refused_in_one_line():
+    """Before issue 27 a text net had a layout of its own; its settings name no stack."""
+    earlier = {"workbook": "sheetnet workbook 4", "net": "rnn", "iterations": 2,
+               "seq length": 10, "hidden": 8, "characters": 111, "vocabulary": 24}
+    with pytest.raises(sheetnet.SheetnetError, match="earlier sheetnet.*export it again"):
+        presets.get("rnn").skeleton(earlier)
