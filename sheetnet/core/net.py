@@ -23,6 +23,8 @@ from sheetnet.core.params import Params, standard_normal
 from sheetnet.errors import SheetnetError
 from sheetnet.layers import stack as stack_of
 from sheetnet.layers.base import (
+    BATCH,
+    HELD,
     Block,
     Cache,
     Carried,
@@ -33,7 +35,6 @@ from sheetnet.layers.base import (
     Wiring,
     take,
 )
-from sheetnet.layers.batchnorm import BATCH, HELD
 from sheetnet.layers.output import Output, describe_totals
 from sheetnet.notation import Words
 from sheetnet.pairs import ops

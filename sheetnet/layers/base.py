@@ -324,6 +324,9 @@ def take(cache: Cache, rows: np.ndarray | None) -> Cache:
 
 
 UNBOUND = Wiring(Shape.units(0), "", "", "")  # a layer's wiring before the stack binds it
+# what a forward pass may be given beside the parameters and the layers' step inputs
+BATCH = "batch"  # the step's batch weights (N,): a layer coupling the batch is in training mode
+HELD = "held"  # the images held out for validation (N,): evaluated, not trained on
 
 
 # --- what a layer declares beyond its passes ---------------------------------------------------

@@ -28,6 +28,8 @@ import numpy as np
 
 from sheetnet import notation as names
 from sheetnet.layers.base import (
+    BATCH,
+    HELD,
     UNBOUND,
     Block,
     Cache,
@@ -46,8 +48,6 @@ from sheetnet.pairs.hyper import Hyper
 
 EPSILON = 1e-5  # torch.nn.BatchNorm's eps
 MOMENTUM = 0.1  # and its momentum for the running averages
-BATCH = "batch"  # the step's batch weights (N,) among a forward pass's inputs: training mode
-HELD = "held"  # the images held out for validation (N,), evaluated (running averages) instead
 
 
 @dataclass(frozen=True)

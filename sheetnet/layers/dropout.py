@@ -20,6 +20,7 @@ import numpy as np
 from sheetnet import notation as names
 from sheetnet.errors import SheetnetError
 from sheetnet.layers.base import (
+    HELD,
     UNBOUND,
     Block,
     Cache,
@@ -30,7 +31,6 @@ from sheetnet.layers.base import (
     Wiring,
     labels,
 )
-from sheetnet.layers.batchnorm import HELD
 from sheetnet.pairs import ops
 from sheetnet.pairs.hyper import Hyper
 

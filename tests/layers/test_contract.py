@@ -10,8 +10,7 @@ import sheetnet
 from sheetnet import layers, presets
 from sheetnet.audit.verify import verify
 from sheetnet.layers import Shape
-from sheetnet.layers.base import Wiring
-from sheetnet.layers.batchnorm import BATCH
+from sheetnet.layers.base import BATCH, Wiring
 from sheetnet.layers.cells import ELMAN
 from sheetnet.layers.layernorm import LayerNorm
 from sheetnet.layers.lstm import LSTM_CELL
