@@ -74,7 +74,7 @@ class ActivationLayer(Elementwise):
         s = names.tag_sup(w.tag)
         maps = not w.inp.flat
         return [Block(w.out, w.inp, f"a{s}",
-                      f"a{s} = {self.act.name}(z{s}): the layer's outputs",
+                      f"a{s} = {self.act.name}({w.x_symbol}): the layer's outputs",
                       labels(w.inp, f"a{s}", w.tag), "picture" if maps else None)]
 
     def dx_blocks(self) -> list[Block]:

@@ -150,7 +150,7 @@ class Elman:
         Role("h", 1, "h", "ₜ", "hₜ = tanh(zₜ): the state after the step"))
     backward_roles: tuple[Role, ...] = (
         Role("dh", 1, "∂C/∂h", "ₜ",
-             "∂C/∂hₜ = ∂Cₜ/∂hₜ + what step t + 1 sends back (its ∂C/∂hₜ₋₁)"),
+             "∂C/∂hₜ = ∂C/∂hₜ from above + what step t + 1 sends back (its ∂C/∂hₜ₋₁)"),
         Role("delta", 1, "δ", "ₜ", "δₜ = ∂C/∂zₜ = ∂C/∂hₜ ⊙ (1 − hₜ²)"),
         Role("dhprev", 1, "∂C/∂h", "ₜ₋₁",
              "∂C/∂hₜ₋₁ = Σᵢ w_hh,ᵢₖ·δₜ,ᵢ: what the step sends back to the one before"))

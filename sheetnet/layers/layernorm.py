@@ -80,8 +80,17 @@ class LayerNorm(LayerBase):
 
     def hypers(self) -> list[Hyper]:
         return [Hyper(self._name("ln_epsilon"), "ε", self.epsilon,
-                      f"layer norm of {self.w.x_symbol}: ε, added to the variance before its"
-                      " square root", lambda v: v > 0, "a positive number", "--arch layernorm")]
+                      f"added to the variance before its square root (layer norm of"
+                      f" {self.w.x_symbol})", lambda v: v > 0, "a positive number",
+                      "--arch layernorm")]
+
+    def guide_lines(self) -> list[str]:
+        s, x = names.tag_sup(self.w.tag), self.w.x_symbol
+        return [f"Layer norm of {x} (layernorm): each image's μ{s} and var{s} over its"
+                f" {'units at each step' if self.steps else 'values'}, x̂{s} = ({x} − μ{s})/√(var{s}"
+                f" + ε), ln{s} = γ{s} ⊙ x̂{s} + β{s}; going back, ∂C/∂x̂{s} = ∂C/∂ln{s} ⊙ γ{s},"
+                f" its mean ḡ{s} and the mean ḡx̂{s} of ∂C/∂x̂{s} ⊙ x̂{s}, and"
+                f" ∂C/∂{x} = (∂C/∂x̂{s} − ḡ{s} − x̂{s}·ḡx̂{s})/√(var{s} + ε)."]
 
     def tune(self, values: Mapping[str, float]) -> LayerNorm:
         if not self.bound:
@@ -123,7 +132,9 @@ class LayerNorm(LayerBase):
             Block(self._name("ln_var"), each, f"var{s}", f"var{s} = Σ({x} − μ{s})²/n: the"
                   " (biased) variance", ((0, "variance"),)),
             Block(self._name("ln_zc"), inp, f"{x}−μ{s}", f"{x} − μ{s}: each value's distance"
-                  " from the mean", labels(inp, f"{x}−μ", w.tag), terminal=False),
+                  " from the mean", tuple((r, f"{text} − μ{s}")
+                                          for r, text in labels(inp, x, w.tag)),
+                  terminal=False),
             Block(self._name("ln_hat"), inp, f"x̂{s}", f"x̂{s} = ({x} − μ{s})/√(var{s} + ε):"
                   " normalised, mean 0 and variance 1", labels(inp, f"x̂{s}", w.tag)),
             Block(w.out, inp, f"ln{s}", f"ln{s} = γ{s} ⊙ x̂{s} + β{s}: the layer's outputs",

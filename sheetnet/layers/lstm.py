@@ -54,7 +54,7 @@ class LSTM:
         Role("h", 1, "h", "ₜ", "hₜ = o ⊙ tanh(cₜ): the state after the step"))
     backward_roles: tuple[Role, ...] = (
         Role("dh", 1, "∂C/∂h", "ₜ",
-             "∂C/∂hₜ = ∂Cₜ/∂hₜ + what step t + 1 sends back (its ∂C/∂hₜ₋₁)"),
+             "∂C/∂hₜ = ∂C/∂hₜ from above + what step t + 1 sends back (its ∂C/∂hₜ₋₁)"),
         Role("dc", 1, "∂C/∂c", "ₜ", "∂C/∂cₜ = ∂C/∂hₜ ⊙ o ⊙ (1 − tanh²cₜ) + ∂C/∂cₜ₋₁ of step t + 1"),
         Role("dz", 4, "∂C/∂z", "ₜ", "∂C/∂z: i ∂C/∂c·g·i(1−i), f ∂C/∂c·cₜ₋₁·f(1−f),"
                                    " g ∂C/∂c·i·(1−g²), o ∂C/∂h·tanh c·o(1−o)"),

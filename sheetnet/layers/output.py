@@ -77,8 +77,8 @@ class Output:
         out = [Block(self.a, units, a, f"{a} = {self.pair.activation}({z}): the outputs",
                      labels(units, a))]
         if self.steps:
-            out.append(Block("C_step", each, "Cₜ", f"{self.pair.formula.split(';')[0]}: the"
-                             " cost of step t", ((0, self.pair.label),)))
+            out.append(Block("C_step", each, "Cₜ", f"Cₜ = {self.pair.label} over step t's"
+                             f" outputs {a}: the cost of step t", ((0, self.pair.label),)))
             out.append(Block("C", one, "C", "C = Σₜ Cₜ: the window's cost", ((0, "Σₜ Cₜ"),)))
         else:
             out.append(Block("C", one, "C", f"{self.pair.formula.replace('a ', f'{a} ', 1)}:"

@@ -42,7 +42,7 @@ from sheetnet.pairs import ops
 CELLS: dict[str, Cell] = {"rnn": ELMAN, "lstm": LSTM_CELL}
 NORMS = {
     "dh_norm": ("‖∂C/∂h", "ₜ‖", "‖∂C/∂hₜ‖: the size of the error reaching step t"),
-    "last_dh_out": ("∂C/∂h", "ₜ, last step only",
+    "last_dh_out": ("∂C/∂h", "ₜ above, last only",
                     "the last step's ∂C/∂hₜ from above alone (0 at the other steps): the error"
                     " the next rows send back through time"),
     "last_norm": ("‖∂C_last/∂h", "ₜ‖", "‖∂C_last/∂hₜ‖: how much of the last step's error"
@@ -126,7 +126,7 @@ class Recurrent(LayerBase):
         for p in self.cell.params:
             rows, cols = self._rows_cols(p.name)
             symbol = f"{p.symbol}{s}"
-            made = (symbol, rows, cols if p.reads else 0)
+            made = (symbol, rows, cols if p.reads else 0, h if p.per_unit > 1 else 0)
             out.append(Param(self.name(p.name), (rows, cols) if p.reads else (rows,),
                              rows * cols, weight=bool(p.reads), fan_in=cols if p.reads else m,
                              fan_out=rows, bound=bound, symbol=symbol,
@@ -145,9 +145,13 @@ class Recurrent(LayerBase):
         units = role.per_unit * self.units
         symbol = f"{role.letter}{tag_sup(self.w.tag)}{role.index}{note}"
         return Block(prefix + self.name(role.name), Shape.sequence(units, self.steps), symbol,
-                     role.description if not prefix else
-                     f"the last step's error alone: {role.description}",
+                     self._described(role.description if not prefix else
+                                     f"the last step's error alone: {role.description}"),
                      tuple((r, self._row_label(role, r)) for r in range(units)))
+
+    def _described(self, text: str) -> str:
+        """What a block is, saying which recurrent layer when a stack has several."""
+        return f"{text} (recurrent layer {self.w.tag})" if self.w.tag else text
 
     def _row_label(self, role: Role, r: int) -> str:
         if role.per_unit == 1:
@@ -158,17 +162,17 @@ class Recurrent(LayerBase):
         """A number at each step (‖∂C/∂hₜ‖), or the last step's error alone (an H × T block)."""
         letter, index, description = NORMS[name]
         if name == "last_dh_out":
-            return replace(self._block(Role(name, 1, letter, index, description)),
-                           description=description)
+            return self._block(Role(name, 1, letter, index, description))
         return Block(self.name(name), Shape.timeline(self.steps),
-                     f"{letter}{tag_sup(self.w.tag)}{index}", description, ((0, "norm"),))
+                     f"{letter}{tag_sup(self.w.tag)}{index}", self._described(description),
+                     ((0, "norm"),))
 
     def _mean(self, name: str) -> Block:
         """A size's mean over the windows, a value per step (one copy for the batch)."""
         source, description = MEANS[name]
         letter, index, _ = NORMS[source]
         return Block(self.name(name), Shape.units(self.steps),
-                     f"{letter}{tag_sup(self.w.tag)}{index} mean", description,
+                     f"{letter}{tag_sup(self.w.tag)}{index} mean", self._described(description),
                      tuple((t, f"step {t + 1}") for t in range(self.steps)), batch=True)
 
     def blocks(self) -> list[Block]:
@@ -183,14 +187,14 @@ class Recurrent(LayerBase):
                 self._timeline("last_norm"), *(self._mean(name) for name in MEANS)]
 
     def dx_blocks(self) -> list[Block]:
-        w = self.w
+        w, s = self.w, tag_sup(self.w.tag)
+        weights = next(p.symbol for p in self.cell.params if p.name == self.cell.input_weights)
+        error = next(r for r in self.cell.backward_roles if r.name == self.cell.error)
         return [Block(w.shown_dx, w.inp, w.dx_symbol,
-                      f"{w.dx_symbol} = Σₖ {self._input_symbol()}ₖᵢ·{self.cell.error}ₖ at every"
-                      f" step: the error of each input {w.x_symbol}ᵢ, ∂C/∂{w.x_symbol}",
+                      f"{w.dx_symbol} = Σₖ {weights}{s}ₖᵢ·({error.letter}{s}{error.index})ₖ at"
+                      f" every step: what recurrent layer {w.tag or ''} sends back to each of"
+                      f" its inputs {w.x_symbol}ᵢ",
                       tuple((r, f"unit {r + 1}") for r in range(w.inp.height)))]
-
-    def _input_symbol(self) -> str:
-        return next(p.symbol for p in self.cell.params if p.name == self.cell.input_weights)
 
     def _own(self, p: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Its parameters by role (``Wxh`` for ``Wxh2``)."""
@@ -304,15 +308,22 @@ class Recurrent(LayerBase):
                                 for k in range(errors.rows)])
 
 
-def _tiles(symbol: str, rows: int, cols: int) -> tuple[tuple[int, str], ...]:
+def _tiles(symbol: str, rows: int, cols: int, gates: int) -> tuple[tuple[int, str], ...]:
     """The same, each with its footprint row (a unit's weights are a column)."""
-    return tuple(enumerate(_labels(symbol, rows, cols)))
+    return tuple(enumerate(_labels(symbol, rows, cols, gates)))
 
 
-def _labels(symbol: str, rows: int, cols: int) -> tuple[str, ...]:
-    """A parameter's element labels: w_xh₁₁ … (``cols`` 0: a bias, b_h₁ …)."""
+def _labels(symbol: str, rows: int, cols: int, gates: int) -> tuple[str, ...]:
+    """A parameter's element labels: w_xh₁₁ … (``cols`` 0: a bias, b_h₁ …); ``gates``: the
+    units of an LSTM's four gates, each row named by its gate (w¹ f₂,₃: gate f of unit 2)."""
+    def row(i: int) -> str:
+        return f"{symbol} {'ifgo'[i // gates]}{sub(i % gates + 1)}" if gates else \
+            f"{symbol}{sub(i + 1)}"
+
     if not cols:
-        return tuple(f"{symbol}{sub(i + 1)}" for i in range(rows))
+        return tuple(row(i) for i in range(rows))
+    if gates:
+        return tuple(f"{row(i)},{sub(j + 1)}" for i in range(rows) for j in range(cols))
     return tuple(f"{symbol}{indices(i + 1, j + 1)}" for i in range(rows) for j in range(cols))
 
 

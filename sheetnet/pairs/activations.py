@@ -35,7 +35,8 @@ class Activation:
     def guide_line(self) -> str:
         """A Guide line on how its formula reads."""
         return self.reading or (f"The activation {self.name} is written {self.excel_value('z')}"
-                                " (z: the cell of the weighted input).")
+                                " (z: the cell of its input, a weighted input or a normalised"
+                                " one).")
 
     def tune(self, values: Mapping[str, float]) -> Activation:
         """The same activation with its settings taken from ``values`` where given."""

@@ -235,7 +235,8 @@ def _reading(g: _Net) -> list[Line]:
     grad, total = g.place("grad"), g.place("total")
     shown = [b for b in net.forward_blocks() if not b.padded]
     z = next((b for b in shown if b.symbol.startswith("z")), shown[0])  # a weighted input
-    z_sym = (f"{z.symbol.replace('ₜ', '')}₁ at step 1" if g.steps else
+    z_sym = (f"{z.symbol.split(' ')[0].replace('ₜ', '')}₁ ({z.labels[0][1]}) at step 1"
+             if g.steps else
              f"{z.symbol}¹₁₁" if g.bands else f"{z.symbol}₁")
     over = ((f" over both {items}" if n == 2 else f" over all {n} {items}")
             if run.batches is None else
@@ -248,8 +249,8 @@ def _reading(g: _Net) -> list[Line]:
         link_to(g.first[z.name], f"{_cell(g.first[z.name])}: {z_sym} of {item} 1, a weighted"
                                  " input (click it, then read the formula bar)"),
         link_to(grad, f"{_cell(grad)}: {item} 1's ∂C/∂{w_sym}"
-                      + (": Σₜ δₜ·xₜ, the error against the input it multiplies, over the"
-                         " window's steps" if g.steps else
+                      + (": Σₜ of its error (δₜ, an LSTM's ∂C/∂zₜ) times the input it"
+                         " multiplies, over the window's steps" if g.steps else
                          ": δ against the window of the input it saw" if param.tile else
                          ": δ times the input it multiplies")),
         link_to(total, f"{_cell(total, image=None)}: ∂C_T/∂{w_sym}, the same gradient"

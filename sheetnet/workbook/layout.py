@@ -166,10 +166,14 @@ class Place:
     @property
     def shape_text(self) -> str:
         """``3×4×4`` for three 4×4 tiles, ``12×1`` otherwise; prefixed by the image count."""
+        return self.shape_of("images")
+
+    def shape_of(self, items: str) -> str:
+        """The same, the images named ``items`` (a text's windows)."""
         dims = ((self.rows // self.tile, self.tile, self.cols) if self.tile
                 else (self.rows, self.cols))
         text = "×".join(str(d) for d in dims)
-        return f"{self.images} images × {text}" if self.images else text
+        return f"{self.images} {items} × {text}" if self.images else text
 
     @property
     def size(self) -> int:

@@ -388,8 +388,9 @@ def fit_sheet(run: Run, output: Place, data: dict[str, Place]) -> tuple[SheetSpe
     return spec, places
 
 
-def map_sheet(places: Sequence[Place]) -> SheetSpec:
-    """Every block: its name (as in the trace and ``--json``), sheet, range and meaning."""
+def map_sheet(places: Sequence[Place], items: str = "images") -> SheetSpec:
+    """Every block: its name (as in the trace and ``--json``), sheet, range and meaning
+    (``items``: what the data's examples are called, a text's windows)."""
     header = ("block", "iteration", "sheet", "range", "cells", "kind", "what it is")
 
     def build() -> Grid:
@@ -400,7 +401,7 @@ def map_sheet(places: Sequence[Place]) -> SheetSpec:
             it = "" if p.iteration is None else p.iteration
             target = sheet_prefix(p.sheet) + p.extent.split(":")[0]
             link = Cached(f'=HYPERLINK("#{target}","{p.extent}")', p.extent)
-            g[r] = {1: p.name, 2: it, 3: p.sheet, 4: link, 5: p.shape_text, 6: p.kind,
+            g[r] = {1: p.name, 2: it, 3: p.sheet, 4: link, 5: p.shape_of(items), 6: p.kind,
                     7: Text(p.description)}
         return g
 

@@ -689,7 +689,7 @@ def workbook(run: Run, extras: Sequence[Extra] = ()) -> WorkbookSpec:
                       [(s.name, EXTRA_SHEETS.get(s.name, ""))
                        for s in (*extra, *pictures, *after)], cols.bands)
     sheets = [guide, summary_spec, *extra, inputs_spec, data_spec, *pictures, *iter_specs,
-              *after, map_sheet(places)]
+              *after, map_sheet(places, words.items)]
     return WorkbookSpec(sheets, places, names_of(inputs_list, run.hyperparameters), templates)
 
 

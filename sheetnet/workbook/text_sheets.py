@@ -40,9 +40,8 @@ def data_sheet(run: Run) -> tuple[SheetSpec, list[Place]]:
     def build() -> Grid:
         grid: Grid = {}
         put(grid, 1, 1, f"Data · the text, one character a row: window w reads characters"
-                        f" (w − 1)·{steps} + 1 … w·{steps} and predicts the next one of each"
-                        + (f"; the last {left_out} characters fill no window and are left out"
-                           if left_out else ""), "title")
+                        f" (w − 1)·{steps} + 1 … w·{steps} and predicts the next one of each",
+            "title")
         for c, head in enumerate(("i", "character", "seen as", "window"), start=1):
             put(grid, 2, c, head, "header")
         for i, char in enumerate(chars):
@@ -51,10 +50,15 @@ def data_sheet(run: Run) -> tuple[SheetSpec, list[Place]]:
             put(grid, 3 + i, 3, Literal(seen(char)), "element")
             window = i // steps + 1
             put(grid, 3 + i, 4, window if window <= text.windows else "next only", "element")
+        if left_out:
+            tail = "".join(seen(c)[1:-1] for c in text.text[len(chars):])
+            put(grid, len(chars) + 4, 1, f"Left out: the text's last {left_out}"
+                                         f" character{'s' * (left_out > 1)}, '{tail}', fill no"
+                                         " window; the vocabulary keeps what they bring.", "note")
         return grid
 
     spec = SheetSpec(DATA, build, widths={1: 6, 2: 12, 3: 10, 4: 10}, freeze="A3", max_col=4,
-                     max_row=len(chars) + 2, tab_color="F2C94C")
+                     max_row=len(chars) + 4, tab_color="F2C94C")  # (the tail's note, if any)
     return spec, [label]
 
 
