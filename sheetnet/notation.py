@@ -26,6 +26,15 @@ def sub(n: int) -> str:
     return str(n).translate(_SUB)
 
 
+def element(tile: str, *indices: int) -> str:
+    """An element of a tile: the book's wᶠ¹₁₁ (the tile's symbol, its indices subscript), or,
+    for a tile named in words ("wᶠ², filter 9, channel 8", "zᶠ¹, map 1"), its indices in
+    brackets: never a second superscript or subscript run on one symbol."""
+    if " " in tile:
+        return f"{tile} ({', '.join(str(i) for i in indices)})"
+    return tile + "".join(sub(i) for i in indices)
+
+
 def grad(param: str) -> str:
     """∂C/∂p for each image: ``dC_dW2``."""
     return f"dC_d{param}"

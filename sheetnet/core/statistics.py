@@ -22,6 +22,9 @@ def watched(net: Net) -> list[tuple[str, str, str]]:
     shown = {b.name for b in (*net.forward_blocks(), *net.backward_blocks())}
     out = []
     for i, layer in enumerate(net.layers):
+        if layer.spread is not None:
+            out.append((layer.w.tag, *layer.spread))
+            continue
         if not layer.weighted:
             continue
         tag = layer.w.tag

@@ -393,6 +393,13 @@ class LayerBase:
         """That block's symbol ("": the book's δ or ∂C/∂ of the output's letter)."""
         return ""
 
+    @property
+    def spread(self) -> tuple[str, str] | None:
+        """(its outputs' block, its errors' block) whose spread the Statistics sheet follows,
+        for a kind that is not a weighted layer followed by an activation (a recurrent layer's
+        hₜ and ∂C/∂hₜ)."""
+        return None
+
     def tune(self, values: Mapping[str, float]):
         """The same layer with its settings taken from ``values`` (a workbook's cells)."""
         return self
@@ -531,6 +538,9 @@ class Layer(Protocol):
 
     @property
     def error_symbol(self) -> str: ...
+
+    @property
+    def spread(self) -> tuple[str, str] | None: ...
 
     @property
     def unit_interval(self) -> bool: ...

@@ -32,7 +32,7 @@ from sheetnet.layers.base import (
     Wiring,
     labels,
 )
-from sheetnet.notation import sub, sup
+from sheetnet.notation import sup
 from sheetnet.pairs import ops
 
 
@@ -129,8 +129,8 @@ class Conv(LayerBase):
                          for q in range(k) for ch in range(c))
 
         def elements() -> tuple[str, ...]:
-            return tuple(f"{filter_label(q)}{sub(u + 1)}{sub(v + 1)}"
-                         + (f" c{ch + 1}" if c > 1 else "")
+            return tuple(names.element(filter_label(q) + (f", channel {ch + 1}" if c > 1
+                                                          else ""), u + 1, v + 1)
                          for q in range(k) for ch in range(c) for u in range(f)
                          for v in range(f))
 

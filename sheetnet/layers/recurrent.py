@@ -108,6 +108,10 @@ class Recurrent(LayerBase):
     def state(self) -> str:
         return self.name("h")
 
+    @property
+    def spread(self) -> tuple[str, str]:
+        return self.name("h"), self.name("dh")
+
     def guide_lines(self) -> list[str]:
         return [f"{self.cell.title[0].upper()}{self.cell.title[1:]} of {self.units} units"
                 f" ({self.token}): {self.cell.formula}; backpropagation through time runs from"

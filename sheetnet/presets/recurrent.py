@@ -48,7 +48,6 @@ class TextPreset(NetPreset):
 
     steps: int = 10  # T, the characters a window reads
     hidden: int = 8  # H, the default stack's units
-    statistics: bool = False  # its errors' spread is the Through time sheet's
     extras: Callable[[Run], Sequence[Extra]] = field(default=lambda run: [
         lambda inputs, data, per_iter: time_sheet(run, per_iter)])
     images = False
@@ -129,7 +128,8 @@ class TextPreset(NetPreset):
         start = settings.first_iteration(config)
         state = checkpoint.zeros_like_state(params, rule.carried) if start else None
         return Run(self.name, net, ds, params, 1.0, iterations, rule=rule, hyper=hyper,
-                   batches=batches, statistics=False, start=start, state=state)
+                   batches=batches, statistics=settings.with_statistics(config),
+                   start=start, state=state)
 
     def rebuild(self, skeleton: Run, found: Found) -> Run:
         """The run a text workbook's inputs describe: the text on Data, the vocabulary on

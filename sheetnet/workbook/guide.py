@@ -155,6 +155,7 @@ def net_guide(run, first: dict[str, Place], second: dict[str, Place] | None,
         sheets_section(_sheets(g, extras)),
         ("Reading an iteration sheet", _layout(g)),
         ("Reading a formula", _reading(g)),
+        (f"{g.words.item.capitalize()} 1, block by block (Iter 0)", _blocks(g)),
         ("Things to try", _tries(g)),
         ("The Map", ["The last sheet, Map, lists every block: its name (as in `sheetnet train"
                      " --json`), its sheet and range (a link), its shape and what it is."]),
@@ -172,8 +173,8 @@ def _sheets(g: _Net, extras: Sequence[tuple[str, str]]) -> list[tuple[str, str]]
                        f" {'vocabulary' if g.steps else 'classes'} and {g.initial} (yellow:"
                        " edit them)"),
             ("Data", data),
-            ("Iter 0", f"the first iteration: {g.initial.split(' and ')[0]}, the forward"
-                       " pass, backpropagation and the gradients"),
+            ("Iter 0", "the first iteration: the forward pass, backpropagation, the"
+                       f" gradients and {g.initial.split(' and ')[0]}"),
             (f"Iter {g.run.iterations}", "the last iteration"),
             ("Map", "every block: where it is, its shape and what it is")]
 
@@ -201,22 +202,23 @@ def _layout(g: _Net) -> list[Line]:
              + ("the unit, gate or character of each row." if g.steps else
                 "the tile or element (a map's tile is named by its filter). Every map is drawn"
                 " in its own 2-D shape." if g.bands else
-                f"the element ({net.params()[0].labels[0]} is the weight from input 1 to unit"
-                " 1 of the first layer)."))
+                f"the element ({net.params()[0].labels[0]} is the weight into unit 1 of"
+                f" {_layer(net.params()[0].symbol)} from unit 1 of the layer below it)."))
     if g.steps:
         columns = (f"From column {grad}, time runs left to right: each window is a band of"
                    f" {g.steps} columns, one per step (row 2 names the window, row 3 numbers"
-                   " the steps). In the parameters' rows the band's first column holds the"
-                   " window's own gradient ∂C/∂w, summed over its steps;")
-        rows = (f"below come the forward pass, step by step (x, t, {forward}, C), and"
-                f" backpropagation through time, read right to left ({backward}).")
+                   f" the steps). Top to bottom: the forward pass, step by step (x, t, {forward},"
+                   f" C), backpropagation through time, read right to left ({backward}),")
+        rows = ("then the parameters' rows, where the band's first column holds the window's"
+                " own gradient ∂C/∂w, summed over its steps.")
     else:
-        columns = (f"From column {grad}, each image has a band of columns (row 3 numbers them)."
-                   " In the parameters' rows the band holds that image's own gradient ∂C/∂w,"
-                   " not the weight;" if g.bands else
-                   f"From column {grad}, one column per image. In the parameters' rows these"
-                   " cells are that image's own gradient ∂C/∂w, not the weight;")
-        rows = f"below come the forward pass (x, t, {forward}, C) and backpropagation ({backward})."
+        columns = ((f"From column {grad}, each image has a band of columns (row 3 numbers them)."
+                    if g.bands else f"From column {grad}, one column per image.")
+                   + f" Top to bottom: the forward pass (x, t, {forward}, C), backpropagation"
+                     f" ({backward}),")
+        rows = ("then the parameters' rows, where " + ("the band holds" if g.bands else
+                                                        "these cells are")
+                + f" that {g.words.item}'s own gradient ∂C/∂w, not the weight.")
     return [first,
             f"Column {value}{more}{':' if more else ','} value: the parameters at this"
             " iteration (Iter 0's from"
@@ -224,6 +226,30 @@ def _layout(g: _Net) -> list[Line]:
             f"Column {total}{more}: ∂C_T/∂w, the gradient of the total cost (Σ over the"
             f" {g.words.items}); in the cost row (C), the total cost C_T.",
             columns, rows]
+
+
+def _layer(symbol: str) -> str:
+    """"layer 2" for w² (the book's numbering), else "its layer"."""
+    digits = "".join(str("⁰¹²³⁴⁵⁶⁷⁸⁹".index(ch)) for ch in symbol if ch in "⁰¹²³⁴⁵⁶⁷⁸⁹")
+    return f"layer {digits}" if digits else "its layer"
+
+
+def _blocks(g: _Net) -> list[Line]:
+    """A link to each block of image 1 (window 1) on Iter 0, in the sheet's order."""
+    net = g.net
+    shown = [b for b in (*net.forward_blocks(), *net.output.blocks(), *net.backward_blocks())
+             if b.name in g.first and not b.batch]
+    lines: list[Line] = [link_to(g.first["x"], f"x: the {g.words.item}'s input")]
+    for b in shown:
+        symbol = b.symbol + ("ₜ" if b.shape.steps and "ₜ" not in b.symbol else "")
+        text = f"{symbol}: {b.description}"
+        lines.append(link_to(g.first[b.name], text if len(text) <= WIDTH
+                             else text[:WIDTH - 1].rstrip() + "…"))
+    for p in net.params():
+        grad = g.first[names.grad(p.name)]
+        lines.append(link_to(grad, f"∂C/∂{p.symbol}: {g.words.item} 1's own gradient of"
+                                   f" {p.symbol}"))
+    return lines
 
 
 def _reading(g: _Net) -> list[Line]:
@@ -237,7 +263,7 @@ def _reading(g: _Net) -> list[Line]:
     z = next((b for b in shown if b.symbol.startswith("z")), shown[0])  # a weighted input
     z_sym = (f"{z.symbol.split(' ')[0].replace('ₜ', '')}₁ ({z.labels[0][1]}) at step 1"
              if g.steps else
-             f"{z.symbol}¹₁₁" if g.bands else f"{z.symbol}₁")
+             names.element(z.labels[0][1], 1, 1) if g.bands else f"{z.symbol}₁")
     over = ((f" over both {items}" if n == 2 else f" over all {n} {items}")
             if run.batches is None else
             f" over the {items} of the step's batch (marked 1 in its row"

@@ -16,6 +16,7 @@ import numpy as np
 
 from sheetnet.core.trace import Trace
 from sheetnet.errors import SheetnetError
+from sheetnet.workbook import view
 from sheetnet.workbook.size import MAX_COLS, MAX_FORMULA, MAX_ROWS
 
 
@@ -210,22 +211,30 @@ class Place:
                     yield i, r, c, self.sheet_row(r), self.col + c + i * self.stride
 
 
-def stored_values(places: Iterable[Place], trace: Trace) -> dict[int, dict[int, float]]:
+def stored_values(places: Iterable[Place], trace: Trace,
+                  widths: Mapping[int, float] | None = None
+                  ) -> tuple[dict[int, dict[int, float]], dict[int, dict[int, str]]]:
     """Sheet row -> column -> the number NumPy computed, for every cell of these places (one
-    sheet's): the value the writer stores beside each formula. Inputs (plain values already) and
-    blocks the trace does not hold are left out."""
+    sheet's): the value the writer stores beside each formula; and the same cells' number
+    formats (``view.FORMATS`` keys), one per place, from its numbers and its columns'
+    ``widths``. Inputs (plain values already) and blocks the trace does not hold are left out."""
     held = trace.iterations[0].keys()
+    widths = widths or {}
     out: dict[int, dict[int, float]] = {}
+    looks: dict[int, dict[int, str]] = {}
     for p in places:
         if p.kind != "formula" or (p.source or p.name) not in held:
             continue
         grid = p.expected(trace)  # (images, rows, cols)
         images = np.arange(max(p.images, 1))[:, None] * p.stride
         cols = (p.col + np.arange(p.cols)[None, :] + images).ravel().tolist()  # image-major
+        width = min(widths.get(c, view.DEFAULT_WIDTH) for c in cols[:p.cols])
+        key = view.number_format(grid, width)
         for r, row in enumerate(p.sheet_rows().tolist()):
             out.setdefault(row, {}).update(zip(cols, grid[:, r, :].ravel().tolist(),
                                                strict=True))
-    return out
+            looks.setdefault(row, {}).update(dict.fromkeys(cols, key))
+    return out, looks
 
 
 # --- cells -----------------------------------------------------------------------------------
@@ -288,6 +297,10 @@ class ColorScale:
     high: str = "6C9BD2"  # light enough that black numbers stay readable on it
     mid: str | None = None
     mid_value: float | None = None  # a fixed middle (e.g. 0 for signed errors), else the median
+    # its ends from the run's numbers (``view.scale_ends``): those of ``place``'s footprint rows
+    # ``rows`` (first, stop), e.g. one map of a block; the colours above when no run is known
+    place: Place | None = None
+    rows: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -301,7 +314,7 @@ class LineChartSpec:
     log_if_falls: bool = False  # a log axis when the run's cost falls more than 100 times
     more: tuple[tuple[str, str], ...] = ()  # more series: (title, column range with header)
     name: str = ""  # the first series' title, when there are more (a legend)
-    log: bool = False  # a log axis always (values that span orders of magnitude)
+    log: bool = False  # a log axis whenever its numbers are all positive (ratios matter)
     first: int = 0  # the first category's value (iteration 0, or step 1)
 
 

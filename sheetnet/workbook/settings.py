@@ -25,10 +25,12 @@ from sheetnet.pairs.activations import ACTIVATIONS
 from sheetnet.pairs.optim import UpdateRule, rule
 from sheetnet.pairs.outputs import output_layer
 
-FORMAT = "sheetnet workbook 4"
+FORMAT = "sheetnet workbook 5"
 FORMATS = ("sheetnet workbook 1", "sheetnet workbook 2", "sheetnet workbook 3",
-           FORMAT)  # the versions verify reads
+           "sheetnet workbook 4", FORMAT)  # the versions verify reads
 PLAIN_SUMMARY = FORMATS[:2]  # their Summary's table starts at A1 (no title above it)
+PARAMETERS_FIRST = FORMATS[:4]  # their iteration sheets start with the parameters (format 5:
+# the forward pass, the cost, the errors, then the gradients and the parameters)
 ROW = 4  # the Inputs sheet's first "key | value" row
 
 Settings = Mapping[str, object]
@@ -80,15 +82,16 @@ def net_settings(run: Run) -> dict[str, object]:
     head = {**_common(run), "architecture": net.arch,
             "output activation": net.output.pair.activation, "loss": net.output.pair.loss,
             "accuracy": "yes" if net.accuracy else "no"}
+    statistics = {"statistics": "yes"} if run.statistics else {}
     if isinstance(run.data, TextData):
         text = run.data.text
         return {**head, **_training(run), "iterations": run.iterations,
                 "seq length": text.steps, "characters": len(text.used),
                 "vocabulary": len(text.vocab), "text": run.origin.get("data", ""),
                 ("checkpoint" if run.start else "initial parameters"):
-                    run.origin.get("init", "")}
+                    run.origin.get("init", ""), **statistics}
     return {**head, "targets": "values" if run.data.values else "classes", **_data(run),
-            **({"statistics": "yes"} if run.statistics else {})}
+            **statistics}
 
 
 def text_size(s: Settings) -> tuple[int, int, int, int]:

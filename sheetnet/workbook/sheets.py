@@ -279,6 +279,7 @@ def summary_sheet(run: Run, cost_at: Sequence[Place], accuracy_at: Sequence[Plac
         places += [Place(name, SUMMARY, top, c, n, description=f"{heading} at iteration 0..N")
                    for name, heading, _, c in extra]
     last_col = max([3 if accuracy else 2, *(c for *_, c in extra)])
+    drawn = bool(run.model.step_inputs)  # dropout: C_T is the training pass's, masks applied
 
     def build() -> Grid:
         g: Grid = {}
@@ -292,10 +293,13 @@ def summary_sheet(run: Run, cost_at: Sequence[Place], accuracy_at: Sequence[Plac
             start = run.start
             put(g, 2, 1, "Each number links to its iteration sheet (click it and read the"
                          " formula bar). Edit η on Inputs and the whole column recomputes."
+                + (" C_T and the accuracy are the training pass's, with the step's dropout"
+                   " masks applied (`sheetnet train` reports the evaluation without them)."
+                   if drawn else "")
                 + (f" A window of a longer run: iteration {start:,} is sheet Iter 0."
                    if start else ""), "note")
         put(g, head, 1, "iteration", "header")
-        put(g, head, 2, "C_T", "header")
+        put(g, head, 2, "C_T, this step's masks" if drawn else "C_T", "header")
         if accuracy:
             put(g, head, 3, "accuracy", "header")
         for k in range(n):
@@ -320,7 +324,8 @@ def summary_sheet(run: Run, cost_at: Sequence[Place], accuracy_at: Sequence[Plac
 
     last = top + n - 1
     chart = _summary_chart(run, extra, head, top, last, last_col)
-    widths = {1: 11, 2: 14, 3: 11, **{c: 23 for *_, c in extra}}
+    widths = {1: 11, 2: 22 if drawn else 14, 3: 11,
+              **{c: 23 for *_, c in extra}}
     spec = SheetSpec(SUMMARY, build, widths=widths, freeze=f"A{top}",
                      chart=chart, max_col=last_col, max_row=last, tab_color="27AE60",
                      print_rows=f"1:{head}", fit_width=True)
@@ -469,7 +474,7 @@ def statistics_sheet(run: Run, per_iter: Sequence[dict[str, Place]]
                           data=f"{first[1]}{head}:{first[1]}{last}", categories=f"A{top}:A{last}",
                           anchor=f"{col_letter(2 + 2 * len(watched) + 1)}{head + 1}",
                           more=tuple((s, f"{c}{head}:{c}{last}") for s, c in more),
-                          name=first[0], log_if_falls=False, first=run.start)
+                          name=first[0], log=True, first=run.start)  # ratios: vanishing
     spec = SheetSpec(STATISTICS, build, widths={1: 10, **{c: 12 for *_, c in columns}},
                      freeze=f"B{top}", chart=chart, max_col=1 + 2 * len(watched),
                      max_row=last, tab_color="8E44AD", print_rows=f"1:{head}", fit_width=True)

@@ -148,17 +148,25 @@ def _beside_x(net: Net) -> list[Block]:
 
 
 def iteration_places(net: Net, cols: Columns, k: int, plan: StepPlan = PLAIN,
-                     values: bool = False, words: Words | None = None) -> Places:
-    """Where each block of iteration k lives (the same cells on every iteration sheet)."""
+                     values: bool = False, words: Words | None = None,
+                     parameters_first: bool = False) -> Places:
+    """Where each block of iteration k lives (the same cells on every iteration sheet): read
+    top to bottom, the forward pass, the cost, the errors, then the gradients beside the
+    parameters and the update rule's state (``parameters_first``: the order of workbooks of
+    formats 1 to 4, which verify still reads)."""
     at = _Placer(net, cols, k, describe(net, words))
     at.steps(plan)
     at.row += plan.step_row + 1  # the section's title
-    at.parameters(plan)
-    at.row += 2 - cols.gap  # a blank row and the section's title
+    if parameters_first:
+        at.parameters(plan)
+        at.row += 2 - cols.gap  # a blank row and the section's title
     at.forward(plan, values)
     at.row += 3  # the accuracy's row, a blank row and the section's title
     for block in net.backward_blocks():
         at.block(block)
+    if not parameters_first:
+        at.row += 2 - cols.gap  # a blank row and the section's title
+        at.parameters(plan)
     return at.places
 
 
@@ -648,7 +656,8 @@ def workbook(run: Run, extras: Sequence[Extra] = ()) -> WorkbookSpec:
     values = run.data.values
     words = run.data.words(net.maps)
     text = isinstance(run.data, TextData)
-    per_iter = [iteration_places(net, cols, k, plan, values, words)
+    first = run.origin.get("format") in settings.PARAMETERS_FIRST
+    per_iter = [iteration_places(net, cols, k, plan, values, words, first)
                 for k in range(run.iterations + 1)]
     if values:  # the data and the last prediction side by side
         extras = [lambda inputs, data, it: fit_sheet(run, it[-1][net.output.a], data), *extras]
@@ -716,19 +725,28 @@ def _iteration_sheets(run: Run, cols: Columns, per_iter: Sequence[Places], input
 
 
 def _scales(net: Net, here: Places, cols: Columns) -> list[ColorScale]:
-    """Colour scales: images, maps and pooled maps as pictures, signed errors and weights
-    blue-white-red; a column per image colours only x."""
-    def area(p: Place, first: int, last: int) -> str:
-        return f"{a1(p.row, first)}:{a1(p.sheet_row(p.rows - 1), last)}"
+    """Colour scales, each block's own (each map's, in a block of maps) across the images, its
+    ends from the run's numbers (``view.scale_ends``: signed ones white at 0): on a sheet of
+    bands every block, in the book's columns x and the signed errors; signed parameters in
+    their value column."""
+    last = cols.last
 
-    last = cols.image + (cols.images - 1) * cols.band + (cols.band - 2 if cols.bands else 0)
+    def scales(p: Place, signed: bool) -> list[ColorScale]:
+        tiles = [(q, q + p.tile) for q in range(0, p.rows, p.tile)] if p.tile else [(0, p.rows)]
+        return [ColorScale(f"{a1(p.sheet_row(r0), cols.image)}:{a1(p.sheet_row(r1 - 1), last)}",
+                           place=p, rows=(r0, r1), **(SIGNED if signed else {}))
+                for r0, r1 in tiles]
+
     blocks = [_input_block(net), *net.forward_blocks(), *net.backward_blocks()]
-    out = [ColorScale(area(here[b.name], cols.image, last)) for b in blocks
-           if b.colour == "picture" and b.name in here]
-    out += [ColorScale(area(here[b.name], cols.image, last), **SIGNED) for b in blocks
-            if b.colour == "signed" and b.name in here]
-    out += [ColorScale(area(here[p.name], cols.value, cols.value + p.cols - 1), **SIGNED)
-            for p in net.params() if p.colour == "signed"]
+    out = [s for b in blocks if b.name in here and not b.batch
+           and (cols.bands or b.colour is not None)
+           for s in scales(here[b.name], b.colour == "signed")]
+    for p in net.params():
+        if p.colour == "signed":
+            place = here[p.name]
+            out.append(ColorScale(f"{a1(place.row, cols.value)}:"
+                                  f"{a1(place.sheet_row(p.rows - 1), cols.value + p.cols - 1)}",
+                                  place=place, **SIGNED))
     return out
 
 
@@ -772,7 +790,7 @@ def _iteration_spec(run: Run, cols: Columns, k: int, here: Places,
         widths = {1: 9, 2: 22 if "held" in here else 9, 3: 12, 4: 13,
                   **{cols.state(j): 12 for j in range(len(states))}}
         return SheetSpec(iteration_sheet(k), build, widths=widths,
-                         freeze=a1(3, cols.image), color_scales=_scales(net, here, cols),
+                         freeze="C3", color_scales=_scales(net, here, cols),
                          max_col=cols.image + n - 1, max_row=last_row, formula_style="number",
                          print_rows="1:2", print_cols="A:B")
     longest = max(len(_timed(b)) for b in (*net.forward_blocks(), *net.backward_blocks()))
@@ -787,7 +805,7 @@ def _iteration_spec(run: Run, cols: Columns, k: int, here: Places,
     breaks = band_breaks(widths, cols.image, cols.band, n, repeated=widths[1] + widths[2],
                          scale=PRINT_SCALE)
     return SheetSpec(iteration_sheet(k), build, widths=widths,
-                     freeze=a1(BAND_ROW + 1, cols.image), color_scales=_scales(net, here, cols),
+                     freeze=a1(BAND_ROW + 1, 3), color_scales=_scales(net, here, cols),
                      max_col=cols.last, max_row=last_row, formula_style="number",
                      print_rows=f"1:{BAND_ROW}", print_cols="A:B", col_breaks=breaks,
                      print_scale=PRINT_SCALE)

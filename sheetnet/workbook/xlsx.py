@@ -34,10 +34,12 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sheetnet.core.trace import Trace
 from sheetnet.errors import SheetnetError
 from sheetnet.files import write_atomically
+from sheetnet.workbook import view
 from sheetnet.workbook.layout import (
     COL,
     BarChartSpec,
     Cached,
+    ColorScale,
     Grid,
     Place,
     ScatterChartSpec,
@@ -86,6 +88,18 @@ STYLES = {
 }
 
 
+# styles whose numbers take their block's own format (``view``): "number|f3", "total|e2" …
+FORMATTED = ("number", "value", "fixed", "sci", "total")
+
+
+def _all_styles() -> dict[str, dict[str, object]]:
+    out = dict(STYLES)
+    for base in FORMATTED:
+        for key, fmt in view.FORMATS.items():
+            out[f"{base}|{key}"] = {**STYLES[base], "number_format": fmt}
+    return out
+
+
 # always text, whatever it starts with
 TEXT_STYLES = {"title", "note", "header", "section", "label", "element", "pointer", "guide",
                "area"}
@@ -113,9 +127,11 @@ def _shell(spec: WorkbookSpec, trace: Trace | None = None,
             ws.sheet_properties.tabColor = sheet.tab_color
         _page_setup(ws, sheet)
         for scale in sheet.color_scales:
-            ws.conditional_formatting.add(scale.ranges, _color_rule(scale))
+            rule = _color_rule(scale, trace)
+            if rule is not None:
+                ws.conditional_formatting.add(scale.ranges, rule)
         if sheet.chart:
-            _add_chart(ws, sheet, trace)
+            _add_chart(ws, sheet, trace, _chart_values(spec, sheet, trace))
         for scatter in sheet.scatters:
             _add_scatter(ws, scatter)
         for bar in sheet.bars:
@@ -123,7 +139,7 @@ def _shell(spec: WorkbookSpec, trace: Trace | None = None,
     for name, ref in spec.names.items():
         wb.defined_names[name] = DefinedName(name, attr_text=ref)
     styles = {}
-    for name, attrs in STYLES.items():  # registered in the workbook's style table
+    for name, attrs in _all_styles().items():  # registered in the workbook's style table
         cell = WriteOnlyCell(wb.worksheets[0])
         for attr, value in attrs.items():
             setattr(cell, attr, value)
@@ -145,13 +161,33 @@ def _page_setup(ws: Worksheet, sheet: SheetSpec) -> None:
         ws.page_setup.scale = sheet.print_scale
     for col in sheet.col_breaks:
         ws.col_breaks.append(Break(id=col))
-    if sheet.fit_width:
+    wide, tall = view.fit_to_page(sheet.widths, sheet.max_col, sheet.max_row)
+    if sheet.fit_width or wide:
         ws.sheet_properties.pageSetUpPr.fitToPage = True
         ws.page_setup.fitToWidth = 1
-        ws.page_setup.fitToHeight = 0  # as many pages tall as it needs
+        ws.page_setup.fitToHeight = 1 if tall else 0  # else as many pages tall as it needs
 
 
-def _color_rule(scale) -> ColorScaleRule:
+def _color_rule(scale: ColorScale, trace: Trace | None) -> ColorScaleRule | None:
+    """The scale's rule: ends from the run's numbers when it names its place (none where they
+    are all equal), else its own colours."""
+    place = scale.place
+    if place is not None and trace is not None and (
+            place.source or place.name) in trace.iterations[0]:
+        grid = place.expected(trace)
+        if scale.rows is not None:
+            grid = grid[:, scale.rows[0]:scale.rows[1], :]
+        ends = view.scale_ends(grid)
+        if ends is None:
+            return None
+        if len(ends) == 2:
+            (v0, c0), (v1, c1) = ends
+            return ColorScaleRule(start_type="num", start_value=v0, start_color=c0,
+                                  end_type="num", end_value=v1, end_color=c1)
+        (v0, c0), (vm, cm), (v1, c1) = ends
+        return ColorScaleRule(start_type="num", start_value=v0, start_color=c0,
+                              mid_type="num", mid_value=vm, mid_color=cm,
+                              end_type="num", end_value=v1, end_color=c1)
     if scale.mid is None:
         return ColorScaleRule(start_type="num", start_value=0, start_color=scale.low,
                               end_type="max", end_color=scale.high)
@@ -214,19 +250,23 @@ def _cell_xml(ref: str, v: object, s: str = "", value: float | None = None) -> t
 
 def _sheet_data(grid: Grid, styles: dict[str, int], write: Callable[[str], object],
                 values: dict[int, dict[int, float]] | None = None,
-                formula_style: str | None = None) -> int:
+                formula_style: str | None = None,
+                looks: dict[int, dict[int, str]] | None = None) -> int:
     """Write a grid's rows as ``<sheetData>``, each formula with its stored value from
-    ``values`` (row -> column -> number) and, when it has no style, ``formula_style``; returns
-    the number of formula cells."""
+    ``values`` (row -> column -> number) and, when it has no style, ``formula_style``; a
+    formula cell of a block takes its block's number format from ``looks`` (row -> column ->
+    ``view.FORMATS`` key). Returns the number of formula cells."""
     formulas = 0
     plain = f' s="{styles[formula_style]}"' if formula_style else ""
     values = values or {}
+    looks = looks or {}
     write("<sheetData>")
     for r in sorted(grid):
         cells = grid[r]
         if not cells:
             continue
         known = values.get(r, _NONE)
+        look = looks.get(r, _NO_LOOK)
         parts = [f'<row r="{r}">']
         row = str(r)
         for c in sorted(cells):
@@ -242,11 +282,16 @@ def _sheet_data(grid: Grid, styles: dict[str, int], write: Callable[[str], objec
                     continue
                 if style in TEXT_STYLES and isinstance(value, str):
                     value = Text(value)  # never a formula, whatever it starts with
+                elif c in look and style in FORMATTED:
+                    style = f"{style}|{look[c]}"
                 xml, is_formula = _cell_xml(ref, value, f' s="{styles[style]}"', known.get(c))
             else:
                 kind = type(v)
                 formula = kind is Shared or (kind is str and v[:1] == "=")  # type: ignore[index]
-                xml, is_formula = _cell_xml(ref, v, plain if formula else "", known.get(c))
+                attr = plain if formula else ""
+                if formula and formula_style and c in look:
+                    attr = f' s="{styles[f"{formula_style}|{look[c]}"]}"'
+                xml, is_formula = _cell_xml(ref, v, attr, known.get(c))
             parts.append(xml)
             formulas += is_formula
         parts.append("</row>")
@@ -256,6 +301,7 @@ def _sheet_data(grid: Grid, styles: dict[str, int], write: Callable[[str], objec
 
 
 _NONE: dict[int, float] = {}
+_NO_LOOK: dict[int, str] = {}
 _SHEET_DATA = re.compile(r"<sheetData\s*/>|<sheetData>\s*</sheetData>")
 _DIMENSION = re.compile(r'<dimension ref="[^"]*"\s*/>')
 
@@ -289,10 +335,10 @@ def _write_archive(spec: WorkbookSpec, path: str, progress: Callable[[str], None
                 def write(text: str) -> None:
                     raw.write(text.encode("utf-8"))
                 write(head)
-                values = (stored_values(places.get(sheet.name, ()), trace) if trace is not None
-                          else None)  # one sheet's at a time
+                values, looks = (stored_values(places.get(sheet.name, ()), trace, sheet.widths)
+                                 if trace is not None else (None, None))  # one sheet's at a time
                 total += _sheet_data(sheet.build(), styles, write, values,
-                                     sheet.formula_style)
+                                     sheet.formula_style, looks)
                 write(tail)
             if progress:
                 progress(sheet.name)
@@ -308,7 +354,23 @@ def _falls_far(trace: Trace | None) -> bool:
     return bool(cost.min() > 0 and cost[0] > 100 * cost.min())
 
 
-def _add_chart(ws: Worksheet, spec: SheetSpec, trace: Trace | None) -> None:
+def _chart_values(spec: WorkbookSpec, sheet: SheetSpec, trace: Trace | None
+                  ) -> dict[int, dict[int, float]]:
+    """The numbers NumPy computed for the cells of a sheet with a chart (row -> column ->
+    number): what its axes are fitted to."""
+    if trace is None:
+        return {}
+    return stored_values([p for p in spec.places if p.sheet == sheet.name], trace)[0]
+
+
+def _series_numbers(ref: str, values: dict[int, dict[int, float]]) -> list[float]:
+    c0, r0, c1, r1 = _bounds(ref)
+    return [values[r][c] for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)
+            if c in values.get(r, _NONE)]
+
+
+def _add_chart(ws: Worksheet, spec: SheetSpec, trace: Trace | None,
+               values: dict[int, dict[int, float]]) -> None:
     cs = spec.chart
     assert cs is not None
     # a scatter chart with lines: its x axis is a value axis, so the engines space its labels
@@ -334,10 +396,20 @@ def _add_chart(ws: Worksheet, spec: SheetSpec, trace: Trace | None) -> None:
         chart.legend = None
     chart.x_axis.delete = False
     chart.y_axis.delete = False
-    if cs.log or cs.log_if_falls and _falls_far(trace):
+    numbers = [v for _, data in ((None, cs.data), *cs.more)
+               for v in _series_numbers(data, values)]
+    positive = all(v > 0 for v in numbers)
+    if (cs.log and positive or view.needs_log(numbers)
+            or not values and cs.log_if_falls and _falls_far(trace)):
         chart.y_axis.scaling.logBase = 10
         chart.y_axis.title = f"{cs.y_title} (log scale)"
+    points = x_range[1] - x_range[0] + 1
+    if points <= view.FEW_POINTS:
+        for series in chart.series:
+            series.marker.symbol = "circle"
+            series.marker.size = 5
     chart.x_axis.scaling.min, chart.x_axis.scaling.max = x_range
+    chart.x_axis.majorUnit = view.tick_step(points - 1)  # whole iterations, about ten ticks
     for axis in (chart.x_axis, chart.y_axis):
         axis.tickLblPos = "low"
         axis.number_format = "General"  # not the cells' 6 decimals

@@ -27,8 +27,9 @@ def test_export_writes_a_formula_workbook(tmp_path):
                              "Iter 2", "Statistics", "Map"]
     assert "eta" in wb.defined_names
     it1 = wb["Iter 1"]
-    assert it1["C4"].value.startswith("='Iter 0'!C4-eta*'Iter 0'!D4")
-    assert it1["E4"].value.startswith("=")
+    w = next(r for r in range(1, it1.max_row + 1) if it1.cell(r, 2).value == "w²₁₁")
+    assert it1[f"C{w}"].value.startswith(f"='Iter 0'!C{w}-eta*'Iter 0'!D{w}")
+    assert it1[f"E{w}"].value.startswith("=")
     assert wb["Map"]["A1"].value == "block"
 
 
@@ -138,9 +139,11 @@ def test_cnn_export_lays_maps_out_in_their_own_shape(tmp_path):
     labels = {ws.cell(r, 1).value: r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value}
     zf, x = labels["zᶠ"], labels["x"]
     # image 1's band starts at K: its z¹₁₁ is the 3×3 window at the image's top left with filter 1
-    assert ws.cell(zf, 11).value == f"=SUMPRODUCT(K{x}:M{x + 2},$C$5:$E$7)+$C$17"
+    wf, bf = labels["wᶠ"], labels["bᶠ"]  # the parameters, below the passes they serve
+    assert zf < wf and bf > wf
+    assert ws.cell(zf, 11).value == f"=SUMPRODUCT(K{x}:M{x + 2},$C${wf}:$E${wf + 2})+$C${bf}"
     # image 2's band starts 7 columns later (6 pixel columns and a blank one)
-    assert ws.cell(zf, 18).value == f"=SUMPRODUCT(R{x}:T{x + 2},$C$5:$E$7)+$C$17"
+    assert ws.cell(zf, 18).value == f"=SUMPRODUCT(R{x}:T{x + 2},$C${wf}:$E${wf + 2})+$C${bf}"
     # three 4×4 maps, each followed by a blank row
     assert [ws.cell(zf + r, 11).value is None for r in range(10)] == [False] * 4 + [True] + \
         [False] * 4 + [True]
@@ -262,7 +265,7 @@ def test_interrupted_export_keeps_the_old_file_and_leaves_no_temp(tmp_path, monk
     out = tmp_path / "mlp.xlsx"
     out.write_bytes(b"old workbook")
 
-    def disk_full(grid, styles, write, values=None, formula_style=None):
+    def disk_full(grid, styles, write, values=None, formula_style=None, looks=None):
         write("<sheetData><row r=\"1\">")
         raise OSError(28, "No space left on device")
 

@@ -292,18 +292,20 @@ def test_a_decompression_bomb_is_refused_before_any_engine_sees_it(tmp_path):
 
 def test_a_formula_replaced_by_its_own_value_is_a_finding(tmp_path):
     out = export(tmp_path, "mlp.xlsx", "--iterations", "1")
-    value = recalculated(out, tmp_path)["Iter 1"].value(53, 7)
     wb = openpyxl.load_workbook(out)
-    assert wb["Iter 1"]["G53"].value.startswith("=")
-    wb["Iter 1"]["G53"] = value  # the right number, but no longer computed
+    ws = wb["Iter 1"]
+    row = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == "x") + 1
+    value = recalculated(out, tmp_path)["Iter 1"].value(row, 7)
+    assert ws[f"G{row}"].value.startswith("=")
+    ws[f"G{row}"] = value  # the right number, but no longer computed
     wb.save(tmp_path / "frozen.xlsx")
     report = verify(tmp_path / "frozen.xlsx")
     assert report.engines[0].bad == 0  # every value agrees …
     assert not report.ok  # … yet the workbook is not live there
-    assert report.findings == ["'Iter 1'!G53 (x, image 3) holds a constant where the layout has"
-                               " a formula: the workbook no longer computes it"]
+    assert report.findings == [f"'Iter 1'!G{row} (x, image 3) holds a constant where the layout"
+                               " has a formula: the workbook no longer computes it"]
     result = runner.invoke(app, ["verify", str(tmp_path / "frozen.xlsx")])
-    assert result.exit_code == 1 and "'Iter 1'!G53" in result.output
+    assert result.exit_code == 1 and f"'Iter 1'!G{row}" in result.output
 
 
 @pytest.mark.parametrize("formula", ['=INDIRECT("Inputs!C99")+0.2', "=[1]Sheet1!$A$1"])

@@ -135,7 +135,8 @@ _EMPTY = ("scatterStyle", "varyColors", "idx", "order", "smooth", "axId", "symbo
           "overlap", "lblOffset", "lblAlgn", "auto", "showLegendKey", "showVal", "showCatName",
           "showSerName", "showPercent", "showBubbleSize", "invertIfNegative", "overlay",
           "autoTitleDeleted", "roundedCorners", "date1904", "lang", "style", "bodyPr",
-          "prstDash", "defRPr", "noFill", "alpha", "tint", "shade", "satMod")
+          "prstDash", "defRPr", "noFill", "alpha", "tint", "shade", "satMod", "majorUnit",
+          "minorUnit")
 
 CHART: dict[str, list[Slot] | None] = {
     "chartSpace": [opt("date1904"), opt("lang"), opt("roundedCorners"), opt("style"),

@@ -42,9 +42,6 @@ def test_the_guide_names_the_update_rule_the_run_uses(tmp_path, args, rule, said
         assert "minus η times" not in text and "p ← p − η·g" not in text
 
 
-NUMBER = "[>=10]0.00;[<0]-0.0000;0.0000"  # 4 decimals (2 from 10 on), every negative signed
-
-
 def _row_of(ws, column, text):
     return next(c.row for c in ws[column] if c.value == text)
 
@@ -56,7 +53,7 @@ def test_fc_sheet_areas_say_what_they_hold_and_numbers_have_formats(tmp_path):
     top = _row_of(ws, "A", "Parameters · gradients")
     assert ws.cell(top, 4).value == "∂C_T/∂(w, b)" and ws.cell(top, 3).value is None
     assert "each image's own gradient ∂C/∂w" in ws.cell(top, 5).value
-    assert ws.cell(top + 1, 5).number_format == NUMBER  # image 1 ∂C/∂w²₁₁
+    assert ws.cell(top + 1, 5).number_format != "General"  # image 1 ∂C/∂w²₁₁: its block's
     accuracy = _row_of(ws, "B", "1 if right")
     assert ws.cell(accuracy, 3).number_format == "0.0%"
     assert ws.print_title_cols == "$A:$B" and ws.print_title_rows == "$1:$2"
@@ -96,7 +93,7 @@ def test_a_cost_that_falls_far_is_charted_on_a_log_axis(tmp_path):
     xor = export(tmp_path, "xor.xlsx", "--net", "xor")  # 8.30 → 0.0028
     assert any('logBase val="10"' in x for x in _chart_xml(xor, 1))
     cnn = export(tmp_path, "cnn.xlsx", "--net", "cnn", "--iterations", "3")  # 79.7 → 45
-    assert not any("logBase" in x for x in _chart_xml(cnn, 1))
+    assert "logBase" not in _chart_xml(cnn, 1)[0]  # the Summary's
 
 
 def test_regression_chart_is_scaled_to_its_data(tmp_path):
