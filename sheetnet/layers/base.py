@@ -177,6 +177,8 @@ class Block:
     input: bool = False  # typed in, not computed (a dropout mask): read back by verify
     batch: bool = False  # one copy for the step's batch (batch norm's μ), not one per image
     terminal: bool = True  # shown by ``show`` (not the steps between: z − μ, running averages)
+    text: bool = False  # characters read off the vocabulary (formulas whose values are text:
+    # shown, not compared)
 
 
 def labels(shape: Shape, symbol: str, tag: str = "") -> tuple[tuple[int, str], ...]:

@@ -76,6 +76,15 @@ class Output:
         each = Shape.timeline(self.steps) if self.steps else one
         out = [Block(self.a, units, a, f"{a} = {self.pair.activation}({z}): the outputs",
                      labels(units, a))]
+        if self.steps and k > 1:  # what the window reads and what the net makes of it
+            out += [Block("read", each, "readₜ", "the character xₜ is (read off the"
+                          " vocabulary)", ((0, "character xₜ"),), text=True),
+                    Block("predicted", each, "ŷₜ", f"ŷₜ: the vocabulary's index of the largest"
+                          f" {a} (the character predicted next)", ((0, f"index of max {a}"),)),
+                    Block("guess", each, "nextₜ", "the character predicted next (the"
+                          " vocabulary's ŷₜ-th)", ((0, "character ŷₜ"),), text=True),
+                    Block("p_predicted", each, "p(ŷₜ)", f"p(ŷₜ) = max {a}: the probability"
+                          " the net gives the character it predicts", ((0, f"max {a}"),))]
         if self.steps:
             out.append(Block("C_step", each, "Cₜ", f"Cₜ = {self.pair.label} over step t's"
                              f" outputs {a}: the cost of step t", ((0, self.pair.label),)))
@@ -107,6 +116,8 @@ class Output:
         cost = self.pair.cost(z, a, t, n)
         out = ({self.a: a, "C_step": cost, "C": cost.sum(axis=-1)} if self.steps
                else {self.a: a, "C": cost})
+        if self.steps and self.units > 1:
+            out.update(predicted=ops.predicted(a), p_predicted=ops.largest(a))
         if self.accuracy:
             out["correct"] = (ops.correct if self.units > 1 else ops.near)(a, t)
         return out
@@ -126,6 +137,8 @@ class Output:
             zs, as_, ts = ([p.ref(j, step) for j in range(k)] for p in (z, a, t))
             for j in range(k):
                 yield self.a, j, step, self.pair.forward_xl(zs, j)
+            if self.steps and k > 1:
+                yield from self._characters_xl(cells, step)
             yield ("C_step" if self.steps else "C"), 0, step, self.pair.cost_xl(zs, as_, ts, n)
             if self.accuracy:
                 yield "correct", 0, step, (
@@ -133,6 +146,18 @@ class Output:
                     if k > 1 else ops.near_xl(as_[0], ts[0]))
         if self.steps:
             yield "C", 0, 0, f"SUM({cells.out['C_step'].span(0, 0, 0, self.steps - 1)})"
+
+    def _characters_xl(self, cells: Cells, step: int) -> Iterator[Formula]:
+        """Step t's character read, the index and character predicted, and its probability
+        (``cells.out``: the window's one-hot input "x" and the "vocabulary" on Inputs)."""
+        k = self.units
+        column = cells.out[self.a].span(0, k - 1, step, step)
+        vocabulary = cells.out["vocabulary"].span(0, k - 1, absolute=True, sheet=cells.sheet)
+        read = ops.one_hot_index_xl(cells.out["x"].span(0, k - 1, step, step))
+        yield "read", 0, step, ops.entry_xl(vocabulary, read)
+        yield "predicted", 0, step, ops.predicted_xl(column)
+        yield "guess", 0, step, ops.entry_xl(vocabulary, cells.out["predicted"].ref(0, step))
+        yield "p_predicted", 0, step, ops.largest_xl(column)
 
     def delta_xl(self, cells: Cells, n: int) -> Iterator[Formula]:
         z, a, t = cells.x, cells.out[self.a], cells.out["t"]

@@ -162,6 +162,34 @@ def correct_xl(a_range: str, t_range: str) -> str:
     )
 
 
+def predicted(a: np.ndarray) -> np.ndarray:
+    """The 1-based index of the largest output (first maximum wins, as MATCH does)."""
+    return (np.argmax(a, axis=-1) + 1).astype(float)
+
+
+def predicted_xl(a_range: str) -> str:
+    return f"MATCH(MAX({a_range}),{a_range},0)"
+
+
+def largest(a: np.ndarray) -> np.ndarray:
+    """The largest output (a softmax's: the probability of the class it predicts)."""
+    return a.max(axis=-1)
+
+
+def largest_xl(a_range: str) -> str:
+    return f"MAX({a_range})"
+
+
+def entry_xl(vocabulary: str, index: str) -> str:
+    """The vocabulary's entry at a 1-based index (a character)."""
+    return f"INDEX({vocabulary},{index})"
+
+
+def one_hot_index_xl(x_range: str) -> str:
+    """The 1-based index of the 1 in a one-hot column."""
+    return f"MATCH(1,{x_range},0)"
+
+
 def near(a: np.ndarray, t: np.ndarray) -> np.ndarray:
     """1.0 where a single output is within 0.5 of its target (XOR's output rounds right)."""
     return (np.abs(a[..., 0] - t[..., 0]) < 0.5).astype(float)

@@ -109,7 +109,8 @@ class Place:
     images: int = 0
     stride: int = 1
     iteration: int | None = None
-    kind: str = "formula"  # or "input" (read back as the run's input), "constant" (fixed)
+    kind: str = "formula"  # or "input" (read back as the run's input), "constant" (fixed),
+    # "text" (a formula whose value is text, e.g. a character: checked to be a formula only)
     description: str = ""
     tile: int = 0
     source: str | None = None  # the trace block it shows, when not its own name (repeated

@@ -197,7 +197,8 @@ class _Placer:
         shape = block.shape
         return self.add(block.name, shape.rows, shape.cols, shape.tile,
                         col=self.cols.value if block.batch else None, advance=advance,
-                        kind="input" if block.input else "formula", steps=shape.steps > 0)
+                        kind="input" if block.input else "text" if block.text else "formula",
+                        steps=shape.steps > 0)
 
     def marks(self, name: str, fill: str, kind: str = "formula") -> None:
         """A row of one mark per image (the batch's, the held-out flags), repeated across each
@@ -611,8 +612,10 @@ class IterationSheet:
 
     def output_cells(self) -> Cells:
         output, here = self.net.output, self.here
+        known = {"vocabulary": self.inputs["classes"]} if "classes" in self.inputs else {}
         return Cells(here[output.w.x], {**{b.name: here[b.name] for b in output.blocks()},
-                                        "t": here["t"], output.delta: here[output.delta]})
+                                        "t": here["t"], output.delta: here[output.delta],
+                                        "x": here["x"], **known}, sheet=here["x"].sheet)
 
     def backward(self) -> None:
         """δᴸ, then each error a layer shows as a block, from the output back."""

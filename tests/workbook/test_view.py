@@ -242,3 +242,29 @@ def test_every_label_follows_the_notation(tmp_path, net, args):
     ("z²₁ of image 1", []), ("hₜ₋₁", []), ("γ²ẑ²", []), ("x₁²", ["x₁²"]), ("w²₂,₁₁", [])])
 def test_the_label_grammar_finds_what_it_should(label, faults):
     assert _label_faults(label) == faults
+
+
+def test_a_text_sheet_shows_the_character_read_and_the_one_predicted(tmp_path):
+    """Per step: the character xₜ is, the character the largest aₜ stands for and its
+    probability, checked after IronCalc recalculates (the characters from the text itself and
+    the recalculated outputs, not from the formulas' own shortcut)."""
+    from tests.conftest import recalculated
+
+    text = tmp_path / "t.txt"
+    text.write_text("abcab cabbac abc cba " * 3)
+    out = export(tmp_path, "t.xlsx", "--net", "rnn", "--text", str(text), "--seq-length", "4",
+                 "--hidden", "3", "--iterations", "1")
+    values = recalculated(out, tmp_path)
+    ws = openpyxl.load_workbook(out)["Iter 0"]
+    rows = {ws.cell(r, 1).value: r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value}
+    sheet = values["Iter 0"]
+    vocab = sorted(set(text.read_text()))
+    a0 = rows["aₜ"]
+    for w, step in ((0, 0), (0, 3), (2, 1)):
+        col = 7 + w * 5 + step  # window w's band: 4 steps and a blank column, from G
+        assert sheet.value(rows["readₜ"], col) == text.read_text()[w * 4 + step]
+        outputs = [sheet.value(a0 + j, col) for j in range(len(vocab))]
+        best = int(np.argmax(outputs))
+        assert sheet.value(rows["nextₜ"], col) == vocab[best]
+        assert sheet.value(rows["ŷₜ"], col) == best + 1
+        assert sheet.value(rows["p(ŷₜ)"], col) == pytest.approx(max(outputs), rel=1e-12)
