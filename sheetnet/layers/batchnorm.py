@@ -148,7 +148,7 @@ class BatchNorm(LayerBase):
                                          f" {each} over the batch"),
             Block(self._name("zc"), w.inp, f"{z}−μ{s}", f"{z} − μ{s}: each value's distance from"
                   " the batch's mean (an image held out for validation: from the running mean"
-                  f" μ̄{s})", labels(w.inp, f"{z}−μ", w.tag), maps, terminal=False),
+                  f" μ̄{s})", self._centred_labels(z, s), maps, terminal=False),
             Block(self._name("zhat"), w.inp, f"ẑ{s}", f"ẑ{s} = ({z} − μ{s})/√(var{s} + ε):"
                   " normalised, mean 0 and variance 1 over the batch (held out: with μ̄ and"
                   " var̄)",
@@ -163,6 +163,20 @@ class BatchNorm(LayerBase):
                                            " (unbiased; starts at 1); evaluation uses it",
                        terminal=False),
         ]
+
+    def _centred_labels(self, z: str, s: str) -> tuple[tuple[int, str], ...]:
+        """z²₁−μ²₁ for each unit (a map's tile: "z²−μ², map 1")."""
+        if self.w.inp.flat:
+            return tuple((j, f"{z}{sub(j + 1)}−μ{s}{sub(j + 1)}")
+                         for j in range(self.w.inp.height))
+        return labels(self.w.inp, f"{z}−μ{s}", self.w.tag)
+
+    def guide_lines(self) -> list[str]:
+        s = names.tag_sup(self.w.tag)
+        return [f"Batch norm (batchnorm): μ{s} and var{s} over the step's batch, ẑ{s} ="
+                f" (z − μ{s})/√(var{s} + ε), y{s} = γ{s}ẑ{s} + β{s}; μ̄{s} and var̄{s} are"
+                " running averages over the iterations (the momentum on Inputs), which an"
+                " evaluation (held-out images, `sheetnet train`'s final one) uses instead."]
 
     def dx_blocks(self) -> list[Block]:
         w = self.w

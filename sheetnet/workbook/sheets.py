@@ -135,8 +135,11 @@ def inputs_sheet(run: Run, config: dict[str, object],
                 r += 1
         return g
 
-    spec = SheetSpec(INPUTS, build, widths={1: 16, 2: 24, 3: 22}, max_col=3, max_row=row,
-                     tab_color="F2C94C", fit_width=True)
+    # columns as wide as what they say (a hyperparameter's meaning, whole), within reason
+    first = max([16, *(len(f"{h.symbol} ({h.name})") + 2 for h in rule)])
+    second = max([24, *(len(h.meaning) + 2 for h in rule if h is not ETA)])
+    spec = SheetSpec(INPUTS, build, widths={1: min(first, 34), 2: min(second, 80), 3: 22},
+                     max_col=3, max_row=row, tab_color="F2C94C", fit_width=True)
     return spec, places
 
 
