@@ -26,6 +26,14 @@ def sub(n: int) -> str:
     return str(n).translate(_SUB)
 
 
+def indexed(symbol: str, k: str, ij: str = "", word: str = "map") -> str:
+    """The book's zᶠᵏᵢⱼ (filter k as a superscript after the layer's letter); after a
+    numbered layer (zᶠ¹) the filter in words, "zᶠ¹ (map k, at i, j)": one superscript run."""
+    if symbol[-1:] in "⁰¹²³⁴⁵⁶⁷⁸⁹":
+        return f"{symbol} ({word} k{', at i, j' if ij else ''})"
+    return f"{symbol}{k}{ij}"
+
+
 def element(tile: str, *indices: int) -> str:
     """An element of a tile: the book's wᶠ¹₁₁ (the tile's symbol, its indices subscript), or,
     for a tile named in words ("wᶠ², filter 9, channel 8", "zᶠ¹, map 1"), its indices in

@@ -145,7 +145,7 @@ class Net:
 
 
 def build(stack: Sequence[Layer], image: Shape, output: OutputLayer, outputs: int,
-          accuracy: bool = True) -> Net:
+          accuracy: bool = True, predictions: bool = True) -> Net:
     """Bind an unbound stack to images of ``image``'s shape (maps; a dense first layer reads
     them as a column) and an output layer of ``outputs`` units; one line if it cannot work."""
     if not stack:
@@ -175,9 +175,9 @@ def build(stack: Sequence[Layer], image: Shape, output: OutputLayer, outputs: in
                                                 names.tag_sup(producer.w.tag))))
     stack_of.check_end(bound, before.inp, outputs)
     errors = stack_of.SEQUENCE_ERRORS if sequence else ()
-    out = Output(output, accuracy).bind(Wiring(before.inp, before.out, before.tag,
-                                               dict(errors).get("a", names.a(before.tag)),
-                                               before.x_prefix, before.x_sup, names=errors))
+    wired = Wiring(before.inp, before.out, before.tag, dict(errors).get("a", names.a(before.tag)),
+                   before.x_prefix, before.x_sup, names=errors)
+    out = Output(output, accuracy, predictions=predictions).bind(wired)
     return Net(tuple(bound), out, bound[0].w.inp)
 
 

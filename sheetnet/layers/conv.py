@@ -119,6 +119,7 @@ class Conv(LayerBase):
     def params(self) -> list[Param]:
         k, c, f, s = self.filters, self.w.inp.channels, self.size, names.tag_sup(self.w.tag)
         numbered = names.suffix(self.w.tag) != ""
+        wk, bk = (names.indexed(f"{p}{s}", "ᵏ", word="filter") for p in "wb")
 
         def filter_label(q: int) -> str:
             return f"w{s}, filter {q + 1}" if numbered else f"w{s}{sup(q + 1)}"
@@ -142,17 +143,18 @@ class Conv(LayerBase):
         out = [
             Param(self.name, self.filter_shape(), k * c * f, f, f, weight=True,
                   fan_in=c * f * f, fan_out=k * f * f, symbol=f"w{s}",
-                  description=f"w{s}ᵏ: the {k} filters, {f}×{f}{depth} weights each"
+                  description=f"{wk}: the {k} filters, {f}×{f}{depth} weights each"
                               + (" (a tile per channel)" if c > 1 else ""),
                   make_labels=elements, make_tile_labels=tiles, colour="signed"),
             Param(self.bias_name, (k,), k, weight=False, fan_in=c * f * f, symbol=f"b{s}",
-                  description=f"b{s}ᵏ: each filter's bias", make_labels=bias_labels,
+                  description=f"{bk}: each filter's bias", make_labels=bias_labels,
                   make_tile_labels=lambda: tuple(enumerate(bias_labels()))),
         ]
         return out if self.bias else out[:1]
 
     def blocks(self) -> list[Block]:
         s, f, c = names.tag_sup(self.w.tag), self.size, self.w.inp.channels
+        wk, bk = (names.indexed(f"{p}{s}", "ᵏ", word="filter") for p in "wb")
         out: list[Block] = []
         seen = self.w.x_symbol
         if self.padding:
@@ -168,8 +170,10 @@ class Conv(LayerBase):
         over = ", summed over the channels" if c > 1 else ""
         z = self.output_shape(self.w.inp)
         out.append(Block(self.w.out, z, f"z{s}",
-                         f"z{s}ᵏᵢⱼ = Σ w{s}ᵏ ⊙ (the {f}×{f} window of {seen} at i, j){over}"
-                         + (f" + b{s}ᵏ" if self.bias else "") + ": the feature maps",
+                         f"{names.indexed(f'z{s}', 'ᵏ', 'ᵢⱼ')} = Σ {wk}"
+                         f" ⊙ (the {f}×{f} window of {seen} at i, j){over}"
+                         + (f" + {bk}" if self.bias else "")
+                         + ": the feature maps",
                          labels(z, f"z{s}", self.w.tag), "signed"))
         return out
 

@@ -27,6 +27,8 @@ class Output:
     pair: OutputLayer
     accuracy: bool = True  # False for targets that are measurements: nothing to classify
     w: Wiring = UNBOUND
+    predictions: bool = True  # after a sequence: each step's character read and predicted
+    # (False: as a workbook of format 4 laid it out, without them)
     kind = "output"
 
     def output_shape(self, inp: Shape) -> Shape:
@@ -46,6 +48,11 @@ class Output:
     def steps(self) -> int:
         """T after a sequence (a cost at every step), else 0."""
         return self.w.inp.steps
+
+    @property
+    def predicts(self) -> bool:
+        """It shows each step's character read and predicted (a text's classes)."""
+        return self.predictions and self.steps > 0 and self.units > 1
 
     @property
     def a(self) -> str:
@@ -76,7 +83,7 @@ class Output:
         each = Shape.timeline(self.steps) if self.steps else one
         out = [Block(self.a, units, a, f"{a} = {self.pair.activation}({z}): the outputs",
                      labels(units, a))]
-        if self.steps and k > 1:  # what the window reads and what the net makes of it
+        if self.predicts:  # what the window reads and what the net makes of it
             out += [Block("read", each, "readₜ", "the character xₜ is (read off the"
                           " vocabulary)", ((0, "character xₜ"),), text=True),
                     Block("predicted", each, "ŷₜ", f"ŷₜ: the vocabulary's index of the largest"
@@ -116,7 +123,7 @@ class Output:
         cost = self.pair.cost(z, a, t, n)
         out = ({self.a: a, "C_step": cost, "C": cost.sum(axis=-1)} if self.steps
                else {self.a: a, "C": cost})
-        if self.steps and self.units > 1:
+        if self.predicts:
             out.update(predicted=ops.predicted(a), p_predicted=ops.largest(a))
         if self.accuracy:
             out["correct"] = (ops.correct if self.units > 1 else ops.near)(a, t)
@@ -137,7 +144,7 @@ class Output:
             zs, as_, ts = ([p.ref(j, step) for j in range(k)] for p in (z, a, t))
             for j in range(k):
                 yield self.a, j, step, self.pair.forward_xl(zs, j)
-            if self.steps and k > 1:
+            if self.predicts:
                 yield from self._characters_xl(cells, step)
             yield ("C_step" if self.steps else "C"), 0, step, self.pair.cost_xl(zs, as_, ts, n)
             if self.accuracy:

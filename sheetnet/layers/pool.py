@@ -101,7 +101,7 @@ class Pool(LayerBase):
                 if self.mode == "average" else
                 f"the maximum of each {p}×{p} window of {self.w.x_symbol} (max pooling)")
         out = self.output_shape(self.w.inp)
-        return [Block(self.w.out, out, f"z{s}", f"z{s}ᵏᵢⱼ: {what}",
+        return [Block(self.w.out, out, f"z{s}", f"{names.indexed(f'z{s}', 'ᵏ', 'ᵢⱼ')}: {what}",
                       labels(out, f"z{s}", self.w.tag), "picture")]
 
     def dx_blocks(self) -> list[Block]:

@@ -219,13 +219,18 @@ def _layout(g: _Net) -> list[Line]:
         rows = ("then the parameters' rows, where " + ("the band holds" if g.bands else
                                                         "these cells are")
                 + f" that {g.words.item}'s own gradient ∂C/∂w, not the weight.")
-    return [first,
-            f"Column {value}{more}{':' if more else ','} value: the parameters at this"
+    cost = _col(g.first["C_T"])
+    where = ("" if cost == total else
+             f" Columns C and {cost}: the totals (C_T in the cost row C, the accuracy beside"
+             " it).")
+    return [first, columns + " " + rows + where,
+            f"Column {value}{more}{' (after the last ' + g.words.item + ')' if where else ''}"
+            f"{':' if more else ','} value: the parameters at this"
             " iteration (Iter 0's from"
             f" Inputs; {_update_words(g)}).",
             f"Column {total}{more}: ∂C_T/∂w, the gradient of the total cost (Σ over the"
-            f" {g.words.items}); in the cost row (C), the total cost C_T.",
-            columns, rows]
+            f" {g.words.items})" + ("; in the cost row (C), the total cost C_T." if cost == total
+                                    else ".")]
 
 
 def _layer(symbol: str) -> str:
@@ -242,7 +247,9 @@ def _blocks(g: _Net) -> list[Line]:
     lines: list[Line] = [link_to(g.first["x"], f"x: the {g.words.item}'s input")]
     for b in shown:
         symbol = b.symbol + ("ₜ" if b.shape.steps and "ₜ" not in b.symbol else "")
-        text = f"{symbol}: {b.description}"
+        said = b.description.split(" = ")[0].split(":")[0].strip()  # "δ²ₖ = …" names itself
+        text = (b.description if said.startswith(b.symbol) or said.startswith(symbol)
+                else f"{symbol}: {b.description}")
         lines.append(link_to(g.first[b.name], text if len(text) <= WIDTH
                              else text[:WIDTH - 1].rstrip() + "…"))
     for p in net.params():
@@ -275,8 +282,8 @@ def _reading(g: _Net) -> list[Line]:
         link_to(g.first[z.name], f"{_cell(g.first[z.name])}: {z_sym} of {item} 1, a weighted"
                                  " input (click it, then read the formula bar)"),
         link_to(grad, f"{_cell(grad)}: {item} 1's ∂C/∂{w_sym}"
-                      + (": Σₜ of its error (δₜ, an LSTM's ∂C/∂zₜ) times the input it"
-                         " multiplies, over the window's steps" if g.steps else
+                      + (": Σₜ of its error times the input it multiplies, over the"
+                         " window's steps" if g.steps else
                          ": δ against the window of the input it saw" if param.tile else
                          ": δ times the input it multiplies")),
         link_to(total, f"{_cell(total, image=None)}: ∂C_T/∂{w_sym}, the same gradient"

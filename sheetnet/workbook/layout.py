@@ -8,6 +8,7 @@ writer fast.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -213,14 +214,18 @@ class Place:
 
 
 def stored_values(places: Iterable[Place], trace: Trace,
-                  widths: Mapping[int, float] | None = None
+                  widths: Mapping[int, float] | None = None,
+                  keys: Mapping[str, str] | None = None
                   ) -> tuple[dict[int, dict[int, float]], dict[int, dict[int, str]]]:
     """Sheet row -> column -> the number NumPy computed, for every cell of these places (one
     sheet's): the value the writer stores beside each formula; and the same cells' number
-    formats (``view.FORMATS`` keys), one per place, from its numbers and its columns'
-    ``widths``. Inputs (plain values already) and blocks the trace does not hold are left out."""
+    formats (``view.FORMATS`` keys): each block's (``keys``, by block name, else from this
+    place's numbers and its columns' ``widths``), scientific where a cell's own number is too
+    small for it. Inputs (plain values already) and blocks the trace does not hold are left
+    out."""
     held = trace.iterations[0].keys()
     widths = widths or {}
+    keys = keys or {}
     out: dict[int, dict[int, float]] = {}
     looks: dict[int, dict[int, str]] = {}
     for p in places:
@@ -229,13 +234,38 @@ def stored_values(places: Iterable[Place], trace: Trace,
         grid = p.expected(trace)  # (images, rows, cols)
         images = np.arange(max(p.images, 1))[:, None] * p.stride
         cols = (p.col + np.arange(p.cols)[None, :] + images).ravel().tolist()  # image-major
-        width = min(widths.get(c, view.DEFAULT_WIDTH) for c in cols[:p.cols])
-        key = view.number_format(grid, width)
+        width = place_width(p, widths)
+        key = keys.get(p.source or p.name) or view.number_format(grid, width)
+        each = view.cell_formats(grid, key, width)
         for r, row in enumerate(p.sheet_rows().tolist()):
             out.setdefault(row, {}).update(zip(cols, grid[:, r, :].ravel().tolist(),
                                                strict=True))
-            looks.setdefault(row, {}).update(dict.fromkeys(cols, key))
+            looks.setdefault(row, {}).update(zip(cols, each[:, r, :].ravel().tolist(),
+                                                 strict=True))
     return out, looks
+
+
+def place_width(p: Place, widths: Mapping[int, float]) -> float:
+    """The narrowest column of a place's first image."""
+    return min(widths.get(p.col + c, view.DEFAULT_WIDTH) for c in range(p.cols))
+
+
+def block_formats(places: Iterable[Place], trace: Trace,
+                  widths: Mapping[str, Mapping[int, float]]) -> dict[str, str]:
+    """Each block's number format (``view.FORMATS`` key) from its numbers over every
+    iteration the places show (``widths``: each sheet's columns), so it reads the same on every
+    sheet."""
+    held = trace.iterations[0].keys()
+    found: dict[str, tuple[list[np.ndarray], float]] = {}
+    for p in places:
+        name = p.source or p.name
+        if p.kind != "formula" or name not in held or p.iteration is None:
+            continue
+        numbers, width = found.get(name, ([], math.inf))
+        numbers.append(np.asarray(trace.iterations[p.iteration][name], dtype=float).ravel())
+        found[name] = numbers, min(width, place_width(p, widths.get(p.sheet, {})))
+    return {name: view.number_format(np.concatenate(numbers), width)
+            for name, (numbers, width) in found.items()}
 
 
 # --- cells -----------------------------------------------------------------------------------
@@ -315,7 +345,7 @@ class LineChartSpec:
     log_if_falls: bool = False  # a log axis when the run's cost falls more than 100 times
     more: tuple[tuple[str, str], ...] = ()  # more series: (title, column range with header)
     name: str = ""  # the first series' title, when there are more (a legend)
-    log: bool = False  # a log axis whenever its numbers are all positive (ratios matter)
+    log: bool = False  # ratios matter: a log axis from a span of 10× (``view.RATIO_SPAN``)
     first: int = 0  # the first category's value (iteration 0, or step 1)
 
 

@@ -104,9 +104,10 @@ def net_of(s: Settings, image: layers.Shape | None = None, outputs: int | None =
     """The net a workbook's settings describe, whatever version wrote them: format 4 names its
     stack; earlier ones named a fully connected net's layers or the CNN's sizes. ``image``,
     ``outputs``: the data's, when the settings do not give them as an image's (a text's)."""
-    if image is not None and outputs is not None:
+    if image is not None and outputs is not None:  # format 4 showed no predictions
         return build(layers.parse(str(s["architecture"])), image, _output(s), outputs,
-                     _choice(s, "accuracy", "yes") == "yes")
+                     _choice(s, "accuracy", "yes") == "yes",
+                     predictions=s.get("workbook") not in PARAMETERS_FIRST)
     shape = data_shape(s)
     outputs = 1 if shape.values else shape.classes
     if "architecture" in s:

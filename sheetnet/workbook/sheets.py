@@ -282,7 +282,7 @@ def summary_sheet(run: Run, cost_at: Sequence[Place], accuracy_at: Sequence[Plac
         places += [Place(name, SUMMARY, top, c, n, description=f"{heading} at iteration 0..N")
                    for name, heading, _, c in extra]
     last_col = max([3 if accuracy else 2, *(c for *_, c in extra)])
-    drawn = bool(run.model.step_inputs)  # dropout: C_T is the training pass's, masks applied
+    drawn = bool(run.model.step_inputs())  # dropout: C_T is the training pass's, masks applied
 
     def build() -> Grid:
         g: Grid = {}
@@ -449,13 +449,13 @@ def statistics_sheet(run: Run, per_iter: Sequence[dict[str, Place]]
         g: Grid = {}
         put(g, 1, 1, f"Statistics · {run.preset}: how the outputs a and the errors δ of each"
                      " layer spread, iteration by iteration", "title")
-        put(g, 2, 1, "Each mean is AVERAGE of a block over every image on its iteration"
+        items = run.data.words(net.maps).items
+        put(g, 2, 1, f"Each mean is AVERAGE of a block over every {items[:-1]} on its iteration"
                      " sheet (in the step's batch or not, held out or not); each standard"
-                     " deviation √(Σ(x − mean)²/n), two passes, exact however small the spread"
-                     " (STDEVP's one-pass form loses digits there). Errors that shrink layer"
-                     " by layer going back vanish (sigmoid); relu with He weights, or batch"
-                     " norm, keeps them in size.",
-            "note")
+                     " deviation √(Σ(x − mean)²/n), two passes,", "note")
+        put(g, 3, 1, "exact however small the spread (STDEVP's one-pass form loses digits"
+                     " there). Errors that shrink layer by layer going back vanish; errors that"
+                     " grow explode.", "note")
         put(g, head, 1, "iteration", "header")
         for kind, block, col in columns:
             put(g, head, col, f"{symbols.get(block, block)} {kind}", "header")

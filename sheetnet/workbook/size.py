@@ -82,9 +82,12 @@ def size_of_iteration_sheet(places: Iterable, *, iterations: int, other_cells: i
     cols = max(p.col + (max(p.images, 1) - 1) * p.stride + p.cols - 1 for p in places)
     summary = 2 * (iterations + 1)
     mapped = len(places) * (iterations + 1)  # the Map sheet links every block of every sheet
-    one = max(p.col + p.cols - 1 for p in places)
+    widest = max(cols, other_cols)
+    images = max((p.images for p in places), default=0)
+    stride = max((p.stride for p in places if p.images > 1), default=0)
+    one = widest - (images - 1) * stride if images > 1 else widest  # wherever the rest lies
     return Size(iterations=iterations, sheets=iterations + 1 + other_sheets,
                 formula_cells=cells * (iterations + 1) + summary + mapped + other_cells,
-                rows=max(rows, other_rows, mapped + 1), cols=max(cols, other_cols),
+                rows=max(rows, other_rows, mapped + 1), cols=widest,
                 per_iteration=cells, what=what, taller=taller, one_image_cols=one,
-                image_cols=max((p.stride for p in places if p.images > 1), default=0))
+                image_cols=stride)

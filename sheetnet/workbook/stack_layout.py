@@ -84,24 +84,67 @@ Places = dict[str, Place]
 
 @dataclass(frozen=True)
 class Columns:
-    """The sheet's column plan: a column per image, or a band of columns per image."""
+    """The sheet's column plan: a column per image, or a band of columns per image.
 
-    value: int  # first column of the parameters' values
-    total: int  # first column of their Σ over the images (then the update rule's state)
+    Format 5 puts the images right after the labels, so an image's forward pass is what a
+    screen shows first: the totals (C_T, the accuracy, a batch's statistics) take the columns
+    ``value`` and ``total`` before them, and the parameters' value, Σ and the update rule's
+    state areas (``area`` wide each) follow the last image (the book's 3-5 sheet keeps a
+    parameter's value and Σ in C and D). Formats 1 to 4 put every area before the images."""
+
+    value: int  # the totals' value column (the parameters' too, before format 5)
+    total: int  # the totals' Σ column
     image: int  # first column of image 1
     band: int  # columns per image (1: a column each)
     images: int
     area: int  # the width of the value area, and of each after it (bands: one blank column)
+    param: int = 0  # first column of the parameters' values (0: ``value``)
+    param_total: int = 0  # … of their Σ over the images (0: ``total``)
+    states: int = 0  # first column of the update rule's state (0: after ``param_total``)
+    rule_states: int = 0  # how many state areas the update rule has
 
     @classmethod
-    def of(cls, net: Net, images: int, rule: UpdateRule = GD) -> Columns:
+    def of(cls, net: Net, images: int, rule: UpdateRule = GD,
+           parameters_first: bool = False) -> Columns:
         states = len(rule.state)
-        if not net.maps and not net.input.steps:  # the book's 3-5 sheet: C value, D Σ, E…
-            return cls(3, 4, 5 + states, 1, images, 1)  # one column per image
-        area = max(p.cols for p in net.params()) + 1
+        book = not net.maps and not net.input.steps  # the book's 3-5 sheet: C value, D Σ, E…
+        if parameters_first:
+            if book:
+                return cls(3, 4, 5 + states, 1, images, 1, rule_states=states)
+            area = cls._area(net)
+            return cls(3, 3 + area, 3 + area * (2 + states), cls._band(net), images, area,
+                       rule_states=states)
+        if book:  # value and Σ beside the labels, the rule's state after the images
+            return cls(3, 4, 5, 1, images, 1, states=5 + images + 1, rule_states=states)
+        area, band = cls._area(net), cls._band(net)
+        param = 6 + images * band  # after the last band's blank column
+        return cls(3, 4, 6, band, images, area, param=param, param_total=param + area,
+                   states=param + 2 * area, rule_states=states)
+
+    @staticmethod
+    def _area(net: Net) -> int:
+        return max(p.cols for p in net.params()) + 1
+
+    @staticmethod
+    def _band(net: Net) -> int:
         widest = max(b.shape.cols for b in (*net.forward_blocks(), *net.backward_blocks()))
-        widest = max(widest, net.input.cols)
-        return cls(3, 3 + area, 3 + area * (2 + states), widest + 1, images, area)
+        return max(widest, net.input.cols) + 1
+
+    @property
+    def param_value(self) -> int:
+        """The first column of the parameters' values."""
+        return self.param or self.value
+
+    @property
+    def param_sum(self) -> int:
+        """The first column of the parameters' Σ over the images."""
+        return self.param_total or self.total
+
+    @property
+    def end(self) -> int:
+        """The sheet's last column."""
+        return max(self.last, self.param_sum + self.area - 1,
+                   self.state(self.rule_states - 1) + self.area - 1 if self.rule_states else 0)
 
     @property
     def bands(self) -> bool:
@@ -114,7 +157,7 @@ class Columns:
 
     def state(self, j: int) -> int:
         """The first column of the rule's j-th state."""
-        return self.total + self.area * (1 + j)
+        return (self.states or self.param_sum + self.area) + self.area * j
 
     @property
     def last(self) -> int:
@@ -226,8 +269,8 @@ class _Placer:
         """Each parameter's value, Σ, the rule's state and each image's own gradient."""
         cols = self.cols
         for p in self.net.params():
-            self.add(p.name, p.rows, p.cols, p.tile, cols.value, advance=False)
-            self.add(names.total_grad(p.name), p.rows, p.cols, p.tile, cols.total,
+            self.add(p.name, p.rows, p.cols, p.tile, cols.param_value, advance=False)
+            self.add(names.total_grad(p.name), p.rows, p.cols, p.tile, cols.param_sum,
                      advance=False)
             for place in state_places(plan.rule, p.name, self.places[p.name], cols.state(0),
                                       cols.area):
@@ -280,11 +323,11 @@ def size(net: Net, n_images: int, iterations: int, rule: UpdateRule = GD,
     """The workbook's size, from the places of one iteration sheet (no array made).
 
     extra_cells: formula cells of sheets a preset adds (a Fit or Check sheet)."""
-    cols = Columns.of(net, n_images, rule)
+    cols = Columns.of(net, n_images, rule)  # a new export's
     places = iteration_places(net, cols, 0, StepPlan(rule)).values()
     return size_of_iteration_sheet(places, iterations=iterations, other_cells=extra_cells,
                                    other_rows=net.parameters + 40,
-                                   other_cols=cols.image + n_images * cols.band,
+                                   other_cols=cols.end,
                                    taller="filters" if net.maps else "units")
 
 
@@ -512,7 +555,7 @@ class IterationSheet:
             self.put((names.grad(name), r, c, text) for name, r, c, text in
                      layer.grads_xl(cells))
         _section(self.rows, here[self.net.params()[0].name].row - 1, "Parameters · gradients",
-                 {cols.total: "∂C_T/∂w, ∂C_T/∂b" if cols.bands else "∂C_T/∂(w, b)",
+                 {cols.param_sum: "∂C_T/∂w, ∂C_T/∂b" if cols.bands else "∂C_T/∂(w, b)",
                   cols.image: f"each {self.words.item}'s own gradient ∂C/∂w, ∂C/∂b"
                               + (", Σ over its steps (in the band's first column) →"
                                  if self.net.input.steps else
@@ -654,12 +697,12 @@ def _symbols(blocks: Sequence[Block], last: str = ",") -> str:
 def workbook(run: Run, extras: Sequence[Extra] = ()) -> WorkbookSpec:
     """The whole workbook's layout for a net's run (``extras``: more sheets after Summary)."""
     net: Net = run.model
-    cols = Columns.of(net, run.n_images, run.rule)
+    first = run.origin.get("format") in settings.PARAMETERS_FIRST
+    cols = Columns.of(net, run.n_images, run.rule, first)
     plan = StepPlan.of(run)
     values = run.data.values
     words = run.data.words(net.maps)
     text = isinstance(run.data, TextData)
-    first = run.origin.get("format") in settings.PARAMETERS_FIRST
     per_iter = [iteration_places(net, cols, k, plan, values, words, first)
                 for k in range(run.iterations + 1)]
     if values:  # the data and the last prediction side by side
@@ -729,9 +772,8 @@ def _iteration_sheets(run: Run, cols: Columns, per_iter: Sequence[Places], input
 
 def _scales(net: Net, here: Places, cols: Columns) -> list[ColorScale]:
     """Colour scales, each block's own (each map's, in a block of maps) across the images, its
-    ends from the run's numbers (``view.scale_ends``: signed ones white at 0): on a sheet of
-    bands every block, in the book's columns x and the signed errors; signed parameters in
-    their value column."""
+    ends from the run's numbers (``view.scale_ends``: signed ones white at 0); signed
+    parameters in their value column."""
     last = cols.last
 
     def scales(p: Place, signed: bool) -> list[ColorScale]:
@@ -741,14 +783,13 @@ def _scales(net: Net, here: Places, cols: Columns) -> list[ColorScale]:
                 for r0, r1 in tiles]
 
     blocks = [_input_block(net), *net.forward_blocks(), *net.backward_blocks()]
-    out = [s for b in blocks if b.name in here and not b.batch
-           and (cols.bands or b.colour is not None)
+    out = [s for b in blocks if b.name in here and not b.batch and not b.text
            for s in scales(here[b.name], b.colour == "signed")]
     for p in net.params():
         if p.colour == "signed":
             place = here[p.name]
-            out.append(ColorScale(f"{a1(place.row, cols.value)}:"
-                                  f"{a1(place.sheet_row(p.rows - 1), cols.value + p.cols - 1)}",
+            out.append(ColorScale(f"{a1(place.row, place.col)}:"
+                                  f"{a1(place.sheet_row(p.rows - 1), place.col + p.cols - 1)}",
                                   place=place, **SIGNED))
     return out
 
@@ -758,10 +799,10 @@ def _iteration_spec(run: Run, cols: Columns, k: int, here: Places,
     net: Net = run.model
     n = run.n_images
     states = run.rule.state
-    last = here[net.backward_blocks()[-1].name]
-    last_row = last.sheet_row(last.rows - 1)
+    last_row = max(p.sheet_row(p.rows - 1) for p in here.values())
     width = cols.band - 1 if cols.bands else 1
     words = run.data.words(net.maps)
+    areas = [cols.param_value, cols.param_sum, *(cols.state(j) for j in range(len(states)))]
 
     def build() -> Grid:
         step = (f" · after a checkpoint: iteration {run.start + k:,} of the run's count"
@@ -770,13 +811,15 @@ def _iteration_spec(run: Run, cols: Columns, k: int, here: Places,
                                  "title")},
                    2: {1: Styled("block", "header"), 2: Styled("element", "header"),
                        cols.value: Styled("value", "header"),
-                       cols.total: Styled(f"Σ {words.items}", "header")}}
+                       cols.total: Styled(f"Σ {words.items}", "header"),
+                       cols.param_value: Styled("value", "header"),
+                       cols.param_sum: Styled(f"Σ {words.items}", "header")}}
         for j, kind in enumerate(states):
             g[2][cols.state(j)] = Styled(run.rule.symbol(kind), "header")
         if cols.bands:
             g[BAND_ROW] = {2: Styled("step t →" if net.input.steps else "column in image →",
                                      "element")}
-            for first in (cols.value, cols.total, *(cols.state(j) for j in range(len(states)))):
+            for first in areas:
                 for c in range(first + 1, first + cols.area - 1):  # the header's fill spans it
                     g[2][c] = Styled(None, "header")
         for i in range(n):
@@ -791,25 +834,29 @@ def _iteration_spec(run: Run, cols: Columns, k: int, here: Places,
 
     if not cols.bands:
         widths = {1: 9, 2: 22 if "held" in here else 9, 3: 12, 4: 13,
-                  **{cols.state(j): 12 for j in range(len(states))}}
+                  **{cols.state(j): 12 for j in range(len(states))},
+                  **{cols.image + i: 9 for i in range(n)}}  # -1.23E-05: 3 digits
+        if states and cols.state(0) > cols.image:
+            widths[cols.state(0) - 1] = 2  # the blank column after the images
         return SheetSpec(iteration_sheet(k), build, widths=widths,
                          freeze="C3", color_scales=_scales(net, here, cols),
-                         max_col=cols.image + n - 1, max_row=last_row, formula_style="number",
+                         max_col=cols.end, max_row=last_row, formula_style="number",
                          print_rows="1:2", print_cols="A:B")
     longest = max(len(_timed(b)) for b in (*net.forward_blocks(), *net.backward_blocks()))
     widths = {1: max(10, min(24, longest + 2)), 2: 17}  # the blocks' symbols, whole
-    widths.update({c: 11 for c in range(cols.value, cols.image)})
-    widths.update({first - 1: 2 for first in (cols.total, *(cols.state(j) for j in
-                                                             range(len(states))), cols.image)})
+    widths.update({c: 11 for c in range(cols.value, cols.total + 1)})  # the totals
+    for first in areas:  # each parameter area, a narrow blank column before it
+        widths.update({c: 11 for c in range(first, first + cols.area - 1)})
+        widths[first - 1] = 2
+    widths[cols.image - 1] = 2
     for i in range(n):
         start = cols.image + i * cols.band
-        widths.update({start + c: 8 for c in range(width)})
+        widths.update({start + c: 9 for c in range(width)})  # -1.23E-05: 3 digits
         widths[start + width] = 2
     breaks = band_breaks(widths, cols.image, cols.band, n, repeated=widths[1] + widths[2],
                          scale=PRINT_SCALE)
     return SheetSpec(iteration_sheet(k), build, widths=widths,
                      freeze=a1(BAND_ROW + 1, 3), color_scales=_scales(net, here, cols),
-                     max_col=cols.last, max_row=last_row, formula_style="number",
+                     max_col=cols.end, max_row=last_row, formula_style="number",
                      print_rows=f"1:{BAND_ROW}", print_cols="A:B", col_breaks=breaks,
                      print_scale=PRINT_SCALE)
-

@@ -1,16 +1,19 @@
 """How a block's numbers look: one number format per block, chosen from its own magnitude.
 
 A fixed number of decimals hides exactly what a learner studies: a gradient of 3e-6 prints as
-0.0000. Here every block (a ``Place``) gets the format its numbers need, decided once from the
-numbers NumPy computed for it and the width of its columns:
+0.0000. Here every block gets the format its numbers need, decided once from the numbers NumPy
+computed for it (over every iteration, so a block reads the same on every sheet) and the width
+of its columns:
 
 - whole numbers (0/1 pixels, one-hot targets, counts) as integers;
-- otherwise as many decimals as show its largest number to 4 significant digits and its
-  smallest nonzero one to 2, when that fits the column;
+- otherwise as many decimals as show its typical (median) nonzero number to 3 significant
+  digits and its largest to 4, when that fits the column;
 - otherwise scientific notation, as many digits as the column holds.
 
-A nonzero number is never shown as 0 (unless it lies below 1e-99, where even scientific
-notation would need three exponent digits).
+A cell whose own number is nonzero but too small for its block's decimals (it would show fewer
+than 2 significant digits) is written in scientific notation; an exact zero as 0. A nonzero
+number is never shown as 0 (unless it lies below 1e-99, where even scientific notation would
+need three exponent digits).
 """
 
 from __future__ import annotations
@@ -23,28 +26,50 @@ import numpy as np
 DEFAULT_WIDTH = 8.43  # a column no sheet sized (Excel's default, in characters)
 MAX_DECIMALS = 6
 
-# format key -> Excel number format; "f3" three decimals, "e2" scientific with two decimals
-FORMATS = {"int": "0", **{f"f{d}": "0." + "0" * d if d else "0" for d in range(MAX_DECIMALS + 1)},
+# format key -> Excel number format; "f3" three decimals, "e2" scientific with two decimals,
+# "zero" an exact zero (-0 too) as 0
+FORMATS = {"int": "0", "zero": "0;-0;0",
+           **{f"f{d}": "0." + "0" * d if d else "0" for d in range(MAX_DECIMALS + 1)},
            **{f"e{d}": ("0." + "0" * d if d else "0") + "E+00" for d in range(4)}}
 
 
 def number_format(values: np.ndarray, width: float = DEFAULT_WIDTH) -> str:
-    """The key (of ``FORMATS``) of the format that shows ``values`` best in a column ``width``
-    characters wide: never a nonzero as 0, integers as integers, else significant digits."""
+    """The key (of ``FORMATS``) of the format that shows a block of ``values`` best in a
+    column ``width`` characters wide: integers as integers, else significant digits."""
     v = np.abs(np.asarray(values, dtype=float).ravel())
     v = v[np.isfinite(v)]
     nonzero = v[v > 0]
     if nonzero.size == 0:
         return "int"
-    room = max(int(width), 6)  # characters a number may take, its minus and point included
-    largest, smallest = float(nonzero.max()), float(nonzero.min())
+    room = _room(width)
+    largest = float(nonzero.max())
     if largest < 1e9 and bool(np.all(v == np.round(v))):
         return "int" if _digits(largest) + 1 <= room else _scientific(room)
-    decimals = max(_decimals(smallest, 2), _decimals(largest, 4), 0)
+    typical = float(np.median(nonzero))
+    decimals = max(_decimals(typical, 3), _decimals(largest, 4), 0)
     wide = 1 + _digits(largest) + (decimals + 1 if decimals else 0)  # -12.345
     if decimals <= MAX_DECIMALS and wide <= room:
         return f"f{decimals}"
     return _scientific(room)
+
+
+def cell_formats(values: np.ndarray, key: str, width: float = DEFAULT_WIDTH) -> np.ndarray:
+    """Each cell's key: its block's ``key``, scientific where its own nonzero number would show
+    fewer than 2 significant digits under it, ``zero`` for an exact 0."""
+    v = np.abs(np.asarray(values, dtype=float))
+    out = np.full(v.shape, key, dtype=object)
+    if key.startswith("f"):
+        decimals = int(key[1:])
+        out[(v > 0) & (v < 10.0 ** (1 - decimals))] = _scientific(_room(width))
+    elif key == "int":
+        out[(v > 0) & (v < 1)] = _scientific(_room(width))  # no integers after all
+    out[v == 0] = "zero"
+    return out
+
+
+def _room(width: float) -> int:
+    """Characters a number may take, its minus and point included."""
+    return max(int(width), 6)
 
 
 def _digits(x: float) -> int:
@@ -64,8 +89,10 @@ def _scientific(room: int) -> str:
 
 # --- colour: a scale per block or map, its ends from the block's own numbers -----------------
 
-LOW, HIGH = "FFFFFF", "6C9BD2"  # white to blue: light enough that black digits stay readable
-NEGATIVE, POSITIVE = "6C9BD2", "E07B6F"  # blue < 0 < red, white at 0
+# blue < 0 < red, white at 0: light enough that black digits stay readable; a block of
+# numbers ≥ 0 runs white to red, one of numbers ≤ 0 blue to white, so a hue means one sign
+LOW = "FFFFFF"
+NEGATIVE, POSITIVE = "6C9BD2", "E07B6F"
 
 
 def scale_ends(values: np.ndarray) -> tuple[tuple[float, str], ...] | None:
@@ -81,7 +108,7 @@ def scale_ends(values: np.ndarray) -> tuple[tuple[float, str], ...] | None:
         edge = max(-low, high)
         return ((-edge, NEGATIVE), (0.0, LOW), (edge, POSITIVE))
     if low >= 0:
-        return ((0.0, LOW), (high, HIGH))
+        return ((0.0, LOW), (high, POSITIVE))
     return ((low, NEGATIVE), (0.0, LOW))
 
 
@@ -89,14 +116,15 @@ def scale_ends(values: np.ndarray) -> tuple[tuple[float, str], ...] | None:
 
 FEW_POINTS = 30  # a line of fewer points shows each as a marker
 SPAN = 100  # a curve spanning more than this factor is drawn on a log scale
+RATIO_SPAN = 10  # … or this, for curves compared by their ratios (errors layer by layer)
 
 
-def needs_log(numbers: list[float]) -> bool:
-    """A log scale: every number positive and the largest more than ``SPAN`` times the
+def needs_log(numbers: list[float], span: float = SPAN) -> bool:
+    """A log scale: every number positive and the largest more than ``span`` times the
     smallest (a cost falling from 8.3 to 0.02, or one spike of 929,187 among values near 50)."""
     v = np.asarray(numbers, dtype=float)
     v = v[np.isfinite(v)]
-    return bool(v.size > 1 and v.min() > 0 and v.max() > SPAN * v.min())
+    return bool(v.size > 1 and v.min() > 0 and v.max() > span * v.min())
 
 
 def tick_step(span: int) -> int:

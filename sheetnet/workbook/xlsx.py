@@ -49,6 +49,7 @@ from sheetnet.workbook.layout import (
     Text,
     WorkbookSpec,
     a1,
+    block_formats,
     stored_values,
 )
 from sheetnet.workbook.ooxml import sheet_parts
@@ -150,9 +151,11 @@ def _shell(spec: WorkbookSpec, trace: Trace | None = None,
 
 
 def _page_setup(ws: Worksheet, sheet: SheetSpec) -> None:
-    """Landscape; labels repeated on every page; narrow sheets one page wide."""
+    """Landscape; labels repeated on every page; narrow sheets one page wide; a footer naming
+    the sheet and the page."""
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.oddFooter.center.text = "&A · page &P of &N"  # which sheet a loose page is
     if sheet.print_rows:
         ws.print_title_rows = sheet.print_rows
     if sheet.print_cols:
@@ -317,6 +320,8 @@ def _write_archive(spec: WorkbookSpec, path: str, progress: Callable[[str], None
     for p in spec.places:
         places.setdefault(p.sheet, []).append(p)
     total = 0
+    keys = (block_formats(spec.places, trace, {s.name: s.widths for s in spec.sheets})
+            if trace is not None else {})
     with zipfile.ZipFile(BytesIO(shell)) as src, \
             zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
         sheets = {part: name for name, part in sheet_parts(src).items()}
@@ -335,7 +340,8 @@ def _write_archive(spec: WorkbookSpec, path: str, progress: Callable[[str], None
                 def write(text: str) -> None:
                     raw.write(text.encode("utf-8"))
                 write(head)
-                values, looks = (stored_values(places.get(sheet.name, ()), trace, sheet.widths)
+                values, looks = (stored_values(places.get(sheet.name, ()), trace, sheet.widths,
+                                               keys)
                                  if trace is not None else (None, None))  # one sheet's at a time
                 total += _sheet_data(sheet.build(), styles, write, values,
                                      sheet.formula_style, looks)
@@ -398,8 +404,7 @@ def _add_chart(ws: Worksheet, spec: SheetSpec, trace: Trace | None,
     chart.y_axis.delete = False
     numbers = [v for _, data in ((None, cs.data), *cs.more)
                for v in _series_numbers(data, values)]
-    positive = all(v > 0 for v in numbers)
-    if (cs.log and positive or view.needs_log(numbers)
+    if (view.needs_log(numbers, view.RATIO_SPAN if cs.log else view.SPAN)
             or not values and cs.log_if_falls and _falls_far(trace)):
         chart.y_axis.scaling.logBase = 10
         chart.y_axis.title = f"{cs.y_title} (log scale)"

@@ -130,6 +130,8 @@ def test_bad_fully_connected_options(tmp_path, args, message):
 
 
 def test_cnn_export_lays_maps_out_in_their_own_shape(tmp_path):
+    from openpyxl.utils import get_column_letter as letter
+
     out = tmp_path / "cnn.xlsx"
     result = runner.invoke(app, ["export", "--net", "cnn", "--out", str(out), "--iterations",
                                  "1"])
@@ -138,18 +140,24 @@ def test_cnn_export_lays_maps_out_in_their_own_shape(tmp_path):
     ws = wb["Iter 0"]
     labels = {ws.cell(r, 1).value: r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value}
     zf, x = labels["zᶠ"], labels["x"]
-    # image 1's band starts at K: its z¹₁₁ is the 3×3 window at the image's top left with filter 1
     wf, bf = labels["wᶠ"], labels["bᶠ"]  # the parameters, below the passes they serve
     assert zf < wf and bf > wf
-    assert ws.cell(zf, 11).value == f"=SUMPRODUCT(K{x}:M{x + 2},$C${wf}:$E${wf + 2})+$C${bf}"
+    header = {ws.cell(2, c).value: c for c in range(1, ws.max_column + 1)}
+    first, value = header[1], header["value"] if header["value"] > header[1] else None
+    assert first == 6 and value is not None  # image 1 right after the totals, values after
+    v = [letter(value + c) for c in range(3)]  # wᶠ¹'s 3×3 tile
+    filt = f"${v[0]}${wf}:${v[2]}${wf + 2}"
+    # image 1's band starts at F: its z¹₁₁ is the 3×3 window at the image's top left
+    assert ws.cell(zf, first).value == f"=SUMPRODUCT(F{x}:H{x + 2},{filt})+${v[0]}${bf}"
     # image 2's band starts 7 columns later (6 pixel columns and a blank one)
-    assert ws.cell(zf, 18).value == f"=SUMPRODUCT(R{x}:T{x + 2},$C${wf}:$E${wf + 2})+$C${bf}"
+    assert ws.cell(zf, first + 7).value == f"=SUMPRODUCT(M{x}:O{x + 2},{filt})+${v[0]}${bf}"
     # three 4×4 maps, each followed by a blank row
-    assert [ws.cell(zf + r, 11).value is None for r in range(10)] == [False] * 4 + [True] + \
+    assert [ws.cell(zf + r, first).value is None for r in range(10)] == [False] * 4 + [True] + \
         [False] * 4 + [True]
-    assert ws.cell(zf, 15).value is None  # the blank column after each 4-wide map
+    assert ws.cell(zf, first + 4).value is None  # the blank column after each 4-wide map
     routed = labels["δᴾ routed"]
-    assert "MAX(" in ws.cell(routed + 1, 12).value and "AND(" in ws.cell(routed + 1, 12).value
+    cell = ws.cell(routed + 1, first + 1).value
+    assert "MAX(" in cell and "AND(" in cell
     assert wb["Data"].cell(4, 5).value in (0, 1)  # Data keeps each image 6×6 as well
 
 

@@ -78,6 +78,10 @@ SML: dict[str, list[Slot] | None] = {
     "colorScale": [many("cfvo", low=2), many("color", low=2)],
     "cfvo": [opt("extLst")], "color": [],
     "pageMargins": [], "pageSetup": [],
+    "headerFooter": [opt("oddHeader"), opt("oddFooter"), opt("evenHeader"), opt("evenFooter"),
+                     opt("firstHeader"), opt("firstFooter")],  # CT_HeaderFooter: strings
+    "oddHeader": [], "oddFooter": [], "evenHeader": [], "evenFooter": [], "firstHeader": [],
+    "firstFooter": [],
     "colBreaks": [many("brk")], "rowBreaks": [many("brk")], "brk": [],
     "drawing": [],
     # CT_Workbook

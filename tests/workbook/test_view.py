@@ -22,6 +22,8 @@ def shown(value: float, fmt: str) -> str:
     Python's own formatting (an independent reading of the format codes)."""
     if fmt == "General":
         return repr(value)
+    if fmt == "0;-0;0":  # positive; negative; zero
+        return "0" if value == 0 else f"{value:.0f}"
     if fmt in ("0.0%",):
         return f"{value * 100:.1f}%"
     found = re.fullmatch(r"0(?:\.(0+))?(E\+00)?", fmt)
@@ -78,11 +80,17 @@ def test_zero_one_data_is_shown_as_integers_and_small_gradients_in_digits(tmp_pa
 
 
 @pytest.mark.parametrize("values, width, key", [
-    ([0.0, 1.0], 8, "int"), ([0.5, 0.25], 8.43, "f4"), ([3e-6, 0.2], 11, "e3"),
-    ([123.4, 0.5], 9, "f2"), ([1e-12], 8, "e1"), ([-0.3, 0.002], 8, "f4"),
-    ([0.0], 8, "int"), ([929187.0, 0.5], 11, "f2"), ([5e10], 9, "e2")])
-def test_a_blocks_format_follows_its_magnitude(values, width, key):
+    ([0.0, 1.0], 8, "int"), ([0.5, 0.25], 8.43, "f4"), ([3e-6, 0.2], 11, "f4"),
+    ([123.4, 0.5], 9, "f1"), ([1e-12], 8, "e1"), ([-0.3, 0.002], 8, "f4"),
+    ([0.0], 8, "int"), ([929187.0, 0.5], 11, "f0"), ([5e10], 9, "e2"),
+    ([1e-5, 2e-5, 3e-5], 9, "e2"), ([0.5, 0.4, 0.3, 1e-9], 9, "f4")])
+def test_a_blocks_format_follows_its_typical_and_largest_numbers(values, width, key):
     assert view.number_format(np.array(values), width) == key
+
+
+def test_a_cell_too_small_for_its_blocks_decimals_is_scientific_and_a_zero_is_0():
+    keys = view.cell_formats(np.array([0.5, 3e-6, 0.0, -0.0, -0.0002, 0.0123]), "f4", 9)
+    assert keys.tolist() == ["f4", "e2", "zero", "zero", "e2", "f4"]
 
 
 def _frozen_width(ws) -> float:
@@ -200,8 +208,8 @@ SUBSCRIPT = "₀₁₂₃₄₅₆₇₈₉ₜ₋ᵢⱼₖ"
 
 def _label_faults(text: str) -> list[str]:
     """The symbols of a label that break the notation's grammar: a symbol is letters, then at
-    most one superscript (the layer's letter and at most one digit, then the book's k: zᶠ¹,
-    w², zᶠᵏᵢⱼ, never zᶠ¹¹),
+    most one superscript (the layer's letter and at most one digit, or the book's filter k:
+    zᶠ¹, w², zᶠᵏᵢⱼ, never zᶠ¹¹ or zᶠ¹ᵏ),
     then at most one run of subscripts (its indices); a product (γ²ẑ², w₁a₁) is several."""
     faults = []
     for token in re.split(r"[\s,:;·()\"'=+−\-×/⊙…→←]+", text):
@@ -211,7 +219,7 @@ def _label_faults(text: str) -> list[str]:
             scripts = re.sub(f"^[^{SUPERSCRIPT}{SUBSCRIPT}]+", "", symbol)
             base = symbol[:len(symbol) - len(scripts)]
             if scripts and (base[-1].isdigit() or not re.fullmatch(  # the book's zᶠᵏᵢⱼ
-                    f"[ᶠᴾᴼᴸ]?[⁰¹²³⁴⁵⁶⁷⁸⁹]?ᵏ?[{SUBSCRIPT}]*", scripts)):
+                    f"([ᶠᴾᴼᴸ]?[⁰¹²³⁴⁵⁶⁷⁸⁹]?|[ᶠᴾᴼᴸ]ᵏ)[{SUBSCRIPT}]*", scripts)):
                 faults.append(symbol)
     return faults
 
@@ -239,7 +247,8 @@ def test_every_label_follows_the_notation(tmp_path, net, args):
 
 @pytest.mark.parametrize("label, faults", [
     ("zᶠ¹¹₁₁", ["zᶠ¹¹₁₁"]), ("filter 1₁₁", ["1₁₁"]), ("δᴾ²¹", ["δᴾ²¹"]), ("zᶠ¹₁₁", []),
-    ("z²₁ of image 1", []), ("hₜ₋₁", []), ("γ²ẑ²", []), ("x₁²", ["x₁²"]), ("w²₂,₁₁", [])])
+    ("z²₁ of image 1", []), ("hₜ₋₁", []), ("γ²ẑ²", []), ("x₁²", ["x₁²"]), ("w²₂,₁₁", []),
+    ("zᶠᵏᵢⱼ", []), ("zᶠ¹ᵏᵢⱼ", ["zᶠ¹ᵏᵢⱼ"])])
 def test_the_label_grammar_finds_what_it_should(label, faults):
     assert _label_faults(label) == faults
 
@@ -260,8 +269,9 @@ def test_a_text_sheet_shows_the_character_read_and_the_one_predicted(tmp_path):
     sheet = values["Iter 0"]
     vocab = sorted(set(text.read_text()))
     a0 = rows["aₜ"]
+    first = next(c for c in range(1, ws.max_column + 1) if ws.cell(2, c).value == "window 1")
     for w, step in ((0, 0), (0, 3), (2, 1)):
-        col = 7 + w * 5 + step  # window w's band: 4 steps and a blank column, from G
+        col = first + w * 5 + step  # window w's band: 4 steps and a blank column
         assert sheet.value(rows["readₜ"], col) == text.read_text()[w * 4 + step]
         outputs = [sheet.value(a0 + j, col) for j in range(len(vocab))]
         best = int(np.argmax(outputs))
