@@ -560,8 +560,13 @@ def explain(
     from sheetnet.audit.explain import explain as explain_cell
 
     found = explain_cell(workbook, " ".join(cell), sheet=sheet, depth=depth)
-    if json_out:
-        print(json.dumps(found.to_json(), ensure_ascii=False, indent=2))
+    if json_out:  # the book's letters as they are, or as \u escapes where stdout lacks them
+        try:
+            "δ²₁∂·−∅".encode(sys.stdout.encoding or "ascii")
+            plain = False
+        except (UnicodeEncodeError, LookupError):
+            plain = True
+        print(json.dumps(found.to_json(), ensure_ascii=plain, indent=2))
         return
     console.print(terminal.explanation_view(found), highlight=False)
 

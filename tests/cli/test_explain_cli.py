@@ -2,6 +2,7 @@
 --json, and one line with exit code 2 for what cannot be explained."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -73,6 +74,20 @@ def test_json_alone(mlp):
 ])
 def test_what_cannot_be_explained_is_one_line_and_exit_2(mlp, args, message):
     refused(["explain", mlp, *args], message, mlp.parent)
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+def test_a_terminal_without_the_books_letters(mlp, encoding):
+    """The story in the nearest ASCII (δ as delta), and the JSON exact (\\u escapes)."""
+    env = {**os.environ, "PYTHONIOENCODING": encoding}
+    args = [sys.executable, "-m", "sheetnet", "explain", str(mlp), "'Iter 0'!E83"]
+    story = subprocess.run(args, capture_output=True, encoding=encoding, timeout=120, env=env)
+    assert story.returncode == 0 and story.stderr == "", story.stderr
+    assert "=($C$43*E81+$C$46*E82)*E70*(1-E70)" in story.stdout
+    data = subprocess.run([*args, "--json"], capture_output=True, encoding=encoding,
+                          timeout=120, env=env)
+    assert data.returncode == 0 and data.stderr == "", data.stderr
+    assert json.loads(data.stdout)["book"] == "(w³₁₁·δ³₁ + w³₂₁·δ³₂)·a²₁·(1 − a²₁)"
 
 
 def test_a_depth_that_is_no_number_is_one_line_and_exit_2(mlp):
