@@ -531,6 +531,8 @@ class _Book:
             head = _head(p.description)
             return head or p.name, head or p.name
         symbol = self.text(sheet, p.row, 1)
+        if symbol is None and p.images and p.col > 3:  # a row of marks: "in batch →" beside
+            symbol = self.text(sheet, p.row, p.col - 1)
         if p.tile:
             first = r - r % p.tile
             tile = self.text(sheet, p.sheet_row(first), 2) or symbol or p.name
@@ -590,7 +592,7 @@ def _operand(name: str) -> str:
     depth = 0
     for i, ch in enumerate(name):
         depth += (ch in "([{") - (ch in ")]}")
-        if depth == 0 and (name.startswith((" − ", " + "), i) or ch == "·"):
+        if depth == 0 and i > 0 and ch in "−+·":
             return f"({name})"
     return name
 
@@ -604,9 +606,10 @@ def _head(description: str) -> str | None:
 
 
 def _starts(label: str, symbol: str) -> bool:
-    """A row label that is the block's own symbol with an index (δ²₁ of δ², hₜ₁ of hₜ)."""
+    """A row label that names the element itself: the block's own symbol with an index (δ²₁
+    of δ²), or the element of a block whose symbol is an expression (z³₁ − μ³ of z³−μ³)."""
     base = symbol.rstrip("ₜ")
-    return label.startswith(base) and base != ""
+    return base != "" and (label.startswith(base) or any(ch in base for ch in "−+·"))
 
 
 def _at(label: str, i: int, j: int) -> str:
@@ -679,23 +682,22 @@ def _rendered(book: _Book, context: Name, formula: str
     plug: list[object] = []
     reads: dict[str, Read] = {}
     previous: Token | None = None
-    for t in tokens(formula):
-        if t.kind == "space":
-            continue
+    found = [t for t in tokens(formula) if t.kind != "space"]
+    for k, t in enumerate(found):
         if t.kind in ("ref", "name"):
             key = t.text.replace("$", "") if t.kind == "ref" else t.text
             read = reads.get(key) or _read(book, context, t)
             if read is not None:
                 reads.setdefault(key, read)
-                book_text.append(_operand(read.short))
+                alone = (previous is None or previous.text in ("(", ",")) and (
+                    k + 1 == len(found) or found[k + 1].text in (")", ","))
+                book_text.append(read.short if alone else _operand(read.short))
                 plug.append(read)
                 previous = t
                 continue
         if t.kind == "op":
             text = _SIGNS[t.text] if t.text in _SIGNS and unary(previous) else \
                 _OPERATORS.get(t.text, t.text)
-        elif t.kind == "str":
-            text = t.text
         else:
             text = t.text
         book_text.append(text)

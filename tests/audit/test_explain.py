@@ -254,6 +254,20 @@ def test_a_map_a_step_a_table_row_and_a_hyperparameter_are_named_as_the_sheets_n
     e = gd.explain("Descent!B4")
     assert (e.what, e.book) == ("x at i = 1", "x (i = 0) + Δx (i = 0)")
 
+    batches = Explainer(workbooks["momentum-batches"])
+    e = batches.explain(address(place(batches, "dCT_dW2")))
+    assert e.book == ("SUMIFS(∂C/∂w²₁₁ of images 1…64, in batch of images 1…64, \"<>0\","
+                      " held out of images 1…64, 0) + λ₂·w²₁₁")
+
+
+@pytest.mark.slow
+def test_an_lstm_names_its_gates_and_errors_as_its_sheet_does(workbooks):
+    lstm = Explainer(workbooks["lstm"])
+    e = lstm.explain(address(place(lstm, "dc"), 1, 0, i=2))
+    assert e.what == "∂C/∂cₜ (unit 2) at step 1 of window 3, iteration 0"
+    assert e.book.startswith("∂C/∂hₜ (unit 2)·gatesₜ (i f g o) (o, unit 2)·(1 − TANH(cₜ (unit"
+                             " 2))^2) + ∂C/∂cₜ₋₁ (unit 2) at step 2")
+
 
 def test_a_tree_explains_the_cells_read_to_the_depth_asked(workbooks):
     path = workbooks["mlp"]
