@@ -8,14 +8,16 @@ spreadsheet engine and checks every cell against the core. From Python::
     run = sheetnet.train("mlp", eta=0.5)
     sheetnet.export(run, "mlp.xlsx")
     sheetnet.verify("mlp.xlsx").ok
+    print(sheetnet.explain("mlp.xlsx", "'Iter 0'!E83"))  # δ²₁ of image 1, and why
 """
 
 __version__ = "0.1.0"
 
 from sheetnet.errors import SheetnetError  # noqa: E402
 
-__all__ = ["SheetnetError", "Training", "__version__", "export", "train", "verify", "window"]
-_API = {"Training", "export", "train", "verify", "window"}
+__all__ = ["SheetnetError", "Training", "__version__", "explain", "export", "train", "verify",
+           "window"]
+_API = {"Training", "explain", "export", "train", "verify", "window"}
 
 
 def __getattr__(name: str):

@@ -27,6 +27,8 @@ import numpy as np
 
 from sheetnet import presets, runs
 from sheetnet.audit import engines
+from sheetnet.audit.explain import Explanation
+from sheetnet.audit.explain import explain as _explain
 from sheetnet.audit.verify import Report, check_timeout
 from sheetnet.audit.verify import verify as _verify
 from sheetnet.core import data as data_mod
@@ -42,7 +44,7 @@ _FIELDS = {f.name for f in fields(Options)} - {"hyper"}
 # options that take a whole number, with an example each; the rest of the numbers are real
 _WHOLE = {"iterations": 50, "seed": 0, "filters": 3, "filter_size": 3, "pool_size": 2,
           "padding": 1, "batch_size": 8, "patience": 10, "seq_length": 10, "hidden": 8,
-          "images": 8, "pick": 0, "every": 10}
+          "images": 8, "pick": 0, "every": 10, "depth": 2}
 LARGEST = 2**63  # a whole number beyond this is no count, size or seed sheetnet takes
 _REAL = {"eta": 0.5, "leaky_slope": 0.01, "huber_delta": 1.0, "l1": 0.001, "l2": 0.01,
          "eta_decay": 0.01, "dropout": 0.5, "validation": 0.2}
@@ -267,7 +269,27 @@ def verify(path: str | Path, engine: str | Sequence[str] = engines.DEFAULT,
     return _verify(_path("path", path), names, seconds)
 
 
+def explain(path: str | Path, cell: str, *, sheet: str | None = None,
+            depth: int = 1) -> Explanation:
+    """A cell's story, read from the workbook alone: what it is in the book's notation, its
+    formula as written, in the book's notation and with the numbers plugged in, its value as
+    stored, and each cell it reads, named (``depth`` > 1: a tree of them). ``cell``:
+    ``"'Iter 0'!E83"``, ``"Iter 0!E83"`` or ``"E83"`` with ``sheet="Iter 0"``.
+
+        >>> e = sheetnet.explain("mlp.xlsx", "'Iter 0'!E83")   # doctest: +SKIP
+        >>> e.what, e.book                                     # doctest: +SKIP
+        ('δ²₁ of image 1, iteration 0', '(w³₁₁·δ³₁ + w³₂₁·δ³₂)·a²₁·(1 − a²₁)')
+    """
+    if not isinstance(cell, str):
+        raise SheetnetError(f"cell={cell!r}: give the cell as text, e.g. \"'Iter 0'!E83\"")
+    if sheet is not None and not isinstance(sheet, str):
+        raise SheetnetError(f"sheet={sheet!r}: give the sheet's name as text, e.g."
+                            " sheet=\"Iter 0\"")
+    depth = _whole("depth", depth)
+    return _explain(_path("path", path), cell, sheet=sheet, depth=depth)
+
+
 layout = runs.layout
 
-__all__ = ["SheetnetError", "Training", "export", "layout", "options", "train", "verify",
-           "window"]
+__all__ = ["SheetnetError", "Training", "explain", "export", "layout", "options", "train",
+           "verify", "window"]

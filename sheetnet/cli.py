@@ -528,6 +528,49 @@ def _verify_one(workbook: Path, engine: str, timeout: float) -> audit_verify.Rep
     return report
 
 
+@app.command(help=(
+    "Tell any cell's story: what it is in the book's notation, its formula, the same formula"
+    " in the book's notation and with the numbers plugged in, its value, and each cell it"
+    " reads.\n\n"
+    "Example: [bold]sheetnet explain mlp.xlsx \"'Iter 0'!E83\"[/]: δ²₁ of image 1 ="
+    " (w³₁₁·δ³₁ + w³₂₁·δ³₂)·a²₁·(1 − a²₁), with its five numbers and the cells they are.\n\n"
+    "A tree two levels deep: [bold]sheetnet explain mlp.xlsx D4 --sheet \"Iter 1\" --depth"
+    " 2[/]; for a program: [bold]--json[/].\n\n"
+    "Read from the file alone: the layout is rebuilt from its settings and the values are"
+    " those stored in it (NumPy's, or those of the spreadsheet that saved it last). Numbers"
+    " are shown to 6 digits; --json gives them in full."))
+@user_errors
+def explain(
+    workbook: Annotated[Path, typer.Argument(
+        metavar="WORKBOOK", help="A workbook written by `sheetnet export`.",
+        show_default=False)],
+    cell: Annotated[list[str], typer.Argument(
+        metavar="CELL", help="The cell: \"'Iter 0'!E83\", Iter 0!E83, or E83 with --sheet"
+                             " (any case).", show_default=False)],
+    sheet: Annotated[str | None, typer.Option(
+        "--sheet", "-s", help="The cell's sheet, when CELL names none, e.g. --sheet 'Iter 1'.",
+        show_default=False)] = None,
+    depth: Annotated[int, typer.Option(
+        help="How deep the tree goes: 1 names the cells the formula reads, 2 explains each"
+             " of them too, and so on.")] = 1,
+    json_out: Annotated[bool, typer.Option(
+        "--json", help="Print the explanation as JSON only, every number in full (with"
+                       " --depth, each read cell's own explanation inside it).")] = False,
+) -> None:
+    from sheetnet.audit.explain import explain as explain_cell
+
+    found = explain_cell(workbook, " ".join(cell), sheet=sheet, depth=depth)
+    if json_out:  # the book's letters as they are, or as \u escapes where stdout lacks them
+        try:
+            "δ²₁∂·−∅".encode(sys.stdout.encoding or "ascii")
+            plain = False
+        except (UnicodeEncodeError, LookupError):
+            plain = True
+        print(json.dumps(found.to_json(), ensure_ascii=plain, indent=2))
+        return
+    console.print(terminal.explanation_view(found), highlight=False)
+
+
 @app.command()
 @user_errors
 @run_options

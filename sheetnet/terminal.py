@@ -6,10 +6,13 @@ from collections.abc import Sequence
 
 import numpy as np
 from rich import box
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
+from rich.tree import Tree
 
 from sheetnet import notation as names
+from sheetnet.audit.explain import Explanation, Read, plugged_value, show_value
 from sheetnet.audit.verify import Report
 from sheetnet.core import statistics
 from sheetnet.core.data import is_number
@@ -303,3 +306,65 @@ def failure_lines(report: Report, limit: int = 5) -> list[str]:
 
 def _escape(text: str) -> str:
     return text.replace("[", r"\[")
+
+
+# --- a cell's story (explain) ----------------------------------------------------------------
+
+DIGITS = 6  # the significant digits explain shows (--json gives every number in full)
+MOST = 6  # the numbers of a range shown before "…"
+
+
+def explanation_view(e: Explanation) -> Group:
+    """A cell's story: what it is, its formula, the book's formula and its numbers, its value,
+    and a tree of the cells it reads (each opened where the explanation went deeper)."""
+    head = Text.assemble((e.cell, "bold"), "  ", (e.what, "bold cyan") if e.name.named else
+                         ("in no block, and its row has no label", "yellow"))
+    lines: list[Text | Tree] = [head]
+    if e.description:
+        lines.append(Text(e.description, style="dim"))
+    value = Text.assemble(("value     ", "dim"), (show_value(e.value, DIGITS), "bold"),
+                          (" (as stored in the file)", "dim")) if e.value is not None else \
+        Text.assemble(("value     ", "dim"), ("none stored in the file", "yellow"),
+                      (" (saved without its values? open and save it in a spreadsheet, or"
+                       " export it again)", "dim"))
+    if e.formula is None:
+        lines += [value, Text("typed in: no formula", style="dim")]
+        return Group(*lines)
+    lines += _formula_lines(e, "formula   ", "book      ", "numbers   ") + [value]
+    if e.reads:
+        tree = Tree(Text(f"reads {_cells(e)}", style="dim"), guide_style="dim")
+        for read in e.reads:
+            _add_read(tree, read)
+        lines.append(tree)
+    return Group(*lines)
+
+
+def _cells(e: Explanation) -> str:
+    n = len(e.reads)
+    return f"{n} reference{'s' * (n != 1)}"
+
+
+def _formula_lines(e: Explanation, *labels: str) -> list[Text]:
+    """The formula as written, in the book's notation, and with its numbers (= its value)."""
+    name = f"{e.name.element or e.cell} = " if labels[1] else "= "
+    numbers, value = e.plugged_in(DIGITS, MOST), show_value(e.value, DIGITS)
+    result = ("", ("")) if numbers.strip("()") == value else (" = ", (value, "bold"))
+    return [Text.assemble((labels[0], "dim"), e.formula or ""),
+            Text.assemble((labels[1], "dim"), (name, "cyan"), e.book or ""),
+            Text.assemble((labels[2], "dim"), (name, "cyan"), numbers, *result)]
+
+
+def _add_read(tree: Tree, read: Read) -> None:
+    value = plugged_value(read.value, DIGITS, MOST) if read.cells > 1 else show_value(
+        read.value, DIGITS)
+    label = Text.assemble((read.ref, "bold"), "  ", (read.what, "cyan" if read.named else
+                                                     "yellow"), " = ", value)
+    inner = read.explanation
+    if inner is None or inner.formula is None:
+        tree.add(label)
+        return
+    label.append("\n")
+    label.append_text(Text("\n").join(_formula_lines(inner, "", "", "")[1:]))
+    branch = tree.add(label)
+    for child in inner.reads:
+        _add_read(branch, child)

@@ -18,7 +18,10 @@ from xml.etree import ElementTree
 from xml.etree.ElementTree import ParseError
 from xml.parsers import expat
 
+from sheetnet.audit.cells import column
+from sheetnet.audit.tokens import shift
 from sheetnet.errors import SheetnetError
+from sheetnet.workbook.layout import col_letter
 from sheetnet.workbook.ooxml import sheet_parts
 
 MAX_PARTS = 20_000
@@ -148,13 +151,81 @@ def _inflate(z: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, path: Path,
 
 # --- a formula as written ------------------------------------------------------------------
 
-_FORMULA_TEXT = re.compile(rb'<c r="%s"[^>]*?(?<!/)>\s*<f[^>]*>([^<]*)</f>')
+_F = re.compile(rb"<f(\s[^>]*)?(?:/>|>([^<]*)</f>)")
+_SI = re.compile(rb'\bsi="(\d+)"')
+_REF_ATTR = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
+
+
+class Formulas:
+    """Each cell's formula as written in a sheet's XML, read on demand (a sheet's part is
+    inflated once). A cell of a shared formula (``<f t="shared" si="3"/>``, what a fill-right
+    stores) gets the first cell's formula moved to it, as a spreadsheet reads it."""
+
+    def __init__(self, path: Path, parts: dict[str, str]):
+        self.path, self.parts = path, parts
+        self._xml: dict[str, bytes] = {}
+        self._masters: dict[tuple[str, bytes], tuple[int, int, str] | None] = {}
+
+    def xml(self, sheet: str) -> bytes:
+        if sheet not in self._xml:
+            with zipfile.ZipFile(self.path) as z:
+                self._xml[sheet] = z.read(self.parts[sheet])
+        return self._xml[sheet]
+
+    def formula(self, sheet: str, row: int, col: int) -> str | None:
+        """The formula (``=…``) of a cell, or None when it holds none (or the sheet is not
+        there)."""
+        if sheet not in self.parts:
+            return None
+        xml = self.xml(sheet)
+        m = re.search(rb'<c r="%s%d"(?:\s[^>]*?)?(/?)>' % (col_letter(col).encode(), row), xml)
+        if m is None or m.group(1):  # no such cell, or one without content (<c …/>)
+            return None
+        end = xml.find(b"</c>", m.end())
+        body = xml[m.end():end if end != -1 else len(xml)]
+        f = _F.search(body)
+        if f is None:
+            return None
+        attrs, text = f.group(1) or b"", f.group(2)
+        if text:
+            return "=" + _text(text)
+        si = _SI.search(attrs)
+        if si is None or b'shared' not in attrs:
+            return None
+        master = self._master(sheet, si.group(1))
+        if master is None:
+            return None
+        m_row, m_col, m_text = master
+        return shift(m_text, row - m_row, col - m_col)
+
+    def _master(self, sheet: str, si: bytes) -> tuple[int, int, str] | None:
+        """The cell that carries shared formula ``si``'s text: its row, column and formula."""
+        key = (sheet, si)
+        if key not in self._masters:
+            xml = self.xml(sheet)
+            found = None
+            for f in _F.finditer(xml):
+                attrs = f.group(1) or b""
+                if f.group(2) and b"shared" in attrs and (m := _SI.search(attrs)) and \
+                        m.group(1) == si:
+                    cell = _REF_ATTR.search(xml, xml.rfind(b"<c ", 0, f.start()))
+                    if cell is not None:
+                        found = (int(cell.group(2)), column(cell.group(1)),
+                                 "=" + _text(f.group(2)))
+                    break
+            self._masters[key] = found
+        return self._masters[key]
+
+
+def _text(raw: bytes) -> str:
+    return unescape(raw.decode("utf-8", "replace"))
 
 
 def formula_text(path: Path, part: str, cell: str) -> str:
-    """The formula a cell holds, as written (``=…``), or ``""``."""
-    with zipfile.ZipFile(path) as z:
-        m = re.search(_FORMULA_TEXT.pattern % cell.encode(), z.read(part))
-    if not m:
+    """The formula a cell holds, as written (``=…``; a shared formula's cell, moved to it), or
+    ``""``."""
+    m = re.fullmatch(r"([A-Z]{1,3})(\d+)", cell)
+    if m is None:
         return ""
-    return "=" + unescape(m.group(1).decode("utf-8", "replace"))
+    found = Formulas(path, {"": part}).formula("", int(m.group(2)), column(m.group(1).encode()))
+    return found or ""

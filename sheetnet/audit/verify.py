@@ -31,7 +31,7 @@ from sheetnet.core.run import Run
 from sheetnet.errors import SheetnetError
 from sheetnet.files import unusable
 from sheetnet.workbook import settings
-from sheetnet.workbook.layout import Place, a1, sheet_prefix
+from sheetnet.workbook.layout import Place, WorkbookSpec, a1, sheet_prefix
 from sheetnet.workbook.sheets import INPUTS
 
 TOLERANCE = 1e-9
@@ -240,6 +240,36 @@ def _skeleton(preset: presets.Preset, config: dict[str, object]) -> Run:
                             " workbook again") from None
 
 
+@dataclass(frozen=True)
+class Layout:
+    """A workbook's layout rebuilt from its settings alone: its archive (checked), preset,
+    settings, the run of its shapes, the layout and where every block is, and the rows and
+    columns of each sheet the layout writes."""
+
+    archive: Archive
+    preset: presets.Preset
+    config: dict[str, object]
+    skeleton: Run
+    spec: WorkbookSpec
+    places: list[Place]
+    bounds: cells.Bounds
+
+
+def layout(path: Path) -> Layout:
+    """The layout of the workbook at ``path`` as its Inputs sheet's settings describe it,
+    after the archive is checked against the size they imply; one line saying what is wrong
+    with the file otherwise."""
+    check_file(path)
+    archive = Archive.open(path, INPUTS)
+    preset, config = read_run(path, archive)
+    skeleton = _skeleton(preset, config)
+    spec = preset.workbook(skeleton)
+    places = _placed(spec.places, config)
+    bounds = _bounds(spec, places)
+    archive.check_sheets(sum(p.size for p in places) + 10_000)
+    return Layout(archive, preset, config, skeleton, spec, places, bounds)
+
+
 def check_timeout(timeout: float) -> None:
     """Seconds an engine may take: a positive, finite number."""
     if not (isinstance(timeout, (int, float)) and math.isfinite(timeout) and timeout > 0):
@@ -261,13 +291,9 @@ def verify(path: Path, engine_names: Sequence[str] = (engines.DEFAULT,), timeout
     check_file(path)
     progress = progress or Listener()
     picked = list({e.name: e for name in engine_names for e in engines.chosen(name)}.values())
-    archive = Archive.open(path, INPUTS)
-    preset, config = read_run(path, archive)
-    skeleton = _skeleton(preset, config)
-    spec = preset.workbook(skeleton)
-    places = _placed(spec.places, config)
-    bounds = _bounds(spec, places)
-    archive.check_sheets(sum(p.size for p in places) + 10_000)
+    found = layout(path)
+    archive, preset, config, skeleton = found.archive, found.preset, found.config, found.skeleton
+    places, bounds = found.places, found.bounds
     report = Report(path, preset=preset.name)
     present = [p for p in places if p.sheet in archive.parts]
     report.findings += _missing_sheets(places, archive) + _extra_sheets(archive, bounds, config)
@@ -372,7 +398,7 @@ def _placed(places: list[Place], config: dict[str, object]) -> list[Place]:
     return [replace(p, row=p.row + shift) if p.sheet == INPUTS and shift else p for p in places]
 
 
-def _bounds(spec, places: Sequence[Place]) -> cells.Bounds:
+def _bounds(spec: WorkbookSpec, places: Sequence[Place]) -> cells.Bounds:
     """Each sheet's rows and columns as the layout writes them: what verify reads of it."""
     out = {s.name: (s.max_row, s.max_col) for s in spec.sheets}
     for p in places:
