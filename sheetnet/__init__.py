@@ -8,7 +8,7 @@ spreadsheet engine and checks every cell against the core. From Python::
     run = sheetnet.train("mlp", eta=0.5)
     sheetnet.export(run, "mlp.xlsx")
     sheetnet.verify("mlp.xlsx").ok
-    print(sheetnet.explain("mlp.xlsx", "'Iter 0'!E83"))  # δ²₁ of image 1, and why
+    print(sheetnet.explain("mlp.xlsx", "'Iter 0'!E34"))  # δ²₁ of image 1, and why
 """
 
 __version__ = "0.1.0"

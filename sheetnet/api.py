@@ -274,14 +274,14 @@ def explain(path: str | Path, cell: str, *, sheet: str | None = None,
     """A cell's story, read from the workbook alone: what it is in the book's notation, its
     formula as written, in the book's notation and with the numbers plugged in, its value as
     stored, and each cell it reads, named (``depth`` > 1: a tree of them). ``cell``:
-    ``"'Iter 0'!E83"``, ``"Iter 0!E83"`` or ``"E83"`` with ``sheet="Iter 0"``.
+    ``"'Iter 0'!E34"``, ``"Iter 0!E34"`` or ``"E34"`` with ``sheet="Iter 0"``.
 
-        >>> e = sheetnet.explain("mlp.xlsx", "'Iter 0'!E83")   # doctest: +SKIP
+        >>> e = sheetnet.explain("mlp.xlsx", "'Iter 0'!E34")   # doctest: +SKIP
         >>> e.what, e.book                                     # doctest: +SKIP
         ('δ²₁ of image 1, iteration 0', '(w³₁₁·δ³₁ + w³₂₁·δ³₂)·a²₁·(1 − a²₁)')
     """
     if not isinstance(cell, str):
-        raise SheetnetError(f"cell={cell!r}: give the cell as text, e.g. \"'Iter 0'!E83\"")
+        raise SheetnetError(f"cell={cell!r}: give the cell as text, e.g. \"'Iter 0'!E34\"")
     if sheet is not None and not isinstance(sheet, str):
         raise SheetnetError(f"sheet={sheet!r}: give the sheet's name as text, e.g."
                             " sheet=\"Iter 0\"")

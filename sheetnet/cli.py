@@ -532,7 +532,7 @@ def _verify_one(workbook: Path, engine: str, timeout: float) -> audit_verify.Rep
     "Tell any cell's story: what it is in the book's notation, its formula, the same formula"
     " in the book's notation and with the numbers plugged in, its value, and each cell it"
     " reads.\n\n"
-    "Example: [bold]sheetnet explain mlp.xlsx \"'Iter 0'!E83\"[/]: δ²₁ of image 1 ="
+    "Example: [bold]sheetnet explain mlp.xlsx \"'Iter 0'!E34\"[/]: δ²₁ of image 1 ="
     " (w³₁₁·δ³₁ + w³₂₁·δ³₂)·a²₁·(1 − a²₁), with its five numbers and the cells they are.\n\n"
     "A tree two levels deep: [bold]sheetnet explain mlp.xlsx D4 --sheet \"Iter 1\" --depth"
     " 2[/]; for a program: [bold]--json[/].\n\n"
@@ -545,7 +545,7 @@ def explain(
         metavar="WORKBOOK", help="A workbook written by `sheetnet export`.",
         show_default=False)],
     cell: Annotated[list[str], typer.Argument(
-        metavar="CELL", help="The cell: \"'Iter 0'!E83\", Iter 0!E83, or E83 with --sheet"
+        metavar="CELL", help="The cell: \"'Iter 0'!E34\", Iter 0!E34, or E34 with --sheet"
                              " (any case).", show_default=False)],
     sheet: Annotated[str | None, typer.Option(
         "--sheet", "-s", help="The cell's sheet, when CELL names none, e.g. --sheet 'Iter 1'.",

@@ -711,10 +711,10 @@ def _rendered(book: _Book, context: Name, formula: str
 
 def parse_cell(cell: str, sheet: str | None, sheets: Sequence[str], path: Path
                ) -> tuple[str, int, int]:
-    """``'Iter 0'!E83``, ``Iter 0!E83`` or ``E83`` with ``sheet`` (any case) -> (the sheet as
+    """``'Iter 0'!E34``, ``Iter 0!E34`` or ``E34`` with ``sheet`` (any case) -> (the sheet as
     the workbook names it, row, column); one line saying what is wrong otherwise."""
     given = cell.strip()
-    example = "e.g. \"'Iter 0'!E83\", or E83 with --sheet 'Iter 0'"
+    example = "e.g. \"'Iter 0'!E34\", or E34 with --sheet 'Iter 0'"
     if "!" in given:
         named, _, ref = given.rpartition("!")
         named = named.strip()
@@ -780,8 +780,8 @@ def explain(path: str | Path, cell: str, *, sheet: str | None = None,
             depth: int = 1) -> Explanation:
     """The story of one cell of a workbook sheetnet wrote: what it is in the book's notation,
     its formula as written, in the book's notation and with the numbers plugged in, its value
-    as stored, and each cell it reads, named. ``cell``: ``"'Iter 0'!E83"``, ``"Iter 0!E83"``,
-    or ``"E83"`` with ``sheet``. ``depth`` > 1 explains the cells it reads too, as a tree that
+    as stored, and each cell it reads, named. ``cell``: ``"'Iter 0'!E34"``, ``"Iter 0!E34"``,
+    or ``"E34"`` with ``sheet``. ``depth`` > 1 explains the cells it reads too, as a tree that
     many levels deep. One line (a ``SheetnetError``) when the file, the cell or the sheet is
     not one to explain."""
     _check_depth(depth)

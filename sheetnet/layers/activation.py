@@ -83,7 +83,8 @@ class ActivationLayer(Elementwise):
         s = names.tag_sup(w.tag)
         d, x = w.dx_symbol, w.x_symbol
         what = f"the neural unit errors of {x}" if w.x_prefix == "z" else f"∂C/∂{x}"
-        return [Block(w.shown_dx, w.inp, d, f"{d} = ∂C/∂a{s} ⊙ {self.act.name}'({x}): {what}",
+        prime = "σ'" if self.act.name == "sigmoid" else f"{self.act.name}'"  # the book's σ'
+        return [Block(w.shown_dx, w.inp, d, f"{d} = ∂C/∂a{s} ⊙ {prime}({x}): {what}",
                       labels(w.inp, d, w.tag), None if w.inp.flat else "signed")]
 
     # --- NumPy ---------------------------------------------------------------------------

@@ -278,3 +278,22 @@ def test_a_text_sheet_shows_the_character_read_and_the_one_predicted(tmp_path):
         assert sheet.value(rows["nextₜ"], col) == vocab[best]
         assert sheet.value(rows["ŷₜ"], col) == best + 1
         assert sheet.value(rows["p(ŷₜ)"], col) == pytest.approx(max(outputs), rel=1e-12)
+
+
+@pytest.mark.parametrize("net", NETS)
+def test_every_presets_print_setup_and_charts(tmp_path, net):
+    """Every sheet has a footer naming it; narrow sheets print one page wide; an iteration
+    sheet repeats its labels and header rows; every line chart's iteration ticks are whole
+    numbers."""
+    out = export(tmp_path, f"{net}.xlsx", "--net", net, *SMALL[net])
+    wb = openpyxl.load_workbook(out)
+    for ws in wb:
+        assert "&A" in (ws.oddFooter.center.text or ""), ws.title
+        if ws.title in ("Guide", "Summary", "Inputs", "Map"):
+            assert ws.page_setup.fitToWidth == 1, ws.title
+        if ws.title.startswith("Iter") and net not in ("gd", "regression", "graph"):
+            assert ws.print_title_cols == "$A:$B" and ws.print_title_rows, ws.title
+    for xml in _charts(out).values():
+        if "<c:scatterChart>" in xml:
+            for unit in re.findall(r'<c:majorUnit val="([^"]+)"', xml):
+                assert float(unit).is_integer(), unit
