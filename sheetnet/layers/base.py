@@ -178,7 +178,8 @@ class Block:
     batch: bool = False  # one copy for the step's batch (batch norm's μ), not one per image
     terminal: bool = True  # shown by ``show`` (not the steps between: z − μ, running averages)
     text: bool = False  # characters read off the vocabulary (formulas whose values are text:
-    # shown, not compared)
+    # shown, not compared) …
+    shows: str = ""  # … at the 1-based index this block holds (a one-hot block: where its 1 is)
 
 
 def labels(shape: Shape, symbol: str, tag: str = "") -> tuple[tuple[int, str], ...]:

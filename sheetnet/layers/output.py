@@ -85,11 +85,12 @@ class Output:
                      labels(units, a))]
         if self.predicts:  # what the window reads and what the net makes of it
             out += [Block("read", each, "readₜ", "the character xₜ is (read off the"
-                          " vocabulary)", ((0, "character xₜ"),), text=True),
+                          " vocabulary)", ((0, "character xₜ"),), text=True, shows="x"),
                     Block("predicted", each, "ŷₜ", f"ŷₜ: the vocabulary's index of the largest"
                           f" {a} (the character predicted next)", ((0, f"index of max {a}"),)),
                     Block("guess", each, "nextₜ", "the character predicted next (the"
-                          " vocabulary's ŷₜ-th)", ((0, "character ŷₜ"),), text=True),
+                          " vocabulary's ŷₜ-th)", ((0, "character ŷₜ"),), text=True,
+                          shows="predicted"),
                     Block("p_predicted", each, "p(ŷₜ)", f"p(ŷₜ) = max {a}: the probability"
                           " the net gives the character it predicts", ((0, f"max {a}"),))]
         if self.steps:

@@ -247,8 +247,9 @@ def _blocks(g: _Net) -> list[Line]:
     lines: list[Line] = [link_to(g.first["x"], f"x: the {g.words.item}'s input")]
     for b in shown:
         symbol = b.symbol + ("ₜ" if b.shape.steps and "ₜ" not in b.symbol else "")
-        said = b.description.split(" = ")[0].split(":")[0].strip()  # "δ²ₖ = …" names itself
-        text = (b.description if said.startswith(b.symbol) or said.startswith(symbol)
+        said = b.description.split(" = ")[0].split(":")[0].replace(" ", "")  # "δ²ₖ = …"
+        text = (b.description if said.startswith((b.symbol.replace(" ", ""),
+                                                  symbol.replace(" ", "")))
                 else f"{symbol}: {b.description}")
         lines.append(link_to(g.first[b.name], text if len(text) <= WIDTH
                              else text[:WIDTH - 1].rstrip() + "…"))
@@ -270,7 +271,8 @@ def _reading(g: _Net) -> list[Line]:
     z = next((b for b in shown if b.symbol.startswith("z")), shown[0])  # a weighted input
     z_sym = (f"{z.symbol.split(' ')[0].replace('ₜ', '')}₁ ({z.labels[0][1]}) at step 1"
              if g.steps else
-             names.element(z.labels[0][1], 1, 1) if g.bands else f"{z.symbol}₁")
+             names.element(z.labels[0][1] if z.labels else z.symbol, 1, 1) if g.bands
+             else f"{z.symbol}₁")  # one map: no tile label
     over = ((f" over both {items}" if n == 2 else f" over all {n} {items}")
             if run.batches is None else
             f" over the {items} of the step's batch (marked 1 in its row"

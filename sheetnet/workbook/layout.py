@@ -117,6 +117,10 @@ class Place:
     source: str | None = None  # the trace block it shows, when not its own name (repeated
     # across the footprint, e.g. an image's batch mark across its band)
     transpose: bool = False  # the trace keeps it (images, cols, rows): a step per column
+    # a "text" place: the characters ``pick[i − 1]`` at the 1-based index i the trace block
+    # ``shows`` holds (of a one-hot block: where its 1 is), what its cells store
+    shows: str = ""
+    pick: tuple[str, ...] = ()
 
     def sheet_row(self, r: int) -> int:
         """The sheet row of the footprint's row r (skipping the blank row after each tile)."""
@@ -197,6 +201,16 @@ class Place:
         """Cells in ``grid`` order back in the trace's order (a sequence's steps first)."""
         return np.swapaxes(grid, 1, 2) if self.transpose else grid
 
+    def characters(self, trace: Trace) -> np.ndarray | None:
+        """A text place's characters in ``grid`` order (None: no run's characters known)."""
+        if self.iteration is None or not self.pick or self.shows not in trace.iterations[0]:
+            return None
+        index = np.asarray(trace.iterations[self.iteration][self.shows], dtype=float)
+        if index.ndim == 3:  # one-hot (images, steps, vocabulary)
+            index = index.argmax(axis=-1) + 1
+        picked = np.asarray(self.pick, dtype=object)
+        return picked[self.grid(index).astype(int) - 1]
+
     def expected(self, trace: Trace) -> np.ndarray:
         """The block's numbers in the run as NumPy computed them, in ``grid`` order: what its
         cells store and what verify compares them with."""
@@ -216,19 +230,21 @@ class Place:
 def stored_values(places: Iterable[Place], trace: Trace,
                   widths: Mapping[int, float] | None = None,
                   keys: Mapping[str, str] | None = None
-                  ) -> tuple[dict[int, dict[int, float]], dict[int, dict[int, str]]]:
+                  ) -> tuple[dict[int, dict[int, float | str]], dict[int, dict[int, str]]]:
     """Sheet row -> column -> the number NumPy computed, for every cell of these places (one
     sheet's): the value the writer stores beside each formula; and the same cells' number
     formats (``view.FORMATS`` keys): each block's (``keys``, by block name, else from this
-    place's numbers and its columns' ``widths``), scientific where a cell's own number is too
-    small for it. Inputs (plain values already) and blocks the trace does not hold are left
-    out."""
+    place's numbers and its columns' ``widths``). Inputs (plain values already) and blocks the
+    trace does not hold are left out."""
     held = trace.iterations[0].keys()
     widths = widths or {}
     keys = keys or {}
-    out: dict[int, dict[int, float]] = {}
+    out: dict[int, dict[int, float | str]] = {}  # a text place's characters too
     looks: dict[int, dict[int, str]] = {}
     for p in places:
+        text = p.characters(trace) if p.kind == "text" else None
+        if text is not None:
+            _store(out, p, text)
         if p.kind != "formula" or (p.source or p.name) not in held:
             continue
         grid = p.expected(trace)  # (images, rows, cols)
@@ -236,13 +252,19 @@ def stored_values(places: Iterable[Place], trace: Trace,
         cols = (p.col + np.arange(p.cols)[None, :] + images).ravel().tolist()  # image-major
         width = place_width(p, widths)
         key = keys.get(p.source or p.name) or view.number_format(grid, width)
-        each = view.cell_formats(grid, key, width)
         for r, row in enumerate(p.sheet_rows().tolist()):
             out.setdefault(row, {}).update(zip(cols, grid[:, r, :].ravel().tolist(),
                                                strict=True))
-            looks.setdefault(row, {}).update(zip(cols, each[:, r, :].ravel().tolist(),
-                                                 strict=True))
+            looks.setdefault(row, {}).update(dict.fromkeys(cols, key))
     return out, looks
+
+
+def _store(out: dict, p: Place, grid: np.ndarray) -> None:
+    """Row -> column -> value of a place's cells (``grid``: (images, rows, cols))."""
+    images = np.arange(max(p.images, 1))[:, None] * p.stride
+    cols = (p.col + np.arange(p.cols)[None, :] + images).ravel().tolist()
+    for r, row in enumerate(p.sheet_rows().tolist()):
+        out.setdefault(row, {}).update(zip(cols, grid[:, r, :].ravel().tolist(), strict=True))
 
 
 def place_width(p: Place, widths: Mapping[int, float]) -> float:
@@ -325,7 +347,7 @@ class ColorScale:
 
     ranges: str
     low: str = "FFFFFF"
-    high: str = "6C9BD2"  # light enough that black numbers stay readable on it
+    high: str = "E07B6F"  # red, as every positive end; light enough for black numbers
     mid: str | None = None
     mid_value: float | None = None  # a fixed middle (e.g. 0 for signed errors), else the median
     # its ends from the run's numbers (``view.scale_ends``): those of ``place``'s footprint rows
@@ -382,7 +404,9 @@ def band_breaks(widths: Mapping[int, float], first: int, stride: int, count: int
     def width(c: int) -> float:
         return widths.get(c, default)
 
-    used = sum(width(c) for c in range(1, first))  # the first page: labels, values, totals
+    # the first page: the labels (repeated on every page, so counted in the limit below), the
+    # values and totals before the first band
+    used = sum(width(c) for c in range(1, first)) - repeated
     breaks = []
     for i in range(count):
         start = first + i * stride

@@ -17,7 +17,7 @@ sums over the images, the costs and the batch.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -238,10 +238,13 @@ class _Placer:
 
     def block(self, block: Block, advance: bool = True) -> Place:
         shape = block.shape
-        return self.add(block.name, shape.rows, shape.cols, shape.tile,
-                        col=self.cols.value if block.batch else None, advance=advance,
-                        kind="input" if block.input else "text" if block.text else "formula",
-                        steps=shape.steps > 0)
+        place = self.add(block.name, shape.rows, shape.cols, shape.tile,
+                         col=self.cols.value if block.batch else None, advance=advance,
+                         kind="input" if block.input else "text" if block.text else "formula",
+                         steps=shape.steps > 0)
+        if block.text:  # its characters: the index block it shows, the vocabulary given later
+            place = self.places[block.name] = replace(place, shows=block.shows)
+        return place
 
     def marks(self, name: str, fill: str, kind: str = "formula") -> None:
         """A row of one mark per image (the batch's, the held-out flags), repeated across each
@@ -705,6 +708,10 @@ def workbook(run: Run, extras: Sequence[Extra] = ()) -> WorkbookSpec:
     text = isinstance(run.data, TextData)
     per_iter = [iteration_places(net, cols, k, plan, values, words, first)
                 for k in range(run.iterations + 1)]
+    if text:  # the characters a text place shows are the vocabulary's
+        vocabulary = tuple(str(c) for c in run.data.classes)
+        per_iter = [{name: replace(p, pick=vocabulary) if p.kind == "text" else p
+                     for name, p in places.items()} for places in per_iter]
     if values:  # the data and the last prediction side by side
         extras = [lambda inputs, data, it: fit_sheet(run, it[-1][net.output.a], data), *extras]
     state_rows, state_descriptions, section, initial = checkpoint_rows(
@@ -771,9 +778,10 @@ def _iteration_sheets(run: Run, cols: Columns, per_iter: Sequence[Places], input
 
 
 def _scales(net: Net, here: Places, cols: Columns) -> list[ColorScale]:
-    """Colour scales, each block's own (each map's, in a block of maps) across the images, its
-    ends from the run's numbers (``view.scale_ends``: signed ones white at 0); signed
-    parameters in their value column."""
+    """Colour scales on every block, each its own (each map's, in a block of maps) across the
+    images, its ends from the run's numbers (``view.scale_ends``: white at 0, red above, blue
+    below): the passes, the output and C, each image's gradients, the parameters and their
+    Σ."""
     last = cols.last
 
     def scales(p: Place, signed: bool) -> list[ColorScale]:
@@ -782,12 +790,13 @@ def _scales(net: Net, here: Places, cols: Columns) -> list[ColorScale]:
                            place=p, rows=(r0, r1), **(SIGNED if signed else {}))
                 for r0, r1 in tiles]
 
-    blocks = [_input_block(net), *net.forward_blocks(), *net.backward_blocks()]
+    blocks = [_input_block(net), *net.forward_blocks(), *net.output.blocks(),
+              *net.backward_blocks()]
     out = [s for b in blocks if b.name in here and not b.batch and not b.text
-           for s in scales(here[b.name], b.colour == "signed")]
-    for p in net.params():
-        if p.colour == "signed":
-            place = here[p.name]
+           and b.name != "predicted" for s in scales(here[b.name], b.colour == "signed")]
+    for p in net.params():  # each image's gradient; the values, their Σ
+        out += scales(here[names.grad(p.name)], True)
+        for place in (here[p.name], here[names.total_grad(p.name)]):
             out.append(ColorScale(f"{a1(place.row, place.col)}:"
                                   f"{a1(place.sheet_row(p.rows - 1), place.col + p.cols - 1)}",
                                   place=place, **SIGNED))
@@ -841,7 +850,7 @@ def _iteration_spec(run: Run, cols: Columns, k: int, here: Places,
         return SheetSpec(iteration_sheet(k), build, widths=widths,
                          freeze="C3", color_scales=_scales(net, here, cols),
                          max_col=cols.end, max_row=last_row, formula_style="number",
-                         print_rows="1:2", print_cols="A:B")
+                         print_rows="1:2", print_cols="A:B", print_scale=PRINT_SCALE)
     longest = max(len(_timed(b)) for b in (*net.forward_blocks(), *net.backward_blocks()))
     widths = {1: max(10, min(24, longest + 2)), 2: 17}  # the blocks' symbols, whole
     widths.update({c: 11 for c in range(cols.value, cols.total + 1)})  # the totals

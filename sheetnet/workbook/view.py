@@ -7,13 +7,13 @@ of its columns:
 
 - whole numbers (0/1 pixels, one-hot targets, counts) as integers;
 - otherwise as many decimals as show its typical (median) nonzero number to 3 significant
-  digits and its largest to 4, when that fits the column;
+  digits and its largest to 4 — more, up to 6, if its smallest nonzero number needs them to
+  show at all — when that fits the column;
 - otherwise scientific notation, as many digits as the column holds.
 
-A cell whose own number is nonzero but too small for its block's decimals (it would show fewer
-than 2 significant digits) is written in scientific notation; an exact zero as 0. A nonzero
-number is never shown as 0 (unless it lies below 1e-99, where even scientific notation would
-need three exponent digits).
+One format a block, never one a cell: a cell keeps its format when an edit in the workbook
+changes its number. In the run exported, no nonzero number is shown as 0 (unless it lies below
+1e-99, where even scientific notation would need three exponent digits).
 """
 
 from __future__ import annotations
@@ -26,45 +26,30 @@ import numpy as np
 DEFAULT_WIDTH = 8.43  # a column no sheet sized (Excel's default, in characters)
 MAX_DECIMALS = 6
 
-# format key -> Excel number format; "f3" three decimals, "e2" scientific with two decimals,
-# "zero" an exact zero (-0 too) as 0
-FORMATS = {"int": "0", "zero": "0;-0;0",
-           **{f"f{d}": "0." + "0" * d if d else "0" for d in range(MAX_DECIMALS + 1)},
+# format key -> Excel number format; "f3" three decimals, "e2" scientific with two decimals
+FORMATS = {"int": "0", **{f"f{d}": "0." + "0" * d if d else "0" for d in range(MAX_DECIMALS + 1)},
            **{f"e{d}": ("0." + "0" * d if d else "0") + "E+00" for d in range(4)}}
 
 
 def number_format(values: np.ndarray, width: float = DEFAULT_WIDTH) -> str:
     """The key (of ``FORMATS``) of the format that shows a block of ``values`` best in a
-    column ``width`` characters wide: integers as integers, else significant digits."""
+    column ``width`` characters wide: integers as integers, else significant digits, never a
+    nonzero number as 0."""
     v = np.abs(np.asarray(values, dtype=float).ravel())
     v = v[np.isfinite(v)]
     nonzero = v[v > 0]
     if nonzero.size == 0:
         return "int"
     room = _room(width)
-    largest = float(nonzero.max())
+    largest, smallest = float(nonzero.max()), float(nonzero.min())
     if largest < 1e9 and bool(np.all(v == np.round(v))):
         return "int" if _digits(largest) + 1 <= room else _scientific(room)
     typical = float(np.median(nonzero))
-    decimals = max(_decimals(typical, 3), _decimals(largest, 4), 0)
+    decimals = max(_decimals(typical, 3), _decimals(largest, 4), _decimals(smallest, 1), 0)
     wide = 1 + _digits(largest) + (decimals + 1 if decimals else 0)  # -12.345
     if decimals <= MAX_DECIMALS and wide <= room:
         return f"f{decimals}"
     return _scientific(room)
-
-
-def cell_formats(values: np.ndarray, key: str, width: float = DEFAULT_WIDTH) -> np.ndarray:
-    """Each cell's key: its block's ``key``, scientific where its own nonzero number would show
-    fewer than 2 significant digits under it, ``zero`` for an exact 0."""
-    v = np.abs(np.asarray(values, dtype=float))
-    out = np.full(v.shape, key, dtype=object)
-    if key.startswith("f"):
-        decimals = int(key[1:])
-        out[(v > 0) & (v < 10.0 ** (1 - decimals))] = _scientific(_room(width))
-    elif key == "int":
-        out[(v > 0) & (v < 1)] = _scientific(_room(width))  # no integers after all
-    out[v == 0] = "zero"
-    return out
 
 
 def _room(width: float) -> int:

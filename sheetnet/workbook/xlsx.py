@@ -215,15 +215,27 @@ def _text_xml(ref: str, text: str, s: str) -> str:
     return f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{text.translate(_ESCAPE)}</t></is></c>'
 
 
-def _stored(value: float | None) -> str:
+def _stored(value: float | str | None) -> str:
     """A formula cell's stored value: the number NumPy computed (shortest repr that reads back
     exactly), or empty where none is known (the engine computes it on load)."""
-    return repr(value) if value is not None and math.isfinite(value) else ""
+    return (repr(value) if isinstance(value, (int, float)) and math.isfinite(value)
+            else "")
 
 
-def _cell_xml(ref: str, v: object, s: str = "", value: float | None = None) -> tuple[str, bool]:
+def _text_valued(xml: str, value: str) -> str:
+    """A formula cell's XML (its <v> empty) storing the text it computes (a character)."""
+    head, _, tail = xml.partition("><f")
+    return (f'{head} t="str"><f' + tail).replace("<v></v>",
+                                                 f"<v>{value.translate(_ESCAPE)}</v>")
+
+
+def _cell_xml(ref: str, v: object, s: str = "", value: float | str | None = None
+              ) -> tuple[str, bool]:
     """One cell's XML (``s``: its style attribute; ``value``: a formula's stored value) and
     whether it holds a formula."""
+    if type(value) is str:  # a formula computing text: its characters stored beside it
+        xml, formula = _cell_xml(ref, v, s)
+        return (_text_valued(xml, value) if formula else xml), formula
     # exact type checks first (this runs once per cell), each narrowing v for the checker
     if type(v) is str:
         if v[:1] == "=":
@@ -252,7 +264,7 @@ def _cell_xml(ref: str, v: object, s: str = "", value: float | None = None) -> t
 
 
 def _sheet_data(grid: Grid, styles: dict[str, int], write: Callable[[str], object],
-                values: dict[int, dict[int, float]] | None = None,
+                values: dict[int, dict[int, float | str]] | None = None,
                 formula_style: str | None = None,
                 looks: dict[int, dict[int, str]] | None = None) -> int:
     """Write a grid's rows as ``<sheetData>``, each formula with its stored value from
@@ -303,7 +315,7 @@ def _sheet_data(grid: Grid, styles: dict[str, int], write: Callable[[str], objec
     return formulas
 
 
-_NONE: dict[int, float] = {}
+_NONE: dict[int, float | str] = {}
 _NO_LOOK: dict[int, str] = {}
 _SHEET_DATA = re.compile(r"<sheetData\s*/>|<sheetData>\s*</sheetData>")
 _DIMENSION = re.compile(r'<dimension ref="[^"]*"\s*/>')
@@ -361,7 +373,7 @@ def _falls_far(trace: Trace | None) -> bool:
 
 
 def _chart_values(spec: WorkbookSpec, sheet: SheetSpec, trace: Trace | None
-                  ) -> dict[int, dict[int, float]]:
+                  ) -> dict[int, dict[int, float | str]]:
     """The numbers NumPy computed for the cells of a sheet with a chart (row -> column ->
     number): what its axes are fitted to."""
     if trace is None:
@@ -369,14 +381,14 @@ def _chart_values(spec: WorkbookSpec, sheet: SheetSpec, trace: Trace | None
     return stored_values([p for p in spec.places if p.sheet == sheet.name], trace)[0]
 
 
-def _series_numbers(ref: str, values: dict[int, dict[int, float]]) -> list[float]:
+def _series_numbers(ref: str, values: dict[int, dict[int, float | str]]) -> list[float]:
     c0, r0, c1, r1 = _bounds(ref)
-    return [values[r][c] for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)
-            if c in values.get(r, _NONE)]
+    found = (values.get(r, _NONE).get(c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1))
+    return [v for v in found if isinstance(v, (int, float))]
 
 
 def _add_chart(ws: Worksheet, spec: SheetSpec, trace: Trace | None,
-               values: dict[int, dict[int, float]]) -> None:
+               values: dict[int, dict[int, float | str]]) -> None:
     cs = spec.chart
     assert cs is not None
     # a scatter chart with lines: its x axis is a value axis, so the engines space its labels

@@ -91,7 +91,9 @@ def test_every_engine_reports_error_values(engine, tmp_path):
     wb = openpyxl.load_workbook(out)
     wb["Map"]["G3"] = "=1/0"  # a label's cell, in no block: only the scan for error values sees it
     wb.save(tmp_path / "map.xlsx")
-    wb["Iter 0"]["E4"] = "=SQRT(-1)"  # W2's first weight: the error flows into every later sheet
+    ws = wb["Iter 0"]
+    w = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 2).value == "w²₁₁")
+    ws[f"E{w}"] = "=SQRT(-1)"  # image 1's ∂C/∂w²₁₁: the error flows into every later sheet
     wb.save(tmp_path / "both.xlsx")
     report = verify(tmp_path / "map.xlsx", [engine])
     assert not report.ok and report.error_cells == ["Map!G3: #DIV/0!"]
@@ -101,8 +103,8 @@ def test_every_engine_reports_error_values(engine, tmp_path):
     assert [e.split(": #")[0] for e in report.error_cells[:2]] == ["Summary!B6", "Summary!C6"]
     assert report.engines[0].error_count > 100
     roots = report.engines[0].roots
-    assert len(roots) == 1 and roots[0].startswith("'Iter 0'!E4 (dC_dW2, image 1): workbook no"
-                                                   " number")
+    assert len(roots) == 1 and roots[0].startswith(f"'Iter 0'!E{w} (dC_dW2, image 1): workbook"
+                                                   " no number")
 
 
 @pytest.mark.parametrize("net", [n for n in presets.PRESETS if n != "mnist"])  # no workbook yet

@@ -85,8 +85,8 @@ def test_engines_recalculate_rather_than_read_stored_values(engine, tmp_path):
     report = verify(stale_copy(out, tmp_path / "stale.xlsx", "12345"), [engine])
     assert report.ok, report.first_differences()
 
-    def change_one_formula(xml):  # ∂C/∂w²₁₁'s shared formula reads the wrong a² row
-        new, count = re.subn(r'(<c r="E4"[^>]*><f[^>]*>)E83\*E53(</f>)', r"\1E83*E54\2", xml)
+    def change_one_formula(xml):  # ∂C/∂w²₁₁'s shared formula (δ²₁ times x₁) reads x₂
+        new, count = re.subn(r'(<c r="E39"[^>]*><f[^>]*>)E34\*E4(</f>)', r"\1E34*E5\2", xml)
         assert count == 1
         return new
     changed = _rewrite_sheet(out, tmp_path / "changed.xlsx", "Iter 1", change_one_formula)

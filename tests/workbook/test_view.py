@@ -80,17 +80,12 @@ def test_zero_one_data_is_shown_as_integers_and_small_gradients_in_digits(tmp_pa
 
 
 @pytest.mark.parametrize("values, width, key", [
-    ([0.0, 1.0], 8, "int"), ([0.5, 0.25], 8.43, "f4"), ([3e-6, 0.2], 11, "f4"),
+    ([0.0, 1.0], 8, "int"), ([0.5, 0.25], 8.43, "f4"), ([3e-6, 0.2], 11, "f6"),
     ([123.4, 0.5], 9, "f1"), ([1e-12], 8, "e1"), ([-0.3, 0.002], 8, "f4"),
-    ([0.0], 8, "int"), ([929187.0, 0.5], 11, "f0"), ([5e10], 9, "e2"),
-    ([1e-5, 2e-5, 3e-5], 9, "e2"), ([0.5, 0.4, 0.3, 1e-9], 9, "f4")])
-def test_a_blocks_format_follows_its_typical_and_largest_numbers(values, width, key):
+    ([0.0], 8, "int"), ([929187.0, 0.5], 11, "f1"), ([5e10], 9, "e2"),
+    ([1e-5, 2e-5, 3e-5], 9, "e2"), ([0.5, 0.4, 0.3, 1e-9], 9, "e2")])
+def test_a_blocks_format_follows_its_typical_largest_and_smallest_numbers(values, width, key):
     assert view.number_format(np.array(values), width) == key
-
-
-def test_a_cell_too_small_for_its_blocks_decimals_is_scientific_and_a_zero_is_0():
-    keys = view.cell_formats(np.array([0.5, 3e-6, 0.0, -0.0, -0.0002, 0.0123]), "f4", 9)
-    assert keys.tolist() == ["f4", "e2", "zero", "zero", "e2", "f4"]
 
 
 def _frozen_width(ws) -> float:
@@ -297,3 +292,24 @@ def test_every_presets_print_setup_and_charts(tmp_path, net):
         if "<c:scatterChart>" in xml:
             for unit in re.findall(r'<c:majorUnit val="([^"]+)"', xml):
                 assert float(unit).is_integer(), unit
+
+
+@pytest.mark.parametrize("net", ["mlp", "lstm"])
+def test_one_format_a_block_so_an_edit_never_shows_a_stale_format(tmp_path, net):
+    """Every cell of a block has the block's format, on every iteration sheet: a cell whose
+    number an edit changes (a pixel set to 1 where the export had 0) keeps a format chosen for
+    the whole block, not for its own old number."""
+    from sheetnet.audit.verify import layout
+
+    out = export(tmp_path, f"{net}.xlsx", "--net", net, "--iterations", "2")
+    wb = openpyxl.load_workbook(out)
+    formats: dict[str, set[str]] = {}
+    for p in layout(out).places:
+        if p.kind != "formula" or p.iteration is None:
+            continue
+        ws = wb[p.sheet]
+        found = formats.setdefault(p.name, set())
+        for _, _, _, row, col in p.cells():
+            found.add(ws.cell(row, col).number_format)
+    mixed = {name: f for name, f in formats.items() if len(f) > 1}
+    assert formats and not mixed, mixed
