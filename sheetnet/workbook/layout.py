@@ -393,7 +393,7 @@ class ScatterChartSpec:
     y_range: tuple[float, float] | None = None  # which may start at 0 far below the data)
 
 
-PAGE_WIDTH = 118.0  # an A4 landscape page's printable width, in column-width units
+PAGE_WIDTH = view.PAGE_WIDTH  # an A4 landscape page's printable width, in column-width units
 
 
 def band_breaks(widths: Mapping[int, float], first: int, stride: int, count: int,

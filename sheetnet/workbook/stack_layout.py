@@ -16,7 +16,7 @@ sums over the images, the costs and the batch.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -46,6 +46,7 @@ from sheetnet.workbook.blocks import (
 )
 from sheetnet.workbook.guide import net_guide
 from sheetnet.workbook.layout import (
+    PAGE_WIDTH,
     ColorScale,
     Grid,
     Place,
@@ -794,6 +795,7 @@ def _scales(net: Net, here: Places, cols: Columns) -> list[ColorScale]:
               *net.backward_blocks()]
     out = [s for b in blocks if b.name in here and not b.batch and not b.text
            and b.name != "predicted" for s in scales(here[b.name], b.colour == "signed")]
+    out += scales(here["t"], False)  # the targets
     for p in net.params():  # each image's gradient; the values, their Σ
         out += scales(here[names.grad(p.name)], True)
         for place in (here[p.name], here[names.total_grad(p.name)]):
@@ -862,10 +864,19 @@ def _iteration_spec(run: Run, cols: Columns, k: int, here: Places,
         start = cols.image + i * cols.band
         widths.update({start + c: 9 for c in range(width)})  # -1.23E-05: 3 digits
         widths[start + width] = 2
+    scale = _print_scale(widths, cols)
     breaks = band_breaks(widths, cols.image, cols.band, n, repeated=widths[1] + widths[2],
-                         scale=PRINT_SCALE)
+                         scale=scale)
     return SheetSpec(iteration_sheet(k), build, widths=widths,
                      freeze=a1(BAND_ROW + 1, 3), color_scales=_scales(net, here, cols),
                      max_col=cols.end, max_row=last_row, formula_style="number",
                      print_rows=f"1:{BAND_ROW}", print_cols="A:B", col_breaks=breaks,
-                     print_scale=PRINT_SCALE)
+                     print_scale=scale)
+
+
+def _print_scale(widths: Mapping[int, float], cols: Columns) -> int:
+    """The print scale (percent) at which the first page holds the labels, the totals and image
+    1's whole band: ``PRINT_SCALE``, or less for a wide band (a text's ten steps), not below
+    40 %."""
+    needed = sum(widths.get(c, 8.43) for c in range(1, cols.image + cols.band))
+    return max(40, min(PRINT_SCALE, int(100 * PAGE_WIDTH / needed)))

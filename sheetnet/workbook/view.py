@@ -123,7 +123,8 @@ def tick_step(span: int) -> int:
 
 # --- print ------------------------------------------------------------------------------------
 
-PAGE_WIDTH = 130  # characters across a landscape A4 page at 100 %
+PAGE_WIDTH = 104  # column-width units across a landscape A4 page at 100 % (LibreOffice's
+# default margins, measured on a rendered page)
 PAGE_ROWS = 38  # rows down it
 SMALLEST = 0.5  # the smallest scale a printed page may take and stay readable
 
