@@ -534,7 +534,7 @@ def _verify_one(workbook: Path, engine: str, timeout: float) -> audit_verify.Rep
     " reads.\n\n"
     "Example: [bold]sheetnet explain mlp.xlsx \"'Iter 0'!E34\"[/]: δ²₁ of image 1 ="
     " (w³₁₁·δ³₁ + w³₂₁·δ³₂)·a²₁·(1 − a²₁), with its five numbers and the cells they are.\n\n"
-    "A tree two levels deep: [bold]sheetnet explain mlp.xlsx D4 --sheet \"Iter 1\" --depth"
+    "A tree two levels deep: [bold]sheetnet explain mlp.xlsx C39 --sheet \"Iter 1\" --depth"
     " 2[/]; for a program: [bold]--json[/].\n\n"
     "Read from the file alone: the layout is rebuilt from its settings and the values are"
     " those stored in it (NumPy's, or those of the spreadsheet that saved it last). Numbers"

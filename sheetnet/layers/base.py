@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import NoReturn, Protocol
+from typing import NoReturn, Protocol, TypeVar
 
 import numpy as np
 
@@ -360,6 +360,9 @@ class Carried:
     nonnegative: bool = False
 
 
+_Kind = TypeVar("_Kind", bound="LayerBase")
+
+
 class LayerBase:
     """What every layer kind declares, with the defaults most kinds take. A kind overrides
     what it is; nothing outside ``layers/`` asks which kind a layer is."""
@@ -381,6 +384,10 @@ class LayerBase:
     settings: tuple[tuple[str, float], ...] = ()  # hyperparameters of its own, by cell name
     follows: tuple[str, ...] = ()  # the kinds it must come right after (): any
     follows_text: tuple[str, ...] = ()  # the same as a student reads them
+
+    def bind(self: _Kind, w: Wiring) -> _Kind:
+        """The layer wired into its stack (every kind is a frozen dataclass)."""
+        return replace(self, w=w)  # type: ignore[type-var]
 
     @property
     def bound(self) -> bool:
@@ -474,9 +481,6 @@ class Elementwise(LayerBase):
 
     def output_shape(self, inp: Shape) -> Shape:
         return inp
-
-    def bind(self, w: Wiring):
-        return replace(self, w=w)  # type: ignore[type-var]
 
     def params(self) -> list[Param]:
         return []

@@ -68,8 +68,6 @@ class BatchNorm(LayerBase):
     def output_shape(self, inp: Shape) -> Shape:
         return inp
 
-    def bind(self, w: Wiring) -> BatchNorm:
-        return replace(self, w=w)
 
     # --- names --------------------------------------------------------------------------
 

@@ -89,8 +89,6 @@ class Conv(LayerBase):
                                 f" {min(h, w)}x{min(h, w)} or less, or pad the input")
         return Shape(k, h - f + 1, w - f + 1)
 
-    def bind(self, w: Wiring) -> Conv:
-        return replace(self, w=w)
 
     @property
     def name(self) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -61,8 +61,6 @@ class Dense(LayerBase):
     def output_shape(self, inp: Shape) -> Shape:
         return Shape.sequence(self.units, inp.steps) if inp.steps else Shape.units(self.units)
 
-    def bind(self, w: Wiring) -> Dense:
-        return replace(self, w=w)
 
     @property
     def weights(self) -> str:

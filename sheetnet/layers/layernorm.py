@@ -54,8 +54,6 @@ class LayerNorm(LayerBase):
     def output_shape(self, inp: Shape) -> Shape:
         return inp
 
-    def bind(self, w: Wiring) -> LayerNorm:
-        return replace(self, w=w)
 
     def _name(self, what: str) -> str:
         return f"{what}{self.w.tag}"

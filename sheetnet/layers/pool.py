@@ -89,8 +89,6 @@ class Pool(LayerBase):
                                 " the layers before it")
         return replace(inp, height=h // p, width=w // p)
 
-    def bind(self, w: Wiring) -> Pool:
-        return replace(self, w=w)
 
     def params(self) -> list[Param]:
         return []

@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -85,8 +85,6 @@ class Recurrent(LayerBase):
                                 " it a text (--net rnn or lstm, --text FILE), or leave it out")
         return Shape.sequence(self.units, inp.steps)
 
-    def bind(self, w: Wiring) -> Recurrent:
-        return replace(self, w=w)
 
     @property
     def steps(self) -> int:

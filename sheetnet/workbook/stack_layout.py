@@ -30,7 +30,7 @@ from sheetnet.layers.base import Batch, Block, Cells, Refs
 from sheetnet.notation import Words, sub
 from sheetnet.pairs import ops, penalties
 from sheetnet.pairs.optim import GD, UpdateRule
-from sheetnet.workbook import settings, text_sheets
+from sheetnet.workbook import settings, text_sheets, view
 from sheetnet.workbook.blocks import (
     PLAIN,
     STEP_DESCRIPTIONS,
@@ -77,8 +77,8 @@ from sheetnet.workbook.size import Size, size_of_iteration_sheet
 
 PRINT_SCALE = 75  # percent (bands): two images' bands to a printed page, whole
 BAND_ROW = 3  # bands: numbers each image band's columns 1..W, the criteria of the Σ SUMIFs
-# blue < 0 < red, light enough at both ends that black numbers stay readable
-SIGNED: dict[str, Any] = dict(low="6C9BD2", mid="FFFFFF", high="E07B6F", mid_value=0.0)
+# blue < 0 < red (the view's hues), for a scale whose ends no run gives
+SIGNED: dict[str, Any] = dict(low=view.NEGATIVE, mid=view.LOW, high=view.POSITIVE, mid_value=0.0)
 
 Places = dict[str, Place]
 
