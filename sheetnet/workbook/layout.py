@@ -491,11 +491,14 @@ def render_rows(specs: Iterable[RowSpec], images: int, grid: Grid,
                 cache: dict[tuple, list[str]] | None = None) -> Grid:
     """Fill a sheet grid from row specs, rendering every template for every image.
 
-    Where a row's per-image formulas are shifts of one another they become shared formulas:
-    with one column per image, the whole row is one run; with bands of columns per image,
-    each image's run is the adjacent templates that are shifts of the first. ``cache``
-    (shared by sheets whose per-image formulas repeat, such as iteration sheets) keeps each
-    template's rendered formulas, so they are formatted once per workbook.
+    Where a row's per-image formulas are shifts of one another they become one shared formula,
+    whose first cell alone carries the formula text: with one column per image, the row's
+    cells; with bands of columns per image, a run of adjacent templates that are shifts of the
+    first, in every image's band (the range it names then holds other cells between the bands,
+    as a spreadsheet's own files may: only the cells naming its ``si`` take part). A spreadsheet
+    parses it once, not once a cell. ``cache`` (shared by sheets whose per-image formulas
+    repeat, such as iteration sheets) keeps each template's rendered formulas, so they are
+    formatted once per workbook.
     """
     si = 0
     for spec in specs:
@@ -503,21 +506,18 @@ def render_rows(specs: Iterable[RowSpec], images: int, grid: Grid,
         cells.update(spec.fixed)
         for run in _runs(spec.per_image):
             col, tmpl = run[0]
-            width = len(run) if tmpl.stride > 1 else images  # the cells one run covers
-            if not SHARED_FORMULAS or width < 2 or not tmpl.shiftable:
+            members = [c + i * t.stride for i in range(images) for c, t in run]
+            if not SHARED_FORMULAS or len(members) < 2 or not tmpl.shiftable:
                 for c, t in run:
                     for i, formula in enumerate(_rendered(t, images, cache)):
                         cells[c + i * t.stride] = formula
                 continue
-            starts = [col] if tmpl.stride == 1 else [col + i * tmpl.stride for i in range(images)]
-            firsts = _rendered(tmpl, images, cache)
-            for i, start in enumerate(starts):
-                daughter = Shared(si)
-                cells[start] = Shared(si, firsts[i], f"{a1(spec.row, start)}:"
-                                                     f"{a1(spec.row, start + width - 1)}")
-                for c in range(start + 1, start + width):
-                    cells[c] = daughter
-                si += 1
+            daughter = Shared(si)
+            for c in members[1:]:
+                cells[c] = daughter
+            cells[col] = Shared(si, _rendered(tmpl, 1, cache)[0],
+                                f"{a1(spec.row, col)}:{a1(spec.row, max(members))}")
+            si += 1
     return grid
 
 
@@ -536,7 +536,7 @@ def _runs(per_image: list[tuple[int, Template]]) -> list[list[tuple[int, Templat
 def _rendered(tmpl: Template, images: int, cache: dict[tuple, list[str]] | None) -> list[str]:
     if cache is None:
         return tmpl.formulas(0, images)
-    key = (tmpl._fmt, *tmpl.cols, tmpl.stride)
+    key = (tmpl._fmt, *tmpl.cols, tmpl.stride, images)
     formulas = cache.get(key)
     if formulas is None:
         formulas = cache[key] = tmpl.formulas(0, images)

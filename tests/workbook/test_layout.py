@@ -73,14 +73,22 @@ def test_a_relative_reference_outside_the_image_columns_keeps_formulas_whole():
     assert [grid[4][c] for c in (5, 6, 7)] == ["=E3+C17", "=F3+C17", "=G3+C17"]
 
 
-def test_adjacent_band_columns_share_within_each_image():
-    """Bands of 7 columns: a map's 4 columns are one run per image, never across images."""
+def test_adjacent_band_columns_share_one_formula_across_every_image():
+    """Bands of 7 columns: a map's 4 columns in both images are one shared formula, its range
+    holding the cells between the bands too (they do not name its si)."""
     ts = [(10 + c, Template(f"MAX({token(10 + c)}8:{token(10 + c)}9)", stride=7))
           for c in range(4)]
     grid = render_rows([RowSpec(20, {}, ts)], 2, {})
-    assert grid[20][10] == Shared(0, "=MAX(J8:J9)", "J20:M20")
-    assert grid[20][17] == Shared(1, "=MAX(Q8:Q9)", "Q20:T20")
-    assert [grid[20][c] for c in (11, 12, 13, 18, 19, 20)] == [Shared(0)] * 3 + [Shared(1)] * 3
+    assert grid[20][10] == Shared(0, "=MAX(J8:J9)", "J20:T20")
+    assert [grid[20][c] for c in (11, 12, 13, 17, 18, 19, 20)] == [Shared(0)] * 7
+    assert set(grid[20]) == {10, 11, 12, 13, 17, 18, 19, 20}
+
+
+def test_one_template_a_band_shares_across_images():
+    t = Template(f"IF(Data!{token(5)}3=Inputs!$C$24,1,0)", stride=9)
+    grid = render_rows([RowSpec(12, {}, [(6, t)])], 3, {})
+    assert grid[12] == {6: Shared(0, "=IF(Data!E3=Inputs!$C$24,1,0)", "F12:X12"),
+                        15: Shared(0), 24: Shared(0)}
 
 
 @pytest.mark.parametrize("args", [["--net", "mlp", "--iterations", "1"],
