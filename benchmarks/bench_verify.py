@@ -1,10 +1,15 @@
-"""Benchmark `sheetnet verify` per engine, and the ways of reading recalculated values.
+"""Benchmark `sheetnet verify` per engine against the export of the same workbook, and the
+ways of reading recalculated values.
 
 Not a test: machines are shared and noisy, so every figure comes from one run of this script
-and the engines are compared by their ratio. For each engine: seconds of the whole verify, of
-the engine's own process, peak memory of our process and of the engine's.
+and is reported as a ratio to the export measured in that run. For each net and engine:
+seconds of the whole verify and its ratio to the export's, cells compared a second, the peak
+memory of the engine's processes (those running at once, when it works in chunks) and ours.
+``--whole`` adds each engine recalculating the file in one process (no chunks), to show what
+the chunks give.
 
-Usage: python benchmarks/bench_verify.py [--net cnn] [--iterations 50] [--repeat 1]
+Usage: python benchmarks/bench_verify.py [--nets cnn,rnn] [--iterations N] [--repeat 1]
+       [--whole] [--no-readers]
 """
 
 from __future__ import annotations
@@ -23,21 +28,35 @@ from sheetnet.audit.engines import ENGINES
 # verify in a fresh process, so its peak memory is its own (the engine runs in a child)
 _ONE = """
 import json, resource, sys, time
+from sheetnet.audit import chunks
 from sheetnet.audit.verify import verify
+if sys.argv[3:] == ["whole"]:
+    whole = chunks.plan
+    chunks.plan = lambda places, *a: whole(places, 1 << 62, 1 << 62, 1)
 t = time.perf_counter()
 r = verify(sys.argv[1], [sys.argv[2]])
 e = r.engines[0]
 print(json.dumps({"ok": r.ok, "cells": e.cells, "total": time.perf_counter() - t,
                   "engine": e.recalc_seconds, "read": e.read_seconds, "compare": e.compare_seconds,
-                  "engine_mb": e.peak_bytes / 2**20,
+                  "engine_mb": e.peak_bytes / 2**20, "chunks": e.chunks,
                   "ours_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 
-def verify_once(path: Path, engine: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", _ONE, str(path), engine], check=True,
-                         capture_output=True, text=True)
+def verify_once(path: Path, engine: str, whole: bool = False) -> dict:
+    out = subprocess.run([sys.executable, "-c", _ONE, str(path), engine,
+                          *(["whole"] if whole else [])], check=True, capture_output=True,
+                         text=True)
     return json.loads(out.stdout)
+
+
+def export_once(net: str, out: Path, iterations: int | None) -> float:
+    """Seconds of ``sheetnet export`` as a user runs it (a process of its own)."""
+    extra = [] if iterations is None else ["--iterations", str(iterations)]
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "sheetnet", "export", "--net", net, "--out", str(out),
+                    "--force", *extra], check=True, capture_output=True)
+    return time.perf_counter() - t
 
 
 def readers(path: Path, tmp: Path) -> list[tuple[str, float]]:
@@ -83,38 +102,39 @@ def readers(path: Path, tmp: Path) -> list[tuple[str, float]]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--net", default="cnn")
+    ap.add_argument("--nets", default="cnn,rnn")
     ap.add_argument("--iterations", type=int, default=None)
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--engines", default=",".join(n for n, e in ENGINES.items() if e.available()))
+    ap.add_argument("--whole", action="store_true", help="also each engine in one process")
     ap.add_argument("--no-readers", action="store_true", help="skip the readers' table")
     args = ap.parse_args()
-    names = [name for name, e in ENGINES.items() if e.available()]
+    names = args.engines.split(",")
+    print("| workbook | engine | cells | export | verify | verify ÷ export | cells/s |"
+          " chunks | engine peak (at once) | our peak |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    timings: list[tuple[str, float]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        book = tmp / f"{args.net}.xlsx"
-        extra = [] if args.iterations is None else ["--iterations", str(args.iterations)]
-        subprocess.run([sys.executable, "-m", "sheetnet", "export", "--net", args.net,
-                        "--out", str(book), *extra], check=True, capture_output=True)
-        runs: dict[str, list[dict]] = {n: [] for n in names}
-        for _ in range(args.repeat):  # interleaved, so every engine sees the same machine load
-            for name in names:
-                runs[name].append(verify_once(book, name))
-        timings = [] if args.no_readers or "libreoffice" not in names else readers(book, tmp)
-    best = {n: min(r, key=lambda x: x["total"]) for n, r in runs.items()}
-    cells = best[names[0]]["cells"]
-    print(f"| `sheetnet verify`, {args.net} workbook ({cells:,} cells), best of {args.repeat}"
-          " | verify total | engine process | reading values | comparing | engine peak"
-          " memory | our peak memory |")
-    print("|---|---|---|---|---|---|---|")
-    for name in names:
-        b = best[name]
-        assert b["ok"], name
-        print(f"| {ENGINES[name].title} | {b['total']:.1f} s | {b['engine']:.1f} s |"
-              f" {b['read']:.1f} s | {b['compare']:.1f} s | {b['engine_mb']:,.0f} MB |"
-              f" {b['ours_mb']:,.0f} MB |")
-    if "libreoffice" in best:
-        ratio = best["ironcalc"]["total"] / best["libreoffice"]["total"]
-        print(f"\nIronCalc's verify takes {ratio:.2f} of LibreOffice's (target ≤ 0.33).")
+        folder = Path(tmp)
+        for net in args.nets.split(","):
+            book = folder / f"{net}.xlsx"
+            exported = min(export_once(net, book, args.iterations) for _ in range(args.repeat))
+            variants = [(n, False) for n in names] + ([(n, True) for n in names]
+                                                      if args.whole else [])
+            runs: dict[tuple[str, bool], list[dict]] = {v: [] for v in variants}
+            for _ in range(args.repeat):  # interleaved: every variant sees the same load
+                for name, whole in variants:
+                    runs[name, whole].append(verify_once(book, name, whole))
+            for (name, whole), found in runs.items():
+                b = min(found, key=lambda x: x["total"])
+                assert b["ok"], (net, name)
+                how = " (one process)" if whole else ""
+                print(f"| {net} | {ENGINES[name].title}{how} | {b['cells']:,} | {exported:.1f} s"
+                      f" | {b['total']:.1f} s | {b['total'] / exported:.2f} |"
+                      f" {b['cells'] / b['total']:,.0f} | {b['chunks']} |"
+                      f" {b['engine_mb']:,.0f} MB | {b['ours_mb']:,.0f} MB |")
+            if not args.no_readers and "libreoffice" in names and not timings:
+                timings = readers(book, folder)
     if timings:
         print("\n| reading every value of a recalculated .xlsx | seconds |\n|---|---|")
         for what, seconds in timings:

@@ -511,7 +511,9 @@ def _verify_one(workbook: Path, engine: str, timeout: float) -> audit_verify.Rep
     if any(e.failed is None for e in report.engines):
         console.print(terminal.report_table(report))
         timing = "; ".join(f"{e.title} {e.recalc_seconds:.1f} s"
-                           f" ({e.peak_bytes / 2**20:,.0f} MB)" for e in report.engines
+                           f" ({e.peak_bytes / 2**20:,.0f} MB"
+                           f"{f', in {e.chunks} chunks' if e.chunks > 1 else ''})"
+                           for e in report.engines
                            if e.failed is None)
         console.print(f"{report.cells:,} cells compared per engine,"
                       f" {report.inputs_read:,} inputs read; {timing}; total"

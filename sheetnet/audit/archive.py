@@ -83,14 +83,26 @@ class Archive:
                 return prop[0].text or ""
         return None
 
-    def check_sheets(self, expected_cells: int) -> None:
+    def check_sheets(self, expected_cells: int, well_formed: bool = True) -> None:
         """Inflate the sheets within what ``expected_cells`` cells can take, each checked to be
-        well-formed XML."""
+        well-formed XML unless ``well_formed`` is False (the caller's own reading of every
+        sheet checks it then, see ``check_xml``)."""
         budget = BYTES_PER_CELL * expected_cells + SLACK
         total = 0
         with zipfile.ZipFile(self.path) as z:
             for part in self.parts.values():
-                total += _inflate(z, z.getinfo(part), budget - total, self.path, budget)
+                total += _inflate(z, z.getinfo(part), budget - total, self.path, budget,
+                                  well_formed)
+
+
+def check_xml(xml: bytes, part: str, path: Path) -> None:
+    """One line naming ``part`` of ``path`` when ``xml`` is not well-formed XML."""
+    try:
+        expat.ParserCreate().Parse(xml, True)
+    except expat.ExpatError as e:
+        raise SheetnetError(f"{path.name}: the part {part} is not well-formed XML"
+                            f" ({expat.ErrorString(e.code)} at line {e.lineno}); export the"
+                            " workbook again") from None
 
 
 def _check_members(infos: list[zipfile.ZipInfo], path: Path) -> None:
@@ -116,11 +128,11 @@ def _check_members(infos: list[zipfile.ZipInfo], path: Path) -> None:
 
 
 def _inflate(z: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, path: Path,
-             budget: int | None = None) -> int:
-    """Read a part to its end, refusing it past ``cap`` bytes, damaged, or (an XML part) not
-    well-formed; its size."""
+             budget: int | None = None, well_formed: bool = True) -> int:
+    """Read a part to its end, refusing it past ``cap`` bytes, damaged, or (an XML part,
+    unless ``well_formed`` is False) not well-formed; its size."""
     size = 0
-    xml = info.filename.endswith((".xml", ".rels"))
+    xml = well_formed and info.filename.endswith((".xml", ".rels"))
     parser = expat.ParserCreate() if xml else None
     try:
         with z.open(info) as f:

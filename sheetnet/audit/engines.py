@@ -38,7 +38,9 @@ class Recalculated:
     values: vals.Values
     seconds: float  # the engine's own run (its child process)
     read_seconds: float  # reading its values into arrays
-    peak_bytes: int  # the engine process's peak resident memory (with its children)
+    peak_bytes: int  # the engine process's peak resident memory (with its children); in
+    # chunks, the most its processes held at once (the largest ones that could run together)
+    firsts: tuple[int, ...] = ()  # in chunks: each chunk's first iteration (its seed's next)
 
 
 @dataclass(frozen=True)
@@ -48,9 +50,24 @@ class Engine:
     install: str  # how to get it, for the one-line error when it is missing
     cost: str  # what a run costs, for --help and the README
     available: Callable[[], bool]
-    # (src, workdir, timeout, phase, cancel, bounds): cancel, when set, ends the engine at
-    # once; bounds: the rows and columns read of each sheet (None: all, a trusted file)
+    # (src, workdir, timeout, phase, cancel, bounds, plain=False): cancel, when set, ends the
+    # engine at once; bounds: the rows and columns read of each sheet (None: all, a trusted
+    # file); plain: the file has no colour scales to drop (a chunk's copy)
     recalculate: Callable[..., Recalculated]
+    # the bytes one process takes a cell (its peak memory over the cells, measured on the
+    # default cnn and rnn workbooks); the cells above which a workbook is split over the cores
+    # even when it fits ``memory`` (a chunk costs a process's start and the input sheets'
+    # load again, and on 2 cores it shares them with verify's own reading: IronCalc gains
+    # little below a million cells, LibreOffice and Gnumeric split only for their memory)
+    bytes_per_cell: int = 400
+    split_above: int = 1 << 62
+    memory: int = 1 << 30  # what its processes may hold at once, about
+    base: int = 0  # what one process holds before its first cell (LibreOffice's start-up)
+
+    def most_cells(self, workers: int) -> int:
+        """The cells of one chunk when ``workers`` of its processes may run at once."""
+        room = self.memory // max(workers, 1) - self.base
+        return max(room // self.bytes_per_cell, 1)
 
     def missing(self) -> str:
         return f"the {self.title} engine is not installed; {self.install}"
@@ -139,11 +156,11 @@ def _end_group(proc: subprocess.Popen) -> None:
 
 def _ironcalc(src: Path, workdir: Path, timeout: float, phase: Phase,
               cancel: threading.Event | None = None,
-              bounds: vals.Bounds | None = None) -> Recalculated:
+              bounds: vals.Bounds | None = None, plain: bool = False) -> Recalculated:
     out = workdir / "ironcalc-values.pickle"
     child = run_child([sys.executable, "-m", "sheetnet.audit.ironcalc_worker", "values",
-                       str(src), str(out)], "IronCalc", timeout, phase, cancel,
-                      phases_on_stdout=True)
+                       str(src), str(out), *(["plain"] if plain else [])], "IronCalc", timeout,
+                      phase, cancel, phases_on_stdout=True)
     phase("reading values")
     t0 = time.perf_counter()
     with open(out, "rb") as f:
@@ -216,7 +233,7 @@ def _soffice() -> str | None:
 
 def _libreoffice(src: Path, workdir: Path, timeout: float, phase: Phase,
                  cancel: threading.Event | None = None,
-                 bounds: vals.Bounds | None = None) -> Recalculated:
+                 bounds: vals.Bounds | None = None, plain: bool = False) -> Recalculated:
     exe = _soffice()
     if exe is None:
         raise SheetnetError(ENGINES["libreoffice"].missing())
@@ -271,7 +288,7 @@ def _read_saved(result: Path, child: Child, phase: Phase,
 
 def _gnumeric(src: Path, workdir: Path, timeout: float, phase: Phase,
               cancel: threading.Event | None = None,
-              bounds: vals.Bounds | None = None) -> Recalculated:
+              bounds: vals.Bounds | None = None, plain: bool = False) -> Recalculated:
     exe = shutil.which("ssconvert")
     if exe is None:
         raise SheetnetError(ENGINES["gnumeric"].missing())
@@ -291,19 +308,23 @@ def _gnumeric(src: Path, workdir: Path, timeout: float, phase: Phase,
 ENGINES: dict[str, Engine] = {e.name: e for e in (
     Engine("ironcalc", "IronCalc", "reinstall sheetnet (`pip install ironcalc`)",
            "embedded (installs with pip); the default and the fastest",
-           lambda: importlib.util.find_spec("ironcalc") is not None, _ironcalc),
+           lambda: importlib.util.find_spec("ironcalc") is not None, _ironcalc,
+           bytes_per_cell=500, split_above=1_200_000),
     Engine("libreoffice", "LibreOffice",
            "install it, e.g. `apt-get install -y libreoffice-calc-nogui`, so that `soffice` is"
            " on PATH",
-           "headless LibreOffice Calc: a second opinion; slower, and about 2.4 GB for the"
-           " default cnn workbook", lambda: _soffice() is not None, _libreoffice),
+           "headless LibreOffice Calc: a second opinion; slower, and about 1.6 GB for the"
+           " default cnn workbook", lambda: _soffice() is not None, _libreoffice,
+           bytes_per_cell=3_800, split_above=1 << 62, memory=3 << 30, base=450 << 20),
     Engine("gnumeric", "Gnumeric",
            "install it, e.g. `apt-get install -y gnumeric`, so that `ssconvert` is on PATH",
            "Gnumeric's ssconvert --recalc: a third, independent opinion",
-           lambda: shutil.which("ssconvert") is not None, _gnumeric),
+           lambda: shutil.which("ssconvert") is not None, _gnumeric,
+           bytes_per_cell=1_000, split_above=1 << 62, memory=2 << 30),
 )}
 
 DEFAULT = "ironcalc"
+WORKERS = max(min(os.cpu_count() or 1, 4), 1)  # engine processes at once, all engines together
 
 
 def chosen(name: str) -> list[Engine]:

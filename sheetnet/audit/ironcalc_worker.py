@@ -3,7 +3,8 @@
 IronCalc's calls hold the GIL for seconds, so it runs in its own process: the parent keeps
 showing progress, can end it on a timeout or Ctrl-C, and measures its memory separately.
 
-    values SRC OUT       load SRC, evaluate every formula, pickle the values to OUT
+    values SRC OUT [plain]   load SRC (without its colour scales; plain: it has none),
+                             evaluate every formula, pickle the values to OUT
     formulas SRC CELLS OUT   load SRC (no evaluation), pickle the formula text of each
                              (sheet, row, col) in the pickled list CELLS to OUT
 
@@ -46,13 +47,14 @@ def without_colours(src: str, workdir: str) -> str:
     return out
 
 
-def _load(src: str, workdir: str):
-    """The workbook as an IronCalc model, without its colour scales (temporary copies go to
-    ``workdir``)."""
+def _load(src: str, workdir: str, plain: bool = False):
+    """The workbook as an IronCalc model, without its colour scales (``plain``: it has none;
+    temporary copies go to ``workdir``)."""
     import ironcalc
 
     _say("loading")
-    src = without_colours(src, workdir)
+    if not plain:
+        src = without_colours(src, workdir)
     try:
         return ironcalc.load_from_xlsx(src, "en", "UTC")
     except BaseException as e:  # a Rust panic is a BaseException
@@ -60,11 +62,11 @@ def _load(src: str, workdir: str):
             raise
         # IronCalc cannot read some writers' styles (Gnumeric's, with no <cellStyles>). A
         # cell's value does not depend on its style, so retry once with plain styles.
-        plain = _plain_styles(src, workdir)
-        if plain is None:
+        styled = _plain_styles(src, workdir)
+        if styled is None:
             raise
         _say("loading (plain styles)")
-        return ironcalc.load_from_xlsx(plain, "en", "UTC")
+        return ironcalc.load_from_xlsx(styled, "en", "UTC")
 
 
 _STYLES = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
@@ -102,26 +104,29 @@ def _plain_styles(src: str, workdir: str) -> str | None:
     return out
 
 
-def values(src: str, out: str) -> None:
+def values(src: str, out: str, plain: bool = False) -> None:
     import ironcalc
 
-    model = _load(src, os.path.dirname(out))
+    model = _load(src, os.path.dirname(out), plain)
     _say("evaluating")
     model.evaluate()
     _say("reading values")
     sheets = [p["name"] for p in model.get_worksheets_properties()]
     cells = model.get_all_cells()
-    get = model.get_cell_value
-    found = np.empty(len(cells), dtype=object)
-    found[:] = [get(s, r, c) for s, r, c in cells]
-    is_num = np.fromiter((type(v) is float for v in found), bool, len(found))
     idx = np.fromiter(itertools.chain.from_iterable(cells), np.int32, 3 * len(cells))
     idx = idx.reshape(-1, 3)
+    del cells  # a Python tuple a cell: held no longer than it takes to copy
+    get = model.get_cell_value
+    found = np.empty(len(idx), dtype=object)
+    for start in range(0, len(idx), 65_536):  # a batch of Python ints at a time
+        batch = idx[start:start + 65_536].tolist()
+        found[start:start + len(batch)] = [get(s, r, c) for s, r, c in batch]
+    is_num = np.fromiter((type(v) is float for v in found), bool, len(found))
     nums = found[is_num].astype(float)
     others, errors = [], []
     error_type = ironcalc.CellType.ErrorValue
     for k in np.flatnonzero(~is_num):  # text, booleans, errors: few beside the numbers
-        v, (s, r, c) = found[k], cells[k]
+        v, (s, r, c) = found[k], idx[k].tolist()
         if v is None or v == "":
             continue
         if type(v) is str and model.get_cell_type(s, r, c) == error_type:
@@ -149,8 +154,8 @@ def formulas(src: str, cells_file: str, out: str) -> None:
 
 def main(argv: list[str]) -> int:
     try:
-        if argv[:1] == ["values"] and len(argv) == 3:
-            values(argv[1], argv[2])
+        if argv[:1] == ["values"] and len(argv) in (3, 4):
+            values(argv[1], argv[2], argv[3:] == ["plain"])
         elif argv[:1] == ["formulas"] and len(argv) == 4:
             formulas(argv[1], argv[2], argv[3])
         else:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import functools
 import math
+import pickle
+import sys
 import tempfile
 import threading
 import time
 import zipfile
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -23,9 +25,9 @@ import numpy as np
 
 from sheetnet import notation as names
 from sheetnet import presets
-from sheetnet.audit import causes, cells, engines
+from sheetnet.audit import causes, cells, chunks, engines
 from sheetnet.audit import values as vals
-from sheetnet.audit.archive import Archive, formula_text
+from sheetnet.audit.archive import Archive, check_xml, formula_text
 from sheetnet.core import health, stamp
 from sheetnet.core.run import Run
 from sheetnet.errors import SheetnetError
@@ -82,7 +84,9 @@ class EngineReport:
     recalc_seconds: float = 0.0
     read_seconds: float = 0.0
     compare_seconds: float = 0.0
-    peak_bytes: int = 0
+    peak_bytes: int = 0  # the engine's processes at once
+    chunks: int = 1  # processes its workbook was recalculated in (``chunks.py``), and one more
+    # for the sheets over all iterations when more than one
     failed: str | None = None  # why the engine gave no values (its own failure)
 
     @property
@@ -102,7 +106,7 @@ class EngineReport:
                 "cells": self.cells, "bad": self.bad, "error_count": self.error_count,
                 "error_cells": self.error_cells, "roots": self.roots,
                 "downstream": self.downstream, "seconds": round(self.recalc_seconds, 3),
-                "peak_bytes": self.peak_bytes,
+                "peak_bytes": self.peak_bytes, "chunks": self.chunks,
                 "blocks": [{"block": b.name, "cells": b.cells, "max_abs": b.max_abs,
                             "max_err": b.max_err, "bad": b.bad, "first_bad": b.first_bad}
                            for b in self.blocks.values()]}
@@ -255,10 +259,11 @@ class Layout:
     bounds: cells.Bounds
 
 
-def layout(path: Path) -> Layout:
+def layout(path: Path, well_formed: bool = True) -> Layout:
     """The layout of the workbook at ``path`` as its Inputs sheet's settings describe it,
-    after the archive is checked against the size they imply; one line saying what is wrong
-    with the file otherwise."""
+    after the archive is checked against the size they imply (and each sheet to be
+    well-formed XML, unless ``well_formed`` is False: the caller checks it as it reads them);
+    one line saying what is wrong with the file otherwise."""
     check_file(path)
     archive = Archive.open(path, INPUTS)
     preset, config = read_run(path, archive)
@@ -266,7 +271,7 @@ def layout(path: Path) -> Layout:
     spec = preset.workbook(skeleton)
     places = _placed(spec.places, config)
     bounds = _bounds(spec, places)
-    archive.check_sheets(sum(p.size for p in places) + 10_000)
+    archive.check_sheets(sum(p.size for p in places) + 10_000, well_formed)
     return Layout(archive, preset, config, skeleton, spec, places, bounds)
 
 
@@ -291,7 +296,7 @@ def verify(path: Path, engine_names: Sequence[str] = (engines.DEFAULT,), timeout
     check_file(path)
     progress = progress or Listener()
     picked = list({e.name: e for name in engine_names for e in engines.chosen(name)}.values())
-    found = layout(path)
+    found = layout(path, well_formed=False)  # checked as the sheets are read, beside the engines
     archive, preset, config, skeleton = found.archive, found.preset, found.config, found.skeleton
     places, bounds = found.places, found.bounds
     report = Report(path, preset=preset.name)
@@ -299,23 +304,45 @@ def verify(path: Path, engine_names: Sequence[str] = (engines.DEFAULT,), timeout
     report.findings += _missing_sheets(places, archive) + _extra_sheets(archive, bounds, config)
     formulas: dict[tuple[str, int, int], str | None] = {}  # read once, shared by the engines
     cancel = threading.Event()  # set: every engine still running ends at once
+    seeds: Future = Future()  # NumPy's numbers for the chunks' seed sheets (chunks.py)
+    slots = threading.Semaphore(engines.WORKERS)
+    check = functools.partial(check_xml, path=path)
     with tempfile.TemporaryDirectory(prefix="sheetnet-verify-") as tmp, \
-            ThreadPoolExecutor(len(picked)) as pool:
+            ThreadPoolExecutor(len(picked) + 1) as pool:
         try:
-            running = [pool.submit(_recalculate, e, path.resolve(), Path(tmp), timeout, progress,
-                                   cancel, bounds) for e in picked]
-            progress.phase("NumPy", "reading the workbook's own cells")
-            scans = cells.read(path, archive.parts, bounds)
-            report.findings += _outside(scans)
-            progress.phase("NumPy", "checking which cells hold formulas")
-            inputs_ok = _check_formulas(present, scans, archive, report)
-            if not inputs_ok:  # the run the workbook describes is unknown: nothing to compare
-                cancel.set()
+            jobs = [chunks.Job(path.resolve(), dict(archive.parts), places,
+                               chunks.plan(places, e.most_cells(engines.WORKERS), e.split_above,
+                                           engines.WORKERS), bounds, seeds, slots,
+                               engines.WORKERS)
+                    for e in picked]
+            running = [pool.submit(_recalculate, e, job, Path(tmp), timeout, progress, cancel)
+                       for e, job in zip(picked, jobs, strict=True)]
+            held = {p.sheet for p in places if p.kind == "input"}
+            chunked = any(len(job.chunks) > 1 for job in jobs)
+            rest = {s: b for s, b in bounds.items() if s not in held}
+            reading = (pool.submit(_formula_cells, path, dict(archive.parts), rest, Path(tmp),
+                                   timeout, cancel) if chunked else None)
+            progress.phase("NumPy", "reading the inputs")
+            scans = cells.read(path, archive.parts,
+                               {s: b for s, b in bounds.items() if s in held}, check)
+            inputs = [p for p in present if p.sheet in scans]
+            if not _check_formulas(inputs, scans, archive, report):
+                cancel.set()  # an input is a formula: the run the workbook describes is unknown
                 report.total_seconds = time.perf_counter() - started
                 return report
-            progress.phase("NumPy", "reading the inputs")
             run, report.inputs_read = _read_inputs(scans, preset, skeleton,
                                                    [p for p in places if p.kind == "input"])
+            if chunked:  # the chunks after the first wait for it
+                progress.phase("NumPy", "re-running the NumPy core from the inputs")
+                seeds.set_result(_Seeds(path, archive.parts, bounds, places,
+                                        preset.trace(run)).sheet)
+            progress.phase("NumPy", "reading the workbook's own cells")
+            scans.update(reading.result() if reading is not None else
+                         cells.read(path, archive.parts, rest, check, values=False))
+            report.findings += _outside(scans)
+            progress.phase("NumPy", "checking which cells hold formulas")
+            _check_formulas([p for p in present if p not in inputs], scans, archive, report)
+            del scans
             saved = stamp.read(archive.property(stamp.PROPERTY) or "")
             if saved is not None:
                 report.changed = stamp.changed(saved["inputs"], stamp.inputs(run))
@@ -341,6 +368,8 @@ def verify(path: Path, engine_names: Sequence[str] = (engines.DEFAULT,), timeout
                 report.engines.append(audit.engine(engine, done, report))
         except BaseException:
             cancel.set()  # the engines' threads end their processes and return
+            if not seeds.done():
+                seeds.cancel()
             raise
     report.total_seconds = time.perf_counter() - started
     return report
@@ -361,17 +390,31 @@ class _Audit:
     progress: Listener
     cancel: threading.Event
 
+    def _trace(self, done: engines.Recalculated):
+        """NumPy re-run iteration by iteration from the engine's own cells; recalculated in
+        chunks, each chunk's iterations re-run from its seed (NumPy's own numbers) on."""
+        firsts = done.firsts or (0,)
+        traces = [self.preset.trace(self.run, anchor=EngineAnchor(done.values, self.places,
+                                                                  self.run, first))
+                  for first in firsts]
+        if len(traces) == 1:
+            return traces[0]
+        owner = np.searchsorted(np.array(firsts), np.arange(len(traces[-1].iterations)),
+                                side="right") - 1
+        return replace(traces[-1], iterations=[traces[max(int(j), 0)].iterations[k]
+                                               for k, j in enumerate(owner)])
+
     def engine(self, engine: engines.Engine, done: engines.Recalculated, report: Report
                ) -> EngineReport:
         """The NumPy core re-run from the engine's cells (anchored), every block compared,
         and the root causes of the cells that differ found."""
         title, progress = engine.title, self.progress
         er = EngineReport(engine.name, title, recalc_seconds=done.seconds,
-                          read_seconds=done.read_seconds, peak_bytes=done.peak_bytes)
+                          read_seconds=done.read_seconds, peak_bytes=done.peak_bytes,
+                          chunks=max(len(done.firsts), 1))
         t0 = time.perf_counter()
         progress.phase(title, "re-running the NumPy core from its cells")
-        trace = self.preset.trace(self.run, anchor=EngineAnchor(done.values, self.places,
-                                                                 self.run))
+        trace = self._trace(done)
         if not report.costs:
             report.costs = {name: float(curve[-1])
                             for name, curve in health.curves(self.run, trace).items()}
@@ -480,15 +523,51 @@ def _check_formulas(places: list[Place], scans: dict[str, cells.Scan], archive: 
     return inputs_ok
 
 
-def _recalculate(engine: engines.Engine, src: Path, tmp: Path, timeout: float,
-                 progress: Listener, cancel: threading.Event,
-                 bounds: cells.Bounds) -> engines.Recalculated:
+def _recalculate(engine: engines.Engine, job: chunks.Job, tmp: Path, timeout: float,
+                 progress: Listener, cancel: threading.Event) -> engines.Recalculated:
     """One engine's run in its own folder (in a worker thread), its values read within the
-    layout's bounds."""
+    job's bounds: the whole workbook in one process, or in chunks (``chunks.py``)."""
     workdir = Path(tempfile.mkdtemp(prefix=f"{engine.name}-", dir=tmp))
     progress.phase(engine.title, "starting")
-    return engine.recalculate(src, workdir, timeout,
-                              lambda text: progress.phase(engine.title, text), cancel, bounds)
+    return chunks.recalculate(engine, job, workdir, timeout,
+                              functools.partial(progress.phase, engine.title), cancel)
+
+
+def _formula_cells(path: Path, parts: dict[str, str], bounds: cells.Bounds, tmp: Path,
+                   timeout: float, cancel: threading.Event) -> dict[str, cells.Scan]:
+    """Which cells of these sheets hold formulas, each sheet checked to be well-formed XML: in
+    a process of its own (``scan_worker``), so that reading a big workbook's XML shares no
+    lock with the threads that feed its chunks to the engines."""
+    job, out = tmp / "scan-job.pickle", tmp / "scans.pickle"
+    with open(job, "wb") as f:
+        pickle.dump((parts, bounds), f)
+    engines.run_child([sys.executable, "-m", "sheetnet.audit.scan_worker", str(path), str(job),
+                       str(out)], "reading the workbook", timeout, lambda _: None, cancel)
+    with open(out, "rb") as f:
+        found = pickle.load(f)
+    out.unlink()
+    if "error" in found:
+        raise SheetnetError(found["error"])
+    return found["scans"]
+
+
+@dataclass
+class _Seeds:
+    """The seed sheets of the chunks: each formula cell as NumPy computes it from the file's
+    inputs (``trace``, no engine's numbers in it), every other cell as the file has it."""
+
+    path: Path
+    parts: dict[str, str]
+    bounds: cells.Bounds
+    places: list[Place]
+    trace: object
+
+    def sheet(self, name: str) -> bytes:
+        scan = cells.read(self.path, self.parts, {name: self.bounds[name]})[name]
+        mine = [p for p in self.places if p.sheet == name]
+        computed = chunks.computed_grid(mine, lambda p: p.expected(self.trace),  # type: ignore[arg-type]
+                                        scan.numbers.shape)
+        return chunks.seed(scan, scan.formulas, computed)
 
 
 # --- inputs --------------------------------------------------------------------------------
@@ -560,7 +639,8 @@ class EngineAnchor:
     checked against what its own inputs give, and the rounding of a chaotic run does not pile
     up over its iterations into a false difference."""
 
-    def __init__(self, values: vals.Values, places: Sequence[Place], run: Run):
+    def __init__(self, values: vals.Values, places: Sequence[Place], run: Run, first: int = 0):
+        self.first = first  # before it, the run's own numbers (a chunk's seed, chunks.py)
         self.values = values
         self.shapes = {name: np.shape(v) for name, v in run.params.items()}
         self.kinds = run.rule.state
@@ -568,6 +648,8 @@ class EngineAnchor:
                    if p.kind == "formula" and p.iteration is not None}
 
     def _read(self, name: str, k: int, shape: tuple[int, ...]) -> np.ndarray | None:
+        if k < self.first:
+            return None
         place = self.at.get((name, k))
         if place is None or place.sheet not in self.values:
             return None

@@ -4,7 +4,11 @@ it must fit: Excel's grid and the budgets of what a spreadsheet can recalculate.
 - at most ``MAX_FORMULA_CELLS`` formula cells and ``MAX_SHEETS`` sheets (one per iteration):
   LibreOffice did not finish opening 10,050 one-cell sheets within 5 minutes, and 10 million
   formulas take a spreadsheet minutes to recalculate;
-- Excel's 1,048,576 rows, 16,384 columns and 8,192 characters in a formula.
+- Excel's 1,048,576 rows, 16,384 columns and 8,192 characters in a formula;
+- what ``sheetnet verify`` needs: it recalculates a big workbook a few iteration sheets at a
+  time (``audit/chunks.py``), but never less than one iteration sheet beside the sheets over
+  all iterations, in one engine process per core; each engine's cells a gigabyte were
+  measured (``audit/engines.py``), and every engine must fit ``VERIFY_MEMORY``.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ MAX_COLS = 16_384
 MAX_FORMULA = 8_192  # characters in one formula
 MAX_FORMULA_CELLS = 10_000_000
 MAX_SHEETS = 2_000
+VERIFY_MEMORY = 6 * 2**30  # what verify's engine processes may hold at once, in every engine
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,28 @@ class Size:
                           f" {per:,}")
             raise SheetnetError(f"{self.what} would write {self.formula_cells:,} formula cells;"
                                 f" the limit is {MAX_FORMULA_CELLS:,}: use {fewer}")
+        need, engine = self.verify_memory()
+        if need > VERIFY_MEMORY:
+            raise SheetnetError(f"{self.what} needs {self.per_iteration:,} formula cells on each"
+                                f" iteration sheet; verify recalculates at least one at a time"
+                                f" on each core, which would take {engine} about"
+                                f" {need / 2**30:,.1f} GB (the limit is"
+                                f" {VERIFY_MEMORY / 2**30:.0f} GB): use fewer images or"
+                                f" {self.taller}")
+
+    def verify_memory(self) -> tuple[int, str]:
+        """The most memory ``sheetnet verify`` will need at once in any engine (bytes), and
+        that engine's name: its processes at once, each recalculating its smallest chunk (one
+        iteration sheet and the sheets over all iterations) or its share of the whole."""
+        from sheetnet.audit.engines import ENGINES, WORKERS
+
+        other = self.formula_cells - self.per_iteration * (self.iterations + 1)
+        worst = (0, "")
+        for e in ENGINES.values():
+            least = ((self.per_iteration + other) * e.bytes_per_cell + e.base) * WORKERS
+            need = max(least, min(e.memory, self.formula_cells * e.bytes_per_cell + e.base))
+            worst = max(worst, (need, e.title))
+        return worst
 
 
 def size_of_iteration_sheet(places: Iterable, *, iterations: int, other_cells: int = 0,

@@ -165,16 +165,37 @@ def test_a_part_given_twice_is_refused(mlp, tmp_path):
     _refused(twice, f"twice.xlsx holds the part {part} twice")
 
 
-@pytest.mark.parametrize("which", ["Iter 1", "Inputs", "xl/workbook.xml",
-                                   "xl/styles.xml", "xl/charts/chart1.xml"])
-def test_xml_that_is_not_well_formed_names_its_part(mlp, tmp_path, which):
-    part = which if which.startswith("xl/") else _part(mlp, which)
-
+def _cut_in_half(mlp: Path, out: Path, part: str) -> Path:
     def edit(name, data):
         return [(name, data[: len(data) // 2] if name == part else data)]
-    broken = rezip(mlp, tmp_path / "broken.xlsx", edit)
+    return rezip(mlp, out, edit)
+
+
+@pytest.mark.parametrize("which", ["Inputs", "xl/workbook.xml", "xl/styles.xml",
+                                   "xl/charts/chart1.xml"])
+def test_xml_that_is_not_well_formed_names_its_part(mlp, tmp_path, which):
+    part = which if which.startswith("xl/") else _part(mlp, which)
+    broken = _cut_in_half(mlp, tmp_path / "broken.xlsx", part)
     line = _refused(broken, f"the part {part} is not well-formed XML")
     assert "at line" in line
+
+
+def test_an_iteration_sheet_that_is_not_well_formed_is_named_and_every_engine_ended(
+        mlp, tmp_path):
+    """An iteration sheet is checked as verify reads it, beside the engines (its check, 1.5 s
+    of a big workbook's XML, would otherwise hold them back): the same one line, exit 2,
+    nothing written, and no engine process left."""
+    part = _part(mlp, "Iter 1")
+    broken = _cut_in_half(mlp, tmp_path / "broken.xlsx", part)
+    before = set(os.listdir(tmp_path))
+    result = CliRunner().invoke(app, ["verify", str(broken)])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and f"the part {part} is not well-formed XML" in lines[0], lines
+    assert "at line" in lines[0]
+    assert set(os.listdir(tmp_path)) == before
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert str(broken) not in ps
 
 
 def _local_data(path: Path, part: str) -> tuple[int, int]:
@@ -280,7 +301,7 @@ def test_libreoffice_interrupted_mid_run_leaves_nothing(tmp_path):
     try:
         # wait until LibreOffice holds its socket (a condition, not a clock), then interrupt
         for _ in range(1200):
-            profiles = list(scratch.glob("sheetnet-verify-*/*/lo-profile-*"))
+            profiles = list(scratch.glob("sheetnet-verify-*/**/lo-profile-*"))  # a chunk's too
             if profiles and engines.pipe_of(profiles[0]).exists() or proc.poll() is not None:
                 break
             time.sleep(0.05)

@@ -54,6 +54,8 @@ def test_hundred_million_iterations_are_refused_at_once(tmp_path, command):
     (["--layers", "12,100000000,2"], "numbers per iteration"),
     (["--layers", "12,5000,2"], "formula cells; the limit is 10,000,000"),
     (["--net", "cnn", "--filters", "500"], "formula cells; the limit is 10,000,000"),
+    (["--layers", "12,2500,2", "--iterations", "1"],
+     "on each iteration sheet; verify recalculates at least one at a time"),
     (["--net", "gd", "--iterations", "1100000"], "rows; Excel allows 1,048,576"),
 ])
 def test_workbooks_beyond_the_budget_are_refused_before_any_work(tmp_path, args, message):

@@ -57,9 +57,16 @@ def _hidden(text: str) -> bool:
     return text.lstrip("-").replace("0", "").replace(".", "").strip("%") == ""
 
 
-@pytest.mark.parametrize("net", NETS)
-def test_no_nonzero_number_is_shown_as_zero_and_every_number_fits_its_column(tmp_path, net):
-    out = export(tmp_path, f"{net}.xlsx", "--net", net, *SMALL[net])
+@pytest.fixture(scope="module", params=NETS)
+def book(request, tmp_path_factory):
+    """(net, its small workbook), exported once for every test here that reads one (pytest
+    runs the tests of one net together)."""
+    net = request.param
+    return net, export(tmp_path_factory.mktemp(net), f"{net}.xlsx", "--net", net, *SMALL[net])
+
+
+def test_no_nonzero_number_is_shown_as_zero_and_every_number_fits_its_column(book):
+    net, out = book
     seen = 0
     for sheet, ref, value, text, width, fmt in _numbers_shown(out):
         seen += 1
@@ -102,9 +109,8 @@ def _row(ws, column, text):
     return next((c.row for c in ws[column] if c.value == text), None)
 
 
-@pytest.mark.parametrize("net", NETS)
-def test_panes_freeze_the_labels_only_and_sheets_read_forward_first(tmp_path, net):
-    out = export(tmp_path, f"{net}.xlsx", "--net", net, *SMALL[net])
+def test_panes_freeze_the_labels_only_and_sheets_read_forward_first(book):
+    net, out = book
     wb = openpyxl.load_workbook(out)
     for ws in wb:
         assert _frozen_width(ws) <= 45, (ws.title, ws.freeze_panes)
@@ -275,12 +281,11 @@ def test_a_text_sheet_shows_the_character_read_and_the_one_predicted(tmp_path):
         assert sheet.value(rows["p(ŷₜ)"], col) == pytest.approx(max(outputs), rel=1e-12)
 
 
-@pytest.mark.parametrize("net", NETS)
-def test_every_presets_print_setup_and_charts(tmp_path, net):
+def test_every_presets_print_setup_and_charts(book):
     """Every sheet has a footer naming it; narrow sheets print one page wide; an iteration
     sheet repeats its labels and header rows; every line chart's iteration ticks are whole
     numbers."""
-    out = export(tmp_path, f"{net}.xlsx", "--net", net, *SMALL[net])
+    net, out = book
     wb = openpyxl.load_workbook(out)
     for ws in wb:
         assert "&A" in (ws.oddFooter.center.text or ""), ws.title
