@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sheetnet import presets, runs
+from sheetnet import notebook, presets, runs
 from sheetnet.audit import engines
 from sheetnet.audit.explain import Explanation
 from sheetnet.audit.explain import explain as _explain
@@ -34,7 +34,7 @@ from sheetnet.audit.verify import verify as _verify
 from sheetnet.core import data as data_mod
 from sheetnet.core.data import Dataset
 from sheetnet.errors import SheetnetError
-from sheetnet.files import check_out
+from sheetnet.files import check_out, speaking_python
 from sheetnet.pairs import optim
 from sheetnet.presets.exercises import points_data
 from sheetnet.presets.options import Options
@@ -190,11 +190,12 @@ def options(net: str | None = None, **given: object) -> Options:
     return Options(**plain, hyper=hyper)  # type: ignore[arg-type]
 
 
-def train(net: str = "mlp", *, progress: Callable[[int], None] | None = None,
+def train(net: str = "mlp", *, progress: Callable[[int], None] | bool | None = None,
           from_checkpoint: str | Path | None = None, blocks: bool = True,
           every: int | None = None, **given: object) -> Training:
     """Train a preset (``sheetnet nets`` lists them) with the CLI's options; every block of
-    every iteration is kept (``progress(k)`` is called after iteration k).
+    every iteration is kept. ``progress``: a function called with k after iteration k, or
+    True for a one-line progress bar (None: a bar in a Jupyter notebook, nothing elsewhere).
     ``blocks=False`` keeps the costs alone, as ``sheetnet train`` does (memory stays flat, and
     a net as large as mnist fits); in mini-batches the whole data's cost is then computed
     ``every`` k-th iteration (default: about 20 of them), each step's batch cost every one.
@@ -211,9 +212,13 @@ def train(net: str = "mlp", *, progress: Callable[[int], None] | None = None,
                                 detail=not lean, every=every)
     else:
         planned = runs.new_run(net, options(net, **given), detail=not lean, every=every)
+    if progress is None or isinstance(progress, bool):
+        shown = progress if progress is not None else notebook.in_notebook()
+        progress = notebook.Bar(planned.run.iterations + 1) if shown else None
     return runs.train(planned, progress, runs.COSTS if lean else None)
 
 
+@speaking_python()
 def export(what: Training | str, out: str | Path, *, force: bool = False,
            progress: Callable[[str], None] | None = None, **given: object) -> Path:
     """Write a workbook: of a ``Training``, or of a preset trained with ``given`` options.
@@ -234,15 +239,17 @@ def export(what: Training | str, out: str | Path, *, force: bool = False,
     return out
 
 
+@speaking_python()
 def window(checkpoint: str | Path, out: str | Path, *, images: int | None = None,
            pick: Sequence[int] | None = None, iterations: int | None = None,
            force: bool = False, progress: Callable[[str], None] | None = None) -> Path:
     """Write a window of a checkpoint's run: ``iterations`` (default 2) going on from it, on
-    ``images`` of its next batches (default 8) or the rows ``pick`` names, the checkpoint's
+    ``images`` of its next batches (default 8) or those ``pick`` numbers (from 1, among the
+    images trained on, as the workbook and ``show --image`` count), the checkpoint's
     parameters and optimizer state as input cells (``sheetnet export --from``)."""
     out = _path("out", out)
     if pick is not None and (isinstance(pick, (str, bytes)) or not hasattr(pick, "__iter__")):
-        raise SheetnetError(f"pick={pick!r}: give a list of row numbers, e.g. pick=[0, 17, 42]")
+        raise SheetnetError(f"pick={pick!r}: give a list of image numbers, e.g. pick=[1, 17, 42]")
     rows = None if pick is None else ",".join(str(_whole("pick", r)) for r in pick)
     steps = None if iterations is None else _whole("iterations", iterations)
     count = None if images is None else _whole("images", images)

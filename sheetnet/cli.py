@@ -48,7 +48,28 @@ from sheetnet.presets.options import DEFAULT_SEED, Options
 ClickException: type[Exception] = next(c for c in typer.BadParameter.__mro__
                                        if c.__name__ == "ClickException")
 
-app = typer.Typer(rich_markup_mode="rich", no_args_is_help=True, add_completion=False,
+
+
+class _Bare:
+    """A command whose ``--help`` shows no value type (typer labels the flag ``<bool>``)."""
+
+    def get_help_option(self, ctx):
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
+
+
+class _Command(_Bare, typer.core.TyperCommand):
+    pass
+
+
+class _Group(_Bare, typer.core.TyperGroup):
+    pass
+
+
+app = typer.Typer(cls=_Group, rich_markup_mode="rich", no_args_is_help=True,
+                  add_completion=False,
                   context_settings={"help_option_names": ["-h", "--help"]},
                   help="See how a neural network learns: the book's Excel exercises as live,"
                        " audited workbooks. Start with [bold]sheetnet nets[/], then"
@@ -349,7 +370,7 @@ def _progress() -> Progress:
                     disable=not console.is_terminal)  # no stray blank lines in pipes and logs
 
 
-@app.command()
+@app.command(cls=_Command)
 @user_errors
 @run_options
 def export(
@@ -362,9 +383,9 @@ def export(
         help="With --from: the window's images, the first N of those the run's next batches"
              " take (default 8); each of the window's steps takes all of them.")] = None,
     pick: Annotated[str | None, typer.Option(
-        rich_help_panel=RUN, metavar="ROWS",
-        help="With --from: the window's images by their rows among the images trained on"
-             " (from 0), e.g. 0,17,42.")] = None,
+        rich_help_panel=RUN, metavar="NUMBERS",
+        help="With --from: the window's images by their numbers among the images trained on,"
+             " from 1 as show --image counts, e.g. 1,17,42.")] = None,
     force: ForceOpt = False,
 ) -> None:
     """Write a training run as a workbook where every number is a live formula.
@@ -453,7 +474,7 @@ class _VerifyProgress(audit_verify.Listener):
             self.bar.update(self.tasks[who], visible=False)
 
 
-@app.command()
+@app.command(cls=_Command)
 @user_errors
 def verify(
     workbooks: Annotated[list[Path], typer.Argument(
@@ -530,7 +551,7 @@ def _verify_one(workbook: Path, engine: str, timeout: float) -> audit_verify.Rep
     return report
 
 
-@app.command(help=(
+@app.command(cls=_Command, help=(
     "Tell any cell's story: what it is in the book's notation, its formula, the same formula"
     " in the book's notation and with the numbers plugged in, its value, and each cell it"
     " reads.\n\n"
@@ -573,7 +594,7 @@ def explain(
     console.print(terminal.explanation_view(found), highlight=False)
 
 
-@app.command()
+@app.command(cls=_Command)
 @user_errors
 @run_options
 def train(
@@ -674,11 +695,12 @@ def _write_json(path: Path, obj: object, force: bool) -> None:
     write_atomically(path, write, force)
 
 
-@app.command()
+@app.command(cls=_Command)
 @user_errors
 @run_options
 def show(
-    net: NetOpt = "mlp",
+    net: NetOrFromOpt = None,
+    source: FromOpt = None,
     iteration: Annotated[int | None, typer.Option(
         help="Which iteration (0 = initial parameters; default 0, or the last of"
              " --iterations N when that is given).")] = None,
@@ -695,9 +717,15 @@ def show(
     Example: [bold]sheetnet show --net cnn --iteration 50 --image 40[/] (or
     [bold]--iterations 50[/]: a run of 50, shown at its last iteration). Vanishing errors:
     [bold]sheetnet show --statistics --arch "dense 8, sigmoid, dense 8, sigmoid, dense 2"[/].
+    From a checkpoint, its window (the run's next 8 images, 2 iterations): [bold]sheetnet show
+    --from ck.npz --iteration 1 --image 3[/].
     """
-    preset = presets.get(net)
-    run = preset.run(opts, detail=True)
+    if source is not None:
+        planned = runs.window_of(source, opts, net=net)
+        preset, run = planned.preset, planned.run
+    else:
+        preset = presets.get(net or "mlp")
+        run = preset.run(opts, detail=True)
     if not preset.images:  # an exercise (gd, regression, graph) or a text net: a table
         if stats and isinstance(run.model, Net):
             raise SheetnetError(f"--statistics is for nets of images; --net {net}'s errors"
@@ -744,7 +772,9 @@ def show(
                 f" {health.number(float(blocks['validation_cost']))}")
         if "validation_accuracy" in blocks:
             held += f", accuracy {float(blocks['validation_accuracy']):.1%}"
-    console.print(f"iteration {iteration}: C = {health.number(blocks['C'][i])},"
+    which = f"iteration {iteration}" + (f" of the window (the run's {run.start + iteration})"
+                                         if run.start else "")
+    console.print(f"{which}: C = {health.number(blocks['C'][i])},"
                   f" C_T = {health.number(float(blocks['C_T']))}{accuracy}{held}")
 
 
@@ -763,7 +793,7 @@ def _show_table(preset: presets.Preset, run: Run) -> None:
                                            lo=-1.0, hi=1.0))
 
 
-@app.command()
+@app.command(cls=_Command)
 def nets() -> None:
     """List the nets that export, train and show know.
 
@@ -809,7 +839,8 @@ def main() -> None:
     except ClickException as e:
         ctx = getattr(e, "ctx", None)
         hint = f" (see `{ctx.command_path} --help`)" if ctx else ""
-        message = " ".join(e.format_message().split())  # type: ignore[attr-defined]
+        message = _unknown_option(e, ctx) or " ".join(
+            e.format_message().split())  # type: ignore[attr-defined]
         err_console.print(f"[bold red]error:[/] {message}{hint}".replace("[", r"\[", 0),
                           soft_wrap=True, highlight=False, markup=True)
         sys.exit(2)
@@ -826,6 +857,27 @@ def main() -> None:
     if code == 130:  # typer's own answer to a Ctrl-C outside a command
         _interrupted(130)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _unknown_option(e: Exception, ctx: Any) -> str | None:
+    """An option this command does not take, said better than click's spelling guesses
+    (``train --out`` had suggested --dropout, --net, --rho): the commands that do take it, or
+    the options it begins (``--iter`` → --iterations), or nothing to guess."""
+    name = getattr(e, "option_name", None)
+    if type(e).__name__ != "NoSuchOption" or not name or ctx is None:
+        return None
+    here = ctx.command.name
+    group: Any = typer.main.get_command(app)
+    others = [f"`sheetnet {n}`" for n, cmd in group.commands.items()
+              if n != here and any(name in p.opts for p in cmd.params)]
+    if others:
+        said = others[0] if len(others) == 1 else f"{', '.join(others[:-1])} and {others[-1]}"
+        return (f"`sheetnet {here}` has no option {name}; {said}"
+                f" take{'s' * (len(others) == 1)} it")
+    own = sorted(o for p in ctx.command.params for o in p.opts
+                 if o.startswith("--") and o.startswith(name) and len(name) > 3)
+    guess = f"; did you mean {' or '.join(own[:3])}?" if own else ""
+    return f"no such option: {name}{guess}"
 
 
 def _interrupted(code: int) -> None:

@@ -4,6 +4,7 @@ replace."""
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import errno
 import os
 import secrets
@@ -14,6 +15,20 @@ from pathlib import Path
 from typing import TypeVar
 
 from sheetnet.errors import SheetnetError
+
+# how a caller says "overwrite": the CLI's ``--force``, the Python API's ``force=True``
+OVERWRITE = contextvars.ContextVar("overwrite", default="add --force")
+
+
+@contextlib.contextmanager
+def speaking_python():
+    """Within it (or a function it decorates), messages say how to overwrite as Python does
+    (``force=True``)."""
+    token = OVERWRITE.set("give force=True")
+    try:
+        yield
+    finally:
+        OVERWRITE.reset(token)
 
 T = TypeVar("T")
 
@@ -101,13 +116,14 @@ def _check_out(path: Path, force: bool, suffix: str) -> None:
                             f" bytes; this file system allows {longest}: give a shorter name")
     if path.is_symlink() and not path.exists() and not force:
         raise SheetnetError(f"{path} is a symbolic link to {os.readlink(path)}, which does not"
-                            " exist; give another name, or add --force to replace the link")
+                            f" exist; give another name, or {OVERWRITE.get()} to replace the"
+                            " link")
     if path.is_dir():
         raise SheetnetError(f"{path} is a folder; give a file name ending in {suffix}")
     if not path.parent.is_dir():
         raise SheetnetError(f"{path.parent}: no such folder; create it or write elsewhere")
     if path.exists() and not force:
-        raise SheetnetError(f"{path} exists; add --force to overwrite it")
+        raise SheetnetError(f"{path} exists; {OVERWRITE.get()} to overwrite it")
     check_writable(path)
 
 
@@ -143,15 +159,15 @@ def _place_new(tmp: str, out: Path) -> None:
     try:
         os.link(tmp, out)
     except FileExistsError:
-        raise SheetnetError(f"{out} appeared while sheetnet was writing it; add --force to"
-                            " overwrite it") from None
+        raise SheetnetError(f"{out} appeared while sheetnet was writing it; {OVERWRITE.get()}"
+                            " to overwrite it") from None
     except OSError as e:
         if e.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV,
                            errno.EMLINK):
             raise
         if out.exists():  # a file system without hard links: check, then rename
-            raise SheetnetError(f"{out} appeared while sheetnet was writing it; add --force to"
-                                " overwrite it") from None
+            raise SheetnetError(f"{out} appeared while sheetnet was writing it;"
+                                f" {OVERWRITE.get()} to overwrite it") from None
         os.replace(tmp, out)
         return
     with contextlib.suppress(FileNotFoundError):

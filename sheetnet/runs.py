@@ -21,7 +21,7 @@ from sheetnet.core.descent import Progress
 from sheetnet.core.run import Run
 from sheetnet.core.trace import Trace
 from sheetnet.errors import SheetnetError
-from sheetnet.files import check_out
+from sheetnet.files import check_out, speaking_python
 from sheetnet.presets import resume
 from sheetnet.presets.options import Options
 from sheetnet.workbook import xlsx
@@ -178,9 +178,10 @@ class Training:
         return dict(self.trace.descriptions)
 
     def history(self, as_frame: bool | None = None):
-        """The run iteration by iteration: ``iteration`` and each cost curve (and
-        ``accuracy``), as a dict of arrays; a pandas DataFrame with ``as_frame`` (None: when
-        pandas is installed)."""
+        """The run iteration by iteration, one column each: ``iteration``, each cost curve
+        (``C_T``, …) and ``accuracy``; as a dict of arrays, or a pandas DataFrame of the same
+        columns with ``as_frame`` (None: when pandas is installed), so that
+        ``history().plot(x="iteration", y="C_T")`` works either way one plots."""
         table: dict[str, np.ndarray] = {"iteration": np.arange(len(self.cost))}
         table.update(self.costs)
         if self.accuracy is not None:
@@ -194,8 +195,9 @@ class Training:
                 raise SheetnetError("history(as_frame=True) needs pandas; pip install pandas,"
                                     " or use the dict history() gives") from None
             return table
-        return pd.DataFrame(table).set_index("iteration")
+        return pd.DataFrame(table)
 
+    @speaking_python()
     def save(self, path: str | Path, *, force: bool = False) -> Path:
         """Write the run's checkpoint (``train --checkpoint``): the parameters after its last
         update, the optimizer's state, the step count and the options, to go on from
@@ -212,6 +214,12 @@ class Training:
     def saved(self, path: Path, force: bool = False) -> Checkpoint:
         """Write the checkpoint (its path already checked); what it holds."""
         return resume.save(self.preset, self.options, self.run, self.trace, path, force)
+
+    def _repr_html_(self) -> str:
+        """In a notebook: a table of the run and its cost curve (inline SVG)."""
+        from sheetnet.notebook import training_html
+
+        return training_html(self)
 
     def __repr__(self) -> str:
         parts = [f"net={self.net!r}", f"iterations={self.run.iterations}",

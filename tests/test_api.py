@@ -140,7 +140,7 @@ def test_init_as_a_dict_of_arrays_is_the_json_file():
      "label 0 is too large for a float"),
     (lambda: sheetnet.window("ck.npz", "w.xlsx", images=2.5), "images=2.5: give a whole"),
     (lambda: sheetnet.window("ck.npz", "w.xlsx", images=10**400), "images: a number of about"),
-    (lambda: sheetnet.window("ck.npz", "w.xlsx", pick="0,1"), "give a list of row numbers"),
+    (lambda: sheetnet.window("ck.npz", "w.xlsx", pick="0,1"), "give a list of image numbers"),
     (lambda: sheetnet.train("mlp", batch_size=0), "batch-size 0 must be at least 1"),
     (lambda: sheetnet.verify("x.xlsx", timeout=float("nan")), "timeout nan must be a positive"),
     (lambda: sheetnet.verify("x.xlsx", timeout=10**400), "timeout: a number of about"),
@@ -183,14 +183,10 @@ def test_history_is_a_dataframe_when_pandas_is_there(monkeypatch):
         def __init__(self, table):
             self.table = table
 
-        def set_index(self, column):
-            self.index = column
-            return self
-
     monkeypatch.setitem(sys.modules, "pandas", types.SimpleNamespace(DataFrame=Frame))
     run = sheetnet.train("mlp", iterations=3)
     frame = run.history()
-    assert isinstance(frame, Frame) and frame.index == "iteration"
+    assert isinstance(frame, Frame) and list(frame.table)[0] == "iteration"  # a column
     np.testing.assert_array_equal(frame.table["C_T"], run.cost)
     assert isinstance(run.history(as_frame=False), dict)
     monkeypatch.setitem(sys.modules, "pandas", None)  # not installed
@@ -231,3 +227,45 @@ def test_the_torch_example_without_torch_says_how_to_get_it():
                           timeout=60)
     assert "pip install torch" in proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_run_and_a_report_show_themselves_in_a_notebook(tmp_path):
+    """_repr_html_: a table of the run and its cost curve as well-formed inline SVG, one point
+    an iteration, on a log scale when C_T spans more than a factor of 20."""
+    import xml.etree.ElementTree as ET
+
+    run = sheetnet.train("mlp", iterations=20)
+    page = run._repr_html_()
+    svg = ET.fromstring(page[page.index("<svg"):page.index("</svg>") + 6])
+    (line,) = [e for e in svg.iter() if e.tag.endswith("polyline")]
+    points = [tuple(map(float, p.split(","))) for p in line.get("points").split()]
+    assert len(points) == 21
+    ys = np.array([y for _, y in points])
+    expected = np.log10(run.cost)  # screen y falls as log C_T rises, linearly
+    slope = np.polyfit(expected, ys, 1)[0]
+    np.testing.assert_allclose(ys, np.polyval(np.polyfit(expected, ys, 1), expected), atol=0.06)
+    assert slope < 0 and "log scale" in page
+    assert f"{run.cost[0]:.6g} → {run.cost[-1]:.6g}" in page
+    path = sheetnet.export(run, tmp_path / "m.xlsx")
+    report = sheetnet.verify(path)._repr_html_()
+    assert "every cell agrees" in report and report.count("<tr>") == 1 + len(
+        sheetnet.verify(path).table()["block"])
+
+
+def test_api_messages_say_force_true(tmp_path):
+    run = sheetnet.train("mlp", iterations=1)
+    path = sheetnet.export(run, tmp_path / "m.xlsx")
+    with pytest.raises(sheetnet.SheetnetError, match=r"exists; give force=True to overwrite"):
+        sheetnet.export(run, path)
+    (tmp_path / "ck.npz").write_bytes(b"")
+    with pytest.raises(sheetnet.SheetnetError, match=r"give force=True"):
+        run.save(tmp_path / "ck.npz")
+
+
+def test_a_progress_bar_when_asked_and_in_a_notebook_only(capsys):
+    sheetnet.train("mlp", iterations=50, progress=True)
+    shown = capsys.readouterr().out
+    assert shown.startswith("\r[") and shown.endswith("\n")
+    assert "51/51 iterations" in shown.rsplit("\r", 1)[-1]
+    sheetnet.train("mlp", iterations=5)  # a script, not a notebook: nothing printed
+    assert capsys.readouterr().out == ""

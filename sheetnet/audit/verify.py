@@ -177,6 +177,12 @@ class Report:
                     columns[key].append(value)
         return columns
 
+    def _repr_html_(self) -> str:
+        """In a notebook: the verdict and each block's comparison per engine."""
+        from sheetnet.notebook import report_html
+
+        return report_html(self)
+
     def __repr__(self) -> str:
         engines_ran = " and ".join(e.title for e in self.engines) or "no engine"
         verdict = "every cell agrees" if self.ok else (

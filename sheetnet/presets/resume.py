@@ -196,12 +196,13 @@ def _batched_on(run: Run, opts: Options, step: int) -> Run:
 def window(preset: object, ck: Checkpoint, iterations: int | None, images: int | None,
            pick: str | None) -> Run:
     """``export --from``: ``iterations`` iterations (default 2) on ``images`` images, from the
-    checkpoint: the images of the run's next batches (default 8), or the rows ``pick`` names;
-    every one in each step's batch."""
+    checkpoint: the images of the run's next batches (default 8), or those ``pick`` numbers
+    (from 1, among the images trained on, as ``show --image`` counts); every one in each step's
+    batch."""
     preset = supported(preset)
     if pick is not None and images is not None:
-        raise SheetnetError("give --images N (the next batches' first N) or --pick ROWS (those"
-                            " rows), not both")
+        raise SheetnetError("give --images N (the next batches' first N) or --pick NUMBERS"
+                            " (those images), not both")
     if isinstance(preset, TextPreset):
         return _text_window(preset, ck, iterations, images, pick)
     k = 2 if iterations is None else iterations
@@ -221,10 +222,10 @@ def window(preset: object, ck: Checkpoint, iterations: int | None, images: int |
         if size is not None:  # enough of the run's next batches: at most two epochs
             base = replace(base, iterations=-(-want // size) + -(-base.n_images // size))
         rows = _next(_batched_on(base, opts, ck.step), want)
-    shown = ", ".join(str(r) for r in rows[:12]) + (" …" if len(rows) > 12 else "")
+    shown = ", ".join(str(r + 1) for r in rows[:12]) + (" …" if len(rows) > 12 else "")
     batches = ("" if base.batches is None
                else f"; the run's steps took batches of {base.batch_size}")
-    origin = {**base.origin, "data": f"{len(rows)} images of {base.origin['data']}: rows"
+    origin = {**base.origin, "data": f"{len(rows)} images of {base.origin['data']}: numbers"
                                      f" {shown}{batches}"}
     run = replace(base, data=base.data.subset(rows), iterations=k, batches=None, held=None,
                   patience=None, test=None, every=None, drawn=None, origin=origin,
@@ -247,23 +248,25 @@ def _text_window(preset: TextPreset, ck: Checkpoint, iterations: int | None,
 
 
 def _picked(run: Run, pick: str) -> np.ndarray:
-    """The rows ``--pick`` names, each an image the run trains on."""
+    """The rows of the images ``--pick`` numbers (from 1, as ``show --image`` and the
+    workbook count), each an image the run trains on."""
     n = run.n_images
     try:
-        rows = np.array([int(v) for v in pick.replace(" ", "").split(",")])
+        numbers = np.array([int(v) for v in pick.replace(" ", "").split(",")])
     except ValueError:
-        raise SheetnetError(f"--pick {pick!r} is not a list of row numbers; write it like"
-                            " --pick 0,17,42") from None
-    bad = [int(r) for r in rows if not 0 <= r < n]
+        raise SheetnetError(f"--pick {pick!r} is not a list of image numbers; write it like"
+                            " --pick 1,17,42") from None
+    bad = [int(r) for r in numbers if not 1 <= r <= n]
     if bad:
-        raise SheetnetError(f"--pick {bad[0]} is not a row of the {n:,} images; use 0 to"
-                            f" {n - 1:,}")
-    held = [int(r) for r in rows if run.held is not None and run.held[r]]
+        raise SheetnetError(f"--pick {bad[0]} is not one of the {n:,} images; number them 1"
+                            f" to {n:,}")
+    rows = numbers - 1
+    held = [int(r) + 1 for r in rows if run.held is not None and run.held[r]]
     if held:
         raise SheetnetError(f"--pick {held[0]} is an image held out for validation; pick"
-                            " rows the run trains on")
+                            " images the run trains on")
     if len(set(rows.tolist())) < len(rows):
-        raise SheetnetError(f"--pick {pick}: a row is given twice; give each once")
+        raise SheetnetError(f"--pick {pick}: an image is given twice; give each once")
     return rows
 
 

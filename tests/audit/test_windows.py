@@ -75,7 +75,7 @@ def _x_span(chart) -> tuple[float, float]:
 def test_an_edited_state_cell_recomputes_and_verify_names_it(tmp_path):
     ck_path = _checkpoint(tmp_path, "--net", "mlp", "--optimizer", "momentum", "--iterations",
                           "5")
-    out = export(tmp_path, "w.xlsx", "--from", str(ck_path), "--pick", "0,9,33,50")
+    out = export(tmp_path, "w.xlsx", "--from", str(ck_path), "--pick", "1,10,34,51")
     wb = openpyxl.load_workbook(out)
     ws = wb["Inputs"]
     row = next(r for r in range(1, 200) if ws.cell(r, 1).value == "v_W2")

@@ -92,7 +92,7 @@ def test_a_window_on_the_next_batch_takes_the_runs_own_steps(tmp_path):
         np.testing.assert_array_equal(seen.iterations[0][name], ck.params[name])
         np.testing.assert_allclose(seen.iterations[1][name], ahead.iterations[1][name],
                                    rtol=1e-12, atol=1e-15)
-    picked = resume.window(preset, ck, 2, None, "5, 0, 40")
+    picked = resume.window(preset, ck, 2, None, "6, 1, 41")  # numbered from 1
     np.testing.assert_array_equal(picked.data.x, on.data.x[[5, 0, 40]])
     assert picked.data.classes == on.data.classes and picked.iterations == 2
 
@@ -141,7 +141,7 @@ def test_window_and_checkpoint_errors(tmp_path):
         np.savez(tmp_path / "edited.npz", **arrays)
         refused(["train", "--from", tmp_path / "edited.npz"], "options are not options"
                 " sheetnet writes", tmp_path)
-    refused(["export", "--from", ck, "--pick", "3,99", "--out", out], "--pick 99 is not a row",
+    refused(["export", "--from", ck, "--pick", "3,99", "--out", out], "--pick 99 is not one of",
             tmp_path)
     refused(["export", "--from", ck, "--pick", "3,3", "--out", out], "given twice", tmp_path)
     refused(["export", "--from", ck, "--images", "2", "--pick", "3", "--out", out], "not both",
@@ -250,5 +250,5 @@ def test_a_window_takes_the_runs_next_batches_and_never_a_held_out_image(tmp_pat
     rows = [r for k in range(4) for r in np.flatnonzero(on.batches[k])]  # 4 steps of 2
     np.testing.assert_array_equal(window.data.x, on.data.x[rows])
     held = int(np.flatnonzero(on.held)[0])
-    with pytest.raises(SheetnetError, match=f"--pick {held} is an image held out"):
-        resume.window(preset, ck, 1, None, f"{rows[0]},{held}")
+    with pytest.raises(SheetnetError, match=f"--pick {held + 1} is an image held out"):
+        resume.window(preset, ck, 1, None, f"{rows[0] + 1},{held + 1}")  # numbered from 1
