@@ -2,10 +2,10 @@
 
 Usage: python docs/tools/notebooks.py [--write]
 
-The notebooks in ``examples/`` are written from the cells below (``--write``), so that their
-source lives in one reviewable place, and executed top to bottom in a fresh Jupyter kernel in a
-temporary folder (CI runs this): any cell that raises fails the run, naming the cell. The
-outputs are not stored in the repository; run one yourself to see them.
+The notebooks in ``examples/`` are written from the cells below (``--write``: executed, with
+their outputs stored, so that GitHub shows the tables and the cost curves), and checked (the
+default; CI runs it): each notebook's cells are these cells, and they run top to bottom in a
+fresh Jupyter kernel in a temporary folder; a cell that raises fails the check.
 """
 
 from __future__ import annotations
@@ -62,13 +62,13 @@ def notebook(cells: list[tuple[str, str]]) -> nbformat.NotebookNode:
     return nb
 
 
-def run(path: Path) -> None:
+def run(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Execute a notebook in a fresh kernel, in a temporary folder of its own."""
-    nb = nbformat.read(path, as_version=4)
     folder = Path(tempfile.mkdtemp(prefix="sheetnet-notebook-"))
     try:
         NotebookClient(nb, timeout=600, kernel_name="python3",
                        resources={"metadata": {"path": str(folder)}}).execute()
+        return nb
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -77,12 +77,16 @@ def main() -> int:
     for name, cells in NOTEBOOKS.items():
         path = ROOT / "examples" / name
         if "--write" in sys.argv[1:]:
-            nbformat.write(notebook(cells), path)
-        elif nbformat.writes(notebook(cells)).strip() != path.read_text(encoding="utf-8").strip():
+            nbformat.write(run(notebook(cells)), path)
+            print(f"wrote examples/{name}, run")
+            continue
+        stored = nbformat.read(path, as_version=4)
+        if [(c.cell_type, c.source) for c in stored.cells] != [
+                (c.cell_type, c.source) for c in notebook(cells).cells]:
             print(f"✗ examples/{name} is not what docs/tools/notebooks.py writes: run it with"
                   " --write")
             return 1
-        run(path)
+        run(notebook(cells))
         print(f"✓ examples/{name}: every cell ran")
     return 0
 
