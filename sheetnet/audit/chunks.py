@@ -66,10 +66,12 @@ def iteration_sheets(places: Iterable[Place]) -> dict[str, int]:
             if len(ks) == 1 and None not in ks}
 
 
-def plan(places: list[Place], most: int, split_above: int, workers: int) -> list[Chunk]:
+def plan(places: list[Place], most: int, split_above: int, workers: int,
+         alone: int | None = None) -> list[Chunk]:
     """Consecutive iterations in chunks of at most ``most`` cells each (but one sheet, however
     big), and in at least ``workers`` chunks once the iteration sheets pass ``split_above``
-    cells; one chunk for a small workbook (recalculated whole, as the file is)."""
+    cells; one chunk (recalculated whole, as the file is) for a workbook within
+    ``split_above`` that one process holds alone (``alone`` cells; default ``most``)."""
     sheets = iteration_sheets(places)
     size: dict[int, int] = {}
     for p in places:
@@ -77,7 +79,7 @@ def plan(places: list[Place], most: int, split_above: int, workers: int) -> list
             size[sheets[p.sheet]] = size.get(sheets[p.sheet], 0) + p.size
     ks = sorted(size)
     total = sum(size.values())
-    if len(ks) < 2 or total <= max(split_above, 1) and total <= most:
+    if len(ks) < 2 or total <= max(split_above, 1) and total <= max(most, alone or 0):
         return [Chunk(ks[0], ks[-1])] if ks else []
     parts = max(math.ceil(total / max(most, 1)), min(workers, len(ks)))
     target = total / parts

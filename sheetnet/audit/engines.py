@@ -58,7 +58,7 @@ class Engine:
     # default cnn and rnn workbooks); the cells above which a workbook is split over the cores
     # even when it fits ``memory`` (a chunk costs a process's start and the input sheets'
     # load again, and on 2 cores it shares them with verify's own reading: IronCalc gains
-    # little below a million cells, LibreOffice and Gnumeric split only for their memory)
+    # little below a million cells; LibreOffice splits only for its memory)
     bytes_per_cell: int = 400
     split_above: int = 1 << 62
     memory: int = 1 << 30  # what its processes may hold at once, about
@@ -320,7 +320,7 @@ ENGINES: dict[str, Engine] = {e.name: e for e in (
            "install it, e.g. `apt-get install -y gnumeric`, so that `ssconvert` is on PATH",
            "Gnumeric's ssconvert --recalc: a third, independent opinion",
            lambda: shutil.which("ssconvert") is not None, _gnumeric,
-           bytes_per_cell=1_000, split_above=1 << 62, memory=2 << 30),
+           bytes_per_cell=1_000, split_above=1_200_000, memory=2 << 30),
 )}
 
 DEFAULT = "ironcalc"

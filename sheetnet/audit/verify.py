@@ -318,7 +318,7 @@ def verify(path: Path, engine_names: Sequence[str] = (engines.DEFAULT,), timeout
         try:
             jobs = [chunks.Job(path.resolve(), dict(archive.parts), places,
                                chunks.plan(places, e.most_cells(engines.WORKERS), e.split_above,
-                                           engines.WORKERS), bounds, seeds, slots,
+                                           engines.WORKERS, e.most_cells(1)), bounds, seeds, slots,
                                engines.WORKERS)
                     for e in picked]
             running = [pool.submit(_recalculate, e, job, Path(tmp), timeout, progress, cancel)

@@ -46,6 +46,9 @@ def test_a_plan_covers_every_iteration_once_in_order():
     places = [Place("W", f"Iter {k}", 4, 3, rows=10, cols=10, iteration=k) for k in range(11)]
     places.append(Place("C_T", "Summary", 4, 2, rows=11))
     assert chunks.plan(places, 10_000, 5_000, 2) == [Chunk(0, 10)]  # small: one, as the file
+    # one process alone holds it: whole, though two at once could not (LibreOffice's 3 GB)
+    assert chunks.plan(places, 300, 5_000, 2, 2_000) == [Chunk(0, 10)]
+    assert len(chunks.plan(places, 300, 5_000, 2, 1_000)) >= 4  # it holds less: chunks
     for most, workers in ((300, 2), (100, 2), (1_000, 4), (550, 1)):
         plan = chunks.plan(places, most, 0, workers)
         assert [k for c in plan for k in range(c.first, c.last + 1)] == list(range(11))
