@@ -154,19 +154,19 @@ InitSchemeOpt = Annotated[str | None, typer.Option(
                               " normal, biases too), xavier (× √(2/(fan-in + fan-out))), he"
                               " (× √(2/fan-in)) or uniform (±1/√fan-in, a recurrent layer's"
                               " ±1/√H, as torch draws them), biases 0 but for normal (default:"
-                              " the net's: uniform for rnn and lstm, he for mnist, curve and"
+                              " the net's: uniform for rnn, lstm and gru, he for mnist, curve and"
                               " twolayer).")]
 DataOpt = Annotated[Path | None, typer.Option(
     rich_help_panel=DATA, help="CSV of your own images: a `label` column, then the pixels row by"
                                " row.")]
 TextOpt = Annotated[Path | None, typer.Option(
-    rich_help_panel=DATA, help="--net rnn, lstm: a text file to learn (UTF-8; default: a"
+    rich_help_panel=DATA, help="--net rnn, lstm, gru: a text file to learn (UTF-8; default: a"
                                " nursery rhyme).")]
 SeqOpt = Annotated[int | None, typer.Option(
-    rich_help_panel=NETWORK, help="--net rnn, lstm: T, the characters a window reads (default"
+    rich_help_panel=NETWORK, help="--net rnn, lstm, gru: T, the characters a window reads (default"
                                   " 10).")]
 HiddenOpt = Annotated[int | None, typer.Option(
-    rich_help_panel=NETWORK, help="--net rnn, lstm: H, the recurrent layer's units (default 8;"
+    rich_help_panel=NETWORK, help="--net rnn, lstm, gru: H, the recurrent layer's units (default 8;"
                                   " --arch writes any stack instead).")]
 ShapeOpt = Annotated[str | None, typer.Option(
     rich_help_panel=DATA, help="Image shape ROWSxCOLS for --data, e.g. 4x3, or ROWSxCOLSxCHANNELS"
@@ -202,7 +202,7 @@ ArchOpt = Annotated[str | None, typer.Option(
     + ', e.g. [bold]"conv 4 3x3, relu, conv 4 3x3, relu, maxpool 2, dense 10"[/]. The last'
     " dense layer feeds the output (--output-activation, --loss); flatten is implied before"
     " the dense part. Replaces --layers, --filters, --filter-size, --pool, --pool-size,"
-    " --padding and --activation (mlp, cnn, digits, xor, curve); for rnn and lstm, e.g."
+    " --padding and --activation (mlp, cnn, digits, xor, curve); for rnn, lstm and gru, e.g."
     ' [bold]"lstm 5, lstm 4"[/] or [bold]"rnn 6, dropout 0.2"[/] (dense V, a score per'
     " character, implied at the end).")]
 ActOpt = Annotated[str | None, typer.Option(
@@ -711,8 +711,10 @@ def show(
              " every image, iteration by iteration (the workbook's Statistics sheet).")] = False,
     opts: Options = NO_OPTIONS,  # the shared options, filled in by run_options
 ) -> None:
-    """Print one image's z, a and δ at one iteration (cnn: maps; gd, regression, graph: a
-    table; rnn, lstm: each window's predictions and hidden states).
+    """Print one image's z, a and δ at one iteration, or a text net's predictions.
+
+    cnn: maps; gd, regression, graph: a table; rnn, lstm, gru: each window's predictions and
+    hidden states.
 
     Example: [bold]sheetnet show --net cnn --iteration 50 --image 40[/] (or
     [bold]--iterations 50[/]: a run of 50, shown at its last iteration). Vanishing errors:

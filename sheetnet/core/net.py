@@ -234,8 +234,8 @@ SCHEMES: dict[str, tuple[str, Callable[[int, int], float] | None]] = {
     "xavier": ("Xavier (normal × √(2/(fan-in + fan-out)), biases 0)",
                lambda fan_in, fan_out: np.sqrt(2.0 / (fan_in + fan_out))),
     "he": ("He (normal × √(2/fan-in), biases 0)", lambda fan_in, fan_out: np.sqrt(2.0 / fan_in)),
-    "uniform": ("uniform ±1/√fan-in (a recurrent layer's ±1/√H), biases 0, as torch draws"
-                " them", None),
+    "uniform": ("uniform ±1/√fan-in (a recurrent layer's ±1/√H), as torch draws weights;"
+                " biases 0", None),
 }
 
 

@@ -1,6 +1,7 @@
 """Recurrent cells: one step of a recurrent layer, as a pair — its forward pass and its
 backpropagation through time (BPTT) in NumPy, beside the same two passes as Excel formulas.
-The layer (``layers/recurrent.py``) unrolls a cell through time; ``layers/lstm.py`` is the LSTM.
+The layer (``layers/recurrent.py``) unrolls a cell through time; ``layers/lstm.py`` is the LSTM,
+``layers/gru.py`` the GRU.
 
 The Elman cell (``ELMAN``), at every step t of a window (h₀ = 0):
 
@@ -65,8 +66,8 @@ class Gradient:
 @dataclass(frozen=True)
 class Role:
     """A block of the cell: its role (its name before the layer's tag), rows per unit (1, or
-    4 for the LSTM's stacked gates), its letter and subscript (hₜ₋₁: "h", "ₜ₋₁"), and what it
-    is."""
+    4 for the LSTM's stacked gates, 3 for the GRU's), its letter and subscript (hₜ₋₁: "h",
+    "ₜ₋₁"), and what it is."""
 
     name: str
     per_unit: int
@@ -98,6 +99,10 @@ class Cell(Protocol):
 
     @property
     def formula(self) -> str: ...
+
+    @property
+    def gates(self) -> str:
+        """The letters of its gates in the order their rows stack ("ifgo"; "": none)."""
 
     @property
     def params(self) -> tuple[ParamRole, ...]: ...
@@ -140,6 +145,7 @@ class Elman:
     name: str = "rnn"
     title: str = "an Elman RNN"
     formula: str = "hₜ = tanh(W_xh·xₜ + W_hh·hₜ₋₁ + b_h)"
+    gates: str = ""
     params: tuple[ParamRole, ...] = (
         ParamRole("Wxh", 1, "x", "w_xh", "w_xh,ᵢⱼ: unit i's weight on input j (its column)"),
         ParamRole("Whh", 1, "h", "w_hh", "w_hh,ᵢₖ: unit i's weight on the state's unit k"),

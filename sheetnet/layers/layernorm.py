@@ -45,7 +45,7 @@ class LayerNorm(LayerBase):
     prefix = "ln"
     token = "layernorm"
     follows = ("dense", "conv", "recurrent")  # it normalises a layer's outputs
-    follows_text = ("dense", "convolution", "rnn", "lstm")
+    follows_text = ("dense", "convolution", "rnn", "lstm", "gru")
 
     @classmethod
     def parse(cls, item: str) -> LayerNorm | None:

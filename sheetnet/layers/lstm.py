@@ -38,6 +38,7 @@ class LSTM:
     name: str = "lstm"
     title: str = "an LSTM"
     formula: str = "cₜ = f ⊙ cₜ₋₁ + i ⊙ g, hₜ = o ⊙ tanh(cₜ)"
+    gates: str = "ifgo"
     params: tuple[ParamRole, ...] = (
         ParamRole("W", 4, "x", "w", "w: the gates' weights on the input, rows i, f, g, o (a"
                                     " unit's in a column)"),
@@ -56,7 +57,7 @@ class LSTM:
         Role("dh", 1, "∂C/∂h", "ₜ",
              "∂C/∂hₜ = ∂C/∂hₜ from above + what step t + 1 sends back (its ∂C/∂hₜ₋₁)"),
         Role("dc", 1, "∂C/∂c", "ₜ", "∂C/∂cₜ = ∂C/∂hₜ ⊙ o ⊙ (1 − tanh²cₜ) + ∂C/∂cₜ₋₁ of step t + 1"),
-        Role("dz", 4, "∂C/∂z", "ₜ", "∂C/∂z: i ∂C/∂c·g·i(1−i), f ∂C/∂c·cₜ₋₁·f(1−f),"
+        Role("dz", 4, "∂C/∂z", "ₜ", "∂C/∂zₜ: i ∂C/∂c·g·i(1−i), f ∂C/∂c·cₜ₋₁·f(1−f),"
                                    " g ∂C/∂c·i·(1−g²), o ∂C/∂h·tanh c·o(1−o)"),
         Role("dhprev", 1, "∂C/∂h", "ₜ₋₁",
              "∂C/∂hₜ₋₁ = Uᵀ·∂C/∂z: what the step sends back to the one before"),

@@ -1,12 +1,13 @@
-"""A recurrent layer: ``rnn H`` (an Elman cell) or ``lstm H`` (an LSTM cell), unrolled through
-the T steps of a window, each step's input a column of the sequence below it.
+"""A recurrent layer: ``rnn H`` (an Elman cell), ``lstm H`` (an LSTM cell) or ``gru H`` (a GRU
+cell), unrolled through the T steps of a window, each step's input a column of the sequence
+below it.
 
-The cell (``layers/cells.py``, ``layers/lstm.py``) holds one step's math; this module runs it
-over time, batched over windows (axis 0), and backpropagates through time from ∂C/∂hₜ, the
-error the layer above sends back at every step (``dh_out``, shown as a block). Beside its own
-errors it shows how far an error reaches going back: ‖∂C/∂hₜ‖ at every step, and the last
-step's error sent back alone (``last_…``, the cell's backward pass again from ∂C_T/∂h_T only),
-with their means over the windows, which the Through time sheet charts.
+The cell (``layers/cells.py``, ``layers/lstm.py``, ``layers/gru.py``) holds one step's math;
+this module runs it over time, batched over windows (axis 0), and backpropagates through time
+from ∂C/∂hₜ, the error the layer above sends back at every step (``dh_out``, shown as a block).
+Beside its own errors it shows how far an error reaches going back: ‖∂C/∂hₜ‖ at every step,
+and the last step's error sent back alone (``last_…``, the cell's backward pass again from
+∂C_T/∂h_T only), with their means over the windows, which the Through time sheet charts.
 
 A stack's only recurrent layer names its blocks plainly (``h``, ``Wxh``, ``dh_out``), as the
 character RNN always has; several are numbered from the input (``h1``, ``h2``).
@@ -35,11 +36,12 @@ from sheetnet.layers.base import (
     Wiring,
 )
 from sheetnet.layers.cells import ELMAN, Cell, Role
+from sheetnet.layers.gru import GRU_CELL
 from sheetnet.layers.lstm import LSTM_CELL
 from sheetnet.notation import indices, sub, tag_sup
 from sheetnet.pairs import ops
 
-CELLS: dict[str, Cell] = {"rnn": ELMAN, "lstm": LSTM_CELL}
+CELLS: dict[str, Cell] = {"rnn": ELMAN, "lstm": LSTM_CELL, "gru": GRU_CELL}
 NORMS = {
     "dh_norm": ("‖∂C/∂h", "ₜ‖", "‖∂C/∂hₜ‖: the size of the error reaching step t"),
     "last_dh_out": ("∂C/∂h", "ₜ above, last only",
@@ -69,8 +71,8 @@ class Recurrent(LayerBase):
 
     @classmethod
     def parse(cls, item: str) -> Recurrent | None:
-        """``rnn H`` or ``lstm H``."""
-        match = re.fullmatch(r"(rnn|lstm)(?: (\d+))?", item)
+        """``rnn H``, ``lstm H`` or ``gru H``."""
+        match = re.fullmatch(r"(rnn|lstm|gru)(?: (\d+))?", item)
         if match is None:
             return None
         if match.group(2) is None:
@@ -82,7 +84,7 @@ class Recurrent(LayerBase):
     def output_shape(self, inp: Shape) -> Shape:
         if not inp.steps:
             raise SheetnetError(f"{self.token} reads a sequence, one step after another: give"
-                                " it a text (--net rnn or lstm, --text FILE), or leave it out")
+                                " it a text (--net rnn, lstm or gru, --text FILE), or leave it out")
         return Shape.sequence(self.units, inp.steps)
 
 
@@ -123,12 +125,13 @@ class Recurrent(LayerBase):
 
     def params(self) -> list[Param]:
         s, h, m = tag_sup(self.w.tag), self.units, self.w.inp.height
-        bound = 1 / np.sqrt(h)  # torch.nn.RNN and LSTM draw every weight in ±1/√H
+        bound = 1 / np.sqrt(h)  # torch.nn.RNN, LSTM and GRU draw every weight in ±1/√H
         out = []
         for p in self.cell.params:
             rows, cols = self._rows_cols(p.name)
             symbol = f"{p.symbol}{s}"
-            made = (symbol, rows, cols if p.reads else 0, h if p.per_unit > 1 else 0)
+            made = (symbol, rows, cols if p.reads else 0, h if p.per_unit > 1 else 0,
+                    self.cell.gates)
             out.append(Param(self.name(p.name), (rows, cols) if p.reads else (rows,),
                              rows * cols, weight=bool(p.reads), fan_in=cols if p.reads else m,
                              fan_out=rows, bound=bound, symbol=symbol,
@@ -138,7 +141,7 @@ class Recurrent(LayerBase):
         return out
 
     def _rows_cols(self, param: str) -> tuple[int, int]:
-        """A parameter's (rows, columns) as a matrix: (H or 4H, m or H), or (…, 1) for a
+        """A parameter's (rows, columns) as a matrix: (H, 4H or 3H; m or H), or (…, 1) for a
         bias."""
         p = next(q for q in self.cell.params if q.name == param)
         return p.per_unit * self.units, {"x": self.w.inp.height, "h": self.units, "": 1}[p.reads]
@@ -158,7 +161,7 @@ class Recurrent(LayerBase):
     def _row_label(self, role: Role, r: int) -> str:
         if role.per_unit == 1:
             return f"unit {r + 1}"
-        return f"{'ifgo'[r // self.units]}, unit {r % self.units + 1}"
+        return f"{self.cell.gates[r // self.units]}, unit {r % self.units + 1}"
 
     def _timeline(self, name: str) -> Block:
         """A number at each step (‖∂C/∂hₜ‖), or the last step's error alone (an H × T block)."""
@@ -310,16 +313,18 @@ class Recurrent(LayerBase):
                                 for k in range(errors.rows)])
 
 
-def _tiles(symbol: str, rows: int, cols: int, gates: int) -> tuple[tuple[int, str], ...]:
+def _tiles(symbol: str, rows: int, cols: int, gates: int, letters: str
+           ) -> tuple[tuple[int, str], ...]:
     """The same, each with its footprint row (a unit's weights are a column)."""
-    return tuple(enumerate(_labels(symbol, rows, cols, gates)))
+    return tuple(enumerate(_labels(symbol, rows, cols, gates, letters)))
 
 
-def _labels(symbol: str, rows: int, cols: int, gates: int) -> tuple[str, ...]:
+def _labels(symbol: str, rows: int, cols: int, gates: int, letters: str) -> tuple[str, ...]:
     """A parameter's element labels: w_xh₁₁ … (``cols`` 0: a bias, b_h₁ …); ``gates``: the
-    units of an LSTM's four gates, each row named by its gate (w¹ f₂,₃: gate f of unit 2)."""
+    units of each of an LSTM's or GRU's gates (``letters``: "ifgo", "rzn"), each row named by
+    its gate (w¹ f₂,₃: gate f of unit 2)."""
     def row(i: int) -> str:
-        return f"{symbol} {'ifgo'[i // gates]}{sub(i % gates + 1)}" if gates else \
+        return f"{symbol} {letters[i // gates]}{sub(i % gates + 1)}" if gates else \
             f"{symbol}{sub(i + 1)}"
 
     if not cols:

@@ -24,7 +24,7 @@ from sheetnet.pairs.activations import ACTIVATIONS, SIGMOID, Activation
 # each parses its own --arch token
 KINDS = (Dense, Conv, Pool, Flatten, Dropout, BatchNorm, LayerNorm, Recurrent, ActivationLayer)
 GRAMMAR = ("dense N [nobias], conv K FxF [pad P] [nobias], maxpool P, avgpool P, flatten,"
-           " dropout P, batchnorm, layernorm, rnn H, lstm H or an activation"
+           " dropout P, batchnorm, layernorm, rnn H, lstm H, gru H or an activation"
            f" ({', '.join(ACTIVATIONS)})")
 # a text's output layer, named as the character RNN names it: oₜ = W_hy·hₜ + b_y, aₜ, ∂C/∂oₜ
 SEQUENCE_OUTPUT = (("W", "Why"), ("b", "by"), ("w", "w_hy"), ("b_symbol", "b_y"), ("z", "o"),
@@ -150,7 +150,7 @@ def check_sequence(stack: Sequence[Layer], shape: Shape) -> None:
     if wrong is not None:
         what = wrong.token or "flatten"
         raise SheetnetError(f"{what} does not read a sequence: a text's windows go through"
-                            " rnn H, lstm H, dense N, dropout P, layernorm and activations")
+                            " rnn H, lstm H, gru H, dense N, dropout P, layernorm and activations")
 
 
 def check_order(stack: Sequence[Layer]) -> None:

@@ -90,7 +90,7 @@ class Preset(Protocol):
 PRESETS: dict[str, Preset] = {  # in the book's order, then the classics
     p.name: p for p in (exercises.GD, exercises.REGRESSION, nets.MLP, nets.CNN, exercises.GRAPH,
                         nets.XOR, nets.CURVE, nets.TWOLAYER, nets.DIGITS, nets.MNIST, recurrent.RNN,
-                        recurrent.LSTM)
+                        recurrent.LSTM, recurrent.GRU)
 }
 
 

@@ -1,8 +1,8 @@
-"""``--net rnn`` and ``--net lstm``: a net on a text's windows, learning to predict each next
-character; by default one recurrent layer (``rnn H`` or ``lstm H``) and a dense layer of one
-unit per character, softmax with cross-entropy at every step, trained through time. ``--arch``
-writes any stack of ``rnn H``, ``lstm H``, ``dense N``, ``dropout P``, ``layernorm`` and
-activations."""
+"""``--net rnn``, ``--net lstm`` and ``--net gru``: a net on a text's windows, learning to predict
+each next character; by default one recurrent layer (``rnn H``, ``lstm H`` or ``gru H``) and a
+dense layer of one unit per character, softmax with cross-entropy at every step, trained through
+time. ``--arch`` writes any stack of ``rnn H``, ``lstm H``, ``gru H``, ``dense N``,
+``dropout P``, ``layernorm`` and activations."""
 
 from __future__ import annotations
 
@@ -158,7 +158,7 @@ def _cells(found: Found, name: str) -> Sequence[object]:
 
 
 def _preset(cell: str, eta: float) -> TextPreset:
-    """The character net of one recurrent layer of ``cell`` (rnn, lstm)."""
+    """The character net of one recurrent layer of ``cell`` (rnn, lstm, gru)."""
     return TextPreset(name=cell, summary=f"character {cell.upper()}, backprop through time",
                       follows="beyond", dataset="text", eta=eta, iterations=100,
                       stack=_default_stack(cell, 8), shorthands={},
@@ -168,3 +168,4 @@ def _preset(cell: str, eta: float) -> TextPreset:
 
 RNN = _preset("rnn", 0.02)
 LSTM = _preset("lstm", 0.05)
+GRU = _preset("gru", 0.05)

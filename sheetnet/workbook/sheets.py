@@ -39,8 +39,9 @@ EXTRA_SHEETS = {FIT: "the data beside the last iteration's prediction (and a cha
                 "Images": "every image drawn in its own shape, as on the book's pages",
                 "Statistics": "each layer's outputs and errors: their mean and spread per"
                               " iteration, and a chart of the errors' spread layer by layer",
-                "Through time": "‖∂C/∂hₜ‖ against the step t, at the first and the last"
-                                " iteration: how far back through time an error reaches"}
+                "Through time": "‖∂C_last/∂hₜ‖, the last step's error sent back, against"
+                                " the step t, at the first and the last iteration: how far"
+                                " back through time an error reaches"}
 
 
 def iteration_sheet(k: int) -> str:

@@ -417,6 +417,11 @@ class IterationSheet:
         self.net: Net = run.model
         self.plan = StepPlan.of(run)
         self.words = run.data.words(self.net.maps)
+        # the blocks of the characters' scores (a row a character): the last layer's outputs,
+        # the output's and its error
+        self.per_character = {b.name for b in (*self.net.layers[-1].blocks(),
+                                                *self.net.output.blocks())} | {
+            self.net.output.delta}
         self.rows = Rows(stride=cols.band)
         self.marks = here.get("batch")
         # what the layers carry into iteration 0 (batch norm's running averages): a
@@ -531,11 +536,11 @@ class IterationSheet:
 
     def label(self, block: Block) -> None:
         """Column A's symbol (with ₜ for a sequence's block) and column B's labels (a text's
-        characters, for a block of one row a character)."""
+        characters for the scores' blocks, a row a character: oₜ, aₜ, ∂C/∂oₜ)."""
         labels: Sequence[tuple[int, str]] = block.labels
         data = self.run.data
-        if isinstance(data, TextData) and block.shape.steps and block.shape.rows == len(
-                data.classes) and not block.shape.per_step:
+        if isinstance(data, TextData) and block.name in self.per_character and (
+                block.shape.rows == len(data.classes) and not block.shape.per_step):
             labels = list(enumerate(data.pixel_names()))
         _labels(self.rows, self.here[block.name], _timed(block), labels)
 

@@ -44,6 +44,7 @@ PRESETS = {
     "digits": ["--net", "digits", "--iterations", "1"],
     "rnn": ["--net", "rnn", "--iterations", "1", "--seq-length", "4", "--hidden", "3"],
     "lstm": ["--net", "lstm", "--iterations", "1", "--seq-length", "3", "--hidden", "2"],
+    "gru": ["--net", "gru", "--iterations", "1", "--seq-length", "3", "--hidden", "2"],
     "adam": ["--net", "mlp", "--iterations", "2", "--optimizer", "adam"],
     "momentum-batches": ["--net", "mlp", "--iterations", "2", "--optimizer", "momentum",
                          "--batch-size", "16", "--l2", "0.01", "--eta-decay", "0.9",
@@ -57,7 +58,7 @@ PRESETS = {
     "text-stack": ["--net", "rnn", "--iterations", "1", "--seq-length", "3", "--arch",
                    "lstm 2, rnn 2, dropout 0.5"],
 }
-SLOW = {"digits", "conv-stack", "lstm", "text-stack"}
+SLOW = {"digits", "conv-stack", "lstm", "gru", "text-stack"}
 
 
 @pytest.fixture(scope="module")
@@ -270,6 +271,18 @@ def test_an_lstm_names_its_gates_and_errors_as_its_sheet_does(workbooks):
     assert e.what == "∂C/∂cₜ (unit 2) at step 1 of window 3, iteration 0"
     assert e.book.startswith("∂C/∂hₜ (unit 2)·gatesₜ (i f g o) (o, unit 2)·(1 − TANH(cₜ (unit"
                              " 2))^2) + ∂C/∂cₜ₋₁ (unit 2) at step 2")
+
+
+@pytest.mark.slow
+def test_a_gru_names_its_gates_and_what_the_state_sends_back(workbooks):
+    gru = Explainer(workbooks["gru"])
+    e = gru.explain(address(place(gru, "gates"), 4, 1, i=0))  # n of unit 1, step 2
+    assert e.what == "gatesₜ (r z n) (n, unit 1) at step 2 of window 1, iteration 0"
+    assert e.book == ("TANH(zˣₜ (r z n) (n, unit 1) + gatesₜ (r z n) (r, unit 1)·zʰₜ (r z n)"
+                      " (n, unit 1))")
+    e = gru.explain(address(place(gru, "dhprev"), 0, 2, i=1))
+    assert e.book.endswith("+ ∂C/∂hₜ (unit 1)·gatesₜ (r z n) (z, unit 1)")
+    assert len(e.reads) == 3 * 2 * 2 + 2  # U's six weights on unit 1, six errors, ∂C/∂h and z
 
 
 def test_a_tree_explains_the_cells_read_to_the_depth_asked(workbooks):

@@ -25,6 +25,10 @@ CASES = {
     "two-lstms": ["--net", "lstm", "--arch", "lstm 5, lstm 4", "--iterations", "2",
                   "--seq-length", "6"],
     "rnn-dropout": ["--net", "rnn", "--arch", "rnn 6, dropout 0.2", "--iterations", "2"],
+    # issue 31: the GRU, alone and under an LSTM, with Adam on batches of windows
+    "gru": ["--net", "gru", "--iterations", "2", "--hidden", "4"],
+    "gru-lstm-adam": ["--net", "gru", "--arch", "gru 4, lstm 3", "--iterations", "2",
+                      "--optimizer", "adam", "--batch-size", "4", "--seq-length", "5"],
 }
 
 
@@ -33,15 +37,16 @@ def test_the_rnn_agrees_in_every_engine(all_engines, tmp_path, case):
     out = export(tmp_path, f"{case}.xlsx", *CASES[case])
     report = verify(out, ["all"])
     assert report.ok, report.first_differences()
-    tag = "1" if case == "two-lstms" else ""
-    want = ({"dc", "dz", "dcprev", "gates", "dC_dU"} if "lstm" in case
+    tag = "1" if case in ("two-lstms", "gru-lstm-adam") else ""
+    want = ({"zx", "zh", "gates", "dzx", "dzh", "dC_dU", "dC_dbU"} if "gru" in case
+            else {"dc", "dz", "dcprev", "gates", "dC_dU"} if "lstm" in case
             else {"delta", "dC_dWhh"})
     assert {f"{name}{tag}" for name in want | {"dh", "dhprev", "dh_norm_mean"}} <= set(
         report.blocks)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("net", ["rnn", "lstm"])
+@pytest.mark.parametrize("net", ["rnn", "lstm", "gru"])
 def test_an_edited_character_recomputes(tmp_path, net):
     out = export(tmp_path, f"{net}.xlsx", "--net", net, "--iterations", "1")
     run = sheetnet.train(net, iterations=1).run
@@ -111,3 +116,21 @@ def test_a_workbook_of_the_earlier_recurrent_layout_is_refused_in_one_line():
                "seq length": 10, "hidden": 8, "characters": 111, "vocabulary": 24}
     with pytest.raises(sheetnet.SheetnetError, match="earlier sheetnet.*export it again"):
         presets.get("rnn").skeleton(earlier)
+
+
+def test_only_the_scores_rows_are_named_by_characters(tmp_path):
+    """The default GRU's gates have 3·8 = 24 rows, as many as the text has characters: they
+    are still named by gate and unit; oₜ, aₜ and ∂C/∂oₜ by character."""
+    out = export(tmp_path, "gru.xlsx", "--net", "gru", "--iterations", "1", "--seq-length", "3")
+    sheet = openpyxl.load_workbook(out, read_only=True)["Iter 1"]
+    rows = list(sheet.iter_rows(max_col=2, values_only=True))
+    starts = {symbol: i for i, (symbol, _) in enumerate(rows) if symbol}
+    vocab = sheetnet.train("gru", iterations=1, seq_length=3).run.data.text.vocab
+    assert len(vocab) == 24
+    for block in ("zˣₜ (r z n)", "gatesₜ (r z n)", "∂C/∂zʰₜ"):
+        labels = [label for _, label in rows[starts[block]:starts[block] + 24]]
+        assert labels[0] == "r, unit 1" and labels[23] == "n, unit 8", (block, labels)
+    for block in ("oₜ", "aₜ", "∂C/∂oₜ"):
+        labels = [label for _, label in rows[starts[block]:starts[block] + 24]]
+        assert labels == [f"'{'␣' if c == ' ' else c}'" for c in vocab], block
+    assert rows[starts["readₜ"]][1] == "character xₜ"

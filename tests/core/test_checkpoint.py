@@ -32,6 +32,7 @@ RUNS = {
     "xor gd": ("xor", dict()),
     "rnn adam": ("rnn", dict(optimizer="adam", batch_size=5)),
     "lstm adagrad": ("lstm", dict(optimizer="adagrad", hidden=4)),
+    "gru adam": ("gru", dict(optimizer="adam", hidden=3, batch_size=4)),
 }
 
 

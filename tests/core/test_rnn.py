@@ -1,7 +1,7 @@
-"""The character RNN and LSTM (issue 20), recurrent layers of a stack since issue 27: the
-windows, the gradients against central differences of costs written here step by step from the
-definitions, and (when torch is installed) whole training runs against PyTorch, gradient descent
-and Adam."""
+"""The character RNN and LSTM (issue 20) and GRU (issue 31), recurrent layers of a stack since
+issue 27: the windows, the gradients against central differences of costs written here step by
+step from the definitions, and (when torch is installed) whole training runs against PyTorch,
+gradient descent and Adam."""
 
 import numpy as np
 import pytest
@@ -205,16 +205,87 @@ def test_the_lstm_follows_torch_nn_lstm():
         lstm.bias_ih_l0.copy_(torch.tensor(run.params["b"]))
         lstm.bias_hh_l0.zero_()
     params = [lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, why, by]
-    step = torch.optim.Adam(params, lr=0.05)
+    costs = _torch_costs(torch, lstm, x, t, why, by, torch.optim.Adam(params, lr=0.05))
+    np.testing.assert_allclose(result.trace.cost, costs, rtol=0, atol=1e-9)
+
+
+def _torch_costs(torch, cell, x, t, why, by, step, iterations=30):
+    """A torch recurrent module under a softmax layer, trained by ``step``: C_T before each
+    step and after the last."""
     costs = []
-    for _ in range(31):
-        h, _ = lstm(x)
+    for _ in range(iterations + 1):
+        h, _ = cell(x)
         cost = -(t * torch.log_softmax(h @ why.T + by, 2)).sum()
         step.zero_grad()
         cost.backward()
         step.step()
         costs.append(cost.item())
+    return costs
+
+
+# --- the GRU (issue 31) -----------------------------------------------------------------------
+
+
+def _gru_by_hand(p, seq):
+    """torch.nn.GRU's definition, one step at a time: r = σ(W_r x + b_r + U_r h + bU_r), z
+    likewise, n = tanh(W_n x + b_n + r·(U_n h + bU_n)), h' = (1 − z)·n + z·h."""
+    hidden = p["b"].shape[0] // 3
+    h, out = np.zeros(hidden), []
+    for xs in seq:
+        gx, gh = p["W"] @ xs + p["b"], p["U"] @ h + p["bU"]
+        r = _sigmoid(gx[:hidden] + gh[:hidden])
+        z = _sigmoid(gx[hidden:2 * hidden] + gh[hidden:2 * hidden])
+        n = np.tanh(gx[2 * hidden:] + r * gh[2 * hidden:])
+        h = (1 - z) * n + z * h
+        out.append(h)
+    return out
+
+
+def test_the_gru_gradients_are_central_differences_of_its_cost():
+    text = rnn.Text("hello, hello world", 5)
+    x, t = text.one_hot()
+    params = _init(text, "gru 3", seed=4)
+    assert params["W"].shape == (9, len(text.vocab)) and params["U"].shape == (9, 3)
+    assert list(params) == ["W", "U", "b", "bU", "Why", "by"]
+    params = {k: v + 0.3 * np.random.default_rng(3).standard_normal(v.shape)
+              for k, v in params.items()}  # biases on both sides, not 0
+    blocks = _iteration(text, "gru 3", params)
+    cells = [("gru", "")]
+    assert blocks["C_T"] == pytest.approx(_stack_cost_by_hand(params, x, t, cells), rel=1e-13)
+    assert_gradients_match(lambda p: _stack_cost_by_hand(p, x, t, cells), params,
+                           {name: blocks[f"dCT_d{name}"] for name in params})
+    # the state's error goes back through U and, directly, through the update gate z
+    z = blocks["gates"][:, :, 3:6]
+    through_u = blocks["dzh"] @ params["U"]
+    np.testing.assert_allclose(blocks["dhprev"], through_u + blocks["dh"] * z, atol=1e-15)
+
+
+@pytest.mark.parametrize("optimizer, eta", [("gd", 0.02), ("adam", 0.02)])
+def test_the_gru_follows_torch_nn_gru(optimizer, eta):
+    """torch.nn.GRU itself, from the same parameters: its states at the start, then 30 steps
+    of training, every cost within 1e-9."""
+    torch = pytest.importorskip("torch")
+    init = sheetnet.train("gru", iterations=1, hidden=5).run.params  # its initial ones
+    init = {k: v + (0.1 * np.random.default_rng(8).standard_normal(v.shape) if k == "bU" else 0)
+            for k, v in init.items()}  # bias_hh not 0, as torch draws it
+    result = sheetnet.train("gru", optimizer=optimizer, eta=eta, iterations=30, hidden=5,
+                            init={k: v.tolist() for k, v in init.items()})
+    run = result.run
+    x, t = (torch.tensor(a) for a in run.data.text.one_hot())
+    gru = torch.nn.GRU(x.shape[2], 5, batch_first=True, dtype=torch.float64)
+    why = torch.tensor(init["Why"], requires_grad=True)
+    by = torch.tensor(init["by"], requires_grad=True)
+    with torch.no_grad():
+        for name, key in (("weight_ih_l0", "W"), ("weight_hh_l0", "U"), ("bias_ih_l0", "b"),
+                          ("bias_hh_l0", "bU")):
+            getattr(gru, name).copy_(torch.tensor(init[key]))
+        np.testing.assert_allclose(gru(x)[0].numpy(), result.trace.iterations[0]["h"],
+                                   rtol=0, atol=1e-14)
+    params = [gru.weight_ih_l0, gru.weight_hh_l0, gru.bias_ih_l0, gru.bias_hh_l0, why, by]
+    step = (torch.optim.Adam if optimizer == "adam" else torch.optim.SGD)(params, lr=eta)
+    costs = _torch_costs(torch, gru, x, t, why, by, step)
     np.testing.assert_allclose(result.trace.cost, costs, rtol=0, atol=1e-9)
+    assert costs[-1] < 0.8 * costs[0]  # it learns: not a comparison of two stuck runs
 
 
 def test_the_last_steps_error_alone_is_sent_back_through_w_hh():
@@ -264,9 +335,10 @@ def _stack_cost_by_hand(p, x, t, cells):
     for w in range(x.shape[0]):
         seq = list(x[w])
         for kind, tag in cells:
-            own = {k[:-len(tag)]: v for k, v in p.items() if k.endswith(tag)
-                   and k[:-len(tag)] in ("Wxh", "Whh", "bh", "W", "U", "b")}
-            seq = (_elman_by_hand if kind == "rnn" else _lstm_by_hand)(own, seq)
+            own = {k[:len(k) - len(tag)]: v for k, v in p.items() if k.endswith(tag)
+                   and k[:len(k) - len(tag)] in ("Wxh", "Whh", "bh", "W", "U", "b", "bU")}
+            seq = {"rnn": _elman_by_hand, "lstm": _lstm_by_hand, "gru": _gru_by_hand}[kind](
+                own, seq)
         total += sum(_step_cost(p, h, target) for h, target in zip(seq, t[w], strict=True))
     return total
 
@@ -274,6 +346,7 @@ def _stack_cost_by_hand(p, x, t, cells):
 @pytest.mark.parametrize("arch, cells", [
     ("lstm 3, lstm 2", [("lstm", "1"), ("lstm", "2")]),
     ("rnn 4, lstm 2", [("rnn", "1"), ("lstm", "2")]),
+    ("gru 3, lstm 2", [("gru", "1"), ("lstm", "2")]),
 ])
 def test_stacked_recurrent_layers_are_central_differences_of_their_cost(arch, cells):
     text = Text("hello, hello world", 4)

@@ -12,6 +12,7 @@ from sheetnet.audit.verify import verify
 from sheetnet.layers import Shape
 from sheetnet.layers.base import BATCH, Wiring
 from sheetnet.layers.cells import ELMAN
+from sheetnet.layers.gru import GRU_CELL
 from sheetnet.layers.layernorm import LayerNorm
 from sheetnet.layers.lstm import LSTM_CELL
 from sheetnet.layers.recurrent import Recurrent
@@ -36,6 +37,7 @@ PASSES = {
     "layernorm sequence": (LayerNorm(), Shape.sequence(4, 3)),
     "rnn": (Recurrent(3, ELMAN), Shape.sequence(4, 5)),
     "lstm": (Recurrent(2, LSTM_CELL), Shape.sequence(3, 4)),
+    "gru": (Recurrent(3, GRU_CELL), Shape.sequence(2, 4)),
     **{f"activation {name}": (layers.ActivationLayer(act), Shape.units(5))
        for name, act in ACTIVATIONS.items()},
 }
@@ -109,6 +111,7 @@ STACKS = {
     "layernorm maps": ("conv 2 3x3, layernorm, relu, maxpool 2, dense 3", {"net": "cnn"}),
     "rnn, layernorm": ("rnn 3, layernorm", {"net": "rnn", "seq_length": 4}),
     "lstm, dropout": ("lstm 2, dropout 0.3, lstm 2", {"net": "lstm", "seq_length": 4}),
+    "gru, layernorm, gru": ("gru 3, layernorm, gru 2", {"net": "gru", "seq_length": 4}),
     **{f"activation {name}": (f"dense 3, {name}, dense 2", {"net": "mlp"})
        for name in ACTIVATIONS},
 }
@@ -119,7 +122,7 @@ def test_every_block_has_a_name_of_its_own(case, text):
     arch, options = STACKS[case]
     options = dict(options)
     net = options.pop("net")
-    if net in ("rnn", "lstm"):
+    if net in ("rnn", "lstm", "gru"):
         options["text"] = text
     model = presets.get(net).run(presets.Options(arch=arch, **options)).model
     named = [*model.param_shapes(), "x", "t", *(b.name for b in (
@@ -132,7 +135,7 @@ def test_excel_forms_recalculate_to_numpy(case, tmp_path, text):
     arch, options = STACKS[case]
     options = dict(options)
     net = options.pop("net")
-    if net in ("rnn", "lstm"):
+    if net in ("rnn", "lstm", "gru"):
         options["text"] = text
     out = tmp_path / "w.xlsx"
     sheetnet.export(net, out=out, arch=arch, iterations=1, **options)
