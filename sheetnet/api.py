@@ -44,6 +44,7 @@ _FIELDS = {f.name for f in fields(Options)} - {"hyper"}
 # options that take a whole number, with an example each; the rest of the numbers are real
 _WHOLE = {"iterations": 50, "seed": 0, "filters": 3, "filter_size": 3, "pool_size": 2,
           "padding": 1, "batch_size": 8, "patience": 10, "seq_length": 10, "hidden": 8,
+          "embed": 8, "mlp": 16,
           "images": 8, "pick": 0, "every": 10, "depth": 2}
 LARGEST = 2**63  # a whole number beyond this is no count, size or seed sheetnet takes
 _REAL = {"eta": 0.5, "leaky_slope": 0.01, "huber_delta": 1.0, "l1": 0.001, "l2": 0.01,
@@ -173,7 +174,7 @@ def options(net: str | None = None, **given: object) -> Options:
             plain[key] = _whole(key, value)
         elif key in _REAL:
             plain[key] = _real(key, value, _REAL[key])
-        elif key in ("shuffle", "batch_norm"):
+        elif key in ("shuffle", "batch_norm", "layer_norm"):
             plain[key] = _bool(key, value)
         elif key == "text":
             plain[key] = _path("text", value)

@@ -168,6 +168,15 @@ SeqOpt = Annotated[int | None, typer.Option(
 HiddenOpt = Annotated[int | None, typer.Option(
     rich_help_panel=NETWORK, help="--net rnn, lstm, gru: H, the recurrent layer's units (default 8;"
                                   " --arch writes any stack instead).")]
+EmbedOpt = Annotated[int | None, typer.Option(
+    rich_help_panel=NETWORK, help="--net attention: D, the numbers each position carries"
+                                  " (default 8).")]
+MlpOpt = Annotated[int | None, typer.Option(
+    rich_help_panel=NETWORK, help="--net attention: F, the MLP's hidden units (default 16).")]
+LayerNormOpt = Annotated[bool | None, typer.Option(
+    "--layer-norm", rich_help_panel=NETWORK, metavar="",
+    help="--net attention: pre-norm, as torch.nn.LayerNorm: the attention reads LN₁(x), the"
+         " MLP reads LN₂(y).")]
 ShapeOpt = Annotated[str | None, typer.Option(
     rich_help_panel=DATA, help="Image shape ROWSxCOLS for --data, e.g. 4x3, or ROWSxCOLSxCHANNELS"
                                " (pixels channel by channel), e.g. 6x6x3.")]
@@ -310,6 +319,7 @@ RUN_OPTIONS: dict[str, tuple[object, object]] = {
     "batch_size": (BatchOpt, None), "shuffle": (ShuffleOpt, None),
     "validation": (ValidationOpt, None), "patience": (PatienceOpt, None),
     "text": (TextOpt, None), "seq_length": (SeqOpt, None), "hidden": (HiddenOpt, None),
+    "embed": (EmbedOpt, None), "mlp": (MlpOpt, None), "layer_norm": (LayerNormOpt, None),
     "l1": (L1Opt, None),
     "l2": (L2Opt, None), "eta_decay": (DecayOpt, None),
     "function": (FunctionOpt, None), "start": (StartOpt, None), "steps": (StepsOpt, None),
@@ -714,7 +724,7 @@ def show(
     """Print one image's z, a and δ at one iteration, or a text net's predictions.
 
     cnn: maps; gd, regression, graph: a table; rnn, lstm, gru: each window's predictions and
-    hidden states.
+    hidden states; attention: each window's predictions and attention weights.
 
     Example: [bold]sheetnet show --net cnn --iteration 50 --image 40[/] (or
     [bold]--iterations 50[/]: a run of 50, shown at its last iteration). Vanishing errors:
@@ -782,7 +792,8 @@ def show(
 
 def _show_table(preset: presets.Preset, run: Run) -> None:
     """A preset's whole table, and a text net's hidden states as heat strips (a row per
-    unit, a column per step) for its first windows."""
+    unit, a column per step) or its attention weights (a column per position) for its first
+    windows."""
     trace = preset.trace(run)
     console.print(terminal.rows_table(*preset.table(trace, run)))
     states = run.model.states() if isinstance(run.model, Net) else []
@@ -793,6 +804,13 @@ def _show_table(preset: presets.Preset, run: Run) -> None:
             console.print(terminal.picture(h[w].T, f"window {w + 1} ({read!r}): {name}ₜ, a row"
                                                    " per unit, a column per step, −1 … 1",
                                            lo=-1.0, hi=1.0))
+    for name in run.model.patterns() if isinstance(run.model, Net) else []:
+        att = trace.iterations[-1][name]
+        for w in range(min(3, att.shape[0])):
+            read = text_of(run.data).window(w)[0]
+            console.print(terminal.picture(att[w].T, f"window {w + 1} ({read!r}): αₜᵤ, a column"
+                                                     " per position t, a row per position u it"
+                                                     " reads, 0 … 1", lo=0.0, hi=1.0))
 
 
 @app.command(cls=_Command)

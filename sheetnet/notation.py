@@ -128,3 +128,8 @@ class Words:
     element: str = "pixel"
     x: str = "x: the inputs (an image's pixels)"
     t: str = "t: the target, 1 for the image's class and 0 for the others"
+
+
+def grid(symbol: str, rows: int, cols: int) -> tuple[str, ...]:
+    """A matrix's element labels, row by row: E₁,₁, E₁,₂ …"""
+    return tuple(f"{symbol}{indices(r + 1, c + 1)}" for r in range(rows) for c in range(cols))

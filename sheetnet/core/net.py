@@ -127,6 +127,10 @@ class Net:
         """The blocks its layers carry through time (each recurrent layer's hₜ)."""
         return [layer.state for layer in self.layers if layer.state is not None]
 
+    def patterns(self) -> list[str]:
+        """Its attention layers' T×T blocks of weights (αₜᵤ)."""
+        return [layer.pattern for layer in self.layers if layer.pattern is not None]
+
     def forward_blocks(self) -> list[Block]:
         """The blocks of the forward pass after x and t, in order (the output's last)."""
         return [b for layer in self.layers for b in layer.blocks()]

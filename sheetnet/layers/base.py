@@ -384,6 +384,8 @@ class LayerBase:
     settings: tuple[tuple[str, float], ...] = ()  # hyperparameters of its own, by cell name
     follows: tuple[str, ...] = ()  # the kinds it must come right after (): any
     follows_text: tuple[str, ...] = ()  # the same as a student reads them
+    leads = False  # it reads the net's input itself (an embedding): it comes first
+    once = False  # at most one in a stack: its names are untagged (a transformer's Wq, W1)
 
     def bind(self: _Kind, w: Wiring) -> _Kind:
         """The layer wired into its stack (every kind is a frozen dataclass)."""
@@ -463,6 +465,12 @@ class LayerBase:
     @property
     def state(self) -> str | None:
         """The block it carries through time (hₜ), drawn as a heat strip by ``show``."""
+        return None
+
+    @property
+    def pattern(self) -> str | None:
+        """Its T×T block of attention weights (a column per position), which the Attention
+        sheet draws at the first and the last iteration."""
         return None
 
     def errors(self, dy: np.ndarray, cache: Cache, p: Mapping[str, np.ndarray]
@@ -561,6 +569,12 @@ class Layer(Protocol):
     @property
     def follows_text(self) -> tuple[str, ...]: ...
 
+    @property
+    def leads(self) -> bool: ...
+
+    @property
+    def once(self) -> bool: ...
+
     @classmethod
     def parse(cls, item: str) -> Layer | None:
         """The unbound layer an ``--arch`` token describes, or None if it is not this kind's."""
@@ -604,6 +618,9 @@ class Layer(Protocol):
 
     @property
     def state(self) -> str | None: ...
+
+    @property
+    def pattern(self) -> str | None: ...
 
     def forward(self, x: np.ndarray, p: Mapping[str, np.ndarray],
                 key: np.ndarray | None = None) -> tuple[np.ndarray, Cache]:

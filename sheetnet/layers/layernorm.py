@@ -56,7 +56,9 @@ class LayerNorm(LayerBase):
 
 
     def _name(self, what: str) -> str:
-        return f"{what}{self.w.tag}"
+        """A block's, parameter's or setting's name: its own and the tag (``ln_gamma2``), or
+        the name the stack gives it (a transformer block's ``ln1_g``)."""
+        return self.w.named(what, f"{what}{self.w.tag}")
 
     @property
     def steps(self) -> int:

@@ -10,11 +10,14 @@ from dataclasses import replace
 
 from sheetnet.errors import SheetnetError
 from sheetnet.layers.activation import ActivationLayer
+from sheetnet.layers.attention import SelfAttention
 from sheetnet.layers.base import Layer, Shape
 from sheetnet.layers.batchnorm import BatchNorm
 from sheetnet.layers.conv import Conv
 from sheetnet.layers.dense import Dense
 from sheetnet.layers.dropout import Dropout
+from sheetnet.layers.embedding import Embedding
+from sheetnet.layers.feedforward import FeedForward
 from sheetnet.layers.flatten import Flatten
 from sheetnet.layers.layernorm import LayerNorm
 from sheetnet.layers.pool import Pool
@@ -22,9 +25,11 @@ from sheetnet.layers.recurrent import Recurrent
 from sheetnet.pairs.activations import ACTIVATIONS, SIGMOID, Activation
 
 # each parses its own --arch token
-KINDS = (Dense, Conv, Pool, Flatten, Dropout, BatchNorm, LayerNorm, Recurrent, ActivationLayer)
+KINDS = (Dense, Conv, Pool, Flatten, Dropout, BatchNorm, LayerNorm, Recurrent, Embedding,
+         SelfAttention, FeedForward, ActivationLayer)
 GRAMMAR = ("dense N [nobias], conv K FxF [pad P] [nobias], maxpool P, avgpool P, flatten,"
-           " dropout P, batchnorm, layernorm, rnn H, lstm H, gru H or an activation"
+           " dropout P, batchnorm, layernorm, rnn H, lstm H, gru H, embed D, attention [ln],"
+           " mlp F [ln] or an activation"
            f" ({', '.join(ACTIVATIONS)})")
 # a text's output layer, named as the character RNN names it: oₜ = W_hy·hₜ + b_y, aₜ, ∂C/∂oₜ
 SEQUENCE_OUTPUT = (("W", "Why"), ("b", "by"), ("w", "w_hy"), ("b_symbol", "b_y"), ("z", "o"),
@@ -158,6 +163,12 @@ def check_order(stack: Sequence[Layer]) -> None:
     previous = None
     dense_seen = False
     for layer in stack:
+        if layer.leads and previous is not None:
+            raise SheetnetError(f"{layer.token} follows {previous.token}; it reads the"
+                                " characters themselves: put it first")
+        if layer.once and sum(other.kind == layer.kind for other in stack) > 1:
+            raise SheetnetError(f"{layer.token.split()[0]} comes twice; a net has one (its"
+                                " parameters' names are its own): give it once")
         if previous is not None and previous.kind == "flatten" and layer.kind != "dense":
             raise SheetnetError(f"{layer.token or 'flatten'} follows flatten; flatten goes"
                                 " between the convolution and pooling layers and the first"
@@ -186,8 +197,10 @@ def check_order(stack: Sequence[Layer]) -> None:
         if layer.follows and (previous is None or previous.kind not in layer.follows):
             where = "comes first" if previous is None else f"follows {previous.token}"
             *some, last = layer.follows_text
-            raise SheetnetError(f"{layer.token} {where}; put it right after a"
-                                f" {', '.join(some)} or {last} layer")
+            kinds = f"{', '.join(some)} or {last}" if some else last
+            article = "an" if kinds[0] in "aeiou" else "a"
+            raise SheetnetError(f"{layer.token} {where}; put it right after {article} {kinds}"
+                                " layer")
         if layer.reads_maps and dense_seen:
             raise SheetnetError(f"{layer.token} comes after a dense layer (or flatten);"
                                 " convolution and pooling layers come first, then the dense"

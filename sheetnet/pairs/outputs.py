@@ -189,9 +189,15 @@ def _sum_exp_xl(z: UnitCells) -> str:
     return _terms(z, lambda j: f"EXP({z[j]}-MAX({span(z)}))")
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
+def softmax(z: np.ndarray) -> np.ndarray:
+    """aₖ = e^(zₖ − max z)/Σⱼ e^(zⱼ − max z) over the last axis (−∞: a masked z, a 0)."""
     e = np.exp(z - np.max(z, axis=-1, keepdims=True))
     return e / np.sum(e, axis=-1, keepdims=True)
+
+
+def softmax_xl(z: UnitCells, k: int) -> str:
+    """The same for cell k of a column of cells."""
+    return f"EXP({z[k]}-MAX({span(z)}))/({_sum_exp_xl(z)})"
 
 
 def _cross_entropy(z: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -205,8 +211,8 @@ def _cross_entropy(z: np.ndarray, t: np.ndarray) -> np.ndarray:
 # aₖ = e^{zₖ}/Σⱼe^{zⱼ}, computed with max z subtracted; C = −Σₖ tₖ ln aₖ; δ = a − t
 SOFTMAX_CROSS_ENTROPY = OutputLayer(
     activation="softmax", loss="cross-entropy",
-    forward=_softmax,
-    forward_xl=lambda z, k: f"EXP({z[k]}-MAX({span(z)}))/({_sum_exp_xl(z)})",
+    forward=softmax,
+    forward_xl=softmax_xl,
     cost=lambda z, a, t, n: _cross_entropy(z, t),
     cost_xl=lambda z, a, t, n: (f"(MAX({span(z)})+LN({_sum_exp_xl(z)}))*SUM({span(t)})"
                                 f"-SUMPRODUCT({span(t)},{span(z)})"),

@@ -52,6 +52,9 @@ class Options:
     text: Path | None = None  # rnn: the text to learn (default: a nursery rhyme)
     seq_length: int | None = None  # rnn: T, the steps of a window
     hidden: int | None = None  # rnn: H, the hidden state's units
+    embed: int | None = None  # attention: D, each position's numbers
+    mlp: int | None = None  # attention: F, the MLP's hidden units
+    layer_norm: bool | None = None  # attention: pre-norm before the attention and the MLP
     validation: float | None = None  # the share of the images held out for validation
     patience: int | None = None  # stop once the validation cost has not improved for N
 

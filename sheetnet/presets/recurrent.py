@@ -7,7 +7,7 @@ time. ``--arch`` writes any stack of ``rnn H``, ``lstm H``, ``gru H``, ``dense N
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +26,7 @@ from sheetnet.presets.nets import NetPreset
 from sheetnet.presets.options import Options
 from sheetnet.workbook import settings
 from sheetnet.workbook.sheets import Extra
-from sheetnet.workbook.text_sheets import time_sheet
+from sheetnet.workbook.text_sheets import text_extras
 
 BUILT_IN = "a nursery rhyme (Jane Taylor, 1806)"
 
@@ -48,8 +48,7 @@ class TextPreset(NetPreset):
 
     steps: int = 10  # T, the characters a window reads
     hidden: int = 8  # H, the default stack's units
-    extras: Callable[[Run], Sequence[Extra]] = field(default=lambda run: [
-        lambda inputs, data, per_iter: time_sheet(run, per_iter)])
+    extras: Callable[[Run], Sequence[Extra]] = text_extras
     images = False
 
     def options(self) -> tuple[str, ...]:

@@ -140,6 +140,8 @@ def net_guide(run, first: dict[str, Place], second: dict[str, Place] | None,
             f" {net.output.pair.loss} cost")
     size = f"{run.n_images} {words.items}" + (f" of {g.steps} characters" if g.steps else "")
     title = f"sheetnet · {run.preset}: {size}, {last} iteration{'s' * (last != 1)} of {what}"
+    if len(title) > 150:  # a long stack: the outputs are in the stack's last line anyway
+        title = title[:title.index(", then ")]
     return guide_sheet(title, [
         ("What this is", [
             "Every number of a training run, each a formula computed from the cells it names,"
@@ -205,10 +207,12 @@ def _layout(g: _Net) -> list[Line]:
                 f"the element ({net.params()[0].labels[0]} is the weight into unit 1 of"
                 f" {_layer(net.params()[0].symbol)} from unit 1 of the layer below it)."))
     if g.steps:
+        back = ("backpropagation through time, read right to left" if net.states() else
+                "backpropagation (a position's error gathers what every later one sends back)")
         columns = (f"From column {grad}, time runs left to right: each window is a band of"
                    f" {g.steps} columns, one per step (row 2 names the window, row 3 numbers"
                    f" the steps). Top to bottom: the forward pass, step by step (x, t, {forward},"
-                   f" C), backpropagation through time, read right to left ({backward}),")
+                   f" C), {back} ({backward}),")
         rows = ("then the parameters' rows, where the band's first column holds the window's"
                 " own gradient ∂C/∂w, summed over its steps.")
     else:

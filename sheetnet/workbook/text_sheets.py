@@ -1,7 +1,8 @@
 """What a text net's workbook has beyond any net's: the text on the Data sheet, one character a
-row; each window's xₜ and tₜ read from it; and the Through time sheet, how far back an error
+row; each window's xₜ and tₜ read from it; the Through time sheet, how far back an error
 reaches (the recurrent layers' ‖∂C/∂hₜ‖, averaged over the windows, at the first and the last
-iteration, charted on a log scale)."""
+iteration, charted on a log scale); and the Attention sheet, each window's attention pattern
+at the first and the last iteration."""
 
 from __future__ import annotations
 
@@ -12,19 +13,22 @@ from sheetnet.core.run import Run
 from sheetnet.core.text import seen, text_of
 from sheetnet.layers.base import Block
 from sheetnet.workbook.layout import (
+    ColorScale,
     Grid,
     LineChartSpec,
     Place,
     SheetSpec,
     Styled,
+    a1,
     put,
 )
 from sheetnet.workbook.layout import (
     Text as Literal,
 )
-from sheetnet.workbook.sheets import DATA
+from sheetnet.workbook.sheets import DATA, Extra
 
 TIME = "Through time"
+ATTENTION = "Attention"
 
 
 def data_sheet(run: Run) -> tuple[SheetSpec, list[Place]]:
@@ -123,4 +127,62 @@ def time_sheet(run: Run, per_iter: Sequence[dict[str, Place]]) -> tuple[SheetSpe
     spec = SheetSpec(TIME, build, widths={1: 8, **{c: 24 for *_, c in columns}}, freeze="A4",
                      chart=chart, max_col=last_col, max_row=end, tab_color="8E44AD",
                      fit_width=True)
+    return spec, places
+
+
+def text_extras(run: Run) -> list[Extra]:
+    """The sheets a text net's workbook has after its Summary: Through time for recurrent
+    layers, Attention for an attention layer."""
+    out: list[Extra] = []
+    if sizes(run.model):
+        out.append(lambda inputs, data, per_iter: time_sheet(run, per_iter))
+    if any(layer.pattern for layer in run.model.layers):
+        out.append(lambda inputs, data, per_iter: attention_sheet(run, per_iter))
+    return out
+
+
+def attention_sheet(run: Run, per_iter: Sequence[dict[str, Place]]
+                    ) -> tuple[SheetSpec, list[Place]]:
+    """Each window's attention weights αₜᵤ as a T×T heat map (a column per position t, a row
+    per position u it reads; 0 above the diagonal: the mask), at the first and the last
+    iteration, each cell a reference to its iteration sheet's."""
+    text = text_of(run.data)
+    steps, windows, last = text.steps, text.windows, run.iterations
+    name = next(layer.pattern for layer in run.model.layers if layer.pattern)
+    stride = steps + 1
+    bands = [(k, 4 + n * (steps + 4)) for n, k in enumerate((0, last))]
+    places = [Place(name, ATTENTION, row + 2, 2, steps, steps, windows, stride, iteration=k,
+                    transpose=True, description=f"αₜᵤ of every window at iteration {k}")
+              for k, row in bands]
+    end_col = 1 + windows * stride - 1
+    end_row = bands[-1][1] + 1 + steps
+
+    def build() -> Grid:
+        grid: Grid = {}
+        put(grid, 1, 1, "Attention · what each position reads", "title")
+        put(grid, 2, 1, "αₜᵤ of each window: a column per position t (the character read at"
+                        " step t), a row per position u ≤ t it attends to; each column sums to"
+                        " 1; below the diagonal (u > t) it is 0: a position never reads a later"
+                        " one.", "note")
+        for (k, row), place in zip(bands, places, strict=True):
+            put(grid, row, 1, f"iteration {k}", "header")
+            for w in range(windows):
+                col = 2 + w * stride
+                read, _ = text.window(w)
+                put(grid, row, col, f"window {w + 1}: {read!r}", "header")
+                for t in range(steps):
+                    put(grid, row + 1, col + t, Literal(seen(read[t])), "header")
+                    for u in range(steps):
+                        cell = per_iter[k][name].ref(u, t, image=w, absolute=True,
+                                                     sheet=ATTENTION)
+                        put(grid, place.row + u, col + t, Styled("=" + cell, "sci"))
+            for u in range(steps):
+                put(grid, row + 2 + u, 1, f"u = {u + 1}")
+        return grid
+
+    scales = [ColorScale(f"{a1(place.row, 2)}:{a1(place.row + steps - 1, end_col)}",
+                         low="FFFFFF", high="8E44AD") for place in places]
+    spec = SheetSpec(ATTENTION, build, widths={1: 10, **{c: 6 for c in range(2, end_col + 1)}},
+                     freeze="B4", color_scales=scales, max_col=end_col, max_row=end_row,
+                     tab_color="8E44AD")
     return spec, places

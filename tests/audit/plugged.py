@@ -326,6 +326,15 @@ def _match(value, rng, kind=1.0):
     raise Error("#N/A")
 
 
+def _index(rng, row, col=1.0):
+    """INDEX of a one-column (or one-row) range: its row-th cell, counted from 1."""
+    items = flat(rng)
+    k = int(num(row)) if num(col) == 1 else int(num(col))
+    if not 1 <= k <= len(items):
+        raise Error("#REF!")
+    return items[k - 1]
+
+
 def _if(cond, yes, no=False):
     if isinstance(cond, Failed):
         raise cond.error
@@ -407,6 +416,7 @@ FUNCTIONS = {
     "OR": lambda *a: any(truth(x) for v in a for x in flat(v)),
     "NOT": lambda a: elementwise(lambda x: not truth(x), a),
     "MATCH": _match,
+    "INDEX": _index,
     "EXACT": lambda a, b: elementwise(lambda x, y: text(x) == text(y), a, b),
     "TANH": _scalar(math.tanh),
     "EXP": _scalar(math.exp),

@@ -45,6 +45,8 @@ PRESETS = {
     "rnn": ["--net", "rnn", "--iterations", "1", "--seq-length", "4", "--hidden", "3"],
     "lstm": ["--net", "lstm", "--iterations", "1", "--seq-length", "3", "--hidden", "2"],
     "gru": ["--net", "gru", "--iterations", "1", "--seq-length", "3", "--hidden", "2"],
+    "attention": ["--net", "attention", "--iterations", "1", "--seq-length", "3", "--embed", "2",
+                  "--mlp", "3", "--layer-norm"],
     "adam": ["--net", "mlp", "--iterations", "2", "--optimizer", "adam"],
     "momentum-batches": ["--net", "mlp", "--iterations", "2", "--optimizer", "momentum",
                          "--batch-size", "16", "--l2", "0.01", "--eta-decay", "0.9",
@@ -283,6 +285,22 @@ def test_a_gru_names_its_gates_and_what_the_state_sends_back(workbooks):
     e = gru.explain(address(place(gru, "dhprev"), 0, 2, i=1))
     assert e.book.endswith("+ ∂C/∂hₜ (unit 1)·gatesₜ (r z n) (z, unit 1)")
     assert len(e.reads) == 3 * 2 * 2 + 2  # U's six weights on unit 1, six errors, ∂C/∂h and z
+
+
+def test_attention_names_its_positions_and_the_softmaxs_jacobian(workbooks):
+    att = Explainer(workbooks["attention"])
+    scores = place(att, "s")
+    e = att.explain(address(place(att, "att"), 1, 1, i=0))  # α of step 2 on position 2
+    assert e.what == "αₜᵤ (u = 2) at step 2 of window 1, iteration 0"
+    # the scores of u ≤ 2 at step 2 and nothing of a later position u = 3
+    assert {r.cell for r in e.reads} >= {address(scores, u, 1) for u in (0, 1)}
+    assert address(scores, 2, 1) not in "".join(r.cell for r in e.reads)
+    e = att.explain(address(place(att, "ds"), 0, 1, i=0))
+    assert e.book == "αₜᵤ (u = 1)·(∂C/∂αₜᵤ (u = 1) − ᾱₜ)"
+    assert e.value == pytest.approx(e.reads[0].value * (e.reads[1].value - e.reads[2].value),
+                                    rel=1e-12)
+    e = att.explain(address(place(att, "dC_de"), 1, 0, i=0))
+    assert e.book == "∂C/∂yₜ (unit 2) + ∂C/∂eₜ through ln¹₂"
 
 
 def test_a_tree_explains_the_cells_read_to_the_depth_asked(workbooks):

@@ -29,7 +29,15 @@ CASES = {
     "gru": ["--net", "gru", "--iterations", "2", "--hidden", "4"],
     "gru-lstm-adam": ["--net", "gru", "--arch", "gru 4, lstm 3", "--iterations", "2",
                       "--optimizer", "adam", "--batch-size", "4", "--seq-length", "5"],
+    # issue 31: the one-block transformer, with and without its layer norms
+    "attention": ["--net", "attention", "--iterations", "2", "--embed", "4", "--mlp", "6"],
+    "attention-ln-adam-batches": ["--net", "attention", "--layer-norm", "--iterations", "2",
+                                  "--optimizer", "adam", "--eta", "0.01", "--batch-size", "4",
+                                  "--seq-length", "6"],
 }
+ATTENTION_BLOCKS = {"e", "q", "k", "v", "s", "att", "ctx", "y", "zm", "m", "out", "dctx", "datt",
+                    "abar", "ds", "dq", "dk", "dv", "dqkv", "dm", "dzm", "dmlp", "dC_de",
+                    "dC_dy", "dC_dWq", "dC_dE", "dC_dPos", "dC_dW1", "dC_db2"}
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -37,6 +45,10 @@ def test_the_rnn_agrees_in_every_engine(all_engines, tmp_path, case):
     out = export(tmp_path, f"{case}.xlsx", *CASES[case])
     report = verify(out, ["all"])
     assert report.ok, report.first_differences()
+    if case.startswith("attention"):
+        ln = {"ln1", "ln1_dx", "ln2_gbar", "dC_dln1_g", "dC_dln2_b"} if "-ln" in case else set()
+        assert ATTENTION_BLOCKS | ln <= set(report.blocks)
+        return
     tag = "1" if case in ("two-lstms", "gru-lstm-adam") else ""
     want = ({"zx", "zh", "gates", "dzx", "dzh", "dC_dU", "dC_dbU"} if "gru" in case
             else {"dc", "dz", "dcprev", "gates", "dC_dU"} if "lstm" in case
@@ -46,7 +58,7 @@ def test_the_rnn_agrees_in_every_engine(all_engines, tmp_path, case):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("net", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("net", ["rnn", "lstm", "gru", "attention"])
 def test_an_edited_character_recomputes(tmp_path, net):
     out = export(tmp_path, f"{net}.xlsx", "--net", net, "--iterations", "1")
     run = sheetnet.train(net, iterations=1).run

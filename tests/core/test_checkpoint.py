@@ -33,6 +33,8 @@ RUNS = {
     "rnn adam": ("rnn", dict(optimizer="adam", batch_size=5)),
     "lstm adagrad": ("lstm", dict(optimizer="adagrad", hidden=4)),
     "gru adam": ("gru", dict(optimizer="adam", hidden=3, batch_size=4)),
+    "attention rmsprop, layer norm": ("attention", dict(optimizer="rmsprop", eta=0.005,
+                                                        layer_norm=True, embed=4, mlp=6)),
 }
 
 

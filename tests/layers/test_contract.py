@@ -10,8 +10,11 @@ import sheetnet
 from sheetnet import layers, presets
 from sheetnet.audit.verify import verify
 from sheetnet.layers import Shape
+from sheetnet.layers.attention import SelfAttention
 from sheetnet.layers.base import BATCH, Wiring
 from sheetnet.layers.cells import ELMAN
+from sheetnet.layers.embedding import Embedding
+from sheetnet.layers.feedforward import FeedForward
 from sheetnet.layers.gru import GRU_CELL
 from sheetnet.layers.layernorm import LayerNorm
 from sheetnet.layers.lstm import LSTM_CELL
@@ -38,6 +41,11 @@ PASSES = {
     "rnn": (Recurrent(3, ELMAN), Shape.sequence(4, 5)),
     "lstm": (Recurrent(2, LSTM_CELL), Shape.sequence(3, 4)),
     "gru": (Recurrent(3, GRU_CELL), Shape.sequence(2, 4)),
+    "embed": (Embedding(3), Shape.sequence(5, 4)),
+    "attention": (SelfAttention(), Shape.sequence(4, 5)),
+    "attention ln": (SelfAttention(layer_norm=True), Shape.sequence(4, 5)),
+    "mlp": (FeedForward(3), Shape.sequence(4, 3)),
+    "mlp ln": (FeedForward(3, layer_norm=True), Shape.sequence(4, 3)),
     **{f"activation {name}": (layers.ActivationLayer(act), Shape.units(5))
        for name, act in ACTIVATIONS.items()},
 }
@@ -112,6 +120,11 @@ STACKS = {
     "rnn, layernorm": ("rnn 3, layernorm", {"net": "rnn", "seq_length": 4}),
     "lstm, dropout": ("lstm 2, dropout 0.3, lstm 2", {"net": "lstm", "seq_length": 4}),
     "gru, layernorm, gru": ("gru 3, layernorm, gru 2", {"net": "gru", "seq_length": 4}),
+    "embed, attention, mlp": ("embed 3, attention, mlp 4", {"net": "attention",
+                                                            "seq_length": 4}),
+    "attention ln, mlp ln": ("embed 3, attention ln, mlp 2 ln", {"net": "attention",
+                                                                 "seq_length": 3}),
+    "embed, gru": ("embed 3, gru 2", {"net": "gru", "seq_length": 4}),
     **{f"activation {name}": (f"dense 3, {name}, dense 2", {"net": "mlp"})
        for name in ACTIVATIONS},
 }
@@ -122,7 +135,7 @@ def test_every_block_has_a_name_of_its_own(case, text):
     arch, options = STACKS[case]
     options = dict(options)
     net = options.pop("net")
-    if net in ("rnn", "lstm", "gru"):
+    if net in ("rnn", "lstm", "gru", "attention"):
         options["text"] = text
     model = presets.get(net).run(presets.Options(arch=arch, **options)).model
     named = [*model.param_shapes(), "x", "t", *(b.name for b in (
@@ -135,7 +148,7 @@ def test_excel_forms_recalculate_to_numpy(case, tmp_path, text):
     arch, options = STACKS[case]
     options = dict(options)
     net = options.pop("net")
-    if net in ("rnn", "lstm", "gru"):
+    if net in ("rnn", "lstm", "gru", "attention"):
         options["text"] = text
     out = tmp_path / "w.xlsx"
     sheetnet.export(net, out=out, arch=arch, iterations=1, **options)
