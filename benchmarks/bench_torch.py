@@ -9,7 +9,11 @@ gradient descent; the C_T trajectories are compared too (they must agree to roun
 - the book's CNN (5-4): 96 images 6×6, conv 3 3×3, sigmoid, 2×2 max pooling, 3 sigmoid
   outputs, ½Σ(a − t)², η = 0.2, 50 iterations;
 - 500 MNIST-size images 28×28 (random, pixels in 0..1), conv 8 5×5, relu, 2×2 max pooling,
-  10 softmax outputs with cross-entropy, η = 0.001, 10 iterations.
+  10 softmax outputs with cross-entropy, η = 0.001, 10 iterations;
+- the character GRU on the built-in text (11 windows of 10 characters, gru 8, dense 24), against
+  torch.nn.GRU, η = 0.05, 100 iterations;
+- the one-block transformer on the same text (embed 8, attention ln, mlp 16 ln, dense 24),
+  against the same net in torch.nn.functional, η = 0.005, 100 iterations.
 
 Times are whole training runs in this process (best of ``--repeat``, the two libraries
 interleaved); the ratio is sheetnet's time over PyTorch's.
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -51,8 +56,16 @@ def mnist_size(n: int = 500, iterations: int = 10) -> tuple[Run, str]:
             f"{n} images 28×28, conv 8 5×5, relu, softmax, {iterations} iterations")
 
 
+def text_net(name: str, eta: float, **options: bool) -> Callable[[], tuple[Run, str]]:
+    def make() -> tuple[Run, str]:
+        opts = presets.Options(optimizer="gd", eta=eta, iterations=100, **options)
+        run = presets.get(name).run(opts)
+        return run, f"{name} on the built-in text ({run.model.arch}), 100 iterations"
+    return make
+
+
 def sheetnet_run(run: Run) -> tuple[float, np.ndarray]:
-    preset = presets.get("cnn")
+    preset = presets.get(run.preset)
     t = time.perf_counter()
     trace = preset.trace(run, keep=())
     return time.perf_counter() - t, trace.cost
@@ -92,6 +105,68 @@ def torch_run(run: Run) -> tuple[float, np.ndarray]:
     return time.perf_counter() - start, np.array(costs)
 
 
+def _descend(params: dict[str, torch.Tensor], cost_of: Callable[[], torch.Tensor],
+             eta: float, iterations: int) -> tuple[float, np.ndarray]:
+    """Full-batch gradient descent by autograd: the time, and C_T at each iteration."""
+    costs = []
+    start = time.perf_counter()
+    for _ in range(iterations + 1):
+        cost = cost_of()
+        for v in params.values():
+            v.grad = None
+        cost.backward()
+        costs.append(cost.item())
+        with torch.no_grad():
+            for v in params.values():
+                v -= eta * v.grad
+    return time.perf_counter() - start, np.array(costs)
+
+
+def torch_gru(run: Run) -> tuple[float, np.ndarray]:
+    """torch.nn.GRU (its own weights: W, U, b, bU) under the same softmax layer."""
+    x, t = (torch.tensor(a) for a in run.data.text.one_hot())
+    gru = torch.nn.GRU(x.shape[2], run.params["U"].shape[1], batch_first=True,
+                       dtype=torch.float64)
+    with torch.no_grad():
+        for name, key in (("weight_ih_l0", "W"), ("weight_hh_l0", "U"), ("bias_ih_l0", "b"),
+                          ("bias_hh_l0", "bU")):
+            getattr(gru, name).copy_(torch.tensor(run.params[key]))
+    p = {**dict(gru.named_parameters()),
+         **{k: torch.tensor(run.params[k], requires_grad=True) for k in ("Why", "by")}}
+
+    def cost() -> torch.Tensor:
+        h, _ = gru(x)
+        return -(t * torch.log_softmax(h @ p["Why"].T + p["by"], 2)).sum()
+
+    return _descend(p, cost, run.eta, run.iterations)
+
+
+def torch_attention(run: Run) -> tuple[float, np.ndarray]:
+    """The pre-norm transformer block in torch.nn.functional."""
+    x, t = (torch.tensor(a) for a in run.data.text.one_hot())
+    p = {k: torch.tensor(v, requires_grad=True) for k, v in run.params.items()}
+    steps, d = x.shape[1], p["Wq"].shape[0]
+    masked = torch.triu(torch.ones(steps, steps, dtype=torch.bool), 1)
+    norm = torch.nn.functional.layer_norm
+
+    def cost() -> torch.Tensor:
+        e = x @ p["E"] + p["Pos"]
+        read = norm(e, (d,), p["ln1_g"], p["ln1_b"], 1e-5)
+        q, k, v = (read @ p[m].T for m in ("Wq", "Wk", "Wv"))
+        s = (q @ k.transpose(1, 2) / d ** 0.5).masked_fill(masked, float("-inf"))
+        y = e + torch.softmax(s, -1) @ v @ p["Wo"].T
+        hidden = torch.relu(norm(y, (d,), p["ln2_g"], p["ln2_b"], 1e-5) @ p["W1"].T + p["b1"])
+        out = y + hidden @ p["W2"].T + p["b2"]
+        return -(t * torch.log_softmax(out @ p["Why"].T + p["by"], -1)).sum()
+
+    return _descend(p, cost, run.eta, run.iterations)
+
+
+WORK = ((book_cnn, torch_run), (mnist_size, torch_run),
+        (text_net("gru", 0.05), torch_gru),
+        (text_net("attention", 0.005, layer_norm=True), torch_attention))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=3)
@@ -100,13 +175,13 @@ def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, float64\n")
     print("| work | sheetnet | PyTorch | ratio | largest difference of C_T (relative) |")
     print("|---|---|---|---|---|")
-    for make in (book_cnn, mnist_size):
+    for make, reference_run in WORK:
         run, what = make()
         ours, theirs = [], []
         for _ in range(args.repeat):  # interleaved: the machine's noise hits both
             seconds, cost = sheetnet_run(run)
             ours.append(seconds)
-            seconds, reference = torch_run(run)
+            seconds, reference = reference_run(run)
             theirs.append(seconds)
         diff = float(np.max(np.abs(cost - reference) / np.abs(reference)))
         print(f"| {what} | {min(ours):.3f} s | {min(theirs):.3f} s |"

@@ -160,11 +160,11 @@ DataOpt = Annotated[Path | None, typer.Option(
     rich_help_panel=DATA, help="CSV of your own images: a `label` column, then the pixels row by"
                                " row.")]
 TextOpt = Annotated[Path | None, typer.Option(
-    rich_help_panel=DATA, help="--net rnn, lstm, gru: a text file to learn (UTF-8; default: a"
-                               " nursery rhyme).")]
+    rich_help_panel=DATA, help="--net rnn, lstm, gru, attention: a text file to learn (UTF-8;"
+                               " default: a nursery rhyme).")]
 SeqOpt = Annotated[int | None, typer.Option(
-    rich_help_panel=NETWORK, help="--net rnn, lstm, gru: T, the characters a window reads (default"
-                                  " 10).")]
+    rich_help_panel=NETWORK, help="--net rnn, lstm, gru, attention: T, the characters a window"
+                                  " reads (default 10).")]
 HiddenOpt = Annotated[int | None, typer.Option(
     rich_help_panel=NETWORK, help="--net rnn, lstm, gru: H, the recurrent layer's units (default 8;"
                                   " --arch writes any stack instead).")]
@@ -238,7 +238,8 @@ StepsOpt = Annotated[int | None, typer.Option(
     rich_help_panel=EXERCISE, help="gd: the number of steps (the same as --iterations).")]
 OptimizerOpt = Annotated[str | None, typer.Option(
     rich_help_panel=TRAINING, help="The update rule: " + "; ".join(
-        f"[bold]{r.name}[/] ({r.summary})" for r in optim.RULES.values()) + " (default gd).")]
+        f"[bold]{r.name}[/] ({r.summary})" for r in optim.RULES.values())
+    + " (default gd; adam for attention).")]
 BatchOpt = Annotated[int | None, typer.Option(
     min=1, rich_help_panel=TRAINING, help="Mini-batches of B images: an iteration is one step on"
                                           " one batch (default: all images).")]

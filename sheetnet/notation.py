@@ -131,5 +131,5 @@ class Words:
 
 
 def grid(symbol: str, rows: int, cols: int) -> tuple[str, ...]:
-    """A matrix's element labels, row by row: E₁,₁, E₁,₂ …"""
-    return tuple(f"{symbol}{indices(r + 1, c + 1)}" for r in range(rows) for c in range(cols))
+    """A matrix's element labels, row by row, as the matrix is indexed: E[1,1], E[1,2] …"""
+    return tuple(f"{symbol}[{r + 1},{c + 1}]" for r in range(rows) for c in range(cols))

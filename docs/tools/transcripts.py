@@ -11,7 +11,8 @@ make the edited workbook a transcript verifies, say; ``$DOCS_TOOLS`` is this fol
 - whitespace, and the widths of a table's rules, are not (a table is as wide as its numbers);
 - durations, rates and memory (``7.2 s``, ``289,819 cells/s``, ``388 MB``) are not: they differ
   from run to run;
-- a line holding only ``…`` (in a table: ``│ … │``) stands for any lines the block leaves out;
+- a line holding only ``…`` (in a table: ``│ … │``) stands for any lines the block leaves out
+  (a block shows all a command prints, or says where it leaves some out);
 - everything else is: every digit of every cost, count and cell.
 
 Usage: python docs/tools/transcripts.py [FILE.md ...] [--jobs 2] [--match TEXT] [--show]
@@ -122,7 +123,8 @@ def run(t: Transcript, timeout: float) -> tuple[bool, str, float]:
                                  timeout=timeout, capture_output=True, text=True)
             printed.append(f"{raw}\n{out.stdout}")
         actual = "".join(printed)
-        ok = _pattern(t.shown).search(_normal(actual)) is not None
+        # the whole of it: output the block leaves out is elided with "…", never silently
+        ok = _pattern(t.shown).fullmatch(_normal(actual)) is not None
         return ok, actual, time.perf_counter() - started
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -42,8 +42,8 @@ from sheetnet.layers.base import (
     Wiring,
 )
 from sheetnet.layers.layernorm import EPSILON
-from sheetnet.layers.prenorm import PreNormed
-from sheetnet.notation import grid, sub
+from sheetnet.layers.prenorm import PreNormed, outer_sum
+from sheetnet.notation import grid
 from sheetnet.pairs import ops
 from sheetnet.pairs.outputs import softmax, softmax_xl
 
@@ -88,13 +88,14 @@ class SelfAttention(PreNormed, LayerBase):  # type: ignore[override]  # settings
         return "att"
 
     def guide_lines(self) -> list[str]:
-        reads = "LN₁(xₜ)" if self.layer_norm else "xₜ"
-        lines = [f"Causal self-attention ({self.token}): qₜ, kₜ, vₜ = W_q, W_k, W_v times ℓₜ ="
+        x = self.w.x_symbol
+        reads = f"ln¹ₜ = LN₁({x}ₜ)" if self.layer_norm else f"{x}ₜ"
+        lines = [f"Causal self-attention ({self.token}): qₜ, kₜ, vₜ = W_q, W_k, W_v times"
                  f" {reads}; sₜᵤ = qₜ·kᵤ/√{self.d} in a T×T tile (a column per position t, a"
-                 " row per position u it reads); αₜᵤ = softmax of column t over u ≤ t, 0 below"
-                 " the diagonal's end (later positions are masked); cₜ = Σᵤ αₜᵤvᵤ and yₜ = xₜ +"
-                 " W_o·cₜ. Going back: ∂C/∂sₜᵤ = αₜᵤ(∂C/∂αₜᵤ − ᾱₜ), the softmax's Jacobian on"
-                 " a column, and ∂C/∂xₜ = ∂C/∂yₜ + what q, k and v send back."]
+                 " row per position u it reads); αₜᵤ = softmax of column t over u ≤ t, 0 for"
+                 " u > t (later positions are masked); ctxₜ = Σᵤ αₜᵤvᵤ and yₜ ="
+                 f" {x}ₜ + W_o·ctxₜ. Going back: ∂C/∂sₜᵤ = αₜᵤ(∂C/∂αₜᵤ − ᾱₜ), the softmax's"
+                 f" Jacobian on a column, and ∂C/∂{x}ₜ = ∂C/∂yₜ + what q, k and v send back."]
         norm = self.norm
         return lines + (norm.guide_lines() if norm is not None else [])
 
@@ -115,11 +116,14 @@ class SelfAttention(PreNormed, LayerBase):  # type: ignore[override]  # settings
         norm = self.norm
         return out + (norm.params() if norm is not None else [])
 
+    @property
+    def _read_text(self) -> str:
+        return "ln¹ₜ" if self.layer_norm else f"{self.w.x_symbol}ₜ itself"
+
     def _vectors(self, name: str, symbol: str, text: str) -> Block:
-        """D numbers a position: rows q₁, q₂ … (an error's: unit 1, unit 2 …)."""
-        return Block(name, self.w.inp, symbol, text, tuple(
-            (r, f"unit {r + 1}" if symbol.startswith("∂") else f"{symbol[0]}{sub(r + 1)}")
-            for r in range(self.d)))
+        """D numbers a position, a row a unit."""
+        return Block(name, self.w.inp, symbol, text,
+                     tuple((r, f"unit {r + 1}") for r in range(self.d)))
 
     def _pairs(self, name: str, symbol: str, text: str, colour: str | None = None) -> Block:
         """A T×T block: a column per position t, a row per position u."""
@@ -128,33 +132,37 @@ class SelfAttention(PreNormed, LayerBase):  # type: ignore[override]  # settings
 
     def blocks(self) -> list[Block]:
         norm = self.norm
-        reads = "ℓₜ = ln¹ₜ" if self.layer_norm else "xₜ"
+        reads = "ln¹ₜ" if self.layer_norm else f"{self.w.x_symbol}ₜ"
         return [
             *(norm.blocks() if norm is not None else []),
             self._vectors("q", "qₜ", f"qₜ = W_q·{reads}: position t's query"),
             self._vectors("k", "kₜ", f"kₜ = W_k·{reads}: position t's key"),
             self._vectors("v", "vₜ", f"vₜ = W_v·{reads}: position t's value"),
             self._pairs("s", "sₜᵤ", f"sₜᵤ = qₜ·kᵤ/√{self.d}: how well position u's key matches"
-                        " position t's query (a column per t; u > t is masked)", "signed"),
+                        " position t's query (a column per t; 0 for u > t: masked, not read)",
+                        "signed"),
             self._pairs("att", "αₜᵤ", "αₜᵤ = softmax over u ≤ t of sₜᵤ, 0 for u > t: how much"
                         " position t reads position u (each column sums to 1)", "picture"),
-            self._vectors("ctx", "cₜ", "cₜ = Σᵤ αₜᵤ·vᵤ: what position t reads"),
-            self._vectors(self.w.out, "yₜ", "yₜ = xₜ + W_o·cₜ: the residual sum")]
+            self._vectors("ctx", "ctxₜ", "ctxₜ = Σᵤ αₜᵤ·vᵤ: what position t reads, its"
+                          " context"),
+            self._vectors(self.w.out, "yₜ", f"yₜ = {self.w.x_symbol}ₜ + W_o·ctxₜ: the"
+                          " residual sum")]
 
     def error_blocks(self) -> list[Block]:
         norm = self.norm
         out = [
-            self._vectors("dctx", "∂C/∂cₜ", "∂C/∂cₜ = W_oᵀ·∂C/∂yₜ"),
-            self._pairs("datt", "∂C/∂αₜᵤ", "∂C/∂αₜᵤ = ∂C/∂cₜ·vᵤ for u ≤ t (0 for u > t)"),
+            self._vectors("dctx", "∂C/∂ctxₜ", "∂C/∂ctxₜ = W_oᵀ·∂C/∂yₜ"),
+            self._pairs("datt", "∂C/∂αₜᵤ", "∂C/∂αₜᵤ = ∂C/∂ctxₜ·vᵤ for u ≤ t (0 for u > t)"),
             Block("abar", Shape.timeline(self.steps), "ᾱₜ",
                   "ᾱₜ = Σᵤ αₜᵤ·∂C/∂αₜᵤ: the column's weighted mean error", ((0, "Σᵤ α·∂C/∂α"),)),
             self._pairs("ds", "∂C/∂sₜᵤ", "∂C/∂sₜᵤ = αₜᵤ·(∂C/∂αₜᵤ − ᾱₜ): the softmax's Jacobian"
                         " on column t"),
             self._vectors("dq", "∂C/∂qₜ", f"∂C/∂qₜ = Σᵤ ∂C/∂sₜᵤ·kᵤ/√{self.d}"),
             self._vectors("dk", "∂C/∂kₜ", f"∂C/∂kᵤ = Σₜ ∂C/∂sₜᵤ·qₜ/√{self.d}"),
-            self._vectors("dv", "∂C/∂vₜ", "∂C/∂vᵤ = Σₜ αₜᵤ·∂C/∂cₜ"),
-            self._vectors("dqkv", "∂C/∂ℓₜ", "∂C/∂ℓₜ = W_qᵀ·∂C/∂qₜ + W_kᵀ·∂C/∂kₜ + W_vᵀ·∂C/∂vₜ:"
-                          " what the attention sends back to what it read")]
+            self._vectors("dv", "∂C/∂vₜ", "∂C/∂vᵤ = Σₜ αₜᵤ·∂C/∂ctxₜ"),
+            self._vectors("dqkv", "∂C/∂ℓ¹ₜ", "∂C/∂ℓ¹ₜ = W_qᵀ·∂C/∂qₜ + W_kᵀ·∂C/∂kₜ +"
+                          f" W_vᵀ·∂C/∂vₜ: what the attention sends back to what it read"
+                          f" (ℓ¹ₜ: {self._read_text})")]
         if norm is not None:
             out += [*norm.error_blocks(), *norm.dx_blocks()]
         return out
@@ -169,8 +177,9 @@ class SelfAttention(PreNormed, LayerBase):  # type: ignore[override]  # settings
         """x (N, T, D) -> y (N, T, D); s and α (N, T, T) indexed [window, t, u]."""
         read, cache = self.read(x, p)
         q, k, v = (read @ p[name].T for name in ("Wq", "Wk", "Wv"))
-        s = q @ k.transpose(0, 2, 1) / np.sqrt(self.d)
-        att = softmax(np.where(_mask(self.steps), s, -np.inf))
+        mask = _mask(self.steps)
+        s = np.where(mask, q @ k.transpose(0, 2, 1) / np.sqrt(self.d), 0.0)
+        att = softmax(np.where(mask, s, -np.inf))
         ctx = att @ v
         y = x + ctx @ p["Wo"].T
         return y, {**cache, "x": x, "read": read, "q": q, "k": k, "v": v, "s": s, "att": att,
@@ -197,17 +206,13 @@ class SelfAttention(PreNormed, LayerBase):  # type: ignore[override]  # settings
                 "dv": dv, "dqkv": dqkv}
 
 
-    def per_image(self, dy: np.ndarray, cache: Cache, p: Mapping[str, np.ndarray]
-                  ) -> dict[str, np.ndarray]:
-        """Each window's gradients, summed over its positions: Σₜ errorₜ·inputₜᵀ."""
-        e = self._errors(dy, cache, p)
+    def _own_grads(self, dy: np.ndarray, cache: Cache, e: Mapping[str, np.ndarray],
+                   per_window: bool) -> dict[str, np.ndarray]:
+        """Σₜ errorₜ·inputₜᵀ of each weight: each window's, or their sum."""
         read = cache["read"]
-        out = {name: np.einsum("ntd,ntj->ndj", e[error], read)
+        out = {name: outer_sum(e[error], read, per_window)
                for name, error in (("Wq", "dq"), ("Wk", "dk"), ("Wv", "dv"))}
-        out["Wo"] = np.einsum("ntd,ntj->ndj", dy, cache["ctx"])
-        norm = self.norm
-        if norm is not None:
-            out.update(norm.per_image(e["dqkv"], self.norm_cache(cache), p))
+        out["Wo"] = outer_sum(dy, cache["ctx"], per_window)
         return out
 
 
@@ -231,7 +236,7 @@ class SelfAttention(PreNormed, LayerBase):  # type: ignore[override]  # settings
         for t in range(steps):
             for u in range(steps):
                 yield "s", u, t, (f"SUMPRODUCT({q.span(0, d - 1, t, t)},{k.span(0, d - 1, u, u)})"
-                                  f"/SQRT({d})")
+                                  f"/SQRT({d})" if u <= t else "0")
             scores = [s.ref(u, t) for u in range(t + 1)]
             for u in range(steps):
                 yield "att", u, t, softmax_xl(scores, u) if u <= t else "0"

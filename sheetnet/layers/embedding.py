@@ -32,7 +32,7 @@ from sheetnet.layers.base import (
     Shape,
     Wiring,
 )
-from sheetnet.notation import grid, sub
+from sheetnet.notation import grid
 from sheetnet.pairs import ops
 
 
@@ -80,6 +80,10 @@ class Embedding(LayerBase):
     def error_symbol(self) -> str:
         return "∂C/∂eₜ"
 
+    @property
+    def spread(self) -> tuple[str, str]:
+        return self.w.out, self.error_name
+
     def guide_lines(self) -> list[str]:
         return [f"The embedding ({self.token}): eₜ = E[cₜ] + Pos[t], the row of E of the"
                 " character read (INDEX at MATCH(1, xₜ, 0)) plus the row of Pos of the step."]
@@ -106,7 +110,7 @@ class Embedding(LayerBase):
     def blocks(self) -> list[Block]:
         out = self.output_shape(self.w.inp)
         return [Block(self.w.out, out, "eₜ", "eₜ = E[cₜ] + Pos[t]: the character's embedding"
-                      " and the step's position", tuple((r, f"e{sub(r + 1)}")
+                      " and the step's position", tuple((r, f"unit {r + 1}")
                                                         for r in range(self.size)))]
 
     # --- NumPy ---------------------------------------------------------------------------

@@ -32,8 +32,8 @@ from sheetnet.layers.base import (
     Wiring,
 )
 from sheetnet.layers.layernorm import EPSILON
-from sheetnet.layers.prenorm import PreNormed
-from sheetnet.notation import grid, sub
+from sheetnet.layers.prenorm import PreNormed, outer_sum
+from sheetnet.notation import grid
 from sheetnet.pairs import ops
 from sheetnet.pairs.activations import RELU
 
@@ -99,8 +99,8 @@ class FeedForward(PreNormed, LayerBase):  # type: ignore[override]  # settings
                   make_tile_labels=lambda: tuple(enumerate(grid("W₁", f, d)))),
             Param("b1", (f,), f, weight=False, fan_in=d, symbol="b₁",
                   description="b₁: the hidden units' biases",
-                  make_labels=lambda: tuple(f"b₁,{sub(i + 1)}" for i in range(f)),
-                  make_tile_labels=lambda: tuple((i, f"b₁,{sub(i + 1)}") for i in range(f))),
+                  make_labels=lambda: tuple(f"b₁[{i + 1}]" for i in range(f)),
+                  make_tile_labels=lambda: tuple((i, f"b₁[{i + 1}]") for i in range(f))),
             Param("W2", (d, f), d * f, weight=True, fan_in=f, fan_out=d, symbol="W₂",
                   description="W₂: the outputs' weights (row i: output i's on the F hidden"
                               " units)",
@@ -108,33 +108,33 @@ class FeedForward(PreNormed, LayerBase):  # type: ignore[override]  # settings
                   make_tile_labels=lambda: tuple(enumerate(grid("W₂", d, f)))),
             Param("b2", (d,), d, weight=False, fan_in=f, symbol="b₂",
                   description="b₂: the outputs' biases",
-                  make_labels=lambda: tuple(f"b₂,{sub(i + 1)}" for i in range(d)),
-                  make_tile_labels=lambda: tuple((i, f"b₂,{sub(i + 1)}") for i in range(d)))]
+                  make_labels=lambda: tuple(f"b₂[{i + 1}]" for i in range(d)),
+                  make_tile_labels=lambda: tuple((i, f"b₂[{i + 1}]") for i in range(d)))]
         norm = self.norm
         return out + (norm.params() if norm is not None else [])
 
     def _block(self, name: str, rows: int, symbol: str, text: str) -> Block:
-        """Rows m₁, m₂ … (an error's: unit 1, unit 2 …), a column a step."""
-        letter = symbol.rstrip("ₜ")
-        return Block(name, Shape.sequence(rows, self.steps), symbol, text, tuple(
-            (r, f"unit {r + 1}" if symbol.startswith("∂") else f"{letter}{sub(r + 1)}")
-            for r in range(rows)))
+        """A row a unit, a column a step."""
+        return Block(name, Shape.sequence(rows, self.steps), symbol, text,
+                     tuple((r, f"unit {r + 1}") for r in range(rows)))
 
     def blocks(self) -> list[Block]:
         norm, f, d = self.norm, self.units, self.d
-        reads = "ln²ₜ" if self.layer_norm else "yₜ"
+        reads = "ln²ₜ" if self.layer_norm else f"{self.w.x_symbol}ₜ"
         return [*(norm.blocks() if norm is not None else []),
                 self._block("zm", f, "zᵐₜ", f"zᵐₜ = W₁·{reads} + b₁: the hidden units'"
                             " weighted inputs"),
                 self._block("m", f, "mₜ", "mₜ = relu(zᵐₜ) = MAX(0, zᵐₜ)"),
-                self._block(self.w.out, d, "outₜ", "outₜ = yₜ + W₂·mₜ + b₂: the residual sum")]
+                self._block(self.w.out, d, "outₜ", f"outₜ = {self.w.x_symbol}ₜ + W₂·mₜ + b₂: the"
+                            " residual sum")]
 
     def error_blocks(self) -> list[Block]:
         norm, f, d = self.norm, self.units, self.d
         out = [self._block("dm", f, "∂C/∂mₜ", "∂C/∂mₜ = W₂ᵀ·∂C/∂outₜ"),
                self._block("dzm", f, "∂C/∂zᵐₜ", "∂C/∂zᵐₜ = ∂C/∂mₜ ⊙ relu′(zᵐₜ)"),
-               self._block("dmlp", d, "∂C/∂ℓₜ", "∂C/∂ℓₜ = W₁ᵀ·∂C/∂zᵐₜ: what the MLP sends"
-                           " back to what it read")]
+               self._block("dmlp", d, "∂C/∂ℓ²ₜ", "∂C/∂ℓ²ₜ = W₁ᵀ·∂C/∂zᵐₜ: what the MLP sends"
+                           " back to what it read (ℓ²ₜ: "
+                           + ("ln²ₜ)" if self.layer_norm else "yₜ itself)"))]
         if norm is not None:
             out += [*norm.error_blocks(), *norm.dx_blocks()]
         return out
@@ -165,16 +165,14 @@ class FeedForward(PreNormed, LayerBase):  # type: ignore[override]  # settings
         return {"dm": dm, "dzm": dzm, "dmlp": ops.back_sum(dzm, p["W1"])}
 
 
-    def per_image(self, dy: np.ndarray, cache: Cache, p: Mapping[str, np.ndarray]
-                  ) -> dict[str, np.ndarray]:
-        e = self._errors(dy, cache, p)
-        out = {"W1": np.einsum("ntf,ntj->nfj", e["dzm"], cache["read"]),
-               "b1": e["dzm"].sum(axis=1),
-               "W2": np.einsum("ntd,ntf->ndf", dy, cache["m"]), "b2": dy.sum(axis=1)}
-        norm = self.norm
-        if norm is not None:
-            out.update(norm.per_image(e["dmlp"], self.norm_cache(cache), p))
-        return out
+    def _own_grads(self, dy: np.ndarray, cache: Cache, e: Mapping[str, np.ndarray],
+                   per_window: bool) -> dict[str, np.ndarray]:
+        """W₁'s and W₂'s Σₜ errorₜ·inputₜᵀ, the biases' Σₜ errorₜ: each window's, or their
+        sum."""
+        over = 1 if per_window else (0, 1)
+        return {"W1": outer_sum(e["dzm"], cache["read"], per_window),
+                "b1": e["dzm"].sum(axis=over),
+                "W2": outer_sum(dy, cache["m"], per_window), "b2": dy.sum(axis=over)}
 
 
     # --- Excel ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@ layer norm's ∂C/∂x to the residual path's.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import TypeVar
@@ -61,18 +62,39 @@ class PreNormed:
         """∂C/∂(its output), the block the layer above writes."""
         return f"dC_d{self.w.out}"
 
+    @property
+    def spread(self) -> tuple[str, str]:
+        """Its outputs and their errors, whose spread the Statistics sheet follows."""
+        return self.w.out, self.error_name
+
     def _errors(self, dy: np.ndarray, cache: Cache, p: Mapping[str, np.ndarray]
                 ) -> dict[str, np.ndarray]:
         """The sub-block's own errors, ending with ``sent_back``."""
         raise NotImplementedError
 
-    def per_image(self, dy: np.ndarray, cache: Cache, p: Mapping[str, np.ndarray]
-                  ) -> dict[str, np.ndarray]:
+    def _own_grads(self, dy: np.ndarray, cache: Cache, e: Mapping[str, np.ndarray],
+                   per_window: bool) -> dict[str, np.ndarray]:
+        """Its own parameters' gradients from its errors ``e``: each window's, or their sum."""
         raise NotImplementedError
 
-    @property
+    def _grads(self, dy: np.ndarray, cache: Cache, p: Mapping[str, np.ndarray],
+               e: Mapping[str, np.ndarray], per_window: bool) -> dict[str, np.ndarray]:
+        out = self._own_grads(dy, cache, e, per_window)
+        norm = self.norm
+        if norm is not None:
+            grads = norm.per_image(e[self.sent_back], self.norm_cache(cache), p)
+            out.update(grads if per_window else {k: v.sum(axis=0) for k, v in grads.items()})
+        return out
+
+    def per_image(self, dy: np.ndarray, cache: Cache, p: Mapping[str, np.ndarray]
+                  ) -> dict[str, np.ndarray]:
+        """Each window's gradients, summed over its positions."""
+        return self._grads(dy, cache, p, self._errors(dy, cache, p), True)
+
+    @functools.cached_property
     def norm(self) -> LayerNorm | None:
-        """The pre-norm, bound with the sub-block (None: none, or not bound yet)."""
+        """The pre-norm, bound with the sub-block (None: none, or not bound yet); made once
+        for each bound sub-block."""
         if not self.layer_norm or self.w is UNBOUND:
             return None
         return pre_norm(self.w, self.number, self.epsilon)
@@ -138,10 +160,16 @@ class PreNormed:
                  ) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
         """∂C/∂(output) (N, T, D) -> (∂C/∂x, each parameter's gradient summed over the
         windows)."""
-        grads = {k: v.sum(axis=0) for k, v in self.per_image(dy, cache, p).items()}
+        e = self._errors(dy, cache, p)
+        grads = self._grads(dy, cache, p, e, False)
         if not self.w.need_dx:
             return None, grads
-        return dy + self.errors(dy, cache, p)[self.back_name], grads
+        back, norm = e[self.sent_back], self.norm
+        if norm is not None:
+            through = norm.backward(back, self.norm_cache(cache), p)[0]
+            assert through is not None, "a pre-norm always sends its error back"
+            back = through
+        return dy + back, grads
 
     @property
     def back_name(self) -> str:
@@ -152,7 +180,8 @@ class PreNormed:
     def residual_dx_block(self, output: str, what: str) -> Block:
         """∂C/∂x = ∂C/∂(output) + the sub-block's ∂C/∂ℓ."""
         w = self.w
-        back = f"∂C/∂ℓₜ through ln{sup(self.number)}" if self.layer_norm else "∂C/∂ℓₜ"
+        s = sup(self.number)
+        back = f"∂C/∂ℓ{s}ₜ through ln{s}" if self.layer_norm else f"∂C/∂ℓ{s}ₜ"
         return Block(w.shown_dx, w.inp, w.dx_symbol,
                      f"{w.dx_symbol} = {output} + {back}: the residual sum's error and {what}",
                      tuple((r, f"unit {r + 1}") for r in range(w.inp.height)))
@@ -175,3 +204,11 @@ class PreNormed:
 
     def dx_xl(self, cells: Cells, r: int, c: int) -> str:
         return f"{cells.dy(r, c)}+{cells.out[self.back_name].ref(r, c)}"
+
+
+def outer_sum(errors: np.ndarray, inputs: np.ndarray, per_window: bool) -> np.ndarray:
+    """Σₜ errorsₜ·inputsₜᵀ, (N, T, a) and (N, T, b): each window's (N, a, b) by a batched
+    matrix product, or the sum over the windows (a, b) by one."""
+    if per_window:
+        return errors.transpose(0, 2, 1) @ inputs
+    return errors.reshape(-1, errors.shape[-1]).T @ inputs.reshape(-1, inputs.shape[-1])

@@ -41,7 +41,9 @@ EXTRA_SHEETS = {FIT: "the data beside the last iteration's prediction (and a cha
                               " iteration, and a chart of the errors' spread layer by layer",
                 "Through time": "‖∂C_last/∂hₜ‖, the last step's error sent back, against"
                                 " the step t, at the first and the last iteration: how far"
-                                " back through time an error reaches"}
+                                " back through time an error reaches",
+                "Attention": "each window's attention weights αₜᵤ as heat maps, at the first"
+                             " and the last iteration: which positions each position reads"}
 
 
 def iteration_sheet(k: int) -> str:

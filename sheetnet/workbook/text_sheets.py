@@ -150,7 +150,7 @@ def attention_sheet(run: Run, per_iter: Sequence[dict[str, Place]]
     steps, windows, last = text.steps, text.windows, run.iterations
     name = next(layer.pattern for layer in run.model.layers if layer.pattern)
     stride = steps + 1
-    bands = [(k, 4 + n * (steps + 4)) for n, k in enumerate((0, last))]
+    bands = [(k, 5 + n * (steps + 4)) for n, k in enumerate((0, last))]
     places = [Place(name, ATTENTION, row + 2, 2, steps, steps, windows, stride, iteration=k,
                     transpose=True, description=f"αₜᵤ of every window at iteration {k}")
               for k, row in bands]
@@ -161,28 +161,30 @@ def attention_sheet(run: Run, per_iter: Sequence[dict[str, Place]]
         grid: Grid = {}
         put(grid, 1, 1, "Attention · what each position reads", "title")
         put(grid, 2, 1, "αₜᵤ of each window: a column per position t (the character read at"
-                        " step t), a row per position u ≤ t it attends to; each column sums to"
-                        " 1; below the diagonal (u > t) it is 0: a position never reads a later"
-                        " one.", "note")
+                        " step t), a row per position u it reads; each column sums to 1.", "note")
+        put(grid, 3, 1, "A dot is a masked 0 (u > t: a position never reads a later one); <.01"
+                        " a weight under 0.005; click a cell for its value.", "note")
         for (k, row), place in zip(bands, places, strict=True):
-            put(grid, row, 1, f"iteration {k}", "header")
+            put(grid, row, 1, f"iteration {k}", "section")
             for w in range(windows):
                 col = 2 + w * stride
                 read, _ = text.window(w)
-                put(grid, row, col, f"window {w + 1}: {read!r}", "header")
+                put(grid, row, col, f"window {w + 1}", "label")
                 for t in range(steps):
                     put(grid, row + 1, col + t, Literal(seen(read[t])), "header")
                     for u in range(steps):
                         cell = per_iter[k][name].ref(u, t, image=w, absolute=True,
                                                      sheet=ATTENTION)
-                        put(grid, place.row + u, col + t, Styled("=" + cell, "sci"))
+                        put(grid, place.row + u, col + t, Styled("=" + cell, "weight"))
             for u in range(steps):
-                put(grid, row + 2 + u, 1, f"u = {u + 1}")
+                put(grid, row + 2 + u, 1, f"u = {u + 1}", "element")
         return grid
 
     scales = [ColorScale(f"{a1(place.row, 2)}:{a1(place.row + steps - 1, end_col)}",
                          low="FFFFFF", high="8E44AD") for place in places]
-    spec = SheetSpec(ATTENTION, build, widths={1: 10, **{c: 6 for c in range(2, end_col + 1)}},
-                     freeze="B4", color_scales=scales, max_col=end_col, max_row=end_row,
-                     tab_color="8E44AD")
+    spec = SheetSpec(ATTENTION, build, widths={1: 12, **{c: 6 for c in range(2, end_col + 1)}},
+                     freeze="B5", color_scales=scales, max_col=end_col, max_row=end_row,
+                     tab_color="8E44AD", print_cols="A:A", print_scale=70,
+                     # two windows a printed page, never one cut in two
+                     col_breaks=[1 + (w + 1) * stride for w in range(1, windows - 1, 2)])
     return spec, places

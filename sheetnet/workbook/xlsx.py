@@ -55,6 +55,7 @@ from sheetnet.workbook.layout import (
 from sheetnet.workbook.ooxml import sheet_parts
 
 _thin = Side(style="thin", color="B08D1A")
+WEIGHT_FORMAT = '[=0]"·";[<0.005]"<.01";0.00'
 STYLES = {
     "title": dict(font=Font(bold=True, size=13, color="1F3B73")),
     "note": dict(font=Font(italic=True, color="555555")),
@@ -80,6 +81,9 @@ STYLES = {
     "fixed": dict(number_format="0.000000"),
     "count": dict(number_format="0", fill=PatternFill("solid", fgColor="EAF1FB")),
     "sci": dict(number_format="0.000E+00"),
+    # a weight in 0…1 of a heat map (attention's α): two decimals, a masked (exact) 0 as a
+    # dot, and no weight shown as 0 that is not: under 0.005 it reads <.01
+    "weight": dict(number_format=WEIGHT_FORMAT),
     "percent": dict(number_format="0.0%", font=Font(bold=True),
                     fill=PatternFill("solid", fgColor="E3F4E8")),
     "error": dict(number_format="0.0E+00", font=Font(bold=True),

@@ -46,6 +46,16 @@ def _refused(tmp_path, args, message):
      "maxpool 2 follows flatten"),
     (["--net", "cnn", "--arch", "conv 2 3x3, flatten, flatten, dense 3"],
      "flatten follows flatten"),
+    # issue 31: the transformer's layers and options
+    (["--net", "mlp", "--layer-norm"], "--layer-norm is not used by this net, --net mlp"),
+    (["--net", "rnn", "--embed", "4"], "--embed is not used by this net, --net rnn"),
+    (["--net", "attention", "--hidden", "4"], "--hidden is not used by this net"),
+    (["--net", "attention", "--mlp", "0"], "--mlp 0 must be at least 1"),
+    (["--net", "attention", "--arch", "embed 4, attention", "--layer-norm"],
+     "give --arch or --layer-norm, not both"),
+    (["--arch", "embed 4, dense 2"], "embed 4 reads a text's characters"),
+    (["--net", "gru", "--arch", "embed, gru 3"], "embed needs its size D"),
+    (["--net", "attention", "--arch", "embed 4, mlp 3"], "put it right after an attention"),
 ])
 def test_stacks_that_cannot_work_are_refused_in_one_line(tmp_path, args, message):
     _refused(tmp_path, args, message)
