@@ -33,6 +33,7 @@ from sheetnet.audit.verify import Report, check_timeout
 from sheetnet.audit.verify import verify as _verify
 from sheetnet.core import data as data_mod
 from sheetnet.core.data import Dataset
+from sheetnet.core.run import Run
 from sheetnet.errors import SheetnetError
 from sheetnet.files import check_out, speaking_python
 from sheetnet.pairs import optim
@@ -44,17 +45,18 @@ _FIELDS = {f.name for f in fields(Options)} - {"hyper"}
 # options that take a whole number, with an example each; the rest of the numbers are real
 _WHOLE = {"iterations": 50, "seed": 0, "filters": 3, "filter_size": 3, "pool_size": 2,
           "padding": 1, "batch_size": 8, "patience": 10, "seq_length": 10, "hidden": 8,
-          "embed": 8, "mlp": 16,
+          "embed": 8, "mlp": 16, "per_class": 20,
           "images": 8, "pick": 0, "every": 10, "depth": 2}
 LARGEST = 2**63  # a whole number beyond this is no count, size or seed sheetnet takes
 _REAL = {"eta": 0.5, "leaky_slope": 0.01, "huber_delta": 1.0, "l1": 0.001, "l2": 0.01,
          "eta_decay": 0.01, "dropout": 0.5, "validation": 0.2}
 # text options, and how a list or tuple of their parts is joined (None: text only)
 _TEXT: dict[str, str | None] = {
-    "arch": ", ", "layers": ",", "compare": ",", "start": ",", "shape": "x",
+    "arch": ", ", "classes": ",", "layers": ",", "compare": ",", "start": ",", "shape": "x",
     "activation": None, "output_activation": None, "loss": None, "pool": None,
     "function": None, "optimizer": None, "init_scheme": None}
-_EXAMPLE = {"arch": '"conv 4 3x3, relu, maxpool 2, dense 10"', "layers": "[12, 5, 2]",
+_EXAMPLE = {"arch": '"conv 4 3x3, relu, maxpool 2, dense 10"', "classes": "[0, 1, 2]",
+            "layers": "[12, 5, 2]",
             "compare": '["gd", "adam"]', "start": "(3, 2)", "shape": "(8, 8)",
             "activation": '"relu"', "output_activation": '"softmax"',
             "loss": '"cross-entropy"', "pool": '"average"', "function": '"bowl"',
@@ -159,7 +161,10 @@ def options(net: str | None = None, **given: object) -> Options:
     arrays."""
     preset = presets.get(net) if net is not None else None
     hypers = optim.hypers()
-    labels = given.pop("labels", None)
+    labels = given.pop("labels", None)  # the images' labels, with data= as arrays
+    classes = given.pop("classes", None)  # the CLI's --labels: the classes kept
+    if classes is not None:
+        given["labels"] = _text("classes", classes)
     unknown = [k for k in given if k not in _FIELDS and k not in hypers]
     if unknown:
         raise SheetnetError(f"unknown option {unknown[0]!r}; the options are the CLI's with"
@@ -182,6 +187,8 @@ def options(net: str | None = None, **given: object) -> Options:
             plain[key] = _init(value)
         elif key == "data":
             plain[key] = _data(preset, value, labels, given.get("shape"))
+        elif key == "labels":
+            plain[key] = value
         else:
             plain[key] = _text(key, value)
     if labels is not None and "data" not in plain:
@@ -231,8 +238,10 @@ def export(what: Training | str, out: str | Path, *, force: bool = False,
         runs.write(runs.new_run(what, options(what, **given), workbook=True), out, force,
                    sheet_written=written)
     elif not isinstance(what, Training):
-        raise SheetnetError(f"export({what!r}, …): give a net's name or a run from"
-                            " sheetnet.train()")
+        shown = repr(what) if len(repr(what)) <= 40 else f"a {type(what).__name__}"
+        hint = " (its .run is not: give the training itself)" if isinstance(what, Run) else ""
+        raise SheetnetError(f"export({shown}, …): give a net's name or what sheetnet.train()"
+                            f" returned{hint}")
     else:
         if given:
             raise SheetnetError("options go to train(); export(training, path) writes that run")

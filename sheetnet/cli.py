@@ -168,6 +168,12 @@ SeqOpt = Annotated[int | None, typer.Option(
 HiddenOpt = Annotated[int | None, typer.Option(
     rich_help_panel=NETWORK, help="--net rnn, lstm, gru: H, the recurrent layer's units (default 8;"
                                   " --arch writes any stack instead).")]
+LabelsOpt = Annotated[str | None, typer.Option(
+    rich_help_panel=DATA, help="Keep only these classes, e.g. 0,1,2,3,4 (numbered from 0 in"
+                               " ascending order; the test images too).")]
+PerClassOpt = Annotated[int | None, typer.Option(
+    rich_help_panel=DATA, help="Keep K training images of each class (after --labels), e.g."
+                               " --per-class 20.")]
 EmbedOpt = Annotated[int | None, typer.Option(
     rich_help_panel=NETWORK, help="--net attention: D, the numbers each position carries"
                                   " (default 8).")]
@@ -320,6 +326,7 @@ RUN_OPTIONS: dict[str, tuple[object, object]] = {
     "batch_size": (BatchOpt, None), "shuffle": (ShuffleOpt, None),
     "validation": (ValidationOpt, None), "patience": (PatienceOpt, None),
     "text": (TextOpt, None), "seq_length": (SeqOpt, None), "hidden": (HiddenOpt, None),
+    "labels": (LabelsOpt, None), "per_class": (PerClassOpt, None),
     "embed": (EmbedOpt, None), "mlp": (MlpOpt, None), "layer_norm": (LayerNormOpt, None),
     "l1": (L1Opt, None),
     "l2": (L2Opt, None), "eta_decay": (DecayOpt, None),

@@ -128,7 +128,10 @@ def test_init_as_a_dict_of_arrays_is_the_json_file():
     (lambda: sheetnet.verify("x.xlsx", engine=[]), "engine=\\[\\]: name an engine"),
     (lambda: sheetnet.verify("x.xlsx", engine=3), "engine=3: name an engine"),
     (lambda: sheetnet.export("mlp", "a.xlsx", force="no"), "force='no': give True or False"),
-    (lambda: sheetnet.export(42, "a.xlsx"), "give a net's name or a run"),
+    (lambda: sheetnet.export(42, "a.xlsx"), "give a net's name or what sheetnet.train"),
+    (lambda: sheetnet.export(sheetnet.train("xor", iterations=1).run, "a.xlsx"),
+     "^export\\(a Run, …\\): .*its .run is not: give the training itself\\)$"),
+    (lambda: sheetnet.train("mnist", classes=[3, 3], blocks=False), "names a class twice"),
     (lambda: sheetnet.train("mlp", iterations=2).blocks(1.5), "blocks\\(1.5\\): give an"),
     # issue 26: huge numbers, windows' keywords, a batch of nothing, a timeout that is no time
     (lambda: sheetnet.train("mlp", iterations=10**400), "about 401 digits is far too large"),

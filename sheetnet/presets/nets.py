@@ -29,7 +29,7 @@ from sheetnet.layers import Layer
 from sheetnet.pairs.activations import ACTIVATIONS, LEAKY_SLOPE, Activation
 from sheetnet.pairs.optim import GD, UpdateRule
 from sheetnet.pairs.outputs import FUSED_ONLY_ACTIVATIONS, HUBER_DELTA, output_layer
-from sheetnet.presets import stepping
+from sheetnet.presets import selection, stepping
 from sheetnet.presets.options import Options, read_json
 from sheetnet.workbook import gradcheck_layout, settings, stack_layout
 from sheetnet.workbook.layout import WorkbookSpec
@@ -85,7 +85,7 @@ class NetPreset:
         data's cost every k-th iteration only (and the first and the last)."""
         opts.unused(*self.options(), net=self.name)
         ds = self.data(opts)
-        ds, test = self.split(ds, opts)
+        ds, test = selection.select(*self.split(ds, opts), opts.labels, opts.per_class)
         batch = opts.batch_size or (self.batch_size and min(self.batch_size, ds.n_images))
         opts = replace(opts, optimizer=opts.optimizer or self.optimizer, batch_size=batch)
         net = self.make_net(ds, opts)
@@ -129,7 +129,7 @@ class NetPreset:
         return ("iterations", "eta", "seed", "init", "init_scheme", "data", "shape", "arch",
                 "activation", "output_activation", "loss", "leaky_slope", "huber_delta",
                 "optimizer", "batch_size", "shuffle", "l1", "l2", "eta_decay", "validation",
-                "patience", *FC_SHORTHANDS, *CNN_SHORTHANDS)
+                "patience", "labels", "per_class", *FC_SHORTHANDS, *CNN_SHORTHANDS)
 
     def data(self, opts: Options) -> Dataset:
         """The data the options name (``load_data``)."""
