@@ -86,7 +86,8 @@ class LayerNorm(LayerBase):
 
     def guide_lines(self) -> list[str]:
         s, x = names.tag_sup(self.w.tag), self.w.x_symbol
-        return [f"Layer norm of {x} (layernorm): each image's μ{s} and var{s} over its"
+        item = "window" if self.steps else "image"
+        return [f"Layer norm of {x} (layernorm): each {item}'s μ{s} and var{s} over its"
                 f" {'units at each step' if self.steps else 'values'}, x̂{s} = ({x} − μ{s})/√(var{s}"
                 f" + ε), ln{s} = γ{s} ⊙ x̂{s} + β{s}; going back, ∂C/∂x̂{s} = ∂C/∂ln{s} ⊙ γ{s},"
                 f" its mean ḡ{s} and the mean ḡx̂{s} of ∂C/∂x̂{s} ⊙ x̂{s}, and"
@@ -127,7 +128,8 @@ class LayerNorm(LayerBase):
         x, each, inp = w.x_symbol, self._each(), w.inp
         over = "over its units at each step" if self.steps else "over its values"
         return [
-            Block(self._name("ln_mu"), each, f"μ{s}", f"μ{s} = Σ{x}/n: each image's mean {over}"
+            Block(self._name("ln_mu"), each, f"μ{s}", f"μ{s} = Σ{x}/n: each"
+                  f" {'window' if self.steps else 'image'}'s mean {over}"
                   f" (n = {self.n})", ((0, "mean"),)),
             Block(self._name("ln_var"), each, f"var{s}", f"var{s} = Σ({x} − μ{s})²/n: the"
                   " (biased) variance", ((0, "variance"),)),

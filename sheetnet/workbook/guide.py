@@ -224,9 +224,11 @@ def _layout(g: _Net) -> list[Line]:
                                                         "these cells are")
                 + f" that {g.words.item}'s own gradient ∂C/∂w, not the weight.")
     cost = _col(g.first["C_T"])
+    accuracy = g.first.get("accuracy")
+    below = ("" if accuracy is None else
+             f"; the accuracy in column {_col(accuracy)} of the row below, the correct row")
     where = ("" if cost == total else
-             f" Columns C and {cost}: the totals (C_T in the cost row C, the accuracy beside"
-             " it).")
+             f" Columns C and {cost}: the totals (C_T in column {cost} of the cost row C{below}).")
     return [first, columns + " " + rows + where,
             f"Column {value}{more}{' (after the last ' + g.words.item + ')' if where else ''}"
             f"{':' if more else ','} value: the parameters at this"
