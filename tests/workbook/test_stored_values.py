@@ -16,8 +16,11 @@ SMALL = {"gd": [], "regression": [], "graph": [], "mlp": ["--iterations", "3"],
          "cnn": ["--iterations", "2"], "xor": ["--iterations", "3"],
          "curve": ["--iterations", "2"], "twolayer": ["--iterations", "2"],
          "digits": ["--iterations", "1"], "rnn": ["--iterations", "1"],
-         "lstm": ["--iterations", "1"], "gru": ["--iterations", "1"],
-         "attention": ["--iterations", "1", "--layer-norm"]}
+         "lstm": ["--iterations", "1"],
+         # the newest nets small: every test of a preset's workbook runs on them
+         "gru": ["--iterations", "1", "--hidden", "3", "--seq-length", "4"],
+         "attention": ["--iterations", "1", "--layer-norm", "--seq-length", "4", "--embed", "4",
+                       "--mlp", "4"]}
 # every preset; the largest workbooks (digits: 2.5 million cells a sheet's worth) marked slow,
 # left to the full suite (the quick loop keeps the small ones)
 HEAVY = ("digits", "cnn", "rnn", "lstm", "gru")
