@@ -96,12 +96,10 @@ class SelfAttention(PreNormed, LayerBase):  # type: ignore[override]  # settings
                  " u > t (later positions are masked); ctxₜ = Σᵤ αₜᵤvᵤ and yₜ ="
                  f" {x}ₜ + W_o·ctxₜ. Going back: ∂C/∂sₜᵤ = αₜᵤ(∂C/∂αₜᵤ − ᾱₜ), the softmax's"
                  f" Jacobian on a column, and ∂C/∂{x}ₜ = ∂C/∂yₜ + what q, k and v send back."]
-        norm = self.norm
-        return lines + (norm.guide_lines() if norm is not None else [])
+        return lines + self.norm_guide_lines()
 
     def numbers(self) -> int:
-        return self.steps * (12 * self.d + 4 * self.steps + 1) + (
-            self.norm.numbers() if self.norm is not None else 0)
+        return self.steps * (12 * self.d + 4 * self.steps + 1) + self.norm_numbers()
 
     # --- parameters and blocks -------------------------------------------------------------
 
@@ -113,8 +111,7 @@ class SelfAttention(PreNormed, LayerBase):  # type: ignore[override]  # settings
                      make_labels=functools.partial(grid, symbol, d, d),
                      make_tile_labels=functools.partial(_tiles, symbol, d))
                for name, symbol, what in WEIGHTS]
-        norm = self.norm
-        return out + (norm.params() if norm is not None else [])
+        return out + self.norm_params()
 
     @property
     def _read_text(self) -> str:
@@ -131,10 +128,9 @@ class SelfAttention(PreNormed, LayerBase):  # type: ignore[override]  # settings
                      tuple((u, f"u = {u + 1}") for u in range(self.steps)), colour=colour)
 
     def blocks(self) -> list[Block]:
-        norm = self.norm
         reads = "ln¹ₜ" if self.layer_norm else f"{self.w.x_symbol}ₜ"
         return [
-            *(norm.blocks() if norm is not None else []),
+            *self.norm_blocks(),
             self._vectors("q", "qₜ", f"qₜ = W_q·{reads}: position t's query"),
             self._vectors("k", "kₜ", f"kₜ = W_k·{reads}: position t's key"),
             self._vectors("v", "vₜ", f"vₜ = W_v·{reads}: position t's value"),
@@ -149,8 +145,7 @@ class SelfAttention(PreNormed, LayerBase):  # type: ignore[override]  # settings
                           " residual sum")]
 
     def error_blocks(self) -> list[Block]:
-        norm = self.norm
-        out = [
+        return [
             self._vectors("dctx", "∂C/∂ctxₜ", "∂C/∂ctxₜ = W_oᵀ·∂C/∂yₜ"),
             self._pairs("datt", "∂C/∂αₜᵤ", "∂C/∂αₜᵤ = ∂C/∂ctxₜ·vᵤ for u ≤ t (0 for u > t)"),
             Block("abar", Shape.timeline(self.steps), "ᾱₜ",
@@ -162,10 +157,8 @@ class SelfAttention(PreNormed, LayerBase):  # type: ignore[override]  # settings
             self._vectors("dv", "∂C/∂vₜ", "∂C/∂vᵤ = Σₜ αₜᵤ·∂C/∂ctxₜ"),
             self._vectors("dqkv", "∂C/∂ℓ¹ₜ", "∂C/∂ℓ¹ₜ = W_qᵀ·∂C/∂qₜ + W_kᵀ·∂C/∂kₜ +"
                           f" W_vᵀ·∂C/∂vₜ: what the attention sends back to what it read"
-                          f" (ℓ¹ₜ: {self._read_text})")]
-        if norm is not None:
-            out += [*norm.error_blocks(), *norm.dx_blocks()]
-        return out
+                          f" (ℓ¹ₜ: {self._read_text})"),
+            *self.norm_error_blocks()]
 
     def dx_blocks(self) -> list[Block]:
         return [self.residual_dx_block("∂C/∂yₜ", "the attention's")]
@@ -186,10 +179,8 @@ class SelfAttention(PreNormed, LayerBase):  # type: ignore[override]  # settings
                    "ctx": ctx}
 
     def shown(self, y: np.ndarray, cache: Cache) -> dict[str, np.ndarray]:
-        norm = self.norm
-        out = norm.shown(cache["read"], self.norm_cache(cache)) if norm is not None else {}
-        return {**out, **{k: cache[k] for k in ("q", "k", "v", "s", "att", "ctx")},
-                self.w.out: y}
+        return {**self.norm_shown(cache),
+                **{k: cache[k] for k in ("q", "k", "v", "s", "att", "ctx")}, self.w.out: y}
 
     def _errors(self, dy: np.ndarray, cache: Cache, p: Mapping[str, np.ndarray]
                 ) -> dict[str, np.ndarray]:

@@ -79,14 +79,12 @@ class FeedForward(PreNormed, LayerBase):  # type: ignore[override]  # settings
 
     def guide_lines(self) -> list[str]:
         reads = "LN₂(yₜ)" if self.layer_norm else "yₜ"
-        norm = self.norm
         return [f"The MLP ({self.token}): zᵐₜ = W₁·ℓₜ + b₁ with ℓₜ = {reads}, mₜ ="
                 " MAX(0, zᵐₜ), outₜ = yₜ + W₂·mₜ + b₂; going back, ∂C/∂yₜ = ∂C/∂outₜ + what"
-                " W₁ sends back."] + (norm.guide_lines() if norm is not None else [])
+                " W₁ sends back.", *self.norm_guide_lines()]
 
     def numbers(self) -> int:
-        return self.steps * (4 * self.units + 4 * self.d) + (
-            self.norm.numbers() if self.norm is not None else 0)
+        return self.steps * (4 * self.units + 4 * self.d) + self.norm_numbers()
 
     # --- parameters and blocks -------------------------------------------------------------
 
@@ -110,8 +108,7 @@ class FeedForward(PreNormed, LayerBase):  # type: ignore[override]  # settings
                   description="b₂: the outputs' biases",
                   make_labels=lambda: tuple(f"b₂[{i + 1}]" for i in range(d)),
                   make_tile_labels=lambda: tuple((i, f"b₂[{i + 1}]") for i in range(d)))]
-        norm = self.norm
-        return out + (norm.params() if norm is not None else [])
+        return out + self.norm_params()
 
     def _block(self, name: str, rows: int, symbol: str, text: str) -> Block:
         """A row a unit, a column a step."""
@@ -119,9 +116,9 @@ class FeedForward(PreNormed, LayerBase):  # type: ignore[override]  # settings
                      tuple((r, f"unit {r + 1}") for r in range(rows)))
 
     def blocks(self) -> list[Block]:
-        norm, f, d = self.norm, self.units, self.d
+        f, d = self.units, self.d
         reads = "ln²ₜ" if self.layer_norm else f"{self.w.x_symbol}ₜ"
-        return [*(norm.blocks() if norm is not None else []),
+        return [*self.norm_blocks(),
                 self._block("zm", f, "zᵐₜ", f"zᵐₜ = W₁·{reads} + b₁: the hidden units'"
                             " weighted inputs"),
                 self._block("m", f, "mₜ", "mₜ = relu(zᵐₜ) = MAX(0, zᵐₜ)"),
@@ -129,15 +126,13 @@ class FeedForward(PreNormed, LayerBase):  # type: ignore[override]  # settings
                             " residual sum")]
 
     def error_blocks(self) -> list[Block]:
-        norm, f, d = self.norm, self.units, self.d
-        out = [self._block("dm", f, "∂C/∂mₜ", "∂C/∂mₜ = W₂ᵀ·∂C/∂outₜ"),
-               self._block("dzm", f, "∂C/∂zᵐₜ", "∂C/∂zᵐₜ = ∂C/∂mₜ ⊙ relu′(zᵐₜ)"),
-               self._block("dmlp", d, "∂C/∂ℓ²ₜ", "∂C/∂ℓ²ₜ = W₁ᵀ·∂C/∂zᵐₜ: what the MLP sends"
-                           " back to what it read (ℓ²ₜ: "
-                           + ("ln²ₜ)" if self.layer_norm else "yₜ itself)"))]
-        if norm is not None:
-            out += [*norm.error_blocks(), *norm.dx_blocks()]
-        return out
+        f, d = self.units, self.d
+        return [self._block("dm", f, "∂C/∂mₜ", "∂C/∂mₜ = W₂ᵀ·∂C/∂outₜ"),
+                self._block("dzm", f, "∂C/∂zᵐₜ", "∂C/∂zᵐₜ = ∂C/∂mₜ ⊙ relu′(zᵐₜ)"),
+                self._block("dmlp", d, "∂C/∂ℓ²ₜ", "∂C/∂ℓ²ₜ = W₁ᵀ·∂C/∂zᵐₜ: what the MLP sends"
+                            " back to what it read (ℓ²ₜ: "
+                            + ("ln²ₜ)" if self.layer_norm else "yₜ itself)")),
+                *self.norm_error_blocks()]
 
     def dx_blocks(self) -> list[Block]:
         return [self.residual_dx_block("∂C/∂outₜ", "the MLP's")]
@@ -154,9 +149,7 @@ class FeedForward(PreNormed, LayerBase):  # type: ignore[override]  # settings
         return out, {**cache, "x": x, "read": read, "zm": zm, "m": m}
 
     def shown(self, y: np.ndarray, cache: Cache) -> dict[str, np.ndarray]:
-        norm = self.norm
-        out = norm.shown(cache["read"], self.norm_cache(cache)) if norm is not None else {}
-        return {**out, "zm": cache["zm"], "m": cache["m"], self.w.out: y}
+        return {**self.norm_shown(cache), "zm": cache["zm"], "m": cache["m"], self.w.out: y}
 
     def _errors(self, dy: np.ndarray, cache: Cache, p: Mapping[str, np.ndarray]
                 ) -> dict[str, np.ndarray]:

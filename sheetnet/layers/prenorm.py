@@ -15,7 +15,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from sheetnet.layers.base import UNBOUND, Block, Cache, Cells, Formula, Refs, Wiring
+from sheetnet.layers.base import UNBOUND, Block, Cache, Cells, Formula, Param, Refs, Wiring
 from sheetnet.layers.layernorm import LayerNorm
 from sheetnet.notation import sup
 from sheetnet.pairs.hyper import Hyper
@@ -98,6 +98,33 @@ class PreNormed:
         if not self.layer_norm or self.w is UNBOUND:
             return None
         return pre_norm(self.w, self.number, self.epsilon)
+
+    def norm_params(self) -> list[Param]:
+        norm = self.norm
+        return norm.params() if norm is not None else []
+
+    def norm_blocks(self) -> list[Block]:
+        """The layer norm's forward blocks (none without it)."""
+        norm = self.norm
+        return norm.blocks() if norm is not None else []
+
+    def norm_error_blocks(self) -> list[Block]:
+        """The layer norm's error blocks and its ∂C/∂x (none without it)."""
+        norm = self.norm
+        return [*norm.error_blocks(), *norm.dx_blocks()] if norm is not None else []
+
+    def norm_guide_lines(self) -> list[str]:
+        norm = self.norm
+        return norm.guide_lines() if norm is not None else []
+
+    def norm_numbers(self) -> int:
+        norm = self.norm
+        return norm.numbers() if norm is not None else 0
+
+    def norm_shown(self, cache: Cache) -> dict[str, np.ndarray]:
+        """The layer norm's blocks as a trace keeps them (none without it)."""
+        norm = self.norm
+        return norm.shown(cache["read"], self.norm_cache(cache)) if norm is not None else {}
 
     @property
     def read_name(self) -> str | None:
