@@ -179,6 +179,75 @@ def export(tmp_path: Path, name: str, *args: str) -> Path:
     return out
 
 
+# every preset's small workbook (the options that keep it small), read by the tests of what
+# every workbook shows; the largest (digits: 2.5 million cells a sheet's worth) marked slow, left
+# to the full suite (the quick loop keeps the small ones)
+SMALL = {"gd": [], "regression": [], "graph": [], "mlp": ["--iterations", "3"],
+         "cnn": ["--iterations", "2"], "xor": ["--iterations", "3"],
+         "curve": ["--iterations", "2"], "twolayer": ["--iterations", "2"],
+         "digits": ["--iterations", "1"], "rnn": ["--iterations", "1"],
+         "lstm": ["--iterations", "1"],
+         # the newest nets small: every test of a preset's workbook runs on them
+         "gru": ["--iterations", "1", "--hidden", "3", "--seq-length", "4"],
+         "attention": ["--iterations", "1", "--layer-norm", "--seq-length", "4", "--embed", "4",
+                       "--mlp", "4"]}
+HEAVY = ("digits", "cnn", "rnn", "lstm", "gru")
+NETS = [pytest.param(net, marks=pytest.mark.slow) if net in HEAVY else net for net in SMALL]
+
+
+@pytest.fixture(scope="session")
+def small_book(tmp_path_factory):
+    """net -> its small workbook (``SMALL``'s options), exported once a session by each worker
+    that asks: to read, never to write (copy it to edit it)."""
+    made: dict[str, Path] = {}
+
+    def get(net: str) -> Path:
+        if net not in made:
+            made[net] = export(tmp_path_factory.mktemp(net), f"{net}.xlsx", "--net", net,
+                               *SMALL[net])
+        return made[net]
+
+    return get
+
+
+def formula_cells(path: Path):
+    """(sheet, coordinate, formula, stored value, number format) of every formula cell, read
+    as two streams side by side (openpyxl's read-only mode: far faster than a whole load)."""
+    import openpyxl
+
+    formulas = openpyxl.load_workbook(path, read_only=True)
+    values = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        for ws in formulas:
+            for row, stored in zip(ws.iter_rows(), values[ws.title].iter_rows(), strict=True):
+                for cell, value in zip(row, stored, strict=True):
+                    if isinstance(cell.value, str) and cell.value.startswith("="):
+                        yield ws.title, cell.coordinate, cell.value, value.value, \
+                            cell.number_format
+    finally:
+        formulas.close()
+        values.close()
+
+
+def column_widths(path: Path) -> dict[str, dict[int, float]]:
+    """Each sheet's column widths set in its XML (sheet -> column number -> width)."""
+    from sheetnet.workbook.ooxml import sheet_parts
+
+    out: dict[str, dict[int, float]] = {}
+    with zipfile.ZipFile(path) as z:
+        for sheet, part in sheet_parts(z).items():
+            xml = z.read(part).decode("utf-8")
+            cols = re.search(r"<cols>(.*?)</cols>", xml, re.S)
+            widths: dict[int, float] = {}
+            for col in re.finditer(r"<col ([^>]*)/>", cols.group(1) if cols else ""):
+                attrs = dict(re.findall(r'(\w+)="([^"]*)"', col.group(1)))
+                if "width" in attrs:
+                    for c in range(int(attrs["min"]), int(attrs["max"]) + 1):
+                        widths[c] = float(attrs["width"])
+            out[sheet] = widths
+    return out
+
+
 SAME_RUN = 1e-12  # "the same run": two code paths (or a run and its continuation) agree to this
 
 

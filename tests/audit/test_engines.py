@@ -108,13 +108,10 @@ def test_every_engine_reports_error_values(engine, tmp_path):
 
 
 @pytest.mark.parametrize("net", [n for n in presets.PRESETS if n != "mnist"])  # no workbook yet
-def test_verify_engine_all_passes_on_every_preset(all_engines, tmp_path, net):
-    args = [] if net in ("gd", "regression", "graph") else ["--iterations", "2"]
-    # the newest nets small here: tests/audit/test_rnn_workbook.py verifies them at more sizes
-    args += {"gru": ["--hidden", "3", "--seq-length", "4"],
-             "attention": ["--seq-length", "4", "--embed", "4", "--mlp", "4"]}.get(net, [])
-    out = export(tmp_path, f"{net}.xlsx", "--net", net, *args)
-    result = runner.invoke(app, ["verify", str(out), "--engine", "all"])
+def test_verify_engine_all_passes_on_every_preset(all_engines, small_book, net):
+    # each preset's small workbook (tests/audit/test_rnn_workbook.py verifies the recurrent
+    # nets at more sizes)
+    result = runner.invoke(app, ["verify", str(small_book(net)), "--engine", "all"])
     assert result.exit_code == 0, result.output
     assert "(IronCalc and LibreOffice and Gnumeric)" in result.output
 

@@ -10,45 +10,16 @@ import pytest
 
 from sheetnet import presets
 from sheetnet.workbook.ooxml import sheet_parts
-from tests.conftest import export, stale_copy
-
-SMALL = {"gd": [], "regression": [], "graph": [], "mlp": ["--iterations", "3"],
-         "cnn": ["--iterations", "2"], "xor": ["--iterations", "3"],
-         "curve": ["--iterations", "2"], "twolayer": ["--iterations", "2"],
-         "digits": ["--iterations", "1"], "rnn": ["--iterations", "1"],
-         "lstm": ["--iterations", "1"],
-         # the newest nets small: every test of a preset's workbook runs on them
-         "gru": ["--iterations", "1", "--hidden", "3", "--seq-length", "4"],
-         "attention": ["--iterations", "1", "--layer-norm", "--seq-length", "4", "--embed", "4",
-                       "--mlp", "4"]}
-# every preset; the largest workbooks (digits: 2.5 million cells a sheet's worth) marked slow,
-# left to the full suite (the quick loop keeps the small ones)
-HEAVY = ("digits", "cnn", "rnn", "lstm", "gru")
-NETS = [pytest.param(net, marks=pytest.mark.slow) if net in HEAVY else net for net in SMALL]
-
-
-def formula_cells(path):
-    """(sheet, coordinate) -> (formula, stored value) of every formula cell."""
-    formulas = openpyxl.load_workbook(path)
-    values = openpyxl.load_workbook(path, data_only=True)
-    out = {}
-    for ws in formulas:
-        for row in ws.iter_rows():
-            for cell in row:
-                if isinstance(cell.value, str) and cell.value.startswith("="):
-                    out[ws.title, cell.coordinate] = (cell.value,
-                                                      values[ws.title][cell.coordinate].value)
-    return out
+from tests.conftest import NETS, SMALL, export, formula_cells, stale_copy
 
 
 @pytest.mark.parametrize("net", NETS)
-def test_every_formula_cell_stores_a_value(tmp_path, net):
+def test_every_formula_cell_stores_a_value(small_book, net):
     # a new preset is added here too; mnist's workbook is to be a window of a run (issue 21's
     # checkpoints), its 8,000 digits whole are refused before any work
     assert set(SMALL) | {"mnist"} == set(presets.PRESETS)
-    out = export(tmp_path, f"{net}.xlsx", "--net", net, *SMALL[net])
-    cells = formula_cells(out)
-    missing = [k for k, (_, v) in cells.items() if v is None]
+    cells = [(sheet, ref, value) for sheet, ref, _, value, _ in formula_cells(small_book(net))]
+    missing = [(sheet, ref) for sheet, ref, value in cells if value is None]
     assert cells and not missing, missing[:5]
 
 

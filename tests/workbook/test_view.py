@@ -11,8 +11,7 @@ import pytest
 from openpyxl.utils import column_index_from_string
 
 from sheetnet.workbook import view
-from tests.conftest import export
-from tests.workbook.test_stored_values import NETS, SMALL
+from tests.conftest import NETS, SMALL, column_widths, export, formula_cells
 
 DEFAULT_WIDTH = 8.43
 
@@ -40,31 +39,22 @@ def shown(value: float, fmt: str) -> str:
 def _numbers_shown(path):
     """(sheet, cell, stored value, the text it shows, its column's width) of every formula
     cell holding a number."""
-    formulas = openpyxl.load_workbook(path)
-    values = openpyxl.load_workbook(path, data_only=True)
-    for ws in formulas:
-        widths = {k: d.width for k, d in ws.column_dimensions.items() if d.width}
-        for row in ws.iter_rows():
-            for cell in row:
-                if not (isinstance(cell.value, str) and cell.value.startswith("=")):
-                    continue
-                value = values[ws.title][cell.coordinate].value
-                if isinstance(value, (int, float)) and not isinstance(value, bool):
-                    yield (ws.title, cell.coordinate, float(value),
-                           shown(float(value), cell.number_format),
-                           widths.get(cell.column_letter, DEFAULT_WIDTH), cell.number_format)
+    widths = column_widths(path)
+    for sheet, ref, _, value, fmt in formula_cells(path):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            col = column_index_from_string(re.match(r"[A-Z]+", ref).group(0))
+            yield (sheet, ref, float(value), shown(float(value), fmt),
+                   widths[sheet].get(col, DEFAULT_WIDTH), fmt)
 
 
 def _hidden(text: str) -> bool:
     return text.lstrip("-").replace("0", "").replace(".", "").strip("%") == ""
 
 
-@pytest.fixture(scope="module", params=NETS)
-def book(request, tmp_path_factory):
-    """(net, its small workbook), exported once for every test here that reads one (pytest
-    runs the tests of one net together)."""
-    net = request.param
-    return net, export(tmp_path_factory.mktemp(net), f"{net}.xlsx", "--net", net, *SMALL[net])
+@pytest.fixture(params=NETS)
+def book(request, small_book):
+    """(net, its small workbook), exported once a session for every test that reads one."""
+    return request.param, small_book(request.param)
 
 
 def test_no_nonzero_number_is_shown_as_zero_and_every_number_fits_its_column(book):
