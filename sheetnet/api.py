@@ -45,7 +45,7 @@ _FIELDS = {f.name for f in fields(Options)} - {"hyper"}
 # options that take a whole number, with an example each; the rest of the numbers are real
 _WHOLE = {"iterations": 50, "seed": 0, "filters": 3, "filter_size": 3, "pool_size": 2,
           "padding": 1, "batch_size": 8, "patience": 10, "seq_length": 10, "hidden": 8,
-          "embed": 8, "mlp": 16, "per_class": 20,
+          "embed": 8, "mlp": 16, "per_class": 20, "freeze": 1,
           "images": 8, "pick": 0, "every": 10, "depth": 2}
 LARGEST = 2**63  # a whole number beyond this is no count, size or seed sheetnet takes
 _REAL = {"eta": 0.5, "leaky_slope": 0.01, "huber_delta": 1.0, "l1": 0.001, "l2": 0.01,
@@ -200,7 +200,7 @@ def options(net: str | None = None, **given: object) -> Options:
 
 def train(net: str = "mlp", *, progress: Callable[[int], None] | bool | None = None,
           from_checkpoint: str | Path | None = None, blocks: bool = True,
-          every: int | None = None, **given: object) -> Training:
+          every: int | None = None, new_head: bool = False, **given: object) -> Training:
     """Train a preset (``sheetnet nets`` lists them) with the CLI's options; every block of
     every iteration is kept. ``progress``: a function called with k after iteration k, or
     True for a one-line progress bar (None: a bar in a Jupyter notebook, nothing elsewhere).
@@ -208,8 +208,13 @@ def train(net: str = "mlp", *, progress: Callable[[int], None] | bool | None = N
     a net as large as mnist fits); in mini-batches the whole data's cost is then computed
     ``every`` k-th iteration (default: about 20 of them), each step's batch cost every one.
     ``from_checkpoint``: go on from a checkpoint (``Training.save``) with its own net and
-    options, for ``iterations=`` more."""
+    options, for ``iterations=`` more; given other options (``classes=``, ``per_class=``,
+    ``freeze=``, ``eta=`` …) or ``new_head=True`` (a new output layer), a new run fine-tuned
+    from its parameters, the optimizer's state fresh."""
     lean = not _bool("blocks", blocks)
+    if _bool("new_head", new_head) and from_checkpoint is None:
+        raise SheetnetError("new_head=True goes with from_checkpoint=: it replaces the"
+                            " checkpoint's output layer")
     if every is not None:
         every = _whole("every", every)
         if every < 1:
@@ -217,7 +222,7 @@ def train(net: str = "mlp", *, progress: Callable[[int], None] | bool | None = N
     if from_checkpoint is not None:
         planned = runs.going_on(_path("from_checkpoint", from_checkpoint),
                                 options(None, **given), net=None if net == "mlp" else net,
-                                detail=not lean, every=every)
+                                detail=not lean, every=every, new_head=new_head)
     else:
         planned = runs.new_run(net, options(net, **given), detail=not lean, every=every)
     if progress is None or isinstance(progress, bool):

@@ -262,6 +262,10 @@ PatienceOpt = Annotated[int | None, typer.Option(
     rich_help_panel=TRAINING, metavar="N",
     help="With --validation: stop once the validation cost has not improved for N iterations"
          " (the best iteration is in --json as best_iteration).")]
+FreezeOpt = Annotated[int | None, typer.Option(
+    min=0, rich_help_panel=TRAINING, metavar="N",
+    help="Keep the first N weighted layers' parameters as they start (with --from: the"
+         " checkpoint's); their gradients are shown, not applied.")]
 L1Opt = Annotated[float | None, typer.Option(
     "--l1", rich_help_panel=TRAINING, help="L1 penalty λ ≥ 0: + λΣ|w| over the weights.")]
 L2Opt = Annotated[float | None, typer.Option(
@@ -292,8 +296,10 @@ def _hyper_option(name: str, hypers: list) -> object:
 FromOpt = Annotated[Path | None, typer.Option(
     "--from", rich_help_panel=RUN, metavar="CHECKPOINT.npz",
     help="Go on from a checkpoint `train --checkpoint` wrote: its net, data and options, from"
-         " its parameters, optimizer state and step count. Give --iterations (train: default"
-         " the net's; export: a window of 2), no other option of the run.")]
+         " its parameters, optimizer state and step count; give --iterations (train: default"
+         " the net's; export: a window of 2). train --from with the data's or training's"
+         " options (--labels, --eta, --freeze …) fine-tunes instead: a new run from its"
+         " parameters.")]
 CheckpointOpt = Annotated[Path | None, typer.Option(
     "--checkpoint", rich_help_panel=OUTPUT, metavar="FILE.npz",
     help="Save the parameters after the last update, the optimizer's state, the step count"
@@ -326,7 +332,7 @@ RUN_OPTIONS: dict[str, tuple[object, object]] = {
     "batch_size": (BatchOpt, None), "shuffle": (ShuffleOpt, None),
     "validation": (ValidationOpt, None), "patience": (PatienceOpt, None),
     "text": (TextOpt, None), "seq_length": (SeqOpt, None), "hidden": (HiddenOpt, None),
-    "labels": (LabelsOpt, None), "per_class": (PerClassOpt, None),
+    "labels": (LabelsOpt, None), "per_class": (PerClassOpt, None), "freeze": (FreezeOpt, None),
     "embed": (EmbedOpt, None), "mlp": (MlpOpt, None), "layer_norm": (LayerNormOpt, None),
     "l1": (L1Opt, None),
     "l2": (L2Opt, None), "eta_decay": (DecayOpt, None),
@@ -418,7 +424,8 @@ def export(
     check_out(out, force, ".xlsx")
     if source is not None:
         planned = runs.window_of(source, opts, net=net, images=images, pick=pick)
-        console.print(escape(f"a window of {source}: {_described(planned)}"), soft_wrap=True)
+        console.print(escape(f"a window of {source}: {_described(planned)}"
+                             f"{_frozen(planned.run)}"), soft_wrap=True)
     elif images is not None or pick is not None:
         raise SheetnetError(f"{'--images' if images is not None else '--pick'} chooses a"
                             " window's images and goes with --from CHECKPOINT.npz")
@@ -452,6 +459,14 @@ def export(
         console.print(f"  {written.training.stop_note}")
     console.print(f"  next: [bold]sheetnet verify {escape(str(out))}[/]", soft_wrap=True)
     _warn(written.training)
+
+
+def _frozen(run) -> str:
+    """"; F, bF frozen …" for a run with frozen parameters ("" without)."""
+    if not run.frozen:
+        return ""
+    return (f"; {', '.join(run.frozen)} frozen (--freeze): their gradients are computed, not"
+            " applied")
 
 
 def _described(planned: runs.Plan) -> str:
@@ -627,6 +642,10 @@ def train(
                          " memory then grows with --iterations.")] = False,
     every: Annotated[int | None, typer.Option(
         min=1, help="Show every k-th iteration (default: about 20 rows).")] = None,
+    new_head: Annotated[bool, typer.Option(
+        "--new-head", metavar="", rich_help_panel=TRAINING,
+        help="With --from: start a new output layer (drawn as the net draws its weights) for"
+             " the new task's classes, e.g. --labels 5,6,7,8,9.")] = False,
     force: ForceOpt = False,
 ) -> None:
     """Run the NumPy core alone and print C_T and accuracy per iteration.
@@ -637,7 +656,13 @@ def train(
     [bold]sheetnet train --net mnist --iterations 200 --checkpoint ck.npz[/], then
     [bold]sheetnet train --from ck.npz --iterations 300[/] or [bold]sheetnet export --from
     ck.npz --images 8 --iterations 2 --out window.xlsx[/].
+    Fine-tune it on a new task (a new run from its parameters), its first layers
+    frozen and a new output layer: [bold]sheetnet train --from ck.npz --labels 5,6,7,8,9[/]
+    [bold]--per-class 20 --freeze 2 --new-head --iterations 300[/].
     """
+    if new_head and source is None:
+        raise SheetnetError("--new-head goes with --from CK: it replaces the checkpoint's output"
+                            " layer (a new run draws every layer anyway)")
     if json_out is not None:
         check_out(json_out, force, ".json")
     elif blocks:
@@ -645,10 +670,20 @@ def train(
     if save is not None:
         check_out(save, force, ".npz")
     if source is not None:
-        planned = runs.going_on(source, opts, net=net, detail=blocks, every=every)
+        planned = runs.going_on(source, opts, net=net, detail=blocks, every=every,
+                                new_head=new_head)
         run = planned.run
-        console.print(escape(f"going on from {source}: {_described(planned)}, from iteration"
-                             f" {run.start:,}"), soft_wrap=True)
+        if not run.start:  # a new run from the checkpoint's parameters
+            tuned = run.origin["init"].replace(", fine-tuned", "", 1)
+            console.print(escape(f"fine-tuning {source}: {tuned}; {run.rule.name}'s state"
+                                 " starts afresh"), soft_wrap=True)
+            console.print(escape(f"on {run.origin['data']}"), soft_wrap=True)
+            if "note" in run.origin:
+                err_console.print(f"[bold yellow]note:[/] {escape(run.origin['note'])}",
+                                  soft_wrap=True, highlight=False)
+        else:
+            console.print(escape(f"going on from {source}: {_described(planned)}, from"
+                                 f" iteration {run.start:,}{_frozen(run)}"), soft_wrap=True)
         if run.restarts_patience and run.best is not None:
             console.print(f"its run had stopped early (no better validation cost since"
                           f" iteration {run.best[0]:,}); going on, --patience {run.patience}"
@@ -658,6 +693,8 @@ def train(
         if save is not None:
             resume.supported(preset)
         planned = runs.new_run(preset.name, opts, detail=blocks, every=every)
+        if planned.run.frozen:
+            console.print(escape(_frozen(planned.run).removeprefix("; ")), soft_wrap=True)
     with _progress() as bar:
         task = bar.add_task("training", total=planned.run.iterations + 1)
         training = runs.train(planned, lambda k: bar.update(task, completed=k + 1),

@@ -60,12 +60,18 @@ def new_run(net: str, opts: Options, *, workbook: bool = False, detail: bool = F
 
 
 def going_on(source: Path, opts: Options, *, net: str | None = None, detail: bool = False,
-             every: int | None = None) -> Plan:
+             every: int | None = None, new_head: bool = False) -> Plan:
     """The run a checkpoint saved, going on from it for ``opts.iterations`` more (``detail``,
-    ``every``: as ``new_run`` takes them)."""
-    preset, ck = resume.load(net, source, opts)
+    ``every``: as ``new_run`` takes them); given other options or ``new_head``, a new run
+    fine-tuned from it (``resume.fine_tuned``)."""
+    tune = new_head or any(name != "iterations" for name in opts.given())
+    preset, ck = resume.load(net, source, opts, tune)
     if not detail:
         every = every or rows_every(opts.iterations or preset.iterations)
+    if tune:
+        run, made_of = resume.fine_tuned(preset, ck, opts, new_head, detail,
+                                         None if detail else every)
+        return Plan(preset, run, made_of, ck)
     run = resume.continued(preset, ck, opts.iterations, None if detail else every,
                            detail=detail)
     return Plan(preset, run, replace(resume.options_of(ck), iterations=run.iterations), ck)
@@ -157,6 +163,8 @@ class Training:
         out["warnings"] = self.warnings
         if run.start:
             out["first_iteration"] = run.start
+        if run.frozen:
+            out["frozen"] = list(run.frozen)
         return out
 
     def blocks(self, iteration: int) -> dict[str, np.ndarray]:

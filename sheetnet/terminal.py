@@ -122,8 +122,9 @@ def rule_table(blocks: dict[str, np.ndarray], rule: UpdateRule, params: list[str
         table.add_column(heading, justify="right")
     for p in params:
         cells = [blocks[p], blocks[names.total_grad(p)],
-                 *(blocks[names.state(kind, p)] for kind in rule.state)]
-        table.add_row(p, *(f"{float(np.sqrt(np.mean(np.square(c)))):.4g}" for c in cells))
+                 *(blocks.get(names.state(kind, p)) for kind in rule.state)]
+        table.add_row(p, *("frozen" if c is None else f"{float(np.sqrt(np.mean(np.square(c)))):.4g}"
+                           for c in cells))
     return table
 
 

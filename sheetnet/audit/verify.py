@@ -649,7 +649,8 @@ class EngineAnchor:
         self.first = first  # before it, the run's own numbers (a chunk's seed, chunks.py)
         self.values = values
         self.shapes = {name: np.shape(v) for name, v in run.params.items()}
-        self.kinds = run.rule.state
+        self.kinds = {name: () if name in run.frozen else run.rule.state
+                      for name in run.params}  # a frozen parameter has no state
         self.at = {(p.name, p.iteration): p for p in places
                    if p.kind == "formula" and p.iteration is not None}
 
@@ -668,7 +669,7 @@ class EngineAnchor:
 
     def state(self, k: int) -> dict[str, dict[str, np.ndarray]] | None:
         found = {name: {kind: self._read(names.state(kind, name), k, shape)
-                        for kind in self.kinds} for name, shape in self.shapes.items()}
+                        for kind in self.kinds[name]} for name, shape in self.shapes.items()}
         if any(v is None for s in found.values() for v in s.values()):
             return None
         return found  # type: ignore[return-value]

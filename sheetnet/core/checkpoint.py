@@ -51,15 +51,15 @@ class Checkpoint:
 
 def of(net: str, options: Mapping[str, object], start: int, trace: Trace, optimizer: str,
        rule_state: tuple[str, ...], carried: tuple[str, ...] = (),
-       best: tuple[int, float] | None = None) -> Checkpoint:
+       best: tuple[int, float] | None = None, frozen: tuple[str, ...] = ()) -> Checkpoint:
     """The checkpoint after a run's last update: ``trace.final``'s parameters, the update
     rule's state the last iteration's blocks hold (``notation.state(kind, p)`` for each kind
-    of ``rule_state``), the layers' ``carried`` blocks there, ``start`` + the iterations taken
-    as its step count."""
+    of ``rule_state``; none for a ``frozen`` parameter), the layers' ``carried`` blocks there,
+    ``start`` + the iterations taken as its step count."""
     last = trace.iterations[-1]
     params = {name: np.array(v) for name, v in trace.final.items()}
     state = {p: {kind: np.array(last[names.state(kind, p)]) for kind in rule_state}
-             for p in params}
+             for p in params if p not in frozen}
     return Checkpoint(net, dict(options), start + len(trace.iterations), optimizer, params, state,
                       {name: np.array(last[name]) for name in carried}, best)
 

@@ -52,7 +52,8 @@ def descend(step: Step, params: Mapping[str, np.ndarray], eta: float, iterations
             step_of: Callable[[str], str] | None = None, cost_name: str = "C_T",
             weights: Collection[str] = (), batches: np.ndarray | None = None,
             anchor: Anchor | None = None, first_step: int = 0,
-            start_state: Mapping[str, Mapping[str, np.ndarray]] | None = None) -> Trace:
+            start_state: Mapping[str, Mapping[str, np.ndarray]] | None = None,
+            frozen: Collection[str] = ()) -> Trace:
     """Iterations 0..``iterations``: ``step(params, mask, k)``'s blocks, then each parameter
     updated by ``rule`` from its gradient block ``grad_of(name)``.
 
@@ -68,6 +69,8 @@ def descend(step: Step, params: Mapping[str, np.ndarray], eta: float, iterations
     ``first_step``/``start_state``: a run continued from a checkpoint, whose iteration 0 is
     step ``first_step`` of the run (Adam's bias correction and a decaying η count from it) and
     whose rule starts from that state (per parameter; zeros where a kind is not given).
+    ``frozen``: parameters never updated (``--freeze``): their gradients are computed, not
+    applied, and the rule keeps no state for them.
     The trace's ``final`` holds the parameters after the last update.
     """
     if iterations < 1 or not math.isfinite(eta):  # a workbook's own η may be ≤ 0: its cells follow
@@ -77,7 +80,7 @@ def descend(step: Step, params: Mapping[str, np.ndarray], eta: float, iterations
     current = {k: np.array(v, dtype=float) for k, v in params.items()}
     state = {k: {**rule.start(v), **{kind: np.array(s, dtype=float) for kind, s in
                                      (start_state or {}).get(k, {}).items()}}
-             for k, v in current.items()}
+             for k, v in current.items() if k not in frozen}
     kept = None if keep is None else {*keep, cost_name, "accuracy", *VALIDATION}
     run: list[dict[str, np.ndarray]] = []
     for k in range(iterations + 1):
@@ -96,7 +99,8 @@ def descend(step: Step, params: Mapping[str, np.ndarray], eta: float, iterations
             cost = (_penalised(blocks, used, weights, h, grad_of, cost_name) if penalised
                     else 0.0)
             _beside(blocks, mask, cost, cost_name)
-            current = _updated(rule, used, current, blocks, state, hk, t, grad_of, step_of)
+            current = _updated(rule, used, current, blocks, state, hk, t, grad_of, step_of,
+                               frozen)
             check_finite(blocks, k, eta)
         last = k == iterations  # kept whole: the final parameters (evaluation reads them)
         run.append(blocks if kept is None or last else {n: blocks[n] for n in blocks
@@ -140,12 +144,15 @@ def _beside(blocks: dict[str, np.ndarray], mask: np.ndarray | None, penalty: flo
 def _updated(rule: UpdateRule, used: Mapping[str, np.ndarray],
              current: Mapping[str, np.ndarray], blocks: dict[str, np.ndarray],
              state: dict[str, dict[str, np.ndarray]], hk: Mapping[str, float], t: int,
-             grad_of: Callable[[str], str], step_of: Callable[[str], str] | None
-             ) -> dict[str, np.ndarray]:
-    """Every parameter moved by ``rule`` from its gradient (``state`` advanced in place), its
-    state and Δp joining the blocks."""
+             grad_of: Callable[[str], str], step_of: Callable[[str], str] | None,
+             frozen: Collection[str] = ()) -> dict[str, np.ndarray]:
+    """Every parameter but the ``frozen`` moved by ``rule`` from its gradient (``state``
+    advanced in place), its state and Δp joining the blocks; a frozen one stays as it is."""
     out = dict(current)
     for name, value in used.items():
+        if name in frozen:
+            out[name] = np.array(value, dtype=float)
+            continue
         delta, state[name] = rule.step(value, blocks[grad_of(name)], state[name], hk, t)
         out[name] = value + delta
         blocks.update({names.state(kind, name): s for kind, s in state[name].items()})
@@ -165,7 +172,7 @@ def train_run(run: Run, progress: Progress | None = None,
                  batches=run.batches, words=run.data.words(net.maps), anchor=anchor,
                  inputs=inputs,
                  report=report, first_step=run.start, start_state=run.state,
-                 carried=run.carried, best=run.best)
+                 carried=run.carried, best=run.best, frozen=run.frozen)
 
 
 def train_net(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.ndarray,
@@ -177,7 +184,7 @@ def train_net(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.n
           report: Callable[[int], bool] | None = None, first_step: int = 0,
           start_state: Mapping[str, Mapping[str, np.ndarray]] | None = None,
           carried: Mapping[str, np.ndarray] | None = None,
-          best: tuple[int, float] | None = None) -> Trace:
+          best: tuple[int, float] | None = None, frozen: Collection[str] = ()) -> Trace:
     """A net's iterations 0..``iterations``: each one's blocks, then the update (``rule``).
 
     x: (N, pixels) inputs, t: (N, outputs) targets; ``keep`` limits the stored blocks (None:
@@ -189,7 +196,8 @@ def train_net(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.n
     iteration that does not computes its batch's images alone: its C_T is left out (nan in the
     series). ``first_step``, ``start_state``: a run continued from a checkpoint (``descend``),
     and ``carried``: what its layers carried there (batch norm's running averages), and
-    ``best``: the best iteration so far and its validation cost (``validated``).
+    ``best``: the best iteration so far and its validation cost (``validated``); ``frozen``:
+    parameters kept as they start (``descend``).
     """
     x = np.array(x, dtype=float)
     t = np.array(t, dtype=float)
@@ -212,7 +220,7 @@ def train_net(net: Net, params: Mapping[str, np.ndarray], x: np.ndarray, t: np.n
     trace = descend(step, params, eta,
                     iterations, describe(net, words), progress, keep, rule=rule, hyper=hyper,
                     weights=net.weights, batches=batches, anchor=anchor,
-                    first_step=first_step, start_state=start_state)
+                    first_step=first_step, start_state=start_state, frozen=frozen)
     return validated(trace, first_step, best)
 
 

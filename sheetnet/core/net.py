@@ -76,6 +76,25 @@ class Net:
         """``{"W2": (n2, n1), "b2": (n2,), …}`` in the order the workbook lists them."""
         return {p.name: p.shape for p in self.params()}
 
+    def weighted(self) -> list[Layer]:
+        """Its layers with a weight (dense, convolution, recurrent, embedding …), input to
+        output."""
+        return [layer for layer in self.layers if any(p.weight for p in layer.params())]
+
+    def first_params(self, n: int) -> tuple[str, ...]:
+        """The parameters of its first ``n`` weighted layers and of any layer before them
+        (what ``--freeze n`` keeps as it starts)."""
+        if n < 1:
+            return ()
+        last = self.layers.index(self.weighted()[n - 1])
+        return tuple(p.name for layer in self.layers[:last + 1] for p in layer.params())
+
+    def head(self) -> tuple[str, ...]:
+        """The parameters of its last weighted layer and of any layer after it (what
+        ``--new-head`` draws anew)."""
+        first = self.layers.index(self.weighted()[-1])
+        return tuple(p.name for layer in self.layers[first:] for p in layer.params())
+
     @property
     def weights(self) -> list[str]:
         """The weight blocks (not the biases): what a penalty applies to."""

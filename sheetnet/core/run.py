@@ -67,6 +67,7 @@ class Run(Generic[M]):
     state: dict[str, dict[str, np.ndarray]] | None = None  # the rule's state there, per parameter
     carried: dict[str, np.ndarray] | None = None  # what the layers carry there (running averages)
     best: tuple[int, float] | None = None  # the best iteration so far there, its validation cost
+    frozen: tuple[str, ...] = ()  # parameters kept as they start (--freeze): never updated
 
     def reports(self, k: int) -> bool:
         """Whether iteration k computes the whole data's cost (the first, every k-th, the

@@ -38,7 +38,7 @@ class AttentionPreset(TextPreset):
     def options(self) -> tuple[str, ...]:
         return ("iterations", "eta", "seed", "init", "init_scheme", "text", "seq_length",
                 "embed", "mlp", "layer_norm", "arch", "optimizer", "batch_size", "shuffle",
-                "l1", "l2", "eta_decay")
+                "l1", "l2", "eta_decay", "freeze")
 
     def make_net(self, ds: Dataset, opts: Options) -> Net:
         given = [flag for flag, value in (("--embed", opts.embed), ("--mlp", opts.mlp),

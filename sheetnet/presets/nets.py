@@ -119,9 +119,11 @@ class NetPreset:
             params = net_mod.init(net, scheme, opts.seed_value)
             init_origin = f"{net_mod.SCHEMES[scheme][0]}, --seed {opts.seed_value}"
         run = Run(self.name, net, ds, params, eta, iterations,
-                  {"data": self.data_origin(ds, opts), "init": init_origin}, rule, hyper,
+                  {"data": self.data_origin(ds, opts)
+                   + selection.described(opts.labels, opts.per_class), "init": init_origin},
+                  rule, hyper,
                   batches, seed=opts.seed_value, held=held, patience=opts.patience, test=test,
-                  statistics=self.statistics)
+                  statistics=self.statistics, frozen=frozen_params(net, opts.freeze))
         return replace(run, every=every) if run.minibatches and not detail else run
 
     def options(self) -> tuple[str, ...]:
@@ -129,7 +131,7 @@ class NetPreset:
         return ("iterations", "eta", "seed", "init", "init_scheme", "data", "shape", "arch",
                 "activation", "output_activation", "loss", "leaky_slope", "huber_delta",
                 "optimizer", "batch_size", "shuffle", "l1", "l2", "eta_decay", "validation",
-                "patience", "labels", "per_class", *FC_SHORTHANDS, *CNN_SHORTHANDS)
+                "patience", "labels", "per_class", "freeze", *FC_SHORTHANDS, *CNN_SHORTHANDS)
 
     def data(self, opts: Options) -> Dataset:
         """The data the options name (``load_data``)."""
@@ -326,11 +328,13 @@ class NetPreset:
         held = np.zeros(n) if settings.validated(config) else None
         params = net_mod.init(net, "normal", 0)
         start = settings.first_iteration(config)
-        state = checkpoint.zeros_like_state(params, rule.carried) if start else None
+        frozen = settings.frozen(config, list(params))
+        state = checkpoint.zeros_like_state({k: v for k, v in params.items()
+                                             if k not in frozen}, rule.carried) if start else None
         return Run(self.name, net, ds, params, 1.0, iterations, rule=rule,
                    hyper=hyper, batches=batches, held=held,
                    statistics=settings.with_statistics(config), start=start, state=state,
-                   carried=(net.carried_start() or None) if start else None)
+                   carried=(net.carried_start() or None) if start else None, frozen=frozen)
 
     def rebuild(self, skeleton: Run, found: Found) -> Run:
         """The run a workbook's input cells describe (``found``: input place -> values)."""
@@ -363,7 +367,7 @@ class NetPreset:
         return Run(self.name, tune_model(skeleton.model, hyper), data, params, hyper.pop("eta"),
                    skeleton.iterations, rule=skeleton.rule, hyper=hyper, batches=batches,
                    drawn=drawn, held=held, statistics=skeleton.statistics,
-                   start=skeleton.start, state=state,
+                   start=skeleton.start, state=state, frozen=skeleton.frozen,
                    carried=None if skeleton.carried is None else {
                        name: np.asarray(found[name], dtype=float).reshape(v.shape)
                        for name, v in skeleton.carried.items()})
@@ -371,6 +375,19 @@ class NetPreset:
     def text_inputs(self, skeleton: Run) -> set[str]:
         """Input places that may hold text (class labels) rather than numbers."""
         return set() if skeleton.data.values else {"label", "classes"}
+
+
+def frozen_params(net: Net, freeze: int | None) -> tuple[str, ...]:
+    """The parameters ``--freeze N`` keeps as they start: those of the net's first N weighted
+    layers (and of any layer before them), refused in one line where N leaves none to train."""
+    if not freeze:
+        return ()
+    count = len(net.weighted())
+    if freeze < 0 or freeze >= count:
+        raise SheetnetError(f"--freeze {freeze}: {net.arch} has {count} weighted layer"
+                            f"{'s' * (count != 1)}, and at least the last must train; give"
+                            f" --freeze 0 to {count - 1}")
+    return net.first_params(freeze)
 
 
 def _check_batches(net: Net, images: int, batches: np.ndarray | None,

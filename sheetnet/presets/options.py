@@ -57,6 +57,7 @@ class Options:
     layer_norm: bool | None = None  # attention: pre-norm before the attention and the MLP
     labels: str | None = None  # the classes kept, e.g. "0,1,2,3,4" (numbered from 0 in order)
     per_class: int | None = None  # the training images kept of each class
+    freeze: int | None = None  # the first N weighted layers keep their starting parameters
     validation: float | None = None  # the share of the images held out for validation
     patience: int | None = None  # stop once the validation cost has not improved for N
 

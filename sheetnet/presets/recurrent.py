@@ -54,7 +54,7 @@ class TextPreset(NetPreset):
     def options(self) -> tuple[str, ...]:
         return ("iterations", "eta", "seed", "init", "init_scheme", "text", "seq_length",
                 "hidden", "arch", "optimizer", "batch_size", "shuffle", "l1", "l2",
-                "eta_decay")
+                "eta_decay", "freeze")
 
     def data(self, opts: Options) -> TextData:
         """The text (built in, or ``--text``, its line ends as LF: a workbook's XML reads CR+LF
@@ -125,10 +125,12 @@ class TextPreset(NetPreset):
                    else None)
         params = {k: np.zeros(s) for k, s in net.param_shapes().items()}
         start = settings.first_iteration(config)
-        state = checkpoint.zeros_like_state(params, rule.carried) if start else None
+        frozen = settings.frozen(config, list(params))
+        state = checkpoint.zeros_like_state({k: v for k, v in params.items()
+                                             if k not in frozen}, rule.carried) if start else None
         return Run(self.name, net, ds, params, 1.0, iterations, rule=rule, hyper=hyper,
                    batches=batches, statistics=settings.with_statistics(config),
-                   start=start, state=state)
+                   start=start, state=state, frozen=frozen)
 
     def rebuild(self, skeleton: Run, found: Found) -> Run:
         """The run a text workbook's inputs describe: the text on Data, the vocabulary on

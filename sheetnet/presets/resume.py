@@ -9,6 +9,7 @@ step count.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from dataclasses import fields, replace
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from sheetnet.core import descent
 from sheetnet.core.budget import MAX_DATA_BYTES
 from sheetnet.core.checkpoint import Checkpoint
 from sheetnet.core.data import Dataset
-from sheetnet.core.params import validate_params
+from sheetnet.core.params import fmt_shape, validate_params
 from sheetnet.core.run import Run
 from sheetnet.core.text import MAX_TEXT
 from sheetnet.core.trace import Trace
@@ -68,7 +69,7 @@ def save(preset: object, opts: Options, run: Run, trace: Trace, path: Path,
     if run.batches is not None:
         given["batch_size"] = run.batch_size
     ck = ck_mod.of(run.preset, given, run.start, trace, run.rule.name, run.rule.carried,
-                   carried, descent.best_so_far(trace, run.start, run.best))
+                   carried, descent.best_so_far(trace, run.start, run.best), run.frozen)
     ck = replace(ck, pinned={name: fingerprint(name, Path(str(given[name])))
                              for name in PATHS[1:] if name in given})
     ck_mod.save(ck, path, force)
@@ -87,8 +88,9 @@ def data_files(ck: Checkpoint) -> list[str]:
     return [f"--{name} {ck.options[name]}" for name in PATHS[1:] if name in ck.options]
 
 
-def options_of(ck: Checkpoint) -> Options:
-    """The options the checkpoint's run was made from."""
+def options_of(ck: Checkpoint, replaced: Collection[str] = ()) -> Options:
+    """The options the checkpoint's run was made from (``replaced``: data files a fine-tuned
+    run replaces, neither read nor checked)."""
     own = {f.name for f in fields(Options)} - {"hyper"}
     if any(k not in own and k not in optim.hypers() for k in ck.options):
         raise SheetnetError(DAMAGED)
@@ -103,7 +105,7 @@ def options_of(ck: Checkpoint) -> Options:
     opts = Options(**given, hyper=hyper)  # type: ignore[arg-type]
     for name in PATHS[1:]:  # the data as it was: checked before a byte of it is parsed
         path = given.get(name)
-        if path is None:
+        if path is None or name in replaced:
             continue
         if name not in ck.pinned:
             raise SheetnetError(f"the checkpoint names --{name} {path} without its fingerprint"
@@ -140,7 +142,11 @@ def _started(preset: NetPreset, ck: Checkpoint, opts: Options,
     if ck.optimizer != run.rule.name or set(ck.state) - set(params):
         raise SheetnetError(DAMAGED)
     state = {}
+    if set(ck.state) & set(run.frozen):
+        raise SheetnetError(DAMAGED)
     for name, value in params.items():
+        if name in run.frozen:  # kept as it is: the rule keeps no state for it
+            continue
         kinds = ck.state.get(name, {})
         if set(kinds) != set(run.rule.carried) or any(np.shape(v) != value.shape
                                                       for v in kinds.values()):
@@ -315,14 +321,93 @@ def _largest(ok, upper: int) -> int:
     return lo
 
 
-def load(net: str | None, source: Path, opts: Options
+def load(net: str | None, source: Path, opts: Options, tune: bool = False
          ) -> tuple[NetPreset, Checkpoint]:
-    """``--from``'s preset and checkpoint; the run's options are the checkpoint's (``opts`` may
-    give only --iterations)."""
-    extra = [name for name in opts.given() if name != "iterations"]
-    if extra:
-        raise SheetnetError(f"--{extra[0].replace('_', '-')} cannot be given with --from: the"
-                            " checkpoint's run keeps its own options (give --iterations, and"
-                            " for a window --images or --pick)")
+    """``--from``'s preset and checkpoint. Going on, or a window, the run's options are the
+    checkpoint's (``opts`` may give only --iterations); fine-tuned (``tune``), ``opts`` may
+    give any but those that make the net."""
+    if tune:
+        extra = [name for name in opts.given() if name in NET_OPTIONS]
+        if extra:
+            raise SheetnetError(f"--{extra[0].replace('_', '-')} cannot be given with --from:"
+                                " a fine-tuned run keeps the checkpoint's net (its parameters"
+                                " are where it starts); give the data's and training's"
+                                " options, --freeze and --new-head")
+    else:
+        extra = [name for name in opts.given() if name != "iterations"]
+        if extra:
+            raise SheetnetError(f"--{extra[0].replace('_', '-')} cannot be given with --from"
+                                " here: the checkpoint's run keeps its own options (give"
+                                " --iterations, and for a window --images or --pick); to"
+                                " fine-tune on other data or settings, train --from with them"
+                                " and --checkpoint, then export --from that")
     ck = ck_mod.load(source)
     return supported(get(net or ck.net)), ck
+
+
+# the options that make a net: a fine-tuned run keeps the checkpoint's
+NET_OPTIONS = ("init", "init_scheme", "arch", "layers", "filters", "filter_size", "pool",
+               "pool_size", "padding", "dropout", "batch_norm", "activation",
+               "output_activation", "loss", "hidden", "embed", "mlp", "layer_norm", "function",
+               "start", "compare")
+
+
+def fine_tuned(preset: object, ck: Checkpoint, given: Options, new_head: bool = False,
+               detail: bool = False, every: int | None = None) -> tuple[Run, Options]:
+    """``train --from CK`` with other data or settings (``given``: --labels, --per-class,
+    --freeze, η …): a new run of the checkpoint's net from its parameters (and what its
+    layers carry), the update rule's state fresh and its steps counted from 0;
+    ``new_head``: the last weighted layer drawn anew, as the preset draws it (its outputs
+    may then differ: the new classes). Returns the run and the options it is made from (the
+    checkpoint's, ``given`` over them), which a checkpoint of it keeps."""
+    preset = supported(preset)
+    if ck.net != preset.name:
+        raise SheetnetError(f"the checkpoint is of --net {ck.net}, not --net {preset.name};"
+                            f" give --net {ck.net} (or leave --net out)")
+    new = {name: value for name, value in vars(given).items()
+           if name not in ("hyper", "iterations") and value is not None}
+    base = options_of(ck, replaced=[name for name in PATHS[1:] if name in new])
+    if "data" in new:  # the new data's own shape, if any
+        base = replace(base, shape=None)
+    if base.batch_size == preset.batch_size:  # the preset's: as a new run takes it, at most
+        base = replace(base, batch_size=None)  # the new data's images
+    same_rule = given.optimizer is None or given.optimizer == base.optimizer
+    hyper = {**(base.hyper if same_rule else {}), **given.hyper}
+    opts = replace(base, **new, hyper=hyper, iterations=given.iterations)
+    try:
+        run = preset.run(opts, detail=detail, every=every)
+    except (TypeError, ValueError, AttributeError):  # options of the wrong kinds
+        raise SheetnetError(DAMAGED) from None
+    net = run.model
+    head = net.head() if new_head else ()
+    if set(ck.params) != set(run.params):
+        raise SheetnetError(DAMAGED)
+    for name, value in run.params.items():
+        have = np.shape(ck.params[name])
+        if name in head or have == value.shape:
+            continue
+        fix = ("give --new-head to start a new output layer for the new classes"
+               if name in net.head() else "fine-tune on data of the checkpoint's shape")
+        raise SheetnetError(f"the checkpoint's {name} is {fmt_shape(have)}, but the net for"
+                            f" this data needs {fmt_shape(value.shape)}; {fix}")
+    kept = validate_params({k: v.shape for k, v in run.params.items() if k not in head},
+                           {k: v.tolist() for k, v in ck.params.items() if k not in head},
+                           "the checkpoint")
+    params = {name: kept.get(name, run.params[name]) for name in run.params}
+    how = [f"{', '.join(run.frozen)} frozen"] if run.frozen else []
+    if head:
+        how.append(f"a new head {', '.join(head)} (--init-scheme {preset.init_scheme},"
+                   f" --seed {opts.seed_value})")
+    origin = {**run.origin, "init": f"{ck.describe()}, fine-tuned"
+                                    + "".join(f"; {h}" for h in how)}
+    was, now = base.labels, opts.labels
+    if not head and not run.data.values and was != now:
+        origin["note"] = (f"the checkpoint's output layer is kept: its units learnt"
+                          f" {_classes(was)}, and now stand for {_classes(now)} in that"
+                          " order; give --new-head to start a new one")
+    return replace(run, params=params, carried=_carried(run, ck) or None,
+                   origin=origin), opts
+
+
+def _classes(labels: str | None) -> str:
+    return "every class of its data" if labels is None else f"the classes {labels}"

@@ -72,3 +72,12 @@ def select(train: Dataset, test: Dataset | None, labels: str | None, per_class: 
                                 f" {len(found)} training images; give at most {len(found)}")
         rows += found[:per_class]
     return train.subset(np.array(sorted(rows), dtype=int)), test
+
+
+def described(labels: str | None, per_class: int | None) -> str:
+    """What ``--labels`` and ``--per-class`` kept, to follow the data's origin ("" for
+    neither)."""
+    kept = [f"classes {labels.replace(' ', '')} kept"] if labels is not None else []
+    if per_class is not None:
+        kept.append(f"{per_class} training image{'s' * (per_class != 1)} of each")
+    return "; " + ", ".join(kept) if kept else ""

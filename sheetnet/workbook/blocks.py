@@ -47,13 +47,18 @@ class StepPlan:
     decay: bool = False
     penalties: tuple[str, ...] = ()  # the penalties' hyperparameter names given
     validation: bool = False  # images held out, evaluated each iteration
+    frozen: tuple[str, ...] = ()  # parameters kept as they start: no update, no state
 
     @classmethod
     def of(cls, run: Run) -> StepPlan:
         h = run.hyperparameters
         return cls(run.rule, run.batches is not None, penalties.DECAY.name in h,
                    tuple(p.name for p in penalties.PENALTIES if p.name in h),
-                   run.held is not None)
+                   run.held is not None, run.frozen)
+
+    def states(self, name: str) -> tuple[str, ...]:
+        """The kinds of state the rule keeps for parameter ``name`` (none when frozen)."""
+        return () if name in self.frozen else self.rule.state
 
     @property
     def step_row(self) -> bool:
@@ -110,9 +115,17 @@ def step_cells(rows: Rows, run: Run, here: Places, k: int, label_col: int) -> No
 def parameter_cells(run: Run, name: str, k: int, here: Places, prev: Places | None,
                     inputs: Places) -> Iterator[tuple[Place, int, int, str]]:
     """(place, r, c, formula) for every cell of parameter ``name``'s value and state blocks on
-    iteration k's sheet (``prev``: iteration k − 1's places, None on iteration 0)."""
+    iteration k's sheet (``prev``: iteration k − 1's places, None on iteration 0); a frozen
+    parameter's value is the last sheet's, and it has no state."""
     value, total = here[name], here[names.total_grad(name)]
     sheet = value.sheet
+    if name in run.frozen:
+        for r in range(value.rows):
+            for c in range(value.cols):
+                yield value, r, c, (inputs[name].ref(r * value.cols + c, absolute=True,
+                                                     sheet=sheet)
+                                    if prev is None else prev[name].ref(r, c, sheet=sheet))
+        return
     rule, h = run.rule, hyper_cells(run)
     h_prev = dict(h)  # the update uses the previous step's learning rate
     if prev is not None and "eta_k" in prev:
@@ -157,6 +170,8 @@ def checkpoint_rows(run: Run, labels: Mapping[str, Sequence[str]], section: str
     descriptions: dict[str, str] = {}
     assert run.state is not None, "a window has the rule's state of its checkpoint"
     for p, elements in labels.items():
+        if p in run.frozen:  # kept as it is: the rule keeps no state for it
+            continue
         for kind in run.rule.carried:
             name = names.state(kind, p)
             rows.append((name, [f"{run.rule.symbol(kind)} of {e}" for e in elements],
@@ -168,14 +183,15 @@ def checkpoint_rows(run: Run, labels: Mapping[str, Sequence[str]], section: str
     return rows, descriptions, title, "the checkpoint's "
 
 
-def state_places(rule: UpdateRule, name: str, value: Place, first_col: int,
+def state_places(plan: StepPlan, name: str, value: Place, first_col: int,
                  gap: int) -> list[Place]:
-    """One block per kind of state the rule keeps for parameter ``name``, shaped like its
-    ``value`` block, the j-th starting at column ``first_col + j·gap``."""
+    """One block per kind of state the rule keeps for parameter ``name`` (none when it is
+    frozen), shaped like its ``value`` block, the j-th starting at column
+    ``first_col + j·gap``."""
     return [Place(names.state(kind, name), value.sheet, value.row, first_col + j * gap,
                   value.rows, value.cols, iteration=value.iteration, tile=value.tile,
-                  description=rule.describe_state(kind, name))
-            for j, kind in enumerate(rule.state)]
+                  description=plan.rule.describe_state(kind, name))
+            for j, kind in enumerate(plan.states(name))]
 
 
 class Rows:

@@ -191,6 +191,17 @@ def _update_words(g: _Net) -> str:
                                   else ")"))
 
 
+def _frozen_words(g: _Net) -> list[Line]:
+    """What a frozen parameter's cells are (none without ``--freeze``)."""
+    frozen = [p.symbol for p in g.net.params() if p.name in g.run.frozen]
+    if not frozen:
+        return []
+    return [f"Frozen (--freeze): {', '.join(frozen)} keep Iter 0's values on every sheet"
+            " (lavender, italic, \"frozen\" in column A). Their gradients ∂C_T/∂w are"
+            " computed as every other's and never applied, and the update rule keeps no"
+            " state for them."]
+
+
 def _layout(g: _Net) -> list[Line]:
     """How an iteration sheet's columns and rows are laid out."""
     net = g.net
@@ -236,7 +247,7 @@ def _layout(g: _Net) -> list[Line]:
             f" Inputs; {_update_words(g)}).",
             f"Column {total}{more}: ∂C_T/∂w, the gradient of the total cost (Σ over the"
             f" {g.words.items})" + ("; in the cost row (C), the total cost C_T." if cost == total
-                                    else ".")]
+                                    else "."), *_frozen_words(g)]
 
 
 def _layer(symbol: str) -> str:
@@ -298,11 +309,18 @@ def _reading(g: _Net) -> list[Line]:
                        f" summed{over}", image=None),
     ]
     if g.second is not None:
-        w, rule, start = param.name, run.rule, run.start
-        moved = (f"− η × ∂C_T/∂{w_sym}" if rule.name == "gd" else f"moved by {rule.summary}")
-        reading.append(link_to(g.second[w], f"{_cell(g.second[w], image=None)}: {w_sym} at"
+        rule, start = run.rule, run.start
+        moving = next(p for p in net.params() if p.name not in run.frozen)
+        m_sym, w = moving.labels[0], moving.name
+        moved = (f"− η × ∂C_T/∂{m_sym}" if rule.name == "gd" else f"moved by {rule.summary}")
+        reading.append(link_to(g.second[w], f"{_cell(g.second[w], image=None)}: {m_sym} at"
                                             f" iteration {start + 1:,} = its value at"
                                             f" iteration {start:,} {moved}", image=None))
+        if param.name in run.frozen:
+            kept = g.second[param.name]
+            reading.append(link_to(kept, f"{_cell(kept, image=None)}: {w_sym} at iteration"
+                                         f" {start + 1:,} = its value at iteration {start:,}:"
+                                         " frozen, its gradient not applied", image=None))
     return reading
 
 

@@ -52,6 +52,8 @@ def _training(run: Run) -> dict[str, object]:
         out["validation"] = "yes"  # images held out: their flags are Iter 0's inputs
     if run.start:  # a window continuing a checkpoint: its state is input cells
         out["first iteration"] = run.start
+    if run.frozen:  # kept as they start: no update, no state (--freeze)
+        out["frozen"] = ", ".join(run.frozen)
     return out
 
 
@@ -227,6 +229,18 @@ def first_iteration(s: Settings) -> int:
     """The run's iteration a window's Iter 0 is (0: a run from its start; written only when
     the workbook continues a checkpoint, whose rule state is then input cells)."""
     return int(_choice(s, "first iteration", "0"))
+
+
+def frozen(s: Settings, params: Sequence[str]) -> tuple[str, ...]:
+    """The parameters kept as they start (written only when some are), each one of
+    ``params``."""
+    text = _choice(s, "frozen", "")
+    given = tuple(v.strip() for v in text.split(",") if v.strip())
+    unknown = [v for v in given if v not in params]
+    if unknown:
+        raise SheetnetError(f"the settings freeze {unknown[0]!r}, which is not one of the net's"
+                            " parameters")
+    return given
 
 
 def batched(s: Settings) -> bool:

@@ -16,7 +16,7 @@ sums over the images, the costs and the batch.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -274,9 +274,13 @@ class _Placer:
         cols = self.cols
         for p in self.net.params():
             self.add(p.name, p.rows, p.cols, p.tile, cols.param_value, advance=False)
+            if p.name in plan.frozen:
+                self.places[p.name] = replace(self.places[p.name], description=(
+                    f"{self.described[p.name]}: frozen (--freeze), the first sheet's on every"
+                    " sheet, its gradient not applied"))
             self.add(names.total_grad(p.name), p.rows, p.cols, p.tile, cols.param_sum,
                      advance=False)
-            for place in state_places(plan.rule, p.name, self.places[p.name], cols.state(0),
+            for place in state_places(plan, p.name, self.places[p.name], cols.state(0),
                                       cols.area):
                 self.places[place.name] = place
             self.add(names.grad(p.name), p.rows, p.cols, p.tile)
@@ -550,9 +554,17 @@ class IterationSheet:
         here, cols, h = self.here, self.cols, hyper_cells(self.run)
         for p in self.net.params():
             _labels(self.rows, here[p.name], p.symbol, p.tile_labels)
+            style = "value"
+            if p.name in self.run.frozen:  # lavender, said under its symbol and in the
+                style = "frozen"  # rule's state columns, which it has none of
+                if p.rows > 1:
+                    self.rows.text(here[p.name].sheet_row(1), 1, "frozen", "note")
+                if self.plan.rule.state:
+                    self.rows.text(here[p.name].row, cols.state(0), "frozen: no update, no"
+                                   " state", "note")
             for place, r, c, formula in parameter_cells(self.run, p.name, self.k, here,
                                                         self.prev, self.inputs):
-                self.rows.fixed(place, r, c, formula)
+                self.rows.fixed(place, r, c, formula, style)
             value, grad = here[p.name], here[names.grad(p.name)]
             for r in range(p.rows):
                 for c in range(p.cols):
@@ -783,11 +795,12 @@ def _iteration_sheets(run: Run, cols: Columns, per_iter: Sequence[Places], input
     return specs, templates
 
 
-def _scales(net: Net, here: Places, cols: Columns) -> list[ColorScale]:
+def _scales(net: Net, here: Places, cols: Columns, frozen: Collection[str] = ()
+            ) -> list[ColorScale]:
     """Colour scales on every block, each its own (each map's, in a block of maps) across the
     images, its ends from the run's numbers (``view.scale_ends``: white at 0, red above, blue
-    below): the passes, the output and C, each image's gradients, the parameters and their
-    Σ."""
+    below): the passes, the output and C, each image's gradients, the parameters (but the
+    ``frozen``, grey) and their Σ."""
     last = cols.last
 
     def scales(p: Place, signed: bool) -> list[ColorScale]:
@@ -803,7 +816,8 @@ def _scales(net: Net, here: Places, cols: Columns) -> list[ColorScale]:
     out += scales(here["t"], False)  # the targets
     for p in net.params():  # each image's gradient; the values, their Σ
         out += scales(here[names.grad(p.name)], True)
-        for place in (here[p.name], here[names.total_grad(p.name)]):
+        kept = p.name in frozen
+        for place in (here[p.name], here[names.total_grad(p.name)])[kept:]:
             out.append(ColorScale(f"{a1(place.row, place.col)}:"
                                   f"{a1(place.sheet_row(p.rows - 1), place.col + p.cols - 1)}",
                                   place=place, **SIGNED))
@@ -855,7 +869,7 @@ def _iteration_spec(run: Run, cols: Columns, k: int, here: Places,
         if states and cols.state(0) > cols.image:
             widths[cols.state(0) - 1] = 2  # the blank column after the images
         return SheetSpec(iteration_sheet(k), build, widths=widths,
-                         freeze="C3", color_scales=_scales(net, here, cols),
+                         freeze="C3", color_scales=_scales(net, here, cols, run.frozen),
                          max_col=cols.end, max_row=last_row, formula_style="number",
                          print_rows="1:2", print_cols="A:B", print_scale=PRINT_SCALE)
     longest = max(len(_timed(b)) for b in (*net.forward_blocks(), *net.backward_blocks()))
@@ -873,7 +887,7 @@ def _iteration_spec(run: Run, cols: Columns, k: int, here: Places,
     breaks = band_breaks(widths, cols.image, cols.band, n, repeated=widths[1] + widths[2],
                          scale=scale)
     return SheetSpec(iteration_sheet(k), build, widths=widths,
-                     freeze=a1(BAND_ROW + 1, 3), color_scales=_scales(net, here, cols),
+                     freeze=a1(BAND_ROW + 1, 3), color_scales=_scales(net, here, cols, run.frozen),
                      max_col=cols.end, max_row=last_row, formula_style="number",
                      print_rows=f"1:{BAND_ROW}", print_cols="A:B", col_breaks=breaks,
                      print_scale=scale)

@@ -74,6 +74,9 @@ STYLES = {
                   number_format="General"),
     "info": dict(font=Font(color="666666"), fill=PatternFill("solid", fgColor="EEEEEE")),
     "value": dict(number_format="0.000000", fill=PatternFill("solid", fgColor="EAF1FB")),
+    # a frozen parameter's value (--freeze): the last sheet's, never updated
+    "frozen": dict(number_format="0.000000", font=Font(italic=True, color="4A3B73"),
+                   fill=PatternFill("solid", fgColor="E9E3F5")),  # lavender: not layout grey
     # a per-image cell: 4 decimals (2 from 10 on, so it fits its column), click for all; every
     # negative in the second section, whose minus is written out (LibreOffice shows none for a
     # negative in the third)
@@ -94,7 +97,7 @@ STYLES = {
 
 
 # styles whose numbers take their block's own format (``view``): "number|f3", "total|e2" …
-FORMATTED = ("number", "value", "fixed", "sci", "total")
+FORMATTED = ("number", "value", "frozen", "fixed", "sci", "total")
 
 
 def _all_styles() -> dict[str, dict[str, object]]:

@@ -205,8 +205,8 @@ def test_the_python_api_saves_goes_on_and_writes_a_window(tmp_path):
     assert on.run.start == 5
     out = sheetnet.window(path, tmp_path / "w.xlsx", pick=[3, 1], iterations=1)
     assert sheetnet.verify(out).ok
-    with pytest.raises(SheetnetError, match="--eta cannot be given with --from"):
-        sheetnet.train(from_checkpoint=path, eta=0.1)
+    with pytest.raises(SheetnetError, match="--filters cannot be given with --from"):
+        sheetnet.train(from_checkpoint=path, filters=2)  # (other settings fine-tune it)
     with pytest.raises(SheetnetError, match="exists"):
         first.save(path)
 
