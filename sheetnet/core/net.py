@@ -13,7 +13,7 @@ or ``show`` needs).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -168,9 +168,11 @@ class Net:
 
 
 def build(stack: Sequence[Layer], image: Shape, output: OutputLayer, outputs: int,
-          accuracy: bool = True, predictions: bool = True) -> Net:
+          accuracy: bool = True, predictions: bool = True, input_error: bool = False) -> Net:
     """Bind an unbound stack to images of ``image``'s shape (maps; a dense first layer reads
-    them as a column) and an output layer of ``outputs`` units; one line if it cannot work."""
+    them as a column) and an output layer of ``outputs`` units; one line if it cannot work.
+    ``input_error``: its first layer sends ∂C/∂x back too (a GAN's discriminator, whose input
+    is the generator's output)."""
     if not stack:
         raise SheetnetError("the stack is empty; give at least one dense layer")
     first = next((layer for layer in stack if not layer.transparent), None)
@@ -188,6 +190,8 @@ def build(stack: Sequence[Layer], image: Shape, output: OutputLayer, outputs: in
     producer: Layer | None = None  # the last layer that is not transparent
     for layer, tag, named in zip(stack, tags, aliases, strict=True):
         w = _wiring(layer, tag or before.tag, before, producer, named)
+        if input_error and producer is None and not layer.transparent:
+            w = replace(w, need_dx=True)
         layer = layer.bind(w)
         bound.append(layer)
         out_shape = layer.output_shape(w.inp)
@@ -360,6 +364,20 @@ def backward(net: Net, params: Mapping[str, np.ndarray], caches: Sequence[Cache]
                 shown[block.name] = _shown(block, value)
         dy = dx
     return totals, shown, own
+
+
+def backward_to_input(net: Net, params: Mapping[str, np.ndarray], caches: Sequence[Cache],
+                      delta: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """From δᴸ (N, K) back through a stack built with ``input_error``: (each parameter's
+    gradient summed over the N inputs, ∂C/∂x (N, inputs))."""
+    totals: dict[str, np.ndarray] = {}
+    dy: np.ndarray | None = delta
+    for layer, cache in zip(reversed(net.layers), reversed(caches), strict=True):
+        assert dy is not None, f"{layer.token}: the layer after it sent back no error"
+        dy, grads = layer.backward(dy, cache, params)
+        totals.update(grads)
+    assert dy is not None, "built without input_error: its first layer sends nothing back"
+    return totals, dy
 
 
 CHUNK_NUMBERS = 8_000_000  # numbers one chunk of images may hold while training (64 MB)

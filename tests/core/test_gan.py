@@ -1,0 +1,103 @@
+"""The GAN's core (issue 32): the ring of Gaussians, each player's gradients against central
+differences, and (when torch is installed) whole runs of both players against PyTorch in
+float64 with the same data and noise."""
+
+import numpy as np
+import pytest
+
+from sheetnet.core import gan as gan_mod
+from sheetnet.pairs.optim import rule as rule_of
+
+
+def test_the_ring_has_eight_modes_of_equal_size_on_a_circle_of_radius_2():
+    x = gan_mod.ring(400, seed=0)
+    assert x.shape == (400, 2)
+    angles = np.round(np.arctan2(x[:, 1], x[:, 0]) / (2 * np.pi / 8)) % 8
+    np.testing.assert_array_equal(angles, np.arange(400) % 8)
+    assert abs(np.linalg.norm(x, axis=1).mean() - 2.0) < 0.02
+    assert not np.array_equal(x, gan_mod.ring(400, seed=1))
+
+
+def _numeric(cost, params, name, h=1e-6):
+    out = np.zeros_like(params[name])
+    for idx in np.ndindex(out.shape):
+        plus, minus = dict(params), dict(params)
+        plus[name], minus[name] = params[name].copy(), params[name].copy()
+        plus[name][idx] += h
+        minus[name][idx] -= h
+        out[idx] = (cost(plus) - cost(minus)) / (2 * h)
+    return out
+
+
+def test_each_players_gradients_are_central_differences():
+    gan = gan_mod.make(noise=2, hidden=5, d_hidden=4)
+    p = gan_mod.split(gan_mod.init(gan, seed=3, scheme="normal"))  # biases not 0: no kinks
+    rng = np.random.default_rng(5)
+    x, z = gan_mod.ring(16, 0), rng.standard_normal((16, 2))
+    d_step = gan_mod.d_cost(gan, p["D"], p["G"], x, z)
+    for name in p["D"]:
+        numeric = _numeric(lambda d: float(gan_mod.d_cost(gan, d, p["G"], x, z)["cost_D"]),
+                           p["D"], name)
+        np.testing.assert_allclose(d_step[f"dCD_dD_{name}"], numeric, rtol=1e-6, atol=1e-9)
+    g_step = gan_mod.g_cost(gan, p["D"], p["G"], z)
+    for name in p["G"]:
+        numeric = _numeric(lambda g: float(gan_mod.g_cost(gan, p["D"], g, z)["cost_G"]),
+                           p["G"], name)
+        np.testing.assert_allclose(g_step[f"dCG_dG_{name}"], numeric, rtol=1e-6, atol=1e-9)
+    # the costs by their definitions
+    a_real, a_fake = d_step["D_real"], d_step["D_fake"]
+    assert abs(d_step["cost_D"] - (-np.mean(np.log(a_real)) - np.mean(np.log(1 - a_fake)))
+               ) < 1e-12
+    assert abs(g_step["cost_G"] + np.mean(np.log(g_step["D_G"]))) < 1e-12
+
+
+@pytest.mark.parametrize("d_steps", [1, 2])
+def test_both_players_follow_torch(d_steps):
+    torch = pytest.importorskip("torch")
+    gan = gan_mod.make()
+    params = gan_mod.init(gan, seed=0)
+    x = gan_mod.ring(64, 0)
+    draws = gan_mod.noise(gan, 64, 30, seed=0, d_steps=d_steps)
+    adam = rule_of("adam")
+    hyper = {h.name: h.default for h in adam.hypers}
+    players = {"G": gan_mod.Players(adam, {**hyper, "eta": 0.01}),
+               "D": gan_mod.Players(adam, {**hyper, "eta": 0.02})}
+    trace = gan_mod.train(gan, params, x, 30, players, draws)
+
+    def linear(w, b):
+        layer = torch.nn.Linear(w.shape[1], w.shape[0], dtype=torch.float64)
+        with torch.no_grad():
+            layer.weight.copy_(torch.tensor(w))
+            layer.bias.copy_(torch.tensor(b))
+        return layer
+
+    g = torch.nn.Sequential(linear(params["G_W2"], params["G_b2"]), torch.nn.ReLU(),
+                            linear(params["G_W3"], params["G_b3"]))
+    d = torch.nn.Sequential(linear(params["D_W2"], params["D_b2"]), torch.nn.ReLU(),
+                            linear(params["D_W3"], params["D_b3"]), torch.nn.Sigmoid())
+    opt_g = torch.optim.Adam(g.parameters(), lr=0.01, betas=(hyper["beta1"], hyper["beta2"]),
+                             eps=hyper["epsilon"])
+    opt_d = torch.optim.Adam(d.parameters(), lr=0.02, betas=(hyper["beta1"], hyper["beta2"]),
+                             eps=hyper["epsilon"])
+    bce = torch.nn.BCELoss()
+    real = torch.tensor(x)
+    ones, zeros = torch.ones(64, 1, dtype=torch.float64), torch.zeros(64, 1, dtype=torch.float64)
+    costs_d, costs_g = [], []
+    for k in range(31):
+        for j in range(d_steps):
+            fake = g(torch.tensor(draws["zD"][k][j])).detach()
+            loss_d = bce(d(real), ones) + bce(d(fake), zeros)
+            opt_d.zero_grad()
+            loss_d.backward()
+            opt_d.step()
+            if j == 0:
+                costs_d.append(loss_d.item())
+        loss_g = bce(d(g(torch.tensor(draws["zG"][k]))), ones)
+        opt_g.zero_grad()
+        loss_g.backward()
+        opt_g.step()
+        costs_g.append(loss_g.item())
+    np.testing.assert_allclose(trace.series("cost_D"), costs_d, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(trace.series("cost_G"), costs_g, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(trace.final["G_W3"], g[2].weight.detach().numpy(), atol=1e-9)
+    np.testing.assert_allclose(trace.final["D_W2"], d[0].weight.detach().numpy(), atol=1e-9)
