@@ -97,12 +97,8 @@ def test_train_reports_the_test_digits_and_their_confusion(tmp_path):
     assert None not in record["cost"] + record["batch_cost"]
 
 
-@pytest.mark.slow
-def test_the_default_run_reaches_97_percent_on_the_test_digits():
-    preset = presets.get("mnist")
-    run = preset.run(Options(), every=500)
-    found = preset.test(run, preset.trace(run, keep=["C_batch"]))
-    assert found["accuracy"] >= 0.97
+# The default run's test accuracy (97.5%, 2,500 steps: a minute) is checked digit for digit by
+# the transcript of `sheetnet train --net mnist` in docs/nets/digits-mnist.md, which CI runs.
 
 
 def test_the_python_api_keeps_every_block_and_says_to_train_mnist_instead():
