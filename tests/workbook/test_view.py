@@ -8,7 +8,7 @@ import zipfile
 import numpy as np
 import openpyxl
 import pytest
-from openpyxl.utils import column_index_from_string
+from openpyxl.utils import column_index_from_string, get_column_letter
 
 from sheetnet.workbook import view
 from tests.conftest import NETS, SMALL, column_widths, export, formula_cells
@@ -134,9 +134,8 @@ def test_colour_scales_are_per_map_and_symmetric_about_zero_where_signed(tmp_pat
     assert all(ends[0][1] == -ends[2][1] and ends[1][1] == 0 for ends in signed)
 
 
-def test_recurrent_sheets_colour_their_blocks(tmp_path):
-    out = export(tmp_path, "lstm.xlsx", "--net", "lstm", "--iterations", "1")
-    ws = openpyxl.load_workbook(out)["Iter 0"]
+def test_recurrent_sheets_colour_their_blocks(small_book):
+    ws = openpyxl.load_workbook(small_book("lstm"))["Iter 0"]
     coloured = {int(re.match(r"[A-Z]+(\d+)", ref).group(1)) for ref, _ in _scales(ws)}
     labels = {ws.cell(r, 1).value: r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value}
     for symbol in ("xₜ", "hₜ", "cₜ"):
@@ -188,11 +187,11 @@ def test_narrow_sheets_print_one_page_wide_and_wide_ones_repeat_their_labels(tmp
 
 @pytest.mark.parametrize("net", [pytest.param("rnn", marks=pytest.mark.slow), "lstm",
                                  "attention"])
-def test_every_net_has_a_statistics_sheet(tmp_path, net):
-    out = export(tmp_path, f"{net}.xlsx", "--net", net, "--iterations", "1")
-    wb = openpyxl.load_workbook(out)
+def test_every_net_has_a_statistics_sheet(small_book, net):
+    wb = openpyxl.load_workbook(small_book(net), read_only=True)
     assert "Statistics" in wb.sheetnames
-    header = [c.value for c in wb["Statistics"][4] if c.value]
+    header = [v for v in next(wb["Statistics"].iter_rows(min_row=4, max_row=4,
+                                                          values_only=True)) if v]
     assert any(str(h).startswith(("hₜ", "h¹", "yₜ")) for h in header), header
 
 
@@ -300,15 +299,15 @@ def test_one_format_a_block_so_an_edit_never_shows_a_stale_format(tmp_path, net)
     the whole block, not for its own old number."""
     from sheetnet.audit.verify import layout
 
-    out = export(tmp_path, f"{net}.xlsx", "--net", net, "--iterations", "2")
-    wb = openpyxl.load_workbook(out)
+    out = export(tmp_path, f"{net}.xlsx", "--net", net, "--iterations", "2",
+                 *SMALL[net][2:])
+    shown = {(sheet, ref): fmt for sheet, ref, _, _, fmt in formula_cells(out)}
     formats: dict[str, set[str]] = {}
     for p in layout(out).places:
         if p.kind != "formula" or p.iteration is None or p.sheet == "Attention":
             continue  # (the Attention sheet draws α as a heat map: two decimals, a dot for 0)
-        ws = wb[p.sheet]
         found = formats.setdefault(p.name, set())
         for _, _, _, row, col in p.cells():
-            found.add(ws.cell(row, col).number_format)
+            found.add(shown[p.sheet, f"{get_column_letter(col)}{row}"])
     mixed = {name: f for name, f in formats.items() if len(f) > 1}
     assert formats and not mixed, mixed
