@@ -129,9 +129,7 @@ def _started(preset: NetPreset, ck: Checkpoint, opts: Options,
              every: int | None = None) -> Run:
     """The checkpoint's run rebuilt for ``iterations`` more, from its parameters and state
     (``detail``: every block kept, as ``preset.run`` takes it; None: as ``workbook``)."""
-    if ck.net != preset.name:
-        raise SheetnetError(f"the checkpoint is of --net {ck.net}, not --net {preset.name};"
-                            f" give --net {ck.net} (or leave --net out)")
+    _same_net(preset, ck)
     try:
         run = preset.run(replace(opts, iterations=iterations), workbook=workbook,
                          detail=workbook if detail is None else detail, every=every)
@@ -162,6 +160,13 @@ def _started(preset: NetPreset, ck: Checkpoint, opts: Options,
                    carried=_carried(run, ck) or None, best=ck.best,
                    origin={**run.origin, "init": f"{ck.describe()}, saved by train"
                                                  " --checkpoint"})
+
+
+def _same_net(preset: NetPreset, ck: Checkpoint) -> None:
+    """Refuse a checkpoint of another net than ``--net`` names, in one line."""
+    if ck.net != preset.name:
+        raise SheetnetError(f"the checkpoint is of --net {ck.net}, not --net {preset.name};"
+                            f" give --net {ck.net} (or leave --net out)")
 
 
 def _carried(run: Run, ck: Checkpoint) -> dict[str, np.ndarray]:
@@ -361,9 +366,7 @@ def fine_tuned(preset: object, ck: Checkpoint, given: Options, new_head: bool = 
     may then differ: the new classes). Returns the run and the options it is made from (the
     checkpoint's, ``given`` over them), which a checkpoint of it keeps."""
     preset = supported(preset)
-    if ck.net != preset.name:
-        raise SheetnetError(f"the checkpoint is of --net {ck.net}, not --net {preset.name};"
-                            f" give --net {ck.net} (or leave --net out)")
+    _same_net(preset, ck)
     new = {name: value for name, value in vars(given).items()
            if name not in ("hyper", "iterations") and value is not None}
     base = options_of(ck, replaced=[name for name in PATHS[1:] if name in new])
