@@ -167,7 +167,17 @@ SeqOpt = Annotated[int | None, typer.Option(
                                   " reads (default 10).")]
 HiddenOpt = Annotated[int | None, typer.Option(
     rich_help_panel=NETWORK, help="--net rnn, lstm, gru: H, the recurrent layer's units (default 8;"
-                                  " --arch writes any stack instead).")]
+                                  " --arch writes any stack instead); gan: G's hidden units"
+                                  " (default 8).")]
+NoiseOpt = Annotated[int | None, typer.Option(
+    rich_help_panel=NETWORK, help="--net gan: the numbers of noise z the generator reads"
+                                  " (default 2).")]
+DStepsOpt = Annotated[int | None, typer.Option(
+    rich_help_panel=RUN, help="--net gan: the discriminator's steps per iteration, before the"
+                              " generator's one (default 1).")]
+PointsOpt = Annotated[int | None, typer.Option(
+    rich_help_panel=DATA, help="--net gan: the real points, a ring of 8 Gaussians (default 16;"
+                               " --data gives your own, a CSV x,y).")]
 LabelsOpt = Annotated[str | None, typer.Option(
     rich_help_panel=DATA, help="Keep only these classes, e.g. 0,1,2,3,4 (numbered from 0 in"
                                " ascending order; the test images too).")]
@@ -332,6 +342,7 @@ RUN_OPTIONS: dict[str, tuple[object, object]] = {
     "batch_size": (BatchOpt, None), "shuffle": (ShuffleOpt, None),
     "validation": (ValidationOpt, None), "patience": (PatienceOpt, None),
     "text": (TextOpt, None), "seq_length": (SeqOpt, None), "hidden": (HiddenOpt, None),
+    "noise": (NoiseOpt, None), "d_steps": (DStepsOpt, None), "points": (PointsOpt, None),
     "labels": (LabelsOpt, None), "per_class": (PerClassOpt, None), "freeze": (FreezeOpt, None),
     "embed": (EmbedOpt, None), "mlp": (MlpOpt, None), "layer_norm": (LayerNormOpt, None),
     "l1": (L1Opt, None),

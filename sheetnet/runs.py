@@ -121,7 +121,10 @@ class Training:
     @property
     def warnings(self) -> list[str]:
         """What went wrong in learning (the cost rose sharply, ended above its start, stopped
-        moving far from a minimum); empty for a healthy run."""
+        moving far from a minimum); empty for a healthy run, and for a game's players, whose
+        costs need not fall."""
+        if not self.trace.minimised:
+            return []
         return health.warnings(self.costs, self.run.eta)
 
     @property
@@ -150,6 +153,7 @@ class Training:
         run, trace = self.run, self.trace
         out: dict[str, object] = {"net": self.net, "options": self.options.given(),
                                   **trace.to_json(run.start, run.minibatches)}
+        out.update({name: trace.series(name).tolist() for name in trace.curves})
         last = trace.iterations[-1]
         if "validation_cost" in last:
             out["validation_cost"] = trace.series("validation_cost").tolist()

@@ -22,6 +22,8 @@ class Trace:
     cost_name: str = "C_T"  # the quantity descent lowers (z for plain gradient descent)
     also: tuple[str, ...] = ()  # costs shown beside it (a comparison's other rules' z)
     final: dict[str, np.ndarray] = field(default_factory=dict)  # parameters after the last update
+    minimised: bool = True  # False: the costs of a game's players (a GAN's), which need not fall
+    curves: tuple[str, ...] = ()  # series ``--json`` carries under their own names (a GAN's)
 
     @property
     def cost(self) -> np.ndarray:

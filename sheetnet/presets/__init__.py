@@ -14,7 +14,7 @@ from sheetnet.core.descent import Anchor
 from sheetnet.core.run import Found, Run
 from sheetnet.core.trace import Trace
 from sheetnet.errors import SheetnetError
-from sheetnet.presets import attention, exercises, nets, recurrent
+from sheetnet.presets import attention, exercises, gan, nets, recurrent
 from sheetnet.presets.options import Options
 from sheetnet.workbook.layout import WorkbookSpec
 
@@ -90,7 +90,7 @@ class Preset(Protocol):
 PRESETS: dict[str, Preset] = {  # in the book's order, then the classics
     p.name: p for p in (exercises.GD, exercises.REGRESSION, nets.MLP, nets.CNN, exercises.GRAPH,
                         nets.XOR, nets.CURVE, nets.TWOLAYER, nets.DIGITS, nets.MNIST, recurrent.RNN,
-                        recurrent.LSTM, recurrent.GRU, attention.ATTENTION)
+                        recurrent.LSTM, recurrent.GRU, attention.ATTENTION, gan.GAN)
 }
 
 

@@ -51,7 +51,10 @@ class Options:
     eta_decay: float | None = None
     text: Path | None = None  # rnn: the text to learn (default: a nursery rhyme)
     seq_length: int | None = None  # rnn: T, the steps of a window
-    hidden: int | None = None  # rnn: H, the hidden state's units
+    hidden: int | None = None  # rnn: H, the hidden state's units; gan: G's hidden units
+    noise: int | None = None  # gan: the numbers of noise z G reads
+    d_steps: int | None = None  # gan: the discriminator's steps per iteration
+    points: int | None = None  # gan: the real points of the ring
     embed: int | None = None  # attention: D, each position's numbers
     mlp: int | None = None  # attention: F, the MLP's hidden units
     layer_norm: bool | None = None  # attention: pre-norm before the attention and the MLP

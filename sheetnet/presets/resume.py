@@ -43,6 +43,10 @@ def supported(preset: object) -> NetPreset:
     """The preset, if its runs can be checkpointed (every net that trains)."""
     if not isinstance(preset, NetPreset):
         name = getattr(preset, "name", preset)
+        if getattr(preset, "players", False):  # two nets and two states: not a checkpoint's
+            raise SheetnetError(f"--checkpoint and --from keep one net and its optimizer's"
+                                f" state; --net {name} trains two, which they do not save yet:"
+                                " train it in one run (--iterations N)")
         raise SheetnetError(f"--checkpoint and --from are for the nets that train (not the"
                             f" exercises): --net {name} has no parameters to save")
     return preset

@@ -191,6 +191,21 @@ def regression_size(s: Settings) -> tuple[int, int]:
     return _int(s, "points"), _int(s, "iterations")
 
 
+def gan_settings(run: Run) -> dict[str, object]:
+    gan = run.model
+    steps = 1 if run.drawn is None else int(run.drawn["zD"].shape[1])
+    return {**_common(run), "points": run.data.n_images, "noise": gan.noise,
+            "hidden": gan.generator.layers[0].units, "d steps": steps,
+            "optimizer": run.rule.name, "iterations": run.iterations,
+            "data": run.origin.get("data", ""),
+            "initial parameters": run.origin.get("init", "")}
+
+
+def gan_size(s: Settings) -> tuple[int, int, int, int]:
+    """(points, noise, hidden units, D steps per iteration)."""
+    return _int(s, "points"), _int(s, "noise"), _int(s, "hidden"), _int(s, "d steps")
+
+
 def graph_settings(run: Run) -> dict[str, object]:
     return {**_common(run), "graph": "shopping", "iterations": run.iterations}
 

@@ -378,10 +378,11 @@ class SheetCells:
         layer, here = self.net.layers[i], self.here
         dy, dy_block = self._dy(i)
         params = {p.name: here[p.name] for p in layer.params()}
-        grads = {p.name: here[names.grad(p.name)] for p in layer.params()}
+        grads = {p.name: here[g] for p in layer.params()  # none where a pass takes no gradient
+                 if (g := names.grad(p.name)) in here}  # (a GAN's D judging G's points)
         out = {b.name: here[b.name] for b in (*layer.blocks(), *layer.error_blocks())}
-        if layer.w.dx is not None:
-            out.update({b.name: here[b.name] for b in layer.dx_blocks()})
+        if layer.w.dx is not None:  # (a pass that only goes forward shows no errors)
+            out.update({b.name: here[b.name] for b in layer.dx_blocks() if b.name in here})
         key = here[layer.w.key] if layer.w.key is not None else None
         return Cells(here[layer.w.x], out, params, grads, dy, dy_block, key, self.batch,
                      self.prev, here["x"].sheet, here.get("held"))
@@ -391,14 +392,18 @@ class SheetCells:
         later = [j for j in range(i + 1, len(self.net.layers))
                  if not self.net.layers[j].transparent]
         if not later:
-            block = self.here[self.net.output.delta]
-            return block.ref, block
+            block = self.here.get(self.net.output.delta)
+            return (_no_error, None) if block is None else (block.ref, block)
         j = later[0]
         nxt = self.net.layers[j]
         if nxt.w.dx is not None:
-            block = self.here[nxt.w.dx]
-            return block.ref, block
+            block = self.here.get(nxt.w.dx)
+            return (_no_error, None) if block is None else (block.ref, block)
         return (lambda r, c: nxt.dx_xl(self.cells[j], r, c)), None
+
+
+def _no_error(r: int, c: int) -> str:
+    raise AssertionError("this pass only goes forward: it has no errors to read")
 
 
 def iteration_rows(run: Run, cols: Columns, here: Places, prev: Places | None,
