@@ -190,7 +190,8 @@ SMALL = {"gd": [], "regression": [], "graph": [], "mlp": ["--iterations", "3"],
          # the newest nets small: every test of a preset's workbook runs on them
          "gru": ["--iterations", "1", "--hidden", "3", "--seq-length", "4"],
          "attention": ["--iterations", "1", "--layer-norm", "--seq-length", "4", "--embed", "4",
-                       "--mlp", "4"]}
+                       "--mlp", "4"],
+         "gan": ["--iterations", "2", "--points", "4", "--hidden", "3"]}
 HEAVY = ("digits", "cnn", "rnn", "lstm", "gru")
 NETS = [pytest.param(net, marks=pytest.mark.slow) if net in HEAVY else net for net in SMALL]
 

@@ -11,7 +11,8 @@ errors and gradients. A column per point; column C holds a parameter's value or 
 
 The layers write every formula of the passes (``forward_xl``, ``grads_xl``, ``dx_xl``, the output
 pair's); this module places the blocks and writes what no layer does: the means over the
-points, the updates, and the sheets around them (Summary, Points, D view, Inputs, Data).
+points, the updates, and the sheets around them (Summary, Points, D view and D grid,
+Inputs, Data).
 """
 
 from __future__ import annotations
@@ -63,12 +64,12 @@ from sheetnet.workbook.stack_layout import SheetCells
 VALUE = 3  # column C: a parameter's value where the iteration starts, a row's total or mean
 POINT = 4  # column D: point 1; each point a column
 FIRST_ROW = 3  # the first section's title
-POINTS_SHEET, VIEW_SHEET = "Points", "D view"
+POINTS_SHEET, VIEW_SHEET, GRID_SHEET = "Points", "D view", "D grid"
 VIEW_SIDE, VIEW_STEP = 13, 0.5  # D's view: a 13 × 13 grid over −3 … 3 in both coordinates
 AXIS = (-3.0, 3.0)
 # D's verdict: blue (fake, 0) — white (undecided, ½) — red (real, 1)
 VERDICT: dict[str, Any] = dict(low=view.NEGATIVE, mid=view.LOW, high=view.POSITIVE,
-                               mid_value=0.5)
+                               mid_value=0.5, ends=(0.0, 1.0))
 
 Places = dict[str, Place]
 
@@ -122,8 +123,10 @@ class _Placer:
         self.plan = SheetPlan()
 
     def title(self, text: str, columns: str = "point →") -> None:
+        """A section's title, on a row of its own, and (``columns``) a header row naming the
+        point columns."""
         self.plan.titles.append((self.row, text, columns))
-        self.row += 1
+        self.row += 2 if columns else 1
 
     def per_point(self, name: str, rows: int, kind: str = "formula") -> Place:
         place = self.plan.places[name] = Place(
@@ -505,7 +508,7 @@ class _Writer:
         self.put(judge, d.output.delta_xl(out, n))
         self.back(d, judge, d_cells, "D", grads=False)
         first = d.layers[0]
-        self.label(dfake, "∂C/∂G(z)", [(0, "= G: δ³₁"), (1, "= G: δ³₂")])
+        self.label(dfake, "∂C/∂G(z)", [(0, "G's δ³₁"), (1, "G's δ³₂")])
         for r in range(2):
             self.rows.per_image(dfake, r, 0, first.dx_xl(d_cells.cells[0], r, 0))
         self.back(g, gen, g_cells, "G")
@@ -569,10 +572,10 @@ def workbook(run: Run) -> WorkbookSpec:
     sheets = [_iteration_spec(run, k, plans, by_name, data) for k in range(run.iterations + 1)]
     summary, summary_places = _summary(run, plans)
     points, points_places = _points(run, plans, data)
-    view_spec, view_places = _view(run, plans)
+    view_spec, grid_spec, view_places = _view(run, plans)
     places = [*inputs, *data.values(), *summary_places, *points_places, *view_places,
               *(p for plan in plans for p in plan.places.values())]
-    return WorkbookSpec([_guide(run), summary, points, view_spec, *sheets, inputs_spec,
+    return WorkbookSpec([_guide(run), summary, points, view_spec, *sheets, grid_spec, inputs_spec,
                          _data_sheet(run), map_sheet(places, "points")],
                         places, names_of(inputs, run.hyperparameters))
 
@@ -589,9 +592,10 @@ def _iteration_spec(run: Run, k: int, plans: Sequence[SheetPlan], inputs: Places
         for row, title, columns in plan.titles:
             put(g, row, 1, title, "section")
             if columns:
-                put(g, row, VALUE, "Σ or mean", "header")
+                put(g, row + 1, 2, columns, "element")
+                put(g, row + 1, VALUE, "Σ or mean", "header")
                 for i in range(n):
-                    put(g, row, POINT + i, i + 1, "header")
+                    put(g, row + 1, POINT + i, i + 1, "header")
         for row, who in plan.heads:
             put(g, row, VALUE, "value", "header")
             for j in range(1 if who == "G" else steps):
@@ -604,14 +608,14 @@ def _iteration_spec(run: Run, k: int, plans: Sequence[SheetPlan], inputs: Places
         writer = _Writer(run, k, plan.places, prev, inputs, data)
         return render_rows(writer.specs(), n, g)
 
-    widths = {1: 14, 2: 16, VALUE: 12, **{c: 10 for c in range(POINT, POINT + max(
+    widths = {1: 14, 2: 16, VALUE: 12, **{c: 12 for c in range(POINT, POINT + max(
         n, update_columns(rule, steps)[2]))}}
     verdicts = [ColorScale(p.extent, **VERDICT) for name, p in plan.places.items()
                 if name.endswith(f"_{run.model.discriminator.output.a}")]
     last_col = max(POINT + n - 1, update_columns(rule, steps - 1)[2])
     return SheetSpec(iteration_sheet(k), build, widths=widths, freeze=a1(2, POINT),
                      color_scales=verdicts, max_col=last_col, max_row=plan.last_row,
-                     formula_style="number", print_rows="1:1", print_cols="A:C")
+                     formula_style="number", print_rows="1:1", print_cols="A:B")
 
 
 SUMMARY_COLUMNS = (("cost_D", "C_D"), ("cost_G", "C_G"), ("mean_D_real", "mean D(x)"),
@@ -689,30 +693,30 @@ def _points(run: Run, plans: Sequence[SheetPlan], data: Places
 
     last = 3 + n
     charts = [ScatterChartSpec(f"Iteration {k}: real points and G's", "x₁", "x₂",
-                               (Series("real", f"B4:B{last}", f"C4:C{last}", line=False),
+                               (Series("real", f"B4:B{last}", f"C4:C{last}", line=False,
+                                       color=view.POSITIVE_LINE),
                                 Series("G(z)", f"{a1(4, 4 + 3 * c)}:{a1(last, 4 + 3 * c)}",
                                        f"{a1(4, 5 + 3 * c)}:{a1(last, 5 + 3 * c)}",
-                                       line=False)),
-                               anchor=a1(2 + 20 * c, 5 + 3 * len(at)), x_range=AXIS,
-                               y_range=AXIS)
+                                       line=False, color=view.NEGATIVE_LINE)),
+                               anchor=a1(2 + 24 * c, 5 + 3 * len(at)), x_range=AXIS,
+                               y_range=AXIS, square=True)
               for c, k in enumerate(at)]
     widths = {1: 7, 2: 10, 3: 10, **{4 + 3 * c + r: 10 for c in range(len(at)) for r in (0, 1)}}
     return (SheetSpec(POINTS_SHEET, build, widths=widths, freeze="B4", scatters=charts,
-                      max_col=3 + 3 * len(at), max_row=last, tab_color="9B59B6"), places)
+                      max_col=3 + 3 * len(at), max_row=last, tab_color="9B59B6",
+                      formula_style="number"), places)
 
 
-def _view(run: Run, plans: Sequence[SheetPlan]) -> tuple[SheetSpec, list[Place]]:
-    """D's verdict over a grid of the plane at the first and the last iteration: the grid's
-    points (a column each), D's layers on them (its parameters copied from the iteration
-    sheet: D after its step(s)), and the verdicts as a colour-scaled table."""
+def _view(run: Run, plans: Sequence[SheetPlan]
+          ) -> tuple[SheetSpec, SheetSpec, list[Place]]:
+    """D's verdict over a grid of the plane at the first and the last iteration: on D grid,
+    the grid's points (a column each) and D's layers on them (its parameters copied from the
+    iteration sheet: D after its step(s)); on D view, the verdicts as colour-scaled tables."""
     gan: gan_mod.Gan = run.model
     d = gan.discriminator
     steps, count = steps_of(run), VIEW_SIDE ** 2
-    blocks = [*d.forward_blocks()]
     a = d.output.a
-    rows_per = 1 + 2 + sum(b.shape.rows for b in blocks) + 1 + 2 + VIEW_SIDE + 2
-    param_rows = sum(q.size for q in d.params())
-    per = max(rows_per, param_rows + 2) + 2
+    per = max(2 + _view_rows(gan), sum(q.size for q in d.params())) + 3
     places: list[Place] = []
     sections: list[tuple[int, int, dict[str, Place]]] = []
     for s, k in enumerate(viewed(run.iterations)):
@@ -720,49 +724,73 @@ def _view(run: Run, plans: Sequence[SheetPlan]) -> tuple[SheetSpec, list[Place]]
         here: dict[str, Place] = {}
         row = top + 1
         for q in d.params():
-            here[q.name] = Place(f"view_D_{q.name}", VIEW_SHEET, row, 3, q.size, iteration=k,
+            here[q.name] = Place(f"view_D_{q.name}", GRID_SHEET, row, 3, q.size, iteration=k,
                                  description=f"D's {q.symbol} after iteration {k}'s D step(s)")
             row += q.size
         row = top + 1
-        here["x"] = Place("view_x", VIEW_SHEET, row, 5, 2, images=count, iteration=k,
+        here["x"] = Place("view_x", GRID_SHEET, row, 5, 2, images=count, iteration=k,
                           kind="constant", description="the grid's points (x₁, x₂)")
         row += 2
-        for block in blocks:
-            here[block.name] = Place(f"view_{block.name}", VIEW_SHEET, row, 5, block.shape.rows,
+        for block in d.forward_blocks():
+            here[block.name] = Place(f"view_{block.name}", GRID_SHEET, row, 5, block.shape.rows,
                                      images=count, iteration=k,
                                      description=f"D on the grid: {block.description}")
             row += block.shape.rows
-        here[a] = Place(f"view_{a}", VIEW_SHEET, row, 5, 1, images=count, iteration=k,
+        here[a] = Place(f"view_{a}", GRID_SHEET, row, 5, 1, images=count, iteration=k,
                         description="D(x) on the grid: its verdict, 1 real, 0 fake")
-        row += 2
-        here["table"] = Place("view_table", VIEW_SHEET, row + 1, 5, VIEW_SIDE, VIEW_SIDE,
-                              iteration=k, description="D(x) over the plane: rows x₂ = 3 …"
-                              " −3, columns x₁ = −3 … 3")
+        here["table"] = Place("view_table", VIEW_SHEET, 5 + s * (VIEW_SIDE + 4), 2, VIEW_SIDE,
+                              VIEW_SIDE, iteration=k, description="D(x) over the plane: rows"
+                              " x₂ = 3 … −3, columns x₁ = −3 … 3")
         sections.append((k, top, here))
         places += list(here.values())
 
-    def build() -> Grid:
-        g: Grid = {1: {1: Styled("D view · the discriminator's verdict over the plane (1: real,"
-                                 " red; 0: made by G, blue), at the first and the last"
-                                 " iteration", "title")}}
+    def grid() -> Grid:
+        g: Grid = {1: {1: Styled("D grid · D's layers on the 169 points of D view's grid, a"
+                                 " column each", "title")}}
         rows = Rows()  # one render for both sections: shared formulas are numbered per sheet
         for k, top, here in sections:
             put(g, top, 1, f"iteration {k}: D after its step{'s' * (steps > 1)}", "section")
-            _view_section(g, rows, d, here, plans[k].places, steps)
+            _grid_section(g, rows, d, here, plans[k].places, steps)
         return render_rows(rows.specs(), count, g)
 
+    def tables() -> Grid:
+        g: Grid = {1: {1: Styled("D view · D(x), the discriminator's verdict over the plane",
+                                 "title")},
+                   2: {1: Styled("red 1: real · white ½: undecided · blue 0: made by G; the"
+                                 " real points lie on a ring of radius 2 (Points)", "note")}}
+        values = view_points()
+        for k, _, here in sections:
+            table = here["table"]
+            put(g, table.row - 2, 1, f"iteration {k}: D after its step{'s' * (steps > 1)}",
+                "section")
+            put(g, table.row - 1, 1, "x₂ ↓  x₁ →", "header")
+            for c in range(VIEW_SIDE):
+                put(g, table.row - 1, table.col + c, float(values[c, 0]), "header")
+            for r in range(VIEW_SIDE):
+                put(g, table.row + r, 1, float(values[r * VIEW_SIDE, 1]), "header")
+                for c in range(VIEW_SIDE):
+                    put(g, table.row + r, table.col + c, "=" + here[a].ref(
+                        0, image=r * VIEW_SIDE + c, sheet=VIEW_SHEET))
+        return g
+
     scales = [ColorScale(here["table"].extent, **VERDICT) for _, _, here in sections]
-    last = max(p.sheet_row(p.rows - 1) for p in places)
-    return (SheetSpec(VIEW_SHEET, build, widths={1: 10, 2: 10, 3: 10, 4: 11,
-                                                 **{5 + c: 7 for c in range(count)}},
-                      freeze="E3", color_scales=scales, max_col=4 + count, max_row=last,
-                      formula_style="number", tab_color="E67E22"), places)
+    last_table = sections[-1][2]["table"]
+    view_spec = SheetSpec(VIEW_SHEET, tables, widths={1: 11, **{2 + c: 7 for c in range(
+        VIEW_SIDE)}}, color_scales=scales, max_col=1 + VIEW_SIDE,
+        max_row=last_table.sheet_row(VIEW_SIDE - 1), formula_style="number",
+        tab_color="E67E22", fit_width=True)
+    last = max(p.sheet_row(p.rows - 1) for p in places if p.sheet == GRID_SHEET)
+    grid_spec = SheetSpec(GRID_SHEET, grid, widths={1: 10, 2: 10, 3: 10, 4: 11,
+                                                    **{5 + c: 9 for c in range(count)}},
+                          freeze="E3", max_col=4 + count, max_row=last,
+                          formula_style="number", print_cols="A:D")
+    return view_spec, grid_spec, places
 
 
-def _view_section(g: Grid, rows: Rows, d: Net, here: Mapping[str, Place], source: Places,
+def _grid_section(g: Grid, rows: Rows, d: Net, here: Mapping[str, Place], source: Places,
                   steps: int) -> None:
     """One iteration's D on the grid: its parameters (references to the iteration sheet),
-    the grid's points, D's layers on them, its verdicts and the table of them."""
+    the grid's points and D's layers on them, to its verdicts."""
     values = view_points()
     for q in d.params():
         place = here[q.name]
@@ -770,7 +798,7 @@ def _view_section(g: Grid, rows: Rows, d: Net, here: Mapping[str, Place], source
         for r, e in enumerate(q.labels):
             put(g, place.row + r, 2, e, "element")
             put(g, place.row + r, 3,
-                "=" + source[after_name("D", q.name, steps)].ref(r, sheet=VIEW_SHEET), "value")
+                "=" + source[after_name("D", q.name, steps)].ref(r, sheet=GRID_SHEET), "value")
     x = here["x"]
     put(g, x.row, 4, "x₁", "element")
     put(g, x.row + 1, 4, "x₂", "element")
@@ -786,14 +814,6 @@ def _view_section(g: Grid, rows: Rows, d: Net, here: Mapping[str, Place], source
     a = here[d.output.a]
     put(g, a.row, 4, "D(x)", "label")
     rows.per_image(a, 0, 0, d.output.pair.forward_xl([here[d.output.w.x].ref(0)], 0))
-    table = here["table"]
-    put(g, table.row - 1, 4, "x₂ ↓  x₁ →", "header")
-    for c in range(VIEW_SIDE):
-        put(g, table.row - 1, table.col + c, float(values[c, 0]), "header")
-    for r in range(VIEW_SIDE):
-        put(g, table.row + r, 4, float(values[r * VIEW_SIDE, 1]), "header")
-        for c in range(VIEW_SIDE):
-            put(g, table.row + r, table.col + c, "=" + a.ref(0, image=r * VIEW_SIDE + c))
 
 
 def _data_sheet(run: Run) -> SheetSpec:
@@ -830,8 +850,9 @@ def _guide(run: Run) -> SheetSpec:
                         " iteration, charted together"),
          (VIEW_SHEET, "D's verdict over a grid of the plane, a colour-scaled table, at the"
                       " first and the last iteration"),
-         ("Iter 0 …", "one sheet per iteration: the parameters and their updates, then each"
-                      " step's passes, a column per point"),
+         ("Iter 0", "one sheet per iteration (Iter 0, Iter 1 …): the parameters and their"
+                    " updates, then each step's passes, a column per point"),
+         (GRID_SHEET, "D's layers on the grid's 169 points, which D view's tables read"),
          ("Inputs", "η, the rule's settings and the initial parameters: edit them"),
          ("Data", "the real points: edit them"), ("Map", "every block and where it is")],
         ["Top of an iteration sheet: each player's parameters where the iteration starts"

@@ -354,6 +354,7 @@ class ColorScale:
     # ``rows`` (first, stop), e.g. one map of a block; the colours above when no run is known
     place: Place | None = None
     rows: tuple[int, int] | None = None
+    ends: tuple[float, float] | None = None  # fixed ends (low, high), with ``mid_value``
 
 
 @dataclass(frozen=True)
@@ -380,6 +381,7 @@ class Series:
     y: str
     line: bool = True  # False: markers only (data points)
     markers: bool = False
+    color: str | None = None  # its own colour (None: the next of the writer's)
 
 
 @dataclass(frozen=True)
@@ -391,6 +393,7 @@ class ScatterChartSpec:
     anchor: str
     x_range: tuple[float, float] | None = None  # the axes' bounds (None: the engine's own,
     y_range: tuple[float, float] | None = None  # which may start at 0 far below the data)
+    square: bool = False  # as tall as wide: the plane undistorted (x and y in the same units)
 
 
 PAGE_WIDTH = view.PAGE_WIDTH  # an A4 landscape page's printable width, in column-width units

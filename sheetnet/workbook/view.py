@@ -78,6 +78,7 @@ def _scientific(room: int) -> str:
 # numbers ≥ 0 runs white to red, one of numbers ≤ 0 blue to white, so a hue means one sign
 LOW = "FFFFFF"
 NEGATIVE, POSITIVE = "6C9BD2", "E07B6F"
+NEGATIVE_LINE, POSITIVE_LINE = "2F6DB5", "C0392B"  # the same hues, dark enough for markers
 
 
 def scale_ends(values: np.ndarray) -> tuple[tuple[float, str], ...] | None:

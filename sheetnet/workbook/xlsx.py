@@ -198,6 +198,10 @@ def _color_rule(scale: ColorScale, trace: Trace | None) -> ColorScaleRule | None
         return ColorScaleRule(start_type="num", start_value=v0, start_color=c0,
                               mid_type="num", mid_value=vm, mid_color=cm,
                               end_type="num", end_value=v1, end_color=c1)
+    if scale.ends is not None and scale.mid is not None and scale.mid_value is not None:
+        return ColorScaleRule(start_type="num", start_value=scale.ends[0], start_color=scale.low,
+                              mid_type="num", mid_value=scale.mid_value, mid_color=scale.mid,
+                              end_type="num", end_value=scale.ends[1], end_color=scale.high)
     if scale.mid is None:
         return ColorScaleRule(start_type="num", start_value=0, start_color=scale.low,
                               end_type="max", end_color=scale.high)
@@ -454,7 +458,7 @@ def _add_scatter(ws: Worksheet, cs: ScatterChartSpec) -> None:
     chart.title = cs.title
     chart.x_axis.title = cs.x_title
     chart.y_axis.title = cs.y_title
-    chart.height, chart.width = 9, 16
+    chart.height, chart.width = (11, 11) if cs.square else (9, 16)
     chart.x_axis.delete = False
     chart.y_axis.delete = False
     for axis in (chart.x_axis, chart.y_axis):  # labels at the edge, not along a zero line inside
@@ -465,7 +469,7 @@ def _add_scatter(ws: Worksheet, cs: ScatterChartSpec) -> None:
         c0, r0, c1, r1 = _bounds(spec.y)
         ys = Reference(ws, min_col=c0, min_row=r0, max_col=c1, max_row=r1)
         series = ChartSeries(ys, xs, title=spec.title)
-        color = SERIES_COLORS[j % len(SERIES_COLORS)]  # one clear colour per series
+        color = spec.color or SERIES_COLORS[j % len(SERIES_COLORS)]  # one clear colour each
         series.marker.symbol = "circle" if spec.markers or not spec.line else "none"
         series.marker.size = 5
         series.marker.graphicalProperties = GraphicalProperties(solidFill=color)

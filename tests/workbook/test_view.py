@@ -107,8 +107,12 @@ def test_panes_freeze_the_labels_only_and_sheets_read_forward_first(book):
     for ws in wb:
         assert _frozen_width(ws) <= 45, (ws.title, ws.freeze_panes)
         if ws.title.startswith("Iter") and net not in ("gd", "regression", "graph"):
-            rows = [_row(ws, "A", t) for t in ("Forward pass", "Backpropagation",
-                                              "Parameters · gradients")]
+            # a GAN's sheet reads as its iteration runs: where each player starts, D's step,
+            # then G's (each update beside its gradient, at the top)
+            titles = (("G's parameters", "D step · G turns the noise z into points G(z) = z³",
+                       "G step · G turns fresh noise z into points G(z) = z³") if net == "gan"
+                      else ("Forward pass", "Backpropagation", "Parameters · gradients"))
+            rows = [_row(ws, "A", t) for t in titles]
             assert None not in rows and rows == sorted(rows), (ws.title, rows)
             assert ws.print_title_cols == "$A:$B"
 
