@@ -38,6 +38,7 @@ from sheetnet.errors import SheetnetError
 from sheetnet.files import check_out, speaking_python
 from sheetnet.pairs import optim
 from sheetnet.presets.exercises import points_data
+from sheetnet.presets.gan import points_given
 from sheetnet.presets.options import Options
 from sheetnet.runs import Training
 
@@ -46,7 +47,8 @@ _FIELDS = {f.name for f in fields(Options)} - {"hyper"}
 _WHOLE = {"iterations": 50, "seed": 0, "filters": 3, "filter_size": 3, "pool_size": 2,
           "padding": 1, "batch_size": 8, "patience": 10, "seq_length": 10, "hidden": 8,
           "embed": 8, "mlp": 16, "per_class": 20, "freeze": 1,
-          "images": 8, "pick": 0, "every": 10, "depth": 2}
+          "images": 8, "pick": 0, "every": 10, "depth": 2, "noise": 2, "d_steps": 1,
+          "points": 16}
 LARGEST = 2**63  # a whole number beyond this is no count, size or seed sheetnet takes
 _REAL = {"eta": 0.5, "leaky_slope": 0.01, "huber_delta": 1.0, "l1": 0.001, "l2": 0.01,
          "eta_decay": 0.01, "dropout": 0.5, "validation": 0.2}
@@ -140,6 +142,8 @@ def _data(preset: presets.Preset | None, value: object, labels: object,
         raise SheetnetError("data given as arrays needs the net: train(net, data=...)")
     if preset.name == "regression":
         return points_data(np.asarray(value, dtype=float).reshape(-1, 2), "data", "data")
+    if preset.name == "gan":
+        return points_given(value)
     if isinstance(value, tuple) and len(value) == 2 and labels is None:
         value, labels = value
     if labels is None:

@@ -244,7 +244,8 @@ def train(gan: Gan, params: Mapping[str, np.ndarray], x: np.ndarray, iterations:
     ``players``: "G" and "D"; ``anchor``: each iteration from 1 on starts from its
     parameters and state."""
     x = np.array(x, dtype=float)
-    current = {who: dict(part) for who, part in split(params).items()}
+    current = {who: {k: np.array(v, dtype=float) for k, v in part.items()}  # the caller's
+               for who, part in split(params).items()}  # arrays stay theirs alone
     state = {who: players[who].start(current[who]) for who in PLAYERS}
     steps = draws["zD"].shape[1]
     run: list[dict[str, np.ndarray]] = []

@@ -198,8 +198,9 @@ def compare_hypers(rules: tuple[UpdateRule, ...], opts: Options) -> dict[str, fl
 GD = GradientDescent()
 
 
-def load_points(path: Path) -> Dataset:
-    """A CSV with columns ``x,y``: one point per row."""
+def read_points(path: Path) -> np.ndarray:
+    """A CSV with columns ``x,y``, one point per row: the points (n, 2), each a finite number
+    a cell holds."""
     path = Path(path)
     rows = csv_rows(read_text(path, "--data", MAX_DATA_BYTES), f"--data {path}")
     if not rows or [c.strip().lower() for c in rows[0]] != ["x", "y"]:
@@ -211,19 +212,31 @@ def load_points(path: Path) -> Dataset:
         except ValueError:
             raise SheetnetError(f"--data {path}: line {i} is not two numbers x,y") from None
         points.append((x, y))
-    return points_data(np.array(points).reshape(-1, 2), path.name, f"--data {path}",
-                       lambda k: f"line {k + 2}")
+    xy = np.array(points).reshape(-1, 2)
+    check_points(xy, f"--data {path}", lambda k: f"line {k + 2}")
+    return xy
 
 
-def points_data(xy: np.ndarray, name: str, source: str,
-                where: Callable[[int], str] = lambda k: f"point {k}") -> Dataset:
-    """Points (n, 2) of x and y as the regression's data, each a finite number a cell holds."""
+def check_points(xy: np.ndarray, source: str,
+                 where: Callable[[int], str] = lambda k: f"point {k}") -> None:
+    """Every coordinate a finite number a cell holds, or one line naming the first that is
+    not."""
     for k, (x, y) in enumerate(xy):
         if not (np.isfinite(x) and np.isfinite(y)):
             raise SheetnetError(f"{source}: {where(k)} has a number that is not finite")
     if found := cells.first_problem(xy):
         (k, _), problem = found
         raise SheetnetError(f"{source}: {where(k)} has a number {problem}")
+
+
+def load_points(path: Path) -> Dataset:
+    """The regression's data from a CSV ``x,y``."""
+    return points_data(read_points(path), Path(path).name, f"--data {path}")
+
+
+def points_data(xy: np.ndarray, name: str, source: str) -> Dataset:
+    """Points (n, 2) of x and y as the regression's data, each a finite number a cell holds."""
+    check_points(xy, source)
     regression.check_points(xy[:, 0], source)
     return Dataset(name, xy[:, :1], tuple(float(v) for v in xy[:, 1]), (), (1, 1), values=True)
 

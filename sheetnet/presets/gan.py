@@ -26,7 +26,7 @@ from sheetnet.core.run import Found, Run
 from sheetnet.core.trace import Trace
 from sheetnet.errors import SheetnetError
 from sheetnet.presets import stepping
-from sheetnet.presets.exercises import load_points
+from sheetnet.presets.exercises import check_points, read_points
 from sheetnet.presets.options import Options, read_json
 from sheetnet.workbook import gan_layout, settings
 from sheetnet.workbook.layout import WorkbookSpec
@@ -47,7 +47,21 @@ def ring_data(points: int, seed: int) -> Dataset:
 
 
 def points_of(xy: np.ndarray, name: str) -> Dataset:
+    """Points (n, 2) as a data set (no labels: every point is real)."""
     return Dataset(name, np.asarray(xy, dtype=float), (0.0,) * len(xy), (), (1, 2), values=True)
+
+
+def points_given(value: object) -> Dataset:
+    """``data=`` from Python: points (n, 2), each a finite number a cell holds."""
+    try:
+        xy = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise SheetnetError("data=: give the points as numbers, (n, 2): one x, y a row") from None
+    if xy.ndim != 2 or xy.shape[1] != 2:
+        raise SheetnetError(f"data= has shape {xy.shape}; give the points as (n, 2): one x, y"
+                            " a row")
+    check_points(xy, "data")
+    return points_of(xy, "data")
 
 
 def _count(value: int | None, default: int, flag: str, low: int, high: int) -> int:
@@ -91,8 +105,7 @@ class GanPreset:
         elif opts.data is not None:
             if opts.points is not None:
                 raise SheetnetError("give --points (a ring of that many) or --data, not both")
-            loaded = load_points(Path(opts.data))
-            ds = points_of(np.column_stack([loaded.x[:, 0], loaded.labels]), loaded.name)
+            ds = points_of(read_points(Path(opts.data)), Path(opts.data).name)
             origin = f"--data {Path(opts.data).name}"
         else:
             points = _count(opts.points, POINTS, "--points", 2, 100_000)

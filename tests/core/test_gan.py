@@ -101,3 +101,59 @@ def test_both_players_follow_torch(d_steps):
     np.testing.assert_allclose(trace.series("cost_G"), costs_g, rtol=0, atol=1e-9)
     np.testing.assert_allclose(trace.final["G_W3"], g[2].weight.detach().numpy(), atol=1e-9)
     np.testing.assert_allclose(trace.final["D_W2"], d[0].weight.detach().numpy(), atol=1e-9)
+
+
+def _players(eta=0.01):
+    adam = rule_of("adam")
+    hyper = {**{h.name: h.default for h in adam.hypers}, "eta": eta}
+    return {who: gan_mod.Players(adam, hyper) for who in gan_mod.PLAYERS}
+
+
+def test_each_points_own_gradients_are_central_differences_of_its_own_cost():
+    """A workbook's per-point blocks: each point's ∂C/∂w is the derivative of that point's C
+    alone (D's on a real point and on one of G's, G's through D), and a step's gradient is
+    their mean."""
+    gan = gan_mod.make(noise=2, hidden=4, d_hidden=3)
+    p = gan_mod.split(gan_mod.init(gan, seed=2, scheme="normal"))
+    rng = np.random.default_rng(7)
+    x, z = gan_mod.ring(6, 1), rng.standard_normal((6, 2))
+    d_step = gan_mod.d_cost(gan, p["D"], p["G"], x, z, detail=True)
+    d = gan.discriminator
+    for side, points, target in (("real", x, 1.0),
+                                 ("fake", d_step["gen_z3"], 0.0)):
+        for name in p["D"]:
+            for i in (0, 4):
+                numeric = _numeric(lambda q, i=i, points=points, target=target: float(
+                    gan_mod.judged(d, q, points, target)["C"][i]), p["D"], name)
+                np.testing.assert_allclose(d_step[f"{side}_dC_d{name}"][i], numeric,
+                                           rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(
+            (d_step[f"real_dC_d{name}"].sum(0) + d_step[f"fake_dC_d{name}"].sum(0)) / 6,
+            d_step[f"dCD_dD_{name}"], rtol=1e-12, atol=1e-15)
+    g_step = gan_mod.g_cost(gan, p["D"], p["G"], z, detail=True)
+    for name in p["G"]:
+        for i in (1, 5):
+            numeric = _numeric(lambda q, i=i: float(gan_mod.g_cost(
+                gan, p["D"], q, z, detail=True)["fake_C"][i]), p["G"], name)
+            np.testing.assert_allclose(g_step[f"gen_dC_d{name}"][i], numeric, rtol=1e-6,
+                                       atol=1e-9)
+        np.testing.assert_allclose(g_step[f"gen_dC_d{name}"].mean(0), g_step[f"dCG_dG_{name}"],
+                                   rtol=1e-12, atol=1e-15)
+
+
+def test_a_run_with_every_block_is_the_same_run(d_steps=2):
+    """The blocks a workbook shows change nothing: costs and final parameters within 1e-12."""
+    gan = gan_mod.make()
+    params, x = gan_mod.init(gan, seed=1), gan_mod.ring(16, 1)
+    draws = gan_mod.noise(gan, 16, 20, seed=1, d_steps=d_steps)
+    lean = gan_mod.train(gan, params, x, 20, _players(), draws)
+    full = gan_mod.train(gan, params, x, 20, _players(), draws, detail=True)
+    for name in gan_mod.COSTS:
+        np.testing.assert_allclose(full.series(name), lean.series(name), rtol=1e-12)
+    for name, value in lean.final.items():
+        np.testing.assert_allclose(full.final[name], value, rtol=1e-12, atol=1e-15)
+    last = full.iterations[-1]
+    assert {"Dstep2_real_dC_dW2", "Dstep1_m_D_W2", "m_D_W2", "Gstep_dfake"} <= set(last)
+    np.testing.assert_allclose(last["Dstep2_D_W2"], full.final["D_W2"], rtol=1e-12)
+    assert full.iterations[0]["D_W2"] is not params["D_W2"]  # the caller's arrays untouched
+    np.testing.assert_array_equal(params["D_W2"], gan_mod.init(gan, seed=1)["D_W2"])
