@@ -736,7 +736,12 @@ def _report(training: runs.Training) -> None:
                       f" images kept apart (mean C {found['cost_per_image']:.4f})")
     evaluation = training.evaluation()
     how = training.preset.evaluation(run)
-    if evaluation is not None and how:
+    if evaluation is not None and how and "cost" not in evaluation:  # a net's own figures
+        figures = ", ".join(f"{name.replace('_', ' ')} {value:.4g}"
+                            for name, value in evaluation.items())
+        console.print(f"evaluated ({how}) after iteration {run.start + run.iterations}:"
+                      f" {figures}", soft_wrap=True)
+    elif evaluation is not None and how:
         accuracy = (f", accuracy {evaluation['accuracy']:.1%}" if "accuracy" in evaluation
                     else "")
         console.print(f"evaluated ({how}) after iteration {run.start + run.iterations} on the"

@@ -33,6 +33,8 @@ from sheetnet.workbook.layout import WorkbookSpec
 
 POINTS, NOISE, HIDDEN, D_HIDDEN = 16, 2, 8, 8  # the defaults: a workbook a screen can follow
 MAX_D_STEPS = 10
+EVALUATED = 1000  # G's points evaluate() draws
+ADAM_BETA1 = 0.5  # Adam's β₁ for both players unless --beta1 says otherwise (as DCGAN's)
 
 
 def players(run: Run) -> dict[str, gan_mod.Players]:
@@ -81,7 +83,7 @@ class GanPreset:
     summary: str = "a GAN: G fools D on a ring of points"
     follows: str = "beyond"
     dataset: str = f"ring of 8 Gaussians ({POINTS} points)"
-    eta: float = 0.01
+    eta: float = 0.005
     iterations: int = 100
     images = False  # `show` prints its table
     players = True  # two nets, each with its own state (checkpoints keep one: refused)
@@ -120,6 +122,8 @@ class GanPreset:
         descent.check_run(eta, iterations)
         if opts.optimizer is None:
             opts = replace(opts, optimizer="adam")
+        if opts.optimizer == "adam" and "beta1" not in opts.hyper:  # GANs' usual Adam
+            opts = replace(opts, hyper={**opts.hyper, "beta1": ADAM_BETA1})
         rule, hyper = stepping.update_rule(opts)
         self.check_size(gan, ds.n_images, iterations, d_steps, len(rule.state), workbook,
                         detail or workbook)
@@ -221,10 +225,29 @@ class GanPreset:
         return None
 
     def evaluate(self, run: Run, trace: Trace) -> dict[str, float] | None:
-        return None  # neither player has data to be evaluated on
+        """G after the last update on fresh noise: how far its points lie from the real ones
+        (the mean distance to the nearest), and on the ring how many of its 8 modes G's
+        points cover (a mode holding at least 2 % of them, within 3σ of its centre) and the
+        share that lie so near a mode."""
+        gan: gan_mod.Gan = run.model
+        g = {k[2:]: v for k, v in trace.final.items() if k.startswith("G_")}
+        z = np.random.default_rng((run.seed, 29)).standard_normal((EVALUATED, gan.noise))
+        made = net_mod.predict(gan.generator, g, z)
+        real = run.data.x
+        nearest = np.sqrt(((made[:, None, :] - real[None, :, :]) ** 2).sum(-1)).min(axis=1)
+        found = {"mean_distance_to_a_real_point": float(nearest.mean())}
+        if run.data.name == "ring":
+            angle = 2 * np.pi * np.arange(gan_mod.MODES) / gan_mod.MODES
+            centres = gan_mod.RADIUS * np.column_stack([np.cos(angle), np.sin(angle)])
+            gaps = np.sqrt(((made[:, None, :] - centres[None]) ** 2).sum(-1))
+            near = gaps.min(axis=1) <= 3 * gan_mod.SPREAD
+            share = np.bincount(gaps.argmin(axis=1)[near], minlength=gan_mod.MODES) / EVALUATED
+            found.update(modes_covered=float(np.sum(share >= 0.02)),
+                         share_near_a_mode=float(near.mean()))
+        return found
 
     def evaluation(self, run: Run) -> str:
-        return ""
+        return f"G on {EVALUATED:,} fresh draws of noise"
 
     def table(self, trace: Trace, run: Run) -> tuple[str, list[str], list[list[str]]]:
         """A row per iteration (about 20 of them): both costs and D's mean verdicts."""

@@ -57,7 +57,7 @@ def test_an_edited_workbook_recalculates_to_a_run_computed_apart(small_book, tmp
     draws = {k: v.copy() for k, v in run.drawn.items()}
     draws["zD"][1, 0, 1, 0] = -1.25
     adam = rule_of("adam")
-    hyper = {**{h.name: h.default for h in adam.hypers}, "eta": 0.05}
+    hyper = {**{h.name: h.default for h in adam.hypers}, "beta1": 0.5, "eta": 0.05}
     players = {who: gan_mod.Players(adam, hyper) for who in gan_mod.PLAYERS}
     trace = gan_mod.train(run.model, run.params, x, 2, players, draws)
     summary = recalculated(edited, tmp_path)["Summary"].numbers
