@@ -13,7 +13,9 @@ gradient descent; the C_T trajectories are compared too (they must agree to roun
 - the character GRU on the built-in text (11 windows of 10 characters, gru 8, dense 24), against
   torch.nn.GRU, η = 0.05, 100 iterations;
 - the one-block transformer on the same text (embed 8, attention ln, mlp 16 ln, dense 24),
-  against the same net in torch.nn.functional, η = 0.005, 100 iterations.
+  against the same net in torch.nn.functional, η = 0.005, 100 iterations;
+- the GAN on the ring of 64 points (G 2-16-2, D 2-8-1), each player with its own Adam, against
+  torch.nn and torch.optim.Adam with the same noise, 1,000 iterations (C_D compared).
 
 Times are whole training runs in this process (best of ``--repeat``, the two libraries
 interleaved); the ratio is sheetnet's time over PyTorch's.
@@ -162,9 +164,53 @@ def torch_attention(run: Run) -> tuple[float, np.ndarray]:
     return _descend(p, cost, run.eta, run.iterations)
 
 
+def gan_ring() -> tuple[Run, str]:
+    run = presets.get("gan").run(presets.Options(iterations=1000, points=64, hidden=16))
+    return run, "GAN on the ring, 64 points, G 2-16-2 and D 2-8-1, Adam, 1,000 iterations"
+
+
+def torch_gan(run: Run) -> tuple[float, np.ndarray]:
+    """The two players in torch.nn, each with torch.optim.Adam, on the same points and noise;
+    C_D of each iteration's D step."""
+    p, h = run.params, run.hyperparameters
+
+    def linear(w: np.ndarray, b: np.ndarray) -> torch.nn.Linear:
+        layer = torch.nn.Linear(w.shape[1], w.shape[0], dtype=torch.float64)
+        with torch.no_grad():
+            layer.weight.copy_(torch.tensor(w))
+            layer.bias.copy_(torch.tensor(b))
+        return layer
+
+    g = torch.nn.Sequential(linear(p["G_W2"], p["G_b2"]), torch.nn.ReLU(),
+                            linear(p["G_W3"], p["G_b3"]))
+    d = torch.nn.Sequential(linear(p["D_W2"], p["D_b2"]), torch.nn.ReLU(),
+                            linear(p["D_W3"], p["D_b3"]), torch.nn.Sigmoid())
+    opts = [torch.optim.Adam(net.parameters(), lr=h["eta"], betas=(h["beta1"], h["beta2"]),
+                             eps=h["epsilon"]) for net in (g, d)]
+    bce = torch.nn.BCELoss()
+    real = torch.tensor(run.data.x)
+    n = len(real)
+    ones, zeros = (torch.full((n, 1), v, dtype=torch.float64) for v in (1.0, 0.0))
+    z_d, z_g = (torch.tensor(run.drawn[k]) for k in ("zD", "zG"))
+    costs = []
+    start = time.perf_counter()
+    for k in range(run.iterations + 1):
+        loss_d = bce(d(real), ones) + bce(d(g(z_d[k, 0]).detach()), zeros)
+        opts[1].zero_grad()
+        loss_d.backward()
+        opts[1].step()
+        costs.append(loss_d.item())
+        loss_g = bce(d(g(z_g[k])), ones)
+        opts[0].zero_grad()
+        loss_g.backward()
+        opts[0].step()
+    return time.perf_counter() - start, np.array(costs)
+
+
 WORK = ((book_cnn, torch_run), (mnist_size, torch_run),
         (text_net("gru", 0.05), torch_gru),
-        (text_net("attention", 0.005, layer_norm=True), torch_attention))
+        (text_net("attention", 0.005, layer_norm=True), torch_attention),
+        (gan_ring, torch_gan))
 
 
 def main() -> None:
