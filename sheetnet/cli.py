@@ -154,11 +154,11 @@ InitSchemeOpt = Annotated[str | None, typer.Option(
                               " normal, biases too), xavier (× √(2/(fan-in + fan-out))), he"
                               " (× √(2/fan-in)) or uniform (±1/√fan-in, a recurrent layer's"
                               " ±1/√H, as torch draws them), biases 0 but for normal (default:"
-                              " the net's: uniform for rnn, lstm and gru, he for mnist, curve and"
-                              " twolayer).")]
+                              " the net's: uniform for rnn, lstm, gru and gan, he for mnist, curve"
+                              " and twolayer).")]
 DataOpt = Annotated[Path | None, typer.Option(
     rich_help_panel=DATA, help="CSV of your own images: a `label` column, then the pixels row by"
-                               " row.")]
+                               " row (regression, gan: points, a header x,y).")]
 TextOpt = Annotated[Path | None, typer.Option(
     rich_help_panel=DATA, help="--net rnn, lstm, gru, attention: a text file to learn (UTF-8;"
                                " default: a nursery rhyme).")]

@@ -31,6 +31,7 @@ WORKBOOKS: dict[str, list[str]] = {
     "graph.xlsx": ["--net", "graph"],
     "xor.xlsx": ["--net", "xor"],
     "twolayer.xlsx": ["--net", "twolayer"],
+    "gan.xlsx": ["--net", "gan", "--iterations", "20"],
 }
 _WHEN = "docProps/core.xml"  # the time of writing: the one part that differs from run to run
 _FLOAT = re.compile(rb"(-?\d+\.\d+(?:[eE][-+]?\d+)?|-?\d+[eE][-+]?\d+)")

@@ -95,11 +95,11 @@ def noise(gan: Gan, n: int, iterations: int, seed: int, d_steps: int = 1
           ) -> dict[str, np.ndarray]:
     """Every step's noise, standard normal from ``seed``: "zD" (iterations + 1, d_steps, n,
     noise) for the discriminator's steps, "zG" (iterations + 1, n, noise) for the
-    generator's."""
+    generator's. Drawn iteration by iteration, each iteration's D steps then its G step, so
+    the first k iterations' noise is the same however many follow."""
     rng = np.random.default_rng((seed, 23))
-    k = iterations + 1
-    return {"zD": rng.standard_normal((k, d_steps, n, gan.noise)),
-            "zG": rng.standard_normal((k, n, gan.noise))}
+    drawn = rng.standard_normal((iterations + 1, d_steps + 1, n, gan.noise))
+    return {"zD": drawn[:, :d_steps].copy(), "zG": drawn[:, d_steps].copy()}
 
 
 def judged(net: Net, d: Mapping[str, np.ndarray], x: np.ndarray, target: float,

@@ -157,3 +157,11 @@ def test_a_run_with_every_block_is_the_same_run(d_steps=2):
     np.testing.assert_allclose(last["Dstep2_D_W2"], full.final["D_W2"], rtol=1e-12)
     assert full.iterations[0]["D_W2"] is not params["D_W2"]  # the caller's arrays untouched
     np.testing.assert_array_equal(params["D_W2"], gan_mod.init(gan, seed=1)["D_W2"])
+
+
+def test_the_noise_of_the_first_iterations_does_not_depend_on_how_many_follow():
+    gan = gan_mod.make()
+    short, long = (gan_mod.noise(gan, 8, k, seed=4, d_steps=2) for k in (3, 50))
+    for name in ("zD", "zG"):
+        np.testing.assert_array_equal(long[name][:4], short[name])
+    assert not np.allclose(short["zD"][1, 0], short["zD"][1, 1])
