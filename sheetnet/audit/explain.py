@@ -483,7 +483,8 @@ class _Book:
         iteration sheet, Inputs, the images' Data), rather than by a header above it (a
         table: Summary, Statistics, a descent's steps)."""
         return (p.sheet == INPUTS or _iteration_of(p.sheet) is not None
-                or p.sheet == DATA and p.images > 0)
+                or p.images > 0 and p.sheet == DATA
+                or p.images > 0 and bool(self.text(p.sheet, p.row, 1)))  # its symbol in A
 
     def _parameter(self, p: Place, r: int, c: int) -> tuple[str, str] | None:
         """A parameter's value, its gradients or the update rule's state for it: named by the

@@ -25,6 +25,7 @@ from sheetnet.core.params import validate_params
 from sheetnet.core.run import Found, Run
 from sheetnet.core.trace import Trace
 from sheetnet.errors import SheetnetError
+from sheetnet.notation import Words
 from sheetnet.presets import stepping
 from sheetnet.presets.exercises import check_points, read_points
 from sheetnet.presets.options import Options, read_json
@@ -48,9 +49,18 @@ def ring_data(points: int, seed: int) -> Dataset:
     return points_of(gan_mod.ring(points, seed), "ring")
 
 
-def points_of(xy: np.ndarray, name: str) -> Dataset:
-    """Points (n, 2) as a data set (no labels: every point is real)."""
-    return Dataset(name, np.asarray(xy, dtype=float), (0.0,) * len(xy), (), (1, 2), values=True)
+@dataclass(frozen=True)
+class Points(Dataset):
+    """The real points: a data set whose examples are points (no labels: every one is real)."""
+
+    def words(self, maps: bool = True) -> Words:
+        return Words(item="point", items="points", element="coordinate",
+                     x="x: a real point (x₁, x₂)", t="t: 1 for a real point, 0 for one G made")
+
+
+def points_of(xy: np.ndarray, name: str) -> Points:
+    """Points (n, 2) as a data set."""
+    return Points(name, np.asarray(xy, dtype=float), (0.0,) * len(xy), (), (1, 2), values=True)
 
 
 def points_given(value: object) -> Dataset:

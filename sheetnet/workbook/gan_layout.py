@@ -716,7 +716,8 @@ def _view(run: Run, plans: Sequence[SheetPlan]
     d = gan.discriminator
     steps, count = steps_of(run), VIEW_SIDE ** 2
     a = d.output.a
-    per = max(2 + _view_rows(gan), sum(q.size for q in d.params())) + 3
+    params = sum(q.size for q in d.params())
+    per = params + 1 + 2 + _view_rows(gan) + 3
     places: list[Place] = []
     sections: list[tuple[int, int, dict[str, Place]]] = []
     for s, k in enumerate(viewed(run.iterations)):
@@ -727,16 +728,16 @@ def _view(run: Run, plans: Sequence[SheetPlan]
             here[q.name] = Place(f"view_D_{q.name}", GRID_SHEET, row, 3, q.size, iteration=k,
                                  description=f"D's {q.symbol} after iteration {k}'s D step(s)")
             row += q.size
-        row = top + 1
-        here["x"] = Place("view_x", GRID_SHEET, row, 5, 2, images=count, iteration=k,
+        row += 1
+        here["x"] = Place("view_x", GRID_SHEET, row, 3, 2, images=count, iteration=k,
                           kind="constant", description="the grid's points (x₁, x₂)")
         row += 2
         for block in d.forward_blocks():
-            here[block.name] = Place(f"view_{block.name}", GRID_SHEET, row, 5, block.shape.rows,
+            here[block.name] = Place(f"view_{block.name}", GRID_SHEET, row, 3, block.shape.rows,
                                      images=count, iteration=k,
                                      description=f"D on the grid: {block.description}")
             row += block.shape.rows
-        here[a] = Place(f"view_{a}", GRID_SHEET, row, 5, 1, images=count, iteration=k,
+        here[a] = Place(f"view_{a}", GRID_SHEET, row, 3, 1, images=count, iteration=k,
                         description="D(x) on the grid: its verdict, 1 real, 0 fake")
         here["table"] = Place("view_table", VIEW_SHEET, 5 + s * (VIEW_SIDE + 4), 2, VIEW_SIDE,
                               VIEW_SIDE, iteration=k, description="D(x) over the plane: rows"
@@ -780,10 +781,10 @@ def _view(run: Run, plans: Sequence[SheetPlan]
         max_row=last_table.sheet_row(VIEW_SIDE - 1), formula_style="number",
         tab_color="E67E22", fit_width=True)
     last = max(p.sheet_row(p.rows - 1) for p in places if p.sheet == GRID_SHEET)
-    grid_spec = SheetSpec(GRID_SHEET, grid, widths={1: 10, 2: 10, 3: 10, 4: 11,
-                                                    **{5 + c: 9 for c in range(count)}},
-                          freeze="E3", max_col=4 + count, max_row=last,
-                          formula_style="number", print_cols="A:D")
+    grid_spec = SheetSpec(GRID_SHEET, grid, widths={1: 10, 2: 10,
+                                                    **{3 + c: 9 for c in range(count)}},
+                          freeze="C3", max_col=2 + count, max_row=last,
+                          formula_style="number", print_cols="A:B")
     return view_spec, grid_spec, places
 
 
@@ -800,19 +801,24 @@ def _grid_section(g: Grid, rows: Rows, d: Net, here: Mapping[str, Place], source
             put(g, place.row + r, 3,
                 "=" + source[after_name("D", q.name, steps)].ref(r, sheet=GRID_SHEET), "value")
     x = here["x"]
-    put(g, x.row, 4, "x₁", "element")
-    put(g, x.row + 1, 4, "x₂", "element")
+    put(g, x.row - 1, 3, "grid point →", "element")
+    put(g, x.row, 1, "x", "label")
+    put(g, x.row, 2, "x₁", "element")
+    put(g, x.row + 1, 2, "x₂", "element")
     for i in range(len(values)):
         for r in range(2):
             put(g, x.row + r, x.col + i, float(values[i, r]), "number")
     cells = SheetCells(d, {name: p for name, p in here.items() if name != "table"})
     for layer, layer_cells in zip(d.layers, cells.cells, strict=True):
         for block in layer.blocks():
-            put(g, here[block.name].row, 4, block.symbol, "label")
+            put(g, here[block.name].row, 1, f"D: {block.symbol}", "label")
+            for r, text in block.labels:
+                put(g, here[block.name].row + r, 2, text, "element")
         for name, r, col, text in layer.forward_xl(layer_cells):
             rows.per_image(here[name], r, col, text)
     a = here[d.output.a]
-    put(g, a.row, 4, "D(x)", "label")
+    put(g, a.row, 1, "D(x)", "label")
+    put(g, a.row, 2, "a³₁", "element")
     rows.per_image(a, 0, 0, d.output.pair.forward_xl([here[d.output.w.x].ref(0)], 0))
 
 
