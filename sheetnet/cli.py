@@ -145,10 +145,12 @@ EtaOpt = Annotated[float | None, typer.Option(
     rich_help_panel=RUN, help="Learning rate η > 0 (default: the net's, see `sheetnet nets`).")]
 SeedOpt = Annotated[int | None, typer.Option(
     rich_help_panel=RUN, help=f"Seed of the initial parameters and of --shuffle's orders"
-                                     f" (0 or more; default {DEFAULT_SEED}; nets only).")]
+                                     f" (gan: and of its ring and noise; 0 or more; default"
+                                     f" {DEFAULT_SEED}; nets only).")]
 InitOpt = Annotated[Path | None, typer.Option(
     rich_help_panel=RUN, help="JSON file of initial parameters instead of --seed (mlp: W2, b2,"
-                              " W3, b3; cnn: F, bF, WO, bO).")]
+                              " W3, b3; cnn: F, bF, WO, bO; gan: G_W2, G_b2, G_W3, G_b3, D_W2,"
+                              " D_b2, D_W3, D_b3).")]
 InitSchemeOpt = Annotated[str | None, typer.Option(
     rich_help_panel=RUN, help="How initial weights are drawn from --seed: normal (standard"
                               " normal, biases too), xavier (× √(2/(fan-in + fan-out))), he"
@@ -255,7 +257,7 @@ StepsOpt = Annotated[int | None, typer.Option(
 OptimizerOpt = Annotated[str | None, typer.Option(
     rich_help_panel=TRAINING, help="The update rule: " + "; ".join(
         f"[bold]{r.name}[/] ({r.summary})" for r in optim.RULES.values())
-    + " (default gd; adam for attention).")]
+    + " (default gd; adam for attention and gan, whose β₁ is 0.5).")]
 BatchOpt = Annotated[int | None, typer.Option(
     min=1, rich_help_panel=TRAINING, help="Mini-batches of B images: an iteration is one step on"
                                           " one batch (default: all images).")]
@@ -659,7 +661,7 @@ def train(
              " the new task's classes, e.g. --labels 5,6,7,8,9.")] = False,
     force: ForceOpt = False,
 ) -> None:
-    """Run the NumPy core alone and print C_T and accuracy per iteration.
+    """Run the NumPy core alone and print C_T and accuracy (gan: C_D and C_G) per iteration.
 
     Only C_T and accuracy are kept, so memory stays flat however many iterations run.
     Example: [bold]sheetnet train --net cnn --eta 0.5 --every 10 --json run.json[/].
@@ -785,7 +787,8 @@ def show(
     """Print one image's z, a and δ at one iteration, or a text net's predictions.
 
     cnn: maps; gd, regression, graph: a table; rnn, lstm, gru: each window's predictions and
-    hidden states; attention: each window's predictions and attention weights.
+    hidden states; attention: each window's predictions and attention weights; gan: both
+    costs and D's mean verdicts per iteration.
 
     Example: [bold]sheetnet show --net cnn --iteration 50 --image 40[/] (or
     [bold]--iterations 50[/]: a run of 50, shown at its last iteration). Vanishing errors:
@@ -804,7 +807,12 @@ def show(
             raise SheetnetError(f"--statistics is for nets of images; --net {net}'s errors"
                                 " through time are its workbook's Through time sheet")
         if stats:
-            raise SheetnetError(f"--statistics is for nets; --net {net} has no layers")
+            raise SheetnetError(f"--statistics is for nets of images; --net {preset.name}"
+                                " shows a table of its iterations instead (drop --statistics)")
+        if iteration is not None or image != 1:
+            raise SheetnetError(f"--iteration and --image pick an image's blocks; --net"
+                                f" {preset.name} shows a table of its iterations instead (give"
+                                " --iterations N for a run of N)")
         _show_table(preset, run)
         return
     if stats:

@@ -196,6 +196,8 @@ class Training:
         ``history().plot(x="iteration", y="C_T")`` works either way one plots."""
         table: dict[str, np.ndarray] = {"iteration": np.arange(len(self.cost))}
         table.update(self.costs)
+        table.update({name: self.trace.series(name) for name in self.trace.curves
+                      if name not in table})  # a GAN's D(x) and D(G(z)) means beside its costs
         if self.accuracy is not None:
             table["accuracy"] = self.accuracy
         if as_frame is False:

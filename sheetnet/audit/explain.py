@@ -486,18 +486,26 @@ class _Book:
                 or p.images > 0 and p.sheet == DATA
                 or p.images > 0 and bool(self.text(p.sheet, p.row, 1)))  # its symbol in A
 
+    def _kind(self, p: Place) -> tuple[str, str]:
+        """(what a block is of a parameter: "value", "total", "grad", a kind of the rule's
+        state, or "named" by its description; which parameter)."""
+        if p.name.startswith("dCT_d") and p.name[5:] in self.params:
+            return "total", p.name[5:]
+        if p.name.startswith("dC_d") and p.name[4:] in self.params:
+            return "grad", p.name[4:]
+        for state in self.rule.state:
+            if p.name.startswith(f"{state}_") and p.name[len(state) + 1:] in self.params:
+                return state, p.name[len(state) + 1:]
+        if p.name not in self.params and not p.images:  # another block of a parameter's (a
+            # GAN's step gradient, its value after a step): named by its description
+            return "named", next((q for q in sorted(self.params, key=len, reverse=True)
+                                  if p.name.endswith((f"_{q}", f"_d{q}"))), p.name)
+        return "value", p.name
+
     def _parameter(self, p: Place, r: int, c: int) -> tuple[str, str] | None:
         """A parameter's value, its gradients or the update rule's state for it: named by the
         parameter's element as the Inputs sheet labels it (w²₁₁)."""
-        kind, param = "value", p.name
-        if p.name.startswith("dCT_d") and p.name[5:] in self.params:
-            kind, param = "total", p.name[5:]
-        elif p.name.startswith("dC_d") and p.name[4:] in self.params:
-            kind, param = "grad", p.name[4:]
-        else:
-            for state in self.rule.state:
-                if p.name.startswith(f"{state}_") and p.name[len(state) + 1:] in self.params:
-                    kind, param = state, p.name[len(state) + 1:]
+        kind, param = self._kind(p)
         inputs = self.inputs.get(param)
         if param not in self.params or inputs is None:
             return None
@@ -519,6 +527,9 @@ class _Book:
             return f"∂C_T/∂{label}", f"∂C_T/∂{symbol}"
         if kind == "grad":
             return f"∂C/∂{label}", f"∂C/∂{symbol}"
+        if kind == "named":
+            head = _head(p.description) or p.name
+            return f"{head} ({label})", head
         if kind != "value":
             mark = self.rule.symbol(kind)
             return f"{mark} of {label}", f"{mark} of {symbol}"

@@ -259,7 +259,7 @@ def train(gan: Gan, params: Mapping[str, np.ndarray], x: np.ndarray, iterations:
                                if name.startswith(f"{who}_")} for who in PLAYERS}
         with np.errstate(all="ignore"):  # check_finite reports overflow instead
             blocks = _iteration(gan, current, state, x, players, draws, k, steps, detail)
-            check_finite(blocks, k, players["D"].hyper["eta"])
+            check_finite(blocks, k, players["D"].hyper["eta"], updated=True)
         if keep is not None:
             blocks = {n: v for n, v in blocks.items() if n in keep or n in COSTS}
         run.append(blocks)
@@ -280,6 +280,8 @@ def _iteration(gan: Gan, current: dict[str, dict[str, np.ndarray]],
         f"{who}_{name}": v for who in PLAYERS for name, v in current[who].items()}
     for j, z in enumerate(draws["zD"][k], start=1):
         d_step = d_cost(gan, current["D"], current["G"], x, z, detail)
+        if k == 0 and j == 1:  # before any update: the inputs' fault, if any
+            check_finite(d_step, 0, players["D"].hyper["eta"])
         grads = {name[7:]: v for name, v in d_step.items() if name.startswith("dCD_dD_")}
         current["D"] = players["D"].moved(current["D"], grads, state["D"], k * steps + j - 1)
         if j == 1:  # the iteration's costs are its first D step's
@@ -328,7 +330,7 @@ def descriptions(gan: Gan, steps: int, rule: UpdateRule) -> dict[str, str]:
                 grad = f"dCG_dG_{p.name}" if who == "G" else f"{prefix}dCD_dD_{p.name}"
                 out[grad] = (f"∂{cost}/∂{who}'s {p.symbol}: {at}'s gradient, the mean of each"
                              " point's own")
-                out[prefix + name] = f"{who}'s {p.symbol} after {at}"
+                out[prefix + name] = f"{who}'s {p.symbol} after {at}: where the step moved it"
                 last = None if who == "G" or j == steps else j
                 for kind in rule.state:
                     out[state_name(kind, name, last)] = (
@@ -349,6 +351,9 @@ def descriptions(gan: Gan, steps: int, rule: UpdateRule) -> dict[str, str]:
         out[f"{G_PREFIX}gen_{name}"] = f"the G step, G on its noise: {what}"
         out[f"{G_PREFIX}fake_{name}"] = f"the G step, D (after its step) on G's points: {what}"
     out[f"{G_PREFIX}z"] = "the G step: fresh noise z (input cells)"
+    for j in range(2, steps + 1):
+        out[f"{d_prefix(j)}cost_D"] = (f"C_D of D step {j}: −mean ln D(x) − mean ln(1 − D(G(z)))"
+                                       " with D as that step finds it")
     out[f"{G_PREFIX}dfake"] = ("∂C/∂G(z) = Σⱼ w²ⱼᵢ·δ²ⱼ: D's error at each of G's points,"
                                " sent back to G as its δ³")
     return out

@@ -86,11 +86,14 @@ def jsonable(value: object) -> object:
     return value
 
 
-def check_finite(blocks: dict[str, np.ndarray], iteration: int, eta: float) -> None:
-    """A spreadsheet shows an error value where NumPy has inf or nan: refuse such a run."""
+def check_finite(blocks: dict[str, np.ndarray], iteration: int, eta: float,
+                 updated: bool = False) -> None:
+    """A spreadsheet shows an error value where NumPy has inf or nan: refuse such a run
+    (``updated``: the iteration's blocks include some after an update of its own, as a GAN's G
+    step follows its D step)."""
     for name, value in blocks.items():
         if not np.all(np.isfinite(value)):
-            if iteration == 0:  # no step has been taken: η is not the cause
+            if iteration == 0 and not updated:  # no step has been taken: η is not the cause
                 raise SheetnetError(f"the run overflows at iteration 0, before any update"
                                     f" (block {name} is not finite): its inputs are too large"
                                     " for floating point; make the initial parameters (--init,"

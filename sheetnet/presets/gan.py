@@ -26,6 +26,7 @@ from sheetnet.core.run import Found, Run
 from sheetnet.core.trace import Trace
 from sheetnet.errors import SheetnetError
 from sheetnet.notation import Words
+from sheetnet.pairs.optim import rule as rule_of
 from sheetnet.presets import stepping
 from sheetnet.presets.exercises import check_points, read_points
 from sheetnet.presets.options import Options, read_json
@@ -132,7 +133,8 @@ class GanPreset:
         descent.check_run(eta, iterations)
         if opts.optimizer is None:
             opts = replace(opts, optimizer="adam")
-        if opts.optimizer == "adam" and "beta1" not in opts.hyper:  # GANs' usual Adam
+        takes = {h.name for h in rule_of(opts.optimizer or "adam").hypers}
+        if "beta1" in takes and "beta1" not in opts.hyper:  # GANs' usual Adam (and AdamW)
             opts = replace(opts, hyper={**opts.hyper, "beta1": ADAM_BETA1})
         rule, hyper = stepping.update_rule(opts)
         self.check_size(gan, ds.n_images, iterations, d_steps, len(rule.state), workbook,
@@ -242,14 +244,16 @@ class GanPreset:
         gan: gan_mod.Gan = run.model
         g = {k[2:]: v for k, v in trace.final.items() if k.startswith("G_")}
         z = np.random.default_rng((run.seed, 29)).standard_normal((EVALUATED, gan.noise))
-        made = net_mod.predict(gan.generator, g, z)
-        real = run.data.x
-        nearest = np.sqrt(((made[:, None, :] - real[None, :, :]) ** 2).sum(-1)).min(axis=1)
+        with np.errstate(all="ignore"):  # points beyond floating point: an infinite distance
+            made = net_mod.predict(gan.generator, g, z)
+            real = run.data.x
+            nearest = np.sqrt(((made[:, None, :] - real[None, :, :]) ** 2).sum(-1)).min(axis=1)
         found = {"mean_distance_to_a_real_point": float(nearest.mean())}
         if run.data.name == "ring":
             angle = 2 * np.pi * np.arange(gan_mod.MODES) / gan_mod.MODES
             centres = gan_mod.RADIUS * np.column_stack([np.cos(angle), np.sin(angle)])
-            gaps = np.sqrt(((made[:, None, :] - centres[None]) ** 2).sum(-1))
+            with np.errstate(all="ignore"):
+                gaps = np.sqrt(((made[:, None, :] - centres[None]) ** 2).sum(-1))
             near = gaps.min(axis=1) <= 3 * gan_mod.SPREAD
             share = np.bincount(gaps.argmin(axis=1)[near], minlength=gan_mod.MODES) / EVALUATED
             found.update(modes_covered=float(np.sum(share >= 0.02)),

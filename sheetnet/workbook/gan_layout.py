@@ -72,6 +72,7 @@ VERDICT: dict[str, Any] = dict(low=view.NEGATIVE, mid=view.LOW, high=view.POSITI
                                mid_value=0.5, ends=(0.0, 1.0))
 
 Places = dict[str, Place]
+SIDES = {"real": "D on x", "fake": "D on G(z)"}  # column A's names of D's two passes
 
 
 def noise_in(found: object, noise: int) -> np.ndarray:
@@ -254,8 +255,9 @@ def _plan_g_step(at: _Placer, gan: gan_mod.Gan) -> None:
     for block in g.forward_blocks():
         at.per_point(s + "gen_" + block.name, block.shape.rows)
     at.row += 1
-    at.title("G step · D, after its step, on G's points (target t = 1: G wants them called"
-             " real)")
+    steps = "s" if len([t for t in at.plan.titles if "G turns the noise" in t[1]]) > 1 else ""
+    at.title(f"G step · D, after its step{steps}, on G's points (target t = 1: G wants them"
+             " called real)")
     _plan_judged(at, d, s + "fake_")
     at.total("cost_G")
     at.row += 1
@@ -279,7 +281,7 @@ def size(gan: gan_mod.Gan, points: int, iterations: int, steps: int, rule_states
     return size_of_iteration_sheet(plan.places.values(), iterations=iterations,
                                    other_cells=view_cells + 4 * points * len(shown(iterations)),
                                    other_sheets=7, other_cols=VIEW_SIDE ** 2 + 3, what=what,
-                                   taller="points or units")
+                                   taller="--hidden units or --d-steps")
 
 
 def _view_rows(gan: gan_mod.Gan) -> int:
@@ -342,14 +344,15 @@ class _Writer:
             self.put(local, layer.forward_xl(c))
         return cells
 
-    def judge(self, local: Mapping[str, Place], target: float) -> Cells:
-        """D's pass from its input to each point's C: the layers', then its output pair's."""
+    def judge(self, local: Mapping[str, Place], target: float, who: str) -> Cells:
+        """D's pass from its input to each point's C: the layers', then its output pair's
+        (``who``: how column A names this pass, "D on x")."""
         d = self.gan.discriminator
-        self.forward(d, local, "D")
+        self.forward(d, local, who)
         out = Cells(local[d.output.w.x], {b.name: local[b.name] for b in d.output.blocks()}
                     | {"t": local["t"], d.output.delta: local[d.output.delta]})
         for block in d.output.blocks():
-            self.label(local[block.name], f"D: {block.symbol}", block.labels)
+            self.label(local[block.name], f"{who}: {block.symbol}", block.labels)
         self.label(local["t"], "t", [(0, "1: real" if target else "0: made by G")])
         self.constant(local["t"], target)
         self.put(local, d.output.forward_xl(out, self.n))
@@ -462,7 +465,7 @@ class _Writer:
         sides = {}
         for side, target, given in (("real", 1.0, x), ("fake", 0.0, gen[g.layers[-1].w.out])):
             local = self.local(d, f"{p}{side}_", params, x=given)
-            self.judge(local, target)
+            self.judge(local, target, SIDES[side])
             sides[side] = local
         cost = here["cost_D" if j == 1 else p + "cost_D"]
         self.rows.text(cost.row, 1, "C_D", "label")
@@ -474,13 +477,13 @@ class _Writer:
             for side in ("real", "fake"):
                 self.rows.fixed(here[f"mean_D_{side}"], 0, 0,
                                 ops.mean_xl(sides[side][d.output.a].all_images_row(0)), "total")
-        for local in sides.values():
+        for side, local in sides.items():
             cells = SheetCells(d, dict(local))
             out = Cells(local[d.output.w.x], {d.output.a: local[d.output.a], "t": local["t"]})
             block = d.output.delta_block()
-            self.label(local[block.name], f"D: {block.symbol}", block.labels)
+            self.label(local[block.name], f"{SIDES[side]}: {block.symbol}", block.labels)
             self.put(local, d.output.delta_xl(out, n))
-            self.back(d, local, cells, "D")
+            self.back(d, local, cells, SIDES[side])
 
     def g_step(self) -> None:
         gan, here, n = self.gan, self.here, self.n
@@ -495,7 +498,7 @@ class _Writer:
         g_cells = self.forward(g, gen, "G")
         judge = self.local(d, s + "fake_", self.d_params(self.steps + 1),
                            x=gen[g.layers[-1].w.out])
-        self.judge(judge, 1.0)
+        self.judge(judge, 1.0, SIDES["fake"])
         cost = here["cost_G"]
         self.rows.text(cost.row, 1, "C_G", "label")
         self.rows.text(cost.row, 2, "ΣC/n", "element")
@@ -504,9 +507,9 @@ class _Writer:
         d_cells = SheetCells(d, dict(judge))
         out = Cells(judge[d.output.w.x], {d.output.a: judge[d.output.a], "t": judge["t"]})
         block = d.output.delta_block()
-        self.label(judge[block.name], f"D: {block.symbol}", block.labels)
+        self.label(judge[block.name], f"{SIDES['fake']}: {block.symbol}", block.labels)
         self.put(judge, d.output.delta_xl(out, n))
-        self.back(d, judge, d_cells, "D", grads=False)
+        self.back(d, judge, d_cells, SIDES["fake"], grads=False)
         first = d.layers[0]
         self.label(dfake, "∂C/∂G(z)", [(0, "G's δ³₁"), (1, "G's δ³₂")])
         for r in range(2):
@@ -662,6 +665,8 @@ def _points(run: Run, plans: Sequence[SheetPlan], data: Places
     """The real points beside G's at the first, a middle and the last iteration (its G step's
     G(z)), each pair charted together."""
     n, at = run.n_images, shown(run.iterations)
+    edge = max(AXIS[1], float(np.ceil(1.1 * np.abs(run.data.x).max())))  # the real points',
+    axis = (-edge, edge)  # all on the charts, on the same axes for x₁ and x₂
     first = plans[0].places[gan_mod.d_prefix(1) + "real_x"]
     places = [Place("real_points", POINTS_SHEET, 4, 2, n, 2, iteration=0,
                     source=first.name, description="the real points (from Data)")]
@@ -673,7 +678,8 @@ def _points(run: Run, plans: Sequence[SheetPlan], data: Places
     def build() -> Grid:
         g: Grid = {}
         put(g, 1, 1, "Points · the real points and G's, at the first, a middle and the last"
-                     " iteration", "title")
+                     f" iteration (charted from −{edge:g} to {edge:g}: the tables list any point"
+                     " beyond)", "title")
         put(g, 3, 1, "point", "header")
         for head, col in (("real x₁", 2), ("real x₂", 3)):
             put(g, 3, col, head, "header")
@@ -698,8 +704,8 @@ def _points(run: Run, plans: Sequence[SheetPlan], data: Places
                                 Series("G(z)", f"{a1(4, 4 + 3 * c)}:{a1(last, 4 + 3 * c)}",
                                        f"{a1(4, 5 + 3 * c)}:{a1(last, 5 + 3 * c)}",
                                        line=False, color=view.NEGATIVE_LINE)),
-                               anchor=a1(2 + 24 * c, 5 + 3 * len(at)), x_range=AXIS,
-                               y_range=AXIS, square=True)
+                               anchor=a1(2 + 24 * c, 5 + 3 * len(at)), x_range=axis,
+                               y_range=axis, square=True)
               for c, k in enumerate(at)]
     widths = {1: 7, 2: 10, 3: 10, **{4 + 3 * c + r: 10 for c in range(len(at)) for r in (0, 1)}}
     return (SheetSpec(POINTS_SHEET, build, widths=widths, freeze="B4", scatters=charts,
@@ -757,8 +763,10 @@ def _view(run: Run, plans: Sequence[SheetPlan]
     def tables() -> Grid:
         g: Grid = {1: {1: Styled("D view · D(x), the discriminator's verdict over the plane",
                                  "title")},
-                   2: {1: Styled("red 1: real · white ½: undecided · blue 0: made by G; the"
-                                 " real points lie on a ring of radius 2 (Points)", "note")}}
+                   2: {1: Styled("red 1: real · white ½: undecided · blue 0: made by G"
+                                 + ("; the real points lie on a ring of radius 2 (Points)"
+                                    if run.data.name == "ring" else
+                                    "; the real points are on Points"), "note")}}
         values = view_points()
         for k, _, here in sections:
             table = here["table"]
@@ -842,13 +850,15 @@ def _data_sheet(run: Run) -> SheetSpec:
 
 def _guide(run: Run) -> SheetSpec:
     steps = steps_of(run)
+    moves = (f"with its own {run.rule.name} state" if run.rule.state
+             else f"stepping by {run.rule.name}")
     return exercise_guide(
         "sheetnet · gan: a generator learns to fool a discriminator",
         ["Two nets play against each other. The generator G turns random noise z into points"
          " G(z); the discriminator D gives each point the chance D(x) that it is real. D learns"
          " to say 1 on the real points and 0 on G's; G learns to make D say 1 on its points.",
          f"Each iteration takes {steps} D step{'s' * (steps > 1)} and then one G step, each"
-         f" player with its own {run.rule.name} state. C_D = −mean ln D(x) − mean"
+         f" player {moves}. C_D = −mean ln D(x) − mean"
          " ln(1 − D(G(z))); C_G = −mean ln D(G(z)) (the non-saturating cost).",
          "Every cell is a formula: edit a yellow input and everything recomputes."],
         [("Summary", "C_D, C_G, mean D(x) and mean D(G(z)) per iteration, with a chart"),

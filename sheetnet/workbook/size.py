@@ -43,6 +43,11 @@ class Size:
 
     def check(self) -> None:
         """Refuse (one line) a workbook beyond the limits."""
+        if self.sheets > MAX_SHEETS:
+            raise SheetnetError(f"{self.what} would write {self.sheets:,} sheets (one per"
+                                f" iteration); the limit is {MAX_SHEETS:,}: use --iterations"
+                                f" {MAX_SHEETS - (self.sheets - self.iterations):,} or fewer,"
+                                " or `sheetnet train` for longer runs")
         if self.rows > MAX_ROWS:
             raise SheetnetError(f"{self.what} needs a sheet of {self.rows:,} rows; Excel allows"
                                 f" {MAX_ROWS:,}: use fewer {self.taller}")
@@ -57,11 +62,6 @@ class Size:
                        " columns)")
             raise SheetnetError(f"{self.what} needs a sheet of {self.cols:,} columns; Excel"
                                 f" allows {MAX_COLS:,}: {fix}")
-        if self.sheets > MAX_SHEETS:
-            raise SheetnetError(f"{self.what} would write {self.sheets:,} sheets (one per"
-                                f" iteration); the limit is {MAX_SHEETS:,}: use --iterations"
-                                f" {MAX_SHEETS - (self.sheets - self.iterations):,} or fewer,"
-                                " or `sheetnet train` for longer runs")
         if self.formula_cells > MAX_FORMULA_CELLS:
             per = max(self.formula_cells // max(self.iterations + 1, 1), 1)
             fewer = (f"--iterations {MAX_FORMULA_CELLS // per - 1:,} or fewer, or fewer images"

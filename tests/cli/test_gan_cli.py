@@ -64,3 +64,16 @@ def test_points_and_data_and_checkpoints_are_refused(tmp_path):
             "--net gan trains two", tmp_path)
     refused(["train", "--net", "gan", "--data", write_csv(tmp_path / "one.csv", "x,y\n0,1\n")],
             "give at least 2 points", tmp_path)
+
+
+def test_each_adam_takes_the_gans_beta1_and_an_overflow_names_eta(tmp_path):
+    from sheetnet import presets
+
+    for rule in ("adam", "adamw"):
+        run = presets.get("gan").run(presets.Options(optimizer=rule, iterations=1))
+        assert run.hyper["beta1"] == 0.5, rule
+    run = presets.get("gan").run(presets.Options(hyper={"beta1": 0.9}, iterations=1))
+    assert run.hyper["beta1"] == 0.9
+    line = refused(["train", "--net", "gan", "--iterations", "5", "--eta", "1e308"],
+                   "the run overflows at iteration 0", tmp_path)
+    assert "smaller η than 1e+308" in line  # D's step came first: η, not the inputs

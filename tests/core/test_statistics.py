@@ -53,5 +53,8 @@ def test_show_statistics_prints_both_tables_and_refuses_an_exercise():
     result = runner.invoke(app, ["show", "--statistics", "--iterations", "5"])
     assert result.exit_code == 0, result.output
     assert "standard" in result.output and "δ²" in result.output
-    refused = runner.invoke(app, ["show", "--net", "gd", "--statistics"])
-    assert refused.exit_code == 2 and "has no layers" in refused.output
+    for net in ("gd", "gan"):  # an exercise, and a GAN: a table of their iterations
+        refused = runner.invoke(app, ["show", "--net", net, "--statistics"])
+        assert refused.exit_code == 2 and "shows a table of its iterations" in refused.output
+    refused = runner.invoke(app, ["show", "--net", "gan", "--iteration", "3"])
+    assert refused.exit_code == 2 and "--iteration and --image pick an image's" in refused.output

@@ -99,3 +99,18 @@ def test_its_sheets_read_as_the_iteration_runs(small_book):
     assert str(iteration.cell(made.row, made.col).value).startswith("=SUMPRODUCT(")
     table = wb["D view"]
     assert table.conditional_formatting, "D's verdicts are colour-scaled"
+
+
+def test_explain_names_each_players_blocks(small_book):
+    from sheetnet.audit.explain import explain
+
+    path = small_book("gan")
+    grad = _place(path, "dCG_dG_W3", 1)
+    told = explain(path, f"'Iter 1'!{a1(grad.row + 1, grad.col)}")
+    assert told.element.startswith("∂C_G/∂G's w³ (G: w³"), told.element
+    after = _place(path, "Dstep1_D_W2", 1)
+    told = explain(path, f"'Iter 1'!{a1(after.row, after.col)}")
+    assert told.element.startswith("D's w² after the D step (D: w²₁₁)"), told.element
+    fake = _place(path, "Dstep1_fake_C", 1)
+    told = explain(path, f"'Iter 1'!{a1(fake.row, fake.col)}")
+    assert "D on G(z)" in told.element and "point 1" in told.what, told.what
