@@ -32,6 +32,7 @@ import numpy as np
 from sheetnet import layers, presets
 from sheetnet.core import net as stack
 from sheetnet.core.data import Dataset
+from sheetnet.core.gan import noise as gan_noise
 from sheetnet.core.run import Run
 
 try:
@@ -191,7 +192,8 @@ def torch_gan(run: Run) -> tuple[float, np.ndarray]:
     real = torch.tensor(run.data.x)
     n = len(real)
     ones, zeros = (torch.full((n, 1), v, dtype=torch.float64) for v in (1.0, 0.0))
-    z_d, z_g = (torch.tensor(run.drawn[k]) for k in ("zD", "zG"))
+    drawn = gan_noise(run.model, n, run.iterations, run.seed, run.model.d_steps)
+    z_d, z_g = (torch.tensor(drawn[k]) for k in ("zD", "zG"))
     costs = []
     start = time.perf_counter()
     for k in range(run.iterations + 1):

@@ -44,18 +44,24 @@ def ring(n: int, seed: int) -> np.ndarray:
     """n points (n, 2) of ``MODES`` Gaussians on a ring, the same number round each (point i
     near mode i mod 8), drawn from ``seed``."""
     rng = np.random.default_rng((seed, 17))
-    angle = 2 * np.pi * (np.arange(n) % MODES) / MODES
-    centres = RADIUS * np.stack([np.cos(angle), np.sin(angle)], axis=1)
-    return centres + SPREAD * rng.standard_normal((n, 2))
+    return centres()[np.arange(n) % MODES] + SPREAD * rng.standard_normal((n, 2))
+
+
+def centres() -> np.ndarray:
+    """The ring's ``MODES`` centres (MODES, 2), mode i at angle 2πi/MODES."""
+    angle = 2 * np.pi * np.arange(MODES) / MODES
+    return RADIUS * np.stack([np.cos(angle), np.sin(angle)], axis=1)
 
 
 @dataclass(frozen=True)
 class Gan:
     """The two nets: G from ``noise`` numbers to a point (no cost of its own: D scores it) and
-    D from a point to one sigmoid unit, built to send ∂C/∂x back to G."""
+    D from a point to one sigmoid unit, built to send ∂C/∂x back to G; and the game's pace,
+    ``d_steps`` discriminator steps before each generator step."""
 
     generator: Net
     discriminator: Net
+    d_steps: int = 1
 
     @property
     def noise(self) -> int:
@@ -65,14 +71,14 @@ class Gan:
         return self.generator if name == "G" else self.discriminator
 
 
-def make(noise: int = 2, hidden: int = 8, d_hidden: int = 8) -> Gan:
+def make(noise: int = 2, hidden: int = 8, d_hidden: int = 8, d_steps: int = 1) -> Gan:
     """G: noise → dense ``hidden``, relu → dense 2 (identity); D: a point → dense ``d_hidden``,
     relu → dense 1, sigmoid with binary cross-entropy."""
     g = net_mod.build(layers.parse(f"dense {hidden}, relu, dense 2"), Shape.units(noise),
                       output_layer("identity", "mse"), 2, accuracy=False)
     d = net_mod.build(layers.parse(f"dense {d_hidden}, relu, dense 1"), Shape.units(2),
                       BINARY_CROSS_ENTROPY, 1, accuracy=False, input_error=True)
-    return Gan(g, d)
+    return Gan(g, d, d_steps)
 
 
 def split(params: Mapping[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
@@ -100,6 +106,28 @@ def noise(gan: Gan, n: int, iterations: int, seed: int, d_steps: int = 1
     rng = np.random.default_rng((seed, 23))
     drawn = rng.standard_normal((iterations + 1, d_steps + 1, n, gan.noise))
     return {"zD": drawn[:, :d_steps].copy(), "zG": drawn[:, d_steps].copy()}
+
+
+Draws = Callable[[int], tuple[np.ndarray, np.ndarray]]  # k -> (zD (d_steps, n, noise), zG)
+
+
+def given(draws: Mapping[str, np.ndarray]) -> Draws:
+    """Each iteration's noise from ``noise``'s arrays (or a workbook's cells)."""
+    return lambda k: (draws["zD"][k], draws["zG"][k])
+
+
+def drawn(gan: Gan, n: int, seed: int) -> Draws:
+    """Each iteration's noise drawn as training reaches it, iterations in order: the same
+    numbers as ``noise``'s arrays, and a long run keeps only the current iteration's."""
+    rng = np.random.default_rng((seed, 23))
+    at = [0]
+
+    def draw(k: int) -> tuple[np.ndarray, np.ndarray]:
+        assert k == at[0], "the noise is drawn iteration by iteration, in order"
+        at[0] += 1
+        z = rng.standard_normal((gan.d_steps + 1, n, gan.noise))
+        return z[:gan.d_steps], z[gan.d_steps]
+    return draw
 
 
 def judged(net: Net, d: Mapping[str, np.ndarray], x: np.ndarray, target: float,
@@ -232,7 +260,7 @@ def state_name(kind: str, param: str, j: int | None = None) -> str:
 
 
 def train(gan: Gan, params: Mapping[str, np.ndarray], x: np.ndarray, iterations: int,
-          players: Mapping[str, Players], draws: Mapping[str, np.ndarray],
+          players: Mapping[str, Players], draws: Draws,
           progress: Callable[[int], None] | None = None, detail: bool = False,
           keep: Collection[str] | None = None, anchor: Anchor | None = None) -> Trace:
     """Iterations 0..``iterations`` of the two players' steps (the module's docstring). Each
@@ -240,14 +268,15 @@ def train(gan: Gan, params: Mapping[str, np.ndarray], x: np.ndarray, iterations:
     its first D step and the gradients taken; with ``detail`` every block a workbook shows:
     each D step's (``Dstep1_…``: its noise, G's pass, D's on the real points and on G's, each
     point's own gradients, the state and parameters after it) and the G step's (``Gstep_…``).
-    ``keep``: the blocks stored beside the costs (None: all). ``draws``: ``noise``'s;
+    ``keep``: the blocks stored beside the costs (None: all). ``draws``: each iteration's
+    noise (``given`` or ``drawn``);
     ``players``: "G" and "D"; ``anchor``: each iteration from 1 on starts from its
     parameters and state."""
     x = np.array(x, dtype=float)
     current = {who: {k: np.array(v, dtype=float) for k, v in part.items()}  # the caller's
                for who, part in split(params).items()}  # arrays stay theirs alone
     state = {who: players[who].start(current[who]) for who in PLAYERS}
-    steps = draws["zD"].shape[1]
+    steps = gan.d_steps
     run: list[dict[str, np.ndarray]] = []
     for k in range(iterations + 1):
         if anchor is not None and k > 0:
@@ -258,7 +287,7 @@ def train(gan: Gan, params: Mapping[str, np.ndarray], x: np.ndarray, iterations:
                 state = {who: {name[2:]: kinds for name, kinds in was.items()
                                if name.startswith(f"{who}_")} for who in PLAYERS}
         with np.errstate(all="ignore"):  # check_finite reports overflow instead
-            blocks = _iteration(gan, current, state, x, players, draws, k, steps, detail)
+            blocks = _iteration(gan, current, state, x, players, draws(k), k, steps, detail)
             check_finite(blocks, k, players["D"].hyper["eta"], updated=True)
         if keep is not None:
             blocks = {n: v for n, v in blocks.items() if n in keep or n in COSTS}
@@ -273,12 +302,12 @@ def train(gan: Gan, params: Mapping[str, np.ndarray], x: np.ndarray, iterations:
 
 def _iteration(gan: Gan, current: dict[str, dict[str, np.ndarray]],
                state: dict[str, dict[str, dict[str, np.ndarray]]], x: np.ndarray,
-               players: Mapping[str, Players], draws: Mapping[str, np.ndarray], k: int,
+               players: Mapping[str, Players], noise: tuple[np.ndarray, np.ndarray], k: int,
                steps: int, detail: bool) -> dict[str, np.ndarray]:
     """Iteration k's blocks; ``current`` and ``state`` move on by its steps."""
     blocks: dict[str, np.ndarray] = {
         f"{who}_{name}": v for who in PLAYERS for name, v in current[who].items()}
-    for j, z in enumerate(draws["zD"][k], start=1):
+    for j, z in enumerate(noise[0], start=1):
         d_step = d_cost(gan, current["D"], current["G"], x, z, detail)
         if k == 0 and j == 1:  # before any update: the inputs' fault, if any
             check_finite(d_step, 0, players["D"].hyper["eta"])
@@ -297,9 +326,7 @@ def _iteration(gan: Gan, current: dict[str, dict[str, np.ndarray]],
                 blocks[f"{prefix}D_{name}"] = value
                 blocks.update({state_name(kind, f"D_{name}", None if last else j): v
                                for kind, v in state["D"][name].items()})
-        elif j == 1:
-            blocks.update({n: v for n, v in d_step.items() if n.startswith("dCD_dD_")})
-    g_step = g_cost(gan, current["D"], current["G"], draws["zG"][k], detail)
+    g_step = g_cost(gan, current["D"], current["G"], noise[1], detail)
     grads = {name[7:]: v for name, v in g_step.items() if name.startswith("dCG_dG_")}
     current["G"] = players["G"].moved(current["G"], grads, state["G"], k)
     blocks["cost_G"] = g_step["cost_G"]

@@ -34,7 +34,7 @@ from sheetnet.workbook import gan_layout, settings
 from sheetnet.workbook.layout import WorkbookSpec
 
 POINTS, NOISE, HIDDEN, D_HIDDEN = 16, 2, 8, 8  # the defaults: a workbook a screen can follow
-MAX_D_STEPS = 10
+MAX_D_STEPS, MAX_NOISE, MAX_HIDDEN = 10, 64, 256
 EVALUATED = 1000  # G's points evaluate() draws
 ADAM_BETA1 = 0.5  # Adam's β₁ for both players unless --beta1 says otherwise (as DCGAN's)
 
@@ -45,14 +45,17 @@ def players(run: Run) -> dict[str, gan_mod.Players]:
     return {who: player for who in gan_mod.PLAYERS}
 
 
-def ring_data(points: int, seed: int) -> Dataset:
-    """The ring of 8 Gaussians as a data set of points (no labels: every point is real)."""
-    return points_of(gan_mod.ring(points, seed), "ring")
+def ring_data(points: int, seed: int) -> Points:
+    """The ring of 8 Gaussians as a data set of points."""
+    return replace(points_of(gan_mod.ring(points, seed), "ring"), ring=True)
 
 
 @dataclass(frozen=True)
 class Points(Dataset):
-    """The real points: a data set whose examples are points (no labels: every one is real)."""
+    """The real points: a data set whose examples are points (no labels: every one is real);
+    ``ring``: the ring of Gaussians (its modes known)."""
+
+    ring: bool = False
 
     def words(self, maps: bool = True) -> Words:
         return Words(item="point", items="points", element="coordinate",
@@ -88,6 +91,17 @@ def _count(value: int | None, default: int, flag: str, low: int, high: int) -> i
     return int(value)
 
 
+def _nearest(made: np.ndarray, real: np.ndarray, chunk: int = 4096) -> np.ndarray:
+    """Each made point's distance (m,) to the nearest of the real points (n, 2), the real
+    points a chunk at a time (m × chunk distances at once, however many there are)."""
+    best = np.full(len(made), np.inf)
+    for start in range(0, len(real), chunk):
+        part = real[start:start + chunk]
+        gaps = np.sqrt(((made[:, None, :] - part[None, :, :]) ** 2).sum(-1)).min(axis=1)
+        best = np.minimum(best, gaps)
+    return best
+
+
 @dataclass(frozen=True)
 class GanPreset:
     name: str = "gan"
@@ -108,8 +122,8 @@ class GanPreset:
             every: int | None = None) -> Run:
         opts.unused("iterations", "eta", "seed", "init", "init_scheme", "data", "hidden",
                     "noise", "d_steps", "points", "optimizer", net=self.name)
-        noise = _count(opts.noise, NOISE, "--noise", 1, 64)
-        hidden = _count(opts.hidden, HIDDEN, "--hidden", 1, 256)
+        noise = _count(opts.noise, NOISE, "--noise", 1, MAX_NOISE)
+        hidden = _count(opts.hidden, HIDDEN, "--hidden", 1, MAX_HIDDEN)
         d_steps = _count(opts.d_steps, 1, "--d-steps", 1, MAX_D_STEPS)
         if isinstance(opts.data, Dataset):
             if opts.points is not None:
@@ -127,7 +141,7 @@ class GanPreset:
                       f" σ {gan_mod.SPREAD:g}), {points} points, --seed {opts.seed_value}")
         if ds.x.ndim != 2 or ds.x.shape[1] != 2 or ds.n_images < 2:
             raise SheetnetError("--net gan learns 2-D points: give at least 2 points x,y")
-        gan = gan_mod.make(noise, hidden, D_HIDDEN)
+        gan = gan_mod.make(noise, hidden, D_HIDDEN, d_steps)
         eta = self.eta if opts.eta is None else opts.eta
         iterations = self.iterations if opts.iterations is None else opts.iterations
         descent.check_run(eta, iterations)
@@ -140,7 +154,9 @@ class GanPreset:
         self.check_size(gan, ds.n_images, iterations, d_steps, len(rule.state), workbook,
                         detail or workbook)
         params, init_origin = self._params(gan, opts)
-        draws = gan_mod.noise(gan, ds.n_images, iterations, opts.seed_value, d_steps)
+        # a workbook's noise is its cells, drawn now; training draws it as it goes
+        draws = (gan_mod.noise(gan, ds.n_images, iterations, opts.seed_value, d_steps)
+                 if workbook or detail else None)
         return Run(self.name, gan, ds, params, eta, iterations,
                    {"data": origin, "init": init_origin}, rule, hyper, seed=opts.seed_value,
                    drawn=draws)
@@ -183,10 +199,11 @@ class GanPreset:
     def trace(self, run: Run, progress: Callable[[int], None] | None = None,
               keep: Collection[str] | None = None, anchor: descent.Anchor | None = None
               ) -> Trace:
-        assert run.drawn is not None, "a GAN's run carries its noise"
         detail = keep is None
+        draws = (gan_mod.given(run.drawn) if run.drawn is not None
+                 else gan_mod.drawn(run.model, run.n_images, run.seed))
         trace = gan_mod.train(run.model, run.params, run.data.x, run.iterations, players(run),
-                              run.drawn, progress, detail=detail, keep=keep, anchor=anchor)
+                              draws, progress, detail=detail, keep=keep, anchor=anchor)
         if detail:
             gan_layout.add_views(run, trace)
         return trace
@@ -197,13 +214,16 @@ class GanPreset:
     def skeleton(self, config: Mapping[str, object]) -> Run:
         points, noise, hidden, d_steps = settings.gan_size(config)
         iterations = settings.iterations(config)
-        if points < 2 or iterations < 1 or not 1 <= d_steps <= MAX_D_STEPS:
-            raise SheetnetError(f"{points:,} points, {iterations:,} iterations and {d_steps} D"
-                                " steps is not a workbook sheetnet writes")
+        if (points < 2 or iterations < 1 or not 1 <= d_steps <= MAX_D_STEPS
+                or not 1 <= noise <= MAX_NOISE or not 1 <= hidden <= MAX_HIDDEN):
+            raise SheetnetError(f"{points:,} points, {iterations:,} iterations, {d_steps} D"
+                                f" steps, noise {noise} and {hidden} hidden units is not a"
+                                " workbook sheetnet writes")
         rule = settings.update_rule(config)
-        gan = gan_mod.make(noise, hidden, D_HIDDEN)
+        gan = gan_mod.make(noise, hidden, D_HIDDEN, d_steps)
         self.check_size(gan, points, iterations, d_steps, len(rule.state), True, True)
-        params = {name: np.zeros_like(v) for name, v in gan_mod.init(gan, 0).items()}
+        params = {f"{who}_{p.name}": np.zeros(p.shape) for who in gan_mod.PLAYERS
+                  for p in gan.player(who).params()}
         draws = {name: np.zeros_like(v) for name, v in
                  gan_mod.noise(gan, points, iterations, 0, d_steps).items()}
         return Run(self.name, gan, points_of(np.zeros((points, 2)), "workbook"), params, 1.0,
@@ -246,12 +266,10 @@ class GanPreset:
         z = np.random.default_rng((run.seed, 29)).standard_normal((EVALUATED, gan.noise))
         with np.errstate(all="ignore"):  # points beyond floating point: an infinite distance
             made = net_mod.predict(gan.generator, g, z)
-            real = run.data.x
-            nearest = np.sqrt(((made[:, None, :] - real[None, :, :]) ** 2).sum(-1)).min(axis=1)
+            nearest = _nearest(made, run.data.x)
         found = {"mean_distance_to_a_real_point": float(nearest.mean())}
-        if run.data.name == "ring":
-            angle = 2 * np.pi * np.arange(gan_mod.MODES) / gan_mod.MODES
-            centres = gan_mod.RADIUS * np.column_stack([np.cos(angle), np.sin(angle)])
+        if getattr(run.data, "ring", False):
+            centres = gan_mod.centres()
             with np.errstate(all="ignore"):
                 gaps = np.sqrt(((made[:, None, :] - centres[None]) ** 2).sum(-1))
             near = gaps.min(axis=1) <= 3 * gan_mod.SPREAD

@@ -93,8 +93,7 @@ def viewed(iterations: int) -> list[int]:
 
 def steps_of(run: Run) -> int:
     """The discriminator's steps per iteration."""
-    assert run.drawn is not None, "a GAN's run carries its noise"
-    return int(run.drawn["zD"].shape[1])
+    return int(run.model.d_steps)
 
 
 # --- where every block of an iteration sheet is ---------------------------------------------
@@ -180,7 +179,7 @@ def plan_sheet(gan: gan_mod.Gan, n: int, k: int, steps: int, rule: UpdateRule,
         _plan_parameters(at, gan.player(who), who, rule, 1 if who == "G" else steps)
     for j in range(1, steps + 1):
         _plan_d_step(at, gan, j, steps)
-    _plan_g_step(at, gan)
+    _plan_g_step(at, gan, steps)
     return at.plan
 
 
@@ -247,7 +246,7 @@ def _plan_d_step(at: _Placer, gan: gan_mod.Gan, j: int, steps: int) -> None:
     at.row += 1
 
 
-def _plan_g_step(at: _Placer, gan: gan_mod.Gan) -> None:
+def _plan_g_step(at: _Placer, gan: gan_mod.Gan, steps: int) -> None:
     d, g = gan.discriminator, gan.generator
     s = gan_mod.G_PREFIX
     at.title("G step · G turns fresh noise z into points G(z) = z³")
@@ -255,9 +254,8 @@ def _plan_g_step(at: _Placer, gan: gan_mod.Gan) -> None:
     for block in g.forward_blocks():
         at.per_point(s + "gen_" + block.name, block.shape.rows)
     at.row += 1
-    steps = "s" if len([t for t in at.plan.titles if "G turns the noise" in t[1]]) > 1 else ""
-    at.title(f"G step · D, after its step{steps}, on G's points (target t = 1: G wants them"
-             " called real)")
+    at.title(f"G step · D, after its step{'s' * (steps > 1)}, on G's points (target t = 1: G"
+             " wants them called real)")
     _plan_judged(at, d, s + "fake_")
     at.total("cost_G")
     at.row += 1
@@ -409,8 +407,7 @@ class _Writer:
         last = None if who == "G" or j == steps else j
         new = {kind: here[gan_mod.state_name(kind, name, last)] for kind in rule.state}
         if j > 1:
-            old_at = {kind: here[gan_mod.state_name(kind, name, j - 1 if j - 1 < steps
-                                                    else None)] for kind in rule.state}
+            old_at = {kind: here[gan_mod.state_name(kind, name, j - 1)] for kind in rule.state}
         elif self.prev is not None:
             old_at = {kind: self.prev[gan_mod.state_name(kind, name)] for kind in rule.state}
         else:

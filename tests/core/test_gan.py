@@ -54,7 +54,7 @@ def test_each_players_gradients_are_central_differences():
 @pytest.mark.parametrize("d_steps", [1, 2])
 def test_both_players_follow_torch(d_steps):
     torch = pytest.importorskip("torch")
-    gan = gan_mod.make()
+    gan = gan_mod.make(d_steps=d_steps)
     params = gan_mod.init(gan, seed=0)
     x = gan_mod.ring(64, 0)
     draws = gan_mod.noise(gan, 64, 30, seed=0, d_steps=d_steps)
@@ -62,7 +62,7 @@ def test_both_players_follow_torch(d_steps):
     hyper = {h.name: h.default for h in adam.hypers}
     players = {"G": gan_mod.Players(adam, {**hyper, "eta": 0.01}),
                "D": gan_mod.Players(adam, {**hyper, "eta": 0.02})}
-    trace = gan_mod.train(gan, params, x, 30, players, draws)
+    trace = gan_mod.train(gan, params, x, 30, players, gan_mod.given(draws))
 
     def linear(w, b):
         layer = torch.nn.Linear(w.shape[1], w.shape[0], dtype=torch.float64)
@@ -142,12 +142,13 @@ def test_each_points_own_gradients_are_central_differences_of_its_own_cost():
 
 
 def test_a_run_with_every_block_is_the_same_run(d_steps=2):
-    """The blocks a workbook shows change nothing: costs and final parameters within 1e-12."""
-    gan = gan_mod.make()
+    """The blocks a workbook shows change nothing, and noise drawn as training goes is the
+    noise drawn at once: costs and final parameters within 1e-12."""
+    gan = gan_mod.make(d_steps=d_steps)
     params, x = gan_mod.init(gan, seed=1), gan_mod.ring(16, 1)
     draws = gan_mod.noise(gan, 16, 20, seed=1, d_steps=d_steps)
-    lean = gan_mod.train(gan, params, x, 20, _players(), draws)
-    full = gan_mod.train(gan, params, x, 20, _players(), draws, detail=True)
+    lean = gan_mod.train(gan, params, x, 20, _players(), gan_mod.drawn(gan, 16, seed=1))
+    full = gan_mod.train(gan, params, x, 20, _players(), gan_mod.given(draws), detail=True)
     for name in gan_mod.COSTS:
         np.testing.assert_allclose(full.series(name), lean.series(name), rtol=1e-12)
     for name, value in lean.final.items():

@@ -59,7 +59,7 @@ def test_an_edited_workbook_recalculates_to_a_run_computed_apart(small_book, tmp
     adam = rule_of("adam")
     hyper = {**{h.name: h.default for h in adam.hypers}, "beta1": 0.5, "eta": 0.05}
     players = {who: gan_mod.Players(adam, hyper) for who in gan_mod.PLAYERS}
-    trace = gan_mod.train(run.model, run.params, x, 2, players, draws)
+    trace = gan_mod.train(run.model, run.params, x, 2, players, gan_mod.given(draws))
     summary = recalculated(edited, tmp_path)["Summary"].numbers
     np.testing.assert_allclose(summary[3:6, 1], trace.series("cost_D"), rtol=1e-9)
     np.testing.assert_allclose(summary[3:6, 2], trace.series("cost_G"), rtol=1e-9)
