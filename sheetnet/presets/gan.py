@@ -26,6 +26,7 @@ from sheetnet.core.run import Found, Run
 from sheetnet.core.trace import Trace
 from sheetnet.errors import SheetnetError
 from sheetnet.notation import Words
+from sheetnet.pairs.optim import UpdateRule
 from sheetnet.pairs.optim import rule as rule_of
 from sheetnet.presets import stepping
 from sheetnet.presets.exercises import check_points, read_points
@@ -151,7 +152,7 @@ class GanPreset:
         if "beta1" in takes and "beta1" not in opts.hyper:  # GANs' usual Adam (and AdamW)
             opts = replace(opts, hyper={**opts.hyper, "beta1": ADAM_BETA1})
         rule, hyper = stepping.update_rule(opts)
-        self.check_size(gan, ds.n_images, iterations, d_steps, len(rule.state), workbook,
+        self.check_size(gan, ds.n_images, iterations, rule, workbook,
                         detail or workbook)
         params, init_origin = self._params(gan, opts)
         # a workbook's noise is its cells, drawn now; training draws it as it goes
@@ -179,9 +180,10 @@ class GanPreset:
         return (gan_mod.init(gan, opts.seed_value, scheme),
                 f"{net_mod.SCHEMES[scheme][0]}, --seed {opts.seed_value}")
 
-    def check_size(self, gan: gan_mod.Gan, points: int, iterations: int, d_steps: int,
-                   states: int, workbook: bool, detail: bool) -> None:
+    def check_size(self, gan: gan_mod.Gan, points: int, iterations: int, rule: UpdateRule,
+                   workbook: bool, detail: bool) -> None:
         """Refuse a run (``workbook``: or its workbook) beyond the budgets, in one line."""
+        d_steps, states = gan.d_steps, len(rule.state)
         what = f"--net gan ({points:,} points, {d_steps} D step{'s' * (d_steps > 1)})"
         params = sum(p.size for who in gan_mod.PLAYERS for p in gan.player(who).params())
         per_point = sum(net_mod.per_image_numbers(gan.player(who)) + params
@@ -192,8 +194,7 @@ class GanPreset:
                       kept=kept_bytes(numbers, 60 * (d_steps + 1)) if detail else 0)
         plan.check()
         if workbook:
-            gan_layout.size(gan, points, iterations, d_steps, rule_states=states,
-                            what=what).check()
+            gan_layout.size(gan, points, iterations, rule, what).check()
         plan.check_kept()
 
     def trace(self, run: Run, progress: Callable[[int], None] | None = None,
@@ -221,7 +222,7 @@ class GanPreset:
                                 " workbook sheetnet writes")
         rule = settings.update_rule(config)
         gan = gan_mod.make(noise, hidden, D_HIDDEN, d_steps)
-        self.check_size(gan, points, iterations, d_steps, len(rule.state), True, True)
+        self.check_size(gan, points, iterations, rule, True, True)
         params = {f"{who}_{p.name}": np.zeros(p.shape) for who in gan_mod.PLAYERS
                   for p in gan.player(who).params()}
         draws = {name: np.zeros_like(v) for name, v in

@@ -267,14 +267,9 @@ def _plan_g_step(at: _Placer, gan: gan_mod.Gan, steps: int) -> None:
     _plan_back(at, g, s + "gen_", g.backward_blocks()[1:])  # G's δ³ is ∂C/∂G(z), above
 
 
-def size(gan: gan_mod.Gan, points: int, iterations: int, steps: int, rule_states: int,
-         what: str) -> Size:
+def size(gan: gan_mod.Gan, points: int, iterations: int, rule: UpdateRule, what: str) -> Size:
     """The workbook's size, from one iteration sheet's places (no array made)."""
-    from sheetnet.pairs.optim import GD
-
-    rule = UpdateRule(GD.name, GD.summary, GD.delta, GD.delta_xl,
-                      state=tuple(f"s{j}" for j in range(rule_states)))
-    plan = plan_sheet(gan, points, 0, steps, rule, {})
+    plan = plan_sheet(gan, points, 0, gan.d_steps, rule, {})
     view_cells = len(viewed(iterations)) * (VIEW_SIDE ** 2 * (2 + _view_rows(gan)) + 50)
     return size_of_iteration_sheet(plan.places.values(), iterations=iterations,
                                    other_cells=view_cells + 4 * points * len(shown(iterations)),
